@@ -1,0 +1,218 @@
+"""HTX signature version 2: canonical string, HmacSHA256 and Ed25519 (spec §3).
+
+Pure functions shared by the server (verification) and the SDK (signing). The key type is
+always explicit (:class:`SignatureMethod`), never found by trial.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+SIGNATURE_VERSION = "2"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
+AUTH_PARAMS = ("AccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp")
+
+
+class SignatureMethod(enum.Enum):
+    """The two signature methods of version 2 (exact spelling, compared case-sensitively)."""
+
+    HMAC_SHA256 = "HmacSHA256"
+    ED25519 = "Ed25519"
+
+
+class QueryDecodeError(ValueError):
+    """A query string carried a malformed percent-escape."""
+
+
+def percent_encode(value: str) -> str:
+    """Percent-encode per RFC 3986: unreserved kept, upper-case hex, space as ``%20``."""
+    return quote(value, safe="")
+
+
+def canonical_query(params: Iterable[tuple[str, str]]) -> str:
+    """Return the sorted, encoded ``name=value`` pairs joined by ``&``.
+
+    Sorting is one global sort by name in byte order (then by value for duplicates),
+    with the auth parameters included. ``Signature`` must not be among ``params``.
+    """
+    pairs = sorted(params, key=lambda kv: (kv[0].encode(), kv[1].encode()))
+    return "&".join(percent_encode(k) + "=" + percent_encode(v) for k, v in pairs)
+
+
+def canonical_string(method: str, host: str, path: str, params: Iterable[tuple[str, str]]) -> str:
+    """Build ``METHOD\\nhost\\npath\\nquery`` with the host lower-cased and no trailing newline."""
+    return "\n".join((method.upper(), host.lower(), path, canonical_query(params)))
+
+
+def sign_hmac(secret_key: str, canonical: str) -> str:
+    """Return base64(HMAC-SHA256(secret, canonical)) with the standard padded alphabet."""
+    digest = hmac.new(secret_key.encode(), canonical.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_hmac(secret_key: str, canonical: str, signature: str) -> bool:
+    """Compare the expected HMAC signature with ``signature`` in constant time."""
+    return hmac.compare_digest(sign_hmac(secret_key, canonical).encode(), signature.encode())
+
+
+def sign_ed25519(private_key: Ed25519PrivateKey, canonical: str) -> str:
+    """Return base64 of the 64-byte Ed25519 signature of ``canonical``."""
+    return base64.b64encode(private_key.sign(canonical.encode())).decode()
+
+
+def verify_ed25519(public_key: Ed25519PublicKey, canonical: str, signature: str) -> bool:
+    """Verify a base64 Ed25519 signature; any malformed input is a failed verification."""
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(raw) != 64:
+        return False
+    try:
+        public_key.verify(raw, canonical.encode())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def load_ed25519_public_key(hex_key: str) -> Ed25519PublicKey:
+    """Load a raw 32-byte public key given as 64 hex characters."""
+    raw = bytes.fromhex(hex_key)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format an aware datetime as HTX's ``YYYY-MM-DDThh:mm:ss`` in UTC."""
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """Parse HTX's timestamp strictly (19 characters, literal ``T``); ``None`` when malformed."""
+    if len(value) != 19 or value[10] != "T" or not value.isascii():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return None
+    return parsed.replace(tzinfo=UTC)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _unquote_strict(text: str) -> str:
+    """Percent-decode one query component per RFC 3986 ('+' stays '+'); reject bad escapes."""
+    if "%" not in text:
+        return text
+    out = bytearray()
+    i = 0
+    raw = text.encode()
+    while i < len(raw):
+        ch = raw[i]
+        if ch == 0x25:  # '%'
+            esc = raw[i + 1 : i + 3].decode("ascii", "replace")
+            if len(esc) != 2 or not set(esc) <= _HEX:
+                raise QueryDecodeError(text)
+            out.append(int(esc, 16))
+            i += 3
+        else:
+            out.append(ch)
+            i += 1
+    try:
+        return out.decode()
+    except UnicodeDecodeError as exc:
+        raise QueryDecodeError(text) from exc
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Split a raw query string into decoded ``(name, value)`` pairs, keeping empty values."""
+    pairs: list[tuple[str, str]] = []
+    if not raw_query:
+        return pairs
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((_unquote_strict(name), _unquote_strict(value)))
+    return pairs
+
+
+class Signer:
+    """Sign requests for one API key (HmacSHA256 secret or Ed25519 private key)."""
+
+    __slots__ = ("_ed_key", "_secret", "access_key", "method")
+
+    def __init__(
+        self,
+        access_key: str,
+        *,
+        secret_key: str | None = None,
+        private_key: Ed25519PrivateKey | None = None,
+    ) -> None:
+        """Create a signer; give exactly one of ``secret_key`` or ``private_key``."""
+        if (secret_key is None) == (private_key is None):
+            raise ValueError("give exactly one of secret_key (HmacSHA256) or private_key (Ed25519)")
+        self.access_key = access_key
+        self._secret = secret_key
+        self._ed_key = private_key
+        self.method = (
+            SignatureMethod.HMAC_SHA256 if secret_key is not None else SignatureMethod.ED25519
+        )
+
+    def __repr__(self) -> str:
+        """Show the key id and method, never the secret."""
+        return f"Signer(access_key={self.access_key!r}, method={self.method.value})"
+
+    def sign(self, canonical: str) -> str:
+        """Return the base64 signature of a canonical string."""
+        if self._secret is not None:
+            return sign_hmac(self._secret, canonical)
+        assert self._ed_key is not None
+        return sign_ed25519(self._ed_key, canonical)
+
+    def signed_params(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        timestamp: str,
+    ) -> list[tuple[str, str]]:
+        """Return the query pairs to send: ``params``, the auth parameters and ``Signature``.
+
+        ``params`` are the GET business parameters (empty for POST, whose body is not signed).
+        """
+        pairs = [
+            ("AccessKeyId", self.access_key),
+            ("SignatureMethod", self.method.value),
+            ("SignatureVersion", SIGNATURE_VERSION),
+            ("Timestamp", timestamp),
+        ]
+        if params:
+            pairs.extend((k, v) for k, v in params.items())
+        signature = self.sign(canonical_string(method, host, path, pairs))
+        pairs.append(("Signature", signature))
+        return pairs
+
+
+def encode_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """Encode query pairs for the URL with the same RFC 3986 rules as the canonical string."""
+    return "&".join(percent_encode(k) + "=" + percent_encode(v) for k, v in pairs)
