@@ -1,0 +1,103 @@
+"""HTX vocabulary as enums."""
+
+from __future__ import annotations
+
+import enum
+
+
+class MarginMode(enum.Enum):
+    """Isolated or cross margin."""
+
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+
+class PositionSide(enum.Enum):
+    """Hedge-mode position side."""
+
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def opposite(self) -> PositionSide:
+        """Return the other side."""
+        return PositionSide.SHORT if self is PositionSide.LONG else PositionSide.LONG
+
+
+class OrderDirection(enum.IntEnum):
+    """``order_direction``: 1 buy opens a long, 2 sell opens a short."""
+
+    BUY = 1
+    SELL = 2
+
+    @property
+    def opens(self) -> PositionSide:
+        """Return the side this direction opens."""
+        return PositionSide.LONG if self is OrderDirection.BUY else PositionSide.SHORT
+
+
+class OrderPriceType(enum.IntEnum):
+    """``order_price_type`` codes accepted by ``place_order`` (spec §7.1)."""
+
+    LIMIT = 1
+    OPPONENT = 2
+    OPTIMAL_20 = 6
+    FOK = 8
+    OPPONENT_FOK = 13
+    OPTIMAL_20_FOK = 16
+    MARKET = 17
+
+    @property
+    def needs_price(self) -> bool:
+        """Return whether the type carries a limit price."""
+        return self in (OrderPriceType.LIMIT, OrderPriceType.FOK)
+
+    @property
+    def fill_or_kill(self) -> bool:
+        """Return whether the order fills completely at once or not at all."""
+        return self in (
+            OrderPriceType.FOK,
+            OrderPriceType.OPPONENT_FOK,
+            OrderPriceType.OPTIMAL_20_FOK,
+        )
+
+    @property
+    def rests(self) -> bool:
+        """Return whether an unfilled remainder rests on the book."""
+        return self in (OrderPriceType.LIMIT, OrderPriceType.OPPONENT, OrderPriceType.OPTIMAL_20)
+
+
+class OrderStatus(enum.Enum):
+    """Lifecycle of an opening order."""
+
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+
+
+class CloseType(enum.IntEnum):
+    """``close_type`` of a closed sub position (spec §8.6 Q11)."""
+
+    CLOSE_ORDER = 1
+    CLOSE_ALL = 2
+    TAKE_PROFIT = 3
+    STOP_LOSS = 4
+    LIQUIDATION = 5
+    SYSTEM = 6
+    UNFOLLOW = 7
+
+
+class Liquidity(enum.Enum):
+    """Fee role of a fill."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class SkipReason(enum.Enum):
+    """Why a follower's copy was not made."""
+
+    BELOW_MINIMUM = "below_minimum"
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    LEVER_OUT_OF_RANGE = "lever_out_of_range"
+    NO_LIQUIDITY = "no_liquidity"

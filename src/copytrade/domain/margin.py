@@ -1,0 +1,85 @@
+"""Margin, PnL, margin rate and liquidation price (spec §7.5, §7.6, §7.9). Pure formulas."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from copytrade.domain.enums import PositionSide
+
+_ZERO = Decimal(0)
+
+
+def div(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """Divide with 50 significant digits, enough for 18-decimal truncation of any ratio."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return numerator / denominator
+
+
+def notional(volume: Decimal, contract_size: Decimal, price: Decimal) -> Decimal:
+    """Return ``v × cs × price`` in USDT."""
+    return volume * contract_size * price
+
+
+def initial_margin(
+    volume: Decimal, contract_size: Decimal, open_price: Decimal, lever: int
+) -> Decimal:
+    """Return ``IM = v × cs × P_open / L``."""
+    return div(notional(volume, contract_size, open_price), Decimal(lever))
+
+
+def maintenance_margin(
+    af: Decimal, volume: Decimal, contract_size: Decimal, mark: Decimal, lever: int
+) -> Decimal:
+    """Return ``MM = AF × v × cs × P_mark / L``."""
+    return div(af * notional(volume, contract_size, mark), Decimal(lever))
+
+
+def fee(volume: Decimal, contract_size: Decimal, price: Decimal, rate: Decimal) -> Decimal:
+    """Return ``v × cs × price × rate``."""
+    return notional(volume, contract_size, price) * rate
+
+
+def pnl(
+    side: PositionSide, open_price: Decimal, price: Decimal, volume: Decimal, contract_size: Decimal
+) -> Decimal:
+    """Return the gross PnL of ``volume`` opened at ``open_price`` valued at ``price``."""
+    move = price - open_price if side is PositionSide.LONG else open_price - price
+    return move * volume * contract_size
+
+
+def margin_rate(mm: Decimal, equity: Decimal) -> Decimal:
+    """Return ``MM / equity``; a non-positive equity is at or beyond liquidation (rate 1+)."""
+    if equity <= 0:
+        return Decimal(1) if mm == 0 else Decimal(10) ** 9
+    return div(mm, equity)
+
+
+def isolated_liquidation_price(
+    side: PositionSide,
+    open_price: Decimal,
+    position_margin: Decimal,
+    mm: Decimal,
+    volume: Decimal,
+    contract_size: Decimal,
+) -> Decimal:
+    """Return the isolated liquidation price; a long's is floored at 0."""
+    move = div(position_margin - mm, volume * contract_size)
+    if side is PositionSide.LONG:
+        return max(_ZERO, open_price - move)
+    return open_price + move
+
+
+def cross_liquidation_price(
+    side: PositionSide,
+    mark: Decimal,
+    cross_equity: Decimal,
+    total_mm: Decimal,
+    volume: Decimal,
+    contract_size: Decimal,
+) -> Decimal:
+    """Return a cross position's liquidation price with the others' PnL held fixed."""
+    move = div(cross_equity - total_mm, volume * contract_size)
+    if side is PositionSide.LONG:
+        return max(_ZERO, mark - move)
+    return mark + move

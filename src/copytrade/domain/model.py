@@ -1,0 +1,239 @@
+"""Entities of the trading core: accounts, sub positions, orders, and the change set.
+
+An :class:`Account` is the aggregate: a UID's copy-trading wallet ``W`` with its open sub
+positions, resting orders and leverage settings. Operations in :mod:`trading` mutate accounts and
+record every change in a :class:`ChangeSet`, which the unit of work persists in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from copytrade.domain.enums import (
+    CloseType,
+    Liquidity,
+    MarginMode,
+    OrderPriceType,
+    OrderStatus,
+    PositionSide,
+    SkipReason,
+)
+from copytrade.domain.errors import InvalidOrderTransition
+from copytrade.domain.margin import div, initial_margin
+
+_ZERO = Decimal(0)
+
+PositionKey = tuple[str, MarginMode, PositionSide]
+LeverKey = tuple[str, MarginMode]
+
+
+@dataclass(slots=True)
+class SubPosition:
+    """One copy-tracked position created by one filled opening order (HTX's sub position).
+
+    ``position_margin`` is, for isolated, ``IM − open_fee`` plus adjustments; for cross, the
+    initial margin at the open price. A follower's copy carries ``lead_uid`` and
+    ``lead_sub_position_id``, the lead sub position it copies.
+    """
+
+    sub_position_id: int
+    uid: int
+    contract_code: str
+    margin_mode: MarginMode
+    side: PositionSide
+    lever: int
+    volume: Decimal
+    open_avg_price: Decimal
+    open_fee: Decimal
+    position_margin: Decimal
+    open_order_id: int
+    open_time: int
+    tp_trigger_price: Decimal | None = None
+    sl_trigger_price: Decimal | None = None
+    lead_uid: int | None = None
+    lead_sub_position_id: int | None = None
+    is_open: bool = True
+    close_time: int | None = None
+    close_avg_price: Decimal | None = None
+    close_fee: Decimal = _ZERO
+    profit: Decimal | None = None
+    close_type: CloseType | None = None
+    follow_takes: Decimal = _ZERO
+
+    @property
+    def key(self) -> PositionKey:
+        """Return (contract_code, margin_mode, position_side)."""
+        return (self.contract_code, self.margin_mode, self.side)
+
+    def initial_margin(self, contract_size: Decimal) -> Decimal:
+        """Return ``v × cs × P_open / L``."""
+        return initial_margin(self.volume, contract_size, self.open_avg_price, self.lever)
+
+
+_ORDER_TRANSITIONS: dict[tuple[OrderStatus, str], OrderStatus] = {
+    (OrderStatus.OPEN, "fill"): OrderStatus.OPEN,
+    (OrderStatus.OPEN, "complete"): OrderStatus.FILLED,
+    (OrderStatus.OPEN, "cancel"): OrderStatus.CANCELLED,
+}
+
+
+@dataclass(slots=True)
+class Order:
+    """An opening (lead or copy) order; a resting one shows in ``open_orders``."""
+
+    order_id: int
+    uid: int
+    contract_code: str
+    margin_mode: MarginMode
+    side: PositionSide
+    price_type: OrderPriceType
+    price: Decimal | None
+    volume: Decimal
+    lever: int
+    created_at: int
+    tp_trigger_price: Decimal | None = None
+    sl_trigger_price: Decimal | None = None
+    filled: Decimal = _ZERO
+    filled_notional: Decimal = _ZERO
+    fee: Decimal = _ZERO
+    status: OrderStatus = OrderStatus.OPEN
+    sub_position_id: int | None = None
+    lead_uid: int | None = None
+    lead_sub_position_id: int | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        """Return the contracts not yet filled."""
+        return self.volume - self.filled
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Return the average fill price, ``None`` before any fill."""
+        if self.filled == 0:
+            return None
+        return div(self.filled_notional, self.filled)
+
+    def apply(self, event: str) -> None:
+        """Move along the transition table; an illegal event raises."""
+        target = _ORDER_TRANSITIONS.get((self.status, event))
+        if target is None:
+            raise InvalidOrderTransition(self.order_id, self.status.value, event)
+        self.status = target
+
+    def frozen(self, contract_size: Decimal, taker_rate: Decimal) -> Decimal:
+        """Return the margin plus estimated taker fee this resting order holds back."""
+        if self.status is not OrderStatus.OPEN or self.price is None:
+            return _ZERO
+        value = self.remaining * contract_size * self.price
+        return div(value, Decimal(self.lever)) + value * taker_rate
+
+
+@dataclass(slots=True)
+class Account:
+    """A UID's copy-trading account: wallet ``W``, open sub positions, resting orders."""
+
+    uid: int
+    balance: Decimal
+    positions: dict[int, SubPosition] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    levers: dict[LeverKey, int] = field(default_factory=dict)
+
+    def open_positions(self, key: PositionKey) -> list[SubPosition]:
+        """Return the open sub positions of exactly ``key``, oldest first."""
+        found = [p for p in self.positions.values() if p.key == key]
+        found.sort(key=lambda p: p.sub_position_id)
+        return found
+
+    def has_exposure(self, contract_code: str, margin_mode: MarginMode) -> bool:
+        """Return whether a position or resting order exists in (contract, margin mode)."""
+        return any(
+            p.contract_code == contract_code and p.margin_mode is margin_mode
+            for p in self.positions.values()
+        ) or any(
+            o.contract_code == contract_code and o.margin_mode is margin_mode
+            for o in self.orders.values()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One trade of an account: an open or close fill, with its fee."""
+
+    trade_id: int
+    uid: int
+    order_id: int | None
+    sub_position_id: int
+    contract_code: str
+    side: PositionSide
+    offset: str
+    price: Decimal
+    volume: Decimal
+    fee: Decimal
+    liquidity: Liquidity
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CopySkipped:
+    """A follower copy that was not made, with its reason (never silently dropped)."""
+
+    skip_id: int
+    trader_uid: int
+    follower_uid: int
+    lead_sub_position_id: int
+    contract_code: str
+    margin_mode: MarginMode
+    side: PositionSide
+    wanted_volume: Decimal
+    reason: SkipReason
+    detail: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProfitShare:
+    """A follower's profit share paid to its trader for one closed copy."""
+
+    item_id: int
+    trader_uid: int
+    follower_uid: int
+    lead_sub_position_id: int
+    amount: Decimal
+    currency: str
+    ts: int
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """Everything one command changed, for the unit of work to persist atomically."""
+
+    accounts: dict[int, Account] = field(default_factory=dict)
+    positions: dict[int, SubPosition] = field(default_factory=dict)
+    new_positions: set[int] = field(default_factory=set)
+    orders: dict[int, Order] = field(default_factory=dict)
+    new_orders: set[int] = field(default_factory=set)
+    levers: dict[tuple[int, str, MarginMode], int] = field(default_factory=dict)
+    fills: list[FillRecord] = field(default_factory=list)
+    skips: list[CopySkipped] = field(default_factory=list)
+    profit_shares: list[ProfitShare] = field(default_factory=list)
+
+    def touch(self, account: Account) -> None:
+        """Mark an account's wallet as changed."""
+        self.accounts[account.uid] = account
+
+    def save_position(self, position: SubPosition, *, new: bool = False) -> None:
+        """Record a position to insert (``new``) or update."""
+        self.positions[position.sub_position_id] = position
+        if new:
+            self.new_positions.add(position.sub_position_id)
+
+    def save_order(self, order: Order, *, new: bool = False) -> None:
+        """Record an order to insert (``new``) or update."""
+        self.orders[order.order_id] = order
+        if new:
+            self.new_orders.add(order.order_id)
+
+    def set_lever(self, uid: int, key: LeverKey, lever: int) -> None:
+        """Record a leverage setting."""
+        self.levers[(uid, key[0], key[1])] = lever
