@@ -88,7 +88,7 @@ MESSAGES: dict[int, str] = {
     1331: "Exceeds limit of transfer accuracy (8 digits).",
     1348: "This contract does not support cross margin mode.",
     1349: "The leverage for new orders does not match current positions. "
-          "Please change the leverage.",
+    "Please change the leverage.",
     1405: "The take-profit price shall not be {0}{1}{2}",
     1407: "The stop-loss price shall not be {0}{1}{2}",
     1505: "After becoming a trader, only the following trading pairs are allowed to trade:{0}",

@@ -1,0 +1,1 @@
+"""Implementations of the service ports: the only place with SQL, sockets or the real clock."""

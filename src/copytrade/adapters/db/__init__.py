@@ -1,0 +1,1 @@
+"""SQL persistence through SQLAlchemy 2 Core (SQLite and PostgreSQL)."""

@@ -1,0 +1,108 @@
+"""Engines and migrations: SQLite pragmas (WAL, foreign keys, busy timeout, durability)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaBehind(RuntimeError):
+    """The database schema is older than this code's migrations."""
+
+
+def is_sqlite(url: str) -> bool:
+    """Return whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 8) -> Engine:
+    """Build an engine; SQLite gets WAL, ``synchronous`` as configured and a busy timeout.
+
+    With WAL, ``synchronous=NORMAL`` loses nothing when the process crashes (only an OS crash or
+    power loss can drop the last commits); ``FULL`` also survives those, at about 6x the cost
+    per commit.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "isolation_level": None}
+        )
+        sync = sqlite_synchronous.upper()
+        if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"unknown SQLite synchronous setting {sqlite_synchronous!r}")
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sync}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # pysqlite's own transaction handling is off (isolation_level=None); take the
+            # write lock at BEGIN so that two writers never deadlock on lock upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def head_revision() -> str:
+    """Return the newest migration revision of this code."""
+    script = ScriptDirectory.from_config(_config_for_script())
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def _config_for_script() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's migration revision (``None`` for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (default: the newest)."""
+    cfg = _config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaBehind` unless the database is at this code's head revision."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise SchemaBehind(
+            f"database schema is at revision {current or 'none'}, this server needs {head}: "
+            f"run `copytrade migrate --db URL` first"
+        )

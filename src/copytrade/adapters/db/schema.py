@@ -1,0 +1,204 @@
+"""The schema: SQLAlchemy Core tables on one MetaData, valid on SQLite and PostgreSQL.
+
+Money and volumes are exact decimals (:class:`DecimalText`); ids are 64-bit integers; times are
+epoch milliseconds. Indexes are few on purpose: each index keyed by user multiplies write volume.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from copytrade.adapters.db.types import DecimalText
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("role", String(16), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("profit_share_ratio", DecimalText, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("access_key", String(64), primary_key=True),
+    Column("uid", BigInteger, nullable=False, index=True),
+    Column("method", String(16), nullable=False),
+    Column("secret_enc", Text, nullable=True),
+    Column("public_key_hex", String(64), nullable=True),
+    Column("permissions", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("balance", DecimalText, nullable=False),
+)
+
+levers = Table(
+    "levers",
+    metadata,
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("contract_code", String(32), primary_key=True),
+    Column("margin_mode", String(16), primary_key=True),
+    Column("lever", Integer, nullable=False),
+)
+
+markets = Table(
+    "markets",
+    metadata,
+    Column("contract_code", String(32), primary_key=True),
+    Column("mark_price", DecimalText, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("sub_position_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("contract_code", String(32), nullable=False),
+    Column("margin_mode", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("lever", Integer, nullable=False),
+    Column("volume", DecimalText, nullable=False),
+    Column("open_avg_price", DecimalText, nullable=False),
+    Column("open_fee", DecimalText, nullable=False),
+    Column("position_margin", DecimalText, nullable=False),
+    Column("open_order_id", BigInteger, nullable=False),
+    Column("open_time", BigInteger, nullable=False),
+    Column("tp_trigger_price", DecimalText, nullable=True),
+    Column("sl_trigger_price", DecimalText, nullable=True),
+    Column("lead_uid", BigInteger, nullable=True),
+    Column("lead_sub_position_id", BigInteger, nullable=True),
+    Column("is_open", Boolean, nullable=False),
+    Column("close_time", BigInteger, nullable=True),
+    Column("close_avg_price", DecimalText, nullable=True),
+    Column("close_fee", DecimalText, nullable=False),
+    Column("profit", DecimalText, nullable=True),
+    Column("close_type", Integer, nullable=True),
+    Column("follow_takes", DecimalText, nullable=False),
+    Index("ix_positions_uid_contract", "uid", "contract_code"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("contract_code", String(32), nullable=False),
+    Column("margin_mode", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("price_type", Integer, nullable=False),
+    Column("price", DecimalText, nullable=True),
+    Column("volume", DecimalText, nullable=False),
+    Column("lever", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("tp_trigger_price", DecimalText, nullable=True),
+    Column("sl_trigger_price", DecimalText, nullable=True),
+    Column("filled", DecimalText, nullable=False),
+    Column("filled_notional", DecimalText, nullable=False),
+    Column("fee", DecimalText, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("sub_position_id", BigInteger, nullable=True),
+    Column("lead_uid", BigInteger, nullable=True),
+    Column("lead_sub_position_id", BigInteger, nullable=True),
+    Index("ix_orders_uid_status", "uid", "status"),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", BigInteger, nullable=False, index=True),
+    Column("order_id", BigInteger, nullable=True),
+    Column("sub_position_id", BigInteger, nullable=False),
+    Column("contract_code", String(32), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("offset", String(8), nullable=False),
+    Column("price", DecimalText, nullable=False),
+    Column("volume", DecimalText, nullable=False),
+    Column("fee", DecimalText, nullable=False),
+    Column("liquidity", String(8), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("follow_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("follower_uid", BigInteger, nullable=False),
+    Column("trader_uid", BigInteger, nullable=False),
+    Column("ratio", DecimalText, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False),
+    Index("ix_follows_trader_active", "trader_uid", "active"),
+    Index("ix_follows_follower", "follower_uid"),
+)
+
+copy_skips = Table(
+    "copy_skips",
+    metadata,
+    Column("skip_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("trader_uid", BigInteger, nullable=False),
+    Column("follower_uid", BigInteger, nullable=False, index=True),
+    Column("lead_sub_position_id", BigInteger, nullable=False),
+    Column("contract_code", String(32), nullable=False),
+    Column("margin_mode", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("wanted_volume", DecimalText, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+
+profit_shares = Table(
+    "profit_shares",
+    metadata,
+    Column("item_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("trader_uid", BigInteger, nullable=False, index=True),
+    Column("follower_uid", BigInteger, nullable=False),
+    Column("lead_sub_position_id", BigInteger, nullable=False),
+    Column("amount", DecimalText, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+ALL_DATA_TABLES = (
+    users,
+    api_keys,
+    accounts,
+    levers,
+    markets,
+    positions,
+    orders,
+    fills,
+    follows,
+    copy_skips,
+    profit_shares,
+    meta,
+)

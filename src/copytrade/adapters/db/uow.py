@@ -1,0 +1,538 @@
+"""The SQL unit of work: one transaction per command, on SQLite or PostgreSQL.
+
+Writes are serialised per trader by locking the account rows the command loads
+(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` takes the database's one
+write lock). Followers are locked after their trader, always in that order, so two commands never
+wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from copytrade.adapters.db import schema as t
+from copytrade.adapters.db.rows import (
+    order_from_row,
+    order_to_row,
+    position_from_row,
+    position_to_row,
+)
+from copytrade.adapters.secrets import SecretBox
+from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import MarginMode
+from copytrade.domain.model import Account, ChangeSet, SubPosition
+from copytrade.service.ports import ApiKey, FollowerRow, Page, User
+
+_POS_MUTABLE = [c.name for c in t.positions.columns if c.name != "sub_position_id"]
+_ORD_MUTABLE = [c.name for c in t.orders.columns if c.name != "order_id"]
+_UPDATE_POSITION = (
+    update(t.positions)
+    .where(t.positions.c.sub_position_id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in _POS_MUTABLE})
+)
+_UPDATE_ORDER = (
+    update(t.orders)
+    .where(t.orders.c.order_id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in _ORD_MUTABLE})
+)
+_UPDATE_BALANCE = (
+    update(t.accounts)
+    .where(t.accounts.c.uid == bindparam("b_uid"))
+    .values(balance=bindparam("balance"))
+)
+UID_START = 10_000_000
+
+
+class SqlUnitOfWork:
+    """A unit of work on one connection; rolls back unless :meth:`commit` was called."""
+
+    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
+        """Bind to an engine; the transaction begins on ``__enter__``."""
+        self._engine = engine
+        self._secrets = secrets
+        self._conn: Connection | None = None
+        self._committed = False
+        self._lock = engine.dialect.name != "sqlite"
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        self._conn = self._engine.connect()
+        self._conn.begin()
+        self._committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed, and release the connection."""
+        conn = self.conn
+        try:
+            if not self._committed:
+                conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> Connection:
+        """Return the open connection."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        self.conn.commit()
+        self._committed = True
+
+    # -- markets -------------------------------------------------------------------------
+    def marks(self) -> dict[str, Decimal]:
+        """Return every contract's mark price."""
+        rows = self.conn.execute(select(t.markets.c.contract_code, t.markets.c.mark_price))
+        return {r.contract_code: r.mark_price for r in rows}
+
+    def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
+        """Store a contract's mark price."""
+        self._upsert(
+            t.markets,
+            {"contract_code": contract_code, "mark_price": price, "updated_at": now},
+            ["contract_code"],
+        )
+
+    # -- users and keys ------------------------------------------------------------------
+    def user(self, uid: int) -> User | None:
+        """Return a user."""
+        r = self.conn.execute(select(t.users).where(t.users.c.uid == uid)).first()
+        if r is None:
+            return None
+        return User(r.uid, r.role, r.name, r.profit_share_ratio, r.created_at)
+
+    def next_uid(self) -> int:
+        """Return an unused UID (one above the largest)."""
+        top = self.conn.execute(select(func.max(t.users.c.uid))).scalar()
+        return int(top or UID_START) + 1
+
+    def add_user(self, user: User, balance: Decimal) -> None:
+        """Create a user and its account."""
+        self.add_users([user], balance)
+
+    def add_users(self, users: Sequence[User], balance: Decimal) -> None:
+        """Create several users with the same starting balance."""
+        if not users:
+            return
+        self.conn.execute(
+            insert(t.users),
+            [
+                {
+                    "uid": u.uid,
+                    "role": u.role,
+                    "name": u.name,
+                    "profit_share_ratio": u.profit_share_ratio,
+                    "created_at": u.created_at,
+                }
+                for u in users
+            ],
+        )
+        self.conn.execute(insert(t.accounts), [{"uid": u.uid, "balance": balance} for u in users])
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store an API key; the HMAC secret is encrypted at rest."""
+        self.conn.execute(
+            insert(t.api_keys).values(
+                access_key=key.access_key,
+                uid=key.uid,
+                method=key.method,
+                secret_enc=self._secrets.encrypt(key.secret) if key.secret is not None else None,
+                public_key_hex=key.public_key_hex,
+                permissions="trade" if key.can_trade else "read",
+                created_at=0,
+            )
+        )
+
+    def key(self, access_key: str) -> ApiKey | None:
+        """Return an API key with its secret decrypted."""
+        r = self.conn.execute(
+            select(t.api_keys).where(t.api_keys.c.access_key == access_key)
+        ).first()
+        if r is None:
+            return None
+        secret = self._secrets.decrypt(r.secret_enc) if r.secret_enc is not None else None
+        return ApiKey(
+            r.access_key, r.uid, r.method, secret, r.public_key_hex, r.permissions == "trade"
+        )
+
+    # -- accounts ------------------------------------------------------------------------
+    def account(self, uid: int) -> Account | None:
+        """Load one account (locked)."""
+        return self._load(t.accounts.c.uid == uid, [uid]).get(uid)
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Load several accounts (locked, in uid order)."""
+        ordered = sorted(set(uids))
+        if not ordered:
+            return {}
+        return self._load(t.accounts.c.uid.in_(ordered), ordered)
+
+    def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
+        """Return a trader's active follows and its followers' accounts (locked)."""
+        f = t.follows
+        rows = self.conn.execute(
+            select(f.c.follower_uid, f.c.ratio)
+            .where(and_(f.c.trader_uid == trader_uid, f.c.active.is_(True)))
+            .order_by(f.c.follow_id)
+        ).all()
+        follows = [Follow(r.follower_uid, trader_uid, r.ratio) for r in rows]
+        if not follows:
+            return [], {}
+        active = select(f.c.follower_uid).where(
+            and_(f.c.trader_uid == trader_uid, f.c.active.is_(True))
+        )
+        return follows, self._load(t.accounts.c.uid.in_(active), None)
+
+    def _load(self, where: Any, uids: Sequence[int] | None) -> dict[int, Account]:
+        conn = self.conn
+        query: Select[Any] = select(t.accounts.c.uid, t.accounts.c.balance).where(where)
+        if self._lock:
+            query = query.order_by(t.accounts.c.uid).with_for_update()
+        accounts = {r.uid: Account(r.uid, r.balance) for r in conn.execute(query)}
+        if not accounts:
+            return accounts
+
+        def scope(column: Any) -> Any:
+            # followers are selected by sub-query, so no 10,000-long parameter list
+            if uids is None:
+                return column.in_(select(t.accounts.c.uid).where(where))
+            return column.in_(list(accounts))
+
+        p = t.positions
+        for r in conn.execute(select(p).where(and_(scope(p.c.uid), p.c.is_open.is_(True)))):
+            accounts[r.uid].positions[r.sub_position_id] = position_from_row(r)
+        o = t.orders
+        for r in conn.execute(select(o).where(and_(scope(o.c.uid), o.c.status == "open"))):
+            accounts[r.uid].orders[r.order_id] = order_from_row(r)
+        lv = t.levers
+        for r in conn.execute(select(lv).where(scope(lv.c.uid))):
+            accounts[r.uid].levers[(r.contract_code, MarginMode(r.margin_mode))] = r.lever
+        return accounts
+
+    def accounts_with_exposure(self, contract_code: str) -> list[int]:
+        """Return the UIDs holding positions or resting orders in a contract."""
+        p, o = t.positions, t.orders
+        held = select(p.c.uid).where(
+            and_(p.c.contract_code == contract_code, p.c.is_open.is_(True))
+        )
+        resting = select(o.c.uid).where(
+            and_(o.c.contract_code == contract_code, o.c.status == "open")
+        )
+        uids = {r[0] for r in self.conn.execute(held.union(resting))}
+        return sorted(uids)
+
+    def set_balance(self, uid: int, balance: Decimal) -> None:
+        """Overwrite a wallet balance."""
+        self.conn.execute(update(t.accounts).where(t.accounts.c.uid == uid).values(balance=balance))
+
+    # -- writing a change set ------------------------------------------------------------
+    def persist(self, changes: ChangeSet) -> None:
+        """Write everything a command changed, batched per table."""
+        conn = self.conn
+        if changes.accounts:
+            conn.execute(
+                _UPDATE_BALANCE,
+                [{"b_uid": a.uid, "balance": a.balance} for a in changes.accounts.values()],
+            )
+        self._write(
+            t.positions,
+            _UPDATE_POSITION,
+            changes.positions.values(),
+            changes.new_positions,
+            position_to_row,
+            "sub_position_id",
+        )
+        self._write(
+            t.orders,
+            _UPDATE_ORDER,
+            changes.orders.values(),
+            changes.new_orders,
+            order_to_row,
+            "order_id",
+        )
+        for (uid, code, mode), lever in changes.levers.items():
+            self._upsert(
+                t.levers,
+                {"uid": uid, "contract_code": code, "margin_mode": mode.value, "lever": lever},
+                ["uid", "contract_code", "margin_mode"],
+            )
+        if changes.fills:
+            conn.execute(
+                insert(t.fills),
+                [
+                    {
+                        "trade_id": f.trade_id,
+                        "uid": f.uid,
+                        "order_id": f.order_id,
+                        "sub_position_id": f.sub_position_id,
+                        "contract_code": f.contract_code,
+                        "side": f.side.value,
+                        "offset": f.offset,
+                        "price": f.price,
+                        "volume": f.volume,
+                        "fee": f.fee,
+                        "liquidity": f.liquidity.value,
+                        "ts": f.ts,
+                    }
+                    for f in changes.fills
+                ],
+            )
+        if changes.skips:
+            conn.execute(
+                insert(t.copy_skips),
+                [
+                    {
+                        "skip_id": s.skip_id,
+                        "trader_uid": s.trader_uid,
+                        "follower_uid": s.follower_uid,
+                        "lead_sub_position_id": s.lead_sub_position_id,
+                        "contract_code": s.contract_code,
+                        "margin_mode": s.margin_mode.value,
+                        "side": s.side.value,
+                        "wanted_volume": s.wanted_volume,
+                        "reason": s.reason.value,
+                        "detail": s.detail,
+                        "ts": s.ts,
+                    }
+                    for s in changes.skips
+                ],
+            )
+        if changes.profit_shares:
+            conn.execute(
+                insert(t.profit_shares),
+                [
+                    {
+                        "item_id": s.item_id,
+                        "trader_uid": s.trader_uid,
+                        "follower_uid": s.follower_uid,
+                        "lead_sub_position_id": s.lead_sub_position_id,
+                        "amount": s.amount,
+                        "currency": s.currency,
+                        "ts": s.ts,
+                    }
+                    for s in changes.profit_shares
+                ],
+            )
+
+    def _write(
+        self, table: Any, updater: Any, items: Iterable[Any], new: set[int], to_row: Any, key: str
+    ) -> None:
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for item in items:
+            row = to_row(item)
+            if row[key] in new:
+                inserts.append(row)
+            else:
+                row["b_id"] = row.pop(key)
+                updates.append(row)
+        if inserts:
+            self.conn.execute(insert(table), inserts)
+        if updates:
+            self.conn.execute(updater, updates)
+
+    def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={k: v for k, v in values.items() if k not in keys},
+        )
+        self.conn.execute(stmt)
+
+    # -- follows -------------------------------------------------------------------------
+    def follow(self, follow_id: int, follow: Follow, now: int) -> None:
+        """Start a follow."""
+        self.conn.execute(
+            insert(t.follows).values(
+                follow_id=follow_id,
+                follower_uid=follow.follower_uid,
+                trader_uid=follow.trader_uid,
+                ratio=follow.ratio,
+                started_at=now,
+                active=True,
+            )
+        )
+
+    def follow_many(self, rows: Sequence[tuple[int, Follow]], now: int) -> None:
+        """Start several follows."""
+        if rows:
+            self.conn.execute(
+                insert(t.follows),
+                [
+                    {
+                        "follow_id": fid,
+                        "follower_uid": f.follower_uid,
+                        "trader_uid": f.trader_uid,
+                        "ratio": f.ratio,
+                        "started_at": now,
+                        "ended_at": None,
+                        "active": True,
+                    }
+                    for fid, f in rows
+                ],
+            )
+
+    def active_follow_of(self, follower_uid: int) -> Follow | None:
+        """Return the follower's current follow."""
+        f = t.follows
+        r = self.conn.execute(
+            select(f).where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
+        ).first()
+        return Follow(r.follower_uid, r.trader_uid, r.ratio) if r else None
+
+    def end_follow(self, follower_uid: int, now: int) -> None:
+        """End the follower's current follow."""
+        f = t.follows
+        self.conn.execute(
+            update(f)
+            .where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
+            .values(active=False, ended_at=now)
+        )
+
+    # -- settings ------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """Read an emulator setting."""
+        value = self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+        return str(value) if value is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write an emulator setting."""
+        self._upsert(t.meta, {"key": key, "value": value}, ["key"])
+
+    def reset(self) -> None:
+        """Delete all state (markets included; the caller seeds them again)."""
+        for table in reversed(t.ALL_DATA_TABLES):
+            self.conn.execute(delete(table))
+
+    # -- read side -----------------------------------------------------------------------
+    def positions_page(
+        self, uid: int, contract_code: str, is_open: bool, page: Page
+    ) -> list[SubPosition]:
+        """Return a page of open or closed sub positions, by id (spec §6.11 paging)."""
+        p = t.positions
+        conds = [
+            p.c.uid == uid,
+            p.c.contract_code == contract_code,
+            p.c.is_open.is_(is_open),
+            p.c.open_time >= page.start_time,
+            p.c.open_time <= page.end_time,
+        ]
+        if page.from_id is not None:
+            conds.append(
+                p.c.sub_position_id > page.from_id
+                if page.ascending
+                else p.c.sub_position_id < page.from_id
+            )
+        order = p.c.sub_position_id.asc() if page.ascending else p.c.sub_position_id.desc()
+        rows = self.conn.execute(select(p).where(and_(*conds)).order_by(order).limit(page.limit))
+        return [position_from_row(r) for r in rows]
+
+    def followers_page(self, trader_uid: int, page: Page) -> list[FollowerRow]:
+        """Return a page of current followers with committed funds and realised copy PnL."""
+        f, u, a, p = t.follows, t.users, t.accounts, t.positions
+        conds = [
+            f.c.trader_uid == trader_uid,
+            f.c.active.is_(True),
+            f.c.started_at >= page.start_time,
+            f.c.started_at <= page.end_time,
+        ]
+        if page.from_id is not None:
+            conds.append(
+                f.c.follow_id > page.from_id if page.ascending else f.c.follow_id < page.from_id
+            )
+        order = f.c.follow_id.asc() if page.ascending else f.c.follow_id.desc()
+        rows = self.conn.execute(
+            select(f.c.follow_id, f.c.follower_uid, f.c.started_at, u.c.name, a.c.balance)
+            .join(u, u.c.uid == f.c.follower_uid)
+            .join(a, a.c.uid == f.c.follower_uid)
+            .where(and_(*conds))
+            .order_by(order)
+            .limit(page.limit)
+        ).all()
+        out: list[FollowerRow] = []
+        for r in rows:
+            profits = self.conn.execute(
+                select(p.c.profit).where(
+                    and_(
+                        p.c.uid == r.follower_uid,
+                        p.c.lead_uid == trader_uid,
+                        p.c.is_open.is_(False),
+                    )
+                )
+            ).scalars()
+            total = sum((x for x in profits if x is not None), Decimal(0))
+            out.append(
+                FollowerRow(r.follow_id, r.follower_uid, r.name, r.started_at, r.balance, total)
+            )
+        return out
+
+    def user_report(self, uid: int) -> dict[str, object]:
+        """Return fills, skipped copies, closed positions and profit shares of a UID."""
+        c = self.conn
+        return {
+            "fills": [
+                dict(r._mapping)
+                for r in c.execute(
+                    select(t.fills).where(t.fills.c.uid == uid).order_by(t.fills.c.trade_id)
+                )
+            ],
+            "skipped_copies": [
+                dict(r._mapping)
+                for r in c.execute(
+                    select(t.copy_skips)
+                    .where(t.copy_skips.c.follower_uid == uid)
+                    .order_by(t.copy_skips.c.skip_id)
+                )
+            ],
+            "closed_positions": [
+                position_from_row(r)
+                for r in c.execute(
+                    select(t.positions)
+                    .where(and_(t.positions.c.uid == uid, t.positions.c.is_open.is_(False)))
+                    .order_by(t.positions.c.sub_position_id)
+                )
+            ],
+            "profit_shares_received": [
+                dict(r._mapping)
+                for r in c.execute(
+                    select(t.profit_shares)
+                    .where(t.profit_shares.c.trader_uid == uid)
+                    .order_by(t.profit_shares.c.item_id)
+                )
+            ],
+            "profit_shares_paid": [
+                dict(r._mapping)
+                for r in c.execute(
+                    select(t.profit_shares)
+                    .where(t.profit_shares.c.follower_uid == uid)
+                    .order_by(t.profit_shares.c.item_id)
+                )
+            ],
+        }

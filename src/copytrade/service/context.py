@@ -1,0 +1,52 @@
+"""What every handler needs besides its command: the wiring chosen by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from copytrade.domain.errors import UnknownContract
+from copytrade.domain.instruments import ContractSpec, FeeSchedule
+from copytrade.domain.model import ChangeSet
+from copytrade.domain.trading import Env, Market
+from copytrade.service.ports import Clock, IdGenerator, UnitOfWorkFactory
+
+
+@dataclass(slots=True)
+class ServiceContext:
+    """Unit-of-work factory, clock, ids, contracts and fees."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+    contracts: dict[str, ContractSpec]
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    default_profit_share_ratio: Decimal = Decimal("0.10")
+    _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
+
+    def spec(self, contract_code: str) -> ContractSpec:
+        """Return a contract's spec or raise :class:`UnknownContract`."""
+        spec = self.contracts.get(contract_code)
+        if spec is None:
+            raise UnknownContract(contract_code)
+        return spec
+
+    def markets(self, marks: dict[str, Decimal]) -> dict[str, Market]:
+        """Return a market (spec, mark, quoted book) per configured contract."""
+        out: dict[str, Market] = {}
+        for code, spec in self.contracts.items():
+            mark = marks.get(code)
+            if mark is None:
+                continue
+            cached = self._book_cache.get((code, mark))
+            if cached is None:
+                if len(self._book_cache) > 256:
+                    self._book_cache.clear()
+                cached = Market.at(spec, mark)
+                self._book_cache[(code, mark)] = cached
+            out[code] = cached
+        return out
+
+    def env(self) -> Env:
+        """Return a fresh operation environment (now, ids, empty change set)."""
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet())

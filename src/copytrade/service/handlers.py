@@ -1,0 +1,155 @@
+"""Trading use cases: plain functions over a unit of work.
+
+Each opens the unit of work, loads the accounts, calls the domain, persists the change set and
+commits; any error rolls everything back (all or nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copytrade.domain.copytrading import close_copies, copy_open
+from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.model import Account, PositionKey, SubPosition
+from copytrade.domain.trading import (
+    Env,
+    Market,
+    OpenRequest,
+    check_order_shape,
+    close_at_market,
+    open_order,
+)
+from copytrade.service.context import ServiceContext
+from copytrade.service.errors import UnknownUser
+from copytrade.service.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrderResult:
+    """What a lead order did: filled volume, copies made and skipped."""
+
+    order_id: int
+    filled: str
+    sub_position_id: int | None
+    copies: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    """What a close did: lead sub positions and follower copies closed."""
+
+    closed: list[int]
+    copies_closed: int
+
+
+def _account(uow: UnitOfWork, uid: int) -> Account:
+    account = uow.account(uid)
+    if account is None:
+        raise UnknownUser(uid)
+    return account
+
+
+def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderResult:
+    """Place a lead opening order; its fills are copied to every follower."""
+    spec = ctx.spec(req.contract_code)
+    check_order_shape(spec, req)
+    with ctx.uow() as uow:
+        markets = ctx.markets(uow.marks())
+        market = markets[spec.contract_code]
+        trader = _account(uow, uid)
+        env = ctx.env()
+        order = open_order(trader, req, market, markets, env)
+        copies = skipped = 0
+        if order.filled > 0 and order.sub_position_id is not None:
+            lead = trader.positions[order.sub_position_id]
+            follows, followers = uow.followers_of(uid)
+            if follows:
+                copies, skipped = copy_open(
+                    lead, order.filled, follows, followers, market, markets, env
+                )
+        uow.persist(env.changes)
+        uow.commit()
+    return PlaceOrderResult(
+        order.order_id, str(order.filled), order.sub_position_id, copies, skipped
+    )
+
+
+def _close(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader: Account,
+    positions: list[SubPosition],
+    market: Market,
+    markets: dict[str, Market],
+    close_type: CloseType,
+    env: Env,
+) -> CloseResult:
+    closed = close_at_market(trader, positions, market, close_type, env)
+    copies = 0
+    _follows, followers = uow.followers_of(trader.uid)
+    if followers:
+        user = uow.user(trader.uid)
+        ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
+        copies = close_copies(closed, trader, ratio, followers, markets, close_type, env)
+    return CloseResult([p.sub_position_id for p in closed], copies)
+
+
+def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseResult:
+    """Close one lead sub position at market, and its follower copies."""
+    with ctx.uow() as uow:
+        trader = _account(uow, uid)
+        position = trader.positions.get(sub_position_id)
+        if position is None or position.lead_uid is not None:
+            raise PositionNotFound(f"sub_position_id {sub_position_id}")
+        markets = ctx.markets(uow.marks())
+        env = ctx.env()
+        result = _close(
+            ctx,
+            uow,
+            trader,
+            [position],
+            markets[position.contract_code],
+            markets,
+            CloseType.CLOSE_ORDER,
+            env,
+        )
+        uow.persist(env.changes)
+        uow.commit()
+    return result
+
+
+def close_all_position(
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    margin_mode: MarginMode,
+    side: PositionSide,
+) -> CloseResult:
+    """Close every lead sub position of exactly (contract, margin mode, side) and their copies.
+
+    One transaction: the trader's positions and every follower copy close, or nothing does.
+    """
+    ctx.spec(contract_code)
+    key: PositionKey = (contract_code, margin_mode, side)
+    with ctx.uow() as uow:
+        trader = _account(uow, uid)
+        positions = [p for p in trader.open_positions(key) if p.lead_uid is None]
+        if not positions:
+            raise PositionNotFound(f"{contract_code} {margin_mode.value} {side.value}")
+        markets = ctx.markets(uow.marks())
+        env = ctx.env()
+        result = _close(
+            ctx,
+            uow,
+            trader,
+            positions,
+            markets[contract_code],
+            markets,
+            CloseType.CLOSE_ALL,
+            env,
+        )
+        uow.persist(env.changes)
+        uow.commit()
+    return result

@@ -1,0 +1,198 @@
+"""Ports the service layer needs; adapters implement them, tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import Protocol, Self
+
+from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import MarginMode
+from copytrade.domain.model import Account, ChangeSet, SubPosition
+
+
+class Clock(Protocol):
+    """The simulation clock (controllable through the admin API)."""
+
+    def now_ms(self) -> int:
+        """Return the current time in epoch milliseconds."""
+        ...
+
+
+class IdGenerator(Protocol):
+    """Unique, increasing 64-bit ids for orders, positions, fills and records."""
+
+    def next_id(self) -> int:
+        """Return a fresh id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A UID known to the emulator."""
+
+    uid: int
+    role: str
+    name: str
+    profit_share_ratio: Decimal
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key: HMAC secret (decrypted) or Ed25519 public key, and its permission."""
+
+    access_key: str
+    uid: int
+    method: str
+    secret: str | None
+    public_key_hex: str | None
+    can_trade: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Paging of the history endpoints (spec §6.11)."""
+
+    ascending: bool
+    from_id: int | None
+    limit: int
+    start_time: int
+    end_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerRow:
+    """A current follower with its figures for ``query_followers``."""
+
+    follow_id: int
+    follower_uid: int
+    name: str
+    started_at: int
+    trade_amount: Decimal
+    profit_amount: Decimal
+
+
+class UnitOfWork(Protocol):
+    """One atomic transaction; rolls back unless :meth:`commit` was called."""
+
+    def __enter__(self) -> Self:
+        """Begin."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed."""
+        ...
+
+    def commit(self) -> None:
+        """Commit everything persisted so far."""
+        ...
+
+    def marks(self) -> dict[str, Decimal]:
+        """Return every contract's mark price."""
+        ...
+
+    def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
+        """Store a contract's mark price."""
+        ...
+
+    def user(self, uid: int) -> User | None:
+        """Return a user."""
+        ...
+
+    def account(self, uid: int) -> Account | None:
+        """Load a UID's account with open positions, resting orders and leverage (locked)."""
+        ...
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Load several accounts (locked)."""
+        ...
+
+    def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
+        """Return a trader's active follows and the followers' accounts (locked)."""
+        ...
+
+    def accounts_with_exposure(self, contract_code: str) -> list[int]:
+        """Return the UIDs holding positions or resting orders in a contract."""
+        ...
+
+    def persist(self, changes: ChangeSet) -> None:
+        """Write a change set."""
+        ...
+
+    def add_user(self, user: User, balance: Decimal) -> None:
+        """Create a user and its account."""
+        ...
+
+    def next_uid(self) -> int:
+        """Return an unused UID."""
+        ...
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store an API key (its secret encrypted at rest)."""
+        ...
+
+    def key(self, access_key: str) -> ApiKey | None:
+        """Return an API key with its secret decrypted."""
+        ...
+
+    def follow(self, follow_id: int, follow: Follow, now: int) -> None:
+        """Start a follow; the follower's previous follow, if any, must have ended."""
+        ...
+
+    def active_follow_of(self, follower_uid: int) -> Follow | None:
+        """Return the follower's current follow."""
+        ...
+
+    def end_follow(self, follower_uid: int, now: int) -> None:
+        """End the follower's current follow."""
+        ...
+
+    def set_balance(self, uid: int, balance: Decimal) -> None:
+        """Overwrite a wallet balance (admin)."""
+        ...
+
+    def meta(self, key: str) -> str | None:
+        """Read an emulator setting."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write an emulator setting."""
+        ...
+
+    def reset(self) -> None:
+        """Delete all state."""
+        ...
+
+    # read side
+    def positions_page(
+        self, uid: int, contract_code: str, is_open: bool, page: Page
+    ) -> list[SubPosition]:
+        """Return a page of a UID's open or closed sub positions of one contract."""
+        ...
+
+    def followers_page(self, trader_uid: int, page: Page) -> list[FollowerRow]:
+        """Return a page of a trader's current followers."""
+        ...
+
+    def user_report(self, uid: int) -> dict[str, object]:
+        """Return fills, skipped copies, closed positions and profit shares of a UID (admin)."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work."""
+
+    def __call__(self) -> UnitOfWork:
+        """Return a new unit of work."""
+        ...
+
+
+MARGIN_MODES = tuple(MarginMode)
