@@ -131,6 +131,14 @@ class UnitOfWork(Protocol):
         """Create a user and its account."""
         ...
 
+    def add_users(self, users: Sequence[User], balance: Decimal) -> None:
+        """Create several users with the same starting balance."""
+        ...
+
+    def follow_many(self, rows: Sequence[tuple[int, Follow]], now: int) -> None:
+        """Start several follows."""
+        ...
+
     def next_uid(self) -> int:
         """Return an unused UID."""
         ...
@@ -184,6 +192,38 @@ class UnitOfWork(Protocol):
 
     def user_report(self, uid: int) -> dict[str, object]:
         """Return fills, skipped copies, closed positions and profit shares of a UID (admin)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """Whether a request may proceed, and the ``ratelimit-*`` header values."""
+
+    allowed: bool
+    limit: int
+    interval_ms: int
+    remaining: int
+    reset_ms: int
+
+    def headers(self) -> dict[str, str]:
+        """Return the response headers."""
+        return {
+            "ratelimit-limit": str(self.limit),
+            "ratelimit-interval": str(self.interval_ms),
+            "ratelimit-remaining": str(self.remaining),
+            "ratelimit-reset": str(self.reset_ms),
+        }
+
+
+class RateLimiter(Protocol):
+    """Counts requests per UID across every copy-trading path."""
+
+    def hit(self, uid: int, now_ms: int) -> RateDecision:
+        """Count one request and decide."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every counter."""
         ...
 
 

@@ -70,12 +70,14 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._committed = False
         self._lock = engine.dialect.name != "sqlite"
+        self._identity: dict[int, Account] = {}
 
     def __enter__(self) -> Self:
         """Begin the transaction."""
         self._conn = self._engine.connect()
         self._conn.begin()
         self._committed = False
+        self._identity = {}
         return self
 
     def __exit__(
@@ -214,9 +216,19 @@ class SqlUnitOfWork:
         query: Select[Any] = select(t.accounts.c.uid, t.accounts.c.balance).where(where)
         if self._lock:
             query = query.order_by(t.accounts.c.uid).with_for_update()
-        accounts = {r.uid: Account(r.uid, r.balance) for r in conn.execute(query)}
-        if not accounts:
-            return accounts
+        # identity map: an account loaded twice in one unit of work is the same object
+        found: dict[int, Account] = {}
+        fresh: dict[int, Account] = {}
+        for r in conn.execute(query):
+            known = self._identity.get(r.uid)
+            if known is None:
+                known = fresh[r.uid] = self._identity[r.uid] = Account(r.uid, r.balance)
+            found[r.uid] = known
+        if not fresh:
+            return found
+        accounts = fresh
+        if len(fresh) != len(found):
+            uids = list(fresh)
 
         def scope(column: Any) -> Any:
             # followers are selected by sub-query, so no 10,000-long parameter list
@@ -233,7 +245,7 @@ class SqlUnitOfWork:
         lv = t.levers
         for r in conn.execute(select(lv).where(scope(lv.c.uid))):
             accounts[r.uid].levers[(r.contract_code, MarginMode(r.margin_mode))] = r.lever
-        return accounts
+        return found
 
     def accounts_with_exposure(self, contract_code: str) -> list[int]:
         """Return the UIDs holding positions or resting orders in a contract."""

@@ -1,0 +1,1 @@
+"""The ASGI entrypoint: HTX's wire protocol and the emulator's admin API."""

@@ -1,0 +1,91 @@
+"""``create_app``: the ASGI application (Starlette) over bootstrapped services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from copytrade.api.admin import AdminApi
+from copytrade.api.auth import Authenticator
+from copytrade.api.htx import HtxApi, json_response
+from copytrade.bootstrap import Services
+from copytrade.protocol.endpoints import ENDPOINTS
+from copytrade.protocol.envelope import error_body, new_tid
+
+PING = b'{"pong":true}'
+
+
+def _load_key(services: Services) -> Any:
+    def load(access_key: str) -> Any:
+        with services.ctx.uow() as uow:
+            return uow.key(access_key)
+
+    return load
+
+
+def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
+    """Return the ASGI app: HTX's 19 paths, ``/_sim/`` admin routes, and a raw ping."""
+    settings = services.settings
+    auth = Authenticator(
+        _load_key(services),
+        window_seconds=settings.timestamp_window_seconds,
+        host_aliases=tuple(settings.signature_host_aliases),
+    )
+    htx = HtxApi(services.ctx, auth, services.limiter, services.executor)
+
+    def on_reset() -> None:
+        auth.forget_keys()
+        services.limiter.reset()
+        services.clock.reset()
+
+    admin = AdminApi(
+        services.ctx,
+        services.executor,
+        token=settings.admin_token,
+        open_without_token=settings.is_loopback,
+        on_reset=on_reset,
+        seed=services.seed,
+        clock_control=services.clock,
+    )
+    routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
+    routes += admin.routes()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        code = 405 if status == 405 else 404
+        return json_response(error_body(code, new_tid()), code)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if seed_on_start:
+            services.seed()
+        yield
+
+    app = Starlette(
+        routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
+    )
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
+        if scope["type"] == "http" and scope["path"] == "/_sim/ping":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(PING)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": PING})
+            return
+        await app(scope, receive, send)
+
+    return asgi

@@ -1,0 +1,145 @@
+"""Signature v2 verification of incoming requests (spec §3.6).
+
+Order of checks: parameters present, version, method, timestamp window, key, signature. The
+signed host is the request's ``Host`` header (port included), or one of the configured aliases
+(``api.hbdm.com`` …) so that clients signing for HTX's hostname are accepted too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from copytrade.protocol.error_codes import INCORRECT_ACCESS_KEY, ErrorCode, message
+from copytrade.protocol.signing import (
+    SignatureMethod,
+    canonical_string,
+    load_ed25519_public_key,
+    verify_ed25519,
+    verify_hmac,
+)
+from copytrade.service.ports import ApiKey
+
+KEY_CACHE_SECONDS = 10.0
+
+
+class AuthError(Exception):
+    """Authentication refused: an HTX code and message."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who signed a request."""
+
+    uid: int
+    access_key: str
+    can_trade: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedKey:
+    key: ApiKey
+    public_key: Ed25519PublicKey | None
+    expires: float
+
+
+class Authenticator:
+    """Verify HTX v2 signatures with keys looked up through ``load_key`` (cached briefly)."""
+
+    def __init__(
+        self,
+        load_key: Callable[[str], ApiKey | None],
+        *,
+        window_seconds: int = 300,
+        host_aliases: tuple[str, ...] = (),
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Create an authenticator; the timestamp window uses the real wall clock."""
+        self._load_key = load_key
+        self._window = window_seconds
+        self._aliases = tuple(a.lower() for a in host_aliases)
+        self._wall = wall_clock
+        self._cache: dict[str, _CachedKey] = {}
+
+    def forget_keys(self) -> None:
+        """Drop every cached key (after a reset)."""
+        self._cache.clear()
+
+    def _key(self, access_key: str) -> _CachedKey | None:
+        now = self._wall()
+        cached = self._cache.get(access_key)
+        if cached is not None and cached.expires > now:
+            return cached
+        key = self._load_key(access_key)
+        if key is None:
+            self._cache.pop(access_key, None)
+            return None
+        public = load_ed25519_public_key(key.public_key_hex) if key.public_key_hex else None
+        cached = _CachedKey(key, public, now + KEY_CACHE_SECONDS)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[access_key] = cached
+        return cached
+
+    def _check_timestamp(self, value: str | None) -> None:
+        if value is None or value == "":
+            raise AuthError(ErrorCode.TIMESTAMP_EMPTY, message(12006))
+        if len(value) != 19 or value[10] != "T":
+            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001)) from None
+        if moment.tzinfo is not None:
+            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
+        skew = abs(moment.replace(tzinfo=UTC).timestamp() - self._wall())
+        if skew > self._window:
+            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
+
+    def authenticate(
+        self, method: str, host: str, path: str, params: list[tuple[str, str]]
+    ) -> Principal:
+        """Return the principal of a signed request or raise :class:`AuthError`."""
+        values = dict(params)
+        access_key = values.get("AccessKeyId")
+        signature = values.get("Signature")
+        if not access_key:
+            raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
+        if not signature:
+            raise AuthError(ErrorCode.VERIFICATION, message(403))
+        version = values.get("SignatureVersion")
+        if version != "2":
+            raise AuthError(ErrorCode.SIGNATURE_VERSION, message(12002))
+        sig_method = values.get("SignatureMethod")
+        try:
+            method_kind = SignatureMethod(sig_method)
+        except ValueError:
+            raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003)) from None
+        self._check_timestamp(values.get("Timestamp"))
+        cached = self._key(access_key)
+        if cached is None:
+            raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
+        if cached.key.method != method_kind.value:
+            raise AuthError(ErrorCode.VERIFICATION, message(403))
+        signed = [(k, v) for k, v in params if k != "Signature"]
+        for candidate in (host.lower(), *self._aliases):
+            canonical = canonical_string(method, candidate, path, signed)
+            if self._verify(cached, canonical, signature):
+                return Principal(cached.key.uid, access_key, cached.key.can_trade)
+        raise AuthError(ErrorCode.VERIFICATION, message(403))
+
+    @staticmethod
+    def _verify(cached: _CachedKey, canonical: str, signature: str) -> bool:
+        if cached.public_key is not None:
+            return verify_ed25519(cached.public_key, canonical, signature)
+        secret = cached.key.secret
+        return secret is not None and verify_hmac(secret, canonical, signature)

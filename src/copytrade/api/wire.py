@@ -1,0 +1,142 @@
+"""Request parsing per spec §2.3: lenient types, exact decimals, HTX error codes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
+from copytrade.protocol.decimals import parse_decimal_text
+from copytrade.protocol.error_codes import ErrorCode
+
+
+class WireError(Exception):
+    """A request the wire layer refuses: an HTX code and the message's argument."""
+
+    def __init__(self, code: int, arg: str | None = None) -> None:
+        super().__init__(code, arg)
+        self.code = code
+        self.arg = arg
+
+
+def _parse_float(text: str) -> Decimal:
+    value = parse_decimal_text(text)
+    if value is None:  # exponent notation
+        raise ValueError(text)
+    return value
+
+
+def _refuse_constant(text: str) -> Any:
+    raise ValueError(text)
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """Decode a POST body: one JSON object (empty body = ``{}``), numbers as Decimal."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_float=_parse_float, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError(ErrorCode.INPUT_ERROR) from exc
+    if not isinstance(body, dict):
+        raise WireError(ErrorCode.INPUT_ERROR)
+    return body
+
+
+def _present(params: dict[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    return value
+
+
+def required(params: dict[str, Any], name: str, code: int = ErrorCode.EMPTY_PARAM) -> Any:
+    """Return a present parameter or raise ``1066 {name} cannot be empty.``."""
+    value = _present(params, name)
+    if value is None:
+        raise WireError(code, name)
+    return value
+
+
+def decimal_field(value: Any, name: str) -> Decimal:
+    """Parse a decimal given as a JSON number or a decimal string (1030 otherwise)."""
+    if isinstance(value, bool):
+        raise WireError(ErrorCode.INPUT_ERROR, name)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        parsed = parse_decimal_text(value)
+        if parsed is not None:
+            return parsed
+    raise WireError(ErrorCode.INPUT_ERROR, name)
+
+
+def optional_decimal(params: dict[str, Any], name: str) -> Decimal | None:
+    """Parse an optional decimal field."""
+    value = _present(params, name)
+    return None if value is None else decimal_field(value, name)
+
+
+def int_field(value: Any, name: str) -> int:
+    """Parse an integer given as a JSON integer or a string of digits (``5.0`` is refused)."""
+    if isinstance(value, bool):
+        raise WireError(ErrorCode.INPUT_ERROR, name)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit():
+        return int(value)
+    raise WireError(ErrorCode.INPUT_ERROR, name)
+
+
+def id_field(value: Any, name: str) -> str:
+    """Return an id given as a string or an integer, as a string."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise WireError(ErrorCode.INPUT_ERROR, name)
+    return str(value)
+
+
+def contract_code(params: dict[str, Any]) -> str:
+    """Return ``contract_code`` upper-cased (case-insensitive on input)."""
+    value = required(params, "contract_code")
+    if not isinstance(value, str):
+        raise WireError(ErrorCode.INPUT_ERROR, "contract_code")
+    return value.upper()
+
+
+def margin_mode(params: dict[str, Any]) -> MarginMode:
+    """Return ``margin_mode`` (exact lower case, 1067 otherwise)."""
+    value = required(params, "margin_mode")
+    try:
+        return MarginMode(value)
+    except ValueError:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "margin_mode") from None
+
+
+def position_side(params: dict[str, Any]) -> PositionSide:
+    """Return ``position_side`` (exact lower case, 1067 otherwise)."""
+    value = required(params, "position_side")
+    try:
+        return PositionSide(value)
+    except ValueError:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "position_side") from None
+
+
+def order_price_type(params: dict[str, Any]) -> OrderPriceType:
+    """Return ``order_price_type`` (1034 when not an accepted code)."""
+    value = int_field(required(params, "order_price_type"), "order_price_type")
+    try:
+        return OrderPriceType(value)
+    except ValueError:
+        raise WireError(ErrorCode.ORDER_PRICE_TYPE) from None
+
+
+def order_direction(params: dict[str, Any]) -> OrderDirection:
+    """Return ``order_direction`` (1035 when not 1 or 2)."""
+    value = int_field(required(params, "order_direction"), "order_direction")
+    try:
+        return OrderDirection(value)
+    except ValueError:
+        raise WireError(ErrorCode.ORDER_DIRECTION) from None

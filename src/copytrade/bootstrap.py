@@ -1,0 +1,145 @@
+"""Composition root: settings -> engine, unit of work, clock, ids, limiter, app.
+
+Only this module (and ``create_app``) chooses implementations; nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from copytrade.adapters.clock import SimClock
+from copytrade.adapters.db.engine import is_sqlite, make_engine, migrate, require_current_schema
+from copytrade.adapters.db.uow import SqlUnitOfWork
+from copytrade.adapters.ids import SnowflakeIds
+from copytrade.adapters.ratelimit import MemoryRateLimiter
+from copytrade.adapters.secrets import SecretBox
+from copytrade.config import Settings
+from copytrade.domain.instruments import (
+    DEFAULT_CONTRACTS,
+    DEFAULT_MARKS,
+    ContractSpec,
+    FeeSchedule,
+    MarketMaker,
+)
+from copytrade.service import sim
+from copytrade.service.context import ServiceContext
+from copytrade.service.ports import RateLimiter
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot make a working server."""
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything the app needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    ctx: ServiceContext
+    clock: SimClock
+    limiter: RateLimiter
+    executor: ThreadPoolExecutor
+    marks: dict[str, object]
+
+    def seed(self) -> None:
+        """Seed markets, and on loopback the demo trader and followers."""
+        sim.seed_markets(self.ctx, self.marks)  # type: ignore[arg-type]
+        if self.settings.demo_seed and self.settings.is_loopback:
+            sim.seed_demo(self.ctx)
+
+    def close(self) -> None:
+        """Release threads and connections."""
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def contracts_from(settings: Settings) -> tuple[dict[str, ContractSpec], dict[str, object]]:
+    """Return the contract specs and initial marks from settings (defaults per spec §7.2)."""
+    if not settings.contracts:
+        return ({c.contract_code: c for c in DEFAULT_CONTRACTS}, dict(DEFAULT_MARKS))
+    specs: dict[str, ContractSpec] = {}
+    marks: dict[str, object] = {}
+    for c in settings.contracts:
+        code = c.contract_code.upper()
+        specs[code] = ContractSpec(
+            code,
+            c.contract_size,
+            c.price_tick,
+            c.lever_min,
+            c.lever_max,
+            c.max_order_volume,
+            c.adjustment_factor,
+            c.copy_enabled,
+            c.cross_enabled,
+            MarketMaker(c.mm_spread, c.mm_step, c.mm_levels, c.mm_depth),
+        )
+        marks[code] = c.mark_price
+    return specs, marks
+
+
+def server_key(settings: Settings) -> str:
+    """Return the key that encrypts API secrets at rest.
+
+    Order: ``server_key``, ``server_key_file``; for a SQLite file, a key generated once and
+    kept beside the database (mode 0600). Other databases need it configured, so that every
+    process shares it.
+    """
+    if settings.server_key:
+        return settings.server_key
+    if settings.server_key_file:
+        return Path(settings.server_key_file).read_text().strip()
+    if not is_sqlite(settings.db_url):
+        raise ConfigError("set COPYTRADE_SERVER_KEY (shared by every server process)")
+    database = make_url(settings.db_url).database or ""
+    if database in ("", ":memory:"):
+        return secrets.token_hex(32)
+    path = Path(database).with_name(Path(database).name + ".key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
+    """Build the services: engine (migrated for SQLite), unit of work, clock, ids, limiter."""
+    if not settings.is_loopback and not settings.admin_token:
+        raise ConfigError(
+            "binding outside loopback needs an admin token (COPYTRADE_ADMIN_TOKEN) "
+            "to protect /_sim/"
+        )
+    sqlite = is_sqlite(settings.db_url)
+    engine = make_engine(
+        settings.db_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_threads,
+    )
+    if sqlite and migrate_sqlite:
+        migrate(engine)
+    else:
+        require_current_schema(engine)
+    box = SecretBox(server_key(settings))
+    clock = SimClock()
+    specs, marks = contracts_from(settings)
+    ctx = ServiceContext(
+        uow=lambda: SqlUnitOfWork(engine, box),
+        clock=clock,
+        ids=SnowflakeIds(0),
+        contracts=specs,
+        fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
+        default_profit_share_ratio=settings.profit_share_ratio,
+    )
+    # SQLite has one writer: one database thread serialises commands without lock waits.
+    threads = 1 if sqlite else settings.db_threads
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="copytrade-db")
+    limiter = MemoryRateLimiter(settings.rate_limit_per_second)
+    return Services(settings, engine, ctx, clock, limiter, executor, marks)

@@ -1,0 +1,78 @@
+"""Settings (pydantic-settings): environment variables ``COPYTRADE_*`` and an optional TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ContractSettings(BaseModel):
+    """One contract of the configuration file (spec §7.2)."""
+
+    contract_code: str
+    contract_size: Decimal
+    price_tick: Decimal
+    lever_min: int = 1
+    lever_max: int
+    mark_price: Decimal
+    max_order_volume: Decimal = Decimal(100_000)
+    adjustment_factor: Decimal = Decimal("0.1")
+    copy_enabled: bool = True
+    cross_enabled: bool = True
+    mm_spread: Decimal = Decimal("0.0001")
+    mm_step: Decimal = Decimal("0.0001")
+    mm_levels: int = 50
+    mm_depth: Decimal = Decimal(1000)
+
+
+class Settings(BaseSettings):
+    """Every server setting with its default (spec §9.1)."""
+
+    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_url: str = DEFAULT_DB_URL
+    sqlite_synchronous: str = Field(
+        default="NORMAL",
+        description="NORMAL: a process crash loses nothing; FULL: power loss neither",
+    )
+    server_key: str | None = Field(default=None, description="encrypts API secrets at rest")
+    server_key_file: str | None = None
+    admin_token: str | None = None
+    rate_limit_per_second: int = 18
+    timestamp_window_seconds: int = 300
+    signature_host_aliases: list[str] = Field(
+        default_factory=lambda: ["api.hbdm.com", "api.hbdm.vn", "api.btcgateway.pro"]
+    )
+    fee_maker: Decimal = Decimal("0.0002")
+    fee_taker: Decimal = Decimal("0.0006")
+    profit_share_ratio: Decimal = Decimal("0.10")
+    demo_seed: bool = True
+    db_threads: int = 8
+    contracts: list[ContractSettings] = Field(default_factory=list)
+
+    @property
+    def is_loopback(self) -> bool:
+        """Return whether the server binds to loopback only."""
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Build settings: command-line ``overrides`` > environment > TOML file > defaults."""
+    data: dict[str, Any] = {}
+    if config_file:
+        with Path(config_file).open("rb") as fh:
+            data.update(tomllib.load(fh))
+    from_env = Settings()
+    data.update(from_env.model_dump(include=from_env.model_fields_set))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**data)

@@ -1,0 +1,67 @@
+"""The read side: positions, history and followers as the HTX endpoints show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from copytrade.domain.enums import MarginMode, PositionSide
+from copytrade.domain.model import SubPosition
+from copytrade.domain.risk import (
+    AggregatePosition,
+    aggregate_positions,
+    isolated_liquidation_prices,
+)
+from copytrade.service.context import ServiceContext
+from copytrade.service.errors import UnknownUser
+from copytrade.service.ports import FollowerRow, Page
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPositionsView:
+    """Open sub positions of one contract with their isolated liquidation prices."""
+
+    positions: list[SubPosition]
+    liquidation: dict[tuple[str, PositionSide], Decimal]
+
+
+def position_list(ctx: ServiceContext, uid: int) -> list[AggregatePosition]:
+    """Return the trader's aggregate positions with risk figures (spec §6.10)."""
+    with ctx.uow() as uow:
+        account = uow.account(uid)
+        if account is None:
+            raise UnknownUser(uid)
+        markets = ctx.markets(uow.marks())
+    return aggregate_positions(account, markets, ctx.fees)
+
+
+def current_positions(
+    ctx: ServiceContext, uid: int, contract_code: str, page: Page
+) -> OpenPositionsView:
+    """Return a page of open sub positions of one contract (spec §6.11)."""
+    ctx.spec(contract_code)
+    with ctx.uow() as uow:
+        rows = uow.positions_page(uid, contract_code, True, page)
+        liquidation: dict[tuple[str, PositionSide], Decimal] = {}
+        if any(p.margin_mode is MarginMode.ISOLATED for p in rows):
+            account = uow.account(uid)
+            if account is not None:
+                liquidation = isolated_liquidation_prices(
+                    account, ctx.markets(uow.marks()), ctx.fees
+                )
+    return OpenPositionsView(rows, liquidation)
+
+
+def position_history(
+    ctx: ServiceContext, uid: int, contract_code: str, page: Page
+) -> list[SubPosition]:
+    """Return a page of closed sub positions of one contract (spec §6.12)."""
+    ctx.spec(contract_code)
+    with ctx.uow() as uow:
+        return uow.positions_page(uid, contract_code, False, page)
+
+
+def followers(ctx: ServiceContext, uid: int, page: Page) -> list[FollowerRow]:
+    """Return a page of the trader's current followers (spec §6.18)."""
+    with ctx.uow() as uow:
+        return uow.followers_page(uid, page)

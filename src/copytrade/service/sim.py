@@ -1,0 +1,227 @@
+"""Emulator use cases behind the admin API: users, keys, follows, prices, reset, demo seed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from copytrade.domain.copytrading import Follow, close_copies, copy_open
+from copytrade.domain.enums import CloseType, PositionSide
+from copytrade.domain.model import Account, SubPosition
+from copytrade.domain.trading import Env, Market, close_at_market, fill_resting_orders
+from copytrade.service.context import ServiceContext
+from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.ports import ApiKey, UnitOfWork, User
+
+DEMO_ACCESS_KEY = "demo-access-key"
+DEMO_SECRET_KEY = "demo-secret-key"  # noqa: S105 - published demo credentials, loopback only
+DEMO_MARKER = "demo_seeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A new user's UID and API key (the secret is shown once, here)."""
+
+    uid: int
+    access_key: str
+    secret_key: str | None
+
+
+def _new_access_key() -> str:
+    h = secrets.token_hex(14)
+    return f"{h[:8]}-{h[8:16]}-{h[16:24]}-{h[24:]}"
+
+
+def create_user(
+    ctx: ServiceContext,
+    role: str,
+    balance: Decimal,
+    can_trade: bool = True,
+    ed25519_public_key: str | None = None,
+    *,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    profit_share_ratio: Decimal | None = None,
+) -> Credentials:
+    """Create a trader or follower with a funded account and one API key."""
+    with ctx.uow() as uow:
+        uid = uow.next_uid()
+        uow.add_user(
+            User(
+                uid,
+                role,
+                f"user{uid}@example.com",
+                profit_share_ratio
+                if profit_share_ratio is not None
+                else ctx.default_profit_share_ratio,
+                ctx.clock.now_ms(),
+            ),
+            balance,
+        )
+        key = access_key or _new_access_key()
+        secret = None if ed25519_public_key else (secret_key or secrets.token_hex(16))
+        uow.add_key(
+            ApiKey(
+                key,
+                uid,
+                "Ed25519" if ed25519_public_key else "HmacSHA256",
+                secret,
+                ed25519_public_key,
+                can_trade,
+            )
+        )
+        uow.commit()
+    return Credentials(uid, key, secret)
+
+
+def follow(ctx: ServiceContext, follower_uid: int, trader_uid: int, ratio: Decimal) -> None:
+    """Make ``follower_uid`` copy ``trader_uid`` (one trader at a time)."""
+    if ratio <= 0:
+        raise InvalidFollow("ratio must be positive")
+    with ctx.uow() as uow:
+        trader, follower = uow.user(trader_uid), uow.user(follower_uid)
+        if trader is None or follower is None:
+            raise UnknownUser(trader_uid if trader is None else follower_uid)
+        if trader.role != "trader" or follower.role == "trader" or follower_uid == trader_uid:
+            raise InvalidFollow("a follower follows a trader; a trader follows no one")
+        if uow.active_follow_of(follower_uid) is not None:
+            raise InvalidFollow(f"{follower_uid} already follows a trader")
+        uow.follow(ctx.ids.next_id(), Follow(follower_uid, trader_uid, ratio), ctx.clock.now_ms())
+        uow.commit()
+
+
+def bulk_followers(
+    ctx: ServiceContext, trader_uid: int, count: int, balance: Decimal, ratio: Decimal
+) -> list[int]:
+    """Create ``count`` funded followers of a trader in one transaction."""
+    if ratio <= 0 or count < 0:
+        raise InvalidFollow("count must be >= 0 and ratio positive")
+    now = ctx.clock.now_ms()
+    with ctx.uow() as uow:
+        trader = uow.user(trader_uid)
+        if trader is None or trader.role != "trader":
+            raise InvalidFollow(f"{trader_uid} is not a trader")
+        first = uow.next_uid()
+        users = [
+            User(
+                first + i,
+                "follower",
+                f"follower{first + i}@example.com",
+                ctx.default_profit_share_ratio,
+                now,
+            )
+            for i in range(count)
+        ]
+        uow.add_users(users, balance)
+        uow.follow_many([(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now)
+        uow.commit()
+    return [u.uid for u in users]
+
+
+def _trigger(pos: SubPosition, mark: Decimal) -> CloseType | None:
+    long = pos.side is PositionSide.LONG
+    tp, sl = pos.tp_trigger_price, pos.sl_trigger_price
+    if tp is not None and (mark >= tp if long else mark <= tp):
+        return CloseType.TAKE_PROFIT
+    if sl is not None and (mark <= sl if long else mark >= sl):
+        return CloseType.STOP_LOSS
+    return None
+
+
+def _move_account(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    account: Account,
+    market: Market,
+    markets: dict[str, Market],
+    env: Env,
+    summary: dict[str, int],
+) -> None:
+    before = {p.sub_position_id: p.volume for p in account.positions.values()}
+    grown = fill_resting_orders(account, market, env)
+    summary["orders_filled"] += len(grown)
+    follows, followers = uow.followers_of(account.uid) if grown else ([], {})
+    for pos in grown:
+        change = pos.volume - before.get(pos.sub_position_id, Decimal(0))
+        if follows and pos.lead_uid is None:
+            copy_open(pos, change, follows, followers, market, markets, env)
+    for pos in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
+        if pos.contract_code != market.spec.contract_code:
+            continue
+        kind = _trigger(pos, market.mark)
+        if kind is None:
+            continue
+        closed = close_at_market(account, [pos], market, kind, env)
+        summary["tpsl_triggered"] += 1
+        if pos.lead_uid is None:
+            _f, followers = uow.followers_of(account.uid)
+            user = uow.user(account.uid)
+            ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
+            close_copies(closed, account, ratio, followers, markets, kind, env)
+
+
+def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[str, Any]:
+    """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire."""
+    spec = ctx.spec(contract_code)
+    if price <= 0:
+        raise InvalidFollow("price must be positive")
+    price = (price / spec.price_tick).to_integral_value() * spec.price_tick
+    summary = {"orders_filled": 0, "tpsl_triggered": 0}
+    with ctx.uow() as uow:
+        now = ctx.clock.now_ms()
+        uow.set_mark(contract_code, price, now)
+        markets = ctx.markets(uow.marks())
+        env = ctx.env()
+        exposed = uow.accounts(uow.accounts_with_exposure(contract_code))
+        for uid in sorted(exposed):
+            _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
+        uow.persist(env.changes)
+        uow.commit()
+    return {"contract_code": contract_code, "mark_price": str(price), **summary}
+
+
+def seed_markets(ctx: ServiceContext, marks: dict[str, Decimal]) -> None:
+    """Give every configured contract a mark price if it has none."""
+    with ctx.uow() as uow:
+        existing = uow.marks()
+        for code, mark in marks.items():
+            if code not in existing:
+                uow.set_mark(code, mark, ctx.clock.now_ms())
+        uow.commit()
+
+
+def seed_demo(ctx: ServiceContext) -> bool:
+    """Create the demo trader (well-known key) and three followers once; return if created."""
+    with ctx.uow() as uow:
+        if uow.meta(DEMO_MARKER) is not None:
+            return False
+        uow.set_meta(DEMO_MARKER, "1")
+        uow.commit()
+    trader = create_user(
+        ctx, "trader", Decimal(100_000), access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY
+    )
+    for ratio in (Decimal(1), Decimal("0.5"), Decimal(2)):
+        follower = create_user(ctx, "follower", Decimal(100_000))
+        follow(ctx, follower.uid, trader.uid, ratio)
+    return True
+
+
+def reset(ctx: ServiceContext) -> None:
+    """Delete every user, position and record; markets are seeded again by the caller."""
+    with ctx.uow() as uow:
+        uow.reset()
+        uow.commit()
+
+
+def user_view(ctx: ServiceContext, uid: int) -> dict[str, Any]:
+    """Return a user's balance, open positions, orders and history for the admin API."""
+    with ctx.uow() as uow:
+        user = uow.user(uid)
+        account = uow.account(uid)
+        if user is None or account is None:
+            raise UnknownUser(uid)
+        follow_row = uow.active_follow_of(uid)
+        report = uow.user_report(uid)
+    return {"user": user, "account": account, "follow": follow_row, **report}
