@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,59 +10,7 @@ from typing import Any
 import click
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class InProcessServer:
-    """uvicorn in a background thread on a loopback port, over a fresh SQLite file."""
-
-    def __init__(self, db_path: Path, port: int | None = None, **settings: Any) -> None:
-        """Prepare a server; :meth:`start` runs it."""
-        import uvicorn
-
-        from copytrade.api.app import create_app
-        from copytrade.bootstrap import bootstrap
-        from copytrade.config import Settings
-
-        self.port = port or _free_port()
-        self.settings = Settings(
-            host="127.0.0.1", port=self.port, db_url=f"sqlite:///{db_path}", **settings
-        )
-        self.services = bootstrap(self.settings)
-        config = uvicorn.Config(
-            create_app(self.services),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """Return the server's URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start and wait until the server answers."""
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Stop the server and release its resources."""
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.services.close()
+from copytrade.testing.server import LiveServer
 
 
 def _admin(http: httpx.Client, path: str, body: dict[str, Any]) -> Any:
@@ -81,8 +26,7 @@ def demo() -> None:
     from copytrade.client import PositionSide as Side
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = InProcessServer(Path(tmp) / "demo.db", demo_seed=False)
-        server.start()
+        server = LiveServer(db_path=Path(tmp) / "demo.db", demo_seed=False).start()
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:
                 trader = _admin(http, "/_sim/users", {"role": "trader", "balance": "10000"})
@@ -139,4 +83,4 @@ def demo() -> None:
                         f"{fees:>10.6f} {Decimal(view['balance']):>12.6f}"
                     )
         finally:
-            server.stop()
+            server.close()
