@@ -43,8 +43,10 @@ def quote_book(spec: ContractSpec, mark: Decimal) -> Book:
     tick = spec.price_tick
     asks: list[Level] = []
     bids: list[Level] = []
-    last_ask = mark
-    last_bid = mark
+    # the best quotes sit strictly outside the mark and on the tick grid, even when the mark
+    # itself is off the grid
+    last_ask = _to_tick(mark, tick, ROUND_FLOOR)
+    last_bid = _to_tick(mark, tick, ROUND_CEILING)
     for k in range(mm.levels):
         distance = mm.spread + mm.step * k
         ask = _to_tick(mark * (1 + distance), tick, ROUND_CEILING)
