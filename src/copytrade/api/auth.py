@@ -8,7 +8,7 @@ signed host is the request's ``Host`` header (port included), or one of the conf
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +24,8 @@ from copytrade.protocol.signing import (
 )
 from copytrade.service.ports import ApiKey
 
-KEY_CACHE_SECONDS = 10.0
+KEY_CACHE_SECONDS = 60.0
+MISS_CACHE_SECONDS = 1.0
 
 
 class AuthError(Exception):
@@ -47,7 +48,7 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class _CachedKey:
-    key: ApiKey
+    key: ApiKey | None
     public_key: Ed25519PublicKey | None
     expires: float
 
@@ -74,21 +75,35 @@ class Authenticator:
         """Drop every cached key (after a reset)."""
         self._cache.clear()
 
-    def _key(self, access_key: str) -> _CachedKey | None:
-        now = self._wall()
-        cached = self._cache.get(access_key)
-        if cached is not None and cached.expires > now:
-            return cached
-        key = self._load_key(access_key)
-        if key is None:
-            self._cache.pop(access_key, None)
-            return None
-        public = load_ed25519_public_key(key.public_key_hex) if key.public_key_hex else None
-        cached = _CachedKey(key, public, now + KEY_CACHE_SECONDS)
+    def _remember(self, access_key: str, key: ApiKey | None, now: float) -> _CachedKey:
+        public = None
+        if key is not None and key.public_key_hex:
+            public = load_ed25519_public_key(key.public_key_hex)
+        ttl = KEY_CACHE_SECONDS if key is not None else MISS_CACHE_SECONDS
+        cached = _CachedKey(key, public, now + ttl)
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[access_key] = cached
         return cached
+
+    def _key(self, access_key: str) -> _CachedKey | None:
+        now = self._wall()
+        cached = self._cache.get(access_key)
+        if cached is None or cached.expires <= now:
+            cached = self._remember(access_key, self._load_key(access_key), now)
+        return cached if cached.key is not None else None
+
+    async def prefetch(
+        self, params: list[tuple[str, str]], load: Callable[[str], Awaitable[ApiKey | None]]
+    ) -> None:
+        """Warm the key cache off the event loop, so :meth:`authenticate` never blocks on I/O."""
+        access_key = dict(params).get("AccessKeyId")
+        if not access_key:
+            return
+        now = self._wall()
+        cached = self._cache.get(access_key)
+        if cached is None or cached.expires <= now:
+            self._remember(access_key, await load(access_key), now)
 
     def _check_timestamp(self, value: str | None) -> None:
         if value is None or value == "":
@@ -126,20 +141,21 @@ class Authenticator:
             raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003)) from None
         self._check_timestamp(values.get("Timestamp"))
         cached = self._key(access_key)
-        if cached is None:
+        if cached is None or cached.key is None:
             raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
-        if cached.key.method != method_kind.value:
+        key = cached.key
+        if key.method != method_kind.value:
             raise AuthError(ErrorCode.VERIFICATION, message(403))
         signed = [(k, v) for k, v in params if k != "Signature"]
         for candidate in (host.lower(), *self._aliases):
             canonical = canonical_string(method, candidate, path, signed)
             if self._verify(cached, canonical, signature):
-                return Principal(cached.key.uid, access_key, cached.key.can_trade)
+                return Principal(key.uid, access_key, key.can_trade)
         raise AuthError(ErrorCode.VERIFICATION, message(403))
 
     @staticmethod
     def _verify(cached: _CachedKey, canonical: str, signature: str) -> bool:
         if cached.public_key is not None:
             return verify_ed25519(cached.public_key, canonical, signature)
-        secret = cached.key.secret
+        secret = cached.key.secret if cached.key is not None else None
         return secret is not None and verify_hmac(secret, canonical, signature)

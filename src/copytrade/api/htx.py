@@ -26,7 +26,7 @@ from copytrade.protocol.envelope import error_body, new_tid, success_body
 from copytrade.protocol.error_codes import ErrorCode, message
 from copytrade.protocol.signing import QueryDecodeError, parse_query
 from copytrade.service.context import ServiceContext
-from copytrade.service.ports import RateLimiter
+from copytrade.service.ports import ApiKey, RateLimiter
 
 log = logging.getLogger("copytrade.api")
 
@@ -76,6 +76,7 @@ class HtxApi:
         except (QueryDecodeError, UnicodeDecodeError):
             return json_response(error_body(ErrorCode.INPUT_ERROR, tid))
         host = request.headers.get("host", "")
+        await self.auth.prefetch(params, self._load_key)
         try:
             principal = self.auth.authenticate(request.method, host, request.url.path, params)
         except AuthError as exc:
@@ -99,6 +100,13 @@ class HtxApi:
         call = Call(principal.uid, call_params, self.ctx.clock.now_ms())
         reply = await self._run(route, call, tid)
         return json_response(reply, headers=headers)
+
+    async def _load_key(self, access_key: str) -> ApiKey | None:
+        def load() -> ApiKey | None:
+            with self.ctx.uow() as uow:
+                return uow.key(access_key)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, load)
 
     async def _params(
         self, endpoint: Endpoint, params: list[tuple[str, str]], body: bytes
