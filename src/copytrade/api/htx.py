@@ -26,7 +26,7 @@ from copytrade.protocol.envelope import error_body, new_tid, success_body
 from copytrade.protocol.error_codes import ErrorCode, message
 from copytrade.protocol.signing import QueryDecodeError, parse_query
 from copytrade.service.context import ServiceContext
-from copytrade.service.ports import ApiKey, RateLimiter
+from copytrade.service.ports import ApiKey, RateLimiter, ServiceBusy
 
 log = logging.getLogger("copytrade.api")
 
@@ -81,7 +81,11 @@ class HtxApi:
             principal = self.auth.authenticate(request.method, host, request.url.path, params)
         except AuthError as exc:
             return json_response(error_body(exc.code, tid, exc.msg))
-        decision = self.limiter.hit(principal.uid, self.wall_ms())
+        try:
+            decision = self.limiter.hit(principal.uid, self.wall_ms())
+        except ServiceBusy:
+            log.warning("rate limiter unavailable (tid %s)", tid)
+            return json_response(error_body(ErrorCode.SYSTEM_BUSY, tid))
         headers = decision.headers()
         if not decision.allowed:
             return json_response(error_body(ErrorCode.RATE_LIMITED, tid), headers=headers)
@@ -131,6 +135,9 @@ class HtxApi:
         except DomainError as exc:
             code, msg = domain_error_reply(exc)
             return error_body(code, tid, msg)
+        except ServiceBusy:
+            log.warning("database busy after retries (tid %s)", tid)
+            return error_body(ErrorCode.SYSTEM_BUSY, tid)
         except Exception:
             log.exception("unexpected error (tid %s)", tid)
             return error_body(ErrorCode.SYSTEM_ERROR, tid)

@@ -23,6 +23,7 @@ from copytrade.domain.trading import (
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.ports import UnitOfWork
+from copytrade.service.retry import retry_conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ def _account(uow: UnitOfWork, uid: int) -> Account:
     return account
 
 
+@retry_conflicts
 def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderResult:
     """Place a lead opening order; its fills are copied to every follower."""
     spec = ctx.spec(req.contract_code)
@@ -96,6 +98,7 @@ def _close(
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 
+@retry_conflicts
 def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseResult:
     """Close one lead sub position at market, and its follower copies."""
     with ctx.uow() as uow:
@@ -120,6 +123,7 @@ def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseRes
     return result
 
 
+@retry_conflicts
 def close_all_position(
     ctx: ServiceContext,
     uid: int,

@@ -215,8 +215,26 @@ class RateDecision:
         }
 
 
+class ServiceBusy(RuntimeError):
+    """A backing store is unreachable or contended right now; the caller may retry later.
+
+    The API answers it with HTX's 1004 "System busy", never with an HTTP 500.
+    """
+
+
+class LimiterUnavailable(ServiceBusy):
+    """The shared rate-limit store could not be reached."""
+
+
+class WriteConflict(ServiceBusy):
+    """The database aborted a transaction (deadlock, serialisation failure); it can be rerun."""
+
+
 class RateLimiter(Protocol):
-    """Counts requests per UID across every copy-trading path."""
+    """Counts requests per UID across every copy-trading path.
+
+    ``hit`` raises :class:`LimiterUnavailable` when a shared store cannot be reached.
+    """
 
     def hit(self, uid: int, now_ms: int) -> RateDecision:
         """Count one request and decide."""

@@ -14,6 +14,7 @@ from copytrade.domain.trading import Env, Market, close_at_market, fill_resting_
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, UnknownUser
 from copytrade.service.ports import ApiKey, UnitOfWork, User
+from copytrade.service.retry import retry_conflicts
 
 DEMO_ACCESS_KEY = "demo-access-key"
 DEMO_SECRET_KEY = "demo-secret-key"  # noqa: S105 - published demo credentials, loopback only
@@ -162,6 +163,7 @@ def _move_account(
             close_copies(closed, account, ratio, followers, markets, kind, env)
 
 
+@retry_conflicts
 def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[str, Any]:
     """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire."""
     spec = ctx.spec(contract_code)

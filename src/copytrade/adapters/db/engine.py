@@ -1,4 +1,8 @@
-"""Engines and migrations: SQLite pragmas (WAL, foreign keys, busy timeout, durability)."""
+"""Engines and migrations: SQLite pragmas (WAL, foreign keys, busy timeout, durability).
+
+PostgreSQL runs through psycopg 3 at READ COMMITTED: the unit of work serialises a trader's
+commands with row locks (see :mod:`copytrade.adapters.db.uow` and ``docs/scale-out.md``).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,32 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+
+from copytrade.adapters.db import schema as t
+from copytrade.adapters.ids import MAX_WORKER
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class SchemaBehind(RuntimeError):
     """The database schema is older than this code's migrations."""
+
+
+_PG_SCHEMES = frozenset({"postgresql", "postgres"})
+
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` with PostgreSQL mapped to the psycopg 3 driver.
+
+    Users write ``postgresql://user@host/db`` (or ``postgres://``); SQLAlchemy needs
+    ``postgresql+psycopg://``. Other URLs, and PostgreSQL URLs naming a driver, pass unchanged.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in _PG_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,6 +54,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
     power loss can drop the last commits); ``FULL`` also survives those, at about 6x the cost
     per commit.
     """
+    url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -59,7 +83,34 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # READ COMMITTED: every statement sees what committed before it, so a command that waited
+    # for a trader's row lock then reads that trader's positions as the previous holder left them.
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def allocate_worker(engine: Engine) -> int:
+    """Return a snowflake worker number (0–1023) that no other running process holds.
+
+    One atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` increments the ``counters`` row
+    ``snowflake_worker``; the result modulo 1024 is this process's number, so up to 1,024
+    processes started one after another never share one. The table is not emptied by the
+    admin reset, so numbers stay unique across resets.
+    """
+    c = t.counters
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(c).values(name="snowflake_worker", value=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.c.name], set_={"value": c.c.value + 1}
+    ).returning(c.c.value)
+    with engine.begin() as conn:
+        value = conn.execute(stmt).scalar_one()
+    return int(value) % (MAX_WORKER + 1)
 
 
 def _config(engine: Engine) -> Config:

@@ -188,6 +188,14 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Process bookkeeping (snowflake worker numbers); not data, so the admin reset keeps it.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 ALL_DATA_TABLES = (
     users,
     api_keys,

@@ -4,6 +4,22 @@ Writes are serialised per trader by locking the account rows the command loads
 (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` takes the database's one
 write lock). Followers are locked after their trader, always in that order, so two commands never
 wait on each other in a cycle.
+
+Why READ COMMITTED and row locks are enough on PostgreSQL (``docs/scale-out.md``):
+
+* The trader's ``accounts`` row is the per-trader mutex. Every trading command locks it first,
+  before it reads any position or order, and holds it to commit. Under READ COMMITTED each
+  statement sees everything committed before it started, so the command that waited for the lock
+  reads the trader's positions exactly as the previous holder left them: a second
+  ``close_all_position`` on the same key finds nothing (1046) instead of closing twice.
+* A follower follows one trader at a time, and is locked (in uid order) only after that trader,
+  by commands that already hold the trader's lock. Lock order is always trader → followers, so
+  trading commands never wait on each other in a cycle. Admin commands that lock many accounts in
+  uid order (a mark price move) can still deadlock with them; PostgreSQL then aborts one, which
+  this class reports as :class:`~copytrade.service.ports.WriteConflict` and the use case reruns
+  (:mod:`copytrade.service.retry`).
+* REPEATABLE READ or SERIALIZABLE would add nothing but aborts: the locks already order writers,
+  and a stale snapshot taken before the lock wait would be wrong, not safer.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.rows import (
@@ -38,7 +55,7 @@ from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode
 from copytrade.domain.model import Account, ChangeSet, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User
+from copytrade.service.ports import ApiKey, FollowerRow, Page, User, WriteConflict
 
 _POS_MUTABLE = [c.name for c in t.positions.columns if c.name != "sub_position_id"]
 _ORD_MUTABLE = [c.name for c in t.orders.columns if c.name != "order_id"]
@@ -58,6 +75,8 @@ _UPDATE_BALANCE = (
     .values(balance=bindparam("balance"))
 )
 UID_START = 10_000_000
+# deadlock_detected, serialization_failure: the transaction can simply run again
+_RERUNNABLE = frozenset({"40P01", "40001"})
 
 
 class SqlUnitOfWork:
@@ -86,7 +105,10 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Roll back unless committed, and release the connection."""
+        """Roll back unless committed, and release the connection.
+
+        A deadlock or serialisation failure leaves as :class:`WriteConflict` (rerunnable).
+        """
         conn = self.conn
         try:
             if not self._committed:
@@ -94,6 +116,8 @@ class SqlUnitOfWork:
         finally:
             conn.close()
             self._conn = None
+        if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RERUNNABLE:
+            raise WriteConflict(str(exc.orig)) from exc
 
     @property
     def conn(self) -> Connection:
