@@ -15,7 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.clock import SimClock
-from copytrade.adapters.db.engine import is_sqlite, make_engine, migrate, require_current_schema
+from copytrade.adapters.db.engine import (
+    allocate_worker,
+    is_sqlite,
+    make_engine,
+    migrate,
+    require_current_schema,
+)
 from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.ids import SnowflakeIds
 from copytrade.adapters.ratelimit import MemoryRateLimiter
@@ -110,6 +116,17 @@ def server_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def make_limiter(settings: Settings) -> RateLimiter:
+    """Return the rate limiter: Redis (shared by processes) with ``redis_url``, else in-process."""
+    if settings.redis_url:
+        from copytrade.adapters.ratelimit_redis import RedisRateLimiter
+
+        return RedisRateLimiter.from_url(
+            settings.redis_url, settings.rate_limit_per_second, prefix=settings.redis_prefix
+        )
+    return MemoryRateLimiter(settings.rate_limit_per_second)
+
+
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     """Build the services: engine (migrated for SQLite), unit of work, clock, ids, limiter."""
     if not settings.is_loopback and not settings.admin_token:
@@ -133,7 +150,8 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     ctx = ServiceContext(
         uow=lambda: SqlUnitOfWork(engine, box),
         clock=clock,
-        ids=SnowflakeIds(0),
+        # SQLite is one process (worker 0); on a shared database each process draws its own.
+        ids=SnowflakeIds(0 if sqlite else allocate_worker(engine)),
         contracts=specs,
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
@@ -141,5 +159,5 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     # SQLite has one writer: one database thread serialises commands without lock waits.
     threads = 1 if sqlite else settings.db_threads
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="copytrade-db")
-    limiter = MemoryRateLimiter(settings.rate_limit_per_second)
+    limiter = make_limiter(settings)
     return Services(settings, engine, ctx, clock, limiter, executor, marks)

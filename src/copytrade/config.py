@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The settings a `serve --workers N` parent hands to its worker processes (JSON).
+SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
 
 
 class ContractSettings(BaseModel):
@@ -58,6 +61,10 @@ class Settings(BaseSettings):
     profit_share_ratio: Decimal = Decimal("0.10")
     demo_seed: bool = True
     db_threads: int = 8
+    redis_url: str | None = Field(
+        default=None, description="Redis for a rate limit shared by every process"
+    )
+    redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
     contracts: list[ContractSettings] = Field(default_factory=list)
 
     @property
@@ -76,3 +83,16 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     data.update(from_env.model_dump(include=from_env.model_fields_set))
     data.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**data)
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """Return the environment that makes :func:`settings_from_env` rebuild ``settings``."""
+    return {SETTINGS_ENV: settings.model_dump_json()}
+
+
+def settings_from_env() -> Settings:
+    """Return the settings a parent process passed down, else ``COPYTRADE_*`` and defaults."""
+    passed = os.environ.get(SETTINGS_ENV)
+    if passed:
+        return Settings.model_validate_json(passed)
+    return load_settings(os.environ.get("COPYTRADE_CONFIG"))

@@ -89,3 +89,21 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
         await app(scope, receive, send)
 
     return asgi
+
+
+def app_from_env() -> Any:
+    """Build the app in a worker process: ``uvicorn copytrade.api.app:app_from_env --factory``.
+
+    Settings come from the environment (:func:`copytrade.config.settings_from_env`): the JSON a
+    ``copytrade serve --workers N`` parent passes down, else ``COPYTRADE_*`` variables. Nothing
+    happens at import time; each call bootstraps its own engine, worker number and limiter. A
+    parent that passed settings has already checked the schema and seeded, so workers do not.
+    """
+    import os
+
+    from copytrade.bootstrap import bootstrap
+    from copytrade.config import SETTINGS_ENV, settings_from_env
+
+    from_parent = SETTINGS_ENV in os.environ
+    services = bootstrap(settings_from_env(), migrate_sqlite=not from_parent)
+    return create_app(services, seed_on_start=not from_parent)
