@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from domain_builders import BTC, DOT, D, add_position, make_env, make_markets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copytrade.domain.enums import Liquidity, MarginMode, OrderPriceType, PositionSide
 from copytrade.domain.instruments import FeeSchedule
@@ -266,3 +270,37 @@ def test_margin_rate_is_at_least_one_when_isolated_equity_is_gone() -> None:
     assert agg.unreal_profit == D(-3)
     assert agg.margin_rate >= 1
     assert liquidation_scopes(account, make_markets(DOT="7"), FEES) == [agg.key]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    side=st.sampled_from(PositionSide),
+    volume=st.integers(1, 5000),
+    open_price=st.decimals(min_value=D(1), max_value=D(200_000), places=1),
+    mark=st.decimals(min_value=D(1), max_value=D(200_000), places=1),
+    lever=st.integers(1, 200),
+    margin_extra=st.decimals(min_value=D(0), max_value=D(1000), places=2),
+)
+def test_the_isolated_liquidation_price_equals_the_spec_formula_at_the_open_price(
+    side: PositionSide,
+    volume: int,
+    open_price: Decimal,
+    mark: Decimal,
+    lever: int,
+    margin_extra: Decimal,
+) -> None:
+    account = Account(1, D(0))
+    position = add_position(
+        account, 1, "BTC-USDT", ISOLATED, side,
+        lever=lever, volume=str(volume), open_price=str(open_price),
+    )  # fmt: skip
+    position.position_margin += margin_extra
+    cs = BTC.contract_size
+
+    (agg,) = aggregate_positions(account, make_markets(BTC=str(mark)), FEES)
+
+    mm = BTC.adjustment_factor * volume * cs * mark / lever
+    move = (position.position_margin - mm) / (volume * cs)
+    # spec §7.6: only a long's price is floored at 0
+    spec_price = max(open_price - move, D(0)) if side is PositionSide.LONG else open_price + move
+    assert fmt_trunc18(agg.liquidation_price) == fmt_trunc18(spec_price)
