@@ -1,4 +1,4 @@
-"""Shared fixtures: a live server over a real SQLite file, and PostgreSQL/Redis from the env.
+"""Shared fixtures: a live server over SQLite and PostgreSQL, and PostgreSQL/Redis from the env.
 
 PostgreSQL and Redis cases need ``COPYTRADE_TEST_POSTGRES_URL`` / ``COPYTRADE_TEST_REDIS_URL``.
 When absent they are skipped with the reason shown; with ``COPYTRADE_REQUIRE_SERVICES=1`` (set by
@@ -8,7 +8,9 @@ When absent they are skipped with the reason shown; with ``COPYTRADE_REQUIRE_SER
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,11 +32,57 @@ def service_url(variable: str, what: str) -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the session over a real SQLite file; tests make their own users."""
-    db = tmp_path_factory.mktemp("live") / "copytrade.db"
-    with LiveServer(db_path=db, demo_seed=False) as server:
+@contextmanager
+def fresh_postgres_database(base_url: str) -> Iterator[str]:
+    """Create an empty, migrated database ``copytrade_test_<hex>`` beside ``base_url``; drop it.
+
+    Yields the new database's URL. Each test run gets its own database, so parallel runs and
+    earlier leftovers never meet.
+    """
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from copytrade.adapters.db.engine import make_engine, migrate, normalize_url
+
+    base = make_url(normalize_url(base_url))
+    name = f"copytrade_test_{secrets.token_hex(6)}"
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server per backend for the session (SQLite file, fresh PostgreSQL database).
+
+    Tests make their own users. The PostgreSQL case takes its server from
+    ``COPYTRADE_TEST_POSTGRES_URL`` and is skipped (or failed under CI) without it.
+    """
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("live") / "copytrade.db"
+        with LiveServer(db_path=db, demo_seed=False) as server:
+            yield server
+        return
+    base_url = service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
+    with (
+        fresh_postgres_database(base_url) as url,
+        LiveServer(url, demo_seed=False, server_key=secrets.token_hex(32)) as server,
+    ):
         yield server
 
 
