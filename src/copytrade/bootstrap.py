@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.clock import SimClock
+from copytrade.adapters.db.batching import GroupCommitExecutor
+from copytrade.adapters.db.cached import AccountCache, CachedUnitOfWork, write_changes
 from copytrade.adapters.db.engine import (
     allocate_worker,
     is_sqlite,
@@ -52,7 +54,7 @@ class Services:
     ctx: ServiceContext
     clock: SimClock
     limiter: RateLimiter
-    executor: ThreadPoolExecutor
+    executor: Executor
     marks: dict[str, object]
 
     def seed(self) -> None:
@@ -156,8 +158,16 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
     )
-    # SQLite has one writer: one database thread serialises commands without lock waits.
-    threads = 1 if sqlite else settings.db_threads
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="copytrade-db")
+    executor: Executor
+    if sqlite:
+        # One process, one writer: accounts stay in memory and commands commit in groups.
+        cache = AccountCache()
+        group = GroupCommitExecutor(engine, write_changes(engine, box), cache.clear)
+        ctx.uow = lambda: CachedUnitOfWork(engine, box, group, cache)
+        executor = group
+    else:
+        executor = ThreadPoolExecutor(
+            max_workers=settings.db_threads, thread_name_prefix="copytrade-db"
+        )
     limiter = make_limiter(settings)
     return Services(settings, engine, ctx, clock, limiter, executor, marks)

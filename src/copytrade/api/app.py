@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,7 +65,7 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
-            services.seed()
+            await asyncio.get_running_loop().run_in_executor(services.executor, services.seed)
         yield
 
     app = Starlette(
