@@ -90,3 +90,16 @@ def live_server(
 def trader(live_server: LiveServer) -> dict[str, object]:
     """A fresh trader with 10,000 USDT and a Trade key."""
     return live_server.create_user("trader", balance="10000")
+
+
+@pytest.fixture(scope="module")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test module; yields its URL."""
+    with fresh_postgres_database(service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server's URL (``COPYTRADE_TEST_REDIS_URL``)."""
+    return service_url("COPYTRADE_TEST_REDIS_URL", "Redis")
