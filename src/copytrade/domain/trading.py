@@ -203,7 +203,7 @@ def open_order(
         lead_sub_position_id=req.lead_sub_position_id,
         sub_position_id=req.sub_position_id,
     )
-    if req.lead_uid is None:
+    if req.lead_uid is None and account.levers.get(lever_key) != req.lever:
         account.levers[lever_key] = req.lever
         env.changes.set_lever(account.uid, lever_key, req.lever)
     if result.fills:
