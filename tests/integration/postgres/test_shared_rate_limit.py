@@ -1,0 +1,86 @@
+"""One rate limit across two server processes through Redis (spec §5: 18 requests/s per UID)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from server_processes import ServerProcess, start_servers
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+CLOSE_ALL = "/copytrading/trader/close_all_position"
+BODY = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this run only; its keys are deleted afterwards."""
+    prefix = f"copytrade-test-{secrets.token_hex(6)}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def servers(
+    postgres_database: str, server_key: str, redis_url: str, redis_prefix: str
+) -> Iterator[list[ServerProcess]]:
+    """Two processes sharing the database and the Redis limiter."""
+    env = {
+        "COPYTRADE_SERVER_KEY": server_key,
+        "COPYTRADE_DEMO_SEED": "false",
+        "COPYTRADE_REDIS_PREFIX": redis_prefix,
+    }
+    yield from start_servers(postgres_database, 2, env, "--redis", redis_url)
+
+
+def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen(
+    servers: list[ServerProcess],
+) -> None:
+    trader = servers[0].admin("/_sim/users", {"role": "trader", "balance": "1000"})
+    with httpx.Client(timeout=30) as client:
+        for s in servers:  # warm both processes' key caches and connections (uses 2 requests)
+            assert s.signed_post(client, trader, CLOSE_ALL, BODY).json()["code"] == 1046
+        while time.time() % 1 > 0.05:  # start the burst at the top of a fresh window
+            time.sleep(0.005)
+
+        def fire(i: int) -> tuple[dict[str, Any], httpx.Headers]:
+            reply = servers[i % 2].signed_post(client, trader, CLOSE_ALL, BODY)
+            assert reply.status_code == 200
+            return reply.json(), reply.headers
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(12) as pool:
+            replies = list(pool.map(fire, range(60)))
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0
+    per_window: Counter[str] = Counter()
+    for body, headers in replies:
+        assert headers["ratelimit-limit"] == "18"
+        assert headers["ratelimit-interval"] == "1000"
+        if body["code"] == 1032:
+            assert body["msg"] == "Maximum number of access attempts exceeded."
+            assert body["success"] is False
+            assert headers["ratelimit-remaining"] == "0"
+        else:
+            assert body["code"] == 1046  # accepted: there is simply nothing to close
+            per_window[headers["ratelimit-reset"]] += 1
+    accepted = sum(per_window.values())
+    assert all(n <= 18 for n in per_window.values()), per_window
+    assert len(per_window) == 1, "the burst crossed a window boundary"
+    assert 1 <= accepted <= 18
+    assert sum(1 for body, _ in replies if body["code"] == 1032) == 60 - accepted
