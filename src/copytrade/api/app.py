@@ -20,6 +20,7 @@ from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
 
 PING = b'{"pong":true}'
+HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
 
 
 def _load_key(services: Services) -> Any:
@@ -74,6 +75,9 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
+        if scope["type"] == "http" and scope["path"] in HTX_PATHS:
+            await htx.asgi(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
             await send(
                 {

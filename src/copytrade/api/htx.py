@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -64,46 +64,92 @@ class HtxApi:
         self.wall_ms = wall_ms
 
     async def handle(self, request: Request) -> Response:
-        """Handle one request to a copy-trading path."""
-        tid = new_tid()
-        endpoint = BY_PATH.get(request.url.path)
-        if endpoint is None:
-            return json_response(error_body(404, tid), 404)
-        if request.method != endpoint.method.value:
-            return json_response(error_body(405, tid), 405)
+        """Handle one request to a copy-trading path (Starlette entry)."""
+        status, body, headers = await self.process(
+            request.method,
+            request.url.path,
+            request.scope.get("query_string", b""),
+            request.headers.get("host", ""),
+            request.body,
+        )
+        return json_response(body, status, headers)
+
+    async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
+        host = ""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+
+        async def read_body() -> bytes:
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+
         try:
-            params = parse_query(request.scope.get("query_string", b"").decode("latin-1"))
+            status, body, headers = await self.process(
+                scope["method"], scope["path"], scope.get("query_string", b""), host, read_body
+            )
+        except Exception:
+            log.exception("unexpected error outside a command")
+            status, body, headers = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), {}
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def process(
+        self,
+        method: str,
+        path: str,
+        raw_query: bytes,
+        host: str,
+        read_body: Callable[[], Awaitable[bytes]],
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Run one copy-trading request; return (HTTP status, envelope, headers)."""
+        tid = new_tid()
+        endpoint = BY_PATH.get(path)
+        if endpoint is None:
+            return 404, error_body(404, tid), {}
+        if method != endpoint.method.value:
+            return 405, error_body(405, tid), {}
+        try:
+            params = parse_query(raw_query.decode("latin-1"))
         except (QueryDecodeError, UnicodeDecodeError):
-            return json_response(error_body(ErrorCode.INPUT_ERROR, tid))
-        host = request.headers.get("host", "")
+            return 200, error_body(ErrorCode.INPUT_ERROR, tid), {}
         await self.auth.prefetch(params, self._load_key)
         try:
-            principal = self.auth.authenticate(request.method, host, request.url.path, params)
+            principal = self.auth.authenticate(method, host, path, params)
         except AuthError as exc:
-            return json_response(error_body(exc.code, tid, exc.msg))
+            return 200, error_body(exc.code, tid, exc.msg), {}
         try:
             decision = self.limiter.hit(principal.uid, self.wall_ms())
         except ServiceBusy:
             log.warning("rate limiter unavailable (tid %s)", tid)
-            return json_response(error_body(ErrorCode.SYSTEM_BUSY, tid))
+            return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), {}
         headers = decision.headers()
         if not decision.allowed:
-            return json_response(error_body(ErrorCode.RATE_LIMITED, tid), headers=headers)
+            return 200, error_body(ErrorCode.RATE_LIMITED, tid), headers
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
-            return json_response(error_body(ErrorCode.NO_PERMISSION, tid), headers=headers)
-        body = await request.body()
+            return 200, error_body(ErrorCode.NO_PERMISSION, tid), headers
+        body = await read_body()
         try:
             call_params = await self._params(endpoint, params, body)
         except WireError as exc:
-            return json_response(self._wire_error(exc, tid), headers=headers)
+            return 200, self._wire_error(exc, tid), headers
         route = ROUTES.get(endpoint.name)
         if route is None:
-            return json_response(
-                error_body(ErrorCode.SYSTEM_ERROR, tid, NOT_IMPLEMENTED), headers=headers
-            )
+            return 200, error_body(ErrorCode.SYSTEM_ERROR, tid, NOT_IMPLEMENTED), headers
         call = Call(principal.uid, call_params, self.ctx.clock.now_ms())
-        reply = await self._run(route, call, tid)
-        return json_response(reply, headers=headers)
+        return 200, await self._run(route, call, tid), headers
 
     async def _load_key(self, access_key: str) -> ApiKey | None:
         def load() -> ApiKey | None:
