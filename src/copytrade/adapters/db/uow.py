@@ -24,6 +24,7 @@ Why READ COMMITTED and row locks are enough on PostgreSQL (``docs/scale-out.md``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -34,7 +35,6 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -59,22 +59,40 @@ from copytrade.service.ports import ApiKey, FollowerRow, Page, User, WriteConfli
 
 _POS_MUTABLE = [c.name for c in t.positions.columns if c.name != "sub_position_id"]
 _ORD_MUTABLE = [c.name for c in t.orders.columns if c.name != "order_id"]
-_UPDATE_POSITION = (
-    update(t.positions)
-    .where(t.positions.c.sub_position_id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in _POS_MUTABLE})
-)
-_UPDATE_ORDER = (
-    update(t.orders)
-    .where(t.orders.c.order_id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in _ORD_MUTABLE})
-)
-_UPDATE_BALANCE = (
-    update(t.accounts)
-    .where(t.accounts.c.uid == bindparam("b_uid"))
-    .values(balance=bindparam("balance"))
-)
 UID_START = 10_000_000
+
+
+def _dec(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _wire(value: Any) -> Any:
+    """Convert a row value to what the driver stores (a Decimal as its exact text)."""
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    return tuple(c.name for c in t.metadata.tables[table].columns)
+
+
+def _marker(style: str) -> str:
+    return "?" if style == "qmark" else "%s"
+
+
+@functools.cache
+def _insert_sql(style: str, table: str) -> str:
+    names = ", ".join(f'"{n}"' for n in _columns(table))
+    marks = ", ".join(_marker(style) for _ in _columns(table))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our own names
+
+
+@functools.cache
+def _update_sql(style: str, table: str, columns: tuple[str, ...], key: str) -> str:
+    m = _marker(style)
+    sets = ", ".join(f'"{c}" = {m}' for c in columns)
+    return f'UPDATE {table} SET {sets} WHERE "{key}" = {m}'  # noqa: S608 - our own names
+
+
 # deadlock_detected, serialization_failure: the transaction can simply run again
 _RERUNNABLE = frozenset({"40P01", "40001"})
 
@@ -289,28 +307,31 @@ class SqlUnitOfWork:
 
     # -- writing a change set ------------------------------------------------------------
     def persist(self, changes: ChangeSet) -> None:
-        """Write everything a command changed, batched per table."""
-        conn = self.conn
+        """Write everything a command (or a group of them) changed.
+
+        One ``executemany`` per table, with the SQL built once per dialect and rows passed as
+        plain tuples: SQLAlchemy's per-row parameter processing cost more than SQLite itself.
+        """
         if changes.accounts:
-            conn.execute(
-                _UPDATE_BALANCE,
-                [{"b_uid": a.uid, "balance": a.balance} for a in changes.accounts.values()],
+            self._many(
+                _update_sql(self._style, "accounts", ("balance",), "uid"),
+                [(_dec(a.balance), a.uid) for a in changes.accounts.values()],
             )
-        self._write(
-            t.positions,
-            _UPDATE_POSITION,
+        self._save(
             changes.positions.values(),
             changes.new_positions,
             position_to_row,
+            "positions",
             "sub_position_id",
+            _POS_MUTABLE,
         )
-        self._write(
-            t.orders,
-            _UPDATE_ORDER,
+        self._save(
             changes.orders.values(),
             changes.new_orders,
             order_to_row,
+            "orders",
             "order_id",
+            _ORD_MUTABLE,
         )
         for (uid, code, mode), lever in changes.levers.items():
             self._upsert(
@@ -319,79 +340,91 @@ class SqlUnitOfWork:
                 ["uid", "contract_code", "margin_mode"],
             )
         if changes.fills:
-            conn.execute(
-                insert(t.fills),
+            self._many(
+                _insert_sql(self._style, "fills"),
                 [
-                    {
-                        "trade_id": f.trade_id,
-                        "uid": f.uid,
-                        "order_id": f.order_id,
-                        "sub_position_id": f.sub_position_id,
-                        "contract_code": f.contract_code,
-                        "side": f.side.value,
-                        "offset": f.offset,
-                        "price": f.price,
-                        "volume": f.volume,
-                        "fee": f.fee,
-                        "liquidity": f.liquidity.value,
-                        "ts": f.ts,
-                    }
+                    (
+                        f.trade_id,
+                        f.uid,
+                        f.order_id,
+                        f.sub_position_id,
+                        f.contract_code,
+                        f.side.value,
+                        f.offset,
+                        _dec(f.price),
+                        _dec(f.volume),
+                        _dec(f.fee),
+                        f.liquidity.value,
+                        f.ts,
+                    )
                     for f in changes.fills
                 ],
             )
         if changes.skips:
-            conn.execute(
-                insert(t.copy_skips),
+            self._many(
+                _insert_sql(self._style, "copy_skips"),
                 [
-                    {
-                        "skip_id": s.skip_id,
-                        "trader_uid": s.trader_uid,
-                        "follower_uid": s.follower_uid,
-                        "lead_sub_position_id": s.lead_sub_position_id,
-                        "contract_code": s.contract_code,
-                        "margin_mode": s.margin_mode.value,
-                        "side": s.side.value,
-                        "wanted_volume": s.wanted_volume,
-                        "reason": s.reason.value,
-                        "detail": s.detail,
-                        "ts": s.ts,
-                    }
+                    (
+                        s.skip_id,
+                        s.trader_uid,
+                        s.follower_uid,
+                        s.lead_sub_position_id,
+                        s.contract_code,
+                        s.margin_mode.value,
+                        s.side.value,
+                        _dec(s.wanted_volume),
+                        s.reason.value,
+                        s.detail,
+                        s.ts,
+                    )
                     for s in changes.skips
                 ],
             )
         if changes.profit_shares:
-            conn.execute(
-                insert(t.profit_shares),
+            self._many(
+                _insert_sql(self._style, "profit_shares"),
                 [
-                    {
-                        "item_id": s.item_id,
-                        "trader_uid": s.trader_uid,
-                        "follower_uid": s.follower_uid,
-                        "lead_sub_position_id": s.lead_sub_position_id,
-                        "amount": s.amount,
-                        "currency": s.currency,
-                        "ts": s.ts,
-                    }
+                    (
+                        s.item_id,
+                        s.trader_uid,
+                        s.follower_uid,
+                        s.lead_sub_position_id,
+                        _dec(s.amount),
+                        s.currency,
+                        s.ts,
+                    )
                     for s in changes.profit_shares
                 ],
             )
 
-    def _write(
-        self, table: Any, updater: Any, items: Iterable[Any], new: set[int], to_row: Any, key: str
+    @property
+    def _style(self) -> str:
+        return str(self._engine.dialect.paramstyle)
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.conn.exec_driver_sql(sql, rows)
+
+    def _save(
+        self,
+        items: Iterable[Any],
+        new: set[int],
+        to_row: Any,
+        table: str,
+        key: str,
+        mutable: list[str],
     ) -> None:
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        columns = _columns(table)
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
         for item in items:
             row = to_row(item)
             if row[key] in new:
-                inserts.append(row)
+                inserts.append(tuple(_wire(row[c]) for c in columns))
             else:
-                row["b_id"] = row.pop(key)
-                updates.append(row)
-        if inserts:
-            self.conn.execute(insert(table), inserts)
-        if updates:
-            self.conn.execute(updater, updates)
+                updates.append((*(_wire(row[c]) for c in mutable), row[key]))
+        self._many(_insert_sql(self._style, table), inserts)
+        self._many(_update_sql(self._style, table, tuple(mutable), key), updates)
 
     def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
