@@ -25,6 +25,7 @@ from copytrade.service.ports import Page
 
 DAY_MS = 86_400_000
 WINDOW_MS = 90 * DAY_MS
+INT64_LIMIT = 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +93,29 @@ def parse_page(params: dict[str, Any], now_ms: int) -> Page:
         value = params.get(name)
         return None if value in (None, "") else value
 
+    def number(name: str) -> int | None:
+        # ids and times are 64-bit in storage: anything wider is an illegal value, not a fault
+        value = opt(name)
+        if value is None:
+            return None
+        parsed = wire.int_field(value, name)
+        if not -INT64_LIMIT <= parsed < INT64_LIMIT:
+            raise WireError(ErrorCode.ILLEGAL_PARAM, name)
+        return parsed
+
     direct = opt("direct") or "prev"
     if direct not in ("prev", "next"):
         raise WireError(ErrorCode.ILLEGAL_PARAM, "direct")
-    limit = wire.int_field(opt("limit"), "limit") if opt("limit") is not None else 100
+    limit = number("limit")
+    limit = 100 if limit is None else limit
     if not 1 <= limit <= 100:
         raise WireError(ErrorCode.ILLEGAL_PARAM, "limit")
-    from_id = wire.int_field(opt("from_id"), "from_id") if opt("from_id") is not None else None
-    end = wire.int_field(opt("end_time"), "end_time") if opt("end_time") is not None else now_ms
+    from_id = number("from_id")
+    end = number("end_time")
+    end = now_ms if end is None else end
     floor = now_ms - WINDOW_MS
-    start = wire.int_field(opt("start_time"), "start_time") if opt("start_time") else floor
-    start = max(start, floor)
+    start = number("start_time")
+    start = floor if start is None else max(start, floor)
     if start > end:
         raise WireError(ErrorCode.ILLEGAL_PARAM, "start_time")
     return Page(direct == "next", from_id, limit, start, end)

@@ -10,6 +10,8 @@ from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, P
 from copytrade.protocol.decimals import parse_decimal_text
 from copytrade.protocol.error_codes import ErrorCode
 
+MAX_DECIMAL = Decimal(10) ** 18
+
 
 class WireError(Exception):
     """A request the wire layer refuses: an HTX code and the message's argument."""
@@ -60,18 +62,23 @@ def required(params: dict[str, Any], name: str, code: int = ErrorCode.EMPTY_PARA
 
 
 def decimal_field(value: Any, name: str) -> Decimal:
-    """Parse a decimal given as a JSON number or a decimal string (1030 otherwise)."""
+    """Parse a decimal given as a JSON number or a decimal string (1030 otherwise).
+
+    Magnitudes of 10^18 and more are refused too: no price, amount or balance is that large,
+    and exact arithmetic on them (``price % tick``) would overflow the decimal context.
+    """
+    parsed: Decimal | None = None
     if isinstance(value, bool):
-        raise WireError(ErrorCode.INPUT_ERROR, name)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
+        parsed = None
+    elif isinstance(value, Decimal):
+        parsed = value
+    elif isinstance(value, int):
+        parsed = Decimal(value)
+    elif isinstance(value, str):
         parsed = parse_decimal_text(value)
-        if parsed is not None:
-            return parsed
-    raise WireError(ErrorCode.INPUT_ERROR, name)
+    if parsed is None or not parsed.is_finite() or abs(parsed) >= MAX_DECIMAL:
+        raise WireError(ErrorCode.INPUT_ERROR, name)
+    return parsed
 
 
 def optional_decimal(params: dict[str, Any], name: str) -> Decimal | None:
