@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-EXAMPLE_DOC = REPO / "docs" / "sdk.md"
+EXAMPLE_DOC = REPO / "README.md"
 EXAMPLE_MARKER = "# example: sdk-quickstart"
 
 

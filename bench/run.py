@@ -1,0 +1,160 @@
+"""Benchmark of issue #2: signed place_order + close_all_position cycles vs raw ASGI, and
+close_all_position with 100 / 1,000 / 10,000 followers. Prints figures; asserts nothing.
+
+Usage: ``python bench/run.py [--seconds 4] [--pairs 3] [--keys 1000] [--connections 32]``.
+The server runs as a separate process (one uvicorn worker, SQLite in WAL mode); both sides of
+each A-B pair hit that same process, A on the raw-ASGI ``/_sim/ping``, B on the HTX paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+import loadgen  # noqa: E402
+
+from copytrade.protocol.signing import Signer, encode_query, format_timestamp  # noqa: E402
+from copytrade.testing.server import free_port  # noqa: E402
+
+PLACE = "/copytrading/trader/place_order"
+CLOSE_ALL = "/copytrading/trader/close_all_position"
+
+
+class ServerProcess:
+    """``copytrade serve`` in a subprocess over a SQLite file."""
+
+    def __init__(self, db_url: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        exe = Path(sys.executable).with_name("copytrade")
+        self.proc = subprocess.Popen(
+            [str(exe), "serve", "--port", str(self.port), "--db", db_url,
+             "--log-level", "warning"],
+            env={**os.environ, "COPYTRADE_DEMO_SEED": "false", **(env or {})},
+        )
+        self.host = f"127.0.0.1:{self.port}"
+        self.http = httpx.Client(base_url=f"http://{self.host}", timeout=300)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.http.get("/_sim/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+
+    def admin(self, path: str, body: dict[str, object]) -> dict[str, object]:
+        reply = self.http.post(path, json=body)
+        reply.raise_for_status()
+        return reply.json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self.http.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def signed(creds: dict[str, object], path: str, body: dict[str, object], host: str) -> bytes:
+    signer = Signer(str(creds["access_key"]), secret_key=str(creds["secret_key"]))
+    pairs = signer.signed_params("POST", host, path, None,
+                                 timestamp=format_timestamp(datetime.now(UTC)))
+    return loadgen.http_request("POST", f"{path}?{encode_query(pairs)}", host,
+                                json.dumps(body).encode())
+
+
+def cycle_scripts(keys: list[dict[str, object]], host: str, connections: int
+                  ) -> list[list[list[bytes]]]:
+    place = {"contract_code": "BTC-USDT", "amount": "1", "margin_mode": "cross",
+             "order_price_type": 17, "order_direction": 1, "lever": 10}
+    close = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+    scripts = [[signed(k, PLACE, place, host), signed(k, CLOSE_ALL, close, host)] for k in keys]
+    return [scripts[c::connections] for c in range(connections)]
+
+
+def throughput(server: ServerProcess, args: argparse.Namespace) -> None:
+    keys = [server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
+            for _ in range(args.keys)]
+    ping = [[[loadgen.http_request("GET", "/_sim/ping", server.host)]]] * args.connections
+    ratios: list[float] = []
+    cycle_lat: list[float] = []
+    print(f"\n(a) throughput, {args.connections} connections, {args.seconds}s per run, "
+          f"{args.keys} keys")
+    print(f"{'pair':>4} {'raw ASGI req/s':>15} {'HTX req/s':>10} {'ratio':>7}")
+    for pair in range(args.pairs):
+        scripts = cycle_scripts(keys, server.host, args.connections)
+        runs = {}
+        order = ("raw", "htx") if pair % 2 == 0 else ("htx", "raw")
+        for name in order:
+            if name == "raw":
+                runs[name] = loadgen.run("127.0.0.1", server.port, ping, args.seconds)
+            else:
+                runs[name] = loadgen.run("127.0.0.1", server.port, scripts, args.seconds)
+        raw, htx = runs["raw"], runs["htx"]
+        if htx.errors:
+            print(f"     HTX errors: {htx.errors}")
+        ratio = htx.rate / raw.rate
+        ratios.append(ratio)
+        cycle_lat.extend(htx.latencies)
+        print(f"{pair + 1:>4} {raw.rate:>15.0f} {htx.rate:>10.0f} {ratio:>7.3f}")
+    print(f"ratio mean {statistics.mean(ratios):.3f}, spread {min(ratios):.3f}–{max(ratios):.3f}"
+          f" (target >= 0.15)")
+    lat = loadgen.Result(latencies=cycle_lat)
+    p50, p99 = lat.percentile(0.5), lat.percentile(0.99)
+    print(f"\n(b) HTX request latency under that load: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+          f"p99/p50 {p99 / p50:.2f} (target <= 4)")
+
+
+def close_all_fanout(server: ServerProcess, counts: list[int]) -> None:
+    print("\n(c) close_all_position with N followers (one request, client round trip)")
+    print(f"{'followers':>9} {'place_order (copies)':>21} {'close_all_position':>19}")
+    for n in counts:
+        trader = server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
+        server.admin("/_sim/followers/bulk", {"trader_uid": trader["uid"], "count": n,
+                                              "balance": "1000000", "ratio": "1"})
+        place = {"contract_code": "ETH-USDT", "amount": "2", "margin_mode": "isolated",
+                 "order_price_type": 17, "order_direction": 1, "lever": 5}
+        t_open, body = loadgen.one("127.0.0.1", server.port,
+                                   signed(trader, PLACE, place, server.host))
+        assert body.startswith(b'{"code":200'), body
+        close = {"contract_code": "ETH-USDT", "margin_mode": "isolated", "position_side": "long"}
+        t_close, body = loadgen.one("127.0.0.1", server.port,
+                                    signed(trader, CLOSE_ALL, close, server.host))
+        assert body.startswith(b'{"code":200'), body
+        print(f"{n:>9} {t_open * 1000:>18.1f} ms {t_close * 1000:>16.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--keys", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--followers", default="100,1000,10000")
+    parser.add_argument("--sync", default="NORMAL", help="SQLite synchronous (NORMAL or FULL)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(f"sqlite:///{tmp}/bench.db",
+                               {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync})
+        try:
+            print(f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, "
+                  f"{os.cpu_count()} CPUs")
+            throughput(server, args)
+            close_all_fanout(server, [int(x) for x in args.followers.split(",") if x])
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
