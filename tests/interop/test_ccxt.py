@@ -7,6 +7,7 @@ map; any other non-200 ``code`` comes back to the caller as the plain reply.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -89,9 +90,10 @@ def test_place_order_through_ccxt_behaves_like_a_directly_signed_request(
     ccxt_trader, ccxt_followers = _team(live_server)
     raw_trader, raw_followers = _team(live_server)
 
-    sent = dict(ORDER)
-    via_ccxt = connect(ccxt_trader).request(P + "place_order", PRIVATE, "POST", sent)
-    assert "channel_code" in sent  # ccxt adds its broker id; unknown body fields are ignored
+    exchange = connect(ccxt_trader)
+    via_ccxt = exchange.request(P + "place_order", PRIVATE, "POST", dict(ORDER))
+    assert json.loads(exchange.last_request_body) == ORDER  # the body travels unsigned
+    assert "Signature=" in exchange.last_request_url
     direct = live_server.signed(raw_trader, "POST", "/" + P + "place_order", body=ORDER).json()
 
     assert (
