@@ -19,7 +19,6 @@ from copytrade.domain.enums import (
 )
 from copytrade.domain.errors import (
     InsufficientMargin,
-    InvalidLever,
     NoOpponentPrice,
 )
 from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
@@ -62,6 +61,9 @@ def copy_open(
         detail = ""
         if account is None:
             reason, detail = SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
+        elif volume > market.spec.max_order_volume:
+            reason = SkipReason.ABOVE_ORDER_LIMIT
+            detail = f"{volume} contracts > max order {market.spec.max_order_volume}"
         elif volume < MIN_COPY_VOLUME:
             reason = SkipReason.BELOW_MINIMUM
             detail = f"floor({follow.ratio} x {lead_change}) = {volume} < {MIN_COPY_VOLUME}"
@@ -85,8 +87,6 @@ def copy_open(
             except InsufficientMargin as exc:
                 reason = SkipReason.INSUFFICIENT_MARGIN
                 detail = f"required {exc.required}, available {exc.available}"
-            except InvalidLever as exc:
-                reason, detail = SkipReason.LEVER_OUT_OF_RANGE, f"lever {exc.lever}"
             except NoOpponentPrice:
                 reason, detail = SkipReason.NO_LIQUIDITY, "empty book"
             else:

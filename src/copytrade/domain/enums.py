@@ -99,5 +99,5 @@ class SkipReason(enum.Enum):
 
     BELOW_MINIMUM = "below_minimum"
     INSUFFICIENT_MARGIN = "insufficient_margin"
-    LEVER_OUT_OF_RANGE = "lever_out_of_range"
+    ABOVE_ORDER_LIMIT = "above_order_limit"
     NO_LIQUIDITY = "no_liquidity"

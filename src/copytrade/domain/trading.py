@@ -186,6 +186,14 @@ def open_order(
     if required > available:
         raise InsufficientMargin(required, available)
     result = match_open(market.book, buy, req.volume, req.price_type, req.price, spec.contract_code)
+    # The order may sweep deeper than the reference quote: check what it really costs (fills
+    # plus the margin a resting remainder holds back) before anything changes.
+    spent = sum((notional(f.volume, spec.contract_size, f.price) for f in result.fills), _ZERO)
+    if result.rest_price is not None:
+        spent += notional(result.remaining, spec.contract_size, result.rest_price)
+    cost = div(spent, Decimal(req.lever)) + spent * env.fees.taker
+    if cost > available:
+        raise InsufficientMargin(cost, available)
     order = Order(
         order_id=env.next_id(),
         uid=account.uid,

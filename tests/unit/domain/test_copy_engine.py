@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -173,3 +174,23 @@ def test_closing_copies_leaves_copies_of_other_lead_positions_open() -> None:
 
     (left,) = follower.positions.values()
     assert (left.lead_sub_position_id, left.volume) == (short_lead.sub_position_id, 6)
+
+
+def test_a_copy_above_the_per_order_maximum_is_skipped_with_its_reason() -> None:
+    market = Market.at(replace(BTC, max_order_volume=D(50)), D(60500))
+    markets = {"BTC-USDT": market}
+    env = make_env()
+    trader = Account(1, D(10**6))
+    follower = Account(2, D(10**7))
+    req = open_request("BTC-USDT", OrderDirection.BUY, "30", MarginMode.CROSS, lever=10)
+    order = open_order(trader, req, market, markets, env)
+    assert order.sub_position_id is not None
+    lead = trader.positions[order.sub_position_id]
+    copied, skipped = copy_open(
+        lead, D(30), [Follow(2, 1, D(2))], {2: follower}, market, markets, env
+    )
+    assert (copied, skipped) == (0, 1)
+    (skip,) = env.changes.skips
+    assert skip.reason is SkipReason.ABOVE_ORDER_LIMIT
+    assert skip.wanted_volume == D(60)
+    assert follower.positions == {}

@@ -24,6 +24,7 @@ from copytrade.domain.errors import (
     LeverMismatch,
     OrderNotFillable,
 )
+from copytrade.domain.instruments import MarketMaker
 from copytrade.domain.model import Account, Order
 from copytrade.domain.trading import (
     Env,
@@ -269,3 +270,21 @@ def test_a_filled_order_holds_back_no_margin() -> None:
     order = make_order(OrderStatus.FILLED)
 
     assert order.frozen(BTC.contract_size, D("0.0006")) == Decimal(0)
+
+
+def test_a_market_order_that_sweeps_deep_is_charged_what_it_really_costs() -> None:
+    # Thin book: 1 contract per level, so 40 contracts walk 40 levels up from the best ask.
+    thin = dataclasses.replace(BTC, market_maker=MarketMaker(depth=D(1), levels=50))
+    market = Market.at(thin, D(60500))
+    markets = {"BTC-USDT": market}
+    best = market.book.asks[0].price
+    at_best = 40 * thin.contract_size * best * (1 + D("0.0006"))  # lever 1
+    account = Account(1, at_best + D("0.01"))  # affordable at the best quote, not deeper
+    env = make_env()
+    req = open_request("BTC-USDT", OrderDirection.BUY, "40", MarginMode.CROSS, lever=1)
+    with pytest.raises(InsufficientMargin) as refused:
+        open_order(account, req, market, markets, env)
+    assert refused.value.required > at_best
+    assert account.positions == {}
+    assert account.balance == at_best + D("0.01")
+    assert env.changes.fills == []
