@@ -314,7 +314,11 @@ def close_position(
     close_fee = fee(position.volume, cs, price, env.fees.taker)
     gross = pnl(position.side, position.open_avg_price, price, position.volume, cs)
     if position.margin_mode is MarginMode.ISOLATED:
-        account.balance += max(_ZERO, position.position_margin + gross - close_fee)
+        returned = position.position_margin + gross - close_fee
+        if returned < 0:
+            gross -= returned  # the shortfall beyond the margin is absorbed, not realised
+            returned = _ZERO
+        account.balance += returned
     else:
         account.balance += gross - close_fee
     position.is_open = False

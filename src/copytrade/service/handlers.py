@@ -78,7 +78,7 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     )
 
 
-def _close(
+def close_with_copies(
     ctx: ServiceContext,
     uow: UnitOfWork,
     trader: Account,
@@ -88,13 +88,15 @@ def _close(
     close_type: CloseType,
     env: Env,
 ) -> CloseResult:
+    """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
     _follows, followers = uow.followers_of(trader.uid)
     if followers:
         user = uow.user(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
-        copies = close_copies(closed, trader, ratio, followers, markets, close_type, env)
+        leads = [p for p in closed if p.lead_uid is None]
+        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 
@@ -108,7 +110,7 @@ def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseRes
             raise PositionNotFound(f"sub_position_id {sub_position_id}")
         markets = ctx.markets(uow.marks())
         env = ctx.env()
-        result = _close(
+        result = close_with_copies(
             ctx,
             uow,
             trader,
@@ -144,7 +146,7 @@ def close_all_position(
             raise PositionNotFound(f"{contract_code} {margin_mode.value} {side.value}")
         markets = ctx.markets(uow.marks())
         env = ctx.env()
-        result = _close(
+        result = close_with_copies(
             ctx,
             uow,
             trader,

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, close_copies, copy_open
-from copytrade.domain.enums import CloseType, PositionSide
-from copytrade.domain.model import Account, SubPosition
-from copytrade.domain.trading import Env, Market, close_at_market, fill_resting_orders
+from copytrade.domain.copytrading import Follow, copy_open
+from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.model import Account, PositionKey, SubPosition
+from copytrade.domain.risk import liquidation_scopes
+from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.handlers import close_with_copies
 from copytrade.service.ports import ApiKey, UnitOfWork, User
 from copytrade.service.retry import retry_conflicts
 
@@ -140,6 +142,7 @@ def _move_account(
     env: Env,
     summary: dict[str, int],
 ) -> None:
+    """Apply a mark move to one account: resting fills (copied), TP/SL, then liquidation."""
     before = {p.sub_position_id: p.volume for p in account.positions.values()}
     grown = fill_resting_orders(account, market, env)
     summary["orders_filled"] += len(grown)
@@ -149,18 +152,32 @@ def _move_account(
         if follows and pos.lead_uid is None:
             copy_open(pos, change, follows, followers, market, markets, env)
     for pos in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
-        if pos.contract_code != market.spec.contract_code:
-            continue
-        kind = _trigger(pos, market.mark)
-        if kind is None:
-            continue
-        closed = close_at_market(account, [pos], market, kind, env)
-        summary["tpsl_triggered"] += 1
-        if pos.lead_uid is None:
-            _f, followers = uow.followers_of(account.uid)
-            user = uow.user(account.uid)
-            ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
-            close_copies(closed, account, ratio, followers, markets, kind, env)
+        kind = (
+            _trigger(pos, market.mark) if pos.contract_code == market.spec.contract_code else None
+        )
+        if kind is not None:
+            close_with_copies(ctx, uow, account, [pos], market, markets, kind, env)
+            summary["tpsl_triggered"] += 1
+    for key in liquidation_scopes(account, markets, ctx.fees):
+        _cancel_orders(account, key, env)
+        positions = account.open_positions(key)
+        result = close_with_copies(
+            ctx, uow, account, positions, markets[key[0]], markets, CloseType.LIQUIDATION, env
+        )
+        summary["liquidated"] += len(result.closed) + result.copies_closed
+
+
+def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
+    """Cancel the resting orders a liquidation scope holds (spec §7.10)."""
+    code, mode, side = key
+    for order in list(account.orders.values()):
+        same_scope = order.margin_mode is mode and (
+            mode is MarginMode.CROSS or (order.contract_code == code and order.side is side)
+        )
+        if same_scope:
+            order.apply("cancel")
+            del account.orders[order.order_id]
+            env.changes.save_order(order)
 
 
 @retry_conflicts
@@ -170,7 +187,7 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
     if price <= 0:
         raise InvalidFollow("price must be positive")
     price = (price / spec.price_tick).to_integral_value() * spec.price_tick
-    summary = {"orders_filled": 0, "tpsl_triggered": 0}
+    summary = {"orders_filled": 0, "tpsl_triggered": 0, "liquidated": 0}
     with ctx.uow() as uow:
         now = ctx.clock.now_ms()
         uow.set_mark(contract_code, price, now)

@@ -106,8 +106,8 @@ def test_an_isolated_loss_beyond_the_margin_is_capped_at_the_margin() -> None:
     done = close_position(account, position, D(5), DOT, CloseType.LIQUIDATION, make_env())
 
     assert account.balance == D(50)
-    assert done.profit is not None
-    assert done.profit < -position.position_margin
+    # the history row agrees with the wallet: the loss realised is the initial margin, no more
+    assert done.profit == -(position.position_margin + position.open_fee)
 
 
 def test_a_cross_loss_is_charged_to_the_wallet_in_full() -> None:
