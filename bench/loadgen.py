@@ -54,8 +54,14 @@ async def _read_reply(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
-async def _connection(host: str, port: int, scripts: Sequence[Sequence[bytes]], deadline: float,
-                      result: Result, check: bool) -> None:
+async def _connection(
+    host: str,
+    port: int,
+    scripts: Sequence[Sequence[bytes]],
+    deadline: float,
+    result: Result,
+    check: bool,
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         i = 0
@@ -74,19 +80,31 @@ async def _connection(host: str, port: int, scripts: Sequence[Sequence[bytes]], 
         writer.close()
 
 
-async def _run(host: str, port: int, per_connection: Sequence[Sequence[Sequence[bytes]]],
-               seconds: float, check: bool) -> Result:
+async def _run(
+    host: str,
+    port: int,
+    per_connection: Sequence[Sequence[Sequence[bytes]]],
+    seconds: float,
+    check: bool,
+) -> Result:
     result = Result()
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(_connection(host, port, scripts, deadline, result, check)
-                           for scripts in per_connection))
+    await asyncio.gather(
+        *(_connection(host, port, scripts, deadline, result, check) for scripts in per_connection)
+    )
     result.seconds = time.perf_counter() - start
     return result
 
 
-def run(host: str, port: int, per_connection: Sequence[Sequence[Sequence[bytes]]],
-        seconds: float, *, check: bool = True) -> Result:
+def run(
+    host: str,
+    port: int,
+    per_connection: Sequence[Sequence[Sequence[bytes]]],
+    seconds: float,
+    *,
+    check: bool = True,
+) -> Result:
     """Drive ``len(per_connection)`` connections for ``seconds``; return the result."""
     try:
         import uvloop

@@ -3,7 +3,8 @@ close_all_position with 100 / 1,000 / 10,000 followers. Prints figures; asserts 
 
 Usage: ``python bench/run.py [--seconds 4] [--pairs 3] [--keys 1000] [--connections 32]``.
 The server runs as a separate process (one uvicorn worker, SQLite in WAL mode); both sides of
-each A-B pair hit that same process, A on the raw-ASGI ``/_sim/ping``, B on the HTX paths.
+each A-B pair hit that same process, A on the raw-ASGI ``/_sim/ping``, B on the HTX
+paths. A is sent the very bytes B sends (a signed POST with its JSON body).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-import loadgen  # noqa: E402
+import loadgen
 
-from copytrade.protocol.signing import Signer, encode_query, format_timestamp  # noqa: E402
-from copytrade.testing.server import free_port  # noqa: E402
+from copytrade.protocol.signing import Signer, encode_query, format_timestamp
+from copytrade.testing.server import free_port
 
 PLACE = "/copytrading/trader/place_order"
 CLOSE_ALL = "/copytrading/trader/close_all_position"
@@ -38,8 +39,7 @@ class ServerProcess:
         self.port = free_port()
         exe = Path(sys.executable).with_name("copytrade")
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--db", db_url,
-             "--log-level", "warning"],
+            [str(exe), "serve", "--port", str(self.port), "--db", db_url, "--log-level", "warning"],
             env={**os.environ, "COPYTRADE_DEMO_SEED": "false", **(env or {})},
         )
         self.host = f"127.0.0.1:{self.port}"
@@ -68,30 +68,50 @@ class ServerProcess:
 
 def signed(creds: dict[str, object], path: str, body: dict[str, object], host: str) -> bytes:
     signer = Signer(str(creds["access_key"]), secret_key=str(creds["secret_key"]))
-    pairs = signer.signed_params("POST", host, path, None,
-                                 timestamp=format_timestamp(datetime.now(UTC)))
-    return loadgen.http_request("POST", f"{path}?{encode_query(pairs)}", host,
-                                json.dumps(body).encode())
+    pairs = signer.signed_params(
+        "POST", host, path, None, timestamp=format_timestamp(datetime.now(UTC))
+    )
+    return loadgen.http_request(
+        "POST", f"{path}?{encode_query(pairs)}", host, json.dumps(body).encode()
+    )
 
 
-def cycle_scripts(keys: list[dict[str, object]], host: str, connections: int
-                  ) -> list[list[list[bytes]]]:
-    place = {"contract_code": "BTC-USDT", "amount": "1", "margin_mode": "cross",
-             "order_price_type": 17, "order_direction": 1, "lever": 10}
+def cycle_scripts(
+    keys: list[dict[str, object]], host: str, connections: int
+) -> list[list[list[bytes]]]:
+    place = {
+        "contract_code": "BTC-USDT",
+        "amount": "1",
+        "margin_mode": "cross",
+        "order_price_type": 17,
+        "order_direction": 1,
+        "lever": 10,
+    }
     close = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
     scripts = [[signed(k, PLACE, place, host), signed(k, CLOSE_ALL, close, host)] for k in keys]
     return [scripts[c::connections] for c in range(connections)]
 
 
 def throughput(server: ServerProcess, args: argparse.Namespace) -> None:
-    keys = [server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
-            for _ in range(args.keys)]
-    ping = [[[loadgen.http_request("GET", "/_sim/ping", server.host)]]] * args.connections
+    keys = [
+        server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
+        for _ in range(args.keys)
+    ]
+    # A: the raw-ASGI endpoint of the same process, sent the very bytes B sends (a signed
+    # place_order: same query string, same JSON body), so both sides move the same traffic.
+    sample = cycle_scripts(keys[:1], server.host, 1)[0][0][0]
+    ping = [[[sample.replace(PLACE.encode(), b"/_sim/ping", 1)]]] * args.connections
     ratios: list[float] = []
     cycle_lat: list[float] = []
-    print(f"\n(a) throughput, {args.connections} connections, {args.seconds}s per run, "
-          f"{args.keys} keys")
+    print(
+        f"\n(a) throughput, {args.connections} connections, {args.seconds}s per run, "
+        f"{args.keys} keys"
+    )
     print(f"{'pair':>4} {'raw ASGI req/s':>15} {'HTX req/s':>10} {'ratio':>7}")
+    # Warm-up (not counted): every key's first request loads its key and account.
+    loadgen.run(
+        "127.0.0.1", server.port, cycle_scripts(keys, server.host, args.connections), args.seconds
+    )
     for pair in range(args.pairs):
         scripts = cycle_scripts(keys, server.host, args.connections)
         runs = {}
@@ -108,12 +128,16 @@ def throughput(server: ServerProcess, args: argparse.Namespace) -> None:
         ratios.append(ratio)
         cycle_lat.extend(htx.latencies)
         print(f"{pair + 1:>4} {raw.rate:>15.0f} {htx.rate:>10.0f} {ratio:>7.3f}")
-    print(f"ratio mean {statistics.mean(ratios):.3f}, spread {min(ratios):.3f}–{max(ratios):.3f}"
-          f" (target >= 0.15)")
+    print(
+        f"ratio mean {statistics.mean(ratios):.3f}, spread {min(ratios):.3f}–{max(ratios):.3f}"
+        f" (target >= 0.15)"
+    )
     lat = loadgen.Result(latencies=cycle_lat)
     p50, p99 = lat.percentile(0.5), lat.percentile(0.99)
-    print(f"\n(b) HTX request latency under that load: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-          f"p99/p50 {p99 / p50:.2f} (target <= 4)")
+    print(
+        f"\n(b) HTX request latency under that load: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+        f"p99/p50 {p99 / p50:.2f} (target <= 4)"
+    )
 
 
 def close_all_fanout(server: ServerProcess, counts: list[int]) -> None:
@@ -121,16 +145,26 @@ def close_all_fanout(server: ServerProcess, counts: list[int]) -> None:
     print(f"{'followers':>9} {'place_order (copies)':>21} {'close_all_position':>19}")
     for n in counts:
         trader = server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
-        server.admin("/_sim/followers/bulk", {"trader_uid": trader["uid"], "count": n,
-                                              "balance": "1000000", "ratio": "1"})
-        place = {"contract_code": "ETH-USDT", "amount": "2", "margin_mode": "isolated",
-                 "order_price_type": 17, "order_direction": 1, "lever": 5}
-        t_open, body = loadgen.one("127.0.0.1", server.port,
-                                   signed(trader, PLACE, place, server.host))
+        server.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": n, "balance": "1000000", "ratio": "1"},
+        )
+        place = {
+            "contract_code": "ETH-USDT",
+            "amount": "2",
+            "margin_mode": "isolated",
+            "order_price_type": 17,
+            "order_direction": 1,
+            "lever": 5,
+        }
+        t_open, body = loadgen.one(
+            "127.0.0.1", server.port, signed(trader, PLACE, place, server.host)
+        )
         assert body.startswith(b'{"code":200'), body
         close = {"contract_code": "ETH-USDT", "margin_mode": "isolated", "position_side": "long"}
-        t_close, body = loadgen.one("127.0.0.1", server.port,
-                                    signed(trader, CLOSE_ALL, close, server.host))
+        t_close, body = loadgen.one(
+            "127.0.0.1", server.port, signed(trader, CLOSE_ALL, close, server.host)
+        )
         assert body.startswith(b'{"code":200'), body
         print(f"{n:>9} {t_open * 1000:>18.1f} ms {t_close * 1000:>16.1f} ms")
 
@@ -145,11 +179,14 @@ def main() -> None:
     parser.add_argument("--sync", default="NORMAL", help="SQLite synchronous (NORMAL or FULL)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(f"sqlite:///{tmp}/bench.db",
-                               {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync})
+        server = ServerProcess(
+            f"sqlite:///{tmp}/bench.db", {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync}
+        )
         try:
-            print(f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, "
-                  f"{os.cpu_count()} CPUs")
+            print(
+                f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, "
+                f"{os.cpu_count()} CPUs"
+            )
             throughput(server, args)
             close_all_fanout(server, [int(x) for x in args.followers.split(",") if x])
         finally:

@@ -5,17 +5,20 @@ Only this module (and ``create_app``) chooses implementations; nothing runs at i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.clock import SimClock
-from copytrade.adapters.db.batching import GroupCommitExecutor
+from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.adapters.db.cached import AccountCache, CachedUnitOfWork, write_changes
 from copytrade.adapters.db.engine import (
     allocate_worker,
@@ -28,7 +31,9 @@ from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.ids import SnowflakeIds
 from copytrade.adapters.ratelimit import MemoryRateLimiter
 from copytrade.adapters.secrets import SecretBox
+from copytrade.api.wire import WireError
 from copytrade.config import Settings
+from copytrade.domain.errors import DomainError
 from copytrade.domain.instruments import (
     DEFAULT_CONTRACTS,
     DEFAULT_MARKS,
@@ -56,6 +61,13 @@ class Services:
     limiter: RateLimiter
     executor: Executor
     marks: dict[str, object]
+
+    async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Run a (blocking) use case for the event loop: in the current commit group for
+        SQLite, on a database thread otherwise."""
+        if isinstance(self.executor, InlineGroupExecutor):
+            return await self.executor.run(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def seed(self) -> None:
         """Seed markets, and on loopback the demo trader and followers."""
@@ -162,7 +174,9 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     if sqlite:
         # One process, one writer: accounts stay in memory and commands commit in groups.
         cache = AccountCache()
-        group = GroupCommitExecutor(engine, write_changes(engine, box), cache.clear)
+        group = InlineGroupExecutor(
+            engine, write_changes(engine, box), cache.clear, expected=(DomainError, WireError)
+        )
         ctx.uow = lambda: CachedUnitOfWork(engine, box, group, cache)
         executor = group
     else:

@@ -6,11 +6,9 @@ Open without a token only when the server binds to loopback; otherwise every cal
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from decimal import Decimal
 from typing import Any
 
@@ -104,7 +102,7 @@ class AdminApi:
     def __init__(
         self,
         ctx: ServiceContext,
-        executor: Executor,
+        run: Callable[..., Awaitable[Any]],
         *,
         token: str | None,
         open_without_token: bool,
@@ -114,7 +112,7 @@ class AdminApi:
     ) -> None:
         """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
         self.ctx = ctx
-        self.executor = executor
+        self._runner = run
         self.token = token
         self.open = open_without_token
         self.on_reset = on_reset
@@ -162,7 +160,7 @@ class AdminApi:
         return endpoint
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await self._runner(fn, *args)
 
     @staticmethod
     async def _body(request: Request) -> dict[str, Any]:

@@ -5,12 +5,10 @@ Every path of the family is served here; the ones not built yet answer a clear e
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from starlette.requests import Request
@@ -29,6 +27,9 @@ from copytrade.service.context import ServiceContext
 from copytrade.service.ports import ApiKey, RateLimiter, ServiceBusy
 
 log = logging.getLogger("copytrade.api")
+
+Runner = Callable[..., Awaitable[Any]]
+"""Runs a blocking use case for the event loop (``Services.run``)."""
 
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
 
@@ -53,14 +54,14 @@ class HtxApi:
         ctx: ServiceContext,
         auth: Authenticator,
         limiter: RateLimiter,
-        executor: Executor,
+        run: Runner,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
-        """Wire the service context, authenticator, limiter and database executor."""
+        """Wire the service context, authenticator, limiter and the use-case runner."""
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
-        self.executor = executor
+        self.run = run
         self.wall_ms = wall_ms
 
     async def handle(self, request: Request) -> Response:
@@ -156,7 +157,7 @@ class HtxApi:
             with self.ctx.uow() as uow:
                 return uow.key(access_key)
 
-        return await asyncio.get_running_loop().run_in_executor(self.executor, load)
+        return await self.run(load)  # type: ignore[no-any-return]
 
     async def _params(
         self, endpoint: Endpoint, params: list[tuple[str, str]], body: bytes
@@ -173,9 +174,8 @@ class HtxApi:
         return error_body(exc.code, tid, message(exc.code, exc.arg) if with_arg else None)
 
     async def _run(self, route: Any, call: Call, tid: str) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
         try:
-            data = await loop.run_in_executor(self.executor, route, self.ctx, call)
+            data = await self.run(route, self.ctx, call)
         except WireError as exc:
             return self._wire_error(exc, tid)
         except DomainError as exc:

@@ -11,9 +11,10 @@ import binascii
 import enum
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -37,8 +38,13 @@ class QueryDecodeError(ValueError):
     """A query string carried a malformed percent-escape."""
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def percent_encode(value: str) -> str:
     """Percent-encode per RFC 3986: unreserved kept, upper-case hex, space as ``%20``."""
+    if _UNRESERVED.fullmatch(value):
+        return value  # most names and values: nothing to escape
     return quote(value, safe="")
 
 
@@ -114,29 +120,17 @@ def parse_timestamp(value: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC)
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _unquote_strict(text: str) -> str:
     """Percent-decode one query component per RFC 3986 ('+' stays '+'); reject bad escapes."""
     if "%" not in text:
         return text
-    out = bytearray()
-    i = 0
-    raw = text.encode()
-    while i < len(raw):
-        ch = raw[i]
-        if ch == 0x25:  # '%'
-            esc = raw[i + 1 : i + 3].decode("ascii", "replace")
-            if len(esc) != 2 or not set(esc) <= _HEX:
-                raise QueryDecodeError(text)
-            out.append(int(esc, 16))
-            i += 3
-        else:
-            out.append(ch)
-            i += 1
+    if _BAD_ESCAPE.search(text):
+        raise QueryDecodeError(text)
     try:
-        return out.decode()
+        return unquote_to_bytes(text).decode()
     except UnicodeDecodeError as exc:
         raise QueryDecodeError(text) from exc
 

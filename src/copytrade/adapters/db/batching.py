@@ -1,27 +1,22 @@
 """Group commit for the embedded (SQLite, one process) mode.
 
-:class:`GroupCommitExecutor` is the one database thread. It takes every call queued while it was
-busy, runs them in arrival order inside one transaction, merges their change sets, writes them
-with ``executemany`` and commits once; only then are the callers answered, so no reply ever
-reports a change that is not durable. A domain error fails only its own call (operations check
-before they mutate); any other error rolls the whole group back, empties the account cache and
-fails every call of the group.
+Calls that arrive together run in arrival order inside one transaction; their change sets are
+merged, written with ``executemany`` and committed once, and only then are the callers
+answered, so no reply ever reports a change that is not durable.
 """
 
 from __future__ import annotations
 
-import queue
+import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
 from copytrade.domain.errors import DomainError
 from copytrade.domain.model import ChangeSet
-
-_STOP = object()
 
 
 def merge_changes(into: ChangeSet, changes: ChangeSet) -> None:
@@ -35,6 +30,18 @@ def merge_changes(into: ChangeSet, changes: ChangeSet) -> None:
     into.fills.extend(changes.fills)
     into.skips.extend(changes.skips)
     into.profit_shares.extend(changes.profit_shares)
+
+
+class GroupExecutor(Protocol):
+    """What a unit of work needs from the executor that runs its group."""
+
+    def current(self) -> Batch | None:
+        """Return the group being run on this thread."""
+        ...
+
+    def flush_pending(self, batch: Batch) -> None:
+        """Write the group's pending changes into its open transaction."""
+        ...
 
 
 class Batch:
@@ -59,30 +66,42 @@ class Batch:
         )
 
 
-class GroupCommitExecutor(Executor):
-    """A single database thread that commits queued calls in groups."""
+class InlineGroupExecutor(Executor):
+    """Group commit on the event loop's own thread: the embedded mode's one writer.
+
+    :meth:`run` (and :meth:`submit`) runs a call at once, inside the group the current loop
+    iteration has opened; the group commits in a callback scheduled behind the requests that
+    arrived with it, and only then are the callers answered. No second thread, so no handoff of
+    the interpreter lock between the server and the database. Calls from a thread without a
+    running loop run as a group of their own, under the same lock.
+
+    Errors of the ``expected`` types (raised before a call changes anything: domain and wire
+    refusals) fail only their call. Any other error rolls the whole group back, empties the
+    account cache (``on_abort``) and fails every call of the group.
+    """
 
     def __init__(
         self,
         engine: Engine,
         flush: Callable[[Connection, ChangeSet], None],
         on_abort: Callable[[], None],
-        max_group: int = 512,
+        expected: tuple[type[BaseException], ...] = (DomainError,),
     ) -> None:
-        """Start the thread; ``flush`` writes a change set, ``on_abort`` empties caches."""
+        """Prepare; nothing runs until the first call."""
         self._engine = engine
         self._flush = flush
         self._on_abort = on_abort
-        self._max = max_group
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._local = threading.local()
-        self._shutdown = False
-        self._thread = threading.Thread(target=self._loop, name="copytrade-db", daemon=True)
-        self._thread.start()
+        self._expected = expected
+        self._lock = threading.RLock()
+        self._batch: Batch | None = None
+        self._outcomes: list[tuple[Any, bool, Any]] = []
+        self._owner: int | None = None
 
     def current(self) -> Batch | None:
-        """Return the group being run, when called on the database thread."""
-        return getattr(self._local, "batch", None)
+        """Return the open group when called on the thread that runs it."""
+        if self._owner == threading.get_ident():
+            return self._batch
+        return None
 
     def flush_pending(self, batch: Batch) -> None:
         """Write the group's pending changes into its open transaction (no commit)."""
@@ -90,84 +109,105 @@ class GroupCommitExecutor(Executor):
             pending, batch.pending = batch.pending, ChangeSet()
             self._flush(batch.conn, pending)
 
+    async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Run ``fn(*args)`` in the current group; return its result once the group commits."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._join(loop)
+        self._call(future, fn, args, {})
+        return await future
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue a call; its future resolves after its group has committed."""
-        if self._shutdown:
-            raise RuntimeError("executor is shut down")
+        """Run ``fn`` in the current group; the future resolves after the group commits."""
         future: Future[Any] = Future()
-        self._queue.put((future, fn, args, kwargs))
+        future.set_running_or_notify_cancel()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            with self._lock:
+                self._open()
+                self._call(future, fn, args, kwargs)
+                self._commit()
+            return future
+        self._join(loop)
+        self._call(future, fn, args, kwargs)
         return future
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop after the queued calls."""
-        if not self._shutdown:
-            self._shutdown = True
-            self._queue.put(_STOP)
-        if wait:
-            self._thread.join()
+    def _join(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._batch is None or self._owner != threading.get_ident():
+            self._lock.acquire()
+            self._open()
+            loop.call_soon(self._commit_and_release)
 
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            group = [first]
-            stop = False
-            while len(group) < self._max:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                group.append(item)
-            self._run_group(group)
-            if stop:
-                return
+    def _open(self) -> None:
+        conn = self._engine.connect()
+        conn.begin()
+        self._batch = Batch(conn)
+        self._owner = threading.get_ident()
+        self._outcomes = []
 
-    def _run_group(self, group: list[Any]) -> None:
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
+    def _call(self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        if self._batch is None:  # an earlier call of this group aborted it
+            self._open()
         try:
-            conn = self._engine.connect()
-        except Exception as exc:  # database unreachable: fail the group
-            for future, *_ in group:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(exc)
-            return
-        batch = Batch(conn)
-        self._local.batch = batch
-        failure: BaseException | None = None
+            self._outcomes.append((future, True, fn(*args, **kwargs)))
+        except self._expected as exc:
+            self._outcomes.append((future, False, exc))
+        except BaseException as exc:  # any other error aborts the group
+            self._outcomes.append((future, False, exc))
+            self._abort(exc)
+
+    def _commit_and_release(self) -> None:
         try:
-            conn.begin()
-            for future, fn, args, kwargs in group:
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    outcomes.append((future, True, fn(*args, **kwargs)))
-                except DomainError as exc:
-                    outcomes.append((future, False, exc))
-            self.flush_pending(batch)
-            conn.commit()
-        except BaseException as exc:
-            failure = exc
-            try:
-                conn.rollback()
-            finally:
-                self._on_abort()
+            self._commit()
         finally:
-            self._local.batch = None
-            conn.close()
-        if failure is not None:
-            for future, *_ in group:
-                started = future.running() or (
-                    not future.done() and future.set_running_or_notify_cancel()
-                )
-                if started:
-                    future.set_exception(failure)
+            self._lock.release()
+
+    def _commit(self) -> None:
+        batch = self._batch
+        if batch is None:
+            self._settle()
             return
+        try:
+            self.flush_pending(batch)
+            batch.conn.commit()
+        except BaseException as exc:
+            self._abort(exc)
+            return
+        finally:
+            if self._batch is batch:
+                batch.conn.close()
+                self._batch = None
+                self._owner = None
+        self._settle()
+
+    def _abort(self, exc: BaseException) -> None:
+        batch, self._batch, self._owner = self._batch, None, None
+        if batch is not None:
+            try:
+                batch.conn.rollback()
+            finally:
+                batch.conn.close()
+                self._on_abort()
+        outcomes, self._outcomes = self._outcomes, []
+        for future, _ok, _value in outcomes:
+            if not future.done():
+                future.set_exception(exc)
+
+    def _settle(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
         for future, ok, value in outcomes:
+            if future.done():  # the caller went away (client disconnected)
+                continue
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Commit a group left open (the loop stopped before its callback ran)."""
+        with self._lock:
+            if self._batch is not None:
+                self._commit()

@@ -20,7 +20,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, NestedTransaction, and_, select
 
 from copytrade.adapters.db import schema as t
-from copytrade.adapters.db.batching import Batch, GroupCommitExecutor, merge_changes
+from copytrade.adapters.db.batching import Batch, GroupExecutor, merge_changes
 from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
@@ -60,7 +60,7 @@ class CachedUnitOfWork(SqlUnitOfWork):
     """A unit of work inside the current group (or standalone, outside the database thread)."""
 
     def __init__(
-        self, engine: Engine, secrets: SecretBox, executor: GroupCommitExecutor, cache: AccountCache
+        self, engine: Engine, secrets: SecretBox, executor: GroupExecutor, cache: AccountCache
     ) -> None:
         """Bind to the group executor and the shared cache."""
         super().__init__(engine, secrets)
