@@ -60,6 +60,9 @@ from copytrade.service.ports import ApiKey, FollowerRow, Page, User, WriteConfli
 _POS_MUTABLE = [c.name for c in t.positions.columns if c.name != "sub_position_id"]
 _ORD_MUTABLE = [c.name for c in t.orders.columns if c.name != "order_id"]
 UID_START = 10_000_000
+# From this many rows, PostgreSQL writes go through COPY (one round trip) instead of a
+# statement per row.
+COPY_THRESHOLD = 200
 
 
 def _dec(value: Decimal) -> str:
@@ -313,8 +316,10 @@ class SqlUnitOfWork:
         plain tuples: SQLAlchemy's per-row parameter processing cost more than SQLite itself.
         """
         if changes.accounts:
-            self._many(
-                _update_sql(self._style, "accounts", ("balance",), "uid"),
+            self._update(
+                "accounts",
+                ("balance",),
+                "uid",
                 [(_dec(a.balance), a.uid) for a in changes.accounts.values()],
             )
         self._save(
@@ -340,8 +345,8 @@ class SqlUnitOfWork:
                 ["uid", "contract_code", "margin_mode"],
             )
         if changes.fills:
-            self._many(
-                _insert_sql(self._style, "fills"),
+            self._insert(
+                "fills",
                 [
                     (
                         f.trade_id,
@@ -361,8 +366,8 @@ class SqlUnitOfWork:
                 ],
             )
         if changes.skips:
-            self._many(
-                _insert_sql(self._style, "copy_skips"),
+            self._insert(
+                "copy_skips",
                 [
                     (
                         s.skip_id,
@@ -381,8 +386,8 @@ class SqlUnitOfWork:
                 ],
             )
         if changes.profit_shares:
-            self._many(
-                _insert_sql(self._style, "profit_shares"),
+            self._insert(
+                "profit_shares",
                 [
                     (
                         s.item_id,
@@ -401,9 +406,46 @@ class SqlUnitOfWork:
     def _style(self) -> str:
         return str(self._engine.dialect.paramstyle)
 
-    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            self.conn.exec_driver_sql(sql, rows)
+    def _insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert whole rows (in schema column order)."""
+        if not rows:
+            return
+        if self._copy_ok(rows):
+            self._copy(table, _columns(table), rows)
+            return
+        self.conn.exec_driver_sql(_insert_sql(self._style, table), rows)
+
+    def _update(
+        self, table: str, columns: tuple[str, ...], key: str, rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Update ``columns`` of rows found by ``key``; each row is (*values, key)."""
+        if not rows:
+            return
+        if self._copy_ok(rows):
+            # PostgreSQL, many rows: COPY them into a temporary twin, then one UPDATE … FROM.
+            stage = f"_stage_{table}"
+            self.conn.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS"
+            )
+            self.conn.exec_driver_sql(f"DELETE FROM {stage}")  # noqa: S608 - our own names
+            self._copy(stage, (*columns, key), rows)
+            sets = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+            self.conn.exec_driver_sql(
+                f'UPDATE {table} AS d SET {sets} FROM {stage} AS s WHERE d."{key}" = s."{key}"'  # noqa: S608
+            )
+            return
+        self.conn.exec_driver_sql(_update_sql(self._style, table, columns, key), rows)
+
+    def _copy_ok(self, rows: list[tuple[Any, ...]]) -> bool:
+        return len(rows) >= COPY_THRESHOLD and self._engine.dialect.name == "postgresql"
+
+    def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        names = ", ".join(f'"{c}"' for c in columns)
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _save(
         self,
@@ -423,8 +465,8 @@ class SqlUnitOfWork:
                 inserts.append(tuple(_wire(row[c]) for c in columns))
             else:
                 updates.append((*(_wire(row[c]) for c in mutable), row[key]))
-        self._many(_insert_sql(self._style, table), inserts)
-        self._many(_update_sql(self._style, table, tuple(mutable), key), updates)
+        self._insert(table, inserts)
+        self._update(table, tuple(mutable), key, updates)
 
     def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
