@@ -175,7 +175,11 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         # One process, one writer: accounts stay in memory and commands commit in groups.
         cache = AccountCache()
         group = InlineGroupExecutor(
-            engine, write_changes(engine, box), cache.clear, expected=(DomainError, WireError)
+            engine,
+            write_changes(engine, box),
+            cache.clear,
+            expected=(DomainError, WireError),
+            window_s=settings.group_commit_window_ms / 1000,
         )
         ctx.uow = lambda: CachedUnitOfWork(engine, box, group, cache)
         executor = group

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     server_key: str | None = Field(default=None, description="encrypts API secrets at rest")
     server_key_file: str | None = None
     admin_token: str | None = None
+    group_commit_window_ms: float = Field(
+        default=1.0,
+        description="SQLite: under load, hold a commit group open this long to fill it",
+    )
     rate_limit_per_second: int = 18
     timestamp_window_seconds: int = 300
     signature_host_aliases: list[str] = Field(

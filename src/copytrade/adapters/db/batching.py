@@ -86,12 +86,19 @@ class InlineGroupExecutor(Executor):
         flush: Callable[[Connection, ChangeSet], None],
         on_abort: Callable[[], None],
         expected: tuple[type[BaseException], ...] = (DomainError,),
+        window_s: float = 0.0,
     ) -> None:
-        """Prepare; nothing runs until the first call."""
+        """Prepare; nothing runs until the first call.
+
+        ``window_s`` holds a group open that long after its first call, but only while the
+        previous group had company (under load), so a lone client never waits for it.
+        """
         self._engine = engine
         self._flush = flush
         self._on_abort = on_abort
         self._expected = expected
+        self._window = window_s
+        self._busy = False
         self._lock = threading.RLock()
         self._batch: Batch | None = None
         self._outcomes: list[tuple[Any, bool, Any]] = []
@@ -139,7 +146,10 @@ class InlineGroupExecutor(Executor):
         if self._batch is None or self._owner != threading.get_ident():
             self._lock.acquire()
             self._open()
-            loop.call_soon(self._commit_and_release)
+            if self._busy and self._window > 0:
+                loop.call_later(self._window, self._commit_and_release)
+            else:
+                loop.call_soon(self._commit_and_release)
 
     def _open(self) -> None:
         conn = self._engine.connect()
@@ -198,6 +208,7 @@ class InlineGroupExecutor(Executor):
 
     def _settle(self) -> None:
         outcomes, self._outcomes = self._outcomes, []
+        self._busy = len(outcomes) > 1
         for future, ok, value in outcomes:
             if future.done():  # the caller went away (client disconnected)
                 continue
