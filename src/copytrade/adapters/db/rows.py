@@ -48,33 +48,38 @@ def position_from_row(r: Row[Any]) -> SubPosition:
     )
 
 
-def position_to_row(p: SubPosition) -> dict[str, Any]:
-    """Return the ``positions`` row of a sub position."""
-    return {
-        "sub_position_id": p.sub_position_id,
-        "uid": p.uid,
-        "contract_code": p.contract_code,
-        "margin_mode": p.margin_mode.value,
-        "side": p.side.value,
-        "lever": p.lever,
-        "volume": p.volume,
-        "open_avg_price": p.open_avg_price,
-        "open_fee": p.open_fee,
-        "position_margin": p.position_margin,
-        "open_order_id": p.open_order_id,
-        "open_time": p.open_time,
-        "tp_trigger_price": p.tp_trigger_price,
-        "sl_trigger_price": p.sl_trigger_price,
-        "lead_uid": p.lead_uid,
-        "lead_sub_position_id": p.lead_sub_position_id,
-        "is_open": p.is_open,
-        "close_time": p.close_time,
-        "close_avg_price": p.close_avg_price,
-        "close_fee": p.close_fee,
-        "profit": p.profit,
-        "close_type": int(p.close_type) if p.close_type is not None else None,
-        "follow_takes": p.follow_takes,
-    }
+def _text(value: Decimal | None) -> str | None:
+    """Return a decimal's exact text (how the schema stores money and volumes)."""
+    return None if value is None else format(value, "f")
+
+
+def position_values(p: SubPosition) -> tuple[Any, ...]:
+    """Return a sub position's ``positions`` row, in column order, decimals as text."""
+    return (
+        p.sub_position_id,
+        p.uid,
+        p.contract_code,
+        p.margin_mode.value,
+        p.side.value,
+        p.lever,
+        _text(p.volume),
+        _text(p.open_avg_price),
+        _text(p.open_fee),
+        _text(p.position_margin),
+        p.open_order_id,
+        p.open_time,
+        _text(p.tp_trigger_price),
+        _text(p.sl_trigger_price),
+        p.lead_uid,
+        p.lead_sub_position_id,
+        p.is_open,
+        p.close_time,
+        _text(p.close_avg_price),
+        _text(p.close_fee),
+        _text(p.profit),
+        int(p.close_type) if p.close_type is not None else None,
+        _text(p.follow_takes),
+    )
 
 
 def order_from_row(r: Row[Any]) -> Order:
@@ -102,26 +107,26 @@ def order_from_row(r: Row[Any]) -> Order:
     )
 
 
-def order_to_row(o: Order) -> dict[str, Any]:
-    """Return the ``orders`` row of an order."""
-    return {
-        "order_id": o.order_id,
-        "uid": o.uid,
-        "contract_code": o.contract_code,
-        "margin_mode": o.margin_mode.value,
-        "side": o.side.value,
-        "price_type": int(o.price_type),
-        "price": o.price,
-        "volume": o.volume,
-        "lever": o.lever,
-        "created_at": o.created_at,
-        "tp_trigger_price": o.tp_trigger_price,
-        "sl_trigger_price": o.sl_trigger_price,
-        "filled": o.filled,
-        "filled_notional": o.filled_notional,
-        "fee": o.fee,
-        "status": o.status.value,
-        "sub_position_id": o.sub_position_id,
-        "lead_uid": o.lead_uid,
-        "lead_sub_position_id": o.lead_sub_position_id,
-    }
+def order_values(o: Order) -> tuple[Any, ...]:
+    """Return an order's ``orders`` row, in column order, decimals as text."""
+    return (
+        o.order_id,
+        o.uid,
+        o.contract_code,
+        o.margin_mode.value,
+        o.side.value,
+        int(o.price_type),
+        _text(o.price),
+        _text(o.volume),
+        o.lever,
+        o.created_at,
+        _text(o.tp_trigger_price),
+        _text(o.sl_trigger_price),
+        _text(o.filled),
+        _text(o.filled_notional),
+        _text(o.fee),
+        o.status.value,
+        o.sub_position_id,
+        o.lead_uid,
+        o.lead_sub_position_id,
+    )

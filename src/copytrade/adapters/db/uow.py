@@ -47,9 +47,9 @@ from sqlalchemy.exc import DBAPIError
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.rows import (
     order_from_row,
-    order_to_row,
+    order_values,
     position_from_row,
-    position_to_row,
+    position_values,
 )
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
@@ -57,8 +57,6 @@ from copytrade.domain.enums import MarginMode
 from copytrade.domain.model import Account, ChangeSet, SubPosition
 from copytrade.service.ports import ApiKey, FollowerRow, Page, User, WriteConflict
 
-_POS_MUTABLE = [c.name for c in t.positions.columns if c.name != "sub_position_id"]
-_ORD_MUTABLE = [c.name for c in t.orders.columns if c.name != "order_id"]
 UID_START = 10_000_000
 # From this many rows, PostgreSQL writes go through COPY (one round trip) instead of a
 # statement per row.
@@ -67,11 +65,6 @@ COPY_THRESHOLD = 200
 
 def _dec(value: Decimal) -> str:
     return format(value, "f")
-
-
-def _wire(value: Any) -> Any:
-    """Convert a row value to what the driver stores (a Decimal as its exact text)."""
-    return format(value, "f") if isinstance(value, Decimal) else value
 
 
 def _columns(table: str) -> tuple[str, ...]:
@@ -325,18 +318,14 @@ class SqlUnitOfWork:
         self._save(
             changes.positions.values(),
             changes.new_positions,
-            position_to_row,
+            position_values,
             "positions",
-            "sub_position_id",
-            _POS_MUTABLE,
         )
         self._save(
             changes.orders.values(),
             changes.new_orders,
-            order_to_row,
+            order_values,
             "orders",
-            "order_id",
-            _ORD_MUTABLE,
         )
         for (uid, code, mode), lever in changes.levers.items():
             self._upsert(
@@ -447,26 +436,19 @@ class SqlUnitOfWork:
             for row in rows:
                 copy.write_row(row)
 
-    def _save(
-        self,
-        items: Iterable[Any],
-        new: set[int],
-        to_row: Any,
-        table: str,
-        key: str,
-        mutable: list[str],
-    ) -> None:
+    def _save(self, items: Iterable[Any], new: set[int], values: Any, table: str) -> None:
+        """Insert the new rows and update the others; the key is the table's first column."""
         columns = _columns(table)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for item in items:
-            row = to_row(item)
-            if row[key] in new:
-                inserts.append(tuple(_wire(row[c]) for c in columns))
+            row = values(item)
+            if row[0] in new:
+                inserts.append(row)
             else:
-                updates.append((*(_wire(row[c]) for c in mutable), row[key]))
+                updates.append((*row[1:], row[0]))
         self._insert(table, inserts)
-        self._update(table, tuple(mutable), key, updates)
+        self._update(table, columns[1:], columns[0], updates)
 
     def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
