@@ -582,21 +582,32 @@ class SqlUnitOfWork:
             .order_by(order)
             .limit(page.limit)
         ).all()
-        out: list[FollowerRow] = []
-        for r in rows:
-            profits = self.conn.execute(
-                select(p.c.profit).where(
+        # realised copy PnL of the whole page in one query (decimals are summed exactly here)
+        totals: dict[int, Decimal] = {r.follower_uid: Decimal(0) for r in rows}
+        if totals:
+            closed = self.conn.execute(
+                select(p.c.uid, p.c.profit).where(
                     and_(
-                        p.c.uid == r.follower_uid,
+                        p.c.uid.in_(list(totals)),
                         p.c.lead_uid == trader_uid,
                         p.c.is_open.is_(False),
                     )
                 )
-            ).scalars()
-            total = sum((x for x in profits if x is not None), Decimal(0))
-            out.append(
-                FollowerRow(r.follow_id, r.follower_uid, r.name, r.started_at, r.balance, total)
             )
+            for uid, profit in closed:
+                if profit is not None:
+                    totals[uid] += profit
+        out = [
+            FollowerRow(
+                r.follow_id,
+                r.follower_uid,
+                r.name,
+                r.started_at,
+                r.balance,
+                totals[r.follower_uid],
+            )
+            for r in rows
+        ]
         return out
 
     def user_report(self, uid: int) -> dict[str, object]:
