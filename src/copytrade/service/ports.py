@@ -139,8 +139,8 @@ class UnitOfWork(Protocol):
         """Start several follows."""
         ...
 
-    def next_uid(self) -> int:
-        """Return an unused UID."""
+    def allocate_uids(self, count: int) -> int:
+        """Reserve ``count`` consecutive unused UIDs; return the first."""
         ...
 
     def add_key(self, key: ApiKey) -> None:

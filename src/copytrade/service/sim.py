@@ -50,7 +50,7 @@ def create_user(
 ) -> Credentials:
     """Create a trader or follower with a funded account and one API key."""
     with ctx.uow() as uow:
-        uid = uow.next_uid()
+        uid = uow.allocate_uids(1)
         uow.add_user(
             User(
                 uid,
@@ -106,7 +106,7 @@ def bulk_followers(
         trader = uow.user(trader_uid)
         if trader is None or trader.role != "trader":
             raise InvalidFollow(f"{trader_uid} is not a trader")
-        first = uow.next_uid()
+        first = uow.allocate_uids(count) if count else 0
         users = [
             User(
                 first + i,

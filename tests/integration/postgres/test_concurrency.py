@@ -161,3 +161,15 @@ def test_fifty_concurrent_commands_over_two_processes_keep_one_consistent_state(
         shares_out = sum((s.amount for s in shares if s.follower_uid == uid), Decimal(0))
         start = START_TRADER if uid == trader["uid"] else START_FOLLOWER
         assert balance == _expected_balance(start, fees, mine, shares_in, shares_out), uid
+
+
+def test_users_created_at_once_on_two_processes_get_distinct_uids(
+    servers: list[ServerProcess],
+) -> None:
+    def create(i: int) -> int:
+        reply = servers[i % 2].admin("/_sim/users", {"role": "follower", "balance": "1"})
+        return int(reply["uid"])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        uids = list(pool.map(create, range(40)))
+    assert len(set(uids)) == 40

@@ -200,6 +200,11 @@ class CachedUnitOfWork(SqlUnitOfWork):
         self._direct_write()
         super().add_users(users, balance)
 
+    def allocate_uids(self, count: int) -> int:
+        """Reserve UIDs (a direct write)."""
+        self._direct_write()
+        return super().allocate_uids(count)
+
     def add_key(self, key: Any) -> None:
         """Store a key (directly)."""
         self._direct_write()

@@ -36,9 +36,9 @@ from sqlalchemy import (
     Select,
     and_,
     delete,
-    func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -167,10 +167,23 @@ class SqlUnitOfWork:
             return None
         return User(r.uid, r.role, r.name, r.profit_share_ratio, r.created_at)
 
-    def next_uid(self) -> int:
-        """Return an unused UID (one above the largest)."""
-        top = self.conn.execute(select(func.max(t.users.c.uid))).scalar()
-        return int(top or UID_START) + 1
+    def allocate_uids(self, count: int) -> int:
+        """Reserve ``count`` consecutive new UIDs; return the first.
+
+        One atomic upsert of the ``uid`` counter (a row lock on PostgreSQL), so server
+        processes creating users at the same time never hand out the same UID. The counter
+        starts above the largest UID already in use.
+        """
+        value = self.conn.execute(
+            text(
+                "INSERT INTO counters (name, value) "
+                "SELECT 'uid', COALESCE(MAX(uid), :start) + :n FROM users WHERE true "
+                "ON CONFLICT (name) DO UPDATE SET value = counters.value + :n "
+                "RETURNING value"
+            ),
+            {"start": UID_START, "n": count},
+        ).scalar_one()
+        return int(value) - count + 1
 
     def add_user(self, user: User, balance: Decimal) -> None:
         """Create a user and its account."""
@@ -533,9 +546,14 @@ class SqlUnitOfWork:
         self._upsert(t.meta, {"key": key, "value": value}, ["key"])
 
     def reset(self) -> None:
-        """Delete all state (markets included; the caller seeds them again)."""
+        """Delete all state (markets included; the caller seeds them again).
+
+        UIDs start again from the first; the snowflake worker numbers of running processes
+        stay reserved.
+        """
         for table in reversed(t.ALL_DATA_TABLES):
             self.conn.execute(delete(table))
+        self.conn.execute(delete(t.counters).where(t.counters.c.name == "uid"))
 
     # -- read side -----------------------------------------------------------------------
     def positions_page(
