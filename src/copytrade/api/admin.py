@@ -173,6 +173,15 @@ class AdminApi:
             raise AdminError(400, f"{name} must be an integer")
         return int(value)
 
+    @staticmethod
+    def _signed_int(value: Any, name: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise AdminError(400, f"{name} must be an integer")
+        try:
+            return int(value)
+        except ValueError:
+            raise AdminError(400, f"{name} must be an integer") from None
+
     async def health(self, request: Request) -> Any:
         """Report liveness."""
         return {"status": "ok"}
@@ -276,10 +285,10 @@ class AdminApi:
         if request.method == "POST":
             body = await self._body(request)
             if "advance_ms" in body:
-                self.clock.advance(int(body["advance_ms"]))
+                self.clock.advance(self._signed_int(body["advance_ms"], "advance_ms"))
             elif "now_ms" in body:
                 now = body["now_ms"]
-                self.clock.freeze(None if now is None else int(now))
+                self.clock.freeze(None if now is None else self._signed_int(now, "now_ms"))
         return {"now_ms": self.clock.now_ms()}
 
     async def reset(self, request: Request) -> Any:
