@@ -99,10 +99,15 @@ class CrossFigures:
         return self.equity - self.initial_margin - self.frozen
 
 
-def check_order_shape(spec: ContractSpec, req: OpenRequest, copy_allowed: bool = True) -> None:
-    """Apply the rules that need only the contract spec (spec §6.1)."""
-    if copy_allowed and not spec.copy_enabled:
-        raise ContractNotCopyEnabled(spec.contract_code, ())
+def check_order_shape(
+    spec: ContractSpec, req: OpenRequest, copy_contracts: tuple[str, ...] = ()
+) -> None:
+    """Apply the rules that need only the contract spec (spec §6.1).
+
+    ``copy_contracts`` are the contracts open to copy trading, named in the 1505 refusal.
+    """
+    if not spec.copy_enabled:
+        raise ContractNotCopyEnabled(spec.contract_code, copy_contracts)
     if req.margin_mode is MarginMode.CROSS and not spec.cross_enabled:
         raise CrossNotSupported(spec.contract_code)
     if not spec.lever_min <= req.lever <= spec.lever_max:

@@ -31,6 +31,10 @@ class ServiceContext:
             raise UnknownContract(contract_code)
         return spec
 
+    def copy_contracts(self) -> tuple[str, ...]:
+        """Return the contracts open to copy trading (``query_contract``)."""
+        return tuple(code for code, spec in self.contracts.items() if spec.copy_enabled)
+
     def markets(self, marks: dict[str, Decimal]) -> dict[str, Market]:
         """Return a market (spec, mark, quoted book) per configured contract."""
         out: dict[str, Market] = {}

@@ -56,7 +56,7 @@ def _account(uow: UnitOfWork, uid: int) -> Account:
 def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderResult:
     """Place a lead opening order; its fills are copied to every follower."""
     spec = ctx.spec(req.contract_code)
-    check_order_shape(spec, req)
+    check_order_shape(spec, req, ctx.copy_contracts())
     with ctx.uow() as uow:
         markets = ctx.markets(uow.marks())
         market = markets[spec.contract_code]
