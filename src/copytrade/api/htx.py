@@ -31,6 +31,7 @@ log = logging.getLogger("copytrade.api")
 Runner = Callable[..., Awaitable[Any]]
 """Runs a blocking use case for the event loop (``Services.run``)."""
 
+MAX_BODY_BYTES = 64 * 1024
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
 
 
@@ -85,9 +86,14 @@ class HtxApi:
 
         async def read_body() -> bytes:
             chunks = []
+            size = 0
             while True:
                 message = await receive()
-                chunks.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:  # HTX bodies are a few hundred bytes
+                    raise WireError(ErrorCode.INPUT_ERROR)
+                chunks.append(chunk)
                 if not message.get("more_body", False):
                     return b"".join(chunks)
 
@@ -141,8 +147,8 @@ class HtxApi:
             return 200, error_body(ErrorCode.RATE_LIMITED, tid), headers
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             return 200, error_body(ErrorCode.NO_PERMISSION, tid), headers
-        body = await read_body()
         try:
+            body = await read_body()
             call_params = await self._params(endpoint, params, body)
         except WireError as exc:
             return 200, self._wire_error(exc, tid), headers

@@ -194,3 +194,24 @@ def test_an_odd_input_is_a_client_error_never_a_system_error(
     assert error["code"] == code, error
     if msg is not None:
         assert error["msg"] == msg
+
+
+def test_an_oversized_body_is_refused_with_1030_and_changes_nothing(
+    live_server: LiveServer,
+) -> None:
+    trader = live_server.create_user("trader", balance="10000")
+    order = {
+        "contract_code": "DOT-USDT",
+        "amount": "1",
+        "margin_mode": "cross",
+        "order_price_type": 17,
+        "order_direction": 1,
+        "lever": 5,
+    }
+    padded = json.dumps({**order, "note": "x" * (70 * 1024)})  # unknown fields are ignored
+    reply = live_server.signed(trader, "POST", "/copytrading/trader/place_order", body=padded)
+    assert reply.status_code == 200
+    assert reply.json()["code"] == 1030
+    assert live_server.user(trader["uid"])["positions"] == []
+    ok = live_server.signed(trader, "POST", "/copytrading/trader/place_order", body=order)
+    assert ok.json()["code"] == 200
