@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
+from copytrade.bootstrap import ConfigError, bootstrap
+from copytrade.config import Settings
 from copytrade.testing.server import LiveServer
 
 
@@ -65,3 +68,47 @@ def test_bad_admin_calls_get_a_clear_client_error(
     reply = live_server.http.post(path, json=body)
     assert 400 <= reply.status_code < 500, (reply.status_code, reply.text)
     assert reply.json()["error"]
+
+
+def test_a_configured_admin_token_is_required_even_on_loopback(tmp_path: Path) -> None:
+    token = "t-" + "0123456789abcdef" * 2
+    with LiveServer(db_path=tmp_path / "a.db", demo_seed=False, admin_token=token) as server:
+        refused = server.http.post("/_sim/users", json={"role": "trader"})
+        assert refused.status_code == 401
+        wrong = server.http.post(
+            "/_sim/users", json={"role": "trader"}, headers={"Authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 401
+        assert token not in refused.text + wrong.text
+        made = server.http.post(
+            "/_sim/users", json={"role": "trader"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert made.status_code == 200
+        assert made.json()["uid"]
+
+
+def test_the_server_refuses_to_bind_outside_loopback_without_an_admin_token(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(host="0.0.0.0", db_url=f"sqlite:///{tmp_path / 'b.db'}")
+    with pytest.raises(ConfigError, match="admin token"):
+        bootstrap(settings)
+
+
+def test_the_demo_trader_exists_only_on_loopback(tmp_path: Path) -> None:
+    outside = Settings(
+        host="0.0.0.0",
+        admin_token="x" * 32,
+        db_url=f"sqlite:///{tmp_path / 'c.db'}",
+    )
+    services = bootstrap(outside)
+    try:
+        services.executor.submit(services.seed).result(timeout=30)
+        with services.ctx.uow() as uow:
+            assert uow.key("demo-access-key") is None
+    finally:
+        services.close()
+    with LiveServer(db_path=tmp_path / "d.db") as server:  # loopback, demo seed on
+        demo = {"access_key": "demo-access-key", "secret_key": "demo-secret-key"}
+        reply = server.signed(demo, "GET", "/copytrading/trader/position_list").json()
+        assert reply["code"] == 200
