@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 
 from copytrade.domain.enums import PositionSide
 
 _ZERO = Decimal(0)
 
 
+# Only its precision is used (never its flags), so one shared context serves every thread.
+_DIVISION = Context(prec=50)
+
+
 def div(numerator: Decimal, denominator: Decimal) -> Decimal:
     """Divide with 50 significant digits, enough for 18-decimal truncation of any ratio."""
-    with localcontext() as ctx:
-        ctx.prec = 50
-        return numerator / denominator
+    return _DIVISION.divide(numerator, denominator)
 
 
 def notional(volume: Decimal, contract_size: Decimal, price: Decimal) -> Decimal:
