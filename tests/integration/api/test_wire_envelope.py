@@ -130,7 +130,9 @@ def test_authenticated_replies_carry_the_rate_limit_headers(
         assert reply.headers["ratelimit-limit"] == "18"
         assert reply.headers["ratelimit-interval"] == "1000"
         assert int(reply.headers["ratelimit-reset"]) % 1000 == 0
-    assert int(refused.headers["ratelimit-remaining"]) == 16
+    # the second request used one more of the same window, unless a second boundary fell between
+    same_window = ok.headers["ratelimit-reset"] == refused.headers["ratelimit-reset"]
+    assert int(refused.headers["ratelimit-remaining"]) == (16 if same_window else 17)
 
 
 @pytest.mark.parametrize("endpoint", NOT_BUILT, ids=lambda e: f"{e.method.value} {e.name}")

@@ -47,15 +47,15 @@ def servers(
     yield from start_servers(postgres_database, 2, env, "--redis", redis_url)
 
 
-def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen(
+def _burst(
     servers: list[ServerProcess],
-) -> None:
+) -> tuple[list[tuple[dict[str, Any], httpx.Headers]], float]:
+    """Fire 60 requests of one fresh trader over both processes from the top of a second."""
     trader = servers[0].admin("/_sim/users", {"role": "trader", "balance": "1000"})
     with httpx.Client(timeout=30) as client:
         for s in servers:  # warm both processes' key caches and connections (uses 2 requests)
             assert s.signed_post(client, trader, CLOSE_ALL, BODY).json()["code"] == 1046
-        while time.time() % 1 > 0.05:  # start the burst at the top of a fresh window
-            time.sleep(0.005)
+        time.sleep(1 - time.time() % 1 + 0.002)  # the burst starts a fresh window
 
         def fire(i: int) -> tuple[dict[str, Any], httpx.Headers]:
             reply = servers[i % 2].signed_post(client, trader, CLOSE_ALL, BODY)
@@ -65,9 +65,19 @@ def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen
         started = time.monotonic()
         with ThreadPoolExecutor(12) as pool:
             replies = list(pool.map(fire, range(60)))
-        elapsed = time.monotonic() - started
+        return replies, time.monotonic() - started
 
-    assert elapsed < 1.0
+
+def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen(
+    servers: list[ServerProcess],
+) -> None:
+    for _attempt in range(2):  # a busy machine may stretch one burst past its second
+        replies, elapsed = _burst(servers)
+        if elapsed < 0.95 and len({h["ratelimit-reset"] for _, h in replies}) == 1:
+            break
+    else:
+        raise AssertionError("two bursts in a row did not fit in one second")
+
     per_window: Counter[str] = Counter()
     for body, headers in replies:
         assert headers["ratelimit-limit"] == "18"
@@ -80,7 +90,6 @@ def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen
             assert body["code"] == 1046  # accepted: there is simply nothing to close
             per_window[headers["ratelimit-reset"]] += 1
     accepted = sum(per_window.values())
-    assert all(n <= 18 for n in per_window.values()), per_window
-    assert len(per_window) == 1, "the burst crossed a window boundary"
+    assert len(per_window) == 1
     assert 1 <= accepted <= 18
     assert sum(1 for body, _ in replies if body["code"] == 1032) == 60 - accepted
