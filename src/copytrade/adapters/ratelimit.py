@@ -31,13 +31,7 @@ class MemoryRateLimiter:
                     self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
             used += 1
             self._windows[uid] = (start, used)
-        return RateDecision(
-            allowed=used <= self.limit,
-            limit=self.limit,
-            interval_ms=self.interval_ms,
-            remaining=max(0, self.limit - used),
-            reset_ms=(window + 1) * self.interval_ms,
-        )
+        return RateDecision.counted(used, self.limit, self.interval_ms, window)
 
     def reset(self) -> None:
         """Forget every counter."""

@@ -74,13 +74,7 @@ class RedisRateLimiter:
             used = int(self._run(self.key(uid, window)))
         except redis.RedisError as exc:
             raise LimiterUnavailable(f"rate limiter store unreachable: {exc}") from exc
-        return RateDecision(
-            allowed=used <= self.limit,
-            limit=self.limit,
-            interval_ms=self.interval_ms,
-            remaining=max(0, self.limit - used),
-            reset_ms=(window + 1) * self.interval_ms,
-        )
+        return RateDecision.counted(used, self.limit, self.interval_ms, window)
 
     def _run(self, key: str) -> Any:
         # twice the window: a counter outlives its window a little, whatever the clock skew

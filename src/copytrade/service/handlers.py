@@ -100,6 +100,31 @@ def close_with_copies(
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 
+def _close_and_commit(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader: Account,
+    positions: list[SubPosition],
+    close_type: CloseType,
+) -> CloseResult:
+    """Close ``positions`` (one key) and their copies at market, then commit."""
+    markets = ctx.markets(uow.marks())
+    env = ctx.env()
+    result = close_with_copies(
+        ctx,
+        uow,
+        trader,
+        positions,
+        markets[positions[0].contract_code],
+        markets,
+        close_type,
+        env,
+    )
+    uow.persist(env.changes)
+    uow.commit()
+    return result
+
+
 @retry_conflicts
 def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseResult:
     """Close one lead sub position at market, and its follower copies."""
@@ -108,21 +133,7 @@ def close_order(ctx: ServiceContext, uid: int, sub_position_id: int) -> CloseRes
         position = trader.positions.get(sub_position_id)
         if position is None or position.lead_uid is not None:
             raise PositionNotFound(f"sub_position_id {sub_position_id}")
-        markets = ctx.markets(uow.marks())
-        env = ctx.env()
-        result = close_with_copies(
-            ctx,
-            uow,
-            trader,
-            [position],
-            markets[position.contract_code],
-            markets,
-            CloseType.CLOSE_ORDER,
-            env,
-        )
-        uow.persist(env.changes)
-        uow.commit()
-    return result
+        return _close_and_commit(ctx, uow, trader, [position], CloseType.CLOSE_ORDER)
 
 
 @retry_conflicts
@@ -144,18 +155,4 @@ def close_all_position(
         positions = [p for p in trader.open_positions(key) if p.lead_uid is None]
         if not positions:
             raise PositionNotFound(f"{contract_code} {margin_mode.value} {side.value}")
-        markets = ctx.markets(uow.marks())
-        env = ctx.env()
-        result = close_with_copies(
-            ctx,
-            uow,
-            trader,
-            positions,
-            markets[contract_code],
-            markets,
-            CloseType.CLOSE_ALL,
-            env,
-        )
-        uow.persist(env.changes)
-        uow.commit()
-    return result
+        return _close_and_commit(ctx, uow, trader, positions, CloseType.CLOSE_ALL)

@@ -205,6 +205,17 @@ class RateDecision:
     remaining: int
     reset_ms: int
 
+    @classmethod
+    def counted(cls, used: int, limit: int, interval_ms: int, window: int) -> RateDecision:
+        """Decide for the ``used``-th request (this one included) of fixed window ``window``."""
+        return cls(
+            allowed=used <= limit,
+            limit=limit,
+            interval_ms=interval_ms,
+            remaining=max(0, limit - used),
+            reset_ms=(window + 1) * interval_ms,
+        )
+
     def headers(self) -> dict[str, str]:
         """Return the response headers."""
         return {
