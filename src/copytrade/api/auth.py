@@ -53,6 +53,22 @@ class _CachedKey:
     expires: float
 
 
+_METHODS = {m.value: m for m in SignatureMethod}
+
+
+def _epoch_seconds(value: str) -> float | None:
+    """Return HTX's ``YYYY-MM-DDThh:mm:ss`` (UTC) as epoch seconds; ``None`` when malformed."""
+    if len(value) != 19 or value[10] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        return None
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
 class Authenticator:
     """Verify HTX v2 signatures with keys looked up through ``load_key`` (cached briefly)."""
 
@@ -70,6 +86,7 @@ class Authenticator:
         self._aliases = tuple(a.lower() for a in host_aliases)
         self._wall = wall_clock
         self._cache: dict[str, _CachedKey] = {}
+        self._moments: dict[str, float] = {}  # timestamp text -> epoch seconds
 
     def forget_keys(self) -> None:
         """Drop every cached key (after a reset)."""
@@ -93,38 +110,49 @@ class Authenticator:
             cached = self._remember(access_key, self._load_key(access_key), now)
         return cached if cached.key is not None else None
 
+    def must_load(self, access_key: str | None) -> bool:
+        """Return whether ``access_key`` is missing from (or stale in) the key cache."""
+        if not access_key:
+            return False
+        cached = self._cache.get(access_key)
+        return cached is None or cached.expires <= self._wall()
+
     async def prefetch(
         self, params: list[tuple[str, str]], load: Callable[[str], Awaitable[ApiKey | None]]
     ) -> None:
         """Warm the key cache off the event loop, so :meth:`authenticate` never blocks on I/O."""
         access_key = dict(params).get("AccessKeyId")
-        if not access_key:
-            return
-        now = self._wall()
-        cached = self._cache.get(access_key)
-        if cached is None or cached.expires <= now:
-            self._remember(access_key, await load(access_key), now)
+        if access_key and self.must_load(access_key):
+            self._remember(access_key, await load(access_key), self._wall())
 
     def _check_timestamp(self, value: str | None) -> None:
         if value is None or value == "":
             raise AuthError(ErrorCode.TIMESTAMP_EMPTY, message(12006))
-        if len(value) != 19 or value[10] != "T":
-            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001)) from None
-        if moment.tzinfo is not None:
-            raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
-        skew = abs(moment.replace(tzinfo=UTC).timestamp() - self._wall())
-        if skew > self._window:
+        seconds = self._moments.get(value)
+        if seconds is None:
+            seconds = _epoch_seconds(value)
+            if seconds is None:
+                raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
+            if len(self._moments) >= 1024:  # one entry per second in use: stays small
+                self._moments.clear()
+            self._moments[value] = seconds
+        if abs(seconds - self._wall()) > self._window:
             raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
 
     def authenticate(
-        self, method: str, host: str, path: str, params: list[tuple[str, str]]
+        self,
+        method: str,
+        host: str,
+        path: str,
+        params: list[tuple[str, str]],
+        values: dict[str, str] | None = None,
     ) -> Principal:
-        """Return the principal of a signed request or raise :class:`AuthError`."""
-        values = dict(params)
+        """Return the principal of a signed request or raise :class:`AuthError`.
+
+        ``values`` is ``dict(params)`` when the caller has already built it.
+        """
+        if values is None:
+            values = dict(params)
         access_key = values.get("AccessKeyId")
         signature = values.get("Signature")
         if not access_key:
@@ -134,11 +162,9 @@ class Authenticator:
         version = values.get("SignatureVersion")
         if version != "2":
             raise AuthError(ErrorCode.SIGNATURE_VERSION, message(12002))
-        sig_method = values.get("SignatureMethod")
-        try:
-            method_kind = SignatureMethod(sig_method)
-        except ValueError:
-            raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003)) from None
+        method_kind = _METHODS.get(values.get("SignatureMethod", ""))
+        if method_kind is None:
+            raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003))
         self._check_timestamp(values.get("Timestamp"))
         cached = self._key(access_key)
         if cached is None or cached.key is None:

@@ -34,13 +34,16 @@ Runner = Callable[..., Awaitable[Any]]
 MAX_BODY_BYTES = 64 * 1024
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
 
+# One encoder for every reply (``json.dumps`` with options builds a new one per call).
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 def json_response(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """Render compact JSON (key order kept)."""
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        _encode_json(body),
         status_code=status,
         headers=headers,
         media_type="application/json",
@@ -85,17 +88,21 @@ class HtxApi:
                 break
 
         async def read_body() -> bytes:
-            chunks = []
-            size = 0
+            message = await receive()
+            body: bytes = message.get("body", b"")
+            if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
+                return body  # the usual case: the whole body in one message
+            chunks = [body]
+            size = len(body)
             while True:
+                if size > MAX_BODY_BYTES:  # HTX bodies are a few hundred bytes
+                    raise WireError(ErrorCode.INPUT_ERROR)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
                 message = await receive()
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:  # HTX bodies are a few hundred bytes
-                    raise WireError(ErrorCode.INPUT_ERROR)
                 chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
 
         try:
             status, body, headers = await self.process(
@@ -104,7 +111,7 @@ class HtxApi:
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, headers = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), {}
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = _encode_json(body).encode()
         raw_headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),
@@ -132,9 +139,12 @@ class HtxApi:
             params = parse_query(raw_query.decode("latin-1"))
         except (QueryDecodeError, UnicodeDecodeError):
             return 200, error_body(ErrorCode.INPUT_ERROR, tid), {}
-        await self.auth.prefetch(params, self._load_key)
+        values = dict(params)
+        access_key = values.get("AccessKeyId")
+        if self.auth.must_load(access_key):  # load the key off the event loop
+            await self.auth.prefetch(params, self._load_key)
         try:
-            principal = self.auth.authenticate(method, host, path, params)
+            principal = self.auth.authenticate(method, host, path, params, values)
         except AuthError as exc:
             return 200, error_body(exc.code, tid, exc.msg), {}
         try:
@@ -149,7 +159,7 @@ class HtxApi:
             return 200, error_body(ErrorCode.NO_PERMISSION, tid), headers
         try:
             body = await read_body()
-            call_params = await self._params(endpoint, params, body)
+            call_params = self._params(endpoint, params, body)
         except WireError as exc:
             return 200, self._wire_error(exc, tid), headers
         route = ROUTES.get(endpoint.name)
@@ -165,7 +175,7 @@ class HtxApi:
 
         return await self.run(load)  # type: ignore[no-any-return]
 
-    async def _params(
+    def _params(
         self, endpoint: Endpoint, params: list[tuple[str, str]], body: bytes
     ) -> dict[str, Any]:
         if endpoint.method is HttpMethod.GET:

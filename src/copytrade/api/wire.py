@@ -33,12 +33,17 @@ def _refuse_constant(text: str) -> Any:
     raise ValueError(text)
 
 
+# built once: ``json.loads`` with options builds a new decoder per call
+_decoder = json.JSONDecoder(parse_float=_parse_float, parse_constant=_refuse_constant)
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
     """Decode a POST body: one JSON object (empty body = ``{}``), numbers as Decimal."""
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw, parse_float=_parse_float, parse_constant=_refuse_constant)
+        # as json.loads does with bytes: UTF-8, or UTF-16/32 found by their first bytes
+        body = _decoder.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(ErrorCode.INPUT_ERROR) from exc
     if not isinstance(body, dict):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping
@@ -40,12 +39,24 @@ class QueryDecodeError(ValueError):
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
+# Names, access keys, methods and the timestamp of the current second recur in request after
+# request; their encodings and decodings are remembered (bounded, emptied when full).
+_MEMO_LIMIT = 4096
+_encoded: dict[str, str] = {}
+_decoded: dict[str, str] = {}
+
 
 def percent_encode(value: str) -> str:
     """Percent-encode per RFC 3986: unreserved kept, upper-case hex, space as ``%20``."""
     if _UNRESERVED.fullmatch(value):
         return value  # most names and values: nothing to escape
-    return quote(value, safe="")
+    encoded = _encoded.get(value)
+    if encoded is None:
+        encoded = quote(value, safe="")
+        if len(_encoded) >= _MEMO_LIMIT:
+            _encoded.clear()
+        _encoded[value] = encoded
+    return encoded
 
 
 def canonical_query(params: Iterable[tuple[str, str]]) -> str:
@@ -53,9 +64,10 @@ def canonical_query(params: Iterable[tuple[str, str]]) -> str:
 
     Sorting is one global sort by name in byte order (then by value for duplicates),
     with the auth parameters included. ``Signature`` must not be among ``params``.
+    Python orders strings by code point, and UTF-8 keeps code point order, so sorting the
+    strings is sorting their UTF-8 bytes without encoding them.
     """
-    pairs = sorted(params, key=lambda kv: (kv[0].encode(), kv[1].encode()))
-    return "&".join(percent_encode(k) + "=" + percent_encode(v) for k, v in pairs)
+    return "&".join(percent_encode(k) + "=" + percent_encode(v) for k, v in sorted(params))
 
 
 def canonical_string(method: str, host: str, path: str, params: Iterable[tuple[str, str]]) -> str:
@@ -65,7 +77,7 @@ def canonical_string(method: str, host: str, path: str, params: Iterable[tuple[s
 
 def sign_hmac(secret_key: str, canonical: str) -> str:
     """Return base64(HMAC-SHA256(secret, canonical)) with the standard padded alphabet."""
-    digest = hmac.new(secret_key.encode(), canonical.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret_key.encode(), canonical.encode(), "sha256")
     return base64.b64encode(digest).decode()
 
 
@@ -123,16 +135,24 @@ def parse_timestamp(value: str) -> datetime | None:
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-def _unquote_strict(text: str) -> str:
+def _unquote_strict(text: str, remember: bool = True) -> str:
     """Percent-decode one query component per RFC 3986 ('+' stays '+'); reject bad escapes."""
     if "%" not in text:
         return text
+    decoded = _decoded.get(text)
+    if decoded is not None:
+        return decoded
     if _BAD_ESCAPE.search(text):
         raise QueryDecodeError(text)
     try:
-        return unquote_to_bytes(text).decode()
+        decoded = unquote_to_bytes(text).decode()
     except UnicodeDecodeError as exc:
         raise QueryDecodeError(text) from exc
+    if remember:
+        if len(_decoded) >= _MEMO_LIMIT:
+            _decoded.clear()
+        _decoded[text] = decoded
+    return decoded
 
 
 def parse_query(raw_query: str) -> list[tuple[str, str]]:
@@ -144,7 +164,9 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
         if not piece:
             continue
         name, _, value = piece.partition("=")
-        pairs.append((_unquote_strict(name), _unquote_strict(value)))
+        name = _unquote_strict(name)
+        # a signature never recurs: not worth remembering
+        pairs.append((name, _unquote_strict(value, name != "Signature")))
     return pairs
 
 
