@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from copytrade.adapters.clock import SimClock
 from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.adapters.db.cached import AccountCache, CachedUnitOfWork, write_changes
+from copytrade.adapters.db.checkpoint import WalCheckpointer
 from copytrade.adapters.db.engine import (
     allocate_worker,
     is_sqlite,
@@ -61,6 +62,7 @@ class Services:
     limiter: RateLimiter
     executor: Executor
     marks: dict[str, object]
+    checkpointer: WalCheckpointer | None = None
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -78,6 +80,8 @@ class Services:
     def close(self) -> None:
         """Release threads and connections."""
         self.executor.shutdown(wait=True)
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
@@ -149,10 +153,12 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
             "to protect /_sim/"
         )
     sqlite = is_sqlite(settings.db_url)
+    sqlite_file = sqlite and (make_url(settings.db_url).database or ":memory:") != ":memory:"
     engine = make_engine(
         settings.db_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.db_threads,
+        background_checkpoint=sqlite_file,
     )
     if sqlite and migrate_sqlite:
         migrate(engine)
@@ -188,4 +194,8 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
             max_workers=settings.db_threads, thread_name_prefix="copytrade-db"
         )
     limiter = make_limiter(settings)
-    return Services(settings, engine, ctx, clock, limiter, executor, marks)
+    checkpointer = None
+    if sqlite_file:
+        # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
+        checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
+    return Services(settings, engine, ctx, clock, limiter, executor, marks, checkpointer)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.db import schema as t
+from copytrade.adapters.db.checkpoint import FALLBACK_PAGES
 from copytrade.adapters.ids import MAX_WORKER
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,8 +48,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 8) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "NORMAL",
+    pool_size: int = 8,
+    background_checkpoint: bool = False,
+) -> Engine:
     """Build an engine; SQLite gets WAL, ``synchronous`` as configured and a busy timeout.
+
+    With ``background_checkpoint`` commits leave WAL checkpoints to a
+    :class:`~copytrade.adapters.db.checkpoint.WalCheckpointer` (the caller starts it), keeping
+    the commit-time one only as a fallback for a log far larger than usual.
 
     With WAL, ``synchronous=NORMAL`` loses nothing when the process crashes (only an OS crash or
     power loss can drop the last commits); ``FULL`` also survives those, at about 6x the cost
@@ -74,6 +85,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
             cur.execute(f"PRAGMA synchronous={sync}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=10000")
+            if background_checkpoint:
+                cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
