@@ -23,6 +23,7 @@ class ServiceContext:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
+    _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
     def spec(self, contract_code: str) -> ContractSpec:
         """Return a contract's spec or raise :class:`UnknownContract`."""
@@ -36,7 +37,14 @@ class ServiceContext:
         return tuple(code for code, spec in self.contracts.items() if spec.copy_enabled)
 
     def markets(self, marks: dict[str, Decimal]) -> dict[str, Market]:
-        """Return a market (spec, mark, quoted book) per configured contract."""
+        """Return a market (spec, mark, quoted book) per configured contract.
+
+        The same marks as last time give the same markets (marks move far less often than
+        orders arrive); callers never mutate the mapping returned.
+        """
+        last = self._last_markets
+        if last is not None and last[0] == marks:
+            return last[1]
         out: dict[str, Market] = {}
         for code, spec in self.contracts.items():
             mark = marks.get(code)
@@ -49,6 +57,7 @@ class ServiceContext:
                 cached = Market.at(spec, mark)
                 self._book_cache[(code, mark)] = cached
             out[code] = cached
+        self._last_markets = (dict(marks), out)
         return out
 
     def env(self) -> Env:

@@ -103,6 +103,9 @@ class InlineGroupExecutor(Executor):
         self._batch: Batch | None = None
         self._outcomes: list[tuple[Any, bool, Any]] = []
         self._owner: int | None = None
+        # one connection for every group (checking one out of the pool and returning it cost
+        # more per group than the empty BEGIN and COMMIT themselves); replaced after an abort
+        self._conn: Connection | None = None
 
     def current(self) -> Batch | None:
         """Return the open group when called on the thread that runs it."""
@@ -152,7 +155,9 @@ class InlineGroupExecutor(Executor):
                 loop.call_soon(self._commit_and_release)
 
     def _open(self) -> None:
-        conn = self._engine.connect()
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._engine.connect()
         conn.begin()
         self._batch = Batch(conn)
         self._owner = threading.get_ident()
@@ -188,7 +193,6 @@ class InlineGroupExecutor(Executor):
             return
         finally:
             if self._batch is batch:
-                batch.conn.close()
                 self._batch = None
                 self._owner = None
         self._settle()
@@ -199,6 +203,8 @@ class InlineGroupExecutor(Executor):
             try:
                 batch.conn.rollback()
             finally:
+                # a fresh connection for the next group, whatever state this one is in
+                self._conn = None
                 batch.conn.close()
                 self._on_abort()
         outcomes, self._outcomes = self._outcomes, []
@@ -218,7 +224,10 @@ class InlineGroupExecutor(Executor):
                 future.set_exception(value)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Commit a group left open (the loop stopped before its callback ran)."""
+        """Commit a group left open (the loop stopped before its callback ran); disconnect."""
         with self._lock:
             if self._batch is not None:
                 self._commit()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -68,7 +68,7 @@ class CachedUnitOfWork(SqlUnitOfWork):
         self._cache = cache
         self._batch: Batch | None = None
         self._own = False
-        self._changes = ChangeSet()
+        self._changes: ChangeSet | None = None
         self._savepoint: NestedTransaction | None = None
         self._after_commit: list[Callable[[], object]] = []
 
@@ -83,7 +83,7 @@ class CachedUnitOfWork(SqlUnitOfWork):
         self._batch = batch
         self._conn = batch.conn
         self._committed = False
-        self._changes = ChangeSet()
+        self._changes = None
         self._savepoint = None
         self._after_commit = []
         return self
@@ -118,8 +118,9 @@ class CachedUnitOfWork(SqlUnitOfWork):
 
     def commit(self) -> None:
         """Hand this unit's changes to its group (standalone: write and commit now)."""
-        merge_changes(self.batch.pending, self._changes)
-        self._changes = ChangeSet()
+        if self._changes is not None:
+            merge_changes(self.batch.pending, self._changes)
+            self._changes = None
         if self._savepoint is not None:
             self._savepoint.commit()
             self._savepoint = None
@@ -186,7 +187,10 @@ class CachedUnitOfWork(SqlUnitOfWork):
 
     def persist(self, changes: ChangeSet) -> None:
         """Keep this unit's changes until it commits."""
-        merge_changes(self._changes, changes)
+        if self._changes is None:
+            self._changes = changes  # the usual case: one change set per command
+        else:
+            merge_changes(self._changes, changes)
 
     def set_balance(self, uid: int, balance: Decimal) -> None:
         """Overwrite a balance in the database and in the cache."""
