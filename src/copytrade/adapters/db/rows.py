@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,68 @@ def position_from_row(r: Row[Any]) -> SubPosition:
         profit=r.profit,
         close_type=CloseType(r.close_type) if r.close_type else None,
         follow_takes=r.follow_takes,
+    )
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def position_from_tuple(r: Sequence[Any]) -> SubPosition:
+    """Build a sub position from a raw ``positions`` row (driver tuple, schema column order).
+
+    Bulk loads read through the driver's cursor: SQLAlchemy's per-cell result processing cost
+    more than the rest of loading 10,000 followers.
+    """
+    return SubPosition(
+        sub_position_id=r[0],
+        uid=r[1],
+        contract_code=r[2],
+        margin_mode=MarginMode(r[3]),
+        side=PositionSide(r[4]),
+        lever=r[5],
+        volume=Decimal(r[6]),
+        open_avg_price=Decimal(r[7]),
+        open_fee=Decimal(r[8]),
+        position_margin=Decimal(r[9]),
+        open_order_id=r[10],
+        open_time=r[11],
+        tp_trigger_price=_dec(r[12]),
+        sl_trigger_price=_dec(r[13]),
+        lead_uid=r[14],
+        lead_sub_position_id=r[15],
+        is_open=bool(r[16]),
+        close_time=r[17],
+        close_avg_price=_dec(r[18]),
+        close_fee=Decimal(r[19]),
+        profit=_dec(r[20]),
+        close_type=CloseType(r[21]) if r[21] else None,
+        follow_takes=Decimal(r[22]),
+    )
+
+
+def order_from_tuple(r: Sequence[Any]) -> Order:
+    """Build an order from a raw ``orders`` row (driver tuple, schema column order)."""
+    return Order(
+        order_id=r[0],
+        uid=r[1],
+        contract_code=r[2],
+        margin_mode=MarginMode(r[3]),
+        side=PositionSide(r[4]),
+        price_type=OrderPriceType(r[5]),
+        price=_dec(r[6]),
+        volume=Decimal(r[7]),
+        lever=r[8],
+        created_at=r[9],
+        tp_trigger_price=_dec(r[10]),
+        sl_trigger_price=_dec(r[11]),
+        filled=Decimal(r[12]),
+        filled_notional=Decimal(r[13]),
+        fee=Decimal(r[14]),
+        status=OrderStatus(r[15]),
+        sub_position_id=r[16],
+        lead_uid=r[17],
+        lead_sub_position_id=r[18],
     )
 
 

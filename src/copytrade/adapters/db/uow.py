@@ -46,9 +46,10 @@ from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.rows import (
-    order_from_row,
+    order_from_tuple,
     order_values,
     position_from_row,
+    position_from_tuple,
     position_values,
 )
 from copytrade.adapters.secrets import SecretBox
@@ -260,9 +261,15 @@ class SqlUnitOfWork:
         active = select(f.c.follower_uid).where(
             and_(f.c.trader_uid == trader_uid, f.c.active.is_(True))
         )
-        return follows, self._load(t.accounts.c.uid.in_(active), None)
+        return follows, self._load(t.accounts.c.uid.in_(active), None, trader_uid)
 
-    def _load(self, where: Any, uids: Sequence[int] | None) -> dict[int, Account]:
+    def _load(
+        self, where: Any, uids: Sequence[int] | None, follower_of: int | None = None
+    ) -> dict[int, Account]:
+        """Load (and lock) accounts with their open positions, open orders and levers.
+
+        ``uids`` lists them, or is ``None`` for the active followers of ``follower_of``.
+        """
         conn = self.conn
         query: Select[Any] = select(t.accounts.c.uid, t.accounts.c.balance).where(where)
         if self._lock:
@@ -278,25 +285,34 @@ class SqlUnitOfWork:
         if not fresh:
             return found
         accounts = fresh
-        if len(fresh) != len(found):
-            uids = list(fresh)
-
-        def scope(column: Any) -> Any:
+        m = _marker(self._style)
+        if uids is None and len(fresh) == len(found):
             # followers are selected by sub-query, so no 10,000-long parameter list
-            if uids is None:
-                return column.in_(select(t.accounts.c.uid).where(where))
-            return column.in_(list(accounts))
-
-        p = t.positions
-        for r in conn.execute(select(p).where(and_(scope(p.c.uid), p.c.is_open.is_(True)))):
-            accounts[r.uid].positions[r.sub_position_id] = position_from_row(r)
-        o = t.orders
-        for r in conn.execute(select(o).where(and_(scope(o.c.uid), o.c.status == "open"))):
-            accounts[r.uid].orders[r.order_id] = order_from_row(r)
-        lv = t.levers
-        for r in conn.execute(select(lv).where(scope(lv.c.uid))):
-            accounts[r.uid].levers[(r.contract_code, MarginMode(r.margin_mode))] = r.lever
+            scope = f"uid IN (SELECT follower_uid FROM follows WHERE trader_uid = {m} AND active)"  # noqa: S608
+            params: list[Any] = [follower_of]
+        else:
+            scope = f"uid IN ({', '.join(m for _ in accounts)})"
+            params = list(accounts)
+        # through the driver's cursor: SQLAlchemy's per-cell processing cost more than SQL
+        for row in self._raw_rows("positions", f"{scope} AND is_open = {m}", [*params, True]):
+            accounts[row[1]].positions[row[0]] = position_from_tuple(row)
+        for row in self._raw_rows("orders", f"{scope} AND status = {m}", [*params, "open"]):
+            accounts[row[1]].orders[row[0]] = order_from_tuple(row)
+        for uid, code, mode, lever in self._raw_rows("levers", scope, params):
+            accounts[uid].levers[(code, MarginMode(mode))] = lever
         return found
+
+    def _raw_rows(self, table: str, where: str, params: list[Any]) -> list[Any]:
+        """Return ``table``'s whole rows (schema column order) matching ``where``, as tuples."""
+        names = ", ".join(f'"{c}"' for c in _columns(table))
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(f"SELECT {names} FROM {table} WHERE {where}", params)  # noqa: S608
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def accounts_with_exposure(self, contract_code: str) -> list[int]:
         """Return the UIDs holding positions or resting orders in a contract."""
