@@ -22,7 +22,14 @@ from copytrade.domain.errors import (
     NoOpponentPrice,
 )
 from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
-from copytrade.domain.trading import Env, Market, OpenRequest, close_at_market, open_order
+from copytrade.domain.trading import (
+    Env,
+    Market,
+    OpenRequest,
+    close_position,
+    close_price,
+    open_order,
+)
 
 _ZERO = Decimal(0)
 MIN_COPY_VOLUME = Decimal(1)
@@ -134,11 +141,18 @@ def close_copies(
     """
     leads = {p.sub_position_id: p for p in lead_positions}
     closed = 0
+    # The market maker re-quotes at once, so every copy's market order meets the same book:
+    # one price per (contract, side, volume), computed once for thousands of equal copies.
+    prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
     for account in followers.values():
         copies = [p for p in account.positions.values() if p.lead_sub_position_id in leads]
         for copy in sorted(copies, key=lambda p: p.sub_position_id):
             market = markets[copy.contract_code]
-            (done,) = close_at_market(account, [copy], market, close_type, env)
+            key = (copy.contract_code, copy.side, copy.volume)
+            price = prices.get(key)
+            if price is None:
+                price = prices[key] = close_price(market, [copy])
+            done = close_position(account, copy, price, market.spec, close_type, env)
             closed += 1
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
             profit = done.profit if done.profit is not None else _ZERO

@@ -369,10 +369,15 @@ def close_at_market(
     """
     if not positions:
         return []
+    price = close_price(market, positions)
+    return [close_position(account, p, price, market.spec, close_type, env) for p in positions]
+
+
+def close_price(market: Market, positions: list[SubPosition]) -> Decimal:
+    """Return the average price of one market order closing ``positions`` (one side)."""
     total = sum((p.volume for p in positions), _ZERO)
     closing_buy = positions[0].side is PositionSide.SHORT
-    price = vwap(match_close(market.book, closing_buy, total, market.mark))
-    return [close_position(account, p, price, market.spec, close_type, env) for p in positions]
+    return vwap(match_close(market.book, closing_buy, total, market.mark))
 
 
 def fill_resting_orders(account: Account, market: Market, env: Env) -> list[SubPosition]:
