@@ -26,6 +26,11 @@ class SnowflakeIds:
         self._last = 0
         self._lock = threading.Lock()
 
+    @property
+    def worker(self) -> int:
+        """Return this generator's worker number."""
+        return self._worker
+
     def next_id(self) -> int:
         """Return a fresh id, strictly greater than the last one this generator made."""
         with self._lock:

@@ -183,8 +183,8 @@ class AdminApi:
             raise AdminError(400, f"{name} must be an integer") from None
 
     async def health(self, request: Request) -> Any:
-        """Report liveness."""
-        return {"status": "ok"}
+        """Report liveness, and which server process answered (its snowflake worker number)."""
+        return {"status": "ok", "worker": getattr(self.ctx.ids, "worker", 0)}
 
     async def create_user(self, request: Request) -> Any:
         """Create a trader or follower with an API key."""

@@ -93,15 +93,11 @@ def serve(
         finally:
             services.close()
         os.environ.update(settings_to_env(settings))
-        uvicorn.run(
-            "copytrade.api.app:app_from_env",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            access_log=False,
-        )
+        from copytrade.cli.workers import run_workers
+
+        status = run_workers(workers, settings.host, settings.port, log_level)
+        if status:
+            raise ServerError("a worker process exited unexpectedly; all workers were stopped")
         return
     try:
         uvicorn.run(
