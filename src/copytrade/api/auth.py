@@ -118,12 +118,11 @@ class Authenticator:
         return cached is None or cached.expires <= self._wall()
 
     async def prefetch(
-        self, params: list[tuple[str, str]], load: Callable[[str], Awaitable[ApiKey | None]]
+        self, access_key: str, load: Callable[[str], Awaitable[ApiKey | None]]
     ) -> None:
-        """Warm the key cache off the event loop, so :meth:`authenticate` never blocks on I/O."""
-        access_key = dict(params).get("AccessKeyId")
-        if access_key and self.must_load(access_key):
-            self._remember(access_key, await load(access_key), self._wall())
+        """Load a key into the cache off the event loop (when :meth:`must_load` says so), so
+        :meth:`authenticate` never blocks on I/O."""
+        self._remember(access_key, await load(access_key), self._wall())
 
     def _check_timestamp(self, value: str | None) -> None:
         if value is None or value == "":

@@ -141,8 +141,8 @@ class HtxApi:
             return 200, error_body(ErrorCode.INPUT_ERROR, tid), {}
         values = dict(params)
         access_key = values.get("AccessKeyId")
-        if self.auth.must_load(access_key):  # load the key off the event loop
-            await self.auth.prefetch(params, self._load_key)
+        if access_key and self.auth.must_load(access_key):  # load it off the event loop
+            await self.auth.prefetch(access_key, self._load_key)
         try:
             principal = self.auth.authenticate(method, host, path, params, values)
         except AuthError as exc:

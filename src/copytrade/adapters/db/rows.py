@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
 from copytrade.domain.enums import (
     CloseType,
     MarginMode,
@@ -20,44 +18,16 @@ from copytrade.domain.model import Order, SubPosition
 _ZERO = Decimal(0)
 
 
-def position_from_row(r: Row[Any]) -> SubPosition:
-    """Build a sub position from a ``positions`` row."""
-    return SubPosition(
-        sub_position_id=r.sub_position_id,
-        uid=r.uid,
-        contract_code=r.contract_code,
-        margin_mode=MarginMode(r.margin_mode),
-        side=PositionSide(r.side),
-        lever=r.lever,
-        volume=r.volume,
-        open_avg_price=r.open_avg_price,
-        open_fee=r.open_fee,
-        position_margin=r.position_margin,
-        open_order_id=r.open_order_id,
-        open_time=r.open_time,
-        tp_trigger_price=r.tp_trigger_price,
-        sl_trigger_price=r.sl_trigger_price,
-        lead_uid=r.lead_uid,
-        lead_sub_position_id=r.lead_sub_position_id,
-        is_open=r.is_open,
-        close_time=r.close_time,
-        close_avg_price=r.close_avg_price,
-        close_fee=r.close_fee,
-        profit=r.profit,
-        close_type=CloseType(r.close_type) if r.close_type else None,
-        follow_takes=r.follow_takes,
-    )
-
-
-def _dec(value: Any) -> Decimal | None:
+def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def position_from_tuple(r: Sequence[Any]) -> SubPosition:
-    """Build a sub position from a raw ``positions`` row (driver tuple, schema column order).
+def position_from_row(r: Sequence[Any]) -> SubPosition:
+    """Build a sub position from a ``positions`` row in schema column order.
 
-    Bulk loads read through the driver's cursor: SQLAlchemy's per-cell result processing cost
-    more than the rest of loading 10,000 followers.
+    The row is a driver tuple (bulk loads read through the driver's cursor: SQLAlchemy's
+    per-cell result processing cost more than the rest of loading 10,000 followers) or a
+    SQLAlchemy ``Row`` of ``select(positions)``; decimals come as text or as ``Decimal``.
     """
     return SubPosition(
         sub_position_id=r[0],
@@ -72,22 +42,22 @@ def position_from_tuple(r: Sequence[Any]) -> SubPosition:
         position_margin=Decimal(r[9]),
         open_order_id=r[10],
         open_time=r[11],
-        tp_trigger_price=_dec(r[12]),
-        sl_trigger_price=_dec(r[13]),
+        tp_trigger_price=_decimal(r[12]),
+        sl_trigger_price=_decimal(r[13]),
         lead_uid=r[14],
         lead_sub_position_id=r[15],
         is_open=bool(r[16]),
         close_time=r[17],
-        close_avg_price=_dec(r[18]),
+        close_avg_price=_decimal(r[18]),
         close_fee=Decimal(r[19]),
-        profit=_dec(r[20]),
+        profit=_decimal(r[20]),
         close_type=CloseType(r[21]) if r[21] else None,
         follow_takes=Decimal(r[22]),
     )
 
 
-def order_from_tuple(r: Sequence[Any]) -> Order:
-    """Build an order from a raw ``orders`` row (driver tuple, schema column order)."""
+def order_from_row(r: Sequence[Any]) -> Order:
+    """Build an order from an ``orders`` row in schema column order (see position_from_row)."""
     return Order(
         order_id=r[0],
         uid=r[1],
@@ -95,12 +65,12 @@ def order_from_tuple(r: Sequence[Any]) -> Order:
         margin_mode=MarginMode(r[3]),
         side=PositionSide(r[4]),
         price_type=OrderPriceType(r[5]),
-        price=_dec(r[6]),
+        price=_decimal(r[6]),
         volume=Decimal(r[7]),
         lever=r[8],
         created_at=r[9],
-        tp_trigger_price=_dec(r[10]),
-        sl_trigger_price=_dec(r[11]),
+        tp_trigger_price=_decimal(r[10]),
+        sl_trigger_price=_decimal(r[11]),
         filled=Decimal(r[12]),
         filled_notional=Decimal(r[13]),
         fee=Decimal(r[14]),
@@ -142,31 +112,6 @@ def position_values(p: SubPosition) -> tuple[Any, ...]:
         _text(p.profit),
         int(p.close_type) if p.close_type is not None else None,
         _text(p.follow_takes),
-    )
-
-
-def order_from_row(r: Row[Any]) -> Order:
-    """Build an order from an ``orders`` row."""
-    return Order(
-        order_id=r.order_id,
-        uid=r.uid,
-        contract_code=r.contract_code,
-        margin_mode=MarginMode(r.margin_mode),
-        side=PositionSide(r.side),
-        price_type=OrderPriceType(r.price_type),
-        price=r.price,
-        volume=r.volume,
-        lever=r.lever,
-        created_at=r.created_at,
-        tp_trigger_price=r.tp_trigger_price,
-        sl_trigger_price=r.sl_trigger_price,
-        filled=r.filled,
-        filled_notional=r.filled_notional,
-        fee=r.fee,
-        status=OrderStatus(r.status),
-        sub_position_id=r.sub_position_id,
-        lead_uid=r.lead_uid,
-        lead_sub_position_id=r.lead_sub_position_id,
     )
 
 

@@ -46,10 +46,9 @@ from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.rows import (
-    order_from_tuple,
+    order_from_row,
     order_values,
     position_from_row,
-    position_from_tuple,
     position_values,
 )
 from copytrade.adapters.secrets import SecretBox
@@ -295,9 +294,9 @@ class SqlUnitOfWork:
             params = list(accounts)
         # through the driver's cursor: SQLAlchemy's per-cell processing cost more than SQL
         for row in self._raw_rows("positions", f"{scope} AND is_open = {m}", [*params, True]):
-            accounts[row[1]].positions[row[0]] = position_from_tuple(row)
+            accounts[row[1]].positions[row[0]] = position_from_row(row)
         for row in self._raw_rows("orders", f"{scope} AND status = {m}", [*params, "open"]):
-            accounts[row[1]].orders[row[0]] = order_from_tuple(row)
+            accounts[row[1]].orders[row[0]] = order_from_row(row)
         for uid, code, mode, lever in self._raw_rows("levers", scope, params):
             accounts[uid].levers[(code, MarginMode(mode))] = lever
         return found
