@@ -61,11 +61,13 @@ async def _connection(
     deadline: float,
     result: Result,
     check: bool,
+    passes: int | None = None,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         i = 0
-        while time.perf_counter() < deadline:
+        end = None if passes is None else passes * len(scripts)
+        while (i < end) if end is not None else (time.perf_counter() < deadline):
             for request in scripts[i % len(scripts)]:
                 start = time.perf_counter()
                 writer.write(request)
@@ -112,6 +114,24 @@ def run(
         return uvloop.run(_run(host, port, per_connection, seconds, check))
     except ImportError:  # pragma: no cover
         return asyncio.run(_run(host, port, per_connection, seconds, check))
+
+
+def warm(host: str, port: int, per_connection: Sequence[Sequence[Sequence[bytes]]]) -> Result:
+    """Run every script of every connection once (a server's caches then hold every key)."""
+
+    async def go() -> Result:
+        result = Result()
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(
+                _connection(host, port, scripts, 0.0, result, True, passes=1)
+                for scripts in per_connection
+            )
+        )
+        result.seconds = time.perf_counter() - start
+        return result
+
+    return asyncio.run(go())
 
 
 def one(host: str, port: int, request: bytes) -> tuple[float, bytes]:
