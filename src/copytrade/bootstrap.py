@@ -29,6 +29,7 @@ from copytrade.adapters.db.engine import (
     require_current_schema,
 )
 from copytrade.adapters.db.uow import SqlUnitOfWork
+from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.ids import SnowflakeIds
 from copytrade.adapters.ratelimit import MemoryRateLimiter
 from copytrade.adapters.secrets import SecretBox
@@ -63,6 +64,7 @@ class Services:
     executor: Executor
     marks: dict[str, object]
     checkpointer: WalCheckpointer | None = None
+    account_versions: AccountVersions | None = None
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -167,8 +169,10 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     box = SecretBox(server_key(settings))
     clock = SimClock()
     specs, marks = contracts_from(settings)
+    # PostgreSQL: each process keeps the accounts it committed, checked by row version
+    versions = None if sqlite else AccountVersions()
     ctx = ServiceContext(
-        uow=lambda: SqlUnitOfWork(engine, box),
+        uow=lambda: SqlUnitOfWork(engine, box, versions),
         clock=clock,
         # SQLite is one process (worker 0); on a shared database each process draws its own.
         ids=SnowflakeIds(0 if sqlite else allocate_worker(engine)),
@@ -198,4 +202,4 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     if sqlite_file:
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
         checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
-    return Services(settings, engine, ctx, clock, limiter, executor, marks, checkpointer)
+    return Services(settings, engine, ctx, clock, limiter, executor, marks, checkpointer, versions)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from copytrade.adapters.db.types import DecimalText
@@ -49,6 +50,8 @@ accounts = Table(
     metadata,
     Column("uid", BigInteger, primary_key=True, autoincrement=False),
     Column("balance", DecimalText, nullable=False),
+    # PostgreSQL: moved on by every write of the account's state (migration 0003)
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
 )
 
 levers = Table(

@@ -51,6 +51,7 @@ from copytrade.adapters.db.rows import (
     position_from_row,
     position_values,
 )
+from copytrade.adapters.db.versions import AccountVersions, first_version
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode
@@ -96,14 +97,24 @@ _RERUNNABLE = frozenset({"40P01", "40001"})
 class SqlUnitOfWork:
     """A unit of work on one connection; rolls back unless :meth:`commit` was called."""
 
-    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
-        """Bind to an engine; the transaction begins on ``__enter__``."""
+    def __init__(
+        self, engine: Engine, secrets: SecretBox, versions: AccountVersions | None = None
+    ) -> None:
+        """Bind to an engine; the transaction begins on ``__enter__``.
+
+        ``versions`` (PostgreSQL): this process's committed accounts, used when their row
+        version shows nobody wrote them since (:mod:`copytrade.adapters.db.versions`).
+        """
         self._engine = engine
         self._secrets = secrets
         self._conn: Connection | None = None
         self._committed = False
+        # PostgreSQL: lock the accounts a command loads, and version every write of them
         self._lock = engine.dialect.name != "sqlite"
         self._identity: dict[int, Account] = {}
+        self._versions = versions
+        self._version_of: dict[int, int] = {}  # locked accounts: their version at commit
+        self._forget_after_commit = False
 
     def __enter__(self) -> Self:
         """Begin the transaction."""
@@ -111,6 +122,8 @@ class SqlUnitOfWork:
         self._conn.begin()
         self._committed = False
         self._identity = {}
+        self._version_of = {}
+        self._forget_after_commit = False
         return self
 
     def __exit__(
@@ -130,8 +143,10 @@ class SqlUnitOfWork:
         finally:
             conn.close()
             self._conn = None
-        if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RERUNNABLE:
-            raise WriteConflict(str(exc.orig)) from exc
+        # SQLAlchemy wraps the driver's error; statements run on the driver's cursor do not
+        driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(driver_error, "sqlstate", None) in _RERUNNABLE:
+            raise WriteConflict(str(driver_error)) from exc
 
     @property
     def conn(self) -> Connection:
@@ -141,9 +156,16 @@ class SqlUnitOfWork:
         return self._conn
 
     def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction; keep the accounts it locked for the next command."""
         self.conn.commit()
         self._committed = True
+        versions = self._versions
+        if versions is not None:
+            if self._forget_after_commit:
+                versions.forget()
+            elif self._version_of:
+                identity = self._identity
+                versions.put({u: (v, identity[u]) for u, v in self._version_of.items()})
 
     # -- markets -------------------------------------------------------------------------
     def marks(self) -> dict[str, Decimal]:
@@ -206,7 +228,10 @@ class SqlUnitOfWork:
                 for u in users
             ],
         )
-        self.conn.execute(insert(t.accounts), [{"uid": u.uid, "balance": balance} for u in users])
+        self.conn.execute(
+            insert(t.accounts),
+            [{"uid": u.uid, "balance": balance, "version": first_version()} for u in users],
+        )
 
     def add_key(self, key: ApiKey) -> None:
         """Store an API key; the HMAC secret is encrypted at rest."""
@@ -270,17 +295,26 @@ class SqlUnitOfWork:
         ``uids`` lists them, or is ``None`` for the active followers of ``follower_of``.
         """
         conn = self.conn
-        query: Select[Any] = select(t.accounts.c.uid, t.accounts.c.balance).where(where)
+        a = t.accounts
+        query: Select[Any] = select(a.c.uid, a.c.balance, a.c.version).where(where)
         if self._lock:
-            query = query.order_by(t.accounts.c.uid).with_for_update()
+            query = query.order_by(a.c.uid).with_for_update()
         # identity map: an account loaded twice in one unit of work is the same object
+        identity = self._identity
+        versions = self._versions if self._lock else None
         found: dict[int, Account] = {}
         fresh: dict[int, Account] = {}
-        for r in conn.execute(query):
-            known = self._identity.get(r.uid)
+        for uid, balance, version in conn.execute(query):
+            known = identity.get(uid)
             if known is None:
-                known = fresh[r.uid] = self._identity[r.uid] = Account(r.uid, r.balance)
-            found[r.uid] = known
+                if self._lock:
+                    self._version_of[uid] = version
+                    if versions is not None:
+                        known = versions.take(uid, version)
+                if known is None:
+                    known = fresh[uid] = Account(uid, balance)
+                identity[uid] = known
+            found[uid] = known
         if not fresh:
             return found
         accounts = fresh
@@ -289,6 +323,9 @@ class SqlUnitOfWork:
             # followers are selected by sub-query, so no 10,000-long parameter list
             scope = f"uid IN (SELECT follower_uid FROM follows WHERE trader_uid = {m} AND active)"  # noqa: S608
             params: list[Any] = [follower_of]
+        elif self._lock:  # PostgreSQL: one array parameter, however many accounts
+            scope = f"uid = ANY({m})"
+            params = [list(accounts)]
         else:
             scope = f"uid IN ({', '.join(m for _ in accounts)})"
             params = list(accounts)
@@ -327,7 +364,13 @@ class SqlUnitOfWork:
 
     def set_balance(self, uid: int, balance: Decimal) -> None:
         """Overwrite a wallet balance."""
-        self.conn.execute(update(t.accounts).where(t.accounts.c.uid == uid).values(balance=balance))
+        a = t.accounts
+        self.conn.execute(
+            update(a).where(a.c.uid == uid).values(balance=balance, version=a.c.version + 1)
+        )
+        # an account this unit loaded no longer matches its row: never keep it
+        self._version_of.pop(uid, None)
+        self._identity.pop(uid, None)
 
     # -- writing a change set ------------------------------------------------------------
     def persist(self, changes: ChangeSet) -> None:
@@ -336,7 +379,19 @@ class SqlUnitOfWork:
         One ``executemany`` per table, with the SQL built once per dialect and rows passed as
         plain tuples: SQLAlchemy's per-row parameter processing cost more than SQLite itself.
         """
-        if changes.accounts:
+        if self._lock and not self._copy_any(changes):
+            # PostgreSQL: every statement of the change set in one round trip
+            raw = self.conn.connection.driver_connection
+            assert raw is not None
+            with raw.pipeline():
+                self._persist(changes)
+            return
+        self._persist(changes)
+
+    def _persist(self, changes: ChangeSet) -> None:
+        if self._lock:
+            self._write_versioned_accounts(changes)
+        elif changes.accounts:
             self._update(
                 "accounts",
                 ("balance",),
@@ -419,6 +474,32 @@ class SqlUnitOfWork:
                 ],
             )
 
+    def _write_versioned_accounts(self, changes: ChangeSet) -> None:
+        """PostgreSQL: write balances and move on the version of every account whose state
+        (balance, positions, orders or levers) changed, so other processes' copies expire."""
+        uids = set(changes.accounts)
+        uids.update(p.uid for p in changes.positions.values())
+        uids.update(o.uid for o in changes.orders.values())
+        uids.update(uid for uid, _code, _mode in changes.levers)
+        rows: list[tuple[Any, ...]] = []
+        blind: list[tuple[Any, ...]] = []
+        version_of, identity = self._version_of, self._identity
+        for uid in uids:
+            account = changes.accounts.get(uid) or identity.get(uid)
+            version = version_of.get(uid)
+            if account is None or version is None:  # not locked by this unit: just expire it
+                version_of.pop(uid, None)
+                blind.append((uid,))
+                continue
+            version_of[uid] = version + 1
+            rows.append((_dec(account.balance), version + 1, uid))
+        self._update("accounts", ("balance", "version"), "uid", rows)
+        if blind:
+            self._executemany(
+                f"UPDATE accounts SET version = version + 1 WHERE uid = {_marker(self._style)}",  # noqa: S608
+                blind,
+            )
+
     @property
     def _style(self) -> str:
         return str(self._engine.dialect.paramstyle)
@@ -465,6 +546,20 @@ class SqlUnitOfWork:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _copy_any(changes: ChangeSet) -> bool:
+        """Return whether some table of ``changes`` is large enough to go through ``COPY``
+        (which a pipeline cannot carry)."""
+        # versioned account rows: at most one per account, position, order and lever changed
+        accounts = (
+            len(changes.accounts)
+            + len(changes.positions)
+            + len(changes.orders)
+            + len(changes.levers)
+        )
+        most = max(accounts, len(changes.fills), len(changes.skips), len(changes.profit_shares))
+        return most >= COPY_THRESHOLD
 
     def _copy_ok(self, rows: list[tuple[Any, ...]]) -> bool:
         return len(rows) >= COPY_THRESHOLD and self._engine.dialect.name == "postgresql"
@@ -569,6 +664,8 @@ class SqlUnitOfWork:
         for table in reversed(t.ALL_DATA_TABLES):
             self.conn.execute(delete(table))
         self.conn.execute(delete(t.counters).where(t.counters.c.name == "uid"))
+        self._identity, self._version_of = {}, {}
+        self._forget_after_commit = True
 
     # -- read side -----------------------------------------------------------------------
     def positions_page(
