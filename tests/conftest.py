@@ -100,6 +100,13 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_server_url() -> str:
+    """The PostgreSQL server's URL (``COPYTRADE_TEST_POSTGRES_URL``), for tests that make their
+    own database."""
+    return service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
+
+
+@pytest.fixture
 def redis_url() -> str:
     """The Redis server's URL (``COPYTRADE_TEST_REDIS_URL``)."""
     return service_url("COPYTRADE_TEST_REDIS_URL", "Redis")

@@ -21,12 +21,15 @@ from sqlalchemy import (
 
 from copytrade.adapters.db.types import DecimalText
 
+ROWID = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit id; on SQLite declared ``INTEGER`` so that it is the rowid (migration 0004)."""
+
 metadata = MetaData()
 
 users = Table(
     "users",
     metadata,
-    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", ROWID, primary_key=True, autoincrement=False),
     Column("role", String(16), nullable=False),
     Column("name", String(128), nullable=False),
     Column("profit_share_ratio", DecimalText, nullable=False),
@@ -48,7 +51,7 @@ api_keys = Table(
 accounts = Table(
     "accounts",
     metadata,
-    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", ROWID, primary_key=True, autoincrement=False),
     Column("balance", DecimalText, nullable=False),
     # PostgreSQL: moved on by every write of the account's state (migration 0003)
     Column("version", BigInteger, nullable=False, server_default=text("0")),
@@ -74,7 +77,7 @@ markets = Table(
 positions = Table(
     "positions",
     metadata,
-    Column("sub_position_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("sub_position_id", ROWID, primary_key=True, autoincrement=False),
     Column("uid", BigInteger, nullable=False),
     Column("contract_code", String(32), nullable=False),
     Column("margin_mode", String(16), nullable=False),
@@ -103,7 +106,7 @@ positions = Table(
 orders = Table(
     "orders",
     metadata,
-    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", ROWID, primary_key=True, autoincrement=False),
     Column("uid", BigInteger, nullable=False),
     Column("contract_code", String(32), nullable=False),
     Column("margin_mode", String(16), nullable=False),
@@ -128,7 +131,7 @@ orders = Table(
 fills = Table(
     "fills",
     metadata,
-    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("trade_id", ROWID, primary_key=True, autoincrement=False),
     Column("uid", BigInteger, nullable=False, index=True),
     Column("order_id", BigInteger, nullable=True),
     Column("sub_position_id", BigInteger, nullable=False),
@@ -145,7 +148,7 @@ fills = Table(
 follows = Table(
     "follows",
     metadata,
-    Column("follow_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("follow_id", ROWID, primary_key=True, autoincrement=False),
     Column("follower_uid", BigInteger, nullable=False),
     Column("trader_uid", BigInteger, nullable=False),
     Column("ratio", DecimalText, nullable=False),
@@ -159,7 +162,7 @@ follows = Table(
 copy_skips = Table(
     "copy_skips",
     metadata,
-    Column("skip_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("skip_id", ROWID, primary_key=True, autoincrement=False),
     Column("trader_uid", BigInteger, nullable=False),
     Column("follower_uid", BigInteger, nullable=False, index=True),
     Column("lead_sub_position_id", BigInteger, nullable=False),
@@ -175,7 +178,7 @@ copy_skips = Table(
 profit_shares = Table(
     "profit_shares",
     metadata,
-    Column("item_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("item_id", ROWID, primary_key=True, autoincrement=False),
     Column("trader_uid", BigInteger, nullable=False, index=True),
     Column("follower_uid", BigInteger, nullable=False),
     Column("lead_sub_position_id", BigInteger, nullable=False),
