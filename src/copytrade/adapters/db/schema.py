@@ -125,7 +125,13 @@ orders = Table(
     Column("sub_position_id", BigInteger, nullable=True),
     Column("lead_uid", BigInteger, nullable=True),
     Column("lead_sub_position_id", BigInteger, nullable=True),
-    Index("ix_orders_uid_status", "uid", "status"),
+    # only resting orders: a filled market order never enters it (migration 0005)
+    Index(
+        "ix_orders_open_uid",
+        "uid",
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
 )
 
 fills = Table(

@@ -332,7 +332,8 @@ class SqlUnitOfWork:
         # through the driver's cursor: SQLAlchemy's per-cell processing cost more than SQL
         for row in self._raw_rows("positions", f"{scope} AND is_open = {m}", [*params, True]):
             accounts[row[1]].positions[row[0]] = position_from_row(row)
-        for row in self._raw_rows("orders", f"{scope} AND status = {m}", [*params, "open"]):
+        # the literal, not a parameter: only then may the planner use the open-orders index
+        for row in self._raw_rows("orders", f"{scope} AND status = 'open'", params):
             accounts[row[1]].orders[row[0]] = order_from_row(row)
         for uid, code, mode, lever in self._raw_rows("levers", scope, params):
             accounts[uid].levers[(code, MarginMode(mode))] = lever
@@ -356,8 +357,9 @@ class SqlUnitOfWork:
         held = select(p.c.uid).where(
             and_(p.c.contract_code == contract_code, p.c.is_open.is_(True))
         )
+        # a literal status, so that the planner may scan the open-orders index
         resting = select(o.c.uid).where(
-            and_(o.c.contract_code == contract_code, o.c.status == "open")
+            and_(o.c.contract_code == contract_code, text("orders.status = 'open'"))
         )
         uids = {r[0] for r in self.conn.execute(held.union(resting))}
         return sorted(uids)
