@@ -138,9 +138,10 @@ fills = Table(
     "fills",
     metadata,
     Column("trade_id", ROWID, primary_key=True, autoincrement=False),
-    Column("uid", BigInteger, nullable=False, index=True),
+    Column("uid", BigInteger, nullable=False),
     Column("order_id", BigInteger, nullable=True),
-    Column("sub_position_id", BigInteger, nullable=False),
+    # ids grow with time, so a fill's entry lands near the index's end (migration 0006)
+    Column("sub_position_id", BigInteger, nullable=False, index=True),
     Column("contract_code", String(32), nullable=False),
     Column("side", String(8), nullable=False),
     Column("offset", String(8), nullable=False),

@@ -25,6 +25,7 @@ Why READ COMMITTED and row locks are enough on PostgreSQL (``docs/scale-out.md``
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -68,8 +69,46 @@ def _dec(value: Decimal) -> str:
     return format(value, "f")
 
 
+@functools.cache
 def _columns(table: str) -> tuple[str, ...]:
     return tuple(c.name for c in t.metadata.tables[table].columns)
+
+
+# Columns a row never changes after its insert: a sub position's or order's identity.
+_IDENTITY = {
+    "positions": frozenset(
+        {
+            "uid",
+            "contract_code",
+            "margin_mode",
+            "side",
+            "open_order_id",
+            "open_time",
+            "lead_uid",
+            "lead_sub_position_id",
+        }
+    ),
+    "orders": frozenset(
+        {
+            "uid",
+            "contract_code",
+            "margin_mode",
+            "side",
+            "price_type",
+            "created_at",
+            "lead_uid",
+            "lead_sub_position_id",
+        }
+    ),
+}
+
+
+@functools.cache
+def _mutable(table: str) -> tuple[int, ...]:
+    """Return the positions (in column order) of the columns an update may set."""
+    fixed = _IDENTITY.get(table, frozenset())
+    columns = _columns(table)
+    return tuple(i for i in range(1, len(columns)) if columns[i] not in fixed)
 
 
 def _marker(style: str) -> str:
@@ -523,9 +562,13 @@ class SqlUnitOfWork:
             return
         if self._copy_ok(rows):
             # PostgreSQL, many rows: COPY them into a temporary twin, then one UPDATE … FROM.
-            stage = f"_stage_{table}"
+            # one temporary table per column set, holding just those columns (LIKE would copy
+            # the NOT NULL constraints of columns an update leaves out)
+            names = ", ".join(f'"{c}"' for c in (*columns, key))
+            stage = f"_stage_{table}_{zlib.crc32(names.encode()):08x}"
             self.conn.exec_driver_sql(
-                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {names} FROM {table} WITH NO DATA"
             )
             self.conn.exec_driver_sql(f"DELETE FROM {stage}")  # noqa: S608 - our own names
             self._copy(stage, (*columns, key), rows)
@@ -575,8 +618,13 @@ class SqlUnitOfWork:
                 copy.write_row(row)
 
     def _save(self, items: Iterable[Any], new: set[int], values: Any, table: str) -> None:
-        """Insert the new rows and update the others; the key is the table's first column."""
+        """Insert the new rows and update the others; the key is the table's first column.
+
+        Updates set only the columns that can change (:func:`_mutable`): an identity column
+        set to its own value still rewrites its index entries.
+        """
         columns = _columns(table)
+        mutable = _mutable(table)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for item in items:
@@ -584,9 +632,10 @@ class SqlUnitOfWork:
             if row[0] in new:
                 inserts.append(row)
             else:
-                updates.append((*row[1:], row[0]))
+                updates.append((*[row[i] for i in mutable], row[0]))
         self._insert(table, inserts)
-        self._update(table, columns[1:], columns[0], updates)
+        if updates:
+            self._update(table, tuple(columns[i] for i in mutable), columns[0], updates)
 
     def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
@@ -749,7 +798,16 @@ class SqlUnitOfWork:
             "fills": [
                 dict(r._mapping)
                 for r in c.execute(
-                    select(t.fills).where(t.fills.c.uid == uid).order_by(t.fills.c.trade_id)
+                    # every fill belongs to a sub position of its UID (fills are indexed by
+                    # sub position, positions by UID)
+                    select(t.fills)
+                    .where(
+                        t.fills.c.sub_position_id.in_(
+                            select(t.positions.c.sub_position_id).where(t.positions.c.uid == uid)
+                        ),
+                        t.fills.c.uid == uid,
+                    )
+                    .order_by(t.fills.c.trade_id)
                 )
             ],
             "skipped_copies": [
