@@ -5,12 +5,12 @@ Every path of the family is served here; the ones not built yet answer a clear e
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,8 +34,10 @@ Runner = Callable[..., Awaitable[Any]]
 MAX_BODY_BYTES = 64 * 1024
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
 
-# One encoder for every reply (``json.dumps`` with options builds a new one per call).
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+def encode_json(body: dict[str, Any]) -> bytes:
+    """Render compact UTF-8 JSON, key order kept (orjson: a tenth of the stdlib's time)."""
+    return orjson.dumps(body)
 
 
 def json_response(
@@ -43,7 +45,7 @@ def json_response(
 ) -> Response:
     """Render compact JSON (key order kept)."""
     return Response(
-        _encode_json(body),
+        encode_json(body),
         status_code=status,
         headers=headers,
         media_type="application/json",
@@ -111,7 +113,7 @@ class HtxApi:
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, headers = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), {}
-        payload = _encode_json(body).encode()
+        payload = encode_json(body)
         raw_headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),

@@ -208,13 +208,8 @@ class RateDecision:
     @classmethod
     def counted(cls, used: int, limit: int, interval_ms: int, window: int) -> RateDecision:
         """Decide for the ``used``-th request (this one included) of fixed window ``window``."""
-        return cls(
-            allowed=used <= limit,
-            limit=limit,
-            interval_ms=interval_ms,
-            remaining=max(0, limit - used),
-            reset_ms=(window + 1) * interval_ms,
-        )
+        reset = (window + 1) * interval_ms
+        return cls(used <= limit, limit, interval_ms, max(0, limit - used), reset)
 
     def headers(self) -> dict[str, str]:
         """Return the response headers."""
