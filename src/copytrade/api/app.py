@@ -38,7 +38,7 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
     )
-    htx = HtxApi(services.ctx, auth, services.limiter, services.run)
+    htx = HtxApi(services.ctx, auth, services.limiter, services.runner())
 
     def on_reset() -> None:
         auth.forget_keys()

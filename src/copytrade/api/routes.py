@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from copytrade.api import wire
 from copytrade.api.wire import WireError
@@ -28,9 +27,11 @@ WINDOW_MS = 90 * DAY_MS
 INT64_LIMIT = 2**63
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One authenticated call: who, its parameters (query on GET, body on POST), and now."""
+class Call(NamedTuple):
+    """One authenticated call: who, its parameters (query on GET, body on POST), and now.
+
+    A named tuple: immutable like a frozen dataclass, and a third of its cost to build.
+    """
 
     uid: int
     params: dict[str, Any]

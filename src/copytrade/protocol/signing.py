@@ -44,6 +44,7 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 _MEMO_LIMIT = 4096
 _encoded: dict[str, str] = {}
 _decoded: dict[str, str] = {}
+_pairs: dict[tuple[str, str], str] = {}
 
 
 def percent_encode(value: str) -> str:
@@ -59,15 +60,25 @@ def percent_encode(value: str) -> str:
     return encoded
 
 
+def _encode_pair(pair: tuple[str, str]) -> str:
+    encoded = percent_encode(pair[0]) + "=" + percent_encode(pair[1])
+    if len(_pairs) >= _MEMO_LIMIT:
+        _pairs.clear()
+    _pairs[pair] = encoded
+    return encoded
+
+
 def canonical_query(params: Iterable[tuple[str, str]]) -> str:
     """Return the sorted, encoded ``name=value`` pairs joined by ``&``.
 
     Sorting is one global sort by name in byte order (then by value for duplicates),
     with the auth parameters included. ``Signature`` must not be among ``params``.
     Python orders strings by code point, and UTF-8 keeps code point order, so sorting the
-    strings is sorting their UTF-8 bytes without encoding them.
+    strings is sorting their UTF-8 bytes without encoding them. The auth pairs recur (a key
+    signs many requests, a timestamp serves a second), so encoded pairs are remembered.
     """
-    return "&".join(percent_encode(k) + "=" + percent_encode(v) for k, v in sorted(params))
+    memo = _pairs
+    return "&".join([memo.get(pair) or _encode_pair(pair) for pair in sorted(params)])
 
 
 def canonical_string(method: str, host: str, path: str, params: Iterable[tuple[str, str]]) -> str:
@@ -164,9 +175,11 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
         if not piece:
             continue
         name, _, value = piece.partition("=")
-        name = _unquote_strict(name)
-        # a signature never recurs: not worth remembering
-        pairs.append((name, _unquote_strict(value, name != "Signature")))
+        if "%" in name:
+            name = _unquote_strict(name)
+        if "%" in value:  # a signature never recurs: not worth remembering
+            value = _unquote_strict(value, name != "Signature")
+        pairs.append((name, value))
     return pairs
 
 

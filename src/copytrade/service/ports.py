@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode
@@ -195,9 +195,12 @@ class UnitOfWork(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class RateDecision:
-    """Whether a request may proceed, and the ``ratelimit-*`` header values."""
+class RateDecision(NamedTuple):
+    """Whether a request may proceed, and the ``ratelimit-*`` header values.
+
+    A named tuple: one is made per request, and a frozen dataclass costs several times more
+    to build.
+    """
 
     allowed: bool
     limit: int
@@ -210,6 +213,15 @@ class RateDecision:
         """Decide for the ``used``-th request (this one included) of fixed window ``window``."""
         reset = (window + 1) * interval_ms
         return cls(used <= limit, limit, interval_ms, max(0, limit - used), reset)
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """Return the response headers as ASGI wants them (bytes, no text round trip)."""
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-interval", b"%d" % self.interval_ms),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_ms),
+        ]
 
     def headers(self) -> dict[str, str]:
         """Return the response headers."""
