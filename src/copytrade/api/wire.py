@@ -43,7 +43,10 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         # as json.loads does with bytes: UTF-8, or UTF-16/32 found by their first bytes
-        body = _decoder.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        # ('{' then a non-zero byte is UTF-8 there: the usual body, decided without the scan)
+        utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
+        encoding = "utf-8" if utf8 else json.detect_encoding(raw)
+        body = _decoder.decode(raw.decode(encoding, "surrogatepass"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(ErrorCode.INPUT_ERROR) from exc
     if not isinstance(body, dict):

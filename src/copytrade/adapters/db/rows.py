@@ -87,18 +87,22 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def position_values(p: SubPosition) -> tuple[Any, ...]:
-    """Return a sub position's ``positions`` row, in column order, decimals as text."""
+    """Return a sub position's ``positions`` row, in column order, decimals as text.
+
+    Hot path (every write of a position): non-null decimals are formatted in place, and enum
+    members give their stored ``_value_`` (``.value`` is a descriptor call).
+    """
     return (
         p.sub_position_id,
         p.uid,
         p.contract_code,
-        p.margin_mode.value,
-        p.side.value,
+        p.margin_mode._value_,
+        p.side._value_,
         p.lever,
-        _text(p.volume),
-        _text(p.open_avg_price),
-        _text(p.open_fee),
-        _text(p.position_margin),
+        format(p.volume, "f"),
+        format(p.open_avg_price, "f"),
+        format(p.open_fee, "f"),
+        format(p.position_margin, "f"),
         p.open_order_id,
         p.open_time,
         _text(p.tp_trigger_price),
@@ -108,32 +112,32 @@ def position_values(p: SubPosition) -> tuple[Any, ...]:
         p.is_open,
         p.close_time,
         _text(p.close_avg_price),
-        _text(p.close_fee),
+        format(p.close_fee, "f"),
         _text(p.profit),
-        int(p.close_type) if p.close_type is not None else None,
-        _text(p.follow_takes),
+        p.close_type._value_ if p.close_type is not None else None,
+        format(p.follow_takes, "f"),
     )
 
 
 def order_values(o: Order) -> tuple[Any, ...]:
-    """Return an order's ``orders`` row, in column order, decimals as text."""
+    """Return an order's ``orders`` row, in column order, decimals as text (as above)."""
     return (
         o.order_id,
         o.uid,
         o.contract_code,
-        o.margin_mode.value,
-        o.side.value,
-        int(o.price_type),
+        o.margin_mode._value_,
+        o.side._value_,
+        o.price_type._value_,
         _text(o.price),
-        _text(o.volume),
+        format(o.volume, "f"),
         o.lever,
         o.created_at,
         _text(o.tp_trigger_price),
         _text(o.sl_trigger_price),
-        _text(o.filled),
-        _text(o.filled_notional),
-        _text(o.fee),
-        o.status.value,
+        format(o.filled, "f"),
+        format(o.filled_notional, "f"),
+        format(o.fee, "f"),
+        o.status._value_,
         o.sub_position_id,
         o.lead_uid,
         o.lead_sub_position_id,

@@ -437,7 +437,7 @@ class SqlUnitOfWork:
                 "accounts",
                 ("balance",),
                 "uid",
-                [(_dec(a.balance), a.uid) for a in changes.accounts.values()],
+                [(format(a.balance, "f"), a.uid) for a in changes.accounts.values()],
             )
         self._save(
             changes.positions.values(),
@@ -467,12 +467,12 @@ class SqlUnitOfWork:
                         f.order_id,
                         f.sub_position_id,
                         f.contract_code,
-                        f.side.value,
+                        f.side._value_,
                         f.offset,
-                        _dec(f.price),
-                        _dec(f.volume),
-                        _dec(f.fee),
-                        f.liquidity.value,
+                        format(f.price, "f"),
+                        format(f.volume, "f"),
+                        format(f.fee, "f"),
+                        f.liquidity._value_,
                         f.ts,
                     )
                     for f in changes.fills
@@ -488,10 +488,10 @@ class SqlUnitOfWork:
                         s.follower_uid,
                         s.lead_sub_position_id,
                         s.contract_code,
-                        s.margin_mode.value,
-                        s.side.value,
-                        _dec(s.wanted_volume),
-                        s.reason.value,
+                        s.margin_mode._value_,
+                        s.side._value_,
+                        format(s.wanted_volume, "f"),
+                        s.reason._value_,
                         s.detail,
                         s.ts,
                     )
@@ -507,7 +507,7 @@ class SqlUnitOfWork:
                         s.trader_uid,
                         s.follower_uid,
                         s.lead_sub_position_id,
-                        _dec(s.amount),
+                        format(s.amount, "f"),
                         s.currency,
                         s.ts,
                     )
