@@ -139,7 +139,7 @@ class HtxApi:
         endpoint = BY_PATH.get(path)
         if endpoint is None:
             return 404, error_body(404, tid), None
-        if method != endpoint.method.value:
+        if method != endpoint.method:
             return 405, error_body(405, tid), None
         try:
             params = parse_query(raw_query.decode("latin-1"))

@@ -18,8 +18,8 @@ class Permission(enum.Enum):
     TRADE = "trade"
 
 
-class HttpMethod(enum.Enum):
-    """The two HTTP methods the family uses."""
+class HttpMethod(enum.StrEnum):
+    """The two HTTP methods the family uses (members are strings: compared per request)."""
 
     GET = "GET"
     POST = "POST"
