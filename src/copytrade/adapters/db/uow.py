@@ -34,7 +34,6 @@ from typing import Any, Self
 from sqlalchemy import (
     Connection,
     Engine,
-    Select,
     and_,
     delete,
     insert,
@@ -208,9 +207,9 @@ class SqlUnitOfWork:
 
     # -- markets -------------------------------------------------------------------------
     def marks(self) -> dict[str, Decimal]:
-        """Return every contract's mark price."""
-        rows = self.conn.execute(select(t.markets.c.contract_code, t.markets.c.mark_price))
-        return {r.contract_code: r.mark_price for r in rows}
+        """Return every contract's mark price (read on every PostgreSQL command)."""
+        rows = self._raw_query("SELECT contract_code, mark_price FROM markets", [])
+        return {code: Decimal(price) for code, price in rows}
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
         """Store a contract's mark price."""
@@ -301,49 +300,66 @@ class SqlUnitOfWork:
     # -- accounts ------------------------------------------------------------------------
     def account(self, uid: int) -> Account | None:
         """Load one account (locked)."""
-        return self._load(t.accounts.c.uid == uid, [uid]).get(uid)
+        return self._load(f"uid = {_marker(self._style)}", [uid], [uid]).get(uid)
 
     def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
         """Load several accounts (locked, in uid order)."""
         ordered = sorted(set(uids))
         if not ordered:
             return {}
-        return self._load(t.accounts.c.uid.in_(ordered), ordered)
+        params: list[Any] = [ordered] if self._lock else ordered
+        return self._load(self._uid_scope(len(ordered)), params, ordered)
 
     def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
         """Return a trader's active follows and its followers' accounts (locked)."""
-        f = t.follows
-        rows = self.conn.execute(
-            select(f.c.follower_uid, f.c.ratio)
-            .where(and_(f.c.trader_uid == trader_uid, f.c.active.is_(True)))
-            .order_by(f.c.follow_id)
-        ).all()
-        follows = [Follow(r.follower_uid, trader_uid, r.ratio) for r in rows]
+        m = _marker(self._style)
+        rows = self._raw_query(
+            "SELECT follower_uid, ratio FROM follows "  # noqa: S608 - our own names
+            f"WHERE trader_uid = {m} AND active ORDER BY follow_id",
+            [trader_uid],
+        )
+        follows = [Follow(uid, trader_uid, Decimal(ratio)) for uid, ratio in rows]
         if not follows:
             return [], {}
-        active = select(f.c.follower_uid).where(
-            and_(f.c.trader_uid == trader_uid, f.c.active.is_(True))
-        )
-        return follows, self._load(t.accounts.c.uid.in_(active), None, trader_uid)
+        return follows, self._load(self._followers_scope(), [trader_uid], None, trader_uid)
+
+    def _uid_scope(self, count: int) -> str:
+        """Return a ``WHERE`` condition on ``uid`` for ``count`` parameters."""
+        m = _marker(self._style)
+        if self._lock:  # PostgreSQL: one array parameter, however many accounts
+            return f"uid = ANY({m})"
+        return f"uid IN ({', '.join(m for _ in range(count))})"
+
+    def _followers_scope(self) -> str:
+        """Return a ``WHERE`` condition on ``uid``: the active followers of one trader."""
+        m = _marker(self._style)
+        return f"uid IN (SELECT follower_uid FROM follows WHERE trader_uid = {m} AND active)"  # noqa: S608
 
     def _load(
-        self, where: Any, uids: Sequence[int] | None, follower_of: int | None = None
+        self,
+        scope: str,
+        params: list[Any],
+        uids: Sequence[int] | None,
+        follower_of: int | None = None,
     ) -> dict[int, Account]:
         """Load (and lock) accounts with their open positions, open orders and levers.
 
-        ``uids`` lists them, or is ``None`` for the active followers of ``follower_of``.
+        ``scope`` (with ``params``) selects the ``accounts`` rows; ``uids`` lists them, or is
+        ``None`` for the active followers of ``follower_of``. Every read goes through the
+        driver's cursor: SQLAlchemy's statement building and per-cell processing cost several
+        times the round trip itself, on every command.
         """
-        conn = self.conn
-        a = t.accounts
-        query: Select[Any] = select(a.c.uid, a.c.balance, a.c.version).where(where)
-        if self._lock:
-            query = query.order_by(a.c.uid).with_for_update()
+        lock = " ORDER BY uid FOR UPDATE" if self._lock else ""
         # identity map: an account loaded twice in one unit of work is the same object
         identity = self._identity
         versions = self._versions if self._lock else None
         found: dict[int, Account] = {}
         fresh: dict[int, Account] = {}
-        for uid, balance, version in conn.execute(query):
+        rows = self._raw_query(
+            f"SELECT uid, balance, version FROM accounts WHERE {scope}{lock}",  # noqa: S608
+            params,
+        )
+        for uid, balance, version in rows:
             known = identity.get(uid)
             if known is None:
                 if self._lock:
@@ -351,7 +367,7 @@ class SqlUnitOfWork:
                     if versions is not None:
                         known = versions.take(uid, version)
                 if known is None:
-                    known = fresh[uid] = Account(uid, balance)
+                    known = fresh[uid] = Account(uid, Decimal(balance))
                 identity[uid] = known
             found[uid] = known
         if not fresh:
@@ -360,14 +376,11 @@ class SqlUnitOfWork:
         m = _marker(self._style)
         if uids is None and len(fresh) == len(found):
             # followers are selected by sub-query, so no 10,000-long parameter list
-            scope = f"uid IN (SELECT follower_uid FROM follows WHERE trader_uid = {m} AND active)"  # noqa: S608
-            params: list[Any] = [follower_of]
-        elif self._lock:  # PostgreSQL: one array parameter, however many accounts
-            scope = f"uid = ANY({m})"
-            params = [list(accounts)]
+            scope = self._followers_scope()
+            params = [follower_of]
         else:
-            scope = f"uid IN ({', '.join(m for _ in accounts)})"
-            params = list(accounts)
+            scope = self._uid_scope(len(accounts))
+            params = [list(accounts)] if self._lock else list(accounts)
         # through the driver's cursor: SQLAlchemy's per-cell processing cost more than SQL
         for row in self._raw_rows("positions", f"{scope} AND is_open = {m}", [*params, True]):
             accounts[row[1]].positions[row[0]] = position_from_row(row)
@@ -381,11 +394,15 @@ class SqlUnitOfWork:
     def _raw_rows(self, table: str, where: str, params: list[Any]) -> list[Any]:
         """Return ``table``'s whole rows (schema column order) matching ``where``, as tuples."""
         names = ", ".join(f'"{c}"' for c in _columns(table))
+        return self._raw_query(f"SELECT {names} FROM {table} WHERE {where}", params)  # noqa: S608
+
+    def _raw_query(self, sql: str, params: list[Any]) -> list[Any]:
+        """Run one query on the driver's cursor, inside our transaction; return its tuples."""
         raw = self.conn.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
         try:
-            cursor.execute(f"SELECT {names} FROM {table} WHERE {where}", params)  # noqa: S608
+            cursor.execute(sql, params)
             return list(cursor.fetchall())
         finally:
             cursor.close()
