@@ -56,7 +56,14 @@ from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode
 from copytrade.domain.model import Account, ChangeSet, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, WriteConflict
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    Page,
+    ServiceBusy,
+    User,
+    WriteConflict,
+)
 
 UID_START = 10_000_000
 # From this many rows, PostgreSQL writes go through COPY (one round trip) instead of a
@@ -147,6 +154,7 @@ class SqlUnitOfWork:
         self._secrets = secrets
         self._conn: Connection | None = None
         self._committed = False
+        self._commit_sent = False
         # PostgreSQL: lock the accounts a command loads, and version every write of them
         self._lock = engine.dialect.name != "sqlite"
         self._identity: dict[int, Account] = {}
@@ -156,9 +164,13 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         """Begin the transaction."""
-        self._conn = self._engine.connect()
+        try:
+            self._conn = self._engine.connect()
+        except DBAPIError as exc:  # the database is down or restarting: HTX's "system busy"
+            raise ServiceBusy("database unreachable") from exc
         self._conn.begin()
         self._committed = False
+        self._commit_sent = False
         self._identity = {}
         self._version_of = {}
         self._forget_after_commit = False
@@ -175,16 +187,40 @@ class SqlUnitOfWork:
         A deadlock or serialisation failure leaves as :class:`WriteConflict` (rerunnable).
         """
         conn = self.conn
+        lost = exc is not None and self._connection_lost(conn, exc)
         try:
-            if not self._committed:
+            if lost:
+                conn.invalidate()  # never back into the pool
+            elif not self._committed:
                 conn.rollback()
         finally:
             conn.close()
             self._conn = None
+        if lost:
+            # The server went away (restart, failover, killed backend): its pooled siblings
+            # are most likely gone too, so the pool starts afresh. Before COMMIT was sent the
+            # server rolled the transaction back: rerunning the command is safe. During COMMIT
+            # the outcome is unknown: the caller is told the system is busy, never to rerun.
+            self._engine.dispose(close=False)
+            if not self._commit_sent:
+                raise WriteConflict("database connection lost; rerun on a new one") from exc
+            raise ServiceBusy("database connection lost during commit") from exc
         # SQLAlchemy wraps the driver's error; statements run on the driver's cursor do not
         driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
         if getattr(driver_error, "sqlstate", None) in _RERUNNABLE:
             raise WriteConflict(str(driver_error)) from exc
+
+    @staticmethod
+    def _connection_lost(conn: Connection, exc: BaseException) -> bool:
+        """Return whether ``exc`` came with the loss of the database connection."""
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if conn.invalidated:
+            return True
+        # errors of statements run on the driver's cursor bypass SQLAlchemy: ask the driver
+        # (psycopg marks a connection that the server dropped as ``broken``)
+        raw = conn.connection.driver_connection
+        return bool(getattr(raw, "broken", False))
 
     @property
     def conn(self) -> Connection:
@@ -195,6 +231,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Commit the transaction; keep the accounts it locked for the next command."""
+        self._commit_sent = True
         self.conn.commit()
         self._committed = True
         versions = self._versions
