@@ -7,6 +7,9 @@ Prints figures; asserts nothing. Needs PostgreSQL (``COPYTRADE_BENCH_POSTGRES_UR
   the 18/s limit never fires), ``--connections`` keep-alive connections, through
   ``bench/loadgen.py``. Runs are interleaved (PG 1 worker, PG 2 workers, …) because this host's
   absolute figures drift; compare the ratios. SQLite runs with 1 worker (2 are refused).
+* Under each run, where the machine's CPU went (``bench/cpu.py``): the server's processes,
+  PostgreSQL's, this load generator, and idle cores. On a machine that also runs PostgreSQL and
+  the load, a second worker can only use what one leaves idle.
 * ``close_all_position`` with 1,000 and 10,000 followers on PostgreSQL: one request, timed.
 
 Usage: ``.venv/bin/python bench/pg_bench.py [--seconds 6] [--rounds 2] [--keys 1000]``
@@ -32,6 +35,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen
+from cpu import CpuMeter, named, tree
 
 from copytrade.adapters.db.engine import make_engine, migrate
 from copytrade.protocol.signing import Signer, encode_query, format_timestamp
@@ -68,8 +72,8 @@ def fresh_pg(base: str) -> Iterator[str]:
 
 
 @contextmanager
-def server(db_url: str, workers: int) -> Iterator[int]:
-    """Run ``copytrade serve`` with ``workers`` processes; yield its port."""
+def server(db_url: str, workers: int) -> Iterator[tuple[int, int]]:
+    """Run ``copytrade serve`` with ``workers`` processes; yield its port and pid."""
     port = free_port()
     env = {
         **os.environ,
@@ -93,7 +97,7 @@ def server(db_url: str, workers: int) -> Iterator[int]:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
         time.sleep(0.5 * workers)  # let every worker finish its startup
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -130,23 +134,33 @@ def scripts(keys: Sequence[dict[str, str]], port: int, connections: int) -> list
 
 def throughput(
     db_url: str, workers: int, keys: list[dict[str, str]] | None, args: argparse.Namespace
-) -> tuple[float, float, dict[int, int], list[dict[str, str]]]:
-    """Return (req/s, p99 ms, error codes, keys) of one run."""
-    with server(db_url, workers) as port:
+) -> tuple[float, float, dict[int, int], list[dict[str, str]], str]:
+    """Return (req/s, p99 ms, error codes, keys, where the CPU went) of one run."""
+    with server(db_url, workers) as (port, pid):
         if keys is None:
             keys = make_keys(port, args.keys)
         # warm-up: every key once, so the run measures a server that has seen its traders
         # (API keys and accounts loaded) as a long-running one has, not its first minute
         loadgen.warm("127.0.0.1", port, scripts(keys, port, args.connections))
-        result = loadgen.run("127.0.0.1", port, scripts(keys, port, args.connections), args.seconds)
-        return result.rate, result.percentile(0.99), result.errors, keys
+        work = scripts(keys, port, args.connections)
+        meter = CpuMeter(
+            {
+                "server": lambda: tree(pid),
+                "postgres": lambda: named("postgres"),
+                "load": lambda: [os.getpid()],
+            }
+        )
+        meter.start()
+        result = loadgen.run("127.0.0.1", port, work, args.seconds)
+        meter.stop(result.seconds)
+        return result.rate, result.percentile(0.99), result.errors, keys, meter.summary()
 
 
 def close_all_followers(db_url: str, counts: Sequence[int]) -> list[tuple[int, float, str]]:
     """Time one close_all_position of a trader with each number of followers."""
     out = []
     with (
-        server(db_url, 1) as port,
+        server(db_url, 1) as (port, _pid),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http,
     ):
         host = f"127.0.0.1:{port}"
@@ -190,7 +204,7 @@ def main() -> None:
         for r in range(args.rounds):
             for label, url, workers in (("pg1", pg, 1), ("pg2", pg, 2), ("sqlite1", sqlite_url, 1)):
                 keys = pg_keys if url == pg else sq_keys
-                rate, p99, errors, keys = throughput(url, workers, keys, args)
+                rate, p99, errors, keys, cpu = throughput(url, workers, keys, args)
                 if url == pg:
                     pg_keys = keys
                 else:
@@ -200,6 +214,8 @@ def main() -> None:
                     f"  round {r + 1} {label:8s} {rate:8.0f} req/s  p99 {p99:6.1f} ms  "
                     f"errors {errors or '-'}"
                 )
+                if cpu:
+                    print(f"          cpu: {cpu}")
         for label, values in rates.items():
             print(f"  {label:8s} mean {sum(values) / len(values):8.0f} req/s")
         ratio = sum(rates["pg2"]) / sum(rates["pg1"])
