@@ -148,3 +148,52 @@ def test_followers_copies_are_checked_one_by_one(processes: tuple[Services, Serv
         assert changed is not None
         # 9000 plus the close's PnL minus fees; a stale copy would have started from 10000
         assert Decimal("8900") < changed.balance < Decimal("9000")
+
+
+def test_a_trader_kept_with_its_follows_reads_them_once(
+    processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = processes
+    trader = new_trader(one)
+    sim.bulk_followers(one.ctx, trader, 2, Decimal("10000"), Decimal("1"))
+    reads: list[str] = []
+    original = SqlUnitOfWork._raw_query
+
+    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
+        if sql.startswith("SELECT follower_uid, ratio FROM follows"):
+            reads.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
+    handlers.place_order(one.ctx, trader, BUY_ONE)  # reads the follows, keeps them
+    handlers.place_order(one.ctx, trader, BUY_ONE)  # the version matched: kept follows used
+    assert len(reads) == 1
+    with one.ctx.uow() as uow:
+        account = uow.account(trader)
+        assert account is not None
+        assert len(account.positions) == 2
+
+
+def test_a_follow_made_by_another_process_is_copied_at_once(
+    processes: tuple[Services, Services],
+) -> None:
+    one, two = processes
+    trader = new_trader(one)
+    first = sim.bulk_followers(one.ctx, trader, 1, Decimal("10000"), Decimal("1"))
+    handlers.place_order(one.ctx, trader, BUY_ONE)  # one keeps the trader and its one follow
+    late = sim.create_user(two.ctx, "follower", Decimal("10000")).uid
+    sim.follow(two.ctx, late, trader, Decimal("1"))  # another process adds a follower
+    result = handlers.place_order(one.ctx, trader, BUY_ONE)
+    assert result.copies == 2  # the kept follows expired with the trader's version
+    with two.ctx.uow() as uow:  # and another process ends one
+        uow.end_follow(first[0], 0)
+        uow.commit()
+    result = handlers.place_order(one.ctx, trader, BUY_ONE)
+    assert result.copies == 1
+    with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:
+        late_account = uow.account(late)
+        first_account = uow.account(first[0])
+    assert late_account is not None
+    assert first_account is not None
+    assert len(late_account.positions) == 2
+    assert len(first_account.positions) == 2  # copied twice, then no more after it unfollowed

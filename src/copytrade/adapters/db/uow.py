@@ -160,6 +160,7 @@ class SqlUnitOfWork:
         self._identity: dict[int, Account] = {}
         self._versions = versions
         self._version_of: dict[int, int] = {}  # locked accounts: their version at commit
+        self._follows_of: dict[int, list[Follow]] = {}  # locked traders: their active follows
         self._forget_after_commit = False
 
     def __enter__(self) -> Self:
@@ -173,6 +174,7 @@ class SqlUnitOfWork:
         self._commit_sent = False
         self._identity = {}
         self._version_of = {}
+        self._follows_of = {}
         self._forget_after_commit = False
         return self
 
@@ -240,7 +242,10 @@ class SqlUnitOfWork:
                 versions.forget()
             elif self._version_of:
                 identity = self._identity
-                versions.put({u: (v, identity[u]) for u, v in self._version_of.items()})
+                follows = self._follows_of
+                versions.put(
+                    {u: (v, identity[u], follows.get(u)) for u, v in self._version_of.items()}
+                )
 
     # -- markets -------------------------------------------------------------------------
     def marks(self) -> dict[str, Decimal]:
@@ -348,17 +353,26 @@ class SqlUnitOfWork:
         return self._load(self._uid_scope(len(ordered)), params, ordered)
 
     def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
-        """Return a trader's active follows and its followers' accounts (locked)."""
-        m = _marker(self._style)
-        rows = self._raw_query(
-            "SELECT follower_uid, ratio FROM follows "  # noqa: S608 - our own names
-            f"WHERE trader_uid = {m} AND active ORDER BY follow_id",
-            [trader_uid],
-        )
-        follows = [Follow(uid, trader_uid, Decimal(ratio)) for uid, ratio in rows]
+        """Return a trader's active follows and its followers' accounts (locked).
+
+        PostgreSQL: for a trader this unit locked, the follows kept with its account are used
+        when its version matched (every write of ``follows`` moves the trader's version on).
+        """
+        locked = trader_uid in self._version_of
+        follows = self._follows_of.get(trader_uid) if locked else None
+        if follows is None:
+            m = _marker(self._style)
+            rows = self._raw_query(
+                "SELECT follower_uid, ratio FROM follows "  # noqa: S608 - our own names
+                f"WHERE trader_uid = {m} AND active ORDER BY follow_id",
+                [trader_uid],
+            )
+            follows = [Follow(uid, trader_uid, Decimal(ratio)) for uid, ratio in rows]
+            if locked:
+                self._follows_of[trader_uid] = follows
         if not follows:
             return [], {}
-        return follows, self._load(self._followers_scope(), [trader_uid], None, trader_uid)
+        return list(follows), self._load(self._followers_scope(), [trader_uid], None, trader_uid)
 
     def _uid_scope(self, count: int) -> str:
         """Return a ``WHERE`` condition on ``uid`` for ``count`` parameters."""
@@ -401,8 +415,11 @@ class SqlUnitOfWork:
             if known is None:
                 if self._lock:
                     self._version_of[uid] = version
-                    if versions is not None:
-                        known = versions.take(uid, version)
+                    kept = versions.take(uid, version) if versions is not None else None
+                    if kept is not None:
+                        known, follows = kept
+                        if follows is not None:
+                            self._follows_of[uid] = follows
                 if known is None:
                     known = fresh[uid] = Account(uid, Decimal(balance))
                 identity[uid] = known
@@ -703,6 +720,7 @@ class SqlUnitOfWork:
     # -- follows -------------------------------------------------------------------------
     def follow(self, follow_id: int, follow: Follow, now: int) -> None:
         """Start a follow."""
+        self._follows_changed([follow.trader_uid])
         self.conn.execute(
             insert(t.follows).values(
                 follow_id=follow_id,
@@ -717,6 +735,7 @@ class SqlUnitOfWork:
     def follow_many(self, rows: Sequence[tuple[int, Follow]], now: int) -> None:
         """Start several follows."""
         if rows:
+            self._follows_changed(sorted({f.trader_uid for _fid, f in rows}))
             self.conn.execute(
                 insert(t.follows),
                 [
@@ -744,11 +763,29 @@ class SqlUnitOfWork:
     def end_follow(self, follower_uid: int, now: int) -> None:
         """End the follower's current follow."""
         f = t.follows
+        m = _marker(self._style)
+        traders = self._raw_query(
+            f"SELECT trader_uid FROM follows WHERE follower_uid = {m} AND active",  # noqa: S608
+            [follower_uid],
+        )
+        self._follows_changed(sorted(uid for (uid,) in traders))
         self.conn.execute(
             update(f)
             .where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
             .values(active=False, ended_at=now)
         )
+
+    def _follows_changed(self, trader_uids: Sequence[int]) -> None:
+        """Move the traders' versions on: a copy of their follows kept anywhere expires."""
+        m = _marker(self._style)
+        self._executemany(
+            f"UPDATE accounts SET version = version + 1 WHERE uid = {m}",  # noqa: S608
+            [(uid,) for uid in trader_uids],
+        )
+        for uid in trader_uids:  # and never keep this unit's copy of them
+            self._version_of.pop(uid, None)
+            self._identity.pop(uid, None)
+            self._follows_of.pop(uid, None)
 
     # -- settings ------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -769,7 +806,7 @@ class SqlUnitOfWork:
         for table in reversed(t.ALL_DATA_TABLES):
             self.conn.execute(delete(table))
         self.conn.execute(delete(t.counters).where(t.counters.c.name == "uid"))
-        self._identity, self._version_of = {}, {}
+        self._identity, self._version_of, self._follows_of = {}, {}, {}
         self._forget_after_commit = True
 
     # -- read side -----------------------------------------------------------------------
