@@ -46,6 +46,9 @@ def _check_rows(engine: Engine) -> None:
         assert conn.execute(text("SELECT sub_position_id, volume FROM positions")).all() == [
             (1310000000000000001, "2")
         ]
+        # 0007: the marks version exists from the upgrade on
+        marks = text("SELECT value FROM counters WHERE name = 'marks'")
+        assert conn.execute(marks).scalar_one() == 0
 
 
 @pytest.fixture

@@ -58,9 +58,10 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     spec = ctx.spec(req.contract_code)
     check_order_shape(spec, req, ctx.copy_contracts())
     with ctx.uow() as uow:
+        # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
+        trader = _account(uow, uid)
         markets = ctx.markets(uow.marks())
         market = markets[spec.contract_code]
-        trader = _account(uow, uid)
         env = ctx.env()
         order = open_order(trader, req, market, markets, env)
         copies = skipped = 0

@@ -197,3 +197,51 @@ def test_a_follow_made_by_another_process_is_copied_at_once(
     assert first_account is not None
     assert len(late_account.positions) == 2
     assert len(first_account.positions) == 2  # copied twice, then no more after it unfollowed
+
+
+def count_marks_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every read of the markets table by any unit of work."""
+    reads: list[str] = []
+    original = SqlUnitOfWork._raw_query
+
+    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
+        if "FROM markets" in sql:
+            reads.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
+    return reads
+
+
+def test_kept_marks_are_read_once(
+    processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = processes
+    trader = new_trader(one)
+    handlers.place_order(one.ctx, trader, BUY_ONE)
+    reads = count_marks_reads(monkeypatch)
+    handlers.place_order(one.ctx, trader, BUY_ONE)
+    handlers.close_all_position(one.ctx, trader, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG)
+    assert reads == []  # the lock query's marks version matched the kept marks
+
+
+def test_a_price_moved_by_another_process_is_used_at_once(
+    processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = processes
+    trader = new_trader(one)
+    handlers.place_order(one.ctx, trader, BUY_ONE)  # one keeps the marks
+    with one.ctx.uow() as uow:
+        old = uow.marks()["BTC-USDT"]
+    new = old * 2
+    sim.set_price(two.ctx, "BTC-USDT", new)  # another process moves the price
+    reads = count_marks_reads(monkeypatch)
+    handlers.place_order(one.ctx, trader, BUY_ONE)
+    assert len(reads) == 1  # the version moved on: read again
+    with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:
+        account = uow.account(trader)
+    assert account is not None
+    latest = max(account.positions.values(), key=lambda p: p.sub_position_id)
+    # a market buy fills just above the new mark, nowhere near the old one
+    assert new <= latest.open_avg_price < new * Decimal("1.01")
+    sim.set_price(two.ctx, "BTC-USDT", old)  # leave the market as the other tests found it

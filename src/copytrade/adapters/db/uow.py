@@ -137,6 +137,7 @@ def _update_sql(style: str, table: str, columns: tuple[str, ...], key: str) -> s
 
 # deadlock_detected, serialization_failure: the transaction can simply run again
 _RERUNNABLE = frozenset({"40P01", "40001"})
+_MARKS_VERSION = "(SELECT value FROM counters WHERE name = 'marks')"
 
 
 class SqlUnitOfWork:
@@ -161,6 +162,9 @@ class SqlUnitOfWork:
         self._versions = versions
         self._version_of: dict[int, int] = {}  # locked accounts: their version at commit
         self._follows_of: dict[int, list[Follow]] = {}  # locked traders: their active follows
+        self._marks_version: int | None = None  # PostgreSQL: as the lock query saw it
+        self._marks_read: tuple[int, dict[str, Decimal]] | None = None  # read with its version
+        self._marks_written = False
         self._forget_after_commit = False
 
     def __enter__(self) -> Self:
@@ -175,6 +179,9 @@ class SqlUnitOfWork:
         self._identity = {}
         self._version_of = {}
         self._follows_of = {}
+        self._marks_version = None
+        self._marks_read = None
+        self._marks_written = False
         self._forget_after_commit = False
         return self
 
@@ -246,20 +253,51 @@ class SqlUnitOfWork:
                 versions.put(
                     {u: (v, identity[u], follows.get(u)) for u, v in self._version_of.items()}
                 )
+            if self._marks_read is not None:  # committed now: other commands may use them
+                versions.put_marks(*self._marks_read)
 
     # -- markets -------------------------------------------------------------------------
     def marks(self) -> dict[str, Decimal]:
-        """Return every contract's mark price (read on every PostgreSQL command)."""
-        rows = self._raw_query("SELECT contract_code, mark_price FROM markets", [])
-        return {code: Decimal(price) for code, price in rows}
+        """Return every contract's mark price.
+
+        PostgreSQL: the marks this process committed last are used when the ``marks`` version
+        the lock query returned still matches them (:mod:`copytrade.adapters.db.versions`).
+        """
+        versions = self._versions
+        if not self._lock or versions is None:
+            rows = self._raw_query("SELECT contract_code, mark_price FROM markets", [])
+            return {code: Decimal(price) for code, price in rows}
+        if self._marks_version is not None and not self._marks_written:
+            kept = versions.marks_at(self._marks_version)
+            if kept is not None:
+                return kept
+        rows = self._raw_query(
+            f"SELECT contract_code, mark_price, {_MARKS_VERSION} FROM markets",  # noqa: S608
+            [],
+        )
+        marks = {code: Decimal(price) for code, price, _version in rows}
+        if rows and rows[0][2] is not None:
+            self._marks_read = (rows[0][2], marks)
+        return dict(marks)
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
-        """Store a contract's mark price."""
+        """Store a contract's mark price, and move the marks version on."""
         self._upsert(
             t.markets,
             {"contract_code": contract_code, "mark_price": price, "updated_at": now},
             ["contract_code"],
         )
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        """Move the ``marks`` version on: every process's kept marks expire."""
+        self.conn.execute(
+            text(
+                "INSERT INTO counters (name, value) VALUES ('marks', 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+            )
+        )
+        self._marks_written = True
 
     # -- users and keys ------------------------------------------------------------------
     def user(self, uid: int) -> User | None:
@@ -400,17 +438,21 @@ class SqlUnitOfWork:
         driver's cursor: SQLAlchemy's statement building and per-cell processing cost several
         times the round trip itself, on every command.
         """
+        # PostgreSQL: the rows are locked, and the marks version comes along (one round trip)
         lock = " ORDER BY uid FOR UPDATE" if self._lock else ""
+        extra = f", {_MARKS_VERSION}" if self._lock else ""
         # identity map: an account loaded twice in one unit of work is the same object
         identity = self._identity
         versions = self._versions if self._lock else None
         found: dict[int, Account] = {}
         fresh: dict[int, Account] = {}
         rows = self._raw_query(
-            f"SELECT uid, balance, version FROM accounts WHERE {scope}{lock}",  # noqa: S608
+            f"SELECT uid, balance, version{extra} FROM accounts WHERE {scope}{lock}",  # noqa: S608
             params,
         )
-        for uid, balance, version in rows:
+        if rows and self._lock and not self._marks_written:
+            self._marks_version = rows[0][3]
+        for uid, balance, version, *_marks in rows:
             known = identity.get(uid)
             if known is None:
                 if self._lock:
@@ -806,6 +848,7 @@ class SqlUnitOfWork:
         for table in reversed(t.ALL_DATA_TABLES):
             self.conn.execute(delete(table))
         self.conn.execute(delete(t.counters).where(t.counters.c.name == "uid"))
+        self._marks_changed()  # the markets went with the rest
         self._identity, self._version_of, self._follows_of = {}, {}, {}
         self._forget_after_commit = True
 

@@ -12,6 +12,10 @@ version tells whether the copy a process kept at its last commit is still the da
 A trader's active follows are kept with its account: every write of ``follows`` moves the
 trader's version on too, so a matching version also vouches for them (one statement fewer).
 
+Mark prices are kept the same way under one version for all of them, the ``counters`` row
+``marks``: every write of a mark price moves it on, and the lock query returns it beside each
+account's version, so a command whose marks are unchanged skips reading them.
+
 A kept copy is taken out while a unit of work uses it (two threads never share one) and put back
 only after that unit commits; a rollback leaves it out, so a command that failed half way never
 leaves its in-memory changes behind. New accounts start at a random version, so after an admin
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import random
 import threading
+from decimal import Decimal
 
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account
@@ -44,6 +49,7 @@ class AccountVersions:
         """Keep at most ``limit`` accounts (all are forgotten when that is reached)."""
         self._limit = limit
         self._kept: dict[int, Kept] = {}
+        self._marks: tuple[int, dict[str, Decimal]] | None = None
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -66,7 +72,19 @@ class AccountVersions:
                 self._kept.clear()
             self._kept.update(kept)
 
+    def marks_at(self, version: int) -> dict[str, Decimal] | None:
+        """Return a copy of the kept mark prices if they are at ``version``."""
+        kept = self._marks
+        if kept is not None and kept[0] == version:
+            return dict(kept[1])
+        return None
+
+    def put_marks(self, version: int, marks: dict[str, Decimal]) -> None:
+        """Keep committed mark prices read at ``version``."""
+        self._marks = (version, dict(marks))
+
     def forget(self) -> None:
-        """Forget every account (after an admin reset)."""
+        """Forget every account and the marks (after an admin reset)."""
         with self._lock:
             self._kept.clear()
+            self._marks = None
