@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.db.engine import (
+    SchemaAhead,
     SchemaBehind,
     head_revision,
     make_engine,
@@ -103,3 +104,11 @@ def test_postgres_upgrade_keeps_rows(empty_postgres: Engine) -> None:
     migrate(empty_postgres)
     require_current_schema(empty_postgres)
     _check_rows(empty_postgres)
+
+
+def test_a_schema_from_a_newer_copytrade_is_refused_as_ahead(sqlite_engine: Engine) -> None:
+    migrate(sqlite_engine)
+    with sqlite_engine.begin() as conn:  # as a later release's migration would leave it
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    with pytest.raises(SchemaAhead, match=f"0999, newer than this server's {head_revision()}"):
+        require_current_schema(sqlite_engine)

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -30,6 +31,10 @@ IDLE_PING_SECONDS = 2.0
 
 class SchemaBehind(RuntimeError):
     """The database schema is older than this code's migrations."""
+
+
+class SchemaAhead(SchemaBehind):
+    """The database schema is newer than this code's migrations (a newer copytrade ran)."""
 
 
 _PG_SCHEMES = frozenset({"postgresql", "postgres"})
@@ -174,6 +179,15 @@ def head_revision() -> str:
     return head
 
 
+def _known_revision(revision: str) -> bool:
+    """Return whether ``revision`` is one of this code's migrations."""
+    script = ScriptDirectory.from_config(_config_for_script())
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def _config_for_script() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -195,9 +209,15 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaBehind` unless the database is at this code's head revision."""
+    """Raise :class:`SchemaBehind` unless the database is at this code's head revision, or
+    :class:`SchemaAhead` when a newer copytrade has migrated it past what this code knows."""
     current = current_revision(engine)
     head = head_revision()
+    if current is not None and current != head and not _known_revision(current):
+        raise SchemaAhead(
+            f"database schema is at revision {current}, newer than this server's {head}: "
+            "upgrade copytrade (a downgrade of the schema would lose data)"
+        )
     if current != head:
         raise SchemaBehind(
             f"database schema is at revision {current or 'none'}, this server needs {head}: "
