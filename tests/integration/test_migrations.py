@@ -112,3 +112,20 @@ def test_a_schema_from_a_newer_copytrade_is_refused_as_ahead(sqlite_engine: Engi
         conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
     with pytest.raises(SchemaAhead, match=f"0999, newer than this server's {head_revision()}"):
         require_current_schema(sqlite_engine)
+
+
+def test_migrate_and_serve_refuse_a_newer_schema_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from copytrade.cli.main import main
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "--db", url]).exit_code == 0
+    with sqlite3.connect(tmp_path / "newer.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0999'")
+    for args in (["migrate", "--db", url], ["serve", "--db", url, "--port", "1"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "newer than this server's" in result.output
+        assert "Traceback" not in result.output

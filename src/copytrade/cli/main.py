@@ -140,7 +140,7 @@ def migrate(db_url: str) -> None:
     """Upgrade a database's schema to this version (SQLite or postgresql://…)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from copytrade.adapters.db.engine import current_revision, make_engine
+    from copytrade.adapters.db.engine import SchemaAhead, current_revision, make_engine
     from copytrade.adapters.db.engine import migrate as run_migrations
 
     engine = make_engine(db_url)
@@ -148,6 +148,8 @@ def migrate(db_url: str) -> None:
         before = current_revision(engine)
         run_migrations(engine)
         click.echo(f"schema: {before or 'empty'} -> {current_revision(engine)}")
+    except SchemaAhead as exc:
+        raise ServerError(str(exc)) from exc
     except SQLAlchemyError as exc:
         where = engine.url.render_as_string(hide_password=True)
         raise ServerError(f"cannot migrate {where}: {_db_reason(exc)}") from exc

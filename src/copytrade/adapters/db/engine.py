@@ -179,6 +179,15 @@ def head_revision() -> str:
     return head
 
 
+def _refuse_ahead(engine: Engine, current: str | None) -> None:
+    """Raise :class:`SchemaAhead` when ``current`` is a revision this code does not know."""
+    if current is not None and not _known_revision(current):
+        raise SchemaAhead(
+            f"database schema is at revision {current}, newer than this server's "
+            f"{head_revision()}: upgrade copytrade (a downgrade of the schema would lose data)"
+        )
+
+
 def _known_revision(revision: str) -> bool:
     """Return whether ``revision`` is one of this code's migrations."""
     script = ScriptDirectory.from_config(_config_for_script())
@@ -201,7 +210,11 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (default: the newest)."""
+    """Upgrade the database to ``revision`` (default: the newest).
+
+    Raises :class:`SchemaAhead` when a newer copytrade has migrated the database already.
+    """
+    _refuse_ahead(engine, current_revision(engine))
     cfg = _config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -213,11 +226,7 @@ def require_current_schema(engine: Engine) -> None:
     :class:`SchemaAhead` when a newer copytrade has migrated it past what this code knows."""
     current = current_revision(engine)
     head = head_revision()
-    if current is not None and current != head and not _known_revision(current):
-        raise SchemaAhead(
-            f"database schema is at revision {current}, newer than this server's {head}: "
-            "upgrade copytrade (a downgrade of the schema would lose data)"
-        )
+    _refuse_ahead(engine, current)
     if current != head:
         raise SchemaBehind(
             f"database schema is at revision {current or 'none'}, this server needs {head}: "
