@@ -173,3 +173,57 @@ def test_users_created_at_once_on_two_processes_get_distinct_uids(
     with ThreadPoolExecutor(max_workers=16) as pool:
         uids = list(pool.map(create, range(40)))
     assert len(set(uids)) == 40
+
+
+def test_followers_added_by_the_other_process_mid_trading_are_closed_with_their_lead(
+    servers: list[ServerProcess], postgres_database: str
+) -> None:
+    """Each process keeps a trader's follows between commands (checked by row version): a
+    follower added through the other process must be copied and closed like the rest."""
+    a = servers[0]
+    trader = a.admin("/_sim/users", {"role": "trader", "balance": str(START_TRADER)})
+    first = a.admin(
+        "/_sim/followers/bulk",
+        {"trader_uid": trader["uid"], "count": 1, "balance": str(START_FOLLOWER), "ratio": "1"},
+    )
+    close_all = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+
+    def fire(i: int) -> int:
+        server = servers[i % 2]
+        if i % 5 == 4:  # a new follower, through either process, while orders fly
+            server.admin(
+                "/_sim/followers/bulk",
+                {"trader_uid": trader["uid"], "count": 1, "balance": "100000", "ratio": "1"},
+            )
+            return 200
+        path, body = (CLOSE_ALL, close_all) if i % 5 == 3 else (PLACE, _order("cross", "1"))
+        return int(server.signed_post(client, trader, path, body).json()["code"])
+
+    with httpx.Client(timeout=60) as client, ThreadPoolExecutor(8) as pool:
+        codes = set(pool.map(fire, range(40)))
+        assert codes <= {200, 1046}, codes
+        # one last close through each process: whatever either kept, nothing may stay open
+        for server in servers:
+            reply = server.signed_post(client, trader, CLOSE_ALL, close_all).json()
+            assert reply["code"] in (200, 1046), reply
+
+    engine = make_engine(postgres_database)
+    try:
+        with engine.connect() as conn:
+            f = t.follows
+            followers = [
+                uid
+                for (uid,) in conn.execute(
+                    select(f.c.follower_uid).where(f.c.trader_uid == trader["uid"])
+                )
+            ]
+            p = t.positions
+            owners = [trader["uid"], *followers]
+            rows = conn.execute(select(p).where(p.c.uid.in_(owners))).all()
+    finally:
+        engine.dispose()
+    assert len(followers) == 1 + 8  # the first one and one per fifth call
+    assert first["uids"][0] in followers
+    assert [r for r in rows if r.is_open] == []  # every copy closed with its lead
+    copied = {r.uid for r in rows if r.lead_uid is not None}
+    assert len(copied) > 1  # followers added mid-way were copied too
