@@ -150,21 +150,27 @@ def test_followers_copies_are_checked_one_by_one(processes: tuple[Services, Serv
         assert Decimal("8900") < changed.balance < Decimal("9000")
 
 
+def count_reads(monkeypatch: pytest.MonkeyPatch, needle: str) -> list[str]:
+    """Record every query containing ``needle`` that any unit of work runs from now on."""
+    reads: list[str] = []
+    original = SqlUnitOfWork._raw_query
+
+    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
+        if needle in sql:
+            reads.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
+    return reads
+
+
 def test_a_trader_kept_with_its_follows_reads_them_once(
     processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, _ = processes
     trader = new_trader(one)
     sim.bulk_followers(one.ctx, trader, 2, Decimal("10000"), Decimal("1"))
-    reads: list[str] = []
-    original = SqlUnitOfWork._raw_query
-
-    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
-        if sql.startswith("SELECT follower_uid, ratio FROM follows"):
-            reads.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
+    reads = count_reads(monkeypatch, "SELECT follower_uid, ratio FROM follows")
     handlers.place_order(one.ctx, trader, BUY_ONE)  # reads the follows, keeps them
     handlers.place_order(one.ctx, trader, BUY_ONE)  # the version matched: kept follows used
     assert len(reads) == 1
@@ -199,27 +205,13 @@ def test_a_follow_made_by_another_process_is_copied_at_once(
     assert len(first_account.positions) == 2  # copied twice, then no more after it unfollowed
 
 
-def count_marks_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every read of the markets table by any unit of work."""
-    reads: list[str] = []
-    original = SqlUnitOfWork._raw_query
-
-    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
-        if "FROM markets" in sql:
-            reads.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
-    return reads
-
-
 def test_kept_marks_are_read_once(
     processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, _ = processes
     trader = new_trader(one)
     handlers.place_order(one.ctx, trader, BUY_ONE)
-    reads = count_marks_reads(monkeypatch)
+    reads = count_reads(monkeypatch, "FROM markets")
     handlers.place_order(one.ctx, trader, BUY_ONE)
     handlers.close_all_position(one.ctx, trader, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG)
     assert reads == []  # the lock query's marks version matched the kept marks
@@ -235,7 +227,7 @@ def test_a_price_moved_by_another_process_is_used_at_once(
         old = uow.marks()["BTC-USDT"]
     new = old * 2
     sim.set_price(two.ctx, "BTC-USDT", new)  # another process moves the price
-    reads = count_marks_reads(monkeypatch)
+    reads = count_reads(monkeypatch, "FROM markets")
     handlers.place_order(one.ctx, trader, BUY_ONE)
     assert len(reads) == 1  # the version moved on: read again
     with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:
