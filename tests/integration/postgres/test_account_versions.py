@@ -17,6 +17,7 @@ from copytrade.bootstrap import Services, bootstrap
 from copytrade.config import Settings
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
 from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.model import Account
 from copytrade.domain.trading import OpenRequest
 from copytrade.service import handlers, sim
 
@@ -52,6 +53,14 @@ def new_trader(services: Services) -> int:
     return sim.create_user(services.ctx, "trader", Decimal("100000")).uid
 
 
+def kept_view(services: Services, uid: int) -> Account:
+    """The account as the process's own unit of work (kept copies included) sees it."""
+    with services.ctx.uow() as uow:
+        account = uow.account(uid)
+    assert account is not None
+    return account
+
+
 def db_balance(services: Services, uid: int) -> Decimal:
     """The balance as the database has it (a unit of work without a cache)."""
     with SqlUnitOfWork(services.engine, SecretBox(KEY)) as uow:
@@ -67,10 +76,7 @@ def test_a_process_reuses_the_account_it_committed(processes: tuple[Services, Se
     hits = versions(one).hits
     handlers.place_order(one.ctx, uid, BUY_ONE)  # the trader's row is unchanged since: a hit
     assert versions(one).hits == hits + 1
-    with one.ctx.uow() as uow:
-        account = uow.account(uid)
-        assert account is not None
-        assert len(account.positions) == 2
+    assert len(kept_view(one, uid).positions) == 2
 
 
 def test_a_write_by_another_process_expires_the_kept_copy(
@@ -174,10 +180,7 @@ def test_a_trader_kept_with_its_follows_reads_them_once(
     handlers.place_order(one.ctx, trader, BUY_ONE)  # reads the follows, keeps them
     handlers.place_order(one.ctx, trader, BUY_ONE)  # the version matched: kept follows used
     assert len(reads) == 1
-    with one.ctx.uow() as uow:
-        account = uow.account(trader)
-        assert account is not None
-        assert len(account.positions) == 2
+    assert len(kept_view(one, trader).positions) == 2
 
 
 def test_a_follow_made_by_another_process_is_copied_at_once(
