@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db import schema as t
+from copytrade.adapters.db.pgwrite import OneStatement
 from copytrade.adapters.db.rows import (
     order_from_row,
     order_values,
@@ -530,129 +531,141 @@ class SqlUnitOfWork:
     def persist(self, changes: ChangeSet) -> None:
         """Write everything a command (or a group of them) changed.
 
-        One ``executemany`` per table, with the SQL built once per dialect and rows passed as
-        plain tuples: SQLAlchemy's per-row parameter processing cost more than SQLite itself.
+        PostgreSQL: one statement for the whole change set (:mod:`.pgwrite`), or ``COPY`` for
+        the tables with many rows. SQLite: one ``executemany`` per part, with the SQL built
+        once and rows passed as plain tuples (SQLAlchemy's per-row parameter processing cost
+        more than SQLite itself).
         """
+        parts = self._parts(changes)
         if self._lock and not self._copy_any(changes):
-            # PostgreSQL: every statement of the change set in one round trip
-            raw = self.conn.connection.driver_connection
-            assert raw is not None
-            with raw.pipeline():
-                self._persist(changes)
-            return
-        self._persist(changes)
-
-    def _persist(self, changes: ChangeSet) -> None:
-        if self._lock:
-            self._write_versioned_accounts(changes)
-        elif changes.accounts:
-            self._update(
-                "accounts",
-                ("balance",),
-                "uid",
-                [(format(a.balance, "f"), a.uid) for a in changes.accounts.values()],
-            )
-        self._save(
-            changes.positions.values(),
-            changes.new_positions,
-            position_values,
-            "positions",
-        )
-        self._save(
-            changes.orders.values(),
-            changes.new_orders,
-            order_values,
-            "orders",
-        )
+            one = OneStatement()
+            for kind, table, columns, key, rows in parts:
+                one.add(kind, table, columns, key, rows)
+            sql = one.sql()
+            if sql is not None:
+                self._execute(sql, one.params)
+        else:
+            for kind, table, columns, key, rows in parts:
+                if kind == "insert":
+                    self._insert(table, rows)
+                elif kind == "update":
+                    self._update(table, columns, key, rows)
+                elif rows:
+                    m = _marker(self._style)
+                    self._executemany(
+                        f"UPDATE accounts SET version = version + 1 WHERE uid = {m}",  # noqa: S608
+                        [(uid,) for uid in rows],
+                    )
         for (uid, code, mode), lever in changes.levers.items():
             self._upsert(
                 t.levers,
                 {"uid": uid, "contract_code": code, "margin_mode": mode.value, "lever": lever},
                 ["uid", "contract_code", "margin_mode"],
             )
-        if changes.fills:
-            self._insert(
-                "fills",
-                [
-                    (
-                        f.trade_id,
-                        f.uid,
-                        f.order_id,
-                        f.sub_position_id,
-                        f.contract_code,
-                        f.side._value_,
-                        f.offset,
-                        format(f.price, "f"),
-                        format(f.volume, "f"),
-                        format(f.fee, "f"),
-                        f.liquidity._value_,
-                        f.ts,
-                    )
-                    for f in changes.fills
-                ],
-            )
-        if changes.skips:
-            self._insert(
-                "copy_skips",
-                [
-                    (
-                        s.skip_id,
-                        s.trader_uid,
-                        s.follower_uid,
-                        s.lead_sub_position_id,
-                        s.contract_code,
-                        s.margin_mode._value_,
-                        s.side._value_,
-                        format(s.wanted_volume, "f"),
-                        s.reason._value_,
-                        s.detail,
-                        s.ts,
-                    )
-                    for s in changes.skips
-                ],
-            )
-        if changes.profit_shares:
-            self._insert(
-                "profit_shares",
-                [
-                    (
-                        s.item_id,
-                        s.trader_uid,
-                        s.follower_uid,
-                        s.lead_sub_position_id,
-                        format(s.amount, "f"),
-                        s.currency,
-                        s.ts,
-                    )
-                    for s in changes.profit_shares
-                ],
-            )
 
-    def _write_versioned_accounts(self, changes: ChangeSet) -> None:
-        """PostgreSQL: write balances and move on the version of every account whose state
-        (balance, positions, orders or levers) changed, so other processes' copies expire."""
+    def _parts(self, changes: ChangeSet) -> list[tuple[str, str, tuple[str, ...], str, list[Any]]]:
+        """Return the change set's writes as (kind, table, columns, key, rows).
+
+        ``insert`` rows are whole rows in schema column order; ``update`` rows are
+        ``(*columns, key)``; ``bump`` rows are the uids whose account version moves on.
+        """
+        parts: list[tuple[str, str, tuple[str, ...], str, list[Any]]] = []
+        if self._lock:
+            versioned, blind = self._versioned_accounts(changes)
+            parts.append(("update", "accounts", ("balance", "version"), "uid", versioned))
+            parts.append(("bump", "accounts", (), "uid", blind))
+        else:
+            balances = [(format(a.balance, "f"), a.uid) for a in changes.accounts.values()]
+            parts.append(("update", "accounts", ("balance",), "uid", balances))
+        for table, rows, new in (
+            ("positions", map(position_values, changes.positions.values()), changes.new_positions),
+            ("orders", map(order_values, changes.orders.values()), changes.new_orders),
+        ):
+            columns = _columns(table)
+            mutable = _mutable(table)
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            # updates set only the columns that can change (:func:`_mutable`): an identity
+            # column set to its own value still rewrites its index entries
+            for row in rows:
+                if row[0] in new:
+                    inserts.append(row)
+                else:
+                    updates.append((*[row[i] for i in mutable], row[0]))
+            parts.append(("insert", table, columns, "", inserts))
+            parts.append(("update", table, tuple(columns[i] for i in mutable), columns[0], updates))
+        fills = [
+            (
+                f.trade_id,
+                f.uid,
+                f.order_id,
+                f.sub_position_id,
+                f.contract_code,
+                f.side._value_,
+                f.offset,
+                format(f.price, "f"),
+                format(f.volume, "f"),
+                format(f.fee, "f"),
+                f.liquidity._value_,
+                f.ts,
+            )
+            for f in changes.fills
+        ]
+        parts.append(("insert", "fills", _columns("fills"), "", fills))
+        skips = [
+            (
+                s.skip_id,
+                s.trader_uid,
+                s.follower_uid,
+                s.lead_sub_position_id,
+                s.contract_code,
+                s.margin_mode._value_,
+                s.side._value_,
+                format(s.wanted_volume, "f"),
+                s.reason._value_,
+                s.detail,
+                s.ts,
+            )
+            for s in changes.skips
+        ]
+        parts.append(("insert", "copy_skips", _columns("copy_skips"), "", skips))
+        shares = [
+            (
+                s.item_id,
+                s.trader_uid,
+                s.follower_uid,
+                s.lead_sub_position_id,
+                format(s.amount, "f"),
+                s.currency,
+                s.ts,
+            )
+            for s in changes.profit_shares
+        ]
+        parts.append(("insert", "profit_shares", _columns("profit_shares"), "", shares))
+        return parts
+
+    def _versioned_accounts(self, changes: ChangeSet) -> tuple[list[tuple[Any, ...]], list[int]]:
+        """PostgreSQL: return the (balance, version, uid) rows of the accounts whose state
+        (balance, positions, orders or levers) changed, each with its version moved on so
+        that other processes' copies expire, and the uids of those this unit did not lock
+        (their version is only moved on)."""
         uids = set(changes.accounts)
         uids.update(p.uid for p in changes.positions.values())
         uids.update(o.uid for o in changes.orders.values())
         uids.update(uid for uid, _code, _mode in changes.levers)
         rows: list[tuple[Any, ...]] = []
-        blind: list[tuple[Any, ...]] = []
+        blind: list[int] = []
         version_of, identity = self._version_of, self._identity
-        for uid in uids:
+        for uid in sorted(uids):  # one order for every writer's row locks
             account = changes.accounts.get(uid) or identity.get(uid)
             version = version_of.get(uid)
             if account is None or version is None:  # not locked by this unit: just expire it
                 version_of.pop(uid, None)
-                blind.append((uid,))
+                blind.append(uid)
                 continue
             version_of[uid] = version + 1
             rows.append((_dec(account.balance), version + 1, uid))
-        self._update("accounts", ("balance", "version"), "uid", rows)
-        if blind:
-            self._executemany(
-                f"UPDATE accounts SET version = version + 1 WHERE uid = {_marker(self._style)}",  # noqa: S608
-                blind,
-            )
+        return rows, blind
 
     @property
     def _style(self) -> str:
@@ -705,6 +718,16 @@ class SqlUnitOfWork:
         finally:
             cursor.close()
 
+    def _execute(self, sql: str, params: Sequence[Any]) -> None:
+        """Run one statement on the driver's cursor, inside our transaction."""
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, params)
+        finally:
+            cursor.close()
+
     @staticmethod
     def _copy_any(changes: ChangeSet) -> bool:
         """Return whether some table of ``changes`` is large enough to go through ``COPY``
@@ -729,26 +752,6 @@ class SqlUnitOfWork:
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-
-    def _save(self, items: Iterable[Any], new: set[int], values: Any, table: str) -> None:
-        """Insert the new rows and update the others; the key is the table's first column.
-
-        Updates set only the columns that can change (:func:`_mutable`): an identity column
-        set to its own value still rewrites its index entries.
-        """
-        columns = _columns(table)
-        mutable = _mutable(table)
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        for item in items:
-            row = values(item)
-            if row[0] in new:
-                inserts.append(row)
-            else:
-                updates.append((*[row[i] for i in mutable], row[0]))
-        self._insert(table, inserts)
-        if updates:
-            self._update(table, tuple(columns[i] for i in mutable), columns[0], updates)
 
     def _upsert(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
