@@ -11,6 +11,8 @@ single statement with typed parameters. Measured side by side on the bench machi
 * The statement's text depends only on which parts are present and how many rows each holds
   (its *shape*). A command's shape repeats, so psycopg prepares it and PostgreSQL keeps a
   generic plan.
+* Placeholders are PostgreSQL's own ``$n``, run on a ``psycopg.RawCursor``: psycopg would
+  otherwise parse the query for ``%s`` on every call once it has over 50 parameters.
 * Each placeholder carries its column's type, so that a multi-row ``VALUES`` list is typed
   whatever the driver sends (``None``, a small int, text for a decimal).
 * The parts of one statement see the same snapshot and not each other's writes. That is safe
@@ -48,36 +50,47 @@ def _casts(table: str) -> dict[str, str]:
     return {c.name: _cast(c.type) for c in t.metadata.tables[table].columns}
 
 
-def _row(table: str, columns: Sequence[str]) -> str:
+class _Numbers:
+    """Hands out PostgreSQL's native placeholders ``$1``, ``$2``, … in statement order."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def __call__(self, cast: str) -> str:
+        self.next += 1
+        return f"${self.next}{cast}"
+
+
+def _row(table: str, columns: Sequence[str], n: _Numbers) -> str:
     casts = _casts(table)
-    return "(" + ", ".join(f"%s{casts[c]}" for c in columns) + ")"
+    return "(" + ", ".join(n(casts[c]) for c in columns) + ")"
 
 
-def insert_sql(table: str, columns: Sequence[str], count: int) -> str:
+def insert_sql(table: str, columns: Sequence[str], count: int, n: _Numbers) -> str:
     """Insert ``count`` rows, each in ``columns`` order."""
     names = ", ".join(f'"{c}"' for c in columns)
-    row = _row(table, columns)
-    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * count)}"  # noqa: S608
+    rows = ", ".join(_row(table, columns, n) for _ in range(count))
+    return f"INSERT INTO {table} ({names}) VALUES {rows}"  # noqa: S608 - our own names
 
 
-def update_sql(table: str, columns: Sequence[str], key: str, count: int) -> str:
+def update_sql(table: str, columns: Sequence[str], key: str, count: int, n: _Numbers) -> str:
     """Set ``columns`` of ``count`` rows found by ``key``; each row is ``(*values, key)``."""
     casts = _casts(table)
     if count == 1:
-        sets = ", ".join(f'"{c}" = %s{casts[c]}' for c in columns)
-        return f'UPDATE {table} SET {sets} WHERE "{key}" = %s{casts[key]}'  # noqa: S608
+        sets = ", ".join(f'"{c}" = {n(casts[c])}' for c in columns)
+        return f'UPDATE {table} SET {sets} WHERE "{key}" = {n(casts[key])}'  # noqa: S608
     sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
     names = ", ".join(f'"{c}"' for c in (*columns, key))
-    rows = ", ".join([_row(table, (*columns, key))] * count)
+    rows = ", ".join(_row(table, (*columns, key), n) for _ in range(count))
     return (
         f"UPDATE {table} AS d SET {sets} FROM (VALUES {rows}) AS v ({names}) "  # noqa: S608
         f'WHERE d."{key}" = v."{key}"'
     )
 
 
-def bump_sql(count: int) -> str:
+def bump_sql(count: int, n: _Numbers) -> str:
     """Move on the version of ``count`` accounts, given by uid."""
-    marks = ", ".join(["%s::bigint"] * count)
+    marks = ", ".join(n("::bigint") for _ in range(count))
     return f"UPDATE accounts SET version = version + 1 WHERE uid IN ({marks})"  # noqa: S608
 
 
@@ -87,15 +100,22 @@ Part = tuple[str, str, tuple[str, ...], str, int]
 
 @functools.cache
 def statement(shape: tuple[Part, ...]) -> str:
-    """Return the one statement that writes every part of ``shape``, parameters in order."""
+    """Return the one statement that writes every part of ``shape``.
+
+    Its placeholders are PostgreSQL's own (``$1`` …, parameters in part and row order), for a
+    ``psycopg.RawCursor``: psycopg rewrites ``%s`` placeholders by parsing the query, and keeps
+    the result only for statements of at most 50 parameters, which an order with its position
+    and fill already passes.
+    """
+    n = _Numbers()
     sqls = []
     for kind, table, columns, key, count in shape:
         if kind == "insert":
-            sqls.append(insert_sql(table, columns, count))
+            sqls.append(insert_sql(table, columns, count, n))
         elif kind == "update":
-            sqls.append(update_sql(table, columns, key, count))
+            sqls.append(update_sql(table, columns, key, count, n))
         else:
-            sqls.append(bump_sql(count))
+            sqls.append(bump_sql(count, n))
     if len(sqls) == 1:
         return sqls[0]
     clauses = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(sqls[:-1]))

@@ -719,10 +719,12 @@ class SqlUnitOfWork:
             cursor.close()
 
     def _execute(self, sql: str, params: Sequence[Any]) -> None:
-        """Run one statement on the driver's cursor, inside our transaction."""
+        """PostgreSQL: run one statement with native ``$n`` placeholders, in our transaction."""
+        from psycopg import RawCursor  # PostgreSQL only: psycopg is the ``postgres`` extra
+
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        cursor = raw.cursor()
+        cursor = RawCursor(raw)
         try:
             cursor.execute(sql, params)
         finally:
