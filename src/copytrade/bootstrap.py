@@ -22,6 +22,7 @@ from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.adapters.db.cached import AccountCache, CachedUnitOfWork, write_changes
 from copytrade.adapters.db.checkpoint import WalCheckpointer
 from copytrade.adapters.db.engine import (
+    ConnectionKeeper,
     allocate_worker,
     is_sqlite,
     make_engine,
@@ -65,6 +66,7 @@ class Services:
     marks: dict[str, object]
     checkpointer: WalCheckpointer | None = None
     account_versions: AccountVersions | None = None
+    keeper: ConnectionKeeper | None = None
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -91,6 +93,8 @@ class Services:
         self.executor.shutdown(wait=True)
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        if self.keeper is not None:
+            self.keeper.close()
         self.engine.dispose()
 
 
@@ -178,8 +182,10 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     specs, marks = contracts_from(settings)
     # PostgreSQL: each process keeps the accounts it committed, checked by row version
     versions = None if sqlite else AccountVersions()
+    # PostgreSQL: each database thread keeps its connection between commands
+    keeper = None if sqlite else ConnectionKeeper(engine)
     ctx = ServiceContext(
-        uow=lambda: SqlUnitOfWork(engine, box, versions),
+        uow=lambda: SqlUnitOfWork(engine, box, versions, keeper),
         clock=clock,
         # SQLite is one process (worker 0); on a shared database each process draws its own.
         ids=SnowflakeIds(0 if sqlite else allocate_worker(engine)),
@@ -209,4 +215,6 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     if sqlite_file:
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
         checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
-    return Services(settings, engine, ctx, clock, limiter, executor, marks, checkpointer, versions)
+    return Services(
+        settings, engine, ctx, clock, limiter, executor, marks, checkpointer, versions, keeper
+    )

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from copytrade.adapters.db.engine import make_engine
+from copytrade.adapters.db.engine import ConnectionKeeper, make_engine
 from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.bootstrap import Services, bootstrap
@@ -58,9 +58,14 @@ def engines(postgres_database: str) -> Iterator[tuple[Engine, Engine]]:
         engine.dispose()
 
 
-def read_marks(engine: Engine) -> dict[str, Decimal]:
-    with SqlUnitOfWork(engine, SecretBox(KEY)) as uow:
+def read_marks(engine: Engine, keeper: ConnectionKeeper | None = None) -> dict[str, Decimal]:
+    with SqlUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
         return uow.marks()
+
+
+def backend_pid(engine: Engine, keeper: ConnectionKeeper) -> int:
+    with SqlUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
+        return int(uow.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
 def test_a_connection_lost_while_idle_is_replaced_before_use(
@@ -82,6 +87,35 @@ def test_a_connection_lost_in_use_before_commit_asks_for_a_rerun(
     with pytest.raises(WriteConflict, match="connection lost"):
         read_marks(trusting)  # no ping (used moments ago): the first query finds it gone
     read_marks(trusting)  # the pool was emptied: the next unit of work connects afresh
+
+
+def test_a_thread_keeps_its_connection_and_pings_it_after_idling(
+    engines: tuple[Engine, Engine], postgres_database: str
+) -> None:
+    pinging, _ = engines
+    keeper = ConnectionKeeper(pinging, idle_seconds=0.2)
+    first = backend_pid(pinging, keeper)
+    assert backend_pid(pinging, keeper) == first  # the same connection, kept between commands
+    assert kill_backends(postgres_database) >= 1
+    time.sleep(0.3)
+    # idle past 0.2 s: pinged before use, found dead, replaced; the command never sees it
+    assert backend_pid(pinging, keeper) != first
+    keeper.close()
+    assert pinging.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_kept_connection_lost_in_use_is_not_kept(
+    engines: tuple[Engine, Engine], postgres_database: str
+) -> None:
+    _, trusting = engines
+    keeper = ConnectionKeeper(trusting, idle_seconds=3600)
+    read_marks(trusting, keeper)
+    kill_backends(postgres_database)
+    with pytest.raises(WriteConflict, match="connection lost"):
+        read_marks(trusting, keeper)  # used moments ago: not pinged, the query finds it gone
+    read_marks(trusting, keeper)  # a fresh connection, not the dead one kept
+    keeper.close()
+    assert trusting.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_a_connection_lost_at_commit_is_busy_not_a_rerun(

@@ -6,6 +6,7 @@ commands with row locks (see :mod:`copytrade.adapters.db.uow` and ``docs/scale-o
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -137,12 +138,70 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         since = record.info.get("checked_in")
         if since is None or time.monotonic() - since < idle_seconds:
             return
-        try:
-            alive = engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            raise DisconnectionError("pooled connection lost while idle") from exc
-        if not alive:
+        if not _alive(engine, dbapi_connection):
             raise DisconnectionError("pooled connection lost while idle")
+
+
+def _alive(engine: Engine, dbapi_connection: Any) -> bool:
+    try:
+        return bool(engine.dialect.do_ping(dbapi_connection))
+    except Exception:  # any failure of the ping means a dead connection
+        return False
+
+
+class ConnectionKeeper:
+    """PostgreSQL: each database thread keeps its connection from one command to the next.
+
+    Checking a connection out of SQLAlchemy's pool and back in (events, reset, queue) cost
+    ~60 µs of CPU per command, about 7 % of a busy server's. A thread's kept connection is
+    used again while it was idle less than ``idle_seconds``; past that it is pinged first, as
+    the pool does (:func:`_ping_when_idle`). A connection lost in use is never kept (the unit
+    of work closes it). :meth:`close` returns every kept connection to the pool.
+    """
+
+    def __init__(self, engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+        """Keep connections of ``engine``."""
+        self._engine = engine
+        self._idle = idle_seconds
+        self._local = threading.local()
+        self._kept: set[Connection] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> Connection:
+        """Return this thread's kept connection if usable, else a new one from the pool."""
+        local = self._local
+        kept: Connection | None = getattr(local, "conn", None)
+        if kept is not None:
+            local.conn = None
+            if not kept.invalidated and not kept.closed:
+                if time.monotonic() - local.since < self._idle:
+                    return kept
+                if _alive(self._engine, kept.connection.dbapi_connection):
+                    return kept
+                kept.invalidate()
+            self.drop(kept)
+        conn = self._engine.connect()
+        with self._lock:
+            self._kept.add(conn)
+        return conn
+
+    def keep(self, conn: Connection) -> None:
+        """Keep ``conn`` (outside any transaction) for this thread's next command."""
+        self._local.conn = conn
+        self._local.since = time.monotonic()
+
+    def drop(self, conn: Connection) -> None:
+        """Close ``conn`` (back to the pool, unless invalidated) and forget it."""
+        with self._lock:
+            self._kept.discard(conn)
+        conn.close()
+
+    def close(self) -> None:
+        """Return every kept connection to the pool (their threads are done with them)."""
+        with self._lock:
+            kept, self._kept = list(self._kept), set()
+        for conn in kept:
+            conn.close()
 
 
 def allocate_worker(engine: Engine) -> int:

@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db import schema as t
+from copytrade.adapters.db.engine import ConnectionKeeper
 from copytrade.adapters.db.pgwrite import OneStatement
 from copytrade.adapters.db.rows import (
     order_from_row,
@@ -145,14 +146,20 @@ class SqlUnitOfWork:
     """A unit of work on one connection; rolls back unless :meth:`commit` was called."""
 
     def __init__(
-        self, engine: Engine, secrets: SecretBox, versions: AccountVersions | None = None
+        self,
+        engine: Engine,
+        secrets: SecretBox,
+        versions: AccountVersions | None = None,
+        keeper: ConnectionKeeper | None = None,
     ) -> None:
         """Bind to an engine; the transaction begins on ``__enter__``.
 
         ``versions`` (PostgreSQL): this process's committed accounts, used when their row
         version shows nobody wrote them since (:mod:`copytrade.adapters.db.versions`).
+        ``keeper`` (PostgreSQL): the thread's connection is kept for its next unit of work.
         """
         self._engine = engine
+        self._keeper = keeper
         self._secrets = secrets
         self._conn: Connection | None = None
         self._committed = False
@@ -171,7 +178,8 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         """Begin the transaction."""
         try:
-            self._conn = self._engine.connect()
+            keeper = self._keeper
+            self._conn = keeper.take() if keeper is not None else self._engine.connect()
         except DBAPIError as exc:  # the database is down or restarting: HTX's "system busy"
             raise ServiceBusy("database unreachable") from exc
         self._conn.begin()
@@ -198,14 +206,22 @@ class SqlUnitOfWork:
         """
         conn = self.conn
         lost = exc is not None and self._connection_lost(conn, exc)
+        keeper = self._keeper
+        keep = False
         try:
             if lost:
                 conn.invalidate()  # never back into the pool
             elif not self._committed:
                 conn.rollback()
+            keep = not lost
         finally:
-            conn.close()
             self._conn = None
+            if keeper is not None and keep:
+                keeper.keep(conn)
+            elif keeper is not None:
+                keeper.drop(conn)
+            else:
+                conn.close()
         if lost:
             # The server went away (restart, failover, killed backend): its pooled siblings
             # are most likely gone too, so the pool starts afresh. Before COMMIT was sent the
