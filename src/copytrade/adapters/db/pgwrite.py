@@ -5,8 +5,8 @@ order, its fill, a position. Written as one ``executemany`` per table, each stat
 psycopg's per-statement Python (query conversion, prepare bookkeeping, a pipeline sync) and
 PostgreSQL's per-statement work (bind, snapshot, executor start and end), which together cost
 more than the rows themselves. Here every part becomes one data-modifying ``WITH`` clause of a
-single statement with typed parameters. Measured side by side on the bench machine
-(``bench/pg_bench.py``): less CPU in the server process and in PostgreSQL alike.
+single statement with typed parameters. Measured side by side on the bench machine (interleaved
+1-worker runs over HTTP): less CPU per request in the server process and in PostgreSQL alike.
 
 * The statement's text depends only on which parts are present and how many rows each holds
   (its *shape*). A command's shape repeats, so psycopg prepares it and PostgreSQL keeps a

@@ -13,7 +13,7 @@ from copytrade.domain.enums import (
     OrderStatus,
     PositionSide,
 )
-from copytrade.domain.model import Order, SubPosition
+from copytrade.domain.model import CopySkipped, FillRecord, Order, ProfitShare, SubPosition
 
 _ZERO = Decimal(0)
 
@@ -141,4 +141,52 @@ def order_values(o: Order) -> tuple[Any, ...]:
         o.sub_position_id,
         o.lead_uid,
         o.lead_sub_position_id,
+    )
+
+
+def fill_values(f: FillRecord) -> tuple[Any, ...]:
+    """Return a fill's ``fills`` row, in column order, decimals as text."""
+    return (
+        f.trade_id,
+        f.uid,
+        f.order_id,
+        f.sub_position_id,
+        f.contract_code,
+        f.side._value_,
+        f.offset,
+        format(f.price, "f"),
+        format(f.volume, "f"),
+        format(f.fee, "f"),
+        f.liquidity._value_,
+        f.ts,
+    )
+
+
+def skip_values(s: CopySkipped) -> tuple[Any, ...]:
+    """Return a skipped copy's ``copy_skips`` row, in column order, decimals as text."""
+    return (
+        s.skip_id,
+        s.trader_uid,
+        s.follower_uid,
+        s.lead_sub_position_id,
+        s.contract_code,
+        s.margin_mode._value_,
+        s.side._value_,
+        format(s.wanted_volume, "f"),
+        s.reason._value_,
+        s.detail,
+        s.ts,
+    )
+
+
+def share_values(s: ProfitShare) -> tuple[Any, ...]:
+    """Return a profit share's ``profit_shares`` row, in column order, decimals as text."""
+    return (
+        s.item_id,
+        s.trader_uid,
+        s.follower_uid,
+        s.lead_sub_position_id,
+        format(s.amount, "f"),
+        s.currency,
+        s.ts,
     )

@@ -48,10 +48,13 @@ from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.engine import ConnectionKeeper
 from copytrade.adapters.db.pgwrite import OneStatement
 from copytrade.adapters.db.rows import (
+    fill_values,
     order_from_row,
     order_values,
     position_from_row,
     position_values,
+    share_values,
+    skip_values,
 )
 from copytrade.adapters.db.versions import AccountVersions, first_version
 from copytrade.adapters.secrets import SecretBox
@@ -610,54 +613,12 @@ class SqlUnitOfWork:
                     updates.append((*[row[i] for i in mutable], row[0]))
             parts.append(("insert", table, columns, "", inserts))
             parts.append(("update", table, tuple(columns[i] for i in mutable), columns[0], updates))
-        fills = [
-            (
-                f.trade_id,
-                f.uid,
-                f.order_id,
-                f.sub_position_id,
-                f.contract_code,
-                f.side._value_,
-                f.offset,
-                format(f.price, "f"),
-                format(f.volume, "f"),
-                format(f.fee, "f"),
-                f.liquidity._value_,
-                f.ts,
-            )
-            for f in changes.fills
-        ]
-        parts.append(("insert", "fills", _columns("fills"), "", fills))
-        skips = [
-            (
-                s.skip_id,
-                s.trader_uid,
-                s.follower_uid,
-                s.lead_sub_position_id,
-                s.contract_code,
-                s.margin_mode._value_,
-                s.side._value_,
-                format(s.wanted_volume, "f"),
-                s.reason._value_,
-                s.detail,
-                s.ts,
-            )
-            for s in changes.skips
-        ]
-        parts.append(("insert", "copy_skips", _columns("copy_skips"), "", skips))
-        shares = [
-            (
-                s.item_id,
-                s.trader_uid,
-                s.follower_uid,
-                s.lead_sub_position_id,
-                format(s.amount, "f"),
-                s.currency,
-                s.ts,
-            )
-            for s in changes.profit_shares
-        ]
-        parts.append(("insert", "profit_shares", _columns("profit_shares"), "", shares))
+        for table, records in (
+            ("fills", map(fill_values, changes.fills)),
+            ("copy_skips", map(skip_values, changes.skips)),
+            ("profit_shares", map(share_values, changes.profit_shares)),
+        ):
+            parts.append(("insert", table, _columns(table), "", list(records)))
         return parts
 
     def _versioned_accounts(self, changes: ChangeSet) -> tuple[list[tuple[Any, ...]], list[int]]:
