@@ -11,14 +11,10 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from copytrade.testing.server import LiveServer
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED_SPEC = REPO.parent / "shared" / "spec"
 
 
 def service_url(variable: str, what: str) -> str:
