@@ -81,7 +81,7 @@ def _read_direction(obj: Mapping[str, Any]) -> OrderDirection | None:
 class MarginAdjustment(Struct):
     """``add_margin`` echo: the adjustment the server applied."""
 
-    wire_name = "add_margin"
+    label = "add_margin"
     contract_code: str = wire(STR)
     amount: Decimal = wire(DEC)
     type: MarginAdjustType = wire()
@@ -92,7 +92,7 @@ class MarginAdjustment(Struct):
 class LeverageSetting(Struct):
     """``updated_contract_lever`` reply: the new leverage of (contract, margin mode)."""
 
-    wire_name = "updated_contract_lever"
+    label = "updated_contract_lever"
     lever: int = wire(INT)
     contract_code: str = wire(STR)
     margin_mode: MarginMode = wire()
@@ -102,7 +102,7 @@ class LeverageSetting(Struct):
 class ContractLever(Struct):
     """``query_contract_lever`` reply: allowed range ``(min, max)`` and current leverage."""
 
-    wire_name = "query_contract_lever"
+    label = "query_contract_lever"
     lever_rate_range: tuple[int, int] = wire(LEVER_RANGE)
     current_lever_rate: int = wire(INT)
     contract_code: str = wire(STR)
@@ -113,7 +113,7 @@ class ContractLever(Struct):
 class AggregatePosition(Struct):
     """One ``position_list`` element: an aggregate position with risk metrics."""
 
-    wire_name = "position_list"
+    label = "position_list"
     contract_code: str = wire(STR)
     margin_mode: MarginMode = wire()
     position_side: PositionSide = wire()
@@ -135,7 +135,7 @@ class SubPosition(Struct):
     ``liquidation_price`` is ``None`` for cross positions (spec §6.11).
     """
 
-    wire_name = "current_positions"
+    label = "current_positions"
     sub_position_id: str = wire(ID)
     margin_mode: MarginMode = wire()
     position_side: PositionSide = wire()
@@ -158,7 +158,7 @@ class ClosedPosition(Struct):
     ``volume`` is ``None`` when HTX sends the literal ``"null"`` (spec §9.2).
     """
 
-    wire_name = "position_positions"
+    label = "position_positions"
     sub_position_id: str = wire(ID)
     open_order_id: str | None = wire(ID)
     margin_mode: MarginMode = wire()
@@ -185,7 +185,7 @@ class OpenOrder(Struct):
     ``position_side`` (long → BUY, short → SELL); ``1``/``2`` are taken as they are.
     """
 
-    wire_name = "open_orders"
+    label = "open_orders"
     contract_code: str = wire(STR)
     position_side: PositionSide = wire()
     order_direction: OrderDirection | None = wire(OPEN_DIRECTION, reader=_read_direction)
@@ -206,7 +206,7 @@ class TpslOrder(Struct):
     opposite of the protected position (spec §6.14); ``trigger_type`` is correct.
     """
 
-    wire_name = "tpsl_open_orders"
+    label = "tpsl_open_orders"
     contract_code: str = wire(STR)
     margin_mode: MarginMode = wire()
     position_side: PositionSide = wire()
@@ -220,7 +220,7 @@ class TpslOrder(Struct):
 class ProfitPoint(Struct):
     """One point of a PnL curve in ``order_total_detail`` (``ts``: epoch ms sent as a string)."""
 
-    wire_name = "profit series"
+    label = "profit series"
     rate: Decimal | None = wire(DEC18)
     amount: Decimal | None = wire(DEC18)
     ts: int | None = wire(INT_STR)
@@ -230,7 +230,7 @@ class ProfitPoint(Struct):
 class TraderStats(Struct):
     """``order_total_detail`` reply: follower counts, PnL, win rate and PnL curves."""
 
-    wire_name = "order_total_detail"
+    label = "order_total_detail"
     total_follower_num: int | None = wire(INT_STR)
     current_follower_num: int | None = wire(INT_STR)
     total_pl: Decimal | None = wire(DEC18)
@@ -243,7 +243,7 @@ class TraderStats(Struct):
 class ProfitItem(Struct):
     """One ``profit_history_details`` item: a profit share received from a follower."""
 
-    wire_name = "profit_history_details"
+    label = "profit_history_details"
     user_id: str = wire(ID)
     profit_currency: str = wire(STR)
     profit_amount: Decimal = wire(DEC18, "profit_amont")
@@ -254,7 +254,7 @@ class ProfitItem(Struct):
 class ProfitTotal(Struct):
     """One ``total_profit_history`` item: the profit-share total of one currency."""
 
-    wire_name = "total_profit_history"
+    label = "total_profit_history"
     profit_currency: str = wire(STR)
     total_profit_amount: Decimal = wire(DEC18, "total_profit_amont")
 
@@ -267,7 +267,7 @@ class Follower(Struct):
     ``remove_follower``.
     """
 
-    wire_name = "query_followers"
+    label = "query_followers"
     follower_uid: str = wire(STR)
     follower_name: str | None = wire(STR)
     follower_head_pic: str | None = wire(STR)

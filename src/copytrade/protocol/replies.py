@@ -113,7 +113,7 @@ class Many(Reply[tuple[S, ...]]):
 
     def parse(self, data: Any) -> tuple[S, ...]:
         """Parse a bare array or one under ``key`` (or ``also``)."""
-        what = self.cls.wire_name or self.cls.__name__
+        what = self.cls.label or self.cls.__name__
         raw = data
         if isinstance(data, Mapping):
             raw = data.get(self.key or self.also or "")
@@ -139,7 +139,7 @@ class Paged(Reply[Page[S]]):
 
     def parse(self, data: Any) -> Page[S]:
         """Parse the page (``query_id`` as a number or a string)."""
-        what = self.cls.wire_name or self.cls.__name__
+        what = self.cls.label or self.cls.__name__
         body = as_object(data, what)
         key = self.key if self.key in body or self.also is None else self.also
         items = tuple(self.cls.from_wire(x) for x in as_list(body.get(key), f"{what}.{key}"))

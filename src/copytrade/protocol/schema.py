@@ -176,6 +176,7 @@ def struct_list_kind(cls: type[Struct]) -> Kind:
 def wire(
     kind: Kind | None = None,
     *aliases: str,
+    name: str | None = None,
     reader: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Any:  # typed Any as dataclasses.field is: the field's value type is its annotation
     """Declare a structure field: its kind, aliases the SDK accepts, and an optional reader.
@@ -184,10 +185,11 @@ def wire(
         kind: How the value travels; ``None`` when the annotation says it (an enum, a tuple of
             structures).
         *aliases: Other names HTX uses for the field (the first present one is read).
+        name: The JSON key when it is not the attribute's name (``"instId"`` for ``inst_id``).
         reader: Reads the field from the whole object instead of ``kind.parse``, for a quirk
             that depends on another field (``open_orders.order_direction``).
     """
-    return dataclasses.field(metadata={"wire": (kind, aliases, reader)})
+    return dataclasses.field(metadata={"wire": (kind, aliases, name, reader)})
 
 
 @typing.dataclass_transform(field_specifiers=(wire,), frozen_default=True)
@@ -218,8 +220,8 @@ def as_list(value: Any, what: str) -> list[Any]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Field:
-    name: str
-    keys: tuple[str, ...]
+    name: str  # the attribute
+    keys: tuple[str, ...]  # the JSON key, then the aliases
     kind: Kind
     optional: bool
     reader: Callable[[Mapping[str, Any]], Any] | None
@@ -228,7 +230,7 @@ class _Field:
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Plan:
     fields: tuple[_Field, ...]
-    renders: tuple[tuple[str, Callable[[Any], Any], bool], ...]
+    renders: tuple[tuple[str, str, Callable[[Any], Any], bool], ...]
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -257,7 +259,7 @@ def plan(cls: type) -> _Plan:
     hints = typing.get_type_hints(cls)
     fields: list[_Field] = []
     for f in dataclasses.fields(cls):
-        kind, aliases, reader = f.metadata.get("wire", (None, (), None))
+        kind, aliases, key, reader = f.metadata.get("wire", (None, (), None, None))
         hint = hints[f.name]
         args = typing.get_args(hint)
         optional = type(None) in args and (
@@ -265,10 +267,10 @@ def plan(cls: type) -> _Plan:
         )
         inner = next(a for a in args if a is not type(None)) if optional else hint
         where = f"{cls.__name__}.{f.name}"
-        fields.append(
-            _Field(f.name, (f.name, *aliases), _kind_for(inner, kind, where), optional, reader)
-        )
-    built = _Plan(tuple(fields), tuple((f.name, f.kind.render, f.optional) for f in fields))
+        keys = (key or f.name, *aliases)
+        fields.append(_Field(f.name, keys, _kind_for(inner, kind, where), optional, reader))
+    renders = tuple((f.name, f.keys[0], f.kind.render, f.optional) for f in fields)
+    built = _Plan(tuple(fields), renders)
     _PLANS[cls] = built
     return built
 
@@ -276,9 +278,9 @@ def plan(cls: type) -> _Plan:
 def render(obj: Struct) -> dict[str, Any]:
     """Return the JSON-ready dict of a structure, keys in declaration order."""
     out: dict[str, Any] = {}
-    for name, to_json, optional in plan(type(obj)).renders:
-        value = getattr(obj, name)
-        out[name] = None if optional and value is None else to_json(value)
+    for attribute, key, to_json, optional in plan(type(obj)).renders:
+        value = getattr(obj, attribute)
+        out[key] = None if optional and value is None else to_json(value)
     return out
 
 
@@ -286,13 +288,13 @@ class Struct:
     """Base of the declared structures: adds :meth:`from_wire` (their one generic parse)."""
 
     __slots__ = ()
-    wire_name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
     """What the structure is, in errors (``"current_positions"``); the class name otherwise."""
 
     @classmethod
     def from_wire(cls: type[S], data: Any) -> S:
         """Parse one decoded JSON object into the structure (HTX's quirks tolerated)."""
-        what = cls.wire_name or cls.__name__
+        what = cls.label or cls.__name__
         obj = as_object(data, what)
         values: dict[str, Any] = {}
         for f in plan(cls).fields:

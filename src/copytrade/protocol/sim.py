@@ -15,7 +15,7 @@ from copytrade.protocol.schema import DEC, ID, INT, INT_STR, STR, Struct, struct
 class SimPosition(Struct):
     """A sub position, open or closed, with the copy link of a follower's copy."""
 
-    wire_name = "sim position"
+    label = "sim position"
     sub_position_id: str = wire(ID)
     contract_code: str = wire(STR)
     margin_mode: MarginMode = wire()
@@ -41,7 +41,7 @@ class SimPosition(Struct):
 class SimOrder(Struct):
     """A resting opening order."""
 
-    wire_name = "sim order"
+    label = "sim order"
     order_id: str = wire(ID)
     contract_code: str = wire(STR)
     margin_mode: MarginMode = wire()
@@ -56,7 +56,7 @@ class SimOrder(Struct):
 class SimAccount(Struct):
     """A user's copy-trading balance, open positions and resting orders."""
 
-    wire_name = "sim account"
+    label = "sim account"
     balance: Decimal = wire(DEC)
     positions: tuple[SimPosition, ...] = wire()
     open_orders: tuple[SimOrder, ...] = wire()

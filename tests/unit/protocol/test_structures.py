@@ -16,6 +16,7 @@ from copytrade.protocol.replies import Page
 from copytrade.protocol.schema import (
     DEC18,
     FIXED18,
+    STR,
     Struct,
     WireFormatError,
     render,
@@ -142,3 +143,42 @@ def test_a_decimal_field_must_say_how_it_is_printed() -> None:
 
     with pytest.raises(TypeError, match=r"Vague\.amount"):
         schema.plan(Vague)
+
+
+def test_a_field_can_travel_under_another_key_than_its_attribute() -> None:
+    # v6 copy trading sends camelCase keys: the attributes stay snake_case
+    @structure
+    class Instrument(Struct):
+        inst_id: str = wire(STR, name="instId")
+        total_amt: Decimal = wire(DEC18, "totalAmount", name="totalAmt")
+
+    value = Instrument("BTC-USDT-PERP", Decimal("2.5"))
+    assert render(value) == {"instId": "BTC-USDT-PERP", "totalAmt": "2.5"}
+    assert Instrument.from_wire({"instId": "BTC-USDT-PERP", "totalAmount": "2.5"}) == value
+
+
+@pytest.mark.parametrize(
+    ("reply", "data"),
+    [
+        (ct.OPEN_ORDERS, {"orders": []}),
+        (ct.OPEN_ORDERS, []),
+        (ct.POSITION_LIST, []),
+        (ct.POSITION_LIST, {"positions": None}),
+        (ct.PROFIT_TOTALS, []),
+    ],
+)
+def test_lists_are_read_bare_or_wrapped(reply: Any, data: Any) -> None:
+    assert reply.parse(data) == ()
+
+
+def test_followers_are_read_under_either_key() -> None:
+    page = ct.FOLLOWERS.parse({"followers": [{"follower_uid": "Nw"}], "query_id": "12"})
+    assert page.items[0].follower_uid == "Nw"
+    assert page.query_id == 12
+
+
+def test_the_family_envelope_is_the_one_the_server_sends() -> None:
+    envelope = COPYTRADING.envelope
+    assert list(envelope.success(True, "t", 0)) == ["code", "data", "tid", "success"]
+    assert envelope.error(1047, None, "t", 0)["msg"] == "Insufficient margin available."
+    assert envelope.parse({"code": 1047, "msg": "x", "success": False}, 200).ok is False
