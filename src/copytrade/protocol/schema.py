@@ -4,7 +4,7 @@ A structure is a frozen dataclass whose attributes are HTX's field names, in HTX
 typed with the values the program uses (``Decimal``, enums, ``int``). Each attribute says how it
 travels with :func:`wire`::
 
-    @dataclass(frozen=True, slots=True)
+    @structure
     class ProfitTotal(Struct):
         profit_currency: str = wire(STR)
         total_profit_amount: Decimal = wire(DEC18, "total_profit_amont")
@@ -149,11 +149,13 @@ def enum_kind(cls: type[enum.Enum]) -> Kind:
     def parse(value: Any, what: str) -> Any:
         if value in _NULLS:
             return None
-        member = members.get(value)
-        if member is None and isinstance(value, str):  # "2" for an integer code, " long"
-            text = value.strip()
-            member = members.get(int(text)) if text.isdigit() else members.get(text)
-        if member is None or isinstance(value, bool):
+        member = None
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            member = members.get(value)
+            if member is None and isinstance(value, str):  # "2" for an integer code, " long"
+                text = value.strip()
+                member = members.get(int(text)) if text.isdigit() else members.get(text)
+        if member is None:
             raise WireFormatError(f"{what}: not a {cls.__name__}: {value!r}")
         return member
 

@@ -182,3 +182,12 @@ def test_the_family_envelope_is_the_one_the_server_sends() -> None:
     assert list(envelope.success(True, "t", 0)) == ["code", "data", "tid", "success"]
     assert envelope.error(1047, None, "t", 0)["msg"] == "Insufficient margin available."
     assert envelope.parse({"code": 1047, "msg": "x", "success": False}, 200).ok is False
+
+
+@pytest.mark.parametrize("sent", [True, [1], {"a": 1}, "99", 99, "both"])
+def test_an_enum_field_refuses_what_is_not_one_of_its_values(sent: Any) -> None:
+    closed = {"sub_position_id": "1", "margin_mode": "cross", "position_side": "long",
+              "lever": 5, "open_avg_price": "1", "close_type": sent}  # fmt: skip
+
+    with pytest.raises(WireFormatError, match=r"close_type: not a CloseType"):
+        ct.ClosedPosition.from_wire(closed)
