@@ -16,17 +16,25 @@ from copytrade.protocol.enums import (
     OrderDirection,
     OrderPriceType,
     PositionSide,
+    TransferType,
+    TriggerType,
 )
+from copytrade.protocol.enums import MarginAdjustType as MarginAdjust
+from copytrade.protocol.enums import TpslOrderType as TpslKind
 
 __all__ = [
     "CloseType",
     "Liquidity",
+    "MarginAdjust",
     "MarginMode",
     "OrderDirection",
     "OrderPriceType",
     "OrderStatus",
     "PositionSide",
     "SkipReason",
+    "TpslKind",
+    "TransferType",
+    "TriggerType",
 ]
 
 

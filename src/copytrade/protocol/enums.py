@@ -83,6 +83,9 @@ class CloseType(enum.IntEnum):
     LIQUIDATION = 5
     SYSTEM = 6
     UNFOLLOW = 7
+    COPY_TAKE_PROFIT = 8
+    COPY_STOP_LOSS = 9
+    COPY_TOTAL_STOP = 10
 
 
 class Direct(enum.StrEnum):
@@ -118,5 +121,5 @@ class TriggerType(enum.StrEnum):
 class TpslOrderType(enum.StrEnum):
     """``tpsl_order_type``: take-profit or stop-loss."""
 
-    TP = "tp"
-    SL = "sl"
+    TAKE_PROFIT = "tp"
+    STOP_LOSS = "sl"
