@@ -56,9 +56,22 @@ class Settings(BaseSettings):
         description="SQLite: under load, hold a commit group open this long to fill it",
     )
     rate_limit_per_second: int = 18
+    rate_limit_v5_per_second: int = Field(
+        default=48,
+        description="v5 private requests per second per UID (HTX: 144 per 3 s, spec v5 §5)",
+    )
+    funding_rate: Decimal = Field(
+        default=Decimal("0.0001"), description="the funding rate /v5/market/funding_rate shows"
+    )
     timestamp_window_seconds: int = 300
     signature_host_aliases: list[str] = Field(
-        default_factory=lambda: ["api.hbdm.com", "api.hbdm.vn", "api.btcgateway.pro"]
+        default_factory=lambda: [
+            "api.hbdm.com",
+            "api.hbdm.vn",
+            "api.btcgateway.pro",
+            "api.huobi.pro",
+            "api-aws.huobi.pro",
+        ]
     )
     signature_host_strict: bool = Field(
         default=False,

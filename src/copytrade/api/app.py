@@ -14,13 +14,11 @@ from copytrade.adapters.clock import SystemClock
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.htx import HtxApi, json_response
-from copytrade.bootstrap import Services
-from copytrade.protocol.endpoints import ENDPOINTS
+from copytrade.bootstrap import Services, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service.ports import Clock
 
 PING = b'{"pong":true}'
-HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
 
 
 def _load_key(services: Services) -> Any:
@@ -34,7 +32,7 @@ def _load_key(services: Services) -> Any:
 def create_app(
     services: Services, *, seed_on_start: bool = True, wall_clock: Clock | None = None
 ) -> Any:
-    """Return the ASGI app: HTX's 19 paths, ``/_sim/`` admin routes, and a raw ping.
+    """Return the ASGI app: every HTX family's paths, ``/_sim/`` admin routes, and a raw ping.
 
     ``wall_clock`` places requests in rate-limit windows (default: the system clock); tests
     inject a controllable one instead of waiting for second boundaries.
@@ -48,11 +46,31 @@ def create_app(
         accept_unsigned_get_params=settings.accept_unsigned_get_params,
     )
     wall_ms = (wall_clock or SystemClock()).now_ms
-    htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
+    # the v5 family draws from a budget of its own (spec htx-v5-v6.md §5)
+    v5_limiter = make_limiter(
+        settings.model_copy(
+            update={
+                "rate_limit_per_second": settings.rate_limit_v5_per_second,
+                "redis_prefix": settings.redis_prefix + ":v5",
+            }
+        )
+    )
+    services.ctx.tape.funding_rate = settings.funding_rate
+    htx = HtxApi(
+        services.ctx,
+        auth,
+        services.limiter,
+        services.runner(),
+        wall_ms,
+        limiters={"v5": v5_limiter},
+    )
+    htx_paths = htx.paths
 
     def on_reset() -> None:
         auth.forget_keys()
         services.limiter.reset()
+        v5_limiter.reset()
+        services.ctx.tape.clear()
         services.clock.reset()
 
     admin = AdminApi(
@@ -83,7 +101,7 @@ def create_app(
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
-        if scope["type"] == "http" and scope["path"] in HTX_PATHS:
+        if scope["type"] == "http" and scope["path"] in htx_paths:
             await htx.asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":

@@ -154,10 +154,14 @@ class Authenticator:
         path: str,
         params: list[tuple[str, str]],
         values: dict[str, str] | None = None,
+        *,
+        lenient: bool = False,
     ) -> Principal:
         """Return the principal of a signed request or raise :class:`AuthError`.
 
-        ``values`` is ``dict(params)`` when the caller has already built it.
+        ``values`` is ``dict(params)`` when the caller has already built it. ``lenient`` also
+        accepts a GET signed over its four auth parameters only, whatever the server-wide
+        setting (the v5/v6 families do, spec ``htx-v5-v6.md`` §3.5).
         """
         if values is None:
             values = dict(params)
@@ -184,7 +188,7 @@ class Authenticator:
         hosts = host_candidates(host, self._aliases, strict=self._strict_host)
         verb = method.upper()
         for pairs in signed_param_sets(
-            verb, signed, accept_unsigned_get_params=self._unsigned_get_params
+            verb, signed, accept_unsigned_get_params=self._unsigned_get_params or lenient
         ):
             query = canonical_query(pairs)
             for candidate in hosts:

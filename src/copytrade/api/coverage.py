@@ -7,7 +7,23 @@ table, so it cannot drift: ``python -m copytrade.api.coverage > COVERAGE.md``; a
 from __future__ import annotations
 
 from copytrade.api.routes import ROUTES
+from copytrade.api.served import SERVED
+from copytrade.protocol import profiles
 from copytrade.protocol.endpoints import ENDPOINTS
+
+SECTIONS = (
+    (
+        "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
+        (profiles.V5,),
+        " Not yet served: `/v5/algo/*` (conditional orders) and `/v2/account/transfer`.",
+    ),
+    (
+        "Public market data (spec htx-v5-v6.md §6.1-§6.7)",
+        (profiles.MARKET, profiles.V5_MARKET, profiles.SPOT),
+        "",
+    ),
+)
+"""The v5-generation families: title, profiles, what is missing beyond the table."""
 
 
 def render() -> str:
@@ -30,6 +46,25 @@ def render() -> str:
             f"| {e.method.value} | `{e.path}` | {e.permission.value.title()} | {served} "
             f"| {e.summary} |"
         )
+    for title, group, note in SECTIONS:
+        rows = [(p, e) for p in group for e in p.endpoints]
+        built = sum(1 for p, e in rows if e.name in SERVED.get(p.name, {}))
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            f"The server implements {built} of {len(rows)} endpoints; ccxt 4.5.90 drives them in"
+            f" `tests/interop/test_ccxt_v5.py`.{note} The SDK has no typed methods for them yet.",
+            "",
+            "| Method | Path | Permission | Server | Purpose |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for p, e in rows:
+            served = "yes" if e.name in SERVED.get(p.name, {}) else "not yet (code 1000, HTTP 500)"
+            lines.append(
+                f"| {e.method.value} | `{e.path}` | {e.permission.value.title()} | {served} "
+                f"| {e.summary} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -66,6 +66,12 @@ CATALOGUE: dict[type[d.DomainError], Rule] = {
         text="The fill-or-kill order could not be filled completely and was cancelled.",
     ),
     d.InvalidOrderTransition: Rule(ErrorCode.SYSTEM_ERROR),
+    d.CloseAboveHolding: Rule(ErrorCode.INSUFFICIENT_CLOSE),
+    d.OrderNotFound: Rule(ErrorCode.ORDER_NOT_EXIST),
+    # HTX cancels a post-only order that would take; copytrade refuses it up front [INF]
+    d.PostOnlyWouldTake: Rule(
+        ErrorCode.ILLEGAL_PARAM, text="Illegal parameter price: a post-only order would take."
+    ),
     UnknownUser: Rule(ErrorCode.USER_LOCKED),
     InvalidFollow: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
 }

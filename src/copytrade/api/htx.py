@@ -1,26 +1,30 @@
-"""The HTX copy-trading endpoint: authenticate, rate-limit, check permission, dispatch, envelope.
+"""One dispatcher for every HTX family: authenticate, rate-limit, check permission, run, envelope.
 
-Every path of the family is served here; the ones not built yet answer a clear error.
+Each path belongs to one profile (:mod:`copytrade.protocol.profiles`), which decides the
+envelope, the error codes and HTTP statuses, whether the path is signed and which request budget
+it draws from. Endpoints not built yet answer a clear error in their family's envelope.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.responses import Response
 
 from copytrade.api.auth import Authenticator, AuthError
 from copytrade.api.errors import domain_error_reply
-from copytrade.api.routes import ROUTES
+from copytrade.api.routes import Route
+from copytrade.api.served import SERVED
 from copytrade.api.wire import WireError, parse_body
 from copytrade.domain.errors import DomainError
-from copytrade.protocol.endpoints import BY_PATH, Endpoint, HttpMethod, Permission
-from copytrade.protocol.envelope import error_body, new_tid, success_body
-from copytrade.protocol.error_codes import ErrorCode, message
+from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
+from copytrade.protocol.envelope import error_body, new_tid
+from copytrade.protocol.error_codes import ErrorCode
+from copytrade.protocol.profiles import PROFILES, Profile
 from copytrade.protocol.signing import QueryDecodeError, parse_query
 from copytrade.service.context import ServiceContext
 from copytrade.service.ports import ApiKey, RateDecision, RateLimiter, ServiceBusy
@@ -51,8 +55,30 @@ def json_response(
     )
 
 
+class Served(NamedTuple):
+    """What serves one (path, method): the family, the endpoint row and its route."""
+
+    profile: Profile
+    endpoint: Endpoint
+    route: Route | None
+
+
+def serve_table(routes: Mapping[str, Mapping[str, Route]]) -> dict[str, dict[str, Served]]:
+    """Return path -> method -> :class:`Served` for every endpoint of every profile.
+
+    ``routes`` gives each profile's implemented routes by endpoint name; endpoints without a
+    route answer "not implemented" in their family's envelope.
+    """
+    table: dict[str, dict[str, Served]] = {}
+    for profile in PROFILES:
+        built = routes.get(profile.name, {})
+        for e in profile.endpoints:
+            table.setdefault(e.path, {})[e.method] = Served(profile, e, built.get(e.name))
+    return table
+
+
 class HtxApi:
-    """Serves the 19 copy-trading paths."""
+    """Serves every HTX family (profile) from one endpoint table."""
 
     def __init__(
         self,
@@ -61,13 +87,23 @@ class HtxApi:
         limiter: RateLimiter,
         run: Runner,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        *,
+        limiters: Mapping[str, RateLimiter] | None = None,
+        routes: Mapping[str, Mapping[str, Route]] | None = None,
     ) -> None:
-        """Wire the service context, authenticator, limiter and the use-case runner."""
+        """Wire the service context, authenticator, limiters and the use-case runner.
+
+        ``limiter`` is the v1 family's budget; ``limiters`` adds the others by name
+        (:attr:`Profile.limiter`). ``routes`` defaults to every built route (:data:`SERVED`).
+        """
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
+        self.limiters: dict[str, RateLimiter] = {"v1": limiter, **(limiters or {})}
         self.run = run
         self.wall_ms = wall_ms
+        self.table = serve_table(SERVED if routes is None else routes)
+        self.paths = frozenset(self.table)
 
     async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
@@ -119,63 +155,76 @@ class HtxApi:
         host: str,
         read_body: Callable[[], Awaitable[bytes]],
     ) -> tuple[int, dict[str, Any], RateDecision | None]:
-        """Run one copy-trading request; return (HTTP status, envelope, rate decision).
+        """Run one HTX request; return (HTTP status, envelope, rate decision).
 
         The decision, once the request was counted, gives the ``ratelimit-*`` headers.
         """
         tid = new_tid()
-        endpoint = BY_PATH.get(path)
-        if endpoint is None:
+        methods = self.table.get(path)
+        if methods is None:
             return 404, error_body(404, tid), None
-        if method != endpoint.method:
-            return 405, error_body(405, tid), None
+        served = methods.get(method)
+        if served is None:
+            profile = next(iter(methods.values())).profile
+            return (*profile.failure(ErrorCode.METHOD_NOT_ALLOWED, tid, self.wall_ms()), None)
+        profile, endpoint, route = served
         try:
             params = parse_query(raw_query.decode("latin-1"))
         except (QueryDecodeError, UnicodeDecodeError):
-            return 200, error_body(ErrorCode.INPUT_ERROR, tid), None
-        values = dict(params)
-        access_key = values.get("AccessKeyId")
-        if access_key and self.auth.must_load(access_key):  # load it off the event loop
-            await self.auth.prefetch(access_key, self._load_key)
+            return (*profile.failure(ErrorCode.INPUT_ERROR, tid, self.wall_ms()), None)
+        decision: RateDecision | None = None
+        uid = 0
+        if endpoint.permission is not Permission.PUBLIC:
+            values = dict(params)
+            access_key = values.get("AccessKeyId")
+            if access_key and self.auth.must_load(access_key):  # load it off the event loop
+                await self.auth.prefetch(access_key, self._load_key)
+            try:
+                principal = self.auth.authenticate(
+                    method, host, path, params, values, lenient=profile.lenient_signing
+                )
+            except AuthError as exc:
+                return 200, profile.auth_failure(exc.code, exc.msg, tid, self.wall_ms()), None
+            uid = principal.uid
+            limiter = self.limiters.get(profile.limiter or "", self.limiter)
+            try:
+                decision = limiter.hit(principal.uid, self.wall_ms())
+            except ServiceBusy:
+                log.warning("rate limiter unavailable (tid %s)", tid)
+                return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), None)
+            if not decision.allowed:
+                status, body = profile.failure(ErrorCode.RATE_LIMITED, tid, self.wall_ms())
+                return status, body, decision
+            if endpoint.permission is Permission.TRADE and not principal.can_trade:
+                return 200, profile.permission_failure(tid, self.wall_ms()), decision
         try:
-            principal = self.auth.authenticate(method, host, path, params, values)
-        except AuthError as exc:
-            return 200, error_body(exc.code, tid, exc.msg), None
-        try:
-            decision = self.limiter.hit(principal.uid, self.wall_ms())
-        except ServiceBusy:
-            log.warning("rate limiter unavailable (tid %s)", tid)
-            return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), None
-        if not decision.allowed:
-            return 200, error_body(ErrorCode.RATE_LIMITED, tid), decision
-        if endpoint.permission is Permission.TRADE and not principal.can_trade:
-            return 200, error_body(ErrorCode.NO_PERMISSION, tid), decision
-        try:
-            body = await read_body()
-            call_params = self._params(endpoint, params, body)
+            raw_body = await read_body()
+            call_params = self._params(endpoint, params, raw_body)
         except WireError as exc:
-            return 200, self._wire_error(exc, tid), decision
-        route = ROUTES.get(endpoint.name)
+            return (*self._wire_error(profile, exc, tid), decision)
         if route is None:
-            return 200, error_body(ErrorCode.SYSTEM_ERROR, tid, NOT_IMPLEMENTED), decision
+            status, reply = profile.failure(
+                ErrorCode.SYSTEM_ERROR, tid, self.wall_ms(), msg=NOT_IMPLEMENTED
+            )
+            return status, reply, decision
         # parse and render here on the event loop; only the use case runs in the database
         # runner (awaited here, not in a helper coroutine: one frame fewer per request)
         try:
             arguments = route.parse(call_params, self.ctx.clock.now_ms())
-            result = await self.run(route.run, self.ctx, principal.uid, *arguments)
+            result = await self.run(route.run, self.ctx, uid, *arguments)
             data = route.render(self.ctx, arguments, result)
         except WireError as exc:
-            return 200, self._wire_error(exc, tid), decision
+            return (*self._wire_error(profile, exc, tid), decision)
         except DomainError as exc:
             code, msg = domain_error_reply(exc)
-            return 200, error_body(code, tid, msg), decision
+            return (*profile.failure(code, tid, self.wall_ms(), msg=msg), decision)
         except ServiceBusy:
             log.warning("database busy after retries (tid %s)", tid)
-            return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), decision
+            return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), decision)
         except Exception:
             log.exception("unexpected error (tid %s)", tid)
-            return 200, error_body(ErrorCode.SYSTEM_ERROR, tid), decision
-        return 200, success_body(data, tid), decision
+            return (*profile.failure(ErrorCode.SYSTEM_ERROR, tid, self.wall_ms()), decision)
+        return 200, profile.envelope.success(data, tid, self.wall_ms()), decision
 
     async def _load_key(self, access_key: str) -> ApiKey | None:
         def load() -> ApiKey | None:
@@ -193,10 +242,8 @@ class HtxApi:
             return {k: v for k, v in params if k not in _AUTH_NAMES}
         return parse_body(body)
 
-    @staticmethod
-    def _wire_error(exc: WireError, tid: str) -> dict[str, Any]:
-        with_arg = exc.code in (ErrorCode.EMPTY_PARAM, ErrorCode.ILLEGAL_PARAM) and exc.arg
-        return error_body(exc.code, tid, message(exc.code, exc.arg) if with_arg else None)
+    def _wire_error(self, profile: Profile, exc: WireError, tid: str) -> tuple[int, dict[str, Any]]:
+        return profile.failure(exc.code, tid, self.wall_ms(), arg=exc.arg)
 
 
 _AUTH_NAMES = frozenset(

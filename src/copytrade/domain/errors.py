@@ -148,3 +148,27 @@ class InvalidOrderTransition(DomainError):
     def __init__(self, order_id: int, state: str, event: str) -> None:
         super().__init__(order_id, state, event)
         self.order_id, self.state, self.event = order_id, state, event
+
+
+class CloseAboveHolding(DomainError):
+    """A reducing order asks to close more contracts than the position holds."""
+
+    def __init__(self, requested: Decimal, held: Decimal) -> None:
+        super().__init__(requested, held)
+        self.requested, self.held = requested, held
+
+
+class OrderNotFound(DomainError):
+    """No open order of the account has that id."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id
+
+
+class PostOnlyWouldTake(DomainError):
+    """A post-only order's price would take liquidity from the book."""
+
+    def __init__(self, price: Decimal, best: Decimal) -> None:
+        super().__init__(price, best)
+        self.price, self.best = price, best

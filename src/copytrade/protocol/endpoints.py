@@ -12,8 +12,9 @@ DOC_BASE = "https://www.htx.com/en-us/opend/newApiPages/"
 
 
 class Permission(enum.Enum):
-    """API-key permission an endpoint needs (spec §3.7)."""
+    """API-key permission an endpoint needs (spec §3.7); ``PUBLIC``: unsigned market data."""
 
+    PUBLIC = "public"
     READ = "read"
     TRADE = "trade"
 

@@ -27,8 +27,10 @@ class ErrorCode(enum.IntEnum):
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed"
     SYSTEM_ERROR = 1000, "System error."
     SYSTEM_BUSY = 1004, "System busy. Please try again later."
+    SYMBOL_NOT_EXIST = 1013, "This contract symbol doesn't exist."
     CONTRACT_NOT_EXIST = 1014, "This contract doesn't exist."
     NO_OPPONENT_PRICE = 1016, "The bid/ask price does not exist. Please input the price."
+    ORDER_NOT_EXIST = 1017, "Order doesn't exist."
     INPUT_ERROR = 1030, "Input error."
     RATE_LIMITED = 1032, "Maximum number of access attempts exceeded."
     ORDER_PRICE_TYPE = 1034, "Order quotation type value error."
@@ -59,6 +61,10 @@ class ErrorCode(enum.IntEnum):
     LEVER_EMPTY = 1094, "Leverage cannot be empty."
     NO_PERMISSION = 1205, "You have no access permissions."
     INSUFFICIENT_TRANSFER = 1301, "Insufficient transferable amount."
+    ACCOUNT_NOT_OPENED = (
+        1220,
+        "You don't have access permission as you have not opened contracts trading.",
+    )
     TRANSFER_TYPE = 1315, "Wrong transfer type."
     TRANSFER_AMOUNT = 1322, "Invalid amount. Must be more than 0."
     TRANSFER_PRECISION = 1331, "Exceeds limit of transfer accuracy (8 digits)."
@@ -84,6 +90,8 @@ class ErrorCode(enum.IntEnum):
 
 
 INCORRECT_ACCESS_KEY = "Incorrect Access key"
+NO_KEY_PERMISSION = "API key has no permission"
+"""The gateway's 1205 text (v5/v6): ccxt raises PermissionDenied on this exact phrase."""
 """The 403 text for an unknown or disabled access key (403 says "Verification failure" else)."""
 
 _BY_CODE: dict[int, ErrorCode] = {c.value: c for c in ErrorCode}

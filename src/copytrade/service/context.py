@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from copytrade.domain.errors import UnknownContract
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.trading import Env, Market
 from copytrade.service.ports import Clock, IdGenerator, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from copytrade.service.market import MarketTape
+
+
+def _new_tape() -> MarketTape:
+    from copytrade.service.market import MarketTape
+
+    return MarketTape()
 
 
 @dataclass(slots=True)
@@ -22,6 +32,8 @@ class ServiceContext:
     contracts: dict[str, ContractSpec]
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
+    tape: MarketTape = field(default_factory=_new_tape)
+    """Public trades and mark moves this process saw (market data)."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from copytrade.domain.copytrading import close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
 from copytrade.domain.errors import PositionNotFound
-from copytrade.domain.model import Account, PositionKey, SubPosition
+from copytrade.domain.model import Account, Order, PositionKey, SubPosition
 from copytrade.domain.trading import (
     Env,
     Market,
@@ -61,22 +61,38 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
         markets = ctx.markets(uow.marks())
-        market = markets[spec.contract_code]
         env = ctx.env()
-        order = open_order(trader, req, market, markets, env)
-        copies = skipped = 0
-        if order.filled > 0 and order.sub_position_id is not None:
-            lead = trader.positions[order.sub_position_id]
-            follows, followers = uow.followers_of(uid)
-            if follows:
-                copies, skipped = copy_open(
-                    lead, order.filled, follows, followers, market, markets, env
-                )
+        order, copies, skipped = open_with_copies(uow, trader, req, markets, env)
         uow.persist(env.changes)
         uow.commit()
+    ctx.tape.record_fills(env.changes.fills)
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
     )
+
+
+def open_with_copies(
+    uow: UnitOfWork,
+    trader: Account,
+    req: OpenRequest,
+    markets: dict[str, Market],
+    env: Env,
+) -> tuple[Order, int, int]:
+    """Open a lead order and copy what filled to every follower; return (order, copied, skipped).
+
+    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path).
+    """
+    market = markets[req.contract_code]
+    order = open_order(trader, req, market, markets, env)
+    copies = skipped = 0
+    if order.filled > 0 and order.sub_position_id is not None:
+        lead = trader.positions[order.sub_position_id]
+        follows, followers = uow.followers_of(trader.uid)
+        if follows:
+            copies, skipped = copy_open(
+                lead, order.filled, follows, followers, market, markets, env
+            )
+    return order, copies, skipped
 
 
 def close_with_copies(
@@ -123,6 +139,7 @@ def _close_and_commit(
     )
     uow.persist(env.changes)
     uow.commit()
+    ctx.tape.record_fills(env.changes.fills)
     return result
 
 

@@ -1,0 +1,426 @@
+"""v5 trading endpoints (spec ``htx-v5-v6.md`` §6.8-§6.15): parse, use case, render."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from copytrade.api import wire
+from copytrade.api.routes import Params, Route, no_parameters, route
+from copytrade.api.wire import WireError
+from copytrade.domain.enums import (
+    Liquidity,
+    MarginMode,
+    OrderDirection,
+    OrderPriceType,
+    OrderStatus,
+    PositionSide,
+)
+from copytrade.domain.margin import maintenance_margin
+from copytrade.domain.model import Order
+from copytrade.protocol import v5 as p5
+from copytrade.protocol.error_codes import ErrorCode
+from copytrade.service import v5
+from copytrade.service.context import ServiceContext
+
+DAY_MS = 86_400_000
+_ZERO = Decimal(0)
+_SIDES = {"buy": OrderDirection.BUY, "sell": OrderDirection.SELL}
+_POSITION_SIDES = {"long": PositionSide.LONG, "short": PositionSide.SHORT}
+_KINDS: dict[str, tuple[str, str | None]] = {
+    "market": ("market", None),
+    "limit": ("limit", None),
+    "post_only": ("post_only", None),
+    "ioc": ("limit", "ioc"),
+    "fok": ("limit", "fok"),
+}
+
+
+def _illegal(name: str) -> WireError:
+    return WireError(ErrorCode.ILLEGAL_PARAM, name)
+
+
+def _flag(p: Params, name: str) -> bool:
+    value = p.get(name)
+    if value in (None, "", 0, "0", False, "false"):
+        return False
+    if value in (1, "1", True, "true"):
+        return True
+    raise _illegal(name)
+
+
+def _optional_side(p: Params) -> PositionSide | None:
+    raw = p.get("position_side")
+    if raw in (None, ""):
+        return None
+    side = _POSITION_SIDES.get(raw) if isinstance(raw, str) else None
+    if side is None:
+        raise _illegal("position_side")  # "both": copy-trading accounts are hedge-mode
+    return side
+
+
+def _client_id(p: Params) -> str | None:
+    raw = p.get("client_order_id")
+    if raw in (None, ""):
+        return None
+    text = wire.id_field(raw, "client_order_id")
+    if not text.isdigit() or not 1 <= int(text) < 2**63:
+        raise _illegal("client_order_id")
+    return text
+
+
+def _volume(p: Params) -> Decimal:
+    volume = wire.decimal_field(wire.required(p, "volume"), "volume")
+    if volume <= 0 or volume != volume.to_integral_value():
+        raise _illegal("volume")
+    return volume
+
+
+def parse_place_order(p: Params, now_ms: int) -> tuple[v5.V5Order]:
+    """``POST /v5/trade/order`` (spec §6.9): position side inferred when absent."""
+    code = wire.contract_code(p)
+    mode = wire.margin_mode(p)
+    raw_side, raw_type = p.get("side"), p.get("type")
+    direction = _SIDES.get(raw_side) if isinstance(raw_side, str) else None
+    if direction is None:
+        raise _illegal("side")
+    kind, forced_tif = _KINDS.get(raw_type, ("", None)) if isinstance(raw_type, str) else ("", None)
+    if not kind:
+        raise _illegal("type")
+    tif = forced_tif or p.get("time_in_force") or "gtc"
+    if tif not in ("gtc", "ioc", "fok"):
+        raise _illegal("time_in_force")
+    volume = _volume(p)
+    price = wire.optional_decimal(p, "price")
+    if kind != "market" and price is None:
+        raise _illegal("price")
+    reduce_only = _flag(p, "reduce_only")
+    side = _optional_side(p)
+    if side is None:  # ccxt never sends position_side (spec §6.9, infer_position_side)
+        side = direction.opens if not reduce_only else direction.opens.opposite
+    opening = direction.opens is side
+    if reduce_only and opening:
+        raise _illegal("reduce_only")
+    if not opening and kind != "market":
+        raise _illegal("type")  # reducing orders execute at market [INF]
+    order = v5.V5Order(
+        contract_code=code,
+        margin_mode=mode,
+        direction=direction,
+        position_side=side,
+        opening=opening,
+        kind=kind,
+        tif=tif,
+        volume=volume,
+        price=price if kind != "market" else None,
+        tp_trigger_price=wire.optional_decimal(p, "tp_trigger_price"),
+        sl_trigger_price=wire.optional_decimal(p, "sl_trigger_price"),
+        client_order_id=_client_id(p),
+    )
+    return (order,)
+
+
+def _order_id(p: Params) -> int:
+    raw = wire.id_field(wire.required(p, "order_id"), "order_id")
+    if not raw.isdigit() or len(raw) > 19:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "order_id")
+    return int(raw)
+
+
+def parse_cancel(p: Params, now_ms: int) -> tuple[str, int | None]:
+    """``POST /v5/trade/cancel_order``: ``contract_code`` and ``order_id``."""
+    return wire.contract_code(p), _order_id(p)
+
+
+def parse_cancel_all(p: Params, now_ms: int) -> tuple[str, int | None]:
+    """``POST /v5/trade/cancel_all_orders``: ``contract_code``."""
+    return wire.contract_code(p), None
+
+
+def parse_order(p: Params, now_ms: int) -> tuple[str, int]:
+    """``GET /v5/trade/order``: ``contract_code`` and ``order_id``."""
+    return wire.contract_code(p), _order_id(p)
+
+
+def parse_optional_contract(p: Params, now_ms: int) -> tuple[str | None]:
+    """An optional ``contract_code`` filter."""
+    return (wire.contract_code(p) if p.get("contract_code") not in (None, "") else None,)
+
+
+def parse_fills(p: Params, now_ms: int) -> tuple[str | None, int, int]:
+    """``GET /v5/trade/order/details``: contract filter, ``start_time``/``end_time`` (3 days)."""
+    (code,) = parse_optional_contract(p, now_ms)
+    end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
+    start = (
+        wire.int_field(p["start_time"], "start_time") if p.get("start_time") else end - 2 * DAY_MS
+    )
+    return code, max(start, now_ms - 3 * DAY_MS), end
+
+
+def parse_close_position(p: Params, now_ms: int) -> tuple[str, MarginMode, PositionSide | None]:
+    """``POST /v5/trade/position``: no ``position_side`` closes every side (spec §6.14)."""
+    return wire.contract_code(p), wire.margin_mode(p), _optional_side(p)
+
+
+def parse_set_lever(p: Params, now_ms: int) -> tuple[str, MarginMode, int]:
+    """``POST /v5/position/lever``."""
+    lever = wire.int_field(wire.required(p, "lever_rate", ErrorCode.LEVER_EMPTY), "lever_rate")
+    return wire.contract_code(p), wire.margin_mode(p), lever
+
+
+def parse_position_mode(p: Params, now_ms: int) -> tuple[()]:
+    """``POST /v5/position/mode``: copy-trading accounts are hedge-mode (``dual_side``) only."""
+    if p.get("position_mode") != "dual_side":
+        raise _illegal("position_mode")
+    return ()
+
+
+def closed_history(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Order]:
+    """``order/history``: finished orders are not kept readable yet, so the list is empty."""
+    if contract_code is not None:
+        ctx.spec(contract_code)
+    return []
+
+
+def dual_side(ctx: ServiceContext, uid: int) -> str:
+    """The account's position mode."""
+    return "dual_side"
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+
+def render_ack(ctx: ServiceContext, arguments: tuple[Any, ...], placed: v5.Placed) -> Any:
+    """``{order_id, client_order_id}``; the order id stands in for a missing client id."""
+    oid = str(placed.order_id)
+    return p5.ORDER_ACK.render(p5.OrderAck(oid, placed.client_order_id or oid))
+
+
+def render_close(ctx: ServiceContext, arguments: tuple[Any, ...], order_id: int) -> Any:
+    """``POST /v5/trade/position``: the closing order's id."""
+    return p5.ORDER_ACK.render(p5.OrderAck(str(order_id), str(order_id)))
+
+
+def _state(order: Order) -> str:
+    if order.status is OrderStatus.OPEN:
+        return "new" if order.filled == 0 else "partially_filled"
+    if order.status is OrderStatus.FILLED:
+        return "filled"
+    return "canceled" if order.filled == 0 else "partially_canceled"
+
+
+def v5_order(order: Order) -> p5.Order:
+    """Return a (lead or copy) opening order as v5 shows it."""
+    oid = str(order.order_id)
+    market = order.price_type in (OrderPriceType.MARKET, OrderPriceType.OPPONENT_FOK)
+    fok = order.price_type.fill_or_kill
+    return p5.Order(
+        id=oid,
+        order_id=oid,
+        client_order_id=oid,
+        contract_code=order.contract_code,
+        side="buy" if order.side is PositionSide.LONG else "sell",
+        position_side=order.side.value,
+        type="market" if market else "limit",
+        price=order.price if order.price is not None and not market else _ZERO,
+        price_match=None,
+        volume=order.volume,
+        state=_state(order),
+        trade_volume=order.filled,
+        trade_avg_price=order.avg_price,
+        trade_turnover=order.filled_notional,
+        fee=-order.fee,
+        fee_currency="USDT" if order.fee else "",
+        margin_mode=order.margin_mode.value,
+        lever_rate=order.lever,
+        order_source="api",
+        contract_type="swap",
+        price_protect=False,
+        cancel_reason=None,
+        reduce_only=False,
+        time_in_force="fok" if fok else "gtc",
+        tp_trigger_price=order.tp_trigger_price,
+        tp_order_price=None,
+        tp_type="market" if order.tp_trigger_price is not None else None,
+        tp_trigger_price_type="last" if order.tp_trigger_price is not None else None,
+        sl_trigger_price=order.sl_trigger_price,
+        sl_order_price=None,
+        sl_type="market" if order.sl_trigger_price is not None else None,
+        sl_trigger_price_type="last" if order.sl_trigger_price is not None else None,
+        created_time=order.created_at,
+        updated_time=order.created_at,
+    )
+
+
+def render_order(ctx: ServiceContext, arguments: tuple[Any, ...], order: Order) -> Any:
+    """``GET /v5/trade/order``."""
+    return p5.ORDER.render(v5_order(order))
+
+
+def render_orders(ctx: ServiceContext, arguments: tuple[Any, ...], orders: list[Order]) -> Any:
+    """``order/opens`` and ``order/history``."""
+    return p5.ORDERS.render(tuple(v5_order(o) for o in orders))
+
+
+def render_cancelled(ctx: ServiceContext, arguments: tuple[Any, ...], orders: list[Order]) -> Any:
+    """``cancel_order``: the order's ids; ``cancel_all_orders``: one item per order."""
+    if arguments[1] is not None:
+        oid = str(orders[0].order_id)
+        return p5.ORDER_ACK.render(p5.OrderAck(oid, oid))
+    return p5.CANCEL_ITEMS.render(
+        tuple(p5.CancelItem(200, "Success", str(o.order_id), str(o.order_id)) for o in orders)
+    )
+
+
+def render_balance(ctx: ServiceContext, arguments: tuple[()], view: v5.BalanceView) -> Any:
+    """``/v5/account/balance``: one USDT detail."""
+    available = max(view.cross.available, _ZERO)
+    rate = view.maintenance_margin / view.equity if view.equity > 0 else _ZERO
+    im_rate = view.initial_margin / view.equity if view.equity > 0 else _ZERO
+    detail = p5.BalanceDetail(
+        currency="USDT",
+        equity=view.equity,
+        available=available,
+        available_margin=available,
+        withdraw_available=available,
+        profit_unreal=view.profit_unreal,
+        initial_margin=view.initial_margin,
+        maintenance_margin=view.maintenance_margin,
+        maintenance_margin_rate=rate,
+        initial_margin_rate=im_rate,
+        voucher=_ZERO,
+        voucher_value=_ZERO,
+        isolated_equity=view.isolated_equity,
+        isolated_profit_unreal=view.isolated_profit_unreal,
+        created_time=view.now,
+        updated_time=view.now,
+    )
+    return p5.BALANCE.render(
+        p5.Balance(
+            state="normal",
+            equity=view.equity,
+            initial_margin=view.initial_margin,
+            maintenance_margin=view.maintenance_margin,
+            maintenance_margin_rate=rate,
+            profit_unreal=view.profit_unreal,
+            available_margin=available,
+            voucher_value=_ZERO,
+            created_time=view.now,
+            updated_time=view.now,
+            details=(detail,),
+        )
+    )
+
+
+def render_positions(
+    ctx: ServiceContext, arguments: tuple[str | None], view: v5.PositionsView
+) -> Any:
+    """``position/opens``: one item per (contract, margin mode, side)."""
+    items = []
+    now = ctx.clock.now_ms()
+    for agg in view.positions:
+        spec = ctx.spec(agg.contract_code)
+        mark = view.marks[agg.contract_code]
+        mm = maintenance_margin(
+            spec.adjustment_factor, agg.volume, spec.contract_size, mark, agg.lever
+        )
+        long = agg.side is PositionSide.LONG
+        items.append(
+            p5.Position(
+                contract_code=agg.contract_code,
+                contract_type="swap",
+                position_side=agg.side.value,
+                direction="buy" if long else "sell",
+                margin_mode=agg.margin_mode.value,
+                open_avg_price=agg.open_avg_price,
+                volume=agg.volume,
+                available=agg.volume,
+                lever_rate=agg.lever,
+                initial_margin=agg.position_margin,
+                margin=agg.position_margin,
+                maintenance_margin=mm,
+                margin_rate=agg.margin_rate,
+                profit_unreal=agg.unreal_profit,
+                profit_rate=agg.profit_rate,
+                liquidation_price=agg.liquidation_price,
+                mark_price=mark,
+                last_price=mark,
+                margin_currency="USDT",
+                adl_risk_percent=1,
+                created_time=view.opened.get(agg.key, now),
+                updated_time=now,
+            )
+        )
+    return p5.POSITIONS.render(tuple(items))
+
+
+def render_fills(
+    ctx: ServiceContext, arguments: tuple[Any, ...], rows: list[dict[str, Any]]
+) -> Any:
+    """``order/details``: one item per fill; ``trade_fee`` positive when paid."""
+    items = []
+    for r in rows:
+        spec = ctx.spec(r["contract_code"])
+        side = PositionSide(r["side"])
+        opening = r["offset"] == "open"
+        buy = (side is PositionSide.LONG) == opening
+        maker = r["liquidity"] in (Liquidity.MAKER, Liquidity.MAKER.value)
+        price, volume = Decimal(r["price"]), Decimal(r["volume"])
+        mode = r["margin_mode"]
+        items.append(
+            p5.Fill(
+                id=f"{r['trade_id']}-{r['order_id'] or r['sub_position_id']}",
+                trade_id=str(r["trade_id"]),
+                order_id=str(r["order_id"]) if r["order_id"] is not None else None,
+                contract_code=r["contract_code"],
+                side="buy" if buy else "sell",
+                position_side=side.value,
+                type="limit" if maker else "market",
+                role="MAKER" if maker else "TAKER",
+                trade_price=price,
+                trade_volume=volume,
+                trade_turnover=volume * spec.contract_size * price,
+                trade_fee=Decimal(r["fee"]),
+                fee_currency="USDT",
+                margin_mode=mode.value if isinstance(mode, MarginMode) else str(mode),
+                profit=_ZERO,
+                created_time=int(r["ts"]),
+            )
+        )
+    return p5.FILLS.render(tuple(items))
+
+
+def render_lever(ctx: ServiceContext, arguments: tuple[str, MarginMode, int], lever: int) -> Any:
+    """``POST /v5/position/lever``."""
+    return p5.LEVER.render(p5.Lever(arguments[0], arguments[1].value, lever))
+
+
+def render_levers(
+    ctx: ServiceContext, arguments: tuple[Any, ...], rows: list[tuple[str, MarginMode, int]]
+) -> Any:
+    """``GET /v5/position/lever``."""
+    return p5.LEVERS.render(tuple(p5.Lever(c, m.value, lv) for c, m, lv in rows))
+
+
+def render_mode(ctx: ServiceContext, arguments: tuple[()], mode: str) -> Any:
+    """``position/mode``."""
+    return p5.POSITION_MODE.render(p5.PositionMode(mode))
+
+
+V5_ROUTES: dict[str, Route] = {
+    "balance": route(no_parameters, v5.balance, render_balance),
+    "place_order": route(parse_place_order, v5.place_order, render_ack),
+    "cancel_order": route(parse_cancel, v5.cancel_orders, render_cancelled),
+    "cancel_all_orders": route(parse_cancel_all, v5.cancel_orders, render_cancelled),
+    "order": route(parse_order, v5.order, render_order),
+    "open_orders": route(parse_optional_contract, v5.open_orders, render_orders),
+    "order_history": route(parse_optional_contract, closed_history, render_orders),
+    "fills": route(parse_fills, v5.fills, render_fills),
+    "positions": route(parse_optional_contract, v5.positions, render_positions),
+    "close_position": route(parse_close_position, v5.close_position, render_close),
+    "set_lever": route(parse_set_lever, v5.set_lever, render_lever),
+    "get_lever": route(parse_optional_contract, v5.levers, render_levers),
+    "set_position_mode": route(parse_position_mode, dual_side, render_mode),
+    "get_position_mode": route(no_parameters, dual_side, render_mode),
+}
+"""The v5 endpoints the server implements, by name."""

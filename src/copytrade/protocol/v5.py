@@ -1,0 +1,276 @@
+"""HTX's v5 USDT-M trading family (spec ``htx-v5-v6.md`` §6.8-§6.16): endpoints and replies.
+
+Structures follow :mod:`copytrade.protocol.copytrading`'s conventions: field order is HTX's, ids
+are strings, decimals decimal strings, times epoch ms (strings where HTX prints them so).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
+from copytrade.protocol.replies import Many, One, Reply
+from copytrade.protocol.schema import (
+    BOOL,
+    DEC,
+    DEC18,
+    ID,
+    INT,
+    INT_STR,
+    STR,
+    Struct,
+    structure,
+    wire,
+)
+
+
+@structure
+class BalanceDetail(Struct):
+    """One asset of ``/v5/account/balance`` (only USDT)."""
+
+    label = "balance.details"
+    currency: str = wire(STR)
+    equity: Decimal = wire(DEC18)
+    available: Decimal = wire(DEC18)
+    available_margin: Decimal = wire(DEC18)
+    withdraw_available: Decimal = wire(DEC18)
+    profit_unreal: Decimal = wire(DEC18)
+    initial_margin: Decimal = wire(DEC18)
+    maintenance_margin: Decimal = wire(DEC18)
+    maintenance_margin_rate: Decimal = wire(DEC18)
+    initial_margin_rate: Decimal = wire(DEC18)
+    voucher: Decimal = wire(DEC)
+    voucher_value: Decimal = wire(DEC)
+    isolated_equity: Decimal = wire(DEC18)
+    isolated_profit_unreal: Decimal = wire(DEC18)
+    created_time: int = wire(INT)
+    updated_time: int = wire(INT)
+
+
+@structure
+class Balance(Struct):
+    """``/v5/account/balance``: account totals in USDT and one detail per asset (spec §6.8)."""
+
+    label = "balance"
+    state: str = wire(STR)
+    equity: Decimal = wire(DEC18)
+    initial_margin: Decimal = wire(DEC18)
+    maintenance_margin: Decimal = wire(DEC18)
+    maintenance_margin_rate: Decimal = wire(DEC18)
+    profit_unreal: Decimal = wire(DEC18)
+    available_margin: Decimal = wire(DEC18)
+    voucher_value: Decimal = wire(DEC)
+    created_time: int = wire(INT)
+    updated_time: int = wire(INT)
+    details: tuple[BalanceDetail, ...] = wire()
+
+
+@structure
+class OrderAck(Struct):
+    """A placed, cancelled or closing order: its id and client id (the id when none given)."""
+
+    label = "order ack"
+    order_id: str = wire(ID)
+    client_order_id: str | None = wire(ID)
+
+
+@structure
+class CancelItem(Struct):
+    """One ``cancel_all_orders`` item, with its own code and message."""
+
+    label = "cancel_all_orders"
+    code: int = wire(INT)
+    message: str = wire(STR)
+    order_id: str = wire(ID)
+    client_order_id: str | None = wire(ID)
+
+
+@structure
+class Order(Struct):
+    """One order as ``order``, ``order/opens`` and ``order/history`` show it (spec §6.11).
+
+    ``id`` equals ``order_id`` (ccxt reads ``id`` first); ``fee`` is negative when paid.
+    """
+
+    label = "order"
+    id: str = wire(ID)
+    order_id: str = wire(ID)
+    client_order_id: str | None = wire(ID)
+    contract_code: str = wire(STR)
+    side: str = wire(STR)
+    position_side: str = wire(STR)
+    type: str = wire(STR)
+    price: Decimal = wire(DEC)
+    price_match: str | None = wire(STR)
+    volume: Decimal = wire(DEC)
+    state: str = wire(STR)
+    trade_volume: Decimal = wire(DEC)
+    trade_avg_price: Decimal | None = wire(DEC18)
+    trade_turnover: Decimal = wire(DEC18)
+    fee: Decimal = wire(DEC18)
+    fee_currency: str = wire(STR)
+    margin_mode: str = wire(STR)
+    lever_rate: int = wire(INT)
+    order_source: str = wire(STR)
+    contract_type: str = wire(STR)
+    price_protect: bool = wire(BOOL)
+    cancel_reason: str | None = wire(STR)
+    reduce_only: bool = wire(BOOL)
+    time_in_force: str = wire(STR)
+    tp_trigger_price: Decimal | None = wire(DEC)
+    tp_order_price: Decimal | None = wire(DEC)
+    tp_type: str | None = wire(STR)
+    tp_trigger_price_type: str | None = wire(STR)
+    sl_trigger_price: Decimal | None = wire(DEC)
+    sl_order_price: Decimal | None = wire(DEC)
+    sl_type: str | None = wire(STR)
+    sl_trigger_price_type: str | None = wire(STR)
+    created_time: int = wire(INT_STR)
+    updated_time: int = wire(INT_STR)
+
+
+@structure
+class Fill(Struct):
+    """One ``order/details`` item: a fill of the account; ``trade_fee`` positive when paid."""
+
+    label = "order/details"
+    id: str = wire(ID)
+    trade_id: str = wire(ID)
+    order_id: str | None = wire(ID)
+    contract_code: str = wire(STR)
+    side: str = wire(STR)
+    position_side: str = wire(STR)
+    type: str = wire(STR)
+    role: str = wire(STR)
+    trade_price: Decimal = wire(DEC18)
+    trade_volume: Decimal = wire(DEC)
+    trade_turnover: Decimal = wire(DEC18)
+    trade_fee: Decimal = wire(DEC18)
+    fee_currency: str = wire(STR)
+    margin_mode: str = wire(STR)
+    profit: Decimal = wire(DEC18)
+    created_time: int = wire(INT_STR)
+
+
+@structure
+class Position(Struct):
+    """One ``position/opens`` item: an aggregate position (spec §6.13)."""
+
+    label = "position/opens"
+    contract_code: str = wire(STR)
+    contract_type: str = wire(STR)
+    position_side: str = wire(STR)
+    direction: str = wire(STR)
+    margin_mode: str = wire(STR)
+    open_avg_price: Decimal = wire(DEC18)
+    volume: Decimal = wire(DEC)
+    available: Decimal = wire(DEC)
+    lever_rate: int = wire(INT)
+    initial_margin: Decimal = wire(DEC18)
+    margin: Decimal = wire(DEC18)
+    maintenance_margin: Decimal = wire(DEC18)
+    margin_rate: Decimal = wire(DEC18)
+    profit_unreal: Decimal = wire(DEC18)
+    profit_rate: Decimal = wire(DEC18)
+    liquidation_price: Decimal | None = wire(DEC18)
+    mark_price: Decimal = wire(DEC)
+    last_price: Decimal = wire(DEC)
+    margin_currency: str = wire(STR)
+    adl_risk_percent: int = wire(INT)
+    created_time: int = wire(INT_STR)
+    updated_time: int = wire(INT_STR)
+
+
+@structure
+class Lever(Struct):
+    """``position/lever``: the leverage of (contract, margin mode)."""
+
+    label = "position/lever"
+    contract_code: str = wire(STR)
+    margin_mode: str = wire(STR)
+    lever_rate: int = wire(INT)
+
+
+@structure
+class PositionMode(Struct):
+    """``position/mode``: ``single_side`` (one-way) or ``dual_side`` (hedge)."""
+
+    label = "position/mode"
+    position_mode: str = wire(STR)
+
+
+_T = "/v5/trade/"
+
+
+def _ep(name: str, method: HttpMethod, path: str, perm: Permission, summary: str) -> Endpoint:
+    return Endpoint(name, method, path, perm, summary)
+
+
+G, P = HttpMethod.GET, HttpMethod.POST
+R, T = Permission.READ, Permission.TRADE
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    _ep("balance", G, "/v5/account/balance", R, "Account balance (ccxt fetch_balance)"),
+    _ep("place_order", P, _T + "order", T, "Place an order (ccxt create_order)"),
+    _ep("cancel_order", P, _T + "cancel_order", T, "Cancel an order (ccxt cancel_order)"),
+    _ep(
+        "cancel_all_orders",
+        P,
+        _T + "cancel_all_orders",
+        T,
+        "Cancel every open order (ccxt cancel_all_orders)",
+    ),
+    _ep("order", G, _T + "order", R, "One order (ccxt fetch_order)"),
+    _ep("open_orders", G, _T + "order/opens", R, "Open orders (ccxt fetch_open_orders)"),
+    _ep(
+        "order_history",
+        G,
+        _T + "order/history",
+        R,
+        "Finished orders (ccxt fetch_orders / fetch_closed_orders)",
+    ),
+    _ep("fills", G, _T + "order/details", R, "Fills of the last 3 days (ccxt fetch_my_trades)"),
+    _ep("positions", G, _T + "position/opens", R, "Open positions (ccxt fetch_positions)"),
+    _ep(
+        "close_position",
+        P,
+        _T + "position",
+        T,
+        "Close every position of contract + margin mode + side at market (ccxt close_position)",
+    ),
+    _ep("set_lever", P, "/v5/position/lever", T, "Set leverage (ccxt set_leverage)"),
+    _ep("get_lever", G, "/v5/position/lever", R, "Read leverage"),
+    _ep("set_position_mode", P, "/v5/position/mode", T, "Set position mode"),
+    _ep("get_position_mode", G, "/v5/position/mode", R, "Read position mode"),
+)
+"""The v5 endpoints of spec §10.1 served (algo orders and transfers are not yet)."""
+
+ORDER_ACK = One(OrderAck)
+BALANCE = One(Balance)
+CANCEL_ITEMS = Many(CancelItem)
+ORDER = One(Order)
+ORDERS = Many(Order)
+FILLS = Many(Fill)
+POSITIONS = Many(Position)
+LEVER = One(Lever)
+LEVERS = Many(Lever)
+POSITION_MODE = One(PositionMode)
+
+REPLIES: dict[str, Reply[Any]] = {
+    "balance": BALANCE,
+    "place_order": ORDER_ACK,
+    "cancel_order": ORDER_ACK,
+    "cancel_all_orders": CANCEL_ITEMS,
+    "order": ORDER,
+    "open_orders": ORDERS,
+    "order_history": ORDERS,
+    "fills": FILLS,
+    "positions": POSITIONS,
+    "close_position": ORDER_ACK,
+    "set_lever": LEVER,
+    "get_lever": LEVERS,
+    "set_position_mode": POSITION_MODE,
+    "get_position_mode": POSITION_MODE,
+}
+"""The shape of ``data`` of every v5 endpoint, by endpoint name."""

@@ -1,0 +1,247 @@
+"""Public market data from the simulated market: tickers, book, trades, candles, funding.
+
+The book is the market maker's (a pure function of the mark). Trades are the real fills this
+process booked, kept on a bounded :class:`MarketTape` with the mark moves; candles aggregate
+both on the simulation clock (spec ``htx-v5-v6.md`` §6.3-§6.7).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from copytrade.domain.book import Book
+from copytrade.domain.enums import PositionSide
+from copytrade.domain.instruments import ContractSpec
+from copytrade.domain.model import FillRecord
+from copytrade.service.context import ServiceContext
+
+DAY_MS = 86_400_000
+FUNDING_INTERVAL_MS = 8 * 3_600_000
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Print:
+    """One public trade: a fill, with the taker's direction."""
+
+    trade_id: int
+    ts: int
+    price: Decimal
+    volume: Decimal
+    buy: bool
+
+
+@dataclass(slots=True)
+class MarketTape:
+    """The trades and mark moves this process saw, per contract (the newest ``keep`` of each).
+
+    Attributes:
+        keep: How many trades and marks to keep per contract.
+        funding_rate: The funding rate ``/v5/market/funding_rate`` reports.
+    """
+
+    keep: int = 5000
+    funding_rate: Decimal = Decimal("0.0001")
+    _trades: dict[str, deque[Print]] = field(default_factory=dict)
+    _marks: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record_fills(self, fills: Iterable[FillRecord]) -> None:
+        """Print committed fills (a close of a long is a sell, an open of a long a buy)."""
+        with self._lock:
+            for f in fills:
+                buy = (f.side is PositionSide.LONG) == (f.offset == "open")
+                tape = self._trades.setdefault(f.contract_code, deque(maxlen=self.keep))
+                tape.append(Print(f.trade_id, f.ts, f.price, f.volume, buy))
+
+    def record_mark(self, contract_code: str, ts: int, price: Decimal) -> None:
+        """Remember a mark move (candles follow the mark between trades)."""
+        with self._lock:
+            self._marks.setdefault(contract_code, deque(maxlen=self.keep)).append((ts, price))
+
+    def trades(self, contract_code: str) -> list[Print]:
+        """Return the contract's trades, oldest first."""
+        with self._lock:
+            return list(self._trades.get(contract_code, ()))
+
+    def marks(self, contract_code: str) -> list[tuple[int, Decimal]]:
+        """Return the contract's mark moves, oldest first."""
+        with self._lock:
+            return list(self._marks.get(contract_code, ()))
+
+    def clear(self) -> None:
+        """Forget everything (after a reset)."""
+        with self._lock:
+            self._trades.clear()
+            self._marks.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A contract's ticker: 24 h figures, last price and best quotes."""
+
+    spec: ContractSpec
+    mark: Decimal
+    book: Book
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    turnover: Decimal
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CandleRow:
+    """One candle: start (epoch s), OHLC, contracts, coin amount, USDT turnover, trades."""
+
+    start_s: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    amount: Decimal
+    turnover: Decimal
+    count: int
+
+
+def _marks(ctx: ServiceContext) -> dict[str, Decimal]:
+    with ctx.uow() as uow:
+        return uow.marks()
+
+
+def contracts(ctx: ServiceContext, uid: int) -> list[ContractSpec]:
+    """Return every configured contract."""
+    return list(ctx.contracts.values())
+
+
+def _summary(ctx: ServiceContext, spec: ContractSpec, mark: Decimal, now: int) -> Summary:
+    book = ctx.markets({spec.contract_code: mark})[spec.contract_code].book
+    day = [t for t in ctx.tape.trades(spec.contract_code) if t.ts > now - DAY_MS]
+    prices = [t.price for t in day] or [mark]
+    volume = sum((t.volume for t in day), _ZERO)
+    turnover = sum((t.volume * spec.contract_size * t.price for t in day), _ZERO)
+    return Summary(
+        spec,
+        mark,
+        book,
+        prices[0],
+        max(prices),
+        min(prices),
+        prices[-1],
+        volume,
+        turnover,
+        len(day),
+    )
+
+
+def ticker(ctx: ServiceContext, uid: int, contract_code: str) -> Summary:
+    """Return one contract's ticker."""
+    spec = ctx.spec(contract_code)
+    return _summary(ctx, spec, _marks(ctx)[contract_code], ctx.clock.now_ms())
+
+
+def tickers(ctx: ServiceContext, uid: int) -> list[Summary]:
+    """Return every contract's ticker."""
+    marks, now = _marks(ctx), ctx.clock.now_ms()
+    return [
+        _summary(ctx, spec, marks[code], now)
+        for code, spec in ctx.contracts.items()
+        if code in marks
+    ]
+
+
+def book(ctx: ServiceContext, uid: int, contract_code: str) -> Book:
+    """Return the market maker's book of one contract."""
+    ctx.spec(contract_code)
+    return ctx.markets(_marks(ctx))[contract_code].book
+
+
+def trades(ctx: ServiceContext, uid: int, contract_code: str, size: int) -> list[Print]:
+    """Return the newest ``size`` trades of one contract, newest first."""
+    ctx.spec(contract_code)
+    return ctx.tape.trades(contract_code)[-size:][::-1]
+
+
+def candles(
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    period_s: int,
+    size: int | None,
+    start_s: int | None,
+    end_s: int | None,
+) -> list[CandleRow]:
+    """Return ``period_s`` candles, ascending: the newest ``size``, else ``[start, end]``.
+
+    A bucket without trades follows the mark (or repeats the previous close); buckets before
+    the first trade or mark move this process saw are not reported.
+    """
+    spec = ctx.spec(contract_code)
+    now_s = ctx.clock.now_ms() // 1000
+    mark = _marks(ctx)[contract_code]
+    last = now_s - now_s % period_s
+    if size is not None:
+        first = last - period_s * (size - 1)
+    else:
+        assert start_s is not None
+        assert end_s is not None
+        first = start_s - start_s % period_s
+        last = min(last, end_s - end_s % period_s)
+    events: list[tuple[int, Decimal, Decimal]] = [
+        (ts // 1000, price, _ZERO) for ts, price in ctx.tape.marks(contract_code)
+    ]
+    events += [(t.ts // 1000, t.price, t.volume) for t in ctx.tape.trades(contract_code)]
+    events.sort(key=lambda e: e[0])
+    known = events[0][0] - events[0][0] % period_s if events else last
+    first = max(first, known)
+    price = next((p for ts, p, _ in reversed(events) if ts < first), None)
+    if price is None:
+        price = events[0][1] if events else mark
+    rows: list[CandleRow] = []
+    i = 0
+    while i < len(events) and events[i][0] < first:
+        i += 1
+    start = first
+    while start <= last:
+        o = h = lo = c = price
+        volume = turnover = _ZERO
+        count = 0
+        while i < len(events) and events[i][0] < start + period_s:
+            _, p, v = events[i]
+            h, lo, c = max(h, p), min(lo, p), p
+            if v > 0:
+                volume += v
+                turnover += v * spec.contract_size * p
+                count += 1
+            i += 1
+        rows.append(
+            CandleRow(start, o, h, lo, c, volume, volume * spec.contract_size, turnover, count)
+        )
+        price = c
+        start += period_s
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Funding:
+    """The funding rate and the current and next funding times (epoch ms)."""
+
+    contract_code: str
+    rate: Decimal
+    funding_time: int
+    next_funding_time: int
+
+
+def funding(ctx: ServiceContext, uid: int, contract_code: str) -> Funding:
+    """Return the configured funding rate; funding happens every 8 h from 00:00 UTC."""
+    ctx.spec(contract_code)
+    now = ctx.clock.now_ms()
+    upcoming = now - now % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
+    return Funding(contract_code, ctx.tape.funding_rate, upcoming, upcoming + FUNDING_INTERVAL_MS)

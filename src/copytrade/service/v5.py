@@ -1,0 +1,380 @@
+"""v5 trading use cases (spec ``htx-v5-v6.md`` §6.8-§6.15) over the same core as v1.
+
+Opening orders go through :func:`copytrade.service.handlers.open_with_copies` and closes through
+:func:`copytrade.service.handlers.close_with_copies`: a lead's v5 fills are copied exactly as its
+v1 ones. Accounts are hedge-mode (``dual_side``), as HTX's copy-trading accounts are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from copytrade.domain.enums import (
+    CloseType,
+    MarginMode,
+    OrderDirection,
+    OrderPriceType,
+    OrderStatus,
+    PositionSide,
+)
+from copytrade.domain.errors import (
+    InvalidLever,
+    LeverMismatch,
+    OrderNotFound,
+    PositionNotFound,
+    PostOnlyWouldTake,
+)
+from copytrade.domain.margin import pnl
+from copytrade.domain.model import Account, Order, SubPosition
+from copytrade.domain.reduce import reduce_pieces
+from copytrade.domain.risk import AggregatePosition, aggregate_positions
+from copytrade.domain.trading import (
+    CrossFigures,
+    Market,
+    OpenRequest,
+    check_order_shape,
+    cross_figures,
+)
+from copytrade.service.context import ServiceContext
+from copytrade.service.errors import UnknownUser
+from copytrade.service.handlers import close_with_copies, open_with_copies
+from copytrade.service.ports import UnitOfWork
+from copytrade.service.retry import retry_conflicts
+
+DEFAULT_LEVER = 5
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class V5Order:
+    """A ``/v5/trade/order`` request, parsed.
+
+    Attributes:
+        opening: Whether it opens (else reduces) ``position_side``.
+        kind: ``market``, ``limit``, ``post_only``; ``tif``: ``gtc``, ``ioc``, ``fok``.
+    """
+
+    contract_code: str
+    margin_mode: MarginMode
+    direction: OrderDirection
+    position_side: PositionSide
+    opening: bool
+    kind: str
+    tif: str
+    volume: Decimal
+    price: Decimal | None
+    tp_trigger_price: Decimal | None
+    sl_trigger_price: Decimal | None
+    client_order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What an order did: its id, the contracts filled, copies made and skipped."""
+
+    order_id: int
+    client_order_id: str | None
+    filled: Decimal
+    copies: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceView:
+    """The account's figures for ``/v5/account/balance``."""
+
+    cross: CrossFigures
+    equity: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    profit_unreal: Decimal
+    isolated_equity: Decimal
+    isolated_profit_unreal: Decimal
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsView:
+    """Aggregate positions with the marks and creation times of their sub positions."""
+
+    positions: list[AggregatePosition]
+    marks: dict[str, Decimal]
+    opened: dict[tuple[str, MarginMode, PositionSide], int]
+
+
+def _account(uow: UnitOfWork, uid: int) -> Account:
+    account = uow.account(uid)
+    if account is None:
+        raise UnknownUser(uid)
+    return account
+
+
+def _price_type(order: V5Order) -> OrderPriceType:
+    if order.kind == "market":
+        return OrderPriceType.OPPONENT_FOK if order.tif == "fok" else OrderPriceType.MARKET
+    return OrderPriceType.FOK if order.tif == "fok" else OrderPriceType.LIMIT
+
+
+@retry_conflicts
+def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
+    """Place a v5 order: open (copied to followers) or reduce (followers reduce with it)."""
+    spec = ctx.spec(req.contract_code)
+    with ctx.uow() as uow:
+        trader = _account(uow, uid)
+        markets = ctx.markets(uow.marks())
+        market = markets[spec.contract_code]
+        env = ctx.env()
+        if req.opening:
+            lever = trader.levers.get((spec.contract_code, req.margin_mode), DEFAULT_LEVER)
+            request = OpenRequest(
+                spec.contract_code,
+                req.direction,
+                req.volume,
+                req.margin_mode,
+                _price_type(req),
+                req.price,
+                lever,
+                tp_trigger_price=req.tp_trigger_price,
+                sl_trigger_price=req.sl_trigger_price,
+            )
+            check_order_shape(spec, request)
+            if req.kind == "post_only":
+                _check_post_only(market, req)
+            order, copies, skipped = open_with_copies(uow, trader, request, markets, env)
+            if req.tif == "ioc" and order.status is OrderStatus.OPEN:
+                order.apply("cancel")  # immediate-or-cancel: the remainder does not rest
+                trader.orders.pop(order.order_id, None)
+                env.changes.save_order(order)
+            placed = Placed(order.order_id, req.client_order_id, order.filled, copies, skipped)
+        else:
+            placed = _reduce(ctx, uow, trader, req, market, markets, env)
+        uow.persist(env.changes)
+        uow.commit()
+    ctx.tape.record_fills(env.changes.fills)
+    return placed
+
+
+def _check_post_only(market: Market, req: V5Order) -> None:
+    levels = market.book.side_for(req.direction is OrderDirection.BUY)
+    if req.price is None or not levels:
+        return
+    best = levels[0].price
+    takes = req.price >= best if req.direction is OrderDirection.BUY else req.price <= best
+    if takes:
+        raise PostOnlyWouldTake(req.price, best)
+
+
+def _reduce(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader: Account,
+    req: V5Order,
+    market: Market,
+    markets: dict[str, Market],
+    env: Any,
+) -> Placed:
+    """Close ``req.volume`` of the position at market; the followers' copies shrink with it."""
+    key = (req.contract_code, req.margin_mode, req.position_side)
+    _follows, followers = uow.followers_of(trader.uid)
+    pieces = reduce_pieces(trader, key, req.volume, followers, env)
+    result = close_with_copies(
+        ctx, uow, trader, pieces, market, markets, CloseType.CLOSE_ORDER, env
+    )
+    return Placed(env.next_id(), req.client_order_id, req.volume, result.copies_closed, 0)
+
+
+@retry_conflicts
+def close_position(
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    margin_mode: MarginMode,
+    side: PositionSide | None,
+) -> int:
+    """Close every position of (contract, margin mode[, side]) and the copies, atomically.
+
+    Without a side (ccxt sends none) every side holding a position closes. Returns the id of
+    the closing order.
+    """
+    ctx.spec(contract_code)
+    sides = (side,) if side is not None else (PositionSide.LONG, PositionSide.SHORT)
+    with ctx.uow() as uow:
+        trader = _account(uow, uid)
+        markets = ctx.markets(uow.marks())
+        env = ctx.env()
+        closed = 0
+        for s in sides:
+            positions = [
+                p
+                for p in trader.open_positions((contract_code, margin_mode, s))
+                if p.lead_uid is None
+            ]
+            if positions:
+                close_with_copies(
+                    ctx,
+                    uow,
+                    trader,
+                    positions,
+                    markets[contract_code],
+                    markets,
+                    CloseType.CLOSE_ALL,
+                    env,
+                )
+                closed += 1
+        if not closed:
+            raise PositionNotFound(f"{contract_code} {margin_mode.value}")
+        uow.persist(env.changes)
+        uow.commit()
+    ctx.tape.record_fills(env.changes.fills)
+    return env.next_id()
+
+
+@retry_conflicts
+def cancel_orders(
+    ctx: ServiceContext, uid: int, contract_code: str, order_id: int | None
+) -> list[Order]:
+    """Cancel one open order (``order_id``) or every open order of the contract."""
+    ctx.spec(contract_code)
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        env = ctx.env()
+        chosen = [
+            o
+            for o in account.orders.values()
+            if o.contract_code == contract_code and order_id in (None, o.order_id)
+        ]
+        if order_id is not None and not chosen:
+            raise OrderNotFound(str(order_id))
+        for order in chosen:
+            order.apply("cancel")
+            del account.orders[order.order_id]
+            env.changes.save_order(order)
+        uow.persist(env.changes)
+        uow.commit()
+    return sorted(chosen, key=lambda o: o.order_id)
+
+
+def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Order]:
+    """Return the account's resting orders (of one contract when given), oldest first."""
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+    return sorted(
+        (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
+        key=lambda o: o.order_id,
+    )
+
+
+def order(ctx: ServiceContext, uid: int, contract_code: str, order_id: int) -> Order:
+    """Return one resting order; an unknown id (or a finished order) is ``OrderNotFound``."""
+    for found in open_orders(ctx, uid, contract_code):
+        if found.order_id == order_id:
+            return found
+    raise OrderNotFound(str(order_id))
+
+
+def balance(ctx: ServiceContext, uid: int) -> BalanceView:
+    """Return the account's equity, margins and available margin in USDT."""
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        markets = ctx.markets(uow.marks())
+    cross = cross_figures(account, markets, ctx.fees)
+    iso_equity = iso_unreal = iso_margin = _ZERO
+    for pos in account.positions.values():
+        if pos.margin_mode is MarginMode.ISOLATED:
+            market = markets[pos.contract_code]
+            gain = pnl(
+                pos.side, pos.open_avg_price, market.mark, pos.volume, market.spec.contract_size
+            )
+            iso_unreal += gain
+            iso_equity += pos.position_margin + gain
+            iso_margin += pos.position_margin
+    return BalanceView(
+        cross,
+        cross.equity + iso_equity,
+        cross.initial_margin + iso_margin,
+        cross.maintenance_margin,
+        cross.equity - account.balance + iso_unreal,
+        iso_equity,
+        iso_unreal,
+        ctx.clock.now_ms(),
+    )
+
+
+def positions(ctx: ServiceContext, uid: int, contract_code: str | None) -> PositionsView:
+    """Return the account's aggregate positions (of one contract when given)."""
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        marks = uow.marks()
+    markets = ctx.markets(marks)
+    rows = [
+        p
+        for p in aggregate_positions(account, markets, ctx.fees)
+        if contract_code in (None, p.contract_code)
+    ]
+    opened: dict[tuple[str, MarginMode, PositionSide], int] = {}
+    for pos in account.positions.values():
+        opened[pos.key] = min(opened.get(pos.key, pos.open_time), pos.open_time)
+    return PositionsView(rows, marks, opened)
+
+
+def fills(
+    ctx: ServiceContext, uid: int, contract_code: str | None, start: int, end: int
+) -> list[dict[str, Any]]:
+    """Return the account's fills in ``[start, end]`` (of one contract when given), newest first.
+
+    Each row carries the fill's columns and its position's ``margin_mode``.
+    """
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        report = uow.user_report(uid)
+    modes: dict[int, MarginMode] = {
+        p.sub_position_id: p.margin_mode for p in account.positions.values()
+    }
+    for closed in report["closed_positions"]:  # type: ignore[attr-defined]
+        assert isinstance(closed, SubPosition)
+        modes[closed.sub_position_id] = closed.margin_mode
+    rows = []
+    for row in report["fills"]:  # type: ignore[attr-defined]
+        if contract_code not in (None, row["contract_code"]) or not start <= row["ts"] <= end:
+            continue
+        rows.append({**row, "margin_mode": modes.get(row["sub_position_id"], MarginMode.CROSS)})
+    rows.sort(key=lambda r: r["trade_id"], reverse=True)
+    return rows
+
+
+@retry_conflicts
+def set_lever(
+    ctx: ServiceContext, uid: int, contract_code: str, margin_mode: MarginMode, lever: int
+) -> int:
+    """Set the leverage of (contract, margin mode) for later orders; refused with exposure."""
+    spec = ctx.spec(contract_code)
+    if not spec.lever_min <= lever <= spec.lever_max:
+        raise InvalidLever(lever, spec.lever_min, spec.lever_max)
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        key = (contract_code, margin_mode)
+        current = account.levers.get(key, DEFAULT_LEVER)
+        if current != lever and account.has_exposure(contract_code, margin_mode):
+            raise LeverMismatch(lever, current)
+        env = ctx.env()
+        account.levers[key] = lever
+        env.changes.set_lever(uid, key, lever)
+        uow.persist(env.changes)
+        uow.commit()
+    return lever
+
+
+def levers(
+    ctx: ServiceContext, uid: int, contract_code: str | None
+) -> list[tuple[str, MarginMode, int]]:
+    """Return (contract, margin mode, leverage) of every contract (or one), defaults included."""
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+    codes = [contract_code] if contract_code else list(ctx.contracts)
+    return [
+        (code, mode, account.levers.get((code, mode), DEFAULT_LEVER))
+        for code in codes
+        for mode in (MarginMode.CROSS, MarginMode.ISOLATED)
+    ]

@@ -1,0 +1,297 @@
+"""ccxt 4.5.90's ``htx``, unchanged, against the v5 and public market families of a live server.
+
+Only ``urls`` and the market-type options of spec ``htx-v5-v6.md`` §2.1/§6.1 are set. Followers
+are made through the admin API; their copies must open, shrink and close with the lead's v5
+orders exactly as with v1's ``place_order``/``close_all_position``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import ccxt
+import pytest
+
+from copytrade.testing.server import LiveServer
+
+S = "BTC/USDT:USDT"
+
+
+def ccxt_config(server: LiveServer, creds: dict[str, Any]) -> dict[str, Any]:
+    """Return ccxt's configuration for copytrade: keys, ``urls`` and market types only."""
+    e = server.host
+    return {
+        "apiKey": creds["access_key"],
+        "secret": creds["secret_key"],
+        "enableRateLimit": False,
+        "options": {
+            "defaultType": "swap",
+            "fetchMarkets": {"types": {"spot": False, "linear": True, "inverse": False}},
+        },
+        "urls": {
+            "hostnames": {"contract": e, "spot": e},
+            "api": {
+                "contract": "http://{hostname}",
+                "spot": "http://{hostname}",
+                "status": "http://" + e,
+                "public": "http://" + e,
+                "private": "http://" + e,
+                "v2Public": "http://" + e,
+                "v2Private": "http://" + e,
+            },
+        },
+    }
+
+
+@pytest.fixture
+def connect(live_server: LiveServer) -> Iterator[Any]:
+    """Return a factory of ccxt htx clients pointed at the server, closed afterwards."""
+    made: list[ccxt.htx] = []
+
+    def make(creds: dict[str, Any]) -> ccxt.htx:
+        exchange = ccxt.htx(ccxt_config(live_server, creds))
+        made.append(exchange)
+        return exchange
+
+    yield make
+    for exchange in made:
+        if exchange.session is not None:
+            exchange.session.close()
+
+
+def _team(server: LiveServer, ratios: tuple[str, ...] = ("1", "0.5")) -> tuple[Any, list[Any]]:
+    trader = server.create_user("trader", balance="100000")
+    followers = []
+    for ratio in ratios:
+        follower = server.create_user("follower", balance="50000")
+        server.follow(follower["uid"], trader["uid"], ratio)
+        followers.append(follower)
+    return trader, followers
+
+
+def _open_volumes(server: LiveServer, uid: int) -> list[str]:
+    return [p["volume"] for p in server.user(uid)["positions"]]
+
+
+def test_load_markets_and_public_market_data(live_server: LiveServer, connect: Any) -> None:
+    exchange = connect(live_server.create_user("trader"))
+    markets = exchange.load_markets()
+    btc = markets[S]
+    assert (btc["id"], btc["linear"], btc["swap"], btc["contractSize"]) == (
+        "BTC-USDT",
+        True,
+        True,
+        0.001,
+    )
+    assert btc["precision"]["price"] == 0.1
+    assert exchange.fetch_status()["status"] == "ok"
+    assert abs(exchange.fetch_time() - exchange.milliseconds()) < 60_000
+    ticker = exchange.fetch_ticker(S)
+    book = exchange.fetch_order_book(S)
+    assert book["bids"][0][0] == ticker["bid"] < ticker["ask"] == book["asks"][0][0]
+    assert [b[0] for b in book["bids"]] == sorted((b[0] for b in book["bids"]), reverse=True)
+    tickers = exchange.fetch_tickers()
+    assert {"BTC/USDT:USDT", "ETH/USDT:USDT"} <= set(tickers)
+    rate = exchange.fetch_funding_rate(S)
+    assert (rate["fundingRate"], rate["interval"]) == (0.0001, "8h")
+
+
+def test_trades_and_candles_come_from_real_fills(live_server: LiveServer, connect: Any) -> None:
+    trader = live_server.create_user("trader", balance="100000")
+    exchange = connect(trader)
+    exchange.load_markets()
+    exchange.create_order("ETH/USDT:USDT", "market", "buy", 7)
+    trades = exchange.fetch_trades("ETH/USDT:USDT")
+    assert trades[-1]["side"] == "buy"
+    assert trades[-1]["amount"] == 7
+    candles = exchange.fetch_ohlcv("ETH/USDT:USDT", "1m")
+    assert candles[-1][5] >= 7 * 0.01  # volume in coin: 7 contracts of 0.01 ETH
+    assert candles[-1][2] >= trades[-1]["price"] >= candles[-1][3]
+
+
+def test_lead_trading_through_ccxt_v5_is_copied_to_followers(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, followers = _team(live_server)
+    exchange = connect(trader)
+    exchange.load_markets()
+    assert exchange.fetch_balance()["USDT"]["total"] == 100000
+    lever = exchange.set_leverage(10, S)
+    assert lever["data"]["lever_rate"] == 10
+
+    order = exchange.create_order(
+        S,
+        "market",
+        "buy",
+        4,
+        None,
+        {"takeProfit": {"triggerPrice": 90000}, "stopLoss": {"triggerPrice": 30000}},
+    )
+    assert order["id"]
+    assert [_open_volumes(live_server, f["uid"]) for f in followers] == [["4"], ["2"]]
+    query = {"contract_code": "BTC-USDT"}
+    reply = live_server.signed(
+        trader, "GET", "/copytrading/trader/current_positions", params=query
+    ).json()
+    (lead,) = reply["data"]["positions"]
+    assert (lead["tp_trigger_price"], lead["sl_trigger_price"], lead["lever"]) == (
+        "90000",
+        "30000",
+        "10",
+    )
+
+    (position,) = exchange.fetch_positions()
+    assert (position["symbol"], position["side"], position["contracts"], position["leverage"]) == (
+        S,
+        "long",
+        4,
+        10,
+    )
+    balance = exchange.fetch_balance()["USDT"]
+    assert balance["used"] > 0
+    assert balance["free"] < balance["total"]
+
+    resting = exchange.create_order(S, "limit", "buy", 2, 40000)
+    assert [o["id"] for o in exchange.fetch_open_orders(S)] == [resting["id"]]
+    fetched = exchange.fetch_order(resting["id"], S)
+    assert (fetched["status"], fetched["price"], fetched["amount"]) == ("open", 40000, 2)
+    assert exchange.cancel_order(resting["id"], S)["status"] == "canceled"
+    assert exchange.fetch_open_orders(S) == []
+    with pytest.raises(ccxt.OrderNotFound):
+        exchange.cancel_order(resting["id"], S)
+
+    # a reduce-only sale of 2 of 4 contracts halves every follower's copy
+    exchange.create_order(S, "market", "sell", 2, None, {"reduceOnly": True})
+    assert [_open_volumes(live_server, f["uid"]) for f in followers] == [["2"], ["1"]]
+
+    trades = exchange.fetch_my_trades(S)
+    assert {(t["side"], t["amount"]) for t in trades} == {("buy", 4), ("sell", 2)}
+    assert all(t["fee"]["cost"] < 0 for t in trades)  # ccxt flips HTX's positive trade_fee
+
+    closed = exchange.close_position(S)
+    assert closed["id"]
+    assert exchange.fetch_positions() == []
+    for follower in followers:
+        view = live_server.user(follower["uid"])
+        assert view["positions"] == []
+        assert {p["close_type"] for p in view["closed_positions"]} == {1, 2}
+
+
+def test_the_same_lead_scenario_through_v1_and_v5_leaves_followers_alike(
+    live_server: LiveServer, connect: Any
+) -> None:
+    v1_trader, v1_followers = _team(live_server)
+    v5_trader, v5_followers = _team(live_server)
+    order = {
+        "contract_code": "BTC-USDT",
+        "amount": "6",
+        "margin_mode": "cross",
+        "order_price_type": 17,
+        "order_direction": 1,
+        "lever": 5,
+    }
+    assert (
+        live_server.signed(v1_trader, "POST", "/copytrading/trader/place_order", body=order).json()[
+            "data"
+        ]
+        is True
+    )
+    exchange = connect(v5_trader)
+    exchange.load_markets()
+    exchange.create_order(S, "market", "buy", 6)
+
+    def state(uid: int) -> Any:
+        view = live_server.user(uid)
+        return (
+            sorted((p["position_side"], p["volume"], p["lever"]) for p in view["positions"]),
+            sorted(p["volume"] for p in view["closed_positions"]),
+        )
+
+    for mine, theirs in zip(v1_followers, v5_followers, strict=True):
+        assert state(mine["uid"]) == state(theirs["uid"]) != ([], [])
+    close = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+    live_server.signed(v1_trader, "POST", "/copytrading/trader/close_all_position", body=close)
+    exchange.close_position(S)
+    for mine, theirs in zip(v1_followers, v5_followers, strict=True):
+        assert state(mine["uid"]) == state(theirs["uid"]) == ([], sorted(state(mine["uid"])[1]))
+        assert state(mine["uid"])[1]
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda ex: ex.create_order(S, "market", "buy", 100000), ccxt.InsufficientFunds),
+        (
+            lambda ex: ex.request(
+                "v5/trade/order",
+                ["contract", "private"],
+                "POST",
+                {
+                    "contract_code": "XRP-USDT",
+                    "margin_mode": "cross",
+                    "side": "buy",
+                    "type": "market",
+                    "volume": "1",
+                },
+            ),
+            ccxt.BadSymbol,
+        ),
+        (
+            lambda ex: ex.create_order(S, "market", "buy", 1, None, {"margin_mode": "both"}),
+            ccxt.InvalidOrder,
+        ),
+        (
+            lambda ex: ex.create_order(S, "market", "sell", 1, None, {"reduceOnly": True}),
+            ccxt.InsufficientFunds,
+        ),
+        (lambda ex: ex.cancel_order("123", S), ccxt.OrderNotFound),
+    ],
+    ids=[
+        "insufficient margin",
+        "unknown contract",
+        "bad parameter",
+        "nothing to reduce",
+        "unknown order",
+    ],
+)
+def test_errors_raise_the_ccxt_exceptions_the_spec_names(
+    live_server: LiveServer, connect: Any, call: Any, error: type[Exception]
+) -> None:
+    exchange = connect(live_server.create_user("trader", balance="1000"))
+    exchange.load_markets()
+    with pytest.raises(error):
+        call(exchange)
+
+
+def test_a_wrong_secret_raises_authentication_error(live_server: LiveServer, connect: Any) -> None:
+    trader = live_server.create_user("trader")
+    exchange = connect({**trader, "secret_key": "not-the-secret"})
+    exchange.load_markets()  # public: unsigned
+    with pytest.raises(ccxt.AuthenticationError) as raised:
+        exchange.fetch_balance()
+    assert '"err_code":403' in str(raised.value)
+
+
+def test_a_read_only_key_trading_raises_permission_denied(
+    live_server: LiveServer, connect: Any
+) -> None:
+    exchange = connect(live_server.create_user("trader", permissions="read"))
+    exchange.load_markets()
+    with pytest.raises(ccxt.PermissionDenied):
+        exchange.create_order(S, "market", "buy", 1)
+
+
+def test_exhausting_the_v5_rate_limit_raises_rate_limit_exceeded(
+    live_server: LiveServer, connect: Any
+) -> None:
+    exchange = connect(live_server.create_user("trader"))
+    exchange.load_markets()
+
+    def exhaust() -> None:
+        for _ in range(500):
+            exchange.fetch_positions()
+
+    with pytest.raises(ccxt.RateLimitExceeded) as raised:
+        exhaust()
+    assert '"code":1032' in str(raised.value)
