@@ -178,6 +178,18 @@ V5_CODES: dict[int, int] = {
     E.USER_LOCKED: E.ACCOUNT_NOT_OPENED,
     E.AMOUNT_LIMIT: E.AMOUNT_LIMIT,
     E.LEVER_EMPTY: E.LEVER_EMPTY,
+    # authentication answers in the gateway shape (Profile.auth_failure); here only for safety
+    **dict.fromkeys(
+        (
+            E.NO_PERMISSION,
+            E.TIMESTAMP_INVALID,
+            E.TIMESTAMP_EMPTY,
+            E.SIGNATURE_VERSION,
+            E.SIGNATURE_METHOD,
+            E.IP_ERROR,
+        ),
+        E.VERIFICATION,
+    ),
     **dict.fromkeys(
         (
             E.NO_OPPONENT_PRICE,
