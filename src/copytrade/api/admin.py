@@ -9,6 +9,7 @@ Requests and replies are typed (:mod:`copytrade.api.admin_models`), described at
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -103,6 +104,13 @@ class AdminApi:
         self.seed = seed
         self.clock = clock_control
         self._openapi: dict[str, Any] | None = None
+        self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
+        self.reset_listeners: list[Callable[[], None]] = []
+
+    @property
+    def runner(self) -> Callable[..., Awaitable[Any]]:
+        """Return the function that runs a blocking use case for the event loop."""
+        return self._runner
 
     def operations(self) -> list[Operation]:
         """Return every admin call with its models (the one table routes and docs use)."""
@@ -273,7 +281,10 @@ class AdminApi:
         re-centres; resting orders, take-profit/stop-loss triggers and liquidations fire.
         """
         self.ctx.spec(contract_code)
-        return await self._run(sim.set_price, self.ctx, contract_code, body.price)
+        moved = await self._run(sim.set_price, self.ctx, contract_code, body.price)
+        for listener in self.price_listeners:
+            listener(contract_code, Decimal(moved["mark_price"]), self.clock.now_ms())
+        return moved
 
     async def read_clock(self, _: None) -> m.ClockReply:
         """Read the simulation clock."""
@@ -304,5 +315,7 @@ class AdminApi:
         """Delete all state, then seed markets (and the demo users on loopback) again."""
         await self._run(sim.reset, self.ctx)
         self.on_reset()
+        for listener in self.reset_listeners:
+            listener()
         await self._run(self.seed)
         return m.ResetReply(reset=True)

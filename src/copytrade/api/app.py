@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
+from copytrade.api.dashboard import Dashboard
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
@@ -56,6 +57,8 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
     )
     routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
     routes += admin.routes()
+    if services.overview is not None:
+        routes += Dashboard.for_admin(admin, services.overview).routes()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
