@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from copytrade.cli.demo import demo
+from copytrade.cli.sim import sim
 
 
 class ServerError(click.ClickException):
@@ -158,6 +159,7 @@ def migrate(db_url: str) -> None:
 
 
 main.add_command(demo)
+main.add_command(sim)
 try:  # the SDK's commands
     from copytrade.cli.api import api
 
