@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import inspect
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -127,6 +128,14 @@ th{font-size:12px;text-transform:uppercase;color:#5b6475}.muted{color:#5b6475}
 """
 
 
+_CODE = re.compile(r"``?([^`]+)``?")
+
+
+def _prose(text: str) -> str:
+    """Escape ``text`` and show its backquoted words as code."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
 def _type(schema: dict[str, Any], schemas: dict[str, Any]) -> str:
     if "$ref" in schema:
         return str(schema["$ref"]).rsplit("/", 1)[-1]
@@ -174,9 +183,10 @@ def _fields(name: str, schemas: dict[str, Any]) -> str:
             f"<td>{html.escape(_type(spec, schemas))}</td>"
             f"<td>{'yes' if field in required else html.escape(default or 'no')}</td>"
             f"<td>{html.escape(_limits(spec))}</td>"
-            f"<td>{html.escape(text)}</td></tr>"
+            f"<td>{_prose(text)}</td></tr>"
         )
-    head = "<tr><th>field</th><th>type</th><th>required / default</th><th>limits</th><th></th></tr>"
+    names = ("field", "type", "required / default", "limits", "meaning")
+    head = "<tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -191,7 +201,7 @@ def _operation_html(path: str, method: str, item: dict[str, Any], schemas: dict[
         f"<code>{html.escape(path)}</code> — {html.escape(item['summary'])}</div>",
     ]
     if "description" in item:
-        parts.append(f"<p>{html.escape(item['description'])}</p>")
+        parts.append(f"<p>{_prose(item['description'])}</p>")
     for param in item.get("parameters", []):
         parts.append(
             f"<p>Path parameter <code>{html.escape(param['name'])}</code>: "
@@ -233,7 +243,7 @@ def render_docs(document: dict[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(info['title'])}</title><style>{_STYLE}</style></head><body><main>"
         f"<h1>{title} <small class='muted'>{version}</small></h1>"
-        f"<p>{html.escape(info['description'])}</p>"
+        f"<p>{_prose(info['description'])}</p>"
         "<p>Machine-readable: <a href='/_sim/openapi.json'>/_sim/openapi.json</a> · "
         "Dashboard: <a href='/_sim/ui'>/_sim/ui</a></p>"
         f"<h2>Calls</h2>{''.join(ops)}<h2>Shapes</h2>{extra}</main></body></html>"
