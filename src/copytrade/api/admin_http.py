@@ -18,7 +18,7 @@ from starlette.responses import Response
 from copytrade.api.admin_models import Uid
 from copytrade.domain.errors import DomainError, UnknownContract
 from copytrade.protocol.decimals import fmt
-from copytrade.service.errors import InvalidPrice, UnknownUser
+from copytrade.service.errors import InvalidMark, UnknownUser
 from copytrade.service.ports import ServiceBusy
 
 MAX_BODY_BYTES = 1 << 20
@@ -161,7 +161,7 @@ async def dispatch(operation: Operation, request: Request) -> Response:
         return error_reply(404, f"unknown uid {exc.uid}", "uid")
     except UnknownContract as exc:
         return error_reply(404, f"unknown contract {exc.contract_code}", "contract_code")
-    except InvalidPrice as exc:
+    except InvalidMark as exc:
         return error_reply(400, f"price: {exc.detail}", "price")
     except DomainError as exc:
         return error_reply(400, f"{type(exc).__name__}: {exc}")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from copytrade.domain import errors as d
 from copytrade.protocol.error_codes import ErrorCode, message
-from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 
 
 def _bound(trigger: object, reference: object, above: bool) -> tuple[str, str, str]:
@@ -51,6 +51,7 @@ _MAP: dict[type[d.DomainError], Callable[[d.DomainError], tuple[int, str]]] = {
     d.InvalidOrderTransition: lambda e: (ErrorCode.SYSTEM_ERROR, message(1000)),
     UnknownUser: lambda e: (ErrorCode.USER_LOCKED, message(12009)),
     InvalidFollow: lambda e: (ErrorCode.ILLEGAL_PARAM, message(1067, "follower_uid")),
+    InvalidMark: lambda e: (ErrorCode.ILLEGAL_PARAM, message(1067, "price")),
 }
 
 

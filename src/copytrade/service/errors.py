@@ -21,7 +21,7 @@ class InvalidFollow(DomainError):
         self.detail = detail
 
 
-class InvalidPrice(DomainError):
+class InvalidMark(DomainError):
     """A mark price the emulator refuses (not positive, or under the contract's tick)."""
 
     def __init__(self, detail: str) -> None:

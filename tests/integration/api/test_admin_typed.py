@@ -189,9 +189,10 @@ def test_every_reply_matches_its_published_model(live_server: LiveServer) -> Non
     assert view["fills"]
     assert view["positions"]
     _validate(m.MarketsReply, live_server.admin_get("/_sim/markets"))
-    price = live_server.set_price("DOT-USDT", "5.0004")
+    mark = live_server.admin_get("/_sim/markets")["DOT-USDT"]["mark_price"]
+    price = live_server.set_price("DOT-USDT", Decimal(mark) + Decimal("0.0004"))
     _validate(m.SetPriceReply, price)
-    assert Decimal(price["mark_price"]) % Decimal("0.001") == 0  # rounded to the tick
+    assert Decimal(price["mark_price"]) == Decimal(mark)  # rounded to the tick: no move
     _validate(m.ClockReply, http.get("/_sim/clock").json())
 
 
