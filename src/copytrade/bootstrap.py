@@ -98,6 +98,8 @@ class Services:
             self.checkpointer.stop()
         if self.keeper is not None:
             self.keeper.close()
+        if self.overview is not None:
+            self.overview.close()
         self.engine.dispose()
 
 

@@ -133,6 +133,10 @@ class OverviewReader(Protocol):
         """Return at most ``limit`` rows of each kind, newest first."""
         ...
 
+    def close(self) -> None:
+        """Release what the reader holds."""
+        ...
+
 
 def _valued(p: PositionRow, markets: dict[str, Market]) -> PositionRow:
     market = markets.get(p.contract_code)

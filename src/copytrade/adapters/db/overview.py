@@ -1,13 +1,16 @@
 """The dashboard's reads: recent rows of the whole sandbox, on a connection of their own.
 
 Read-only and bounded (``limit`` rows per kind, newest first by id: ids grow with time), so a
-dashboard polling every second costs a few indexed range scans. It sees committed rows only;
-on SQLite (WAL) it never waits for the writer.
+dashboard polling every second costs a few indexed range scans. It sees committed rows only.
+
+On SQLite the server's engine opens every transaction with ``BEGIN IMMEDIATE`` (the write
+lock), so the reader keeps an engine of its own over the same file, whose plain ``SELECT``s
+read a WAL snapshot and never wait for, nor hold up, the writer.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, create_engine, func, select
 from sqlalchemy.orm import aliased
 
 from copytrade.adapters.db import schema as t
@@ -52,8 +55,22 @@ class SqlOverviewReader:
     """:class:`~copytrade.service.overview.OverviewReader` over the SQL schema."""
 
     def __init__(self, engine: Engine) -> None:
-        """Read through ``engine`` (its own pooled connection per read)."""
-        self._engine = engine
+        """Read the database of ``engine`` (SQLite file: through a read engine of its own)."""
+        self._own = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        self._engine = (
+            create_engine(engine.url, connect_args={"check_same_thread": False})
+            if self._own
+            else engine
+        )
+
+    def close(self) -> None:
+        """Release the read engine's connections (the server's engine is left alone)."""
+        if self._own:
+            self._engine.dispose()
 
     def read(self, limit: int) -> OverviewRows:
         """Return at most ``limit`` rows of each kind, newest first."""
