@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -242,41 +243,14 @@ class ResetReply(_Reply):
     reset: bool
 
 
-class PositionView(_Reply):
-    """A sub position with HTX's field names."""
-
-    sub_position_id: str
-    contract_code: str
-    margin_mode: str
-    position_side: str
-    lever: str
-    volume: DecimalText
-    open_avg_price: DecimalText
-    open_fee: DecimalText
-    position_margin: DecimalText
-    open_time: int
-    open_order_id: str
-    lead_uid: int | None
-    lead_sub_position_id: str | None
-    close_time: int | None
-    close_avg_price: DecimalText | None
-    close_fee: DecimalText
-    profit: DecimalText | None
-    close_type: int | None
-    follow_takes: DecimalText
+def _struct_list(name: str) -> WithJsonSchema:
+    """The schema of a list of a structure declared in :mod:`copytrade.protocol.sim` (built
+    from that declaration by :func:`copytrade.api.admin_openapi.struct_schemas`)."""
+    return WithJsonSchema({"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}})
 
 
-class OpenOrderView(_Reply):
-    """A resting order."""
-
-    order_id: str
-    contract_code: str
-    margin_mode: str
-    position_side: str
-    price: DecimalText | None
-    volume: DecimalText
-    filled: DecimalText
-    lever: int
+SimPositions = Annotated[list[dict[str, Any]], _struct_list("SimPosition")]
+SimOrders = Annotated[list[dict[str, Any]], _struct_list("SimOrder")]
 
 
 class FollowingView(_Reply):
@@ -330,10 +304,10 @@ class UserReply(_Reply):
     uid: int
     role: str
     balance: DecimalText
-    positions: list[PositionView]
-    open_orders: list[OpenOrderView]
+    positions: SimPositions
+    open_orders: SimOrders
     following: FollowingView | None
-    closed_positions: list[PositionView]
+    closed_positions: SimPositions
     fills: list[FillView]
     skipped_copies: list[SkippedCopyView]
     profit_shares_received: list[ProfitShareView]

@@ -7,10 +7,13 @@ drift from the schema it shows.
 
 from __future__ import annotations
 
+import enum
 import html
 import inspect
 import json
 import re
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +23,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 import copytrade
 from copytrade.api.admin_http import MAX_BODY_BYTES, Operation
 from copytrade.api.admin_models import ErrorReply
+from copytrade.protocol.schema import BOOL, INT, Struct, plan
+from copytrade.protocol.sim import SimOrder, SimPosition
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAMS: dict[str, dict[str, Any]] = {
@@ -37,6 +42,49 @@ _ERRORS = {
     "401": "The admin token is missing or wrong.",
     "404": "No such user or contract.",
 }
+
+
+def _unwrap(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def struct_schemas(cls: type[Struct]) -> dict[str, dict[str, Any]]:
+    """Return JSON schemas of a declared wire structure and the structures it nests.
+
+    The structure (:mod:`copytrade.protocol.schema`) is the one declaration of the shape; the
+    schema follows each field's kind: decimals and ids are strings, enums list their values.
+    """
+    hints = typing.get_type_hints(cls)
+    found: dict[str, dict[str, Any]] = {}
+    props: dict[str, Any] = {}
+    for f in plan(cls).fields:
+        inner = _unwrap(hints[f.name])
+        nested = typing.get_args(inner)[0] if typing.get_origin(inner) is tuple else None
+        schema: dict[str, Any]
+        if isinstance(inner, type) and issubclass(inner, enum.Enum):
+            schema = {"enum": [m.value for m in inner]}
+        elif isinstance(nested, type) and issubclass(nested, Struct):
+            found.update(struct_schemas(nested))
+            schema = {"type": "array", "items": {"$ref": _REF.format(model=nested.__name__)}}
+        else:
+            kind = {INT: "integer", BOOL: "boolean"}.get(f.kind, "string")
+            schema = {"type": kind, "description": f.kind.name}
+        if f.optional:
+            about = schema.pop("description", None)
+            schema = {"anyOf": [schema, {"type": "null"}]}
+            if about:
+                schema["description"] = f"{about}, or null"
+        props[f.keys[0]] = schema
+    found[cls.__name__] = {
+        "type": "object",
+        "title": cls.__name__,
+        "description": (inspect.getdoc(cls) or "").partition("\n")[0],
+        "properties": props,
+        "required": list(props),
+    }
+    return found
 
 
 def _doc(operation: Operation) -> tuple[str, str]:
@@ -105,7 +153,11 @@ def openapi_document(operations: Sequence[Operation]) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": top.get("$defs", {}),
+            "schemas": {
+                **top.get("$defs", {}),
+                **struct_schemas(SimPosition),
+                **struct_schemas(SimOrder),
+            },
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{}, {"adminToken": []}],

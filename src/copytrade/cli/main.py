@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from copytrade.cli.api import api
 from copytrade.cli.demo import demo
 from copytrade.cli.sim import sim
 
@@ -159,13 +160,8 @@ def migrate(db_url: str) -> None:
 
 
 main.add_command(demo)
+main.add_command(api)
 main.add_command(sim)
-try:  # the SDK's commands
-    from copytrade.cli.api import api
-
-    main.add_command(api)
-except ImportError:  # pragma: no cover - only while the SDK CLI is being built
-    pass
 
 
 if __name__ == "__main__":  # pragma: no cover

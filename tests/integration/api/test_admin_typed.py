@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from copytrade.api import admin_models as m
+from copytrade.protocol.sim import SimPosition
 from copytrade.testing.server import LiveServer
 
 TOO_BIG = "9223372036854775808"  # 2^63: does not fit a signed 64-bit column
@@ -187,7 +188,11 @@ def test_every_reply_matches_its_published_model(live_server: LiveServer) -> Non
     view = live_server.user(follower["uid"])
     _validate(m.UserReply, view)
     assert view["fills"]
-    assert view["positions"]
+    (position,) = view["positions"]
+    SimPosition.from_wire(position)  # the protocol's declaration of the shape parses it
+    published = live_server.admin_get("/_sim/openapi.json")["components"]["schemas"]
+    assert list(published["SimPosition"]["properties"]) == list(position)
+    assert published["SimPosition"]["properties"]["volume"]["type"] == "string"
     _validate(m.MarketsReply, live_server.admin_get("/_sim/markets"))
     mark = live_server.admin_get("/_sim/markets")["DOT-USDT"]["mark_price"]
     price = live_server.set_price("DOT-USDT", Decimal(mark) + Decimal("0.0004"))

@@ -42,7 +42,7 @@ def _position(r: tuple[object, ...]) -> PositionRow:
         r[0],  # type: ignore[arg-type]
         r[1],  # type: ignore[arg-type]
         r[2],  # type: ignore[arg-type]
-        PositionSide(r[3]),
+        PositionSide(str(r[3])),
         r[4],  # type: ignore[arg-type]
         r[5],  # type: ignore[arg-type]
         r[6],  # type: ignore[arg-type]
