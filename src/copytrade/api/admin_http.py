@@ -92,9 +92,14 @@ async def read_json(request: Request) -> dict[str, Any]:
     size = request.headers.get("content-length", "")
     if size.isdigit() and int(size) > MAX_BODY_BYTES:
         raise AdminError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise AdminError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():  # a chunked body is capped while it arrives
+        received += len(chunk)
+        if received > MAX_BODY_BYTES:
+            raise AdminError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:

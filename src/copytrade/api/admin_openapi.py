@@ -41,6 +41,7 @@ _ERRORS = {
     "400": "The request is refused: `error` says why, `field` names the field at fault.",
     "401": "The admin token is missing or wrong.",
     "404": "No such user or contract.",
+    "413": "The body is larger than 1 MiB.",
 }
 
 

@@ -5,6 +5,7 @@ issue 15)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,17 @@ def test_a_body_that_is_not_a_json_object_is_a_clear_400(
     )
     body = _refused(reply, None)
     assert needle in body["error"]
+
+
+def test_a_body_over_one_mebibyte_is_refused_even_when_chunked(live_server: LiveServer) -> None:
+    big = b'{"role": "' + b"x" * (1 << 20) + b'"}'
+    _refused(live_server.http.post("/_sim/users", content=big), None, 413)
+
+    def chunks() -> Iterator[bytes]:
+        yield big[: 1 << 19]
+        yield big[1 << 19 :]
+
+    _refused(live_server.http.post("/_sim/users", content=chunks()), None, 413)
 
 
 def test_an_unknown_field_is_refused_by_name(live_server: LiveServer) -> None:
