@@ -15,7 +15,7 @@ from html import escape
 from copytrade.domain.enums import PositionSide
 from copytrade.domain.trading import Market
 from copytrade.protocol.decimals import fmt
-from copytrade.service.overview import Overview
+from copytrade.service.overview import Overview, TraderRow
 
 Point = tuple[int, Decimal]
 _BOOK_LEVELS = 5
@@ -44,6 +44,12 @@ def _side(side: PositionSide | str) -> str:
     text = side.value if isinstance(side, PositionSide) else side
     kind = "up" if text in ("long", "buy") else "down"
     return f"<td><span class='tag {kind}'>{escape(text)}</span></td>"
+
+
+def _uids(trader: TraderRow) -> str:
+    shown = ", ".join(str(uid) for uid in trader.first_followers)
+    more = trader.followers - len(trader.first_followers)
+    return shown + (f" +{more}" if more > 0 else "") if shown else ""
 
 
 def _table(title: str, head: Sequence[str], rows: Iterable[str], *, key: str) -> str:
@@ -125,7 +131,8 @@ def render_live(view: Overview, history: dict[str, list[Point]]) -> str:
     )
     traders = (
         f"<tr data-uid='{t.uid}'><td>{t.uid}</td><td class='num'>{_money(t.balance)}</td>"
-        f"<td class='num'>{t.followers}</td><td class='num'>{t.open_positions}</td>"
+        f"<td class='wrap'><b>{t.followers}</b> <span class='muted'>{_uids(t)}</span></td>"
+        f"<td class='num'>{t.open_positions}</td>"
         f"{_signed(t.unrealised_pnl)}</tr>"
         for t in rows.traders
     )
@@ -232,7 +239,7 @@ td{padding:4px 8px;border-bottom:1px solid #f0f2f6;white-space:nowrap}.num{text-
 font-variant-numeric:tabular-nums}.up{color:#12805c}.down{color:#c0392b}
 .tag{display:inline-block;padding:0 6px;border-radius:4px;font-size:12px;background:#eef1f5}
 .tag.up{background:#e3f5ec}.tag.down{background:#fbe9e7}.tag.warn{background:#fff4d6;color:#8a5a00}
-.detail{white-space:normal;color:#4a5366;font-size:12px}.empty{color:#98a0ae;text-align:center}
+.wrap{white-space:normal}.detail{white-space:normal;color:#4a5366;font-size:12px}.empty{color:#98a0ae;text-align:center}
 .chart{display:block;margin:6px 0}.chart .line{fill:none;stroke:#2d5fa8;stroke-width:2}
 .chart .area{fill:#2d5fa8;opacity:.08}.chart .dot{fill:#2d5fa8}
 .chart .lbl{font-size:10px;fill:#6b7486;text-anchor:end}.chart .axis{stroke:#e3e7ee}

@@ -26,6 +26,7 @@ class TraderRow:
     followers: int
     open_positions: int
     unrealised_pnl: Decimal = Decimal(0)
+    first_followers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,14 @@ def overview(
         if p.unrealised_pnl is not None:
             by_trader[p.uid] = by_trader.get(p.uid, Decimal(0)) + p.unrealised_pnl
     traders = [
-        TraderRow(t.uid, t.balance, t.followers, t.open_positions, by_trader.get(t.uid, Decimal(0)))
+        TraderRow(
+            t.uid,
+            t.balance,
+            t.followers,
+            t.open_positions,
+            by_trader.get(t.uid, Decimal(0)),
+            t.first_followers,
+        )
         for t in rows.traders
     ]
     valued = OverviewRows(

@@ -44,6 +44,7 @@ def test_the_state_shows_each_copy_beside_its_lead_and_each_skip(
     assert skip["reason"] == "insufficient_margin"
     (row,) = [t for t in state["traders"] if t["uid"] == trader["uid"]]
     assert row["followers"] == 2
+    assert row["first_followers"] == [follower["uid"], poor["uid"]]
     assert row["open_positions"] == 1
     assert "ETH-USDT" in state["markets"]
     page = live_server.http.get("/_sim/ui")

@@ -10,7 +10,7 @@ read a WAL snapshot and never wait for, nor hold up, the writer.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, and_, create_engine, func, select
+from sqlalchemy import Connection, Engine, and_, create_engine, func, select
 from sqlalchemy.orm import aliased
 
 from copytrade.adapters.db import schema as t
@@ -23,6 +23,9 @@ from copytrade.service.overview import (
     SkipRow,
     TraderRow,
 )
+
+FIRST_FOLLOWERS = 5
+"""How many follower UIDs the dashboard lists beside each trader."""
 
 _POSITION_COLUMNS = (
     t.positions.c.sub_position_id,
@@ -72,6 +75,28 @@ class SqlOverviewReader:
         if self._own:
             self._engine.dispose()
 
+    @staticmethod
+    def _first_followers(c: Connection, uids: list[int]) -> dict[int, tuple[int, ...]]:
+        """Return the first few current followers of each trader (a window, not all rows)."""
+        rank = (
+            func.row_number()
+            .over(partition_by=t.follows.c.trader_uid, order_by=t.follows.c.follow_id)
+            .label("rank")
+        )
+        ranked = (
+            select(t.follows.c.trader_uid, t.follows.c.follower_uid, rank)
+            .where(t.follows.c.active.is_(True), t.follows.c.trader_uid.in_(uids))
+            .subquery()
+        )
+        found: dict[int, list[int]] = {}
+        for trader, follower in c.execute(
+            select(ranked.c.trader_uid, ranked.c.follower_uid)
+            .where(ranked.c.rank <= FIRST_FOLLOWERS)
+            .order_by(ranked.c.trader_uid, ranked.c.rank)
+        ):
+            found.setdefault(trader, []).append(follower)
+        return {trader: tuple(followers) for trader, followers in found.items()}
+
     def read(self, limit: int) -> OverviewRows:
         """Return at most ``limit`` rows of each kind, newest first."""
         with self._engine.connect() as c:
@@ -101,8 +126,12 @@ class SqlOverviewReader:
                 .order_by(t.users.c.uid.desc())
                 .limit(limit)
             ).all()
-            traders = [TraderRow(r[0], r[1], int(r[2]), int(r[3])) for r in trader_rows]
-            uids = [tr.uid for tr in traders]
+            uids = [r[0] for r in trader_rows]
+            first = self._first_followers(c, uids)
+            traders = [
+                TraderRow(r[0], r[1], int(r[2]), int(r[3]), first_followers=first.get(r[0], ()))
+                for r in trader_rows
+            ]
             lead_positions = [
                 _position(tuple(r))
                 for r in c.execute(
