@@ -37,6 +37,7 @@ import httpx
 
 from copytrade.client import _core
 from copytrade.client import builders as b
+from copytrade.client import builders_v5 as b5
 from copytrade.client.auth import Credentials
 from copytrade.client.builders import PreparedRequest
 from copytrade.client.errors import TransportError
@@ -111,6 +112,56 @@ class _AsyncMethod(Generic[P, T_co]):
             return (await obj.send(builder(*args, **kwargs))).data
 
         return call
+
+
+class V5Methods:
+    """The v5 trading family on a blocking client: ``client.v5.place_order(...)``."""
+
+    def __init__(self, client: Client) -> None:
+        """Send through ``client``."""
+        self._client = client
+
+    def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
+        """Send a prepared v5 request and return the full reply."""
+        return self._client.send(prepared)
+
+    balance = _SyncMethod(b5.balance)
+    place_order = _SyncMethod(b5.place_order)
+    cancel_order = _SyncMethod(b5.cancel_order)
+    cancel_all_orders = _SyncMethod(b5.cancel_all_orders)
+    order = _SyncMethod(b5.order)
+    open_orders = _SyncMethod(b5.open_orders)
+    fills = _SyncMethod(b5.fills)
+    positions = _SyncMethod(b5.positions)
+    close_position = _SyncMethod(b5.close_position)
+    set_lever = _SyncMethod(b5.set_lever)
+    get_lever = _SyncMethod(b5.get_lever)
+    get_position_mode = _SyncMethod(b5.get_position_mode)
+
+
+class AsyncV5Methods:
+    """The v5 trading family on an async client: ``await client.v5.place_order(...)``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        """Send through ``client``."""
+        self._client = client
+
+    async def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
+        """Send a prepared v5 request and return the full reply."""
+        return await self._client.send(prepared)
+
+    balance = _AsyncMethod(b5.balance)
+    place_order = _AsyncMethod(b5.place_order)
+    cancel_order = _AsyncMethod(b5.cancel_order)
+    cancel_all_orders = _AsyncMethod(b5.cancel_all_orders)
+    order = _AsyncMethod(b5.order)
+    open_orders = _AsyncMethod(b5.open_orders)
+    fills = _AsyncMethod(b5.fills)
+    positions = _AsyncMethod(b5.positions)
+    close_position = _AsyncMethod(b5.close_position)
+    set_lever = _AsyncMethod(b5.set_lever)
+    get_lever = _AsyncMethod(b5.get_lever)
+    get_position_mode = _AsyncMethod(b5.get_position_mode)
 
 
 class _Base:
@@ -203,6 +254,8 @@ class Client(_Base):
         )
         self._sleep = sleep or _blocking_sleep
         self._http = httpx.Client(transport=transport, timeout=_timeout(timeout))
+        self.v5 = V5Methods(self)
+        """The v5 USDT-M trading family (``/v5/*``)."""
 
     def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
         """Send a prepared request and return the full reply.
@@ -300,6 +353,8 @@ class AsyncClient(_Base):
         )
         self._sleep = sleep or _async_sleep
         self._http = httpx.AsyncClient(transport=transport, timeout=_timeout(timeout))
+        self.v5 = AsyncV5Methods(self)
+        """The v5 USDT-M trading family (``/v5/*``)."""
 
     async def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
         """Send a prepared request and return the full reply.

@@ -13,6 +13,7 @@ The hierarchy (spec §4.3)::
         ├── InsufficientFunds       1047, 1048, 1301
         ├── InvalidOrder            1034-1041, 1349, 1405, 1407
         ├── BadRequest              1030, 1066, 1067, 1014, 1505
+        ├── OrderNotFound           1017 (v5)
         ├── PositionNotFound        1046 (also ``close_all_position`` answering ``data:false``)
         └── InvalidResponse         the reply was not the JSON the endpoint documents
 
@@ -38,6 +39,7 @@ __all__ = [
     "InsufficientFunds",
     "InvalidOrder",
     "InvalidResponse",
+    "OrderNotFound",
     "PermissionDenied",
     "PositionNotFound",
     "RateLimitExceeded",
@@ -123,6 +125,10 @@ class BadRequest(ExchangeError):
     """A parameter was missing, malformed, unknown or not allowed (1030, 1066, 1067, 1014, 1505)."""
 
 
+class OrderNotFound(ExchangeError):
+    """No open order has that id (v5: 1017)."""
+
+
 class PositionNotFound(ExchangeError):
     """No such (open) position: error 1046, or ``close_all_position`` with ``data:false``."""
 
@@ -145,10 +151,19 @@ _BY_CODE: dict[int, type[ExchangeError]] = {
         InvalidOrder,
     ),
     **dict.fromkeys(
-        (E.INPUT_ERROR, E.EMPTY_PARAM, E.ILLEGAL_PARAM, E.CONTRACT_NOT_EXIST, E.PAIR_NOT_ALLOWED),
+        (
+            E.INPUT_ERROR,
+            E.EMPTY_PARAM,
+            E.ILLEGAL_PARAM,
+            E.CONTRACT_NOT_EXIST,
+            E.SYMBOL_NOT_EXIST,
+            E.PAIR_NOT_ALLOWED,
+        ),
         BadRequest,
     ),
     E.POSITION_NOT_EXIST: PositionNotFound,
+    E.ORDER_NOT_EXIST: OrderNotFound,
+    E.ACCOUNT_NOT_OPENED: PermissionDenied,
 }
 
 

@@ -1,0 +1,185 @@
+"""Request builders for HTX's v5 USDT-M trading family (spec ``htx-v5-v6.md`` §6.8-§6.15).
+
+Like :mod:`copytrade.client.builders`, each function validates its typed arguments into a
+:class:`~copytrade.client.builders.PreparedRequest` whose parser returns the declared structure
+of :mod:`copytrade.protocol.v5`. The clients expose them as ``client.v5.<name>(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from copytrade.client.builders import JsonScalar, PreparedRequest, _decimal_text
+from copytrade.protocol import v5 as p5
+from copytrade.protocol.enums import MarginMode, PositionSide
+
+__all__ = [
+    "balance",
+    "cancel_all_orders",
+    "cancel_order",
+    "close_position",
+    "fills",
+    "get_lever",
+    "get_position_mode",
+    "open_orders",
+    "order",
+    "place_order",
+    "positions",
+    "set_lever",
+]
+
+BY_NAME = {e.name: e for e in p5.ENDPOINTS}
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "limit", "post_only"]
+TimeInForce = Literal["gtc", "ioc", "fok"]
+
+
+def _post(name: str, body: dict[str, JsonScalar], parse: Any) -> PreparedRequest[Any]:
+    return PreparedRequest(BY_NAME[name], (), body, parse)
+
+
+def _get(name: str, params: Mapping[str, str | int | None], parse: Any) -> PreparedRequest[Any]:
+    pairs = tuple((k, str(v)) for k, v in params.items() if v is not None)
+    return PreparedRequest(BY_NAME[name], pairs, None, parse)
+
+
+def balance() -> PreparedRequest[p5.Balance]:
+    """Read the account's equity, margins and available margin: ``GET /v5/account/balance``."""
+    return _get("balance", {}, p5.BALANCE.parse)
+
+
+def place_order(
+    *,
+    contract_code: str,
+    side: Side,
+    volume: Decimal,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    type: OrderType = "market",
+    price: Decimal | None = None,
+    time_in_force: TimeInForce = "gtc",
+    position_side: PositionSide | None = None,
+    reduce_only: bool = False,
+    tp_trigger_price: Decimal | None = None,
+    sl_trigger_price: Decimal | None = None,
+    client_order_id: int | None = None,
+) -> PreparedRequest[p5.OrderAck]:
+    """Place an order: ``POST /v5/trade/order``.
+
+    Without ``position_side`` a buy opens a long and a sell a short; with ``reduce_only`` a
+    sell reduces the long and a buy the short. A lead trader's fills are copied to followers.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        side: ``"buy"`` or ``"sell"``.
+        volume: contracts (a whole number).
+        margin_mode: cross or isolated.
+        type: ``market``, ``limit`` or ``post_only``.
+        price: limit price (``limit``, ``post_only``).
+        time_in_force: ``gtc``, ``ioc`` or ``fok``.
+        position_side: long or short (hedge mode).
+        reduce_only: only reduce the position.
+        tp_trigger_price: attached take-profit trigger.
+        sl_trigger_price: attached stop-loss trigger.
+        client_order_id: your numeric id.
+
+    Returns:
+        The order's id (and client id).
+    """
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "side": side,
+        "type": type,
+        "volume": _decimal_text(volume, "volume"),
+        "time_in_force": time_in_force,
+    }
+    if price is not None:
+        body["price"] = _decimal_text(price, "price")
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    if reduce_only:
+        body["reduce_only"] = 1
+    if tp_trigger_price is not None:
+        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
+    if sl_trigger_price is not None:
+        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    if client_order_id is not None:
+        body["client_order_id"] = int(client_order_id)
+    return _post("place_order", body, p5.ORDER_ACK.parse)
+
+
+def cancel_order(*, contract_code: str, order_id: str) -> PreparedRequest[p5.OrderAck]:
+    """Cancel one open order: ``POST /v5/trade/cancel_order``."""
+    body: dict[str, JsonScalar] = {"contract_code": contract_code, "order_id": str(order_id)}
+    return _post("cancel_order", body, p5.ORDER_ACK.parse)
+
+
+def cancel_all_orders(*, contract_code: str) -> PreparedRequest[tuple[p5.CancelItem, ...]]:
+    """Cancel every open order of a contract: ``POST /v5/trade/cancel_all_orders``."""
+    return _post("cancel_all_orders", {"contract_code": contract_code}, p5.CANCEL_ITEMS.parse)
+
+
+def order(*, contract_code: str, order_id: str) -> PreparedRequest[p5.Order]:
+    """Read one open order: ``GET /v5/trade/order``."""
+    return _get("order", {"contract_code": contract_code, "order_id": order_id}, p5.ORDER.parse)
+
+
+def open_orders(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.Order, ...]]:
+    """List open orders: ``GET /v5/trade/order/opens``."""
+    return _get("open_orders", {"contract_code": contract_code}, p5.ORDERS.parse)
+
+
+def fills(
+    *, contract_code: str | None = None, start_time: int | None = None, end_time: int | None = None
+) -> PreparedRequest[tuple[p5.Fill, ...]]:
+    """List the account's fills (last 3 days): ``GET /v5/trade/order/details``."""
+    params = {"contract_code": contract_code, "start_time": start_time, "end_time": end_time}
+    return _get("fills", params, p5.FILLS.parse)
+
+
+def positions(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.Position, ...]]:
+    """List open positions: ``GET /v5/trade/position/opens``."""
+    return _get("positions", {"contract_code": contract_code}, p5.POSITIONS.parse)
+
+
+def close_position(
+    *,
+    contract_code: str,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    position_side: PositionSide | None = None,
+) -> PreparedRequest[p5.OrderAck]:
+    """Close the position(s) of a contract at market, the followers' copies with them.
+
+    ``POST /v5/trade/position``; without ``position_side`` every side closes.
+    """
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+    }
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    return _post("close_position", body, p5.ORDER_ACK.parse)
+
+
+def set_lever(
+    *, contract_code: str, lever_rate: int, margin_mode: MarginMode = MarginMode.CROSS
+) -> PreparedRequest[p5.Lever]:
+    """Set the leverage of later orders: ``POST /v5/position/lever``."""
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "lever_rate": int(lever_rate),
+    }
+    return _post("set_lever", body, p5.LEVER.parse)
+
+
+def get_lever(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.Lever, ...]]:
+    """Read leverage per contract and margin mode: ``GET /v5/position/lever``."""
+    return _get("get_lever", {"contract_code": contract_code}, p5.LEVERS.parse)
+
+
+def get_position_mode() -> PreparedRequest[p5.PositionMode]:
+    """Read the position mode: ``GET /v5/position/mode``."""
+    return _get("get_position_mode", {}, p5.POSITION_MODE.parse)

@@ -1,0 +1,74 @@
+"""The SDK's ``client.v5`` methods against a live server: typed results, copies, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from copytrade.client import Client, HmacAuth, InsufficientFunds, OrderNotFound
+from copytrade.protocol import v5 as p5
+from copytrade.protocol.enums import MarginMode, PositionSide
+from copytrade.testing.server import LiveServer
+
+
+@pytest.fixture
+def lead(live_server: LiveServer) -> Iterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
+    """A trader's v5 client, the trader and one follower copying at ratio 2."""
+    trader = live_server.create_user("trader", balance="100000")
+    follower = live_server.create_user("follower", balance="50000")
+    live_server.follow(follower["uid"], trader["uid"], "2")
+    auth = HmacAuth(trader["access_key"], trader["secret_key"])
+    with Client(live_server.base_url, auth) as client:
+        yield client, trader, follower
+
+
+def test_v5_methods_return_the_declared_structures_and_copy_the_lead(
+    live_server: LiveServer, lead: tuple[Client, dict[str, Any], dict[str, Any]]
+) -> None:
+    client, _trader, follower = lead
+    assert client.v5.set_lever(contract_code="BTC-USDT", lever_rate=20).lever_rate == 20
+    ack = client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(3))
+    assert isinstance(ack, p5.OrderAck)
+    assert ack.client_order_id == ack.order_id
+    (position,) = client.v5.positions()
+    assert (position.position_side, position.volume, position.lever_rate) == (
+        "long",
+        Decimal(3),
+        20,
+    )
+    assert [p["volume"] for p in live_server.user(follower["uid"])["positions"]] == ["6"]
+
+    resting = client.v5.place_order(
+        contract_code="BTC-USDT", side="sell", volume=Decimal(1), type="limit", price=Decimal(90000)
+    )
+    (opened,) = client.v5.open_orders(contract_code="BTC-USDT")
+    assert (opened.id, opened.state, opened.position_side) == (resting.order_id, "new", "short")
+    assert client.v5.order(contract_code="BTC-USDT", order_id=resting.order_id).price == 90000
+    (cancelled,) = client.v5.cancel_all_orders(contract_code="BTC-USDT")
+    assert cancelled.order_id == resting.order_id
+    with pytest.raises(OrderNotFound):
+        client.v5.cancel_order(contract_code="BTC-USDT", order_id=resting.order_id)
+
+    balance = client.v5.balance()
+    assert balance.details[0].currency == "USDT"
+    assert balance.available_margin < balance.equity
+    assert {f.side for f in client.v5.fills(contract_code="BTC-USDT")} == {"buy"}
+
+    client.v5.close_position(contract_code="BTC-USDT", position_side=PositionSide.LONG)
+    assert client.v5.positions() == ()
+    assert live_server.user(follower["uid"])["positions"] == []
+    assert client.v5.get_position_mode().position_mode == "dual_side"
+    levers = {(lv.contract_code, lv.margin_mode): lv.lever_rate for lv in client.v5.get_lever()}
+    assert levers[("BTC-USDT", MarginMode.CROSS.value)] == 20
+
+
+def test_v5_errors_raise_the_sdk_exceptions(
+    lead: tuple[Client, dict[str, Any], dict[str, Any]],
+) -> None:
+    client = lead[0]
+    with pytest.raises(InsufficientFunds) as raised:
+        client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(100000))
+    assert raised.value.code == 1047
