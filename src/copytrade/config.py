@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default=48,
         description="v5 private requests per second per UID (HTX: 144 per 3 s, spec v5 §5)",
     )
+    rate_limit_v6_per_second: int = Field(
+        default=5, description="v6 copy-trading requests per second per UID (spec v5 §5)"
+    )
     funding_rate: Decimal = Field(
         default=Decimal("0.0001"), description="the funding rate /v5/market/funding_rate shows"
     )

@@ -8,6 +8,7 @@ orders exactly as with v1's ``place_order``/``close_all_position``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import ccxt
@@ -295,3 +296,67 @@ def test_exhausting_the_v5_rate_limit_raises_rate_limit_exceeded(
     with pytest.raises(ccxt.RateLimitExceeded) as raised:
         exhaust()
     assert '"code":1032' in str(raised.value)
+
+
+def test_v6_implicit_methods_read_the_same_follows_and_profit_shares_as_v1(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, followers = _team(live_server, ("1",))
+    exchange = connect(trader)
+    exchange.enableRateLimit = True  # ccxt's own pacing keeps v6 under its 5 requests/s
+    exchange.load_markets()
+    instruments = exchange.contractPrivateGetApiV6CopyTradingTraderInstruments({"instType": "PERP"})
+    assert instruments["code"] == "0"
+    assert {"instId": "BTC-USDT-PERP", "instType": "PERP"} in instruments["data"]
+
+    exchange.create_order(S, "market", "buy", 10)
+    live_server.set_price("BTC-USDT", "66000")
+    pending = exchange.contractPrivateGetApiV6CopyTradingTraderUnrealizedProfitSharingSummary(
+        {"instType": "PERP"}
+    )
+    assert Decimal(pending["data"][0]["totalAmt"]) > 0
+    exchange.close_position(S)
+
+    (row,) = exchange.contractPrivateGetApiV6CopyTradingTraderFollowers({"instType": "PERP"})[
+        "data"
+    ]
+    v1 = live_server.signed(trader, "GET", "/copytrading/trader/query_followers").json()
+    assert row["followerUid"] == v1["data"]["follower"][0]["follower_uid"]
+    assert len(row["followTime"]) == 16  # microseconds
+    history = exchange.contractPrivateGetApiV6CopyTradingTraderProfitSharingHistory(
+        {"instType": "PERP", "limit": "10"}
+    )["data"]
+    summary = exchange.contractPrivateGetApiV6CopyTradingTraderProfitSharingHistorySummary(
+        {"instType": "PERP"}
+    )["data"]
+    shares = live_server.user(followers[0]["uid"])["profit_shares_paid"]
+    assert len(history) == len(shares) == 1
+    assert Decimal(summary[0]["totalAmt"]) == Decimal(history[0]["profitSharingAmt"]) > 0
+    config = exchange.contractPrivatePostApiV6CopyTradingTraderConfig({"instType": "PERP"})
+    assert config["data"][0]["enable"] is True
+
+    minted = exchange.contractPrivatePostApiV6CopyTradingTraderApikey({"instType": "PERP"})
+    key = minted["data"][0]
+    second = connect({"access_key": key["accessKey"], "secret_key": key["secretKey"]})
+    second.load_markets()
+    assert second.fetch_balance()["USDT"]["total"] == exchange.fetch_balance()["USDT"]["total"]
+
+
+def test_v6_bad_inst_type_raises_invalid_order(live_server: LiveServer, connect: Any) -> None:
+    exchange = connect(live_server.create_user("trader"))
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.contractPrivateGetApiV6CopyTradingTraderFollowers({"instType": "SPOT"})
+
+
+def test_v6_allows_five_requests_a_second_then_answers_429(
+    live_server: LiveServer, connect: Any
+) -> None:
+    exchange = connect(live_server.create_user("trader"))
+
+    def burst() -> None:
+        for _ in range(20):
+            exchange.contractPrivateGetApiV6CopyTradingTraderInstruments()
+
+    with pytest.raises(ccxt.RateLimitExceeded) as raised:
+        burst()
+    assert '{"code":"1032"' in str(raised.value)

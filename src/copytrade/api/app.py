@@ -56,6 +56,15 @@ def create_app(
             }
         )
     )
+    # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
+    v6_limiter = make_limiter(
+        settings.model_copy(
+            update={
+                "rate_limit_per_second": settings.rate_limit_v6_per_second,
+                "redis_prefix": settings.redis_prefix + ":v6",
+            }
+        )
+    )
     services.ctx.tape.funding_rate = settings.funding_rate
     htx = HtxApi(
         services.ctx,
@@ -63,7 +72,7 @@ def create_app(
         services.limiter,
         services.runner(),
         wall_ms,
-        limiters={"v5": v5_limiter},
+        limiters={"v5": v5_limiter, "v6": v6_limiter},
     )
     htx_paths = htx.paths
 
@@ -71,6 +80,7 @@ def create_app(
         auth.forget_keys()
         services.limiter.reset()
         v5_limiter.reset()
+        v6_limiter.reset()
         services.ctx.tape.clear()
         services.clock.reset()
 

@@ -18,6 +18,11 @@ SECTIONS = (
         " Not yet served: `/v5/algo/*` (conditional orders) and `/v2/account/transfer`.",
     ),
     (
+        "HTX v6 copy trading (`/api/v6/copyTrading/trader/*`, spec htx-v5-v6.md §8)",
+        (profiles.V6,),
+        " `config` answers GET and POST.",
+    ),
+    (
         "Public market data (spec htx-v5-v6.md §6.1-§6.7)",
         (profiles.MARKET, profiles.V5_MARKET, profiles.SPOT),
         "",

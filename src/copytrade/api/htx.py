@@ -74,6 +74,8 @@ def serve_table(routes: Mapping[str, Mapping[str, Route]]) -> dict[str, dict[str
         built = routes.get(profile.name, {})
         for e in profile.endpoints:
             table.setdefault(e.path, {})[e.method] = Served(profile, e, built.get(e.name))
+        for alias, path in profile.aliases.items():
+            table[alias] = table[path]
     return table
 
 

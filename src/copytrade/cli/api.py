@@ -572,3 +572,12 @@ def followers(as_json: bool, **kw: Any) -> None:
     GET /copytrading/trader/query_followers.
     """
     _run(lambda c: c.query_followers(**_page_args(kw)), as_json)
+
+
+def _add_v5() -> None:
+    from copytrade.cli.api_v5 import v5
+
+    api.add_command(v5)
+
+
+_add_v5()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from copytrade.protocol import copytrading, market, v5
+from copytrade.protocol import copytrading, market, v5, v6
 from copytrade.protocol.endpoints import ENDPOINTS, Endpoint
 from copytrade.protocol.envelope import ParsedEnvelope, error_body, parse_envelope, success_body
 from copytrade.protocol.error_codes import NO_KEY_PERMISSION, ErrorCode, message
@@ -78,6 +78,8 @@ class Profile:
         limiter: Which request budget the family draws from (``"v1"``, ``"v5"``); ``None``
             for public endpoints, which are not limited.
         lenient_signing: Also accept the Python sync SDK's auth-only GET signatures.
+        aliases: Other paths official SDKs send -> the endpoint path they mean (the signature
+            covers the path as requested).
     """
 
     name: str
@@ -91,6 +93,7 @@ class Profile:
     permission_text: str | None = None
     limiter: str | None = "v1"
     lenient_signing: bool = False
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     def failure(
         self, code: int, tid: str, now_ms: int, *, arg: str | None = None, msg: str | None = None
@@ -241,6 +244,15 @@ V5 = Profile(
     permission_text=NO_KEY_PERMISSION,
     limiter="v5",
     lenient_signing=True,
+    # spec htx-v5-v6.md §2.3: paths HTX's official Java and Python SDKs send
+    aliases={
+        "/api/v5/trade/order/history": "/v5/trade/order/history",
+        "/api/V5/trade/order/details": "/v5/trade/order/details",
+        "/api/v5/trade/order/trades": "/v5/trade/order/details",
+        "/api/v5/position/mode": "/v5/position/mode",
+        "/api/v5/trade/order": "/v5/trade/order",
+        "/v5/trade/allOrders": "/v5/trade/cancel_all_orders",
+    },
 )
 """HTX's v5 USDT-M trading family, ``/v5/*`` (spec ``htx-v5-v6.md`` §6)."""
 
@@ -295,5 +307,36 @@ SPOT = Profile(
 )
 """HTX's ``/v2/*`` family (only the public currency list is served)."""
 
-PROFILES: tuple[Profile, ...] = (COPYTRADING, V5, MARKET, V5_MARKET, SPOT)
+
+def _parse_v6(body: Any, http_status: int) -> ParsedEnvelope:
+    """Read a v6 reply: success is the string code ``"0"`` (the gateway shape is an error)."""
+    if isinstance(body, dict) and "status" not in body and str(body.get("code")) == "0":
+        ok = http_status < 400
+        return ParsedEnvelope(ok, 0, body.get("msg"), body.get("data"), None)
+    return parse_envelope(body, http_status)
+
+
+V6_ENVELOPE = Envelope(
+    name='{code: "0", msg: "", data: [...]} / {code: "<code>", msg, data: []}',
+    success=lambda data, tid, now_ms: {"code": "0", "msg": "", "data": data},
+    error=lambda code, msg, tid, now_ms: {"code": str(int(code)), "msg": msg, "data": []},
+    parse=_parse_v6,
+)
+
+V6 = Profile(
+    name="v6",
+    envelope=V6_ENVELOPE,
+    endpoints=v6.ENDPOINTS,
+    replies=v6.REPLIES,
+    codes=V5_CODES,
+    statuses=V5_STATUSES,
+    auth_envelope=GATEWAY,
+    auth_codes=_GATEWAY_AUTH,
+    permission_text=NO_KEY_PERMISSION,
+    limiter="v6",
+    lenient_signing=True,
+)
+"""HTX's v6 copy-trading family, ``/api/v6/copyTrading/trader/*`` (spec ``htx-v5-v6.md`` §8)."""
+
+PROFILES: tuple[Profile, ...] = (COPYTRADING, V5, V6, MARKET, V5_MARKET, SPOT)
 """Every family the server serves; a path belongs to exactly one of them."""

@@ -72,3 +72,12 @@ def test_v5_errors_raise_the_sdk_exceptions(
     with pytest.raises(InsufficientFunds) as raised:
         client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(100000))
     assert raised.value.code == 1047
+
+
+def test_official_sdk_path_aliases_reach_the_v5_endpoints(live_server: LiveServer) -> None:
+    trader = live_server.create_user("trader", balance="1000")
+    for alias in ("/api/V5/trade/order/details", "/api/v5/position/mode"):
+        reply = live_server.signed(trader, "GET", alias, params={}).json()
+        assert (reply["code"], reply["message"]) == (200, "Success")
+    mode = live_server.signed(trader, "GET", "/api/v5/position/mode").json()
+    assert mode["data"] == {"position_mode": "dual_side"}

@@ -1,0 +1,138 @@
+"""v6 copy-trading endpoints (spec ``htx-v5-v6.md`` §8): parse, use case, render."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from copytrade.api import wire
+from copytrade.api.routes import Params, Route, encode_follower_uid, route
+from copytrade.api.wire import WireError
+from copytrade.protocol import v6 as p6
+from copytrade.protocol.error_codes import ErrorCode
+from copytrade.service import v6
+from copytrade.service.context import ServiceContext
+
+MICROS = 1000
+_MICRO_THRESHOLD = 10**14  # a 16-digit time is microseconds, a 13-digit one milliseconds
+
+
+def _inst_type(p: Params) -> None:
+    value = p.get("instType")
+    if value not in (None, "", p6.INST_TYPE):
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "instType")
+
+
+def only_inst_type(p: Params, now_ms: int) -> tuple[()]:
+    """``instType`` (``PERP``, optional); other parameters are ignored."""
+    _inst_type(p)
+    return ()
+
+
+def _ms(p: Params, name: str, default: int) -> int:
+    raw = p.get(name)
+    if raw in (None, ""):
+        return default
+    value = wire.int_field(raw, name)
+    return value // MICROS if value >= _MICRO_THRESHOLD else value
+
+
+def _id(p: Params, name: str) -> int | None:
+    raw = p.get(name)
+    if raw in (None, ""):
+        return None
+    text = wire.id_field(raw, name)
+    if not text.isdigit() or len(text) > 19:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name)
+    return int(text)
+
+
+def parse_cursor(p: Params, now_ms: int) -> tuple[v6.Cursor]:
+    """``instType``, ``after``/``before`` (record ids), ``limit`` (1-100), ``begin``/``end``."""
+    _inst_type(p)
+    limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 100
+    if not 1 <= limit <= 100:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "limit")
+    begin, end = _ms(p, "begin", 0), _ms(p, "end", now_ms)
+    return (v6.Cursor(_id(p, "after"), _id(p, "before"), limit, begin, end),)
+
+
+def render_instruments(ctx: ServiceContext, arguments: tuple[()], codes: tuple[str, ...]) -> Any:
+    """``instruments``: ``BTC-USDT`` is ``BTC-USDT-PERP``."""
+    return p6.INSTRUMENTS.render(tuple(p6.Instrument(f"{c}-PERP", p6.INST_TYPE) for c in codes))
+
+
+def render_followers(ctx: ServiceContext, arguments: tuple[Any], view: v6.FollowersView) -> Any:
+    """``followers``: masked names, opaque uids (as v1's ``query_followers``)."""
+    total = sum(view.shared.values(), Decimal(0))
+    return p6.FOLLOWERS.render(
+        tuple(
+            p6.Follower(
+                id=str(r.follow_id),
+                inst_type=p6.INST_TYPE,
+                follower_avatar_link=f"https://static.example.invalid/avatar/{r.follower_uid}.png",
+                follower_name=_mask(r.name),
+                follower_uid=encode_follower_uid(r.follower_uid),
+                follow_time=r.started_at * MICROS,
+                follower_asset_amt=r.trade_amount,
+                follower_profit_sharing_amt=view.shared.get(r.follower_uid, Decimal(0)),
+                follower_trade_amt=r.trade_amount,
+                total_profit_sharing_amt=total,
+            )
+            for r in view.rows
+        )
+    )
+
+
+def _mask(name: str) -> str:
+    local, at, domain = name.partition("@")
+    return f"{local[:1]}***{at}{domain}" if local else "***"
+
+
+def render_history(ctx: ServiceContext, arguments: tuple[Any], rows: list[v6.ShareRow]) -> Any:
+    """``profit-sharing-history``."""
+    return p6.PROFIT_SHARING.render(
+        tuple(
+            p6.ProfitSharing(
+                str(r.item_id),
+                p6.INST_TYPE,
+                _mask(r.follower_name),
+                "USDT",
+                r.amount,
+                r.ts * MICROS,
+            )
+            for r in rows
+        )
+    )
+
+
+def render_total(ctx: ServiceContext, arguments: tuple[()], total: Decimal) -> Any:
+    """A summary: one item."""
+    return p6.TOTALS.render((p6.Total(p6.INST_TYPE, "USDT", total),))
+
+
+def render_config(ctx: ServiceContext, arguments: tuple[()], config: v6.LeadConfig) -> Any:
+    """``config``: ratio and cap only while lead trading is enabled."""
+    return p6.CONFIG.render(
+        (p6.Config(p6.INST_TYPE, config.enabled, config.ratio, config.max_followers),)
+    )
+
+
+def render_minted(ctx: ServiceContext, arguments: tuple[()], minted: tuple[str, str, int]) -> Any:
+    """``apikey``: the new key and its secret (shown once)."""
+    access, secret, now = minted
+    return p6.MINTED.render((p6.MintedKey("copytrading", access, secret, now * MICROS),))
+
+
+V6_ROUTES: dict[str, Route] = {
+    "instruments": route(only_inst_type, v6.instruments, render_instruments),
+    "followers": route(parse_cursor, v6.followers, render_followers),
+    "profit_sharing_history": route(parse_cursor, v6.profit_history, render_history),
+    "profit_sharing_summary": route(only_inst_type, v6.profit_total, render_total),
+    "unrealized_summary": route(only_inst_type, v6.unrealized_total, render_total),
+    "config": route(only_inst_type, v6.config, render_config),
+    "config_post": route(only_inst_type, v6.config, render_config),
+    "apikey": route(only_inst_type, v6.mint_key, render_minted),
+}
+"""The v6 endpoints served; statistics, follower removal, transfer and follower settings wait
+for the v1 account model (three balances, follower settings) to land."""

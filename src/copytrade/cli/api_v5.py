@@ -1,0 +1,149 @@
+"""``copytrade api v5``: the v5 USDT-M trading family from the command line (over ``client.v5``).
+
+Same credentials, output and exit codes as ``copytrade api`` (:mod:`copytrade.cli.api`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from copytrade.cli.api import DECIMAL, _json_option, _run
+from copytrade.client import MarginMode, PositionSide
+from copytrade.client.builders_v5 import OrderType
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MARGIN = click.Choice([m.value for m in MarginMode])
+_SIDE = click.Choice([s.value for s in PositionSide])
+
+
+def _contract(required: bool = True) -> Callable[[F], F]:
+    return click.option("--contract-code", "-c", required=required, help="Contract, e.g. BTC-USDT.")
+
+
+def _margin(func: F) -> F:
+    return click.option("--margin-mode", "-m", type=_MARGIN, default="cross", show_default=True)(
+        func
+    )
+
+
+@click.group("v5")
+def v5() -> None:
+    """HTX's v5 USDT-M trading API (/v5/*): what ccxt's unified methods call."""
+
+
+@v5.command("balance")
+@_json_option
+def balance(as_json: bool) -> None:
+    """Show equity and available margin. GET /v5/account/balance."""
+    _run(lambda c: c.v5.balance(), as_json)
+
+
+@v5.command("order")
+@_contract()
+@click.option("--side", type=click.Choice(["buy", "sell"]), required=True)
+@click.option("--volume", type=DECIMAL, required=True, help="Contracts.")
+@_margin
+@click.option(
+    "--type", "kind", type=click.Choice(["market", "limit", "post_only"]), default="market"
+)
+@click.option("--price", type=DECIMAL, help="Limit price (limit, post_only).")
+@click.option("--time-in-force", type=click.Choice(["gtc", "ioc", "fok"]), default="gtc")
+@click.option("--position-side", type=_SIDE, help="long or short (inferred from --side).")
+@click.option("--reduce-only", is_flag=True, help="Only reduce the position.")
+@click.option("--tp-trigger-price", type=DECIMAL)
+@click.option("--sl-trigger-price", type=DECIMAL)
+@_json_option
+def order(
+    as_json: bool, kind: OrderType, margin_mode: str, position_side: str | None, **kw: Any
+) -> None:
+    """Place an order (a lead's fills are copied). POST /v5/trade/order."""
+    side = PositionSide(position_side) if position_side else None
+    _run(
+        lambda c: c.v5.place_order(
+            type=kind, margin_mode=MarginMode(margin_mode), position_side=side, **kw
+        ),
+        as_json,
+    )
+
+
+@v5.command("cancel")
+@_contract()
+@click.argument("order_id")
+@_json_option
+def cancel(contract_code: str, order_id: str, as_json: bool) -> None:
+    """Cancel one open order. POST /v5/trade/cancel_order."""
+    _run(lambda c: c.v5.cancel_order(contract_code=contract_code, order_id=order_id), as_json)
+
+
+@v5.command("cancel-all")
+@_contract()
+@_json_option
+def cancel_all(contract_code: str, as_json: bool) -> None:
+    """Cancel every open order of a contract. POST /v5/trade/cancel_all_orders."""
+    _run(lambda c: c.v5.cancel_all_orders(contract_code=contract_code), as_json)
+
+
+@v5.command("orders")
+@_contract(required=False)
+@_json_option
+def orders(contract_code: str | None, as_json: bool) -> None:
+    """List open orders. GET /v5/trade/order/opens."""
+    _run(lambda c: c.v5.open_orders(contract_code=contract_code), as_json)
+
+
+@v5.command("positions")
+@_contract(required=False)
+@_json_option
+def positions(contract_code: str | None, as_json: bool) -> None:
+    """List open positions. GET /v5/trade/position/opens."""
+    _run(lambda c: c.v5.positions(contract_code=contract_code), as_json)
+
+
+@v5.command("close")
+@_contract()
+@_margin
+@click.option("--position-side", type=_SIDE, help="Only this side (default: every side).")
+@_json_option
+def close(contract_code: str, margin_mode: str, position_side: str | None, as_json: bool) -> None:
+    """Close positions at market, followers' copies included. POST /v5/trade/position."""
+    side = PositionSide(position_side) if position_side else None
+    _run(
+        lambda c: c.v5.close_position(
+            contract_code=contract_code, margin_mode=MarginMode(margin_mode), position_side=side
+        ),
+        as_json,
+    )
+
+
+@v5.command("fills")
+@_contract(required=False)
+@_json_option
+def fills(contract_code: str | None, as_json: bool) -> None:
+    """List fills of the last 3 days. GET /v5/trade/order/details."""
+    _run(lambda c: c.v5.fills(contract_code=contract_code), as_json)
+
+
+@v5.command("set-leverage")
+@_contract()
+@_margin
+@click.option("--lever", type=int, required=True)
+@_json_option
+def set_leverage(contract_code: str, margin_mode: str, lever: int, as_json: bool) -> None:
+    """Set the leverage of later orders. POST /v5/position/lever."""
+    _run(
+        lambda c: c.v5.set_lever(
+            contract_code=contract_code, lever_rate=lever, margin_mode=MarginMode(margin_mode)
+        ),
+        as_json,
+    )
+
+
+@v5.command("leverage")
+@_contract(required=False)
+@_json_option
+def leverage(contract_code: str | None, as_json: bool) -> None:
+    """Show leverage per contract and margin mode. GET /v5/position/lever."""
+    _run(lambda c: c.v5.get_lever(contract_code=contract_code), as_json)

@@ -1,0 +1,40 @@
+"""``copytrade api v5`` against a live server: a lead order, its copy, the close."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from copytrade.cli.api import api
+from copytrade.testing.server import LiveServer
+
+
+def test_v5_commands_trade_and_their_fills_are_copied(live_server: LiveServer) -> None:
+    trader = live_server.create_user("trader", balance="100000")
+    follower = live_server.create_user("follower", balance="50000")
+    live_server.follow(follower["uid"], trader["uid"], "1")
+    env = {
+        "COPYTRADE_BASE_URL": live_server.base_url,
+        "COPYTRADE_ACCESS_KEY": trader["access_key"],
+        "COPYTRADE_SECRET_KEY": trader["secret_key"],
+        "COPYTRADE_PROFILE_FILE": "/nonexistent",
+    }
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(api, ["v5", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("order", "-c", "BTC-USDT", "--side", "buy", "--volume", "5", "--tp-trigger-price", "99000")
+    (position,) = json.loads(run("positions", "--json"))
+    assert (position["position_side"], position["volume"]) == ("long", "5")
+    assert [p["volume"] for p in live_server.user(follower["uid"])["positions"]] == ["5"]
+    assert "USDT" in run("balance")
+    run("close", "-c", "BTC-USDT")
+    assert json.loads(run("positions", "--json")) == []
+    assert live_server.user(follower["uid"])["positions"] == []
+    refused = runner.invoke(api, ["v5", "close", "-c", "BTC-USDT"], env=env)
+    assert refused.exit_code == 1
+    assert "1048" in refused.output
