@@ -360,3 +360,33 @@ def test_v6_allows_five_requests_a_second_then_answers_429(
     with pytest.raises(ccxt.RateLimitExceeded) as raised:
         burst()
     assert '{"code":"1032"' in str(raised.value)
+
+
+def test_finished_orders_are_fetched_and_listed_through_ccxt(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader = live_server.create_user("trader", balance="100000")
+    exchange = connect(trader)
+    exchange.load_markets()
+    bought = exchange.create_order(S, "market", "buy", 3, None, {"clientOrderId": "424242"})
+    sold = exchange.create_order(S, "market", "sell", 1, None, {"reduceOnly": True})
+    resting = exchange.create_order(S, "limit", "buy", 1, 40000)
+    exchange.cancel_order(resting["id"], S)
+
+    filled = exchange.fetch_order(bought["id"], S)
+    assert (filled["status"], filled["filled"], filled["side"]) == ("closed", 3, "buy")
+    assert filled["clientOrderId"] == "424242"
+    assert filled["average"] > 0
+    assert filled["cost"] == pytest.approx(3 * 0.001 * filled["average"])
+    reduce = exchange.fetch_order(sold["id"], S)
+    assert (reduce["status"], reduce["side"], reduce["reduceOnly"], reduce["filled"]) == (
+        "closed",
+        "sell",
+        True,
+        1,
+    )
+    closed = exchange.fetch_closed_orders(S)
+    assert {o["id"] for o in closed} == {bought["id"], sold["id"]}
+    canceled = exchange.fetch_canceled_orders(S)
+    assert [o["id"] for o in canceled] == [resting["id"]]
+    assert {o["id"] for o in exchange.fetch_orders(S)} == {bought["id"], sold["id"], resting["id"]}

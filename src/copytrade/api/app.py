@@ -82,6 +82,7 @@ def create_app(
         v5_limiter.reset()
         v6_limiter.reset()
         services.ctx.tape.clear()
+        services.ctx.journal.clear()
         services.clock.reset()
 
     admin = AdminApi(

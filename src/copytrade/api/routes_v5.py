@@ -12,8 +12,6 @@ from copytrade.domain.enums import (
     Liquidity,
     MarginMode,
     OrderDirection,
-    OrderPriceType,
-    OrderStatus,
     PositionSide,
 )
 from copytrade.domain.margin import maintenance_margin
@@ -22,6 +20,7 @@ from copytrade.protocol import v5 as p5
 from copytrade.protocol.error_codes import ErrorCode
 from copytrade.service import v5
 from copytrade.service.context import ServiceContext
+from copytrade.service.journal import Entry
 
 DAY_MS = 86_400_000
 _ZERO = Decimal(0)
@@ -175,11 +174,26 @@ def parse_position_mode(p: Params, now_ms: int) -> tuple[()]:
     return ()
 
 
-def closed_history(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Order]:
-    """``order/history``: finished orders are not kept readable yet, so the list is empty."""
-    if contract_code is not None:
-        ctx.spec(contract_code)
-    return []
+_STATES = frozenset({"filled", "partially_canceled", "canceled"})
+
+
+def parse_history(p: Params, now_ms: int) -> tuple[v5.HistoryQuery]:
+    """``GET /v5/trade/order/history``: ``states`` (or ``state``), window 48 h by default."""
+    code, mode = wire.contract_code(p), wire.margin_mode(p)
+    raw = p.get("states") or p.get("state")
+    states = None
+    if raw not in (None, ""):
+        states = frozenset(str(raw).split(","))
+        if not states <= _STATES:
+            raise _illegal("states")
+    end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
+    start = (
+        wire.int_field(p["start_time"], "start_time") if p.get("start_time") else end - 2 * DAY_MS
+    )
+    limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 10
+    if not 1 <= limit <= 100:
+        raise _illegal("limit")
+    return (v5.HistoryQuery(code, mode, states, max(start, now_ms - 90 * DAY_MS), end, limit),)
 
 
 def dual_side(ctx: ServiceContext, uid: int) -> str:
@@ -201,34 +215,27 @@ def render_close(ctx: ServiceContext, arguments: tuple[Any, ...], order_id: int)
     return p5.ORDER_ACK.render(p5.OrderAck(str(order_id), str(order_id)))
 
 
-def _state(order: Order) -> str:
-    if order.status is OrderStatus.OPEN:
-        return "new" if order.filled == 0 else "partially_filled"
-    if order.status is OrderStatus.FILLED:
-        return "filled"
-    return "canceled" if order.filled == 0 else "partially_canceled"
-
-
-def v5_order(order: Order) -> p5.Order:
-    """Return a (lead or copy) opening order as v5 shows it."""
+def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
+    """Return an order as v5 shows it (a reducing order: its side closes ``position_side``)."""
+    order = entry.order
     oid = str(order.order_id)
-    market = order.price_type in (OrderPriceType.MARKET, OrderPriceType.OPPONENT_FOK)
-    fok = order.price_type.fill_or_kill
+    market = entry.kind == "market"
+    tp, sl = order.tp_trigger_price, order.sl_trigger_price
     return p5.Order(
         id=oid,
         order_id=oid,
-        client_order_id=oid,
+        client_order_id=entry.client_order_id or oid,
         contract_code=order.contract_code,
-        side="buy" if order.side is PositionSide.LONG else "sell",
+        side=entry.side,
         position_side=order.side.value,
-        type="market" if market else "limit",
+        type=entry.kind,
         price=order.price if order.price is not None and not market else _ZERO,
         price_match=None,
         volume=order.volume,
-        state=_state(order),
+        state=v5.state_of(order),
         trade_volume=order.filled,
         trade_avg_price=order.avg_price,
-        trade_turnover=order.filled_notional,
+        trade_turnover=order.filled_notional * contract_size,
         fee=-order.fee,
         fee_currency="USDT" if order.fee else "",
         margin_mode=order.margin_mode.value,
@@ -237,29 +244,31 @@ def v5_order(order: Order) -> p5.Order:
         contract_type="swap",
         price_protect=False,
         cancel_reason=None,
-        reduce_only=False,
-        time_in_force="fok" if fok else "gtc",
-        tp_trigger_price=order.tp_trigger_price,
+        reduce_only=entry.reduce_only,
+        time_in_force=entry.tif,
+        tp_trigger_price=tp,
         tp_order_price=None,
-        tp_type="market" if order.tp_trigger_price is not None else None,
-        tp_trigger_price_type="last" if order.tp_trigger_price is not None else None,
-        sl_trigger_price=order.sl_trigger_price,
+        tp_type="market" if tp is not None else None,
+        tp_trigger_price_type="last" if tp is not None else None,
+        sl_trigger_price=sl,
         sl_order_price=None,
-        sl_type="market" if order.sl_trigger_price is not None else None,
-        sl_trigger_price_type="last" if order.sl_trigger_price is not None else None,
+        sl_type="market" if sl is not None else None,
+        sl_trigger_price_type="last" if sl is not None else None,
         created_time=order.created_at,
-        updated_time=order.created_at,
+        updated_time=entry.updated,
     )
 
 
-def render_order(ctx: ServiceContext, arguments: tuple[Any, ...], order: Order) -> Any:
+def render_order(ctx: ServiceContext, arguments: tuple[Any, ...], entry: Entry) -> Any:
     """``GET /v5/trade/order``."""
-    return p5.ORDER.render(v5_order(order))
+    return p5.ORDER.render(v5_order(entry, ctx.spec(entry.order.contract_code).contract_size))
 
 
-def render_orders(ctx: ServiceContext, arguments: tuple[Any, ...], orders: list[Order]) -> Any:
+def render_orders(ctx: ServiceContext, arguments: tuple[Any, ...], entries: list[Entry]) -> Any:
     """``order/opens`` and ``order/history``."""
-    return p5.ORDERS.render(tuple(v5_order(o) for o in orders))
+    return p5.ORDERS.render(
+        tuple(v5_order(e, ctx.spec(e.order.contract_code).contract_size) for e in entries)
+    )
 
 
 def render_cancelled(ctx: ServiceContext, arguments: tuple[Any, ...], orders: list[Order]) -> Any:
@@ -414,7 +423,7 @@ V5_ROUTES: dict[str, Route] = {
     "cancel_all_orders": route(parse_cancel_all, v5.cancel_orders, render_cancelled),
     "order": route(parse_order, v5.order, render_order),
     "open_orders": route(parse_optional_contract, v5.open_orders, render_orders),
-    "order_history": route(parse_optional_contract, closed_history, render_orders),
+    "order_history": route(parse_history, v5.order_history, render_orders),
     "fills": route(parse_fills, v5.fills, render_fills),
     "positions": route(parse_optional_contract, v5.positions, render_positions),
     "close_position": route(parse_close_position, v5.close_position, render_close),

@@ -13,6 +13,7 @@ from copytrade.domain.trading import Env, Market
 from copytrade.service.ports import Clock, IdGenerator, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from copytrade.service.journal import OrderJournal
     from copytrade.service.market import MarketTape
 
 
@@ -20,6 +21,12 @@ def _new_tape() -> MarketTape:
     from copytrade.service.market import MarketTape
 
     return MarketTape()
+
+
+def _new_journal() -> OrderJournal:
+    from copytrade.service.journal import OrderJournal
+
+    return OrderJournal()
 
 
 @dataclass(slots=True)
@@ -34,6 +41,8 @@ class ServiceContext:
     default_profit_share_ratio: Decimal = Decimal("0.10")
     tape: MarketTape = field(default_factory=_new_tape)
     """Public trades and mark moves this process saw (market data)."""
+    journal: OrderJournal = field(default_factory=_new_journal)
+    """Orders committed commands touched (v5 order queries)."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -71,6 +80,12 @@ class ServiceContext:
             out[code] = cached
         self._last_markets = (dict(marks), out)
         return out
+
+    def committed(self, changes: ChangeSet) -> None:
+        """Publish a committed change set: its fills to the tape, its orders to the journal."""
+        self.tape.record_fills(changes.fills)
+        if changes.orders:
+            self.journal.record(changes.orders.values(), self.clock.now_ms())
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""

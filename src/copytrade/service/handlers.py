@@ -65,7 +65,7 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         order, copies, skipped = open_with_copies(uow, trader, req, markets, env)
         uow.persist(env.changes)
         uow.commit()
-    ctx.tape.record_fills(env.changes.fills)
+    ctx.committed(env.changes)
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
     )
@@ -139,7 +139,7 @@ def _close_and_commit(
     )
     uow.persist(env.changes)
     uow.commit()
-    ctx.tape.record_fills(env.changes.fills)
+    ctx.committed(env.changes)
     return result
 
 

@@ -201,7 +201,7 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         uow.persist(env.changes)
         uow.commit()
     ctx.tape.record_mark(contract_code, now, price)
-    ctx.tape.record_fills(env.changes.fills)
+    ctx.committed(env.changes)
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 
 

@@ -7,7 +7,7 @@ v1 ones. Accounts are hedge-mode (``dual_side``), as HTX's copy-trading accounts
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from copytrade.domain.reduce import reduce_pieces
 from copytrade.domain.risk import AggregatePosition, aggregate_positions
 from copytrade.domain.trading import (
     CrossFigures,
+    Env,
     Market,
     OpenRequest,
     check_order_shape,
@@ -40,6 +41,7 @@ from copytrade.domain.trading import (
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.handlers import close_with_copies, open_with_copies
+from copytrade.service.journal import Entry, entry_for
 from copytrade.service.ports import UnitOfWork
 from copytrade.service.retry import retry_conflicts
 
@@ -148,12 +150,46 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
                 trader.orders.pop(order.order_id, None)
                 env.changes.save_order(order)
             placed = Placed(order.order_id, req.client_order_id, order.filled, copies, skipped)
+            entry = Entry(
+                replace(order),
+                "buy" if req.direction is OrderDirection.BUY else "sell",
+                False,
+                req.kind,
+                req.tif,
+                req.client_order_id,
+                env.now,
+            )
         else:
             placed = _reduce(ctx, uow, trader, req, market, markets, env)
+            entry = _reduce_entry(trader, req, placed, env)
         uow.persist(env.changes)
         uow.commit()
-    ctx.tape.record_fills(env.changes.fills)
+    ctx.committed(env.changes)
+    ctx.journal.annotate(entry)
     return placed
+
+
+def _reduce_entry(trader: Account, req: V5Order, placed: Placed, env: Env) -> Entry:
+    """Return a reducing order as a filled order of its own (the core books only closes)."""
+    closes = [f for f in env.changes.fills if f.uid == trader.uid and f.offset == "close"]
+    order = Order(
+        order_id=placed.order_id,
+        uid=trader.uid,
+        contract_code=req.contract_code,
+        margin_mode=req.margin_mode,
+        side=req.position_side,
+        price_type=OrderPriceType.MARKET,
+        price=None,
+        volume=req.volume,
+        lever=trader.levers.get((req.contract_code, req.margin_mode), DEFAULT_LEVER),
+        created_at=env.now,
+        filled=sum((f.volume for f in closes), _ZERO),
+        filled_notional=sum((f.volume * f.price for f in closes), _ZERO),
+        fee=sum((f.fee for f in closes), _ZERO),
+        status=OrderStatus.FILLED,
+    )
+    side = "buy" if req.direction is OrderDirection.BUY else "sell"
+    return Entry(order, side, True, "market", req.tif, req.client_order_id, env.now)
 
 
 def _check_post_only(market: Market, req: V5Order) -> None:
@@ -227,7 +263,7 @@ def close_position(
             raise PositionNotFound(f"{contract_code} {margin_mode.value}")
         uow.persist(env.changes)
         uow.commit()
-    ctx.tape.record_fills(env.changes.fills)
+    ctx.committed(env.changes)
     return env.next_id()
 
 
@@ -253,25 +289,75 @@ def cancel_orders(
             env.changes.save_order(order)
         uow.persist(env.changes)
         uow.commit()
+    ctx.committed(env.changes)
     return sorted(chosen, key=lambda o: o.order_id)
 
 
-def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Order]:
+def _view(ctx: ServiceContext, order: Order) -> Entry:
+    known = ctx.journal.get(order.uid, order.order_id)
+    now = ctx.clock.now_ms()
+    return entry_for(order, now) if known is None else replace(known, order=replace(order))
+
+
+def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Entry]:
     """Return the account's resting orders (of one contract when given), oldest first."""
     with ctx.uow() as uow:
         account = _account(uow, uid)
-    return sorted(
-        (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
-        key=lambda o: o.order_id,
-    )
+        live = sorted(
+            (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
+            key=lambda o: o.order_id,
+        )
+        return [_view(ctx, o) for o in live]
 
 
-def order(ctx: ServiceContext, uid: int, contract_code: str, order_id: int) -> Order:
-    """Return one resting order; an unknown id (or a finished order) is ``OrderNotFound``."""
-    for found in open_orders(ctx, uid, contract_code):
-        if found.order_id == order_id:
-            return found
-    raise OrderNotFound(str(order_id))
+def order(ctx: ServiceContext, uid: int, contract_code: str, order_id: int) -> Entry:
+    """Return one order: resting, or finished and still remembered; else ``OrderNotFound``."""
+    for live in open_orders(ctx, uid, contract_code):
+        if live.order.order_id == order_id:
+            return live
+    done = ctx.journal.get(uid, order_id)
+    if done is None or done.order.contract_code != contract_code:
+        raise OrderNotFound(str(order_id))
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """``order/history`` filters: states (``None``: every finished one), time, size."""
+
+    contract_code: str
+    margin_mode: MarginMode
+    states: frozenset[str] | None
+    start: int
+    end: int
+    limit: int
+
+
+def state_of(order: Order) -> str:
+    """Return v5's order state."""
+    if order.status is OrderStatus.OPEN:
+        return "new" if order.filled == 0 else "partially_filled"
+    if order.status is OrderStatus.FILLED:
+        return "filled"
+    return "canceled" if order.filled == 0 else "partially_canceled"
+
+
+def order_history(ctx: ServiceContext, uid: int, query: HistoryQuery) -> list[Entry]:
+    """Return finished orders of (contract, margin mode), newest first."""
+    ctx.spec(query.contract_code)
+    with ctx.uow() as uow:
+        live = set(_account(uow, uid).orders)
+    found = [
+        e
+        for e in ctx.journal.of(uid)
+        if e.order.order_id not in live
+        and e.order.status is not OrderStatus.OPEN
+        and e.order.contract_code == query.contract_code
+        and e.order.margin_mode is query.margin_mode
+        and query.start <= e.order.created_at <= query.end
+        and (query.states is None or state_of(e.order) in query.states)
+    ]
+    return found[::-1][: query.limit]
 
 
 def balance(ctx: ServiceContext, uid: int) -> BalanceView:
