@@ -1,0 +1,108 @@
+"""One logging setup for everything the server process prints: ours, uvicorn's and alembic's.
+
+:func:`configure_logging` installs one handler on the root logger (stderr) with a plain or a
+JSON formatter, and makes uvicorn's and alembic's loggers hand their records to it, so the
+output has one format. Request lines go to the ``copytrade.access`` logger at INFO (one per
+request: method, path, uid, HTX code, latency, tid); its level switches them on or off
+independently of the rest (``access_log``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import time
+from typing import Any, Literal
+
+LogFormat = Literal["plain", "json"]
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("plain", "json")
+
+ACCESS_LOGGER = "copytrade.access"
+# Loggers that other libraries configure on their own; we route them through the root handler.
+_FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic", "sqlalchemy")
+# LogRecord attributes that are not user-supplied ``extra`` fields.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg`` and any extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as compact JSON (no secrets are ever passed to a logger)."""
+        entry: dict[str, Any] = {
+            "ts": _iso_ms(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, separators=(",", ":"))
+
+
+class PlainFormatter(logging.Formatter):
+    """``2026-12-01T23:10:00.123Z INFO logger: message``."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """Return the record's time as UTC ISO 8601 with milliseconds."""
+        return _iso_ms(record.created)
+
+
+def _iso_ms(created: float) -> str:
+    seconds = int(created)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + (
+        f".{int((created - seconds) * 1000):03d}Z"
+    )
+
+
+def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bool = True) -> None:
+    """Install the process's one log handler (stderr) in ``fmt`` at ``level``.
+
+    Args:
+        level: one of :data:`LOG_LEVELS`.
+        fmt: ``"plain"`` or ``"json"``.
+        access_log: whether request lines (``copytrade.access`` at INFO) are written.
+    """
+    if level.lower() not in LOG_LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
+    formatter: dict[str, Any] = (
+        {"()": JsonFormatter}
+        if fmt == "json"
+        else {"()": PlainFormatter, "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    )
+    root_level = level.upper()
+    access_level = "NOTSET" if access_log else "WARNING"
+    foreign: dict[str, Any] = {
+        name: {"handlers": [], "propagate": True, "level": "NOTSET"} for name in _FOREIGN
+    }
+    # SQLAlchemy echoes every statement at INFO: warnings only. Alembic names each
+    # connection's dialect at INFO: quiet unless debugging.
+    foreign["sqlalchemy"]["level"] = "WARNING"
+    if root_level != "DEBUG":
+        foreign["alembic"]["level"] = "WARNING"
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"default": formatter},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "default",
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "root": {"handlers": ["stderr"], "level": root_level},
+            "loggers": {
+                **foreign,
+                ACCESS_LOGGER: {"level": access_level, "propagate": True},
+            },
+        }
+    )
