@@ -9,11 +9,12 @@ independently of the rest (``access_log``).
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.config
 import time
 from typing import Any, Literal
+
+import orjson
 
 LogFormat = Literal["plain", "json"]
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -42,7 +43,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return orjson.dumps(entry, default=str).decode()
 
 
 class PlainFormatter(logging.Formatter):
@@ -53,11 +54,16 @@ class PlainFormatter(logging.Formatter):
         return _iso_ms(record.created)
 
 
+_last_second: list[Any] = [None, ""]
+
+
 def _iso_ms(created: float) -> str:
     seconds = int(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + (
-        f".{int((created - seconds) * 1000):03d}Z"
-    )
+    last = _last_second
+    if last[0] != seconds:  # one strftime per second, not per line
+        last[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        last[0] = seconds
+    return f"{last[1]}.{int((created - seconds) * 1000):03d}Z"
 
 
 def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bool = True) -> None:
@@ -68,6 +74,10 @@ def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bo
         fmt: ``"plain"`` or ``"json"``.
         access_log: whether request lines (``copytrade.access`` at INFO) are written.
     """
+    # nothing we print shows them, and each costs a look-up per record
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     if level.lower() not in LOG_LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
     if fmt not in LOG_FORMATS:

@@ -119,7 +119,8 @@ def _log_request(
         if msg:
             fields["error"] = msg
             text += f" error={msg!r}"
-    log.info(text, extra=fields)
+    # the record is made directly: Logger.info would also walk the stack for the caller
+    log.handle(log.makeRecord(log.name, _INFO, __file__, 0, text, (), None, extra=fields))
 
 
 def _reply_msg(body: bytes) -> str | None:

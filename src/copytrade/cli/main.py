@@ -15,25 +15,9 @@ from typing import Any
 import click
 
 from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
+from copytrade.cli._output import ENV_HELP
 from copytrade.cli.demo import demo
 from copytrade.config import DEFAULT_DB_URL
-
-ENV_HELP = """\b
-Environment variables (a command-line option wins over its variable):
-  COPYTRADE_BASE_URL        server of the api commands (default: live HTX,
-                            https://api.hbdm.com; a copytrade server is
-                            http://127.0.0.1:8080)
-  COPYTRADE_ACCESS_KEY      api commands: access key
-  COPYTRADE_SECRET_KEY      api commands: HmacSHA256 secret
-  COPYTRADE_ED25519_KEY_FILE  api commands: Ed25519 private key (PEM)
-  COPYTRADE_PROFILE         api commands: profile of the profiles file
-  COPYTRADE_PROFILE_FILE    profiles file (~/.config/copytrade/profiles.toml)
-  COPYTRADE_CONFIG          serve: TOML settings file
-  COPYTRADE_<SETTING>       serve: any server setting, e.g. COPYTRADE_PORT,
-                            COPYTRADE_DB_URL, COPYTRADE_ADMIN_TOKEN,
-                            COPYTRADE_SERVER_KEY, COPYTRADE_REDIS_URL,
-                            COPYTRADE_LOG_LEVEL, COPYTRADE_LOG_FORMAT
-"""
 
 
 class ServerError(click.ClickException):
@@ -89,7 +73,7 @@ def main() -> None:
 @click.option(
     "--access-log/--no-access-log",
     default=None,
-    help="One line per HTX request at info [default: on].",
+    help="One line per HTX request at info [default: off; `make run` turns it on].",
 )
 def serve(
     host: str | None,

@@ -119,7 +119,7 @@ def test_a_port_in_use_ends_in_one_line_before_any_banner(tmp_path: Path) -> Non
 def test_the_banner_names_the_absolute_sqlite_path_and_whether_it_is_new(
     tmp_path: Path, started: list[Serve]
 ) -> None:
-    first = Serve("--no-access-log", cwd=tmp_path)
+    first = Serve(cwd=tmp_path)
     started.append(first)
     banner = first.wait_for("copytrade serving")
     expected = tmp_path / "copytrade-data" / "copytrade.db"
@@ -137,7 +137,7 @@ def test_the_banner_names_the_absolute_sqlite_path_and_whether_it_is_new(
 def test_plain_logs_one_line_per_request_with_uid_code_latency_and_tid(
     tmp_path: Path, started: list[Serve]
 ) -> None:
-    server = Serve(cwd=tmp_path)
+    server = Serve("--access-log", cwd=tmp_path)
     started.append(server)
     server.wait_for("Application startup complete")
     host = f"127.0.0.1:{server.port}"
@@ -163,7 +163,7 @@ def test_plain_logs_one_line_per_request_with_uid_code_latency_and_tid(
 def test_json_logs_put_every_line_in_json_alembic_and_uvicorn_included(
     tmp_path: Path, started: list[Serve]
 ) -> None:
-    server = Serve("--log-format", "json", "--log-level", "debug", cwd=tmp_path)
+    server = Serve("--log-format", "json", "--log-level", "debug", "--access-log", cwd=tmp_path)
     started.append(server)
     server.wait_for("Application startup complete")
     host = f"127.0.0.1:{server.port}"
