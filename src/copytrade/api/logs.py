@@ -23,8 +23,13 @@ LOG_FORMATS = ("plain", "json")
 ACCESS_LOGGER = "copytrade.access"
 # Loggers that other libraries configure on their own; we route them through the root handler.
 _FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic", "sqlalchemy")
-# LogRecord attributes that are not user-supplied ``extra`` fields.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# LogRecord attributes that are not user-supplied ``extra`` fields (uvicorn adds a coloured
+# copy of its message).
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -95,6 +100,9 @@ def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bo
     # SQLAlchemy echoes every statement at INFO: warnings only. Alembic names each
     # connection's dialect at INFO: quiet unless debugging.
     foreign["sqlalchemy"]["level"] = "WARNING"
+    # uvicorn's access line carries no uid, HTX code or tid: ours (copytrade.access) replaces
+    # it, and uvicorn writes it whenever the logger has a handler (a worker's included)
+    foreign["uvicorn.access"].update(level="WARNING", propagate=False)
     if root_level != "DEBUG":
         foreign["alembic"]["level"] = "WARNING"
     logging.config.dictConfig(

@@ -29,6 +29,8 @@ _DEBUG = logging.DEBUG
 _CODE_AT = len(b'{"code":')
 _TID = b'"tid":"'
 _REFUSED = b"403"
+# authentication refusals explained at DEBUG: signature, timestamp, version, method
+_AUTH_REFUSALS = frozenset({_REFUSED, b"12001", b"12002", b"12003", b"12006"})
 
 
 def reply_code(body: bytes) -> bytes:
@@ -86,7 +88,7 @@ def observe(
         metrics.request(scope["path"], code, seconds)
         if access.isEnabledFor(_INFO):
             _log_request(access, scope, body, code, seconds, uid_of)
-        if code == _REFUSED and auth_log.isEnabledFor(_DEBUG):
+        if code in _AUTH_REFUSALS and auth_log.isEnabledFor(_DEBUG):
             _explain_refusal(auth_log, scope, body, uid_of, host_aliases)
 
     return observed
@@ -139,7 +141,8 @@ def _explain_refusal(
     uid_of: Callable[[str], int | None],
     host_aliases: tuple[str, ...],
 ) -> None:
-    """Log why a request's signature was refused: the expected string to sign."""
+    """Log why a request was refused: for a signature, the string the server expected to be
+    signed; for a timestamp, version or method, what was sent and the server's time."""
     try:
         params = parse_query(scope.get("query_string", b"").decode("latin-1"))
     except (QueryDecodeError, UnicodeDecodeError):
@@ -147,6 +150,18 @@ def _explain_refusal(
         return
     values = dict(params)
     key = values.get("AccessKeyId", "")
+    if reply_code(body) != _REFUSED:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        log.debug(
+            "request refused: %s (Timestamp %r, SignatureVersion %r, SignatureMethod %r; "
+            "server time %s UTC)",
+            _reply_msg(body),
+            values.get("Timestamp"),
+            values.get("SignatureVersion"),
+            values.get("SignatureMethod"),
+            now,
+        )
+        return
     if not key or uid_of(key) is None:
         log.debug("signature refused: unknown AccessKeyId %r (%s)", key, _reply_msg(body))
         return

@@ -170,8 +170,16 @@ def test_json_logs_put_every_line_in_json_alembic_and_uvicorn_included(
     path = "/copytrading/trader/position_list"
     reply = signed_get(server.url, host, path, DEMO, DEMO["secret_key"]).json()
     bad = signed_get(server.url, host, path, DEMO, "not-the-secret").json()
+    stale = httpx.get(
+        f"{server.url}{path}?AccessKeyId=demo-access-key&SignatureMethod=HmacSHA256"
+        "&SignatureVersion=2&Timestamp=2020-01-01T00%3A00%3A00&Signature=x",
+        timeout=10,
+    ).json()
+    assert stale["code"] == 12001
     server.wait_for(bad["tid"])
     server.wait_for("expected this string")
+    server.wait_for(stale["tid"])
+    server.wait_for("request refused")
     records = [json.loads(line) for line in server.lines]  # every line is JSON
     loggers = {r["logger"] for r in records}
     assert {"copytrade.server", "uvicorn.error", "copytrade.access"} <= loggers
@@ -188,3 +196,6 @@ def test_json_logs_put_every_line_in_json_alembic_and_uvicorn_included(
     assert "demo-secret-key" not in why["msg"]
     assert "not-the-secret" not in why["msg"]
     assert "Signature=" not in why["msg"]
+    late = next(r for r in records if r["msg"].startswith("request refused"))
+    assert "Timestamp '2020-01-01T00:00:00'" in late["msg"]
+    assert "server time" in late["msg"]
