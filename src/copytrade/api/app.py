@@ -9,7 +9,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from copytrade.adapters.clock import SystemClock
 from copytrade.adapters.db.batching import InlineGroupExecutor
@@ -73,8 +72,8 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
     )
-    routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
-    routes += health.routes()  # before the admin API's: its /_sim/health is this one
+    # HTX's paths never reach the router: asgi() below serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
     routes += admin.routes()
 
     async def not_found(request: Request, exc: Exception) -> Response:

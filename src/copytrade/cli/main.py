@@ -16,6 +16,7 @@ import click
 
 from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
 from copytrade.cli._output import ENV_HELP
+from copytrade.cli.api import api
 from copytrade.cli.demo import demo
 from copytrade.config import DEFAULT_DB_URL
 
@@ -331,12 +332,7 @@ def migrate(db_url: str) -> None:
 
 
 main.add_command(demo)
-try:  # the SDK's commands
-    from copytrade.cli.api import api
-
-    main.add_command(api)
-except ImportError:  # pragma: no cover - only while the SDK CLI is being built
-    pass
+main.add_command(api)
 
 
 if __name__ == "__main__":  # pragma: no cover
