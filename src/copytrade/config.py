@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=False,
         description=(
-            "one log line per HTX request (at info); off by default: each line costs ~24 us "
-            "of CPU, +37% on a cached GET in process (bench/log_cost.py)"
+            "one log line per HTX request (at info); off by default: a line costs ~9-13 us "
+            "of CPU, +15-21% on a cached GET in process (bench/log_cost.py)"
         ),
     )
 

@@ -71,6 +71,51 @@ def _iso_ms(created: float) -> str:
     return f"{last[1]}.{int((created - seconds) * 1000):03d}Z"
 
 
+class AccessSink:
+    """Writes request lines straight to the process's one handler, in its format.
+
+    A ``LogRecord`` and the handler chain cost ~19 us per line; the same text written here
+    costs ~2 us. It is used only while the root logger's sole handler is the one
+    :func:`configure_logging` installed and ``copytrade.access`` adds no handler or filter of
+    its own (:func:`access_sink` checks); otherwise request lines go through ``logging``.
+    """
+
+    def __init__(self, handler: logging.StreamHandler[Any], fmt: str) -> None:
+        """Write through ``handler``'s stream (under its lock) in ``fmt``."""
+        self.handler = handler
+        self.json = fmt == "json"
+
+    def write(self, text: str, fields: dict[str, Any] | None = None) -> None:
+        """Write one INFO line of ``copytrade.access`` (``fields`` are for JSON)."""
+        stamp = _iso_ms(time.time())
+        if self.json:
+            entry = {"ts": stamp, "level": "INFO", "logger": ACCESS_LOGGER, "msg": text}
+            line = orjson.dumps(entry | (fields or {}), default=str).decode()
+        else:
+            line = f"{stamp} INFO {ACCESS_LOGGER}: {text}"
+        handler = self.handler
+        handler.acquire()
+        try:
+            handler.stream.write(line + "\n")
+            handler.stream.flush()
+        finally:
+            handler.release()
+
+
+_sink: list[AccessSink | None] = [None]
+
+
+def access_sink(access: logging.Logger) -> AccessSink | None:
+    """Return the fast writer for ``access`` lines while the logging set-up is still ours."""
+    sink = _sink[0]
+    if sink is None:
+        return None
+    handlers = logging.root.handlers
+    if len(handlers) != 1 or handlers[0] is not sink.handler or access.handlers or access.filters:
+        return None
+    return sink
+
+
 def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bool = True) -> None:
     """Install the process's one log handler (stderr) in ``fmt`` at ``level``.
 
@@ -124,3 +169,6 @@ def configure_logging(level: str = "info", fmt: str = "plain", *, access_log: bo
             },
         }
     )
+    handler = logging.root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    _sink[0] = AccessSink(handler, fmt)

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from copytrade.api.logs import ACCESS_LOGGER
+from copytrade.api.logs import ACCESS_LOGGER, access_sink
 from copytrade.api.metrics import ServerMetrics
 from copytrade.protocol.signing import QueryDecodeError, canonical_string, parse_query
 
@@ -104,23 +104,33 @@ def _log_request(
 ) -> None:
     key = access_key_of(scope.get("query_string", b""))
     uid = uid_of(key) if key else None
+    method, path = scope["method"], scope["path"]
+    latency = round(seconds * 1000, 3)
+    tid = reply_tid(body)
+    text = (
+        f"{method} {path} uid={'-' if uid is None else uid} code={code.decode()} "
+        f"{latency}ms tid={tid}"
+    )
+    error = _reply_msg(body) if code != b"200" else None
+    if error:
+        text += f" error={error!r}"
+    sink = access_sink(log)
+    if sink is not None and not sink.json:
+        sink.write(text)  # plain: the text is the whole line, no fields needed
+        return
     fields: dict[str, Any] = {
-        "method": scope["method"],
-        "path": scope["path"],
+        "method": method,
+        "path": path,
         "uid": uid,
         "code": int(code) if code.isdigit() else None,
-        "latency_ms": round(seconds * 1000, 3),
-        "tid": reply_tid(body),
+        "latency_ms": latency,
+        "tid": tid,
     }
-    text = (
-        f"{fields['method']} {fields['path']} uid={uid if uid is not None else '-'} "
-        f"code={code.decode()} {fields['latency_ms']}ms tid={fields['tid']}"
-    )
-    if code != b"200":
-        msg = _reply_msg(body)
-        if msg:
-            fields["error"] = msg
-            text += f" error={msg!r}"
+    if error:
+        fields["error"] = error
+    if sink is not None:
+        sink.write(text, fields)
+        return
     # the record is made directly: Logger.info would also walk the stack for the caller
     log.handle(log.makeRecord(log.name, _INFO, __file__, 0, text, (), None, extra=fields))
 
