@@ -14,6 +14,7 @@ from copytrade.adapters.clock import SystemClock
 from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
+from copytrade.api.dashboard import Dashboard
 from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
@@ -75,6 +76,8 @@ def create_app(
     # HTX's paths never reach the router: asgi() below serves them
     routes = health.routes()  # before the admin API's: its /_sim/health is this one
     routes += admin.routes()
+    if services.overview is not None:
+        routes += Dashboard.for_admin(admin, services.overview).routes()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

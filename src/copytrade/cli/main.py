@@ -18,6 +18,7 @@ from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
 from copytrade.cli._output import ENV_HELP
 from copytrade.cli.api import api
 from copytrade.cli.demo import demo
+from copytrade.cli.sim import sim
 from copytrade.config import DEFAULT_DB_URL
 
 
@@ -333,6 +334,7 @@ def migrate(db_url: str) -> None:
 
 main.add_command(demo)
 main.add_command(api)
+main.add_command(sim)
 
 
 if __name__ == "__main__":  # pragma: no cover
