@@ -27,11 +27,13 @@ Environment variables (a command-line option wins over its variable):
   COPYTRADE_ED25519_KEY_FILE  api commands: Ed25519 private key (PEM)
   COPYTRADE_PROFILE         api commands: profile of the profiles file
   COPYTRADE_PROFILE_FILE    profiles file (~/.config/copytrade/profiles.toml)
+  COPYTRADE_SIM_URL         sim commands: server (else COPYTRADE_BASE_URL)
   COPYTRADE_CONFIG          serve: TOML settings file
   COPYTRADE_<SETTING>       serve: any server setting, e.g. COPYTRADE_PORT,
                             COPYTRADE_DB_URL, COPYTRADE_ADMIN_TOKEN,
                             COPYTRADE_SERVER_KEY, COPYTRADE_REDIS_URL,
-                            COPYTRADE_LOG_LEVEL, COPYTRADE_LOG_FORMAT
+                            COPYTRADE_LOG_LEVEL, COPYTRADE_LOG_FORMAT,
+                            COPYTRADE_ACCESS_LOG
 """
 
 
