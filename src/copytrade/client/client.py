@@ -40,7 +40,6 @@ from copytrade.client import builders as b
 from copytrade.client import builders_v5 as b5
 from copytrade.client.auth import Credentials
 from copytrade.client.builders import PreparedRequest
-from copytrade.client.errors import TransportError
 from copytrade.client.models import ApiResponse
 from copytrade.client.ratelimit import TokenBucket
 
@@ -283,7 +282,7 @@ class Client(_Base):
         try:
             return self._http.send(request)
         except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__} on {request.url.path}") from exc
+            raise _core.transport_failure(exc, request) from exc
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -382,7 +381,7 @@ class AsyncClient(_Base):
         try:
             return await self._http.send(request)
         except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__} on {request.url.path}") from exc
+            raise _core.transport_failure(exc, request) from exc
 
     async def aclose(self) -> None:
         """Close the connection pool."""

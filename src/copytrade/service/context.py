@@ -10,7 +10,7 @@ from copytrade.domain.errors import UnknownContract
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.trading import Env, Market
-from copytrade.service.ports import Clock, IdGenerator, UnitOfWorkFactory
+from copytrade.service.ports import Clock, IdGenerator, Metrics, NoMetrics, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from copytrade.service.journal import OrderJournal
@@ -43,6 +43,7 @@ class ServiceContext:
     """Public trades and mark moves this process saw (market data)."""
     journal: OrderJournal = field(default_factory=_new_journal)
     """Orders committed commands touched (v5 order queries)."""
+    metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 

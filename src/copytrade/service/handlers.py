@@ -7,6 +7,7 @@ commits; any error rolls everything back (all or nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import perf_counter
 
 from copytrade.domain.copytrading import close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
@@ -62,13 +63,18 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         trader = _account(uow, uid)
         markets = ctx.markets(uow.marks())
         env = ctx.env()
-        order, copies, skipped = open_with_copies(uow, trader, req, markets, env)
+        order, copies, skipped, fan_out = open_with_copies(uow, trader, req, markets, env)
         uow.persist(env.changes)
         uow.commit()
     ctx.committed(env.changes)
+    report_open(ctx, env, fan_out)
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
     )
+
+
+FanOut = tuple[int, float] | None
+"""(followers, seconds) of one copy fan-out, for the metrics; ``None`` when nothing was copied."""
 
 
 def open_with_copies(
@@ -77,22 +83,34 @@ def open_with_copies(
     req: OpenRequest,
     markets: dict[str, Market],
     env: Env,
-) -> tuple[Order, int, int]:
-    """Open a lead order and copy what filled to every follower; return (order, copied, skipped).
+) -> tuple[Order, int, int, FanOut]:
+    """Open a lead order and copy what filled to every follower.
 
-    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path).
+    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). Returns the
+    order, the copies made and skipped, and the fan-out's size and duration.
     """
     market = markets[req.contract_code]
     order = open_order(trader, req, market, markets, env)
     copies = skipped = 0
+    fan_out: FanOut = None
     if order.filled > 0 and order.sub_position_id is not None:
         lead = trader.positions[order.sub_position_id]
         follows, followers = uow.followers_of(trader.uid)
         if follows:
+            started = perf_counter()
             copies, skipped = copy_open(
                 lead, order.filled, follows, followers, market, markets, env
             )
-    return order, copies, skipped
+            fan_out = (len(follows), perf_counter() - started)
+    return order, copies, skipped, fan_out
+
+
+def report_open(ctx: ServiceContext, env: Env, fan_out: FanOut) -> None:
+    """Report a committed open's fan-out and skipped copies to the metrics."""
+    if fan_out is not None:
+        ctx.metrics.fan_out("open", *fan_out)
+        if env.changes.skips:
+            ctx.metrics.copies_skipped([s.reason.value for s in env.changes.skips])
 
 
 def close_with_copies(
@@ -113,7 +131,9 @@ def close_with_copies(
         user = uow.user(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
+        started = perf_counter()
         copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
+        ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 

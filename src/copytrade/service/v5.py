@@ -40,7 +40,7 @@ from copytrade.domain.trading import (
 )
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
-from copytrade.service.handlers import close_with_copies, open_with_copies
+from copytrade.service.handlers import close_with_copies, open_with_copies, report_open
 from copytrade.service.journal import Entry, entry_for
 from copytrade.service.ports import UnitOfWork
 from copytrade.service.retry import retry_conflicts
@@ -144,7 +144,7 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
             check_order_shape(spec, request)
             if req.kind == "post_only":
                 _check_post_only(market, req)
-            order, copies, skipped = open_with_copies(uow, trader, request, markets, env)
+            order, copies, skipped, fan_out = open_with_copies(uow, trader, request, markets, env)
             if req.tif == "ioc" and order.status is OrderStatus.OPEN:
                 order.apply("cancel")  # immediate-or-cancel: the remainder does not rest
                 trader.orders.pop(order.order_id, None)
@@ -166,6 +166,8 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
         uow.commit()
     ctx.committed(env.changes)
     ctx.journal.annotate(entry)
+    if req.opening:
+        report_open(ctx, env, fan_out)
     return placed
 
 
