@@ -390,3 +390,35 @@ def test_finished_orders_are_fetched_and_listed_through_ccxt(
     canceled = exchange.fetch_canceled_orders(S)
     assert [o["id"] for o in canceled] == [resting["id"]]
     assert {o["id"] for o in exchange.fetch_orders(S)} == {bought["id"], sold["id"], resting["id"]}
+
+
+def test_stop_loss_and_take_profit_orders_through_ccxt_close_the_lead_and_copies(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, (follower,) = _team(live_server, ("1",))
+    exchange = connect(trader)
+    exchange.load_markets()
+    exchange.create_order("ETH/USDT:USDT", "market", "buy", 5)
+    sl = exchange.create_order("ETH/USDT:USDT", "market", "sell", 5, None, {"stopLossPrice": 2500})
+    tp = exchange.create_order(
+        "ETH/USDT:USDT", "market", "sell", 5, None, {"takeProfitPrice": 3500}
+    )
+    flags = {"stopLossTakeProfit": True}
+    armed = exchange.fetch_open_orders("ETH/USDT:USDT", params=flags)
+    assert {(o["id"], o["stopLossPrice"], o["takeProfitPrice"]) for o in armed} == {
+        (sl["id"], 2500, None),
+        (tp["id"], None, 3500),
+    }
+    exchange.cancel_order(tp["id"], "ETH/USDT:USDT", flags)
+    assert [o["id"] for o in exchange.fetch_open_orders("ETH/USDT:USDT", params=flags)] == [
+        sl["id"]
+    ]
+    with pytest.raises(ccxt.InvalidOrder):  # a stop loss above the price of a long
+        exchange.create_order("ETH/USDT:USDT", "market", "sell", 5, None, {"stopLossPrice": 3100})
+
+    live_server.set_price("ETH-USDT", "2400")  # the stop loss fires, the copy closes with it
+
+    assert exchange.fetch_positions() == []
+    view = live_server.user(follower["uid"])
+    assert view["positions"] == []
+    assert [p["close_type"] for p in view["closed_positions"]] == [4]

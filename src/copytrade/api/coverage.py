@@ -15,20 +15,25 @@ SECTIONS = (
     (
         "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
         (profiles.V5,),
-        " Not yet served: `/v5/algo/*` (conditional orders) and `/v2/account/transfer`.",
+        " `/v5/algo/*` serves take-profit and stop-loss orders; not yet: trigger and trailing"
+        " orders, `GET /v5/algo/order`, `/v5/algo/order/history`, `/v2/account/transfer`.",
+        "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover the trading, order, position"
+        " and leverage endpoints (not order history, position mode setting or `/v5/algo/*`).",
     ),
     (
         "HTX v6 copy trading (`/api/v6/copyTrading/trader/*`, spec htx-v5-v6.md §8)",
         (profiles.V6,),
         " `config` answers GET and POST.",
+        "The SDK has no typed methods for them yet (ccxt's implicit methods reach them).",
     ),
     (
         "Public market data (spec htx-v5-v6.md §6.1-§6.7)",
         (profiles.MARKET, profiles.V5_MARKET, profiles.SPOT),
         "",
+        "The SDK has no typed methods for them yet.",
     ),
 )
-"""The v5-generation families: title, profiles, what is missing beyond the table."""
+"""The v5-generation families: title, profiles, what is missing beyond the table, the SDK."""
 
 
 def render() -> str:
@@ -51,7 +56,7 @@ def render() -> str:
             f"| {e.method.value} | `{e.path}` | {e.permission.value.title()} | {served} "
             f"| {e.summary} |"
         )
-    for title, group, note in SECTIONS:
+    for title, group, note, sdk in SECTIONS:
         rows = [(p, e) for p in group for e in p.endpoints]
         built = sum(1 for p, e in rows if e.name in SERVED.get(p.name, {}))
         lines += [
@@ -59,7 +64,7 @@ def render() -> str:
             f"## {title}",
             "",
             f"The server implements {built} of {len(rows)} endpoints; ccxt 4.5.90 drives them in"
-            f" `tests/interop/test_ccxt_v5.py`.{note} The SDK has no typed methods for them yet.",
+            f" `tests/interop/test_ccxt_v5.py`.{note} {sdk}",
             "",
             "| Method | Path | Permission | Server | Purpose |",
             "| --- | --- | --- | --- | --- |",

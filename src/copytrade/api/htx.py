@@ -242,6 +242,8 @@ class HtxApi:
             if body.strip():
                 raise WireError(ErrorCode.INPUT_ERROR)
             return {k: v for k, v in params if k not in _AUTH_NAMES}
+        if endpoint.array_body and body.lstrip()[:1] == b"[":  # the array as "items"
+            return parse_body(b'{"items":' + body + b"}")
         return parse_body(body)
 
     def _wire_error(self, profile: Profile, exc: WireError, tid: str) -> tuple[int, dict[str, Any]]:

@@ -416,7 +416,100 @@ def render_mode(ctx: ServiceContext, arguments: tuple[()], mode: str) -> Any:
     return p5.POSITION_MODE.render(p5.PositionMode(mode))
 
 
+def parse_algo_order(
+    p: Params, now_ms: int
+) -> tuple[str, MarginMode, PositionSide, Decimal | None, Decimal | None]:
+    """``POST /v5/algo/order`` of type ``tp``, ``sl`` or ``tpsl`` on the position ``side`` closes.
+
+    Trigger (``trigger_price``) and trailing orders are not served yet: ``1067 type``.
+    """
+    code, mode = wire.contract_code(p), wire.margin_mode(p)
+    raw_side, kind = p.get("side"), p.get("type")
+    direction = _SIDES.get(raw_side) if isinstance(raw_side, str) else None
+    if direction is None:
+        raise _illegal("side")
+    if kind not in ("tp", "sl", "tpsl") or p.get("trigger_price") not in (None, ""):
+        raise _illegal("type")
+    side = _optional_side(p) or direction.opens.opposite  # a sell protects the long
+    take = wire.optional_decimal(p, "tp_trigger_price") if kind in ("tp", "tpsl") else None
+    stop = wire.optional_decimal(p, "sl_trigger_price") if kind in ("sl", "tpsl") else None
+    if kind in ("tp", "tpsl") and take is None:
+        raise _illegal("tp_trigger_price")
+    if kind in ("sl", "tpsl") and stop is None:
+        raise _illegal("sl_trigger_price")
+    return code, mode, side, take, stop
+
+
+def parse_algo_cancel(p: Params, now_ms: int) -> tuple[str, tuple[str, ...]]:
+    """``POST /v5/algo/cancel_orders``: an array (ccxt) or one object (the official SDKs)."""
+    items = p.get("items", [p])
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise _illegal("algo_id")
+    code = wire.contract_code(items[0])
+    ids = tuple(wire.id_field(wire.required(i, "algo_id"), "algo_id") for i in items)
+    return code, ids
+
+
+def render_algo_acks(
+    ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
+) -> Any:
+    """``algo/order``: one item per take profit / stop loss armed."""
+    return p5.ALGO_ACKS.render(tuple(p5.AlgoAck(a.algo_id, None) for a in armed))
+
+
+def render_algo_cancels(
+    ctx: ServiceContext, arguments: tuple[Any, ...], done: list[tuple[str, bool]]
+) -> Any:
+    """``algo/cancel_orders``: per item, 200 or 1017 (ccxt ignores per-item codes)."""
+    return p5.ALGO_CANCELS.render(
+        tuple(
+            p5.AlgoCancel(
+                algo_id, None, *((200, "Success") if ok else (1017, "Order doesn't exist."))
+            )
+            for algo_id, ok in done
+        )
+    )
+
+
+def render_algo_orders(
+    ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
+) -> Any:
+    """``algo/order/opens``."""
+    items = []
+    for a in armed:
+        tp = a.kind == "tp"
+        items.append(
+            p5.AlgoOrder(
+                id=a.algo_id,
+                algo_id=a.algo_id,
+                algo_client_order_id=None,
+                contract_code=a.contract_code,
+                side="sell" if a.position_side is PositionSide.LONG else "buy",
+                position_side=a.position_side.value,
+                margin_mode=a.margin_mode.value,
+                type=a.kind,
+                state="active",
+                volume=a.volume,
+                tp_trigger_price=a.trigger if tp else None,
+                tp_order_price=_ZERO if tp else None,
+                tp_type="market" if tp else None,
+                tp_trigger_price_type="last" if tp else None,
+                sl_trigger_price=None if tp else a.trigger,
+                sl_order_price=None if tp else _ZERO,
+                sl_type=None if tp else "market",
+                sl_trigger_price_type=None if tp else "last",
+                order_source="api",
+                created_time=a.created,
+                updated_time=a.created,
+            )
+        )
+    return p5.ALGO_ORDERS.render(tuple(items))
+
+
 V5_ROUTES: dict[str, Route] = {
+    "algo_order": route(parse_algo_order, v5.set_protection, render_algo_acks),
+    "algo_cancel": route(parse_algo_cancel, v5.cancel_protections, render_algo_cancels),
+    "algo_opens": route(parse_optional_contract, v5.open_protections, render_algo_orders),
     "balance": route(no_parameters, v5.balance, render_balance),
     "place_order": route(parse_place_order, v5.place_order, render_ack),
     "cancel_order": route(parse_cancel, v5.cancel_orders, render_cancelled),

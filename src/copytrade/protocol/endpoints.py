@@ -35,6 +35,8 @@ class Endpoint:
     path: str
     permission: Permission
     summary: str
+    array_body: bool = False
+    """The POST body may be a JSON array (v5 batch endpoints), read as ``{"items": [...]}``."""
 
 
 _P = "/copytrading/trader/"

@@ -252,6 +252,7 @@ V5 = Profile(
         "/api/v5/position/mode": "/v5/position/mode",
         "/api/v5/trade/order": "/v5/trade/order",
         "/v5/trade/allOrders": "/v5/trade/cancel_all_orders",
+        "/v5/algo/cancel-orders": "/v5/algo/cancel_orders",
     },
 )
 """HTX's v5 USDT-M trading family, ``/v5/*`` (spec ``htx-v5-v6.md`` §6)."""

@@ -200,6 +200,54 @@ class PositionMode(Struct):
     position_mode: str = wire(STR)
 
 
+@structure
+class AlgoAck(Struct):
+    """A placed or cancelled conditional order."""
+
+    label = "algo ack"
+    algo_id: str = wire(ID)
+    algo_client_order_id: str | None = wire(ID)
+
+
+@structure
+class AlgoCancel(Struct):
+    """One ``algo/cancel_orders`` item, with its own code and message."""
+
+    label = "algo/cancel_orders"
+    algo_id: str = wire(ID)
+    algo_client_order_id: str | None = wire(ID)
+    code: int = wire(INT)
+    message: str = wire(STR)
+
+
+@structure
+class AlgoOrder(Struct):
+    """One take-profit or stop-loss order of a position (``algo/order/opens``)."""
+
+    label = "algo order"
+    id: str = wire(ID)
+    algo_id: str = wire(ID)
+    algo_client_order_id: str | None = wire(ID)
+    contract_code: str = wire(STR)
+    side: str = wire(STR)
+    position_side: str = wire(STR)
+    margin_mode: str = wire(STR)
+    type: str = wire(STR)
+    state: str = wire(STR)
+    volume: Decimal = wire(DEC)
+    tp_trigger_price: Decimal | None = wire(DEC)
+    tp_order_price: Decimal | None = wire(DEC)
+    tp_type: str | None = wire(STR)
+    tp_trigger_price_type: str | None = wire(STR)
+    sl_trigger_price: Decimal | None = wire(DEC)
+    sl_order_price: Decimal | None = wire(DEC)
+    sl_type: str | None = wire(STR)
+    sl_trigger_price_type: str | None = wire(STR)
+    order_source: str = wire(STR)
+    created_time: int = wire(INT_STR)
+    updated_time: int = wire(INT_STR)
+
+
 _T = "/v5/trade/"
 
 
@@ -243,8 +291,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("get_lever", G, "/v5/position/lever", R, "Read leverage"),
     _ep("set_position_mode", P, "/v5/position/mode", T, "Set position mode"),
     _ep("get_position_mode", G, "/v5/position/mode", R, "Read position mode"),
+    _ep(
+        "algo_order",
+        P,
+        "/v5/algo/order",
+        T,
+        "Take-profit / stop-loss on a position (ccxt create_order with stopLossPrice, ...)",
+    ),
+    Endpoint(
+        "algo_cancel",
+        P,
+        "/v5/algo/cancel_orders",
+        T,
+        "Cancel take-profit / stop-loss orders (ccxt cancel_order with stopLossTakeProfit)",
+        array_body=True,
+    ),
+    _ep("algo_opens", G, "/v5/algo/order/opens", R, "Open take-profit / stop-loss orders"),
 )
-"""The v5 endpoints of spec §10.1 served (algo orders and transfers are not yet)."""
+"""The v5 endpoints of spec §10.1 served (trigger and trailing orders, transfers: not yet)."""
 
 ORDER_ACK = One(OrderAck)
 BALANCE = One(Balance)
@@ -257,7 +321,14 @@ LEVER = One(Lever)
 LEVERS = Many(Lever)
 POSITION_MODE = One(PositionMode)
 
+ALGO_ACKS = Many(AlgoAck)
+ALGO_CANCELS = Many(AlgoCancel)
+ALGO_ORDERS = Many(AlgoOrder)
+
 REPLIES: dict[str, Reply[Any]] = {
+    "algo_order": ALGO_ACKS,
+    "algo_cancel": ALGO_CANCELS,
+    "algo_opens": ALGO_ORDERS,
     "balance": BALANCE,
     "place_order": ORDER_ACK,
     "cancel_order": ORDER_ACK,

@@ -21,6 +21,8 @@ from copytrade.domain.enums import (
 )
 from copytrade.domain.errors import (
     InvalidLever,
+    InvalidStopLoss,
+    InvalidTakeProfit,
     LeverMismatch,
     OrderNotFound,
     PositionNotFound,
@@ -466,3 +468,140 @@ def levers(
         for code in codes
         for mode in (MarginMode.CROSS, MarginMode.ISOLATED)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """A take-profit or stop-loss of a position, seen as a v5 conditional ("algo") order.
+
+    The core keeps TP/SL triggers on the lead sub positions; one protection stands for the
+    triggers of one kind on one (contract, margin mode, side). Its id is the oldest protected
+    sub position's id followed by 1 (take profit) or 2 (stop loss).
+    """
+
+    algo_id: str
+    kind: str
+    contract_code: str
+    margin_mode: MarginMode
+    position_side: PositionSide
+    trigger: Decimal
+    volume: Decimal
+    created: int
+
+
+_KIND_DIGIT = {"tp": "1", "sl": "2"}
+
+
+def protections(account: Account, contract_code: str | None = None) -> list[Protection]:
+    """Return the account's take-profit and stop-loss orders, oldest position first."""
+    groups: dict[tuple[Any, ...], list[SubPosition]] = {}
+    for pos in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
+        if pos.lead_uid is None and contract_code in (None, pos.contract_code):
+            groups.setdefault(pos.key, []).append(pos)
+    found: list[Protection] = []
+    for (code, mode, side), positions in groups.items():
+        for kind in ("tp", "sl"):
+            armed = [
+                p
+                for p in positions
+                if (p.tp_trigger_price if kind == "tp" else p.sl_trigger_price) is not None
+            ]
+            if not armed:
+                continue
+            first = armed[0]
+            trigger = first.tp_trigger_price if kind == "tp" else first.sl_trigger_price
+            assert trigger is not None
+            found.append(
+                Protection(
+                    f"{first.sub_position_id}{_KIND_DIGIT[kind]}",
+                    kind,
+                    code,
+                    mode,
+                    side,
+                    trigger,
+                    sum((p.volume for p in armed), _ZERO),
+                    first.open_time,
+                )
+            )
+    return found
+
+
+@retry_conflicts
+def set_protection(
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    margin_mode: MarginMode,
+    side: PositionSide,
+    take_profit: Decimal | None,
+    stop_loss: Decimal | None,
+) -> list[Protection]:
+    """Arm take profit and/or stop loss on every lead sub position of the key (copies follow
+    the lead's close when one fires)."""
+    ctx.spec(contract_code)
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        positions = [
+            p
+            for p in account.open_positions((contract_code, margin_mode, side))
+            if p.lead_uid is None
+        ]
+        if not positions:
+            raise PositionNotFound(f"{contract_code} {margin_mode.value} {side.value}")
+        mark = ctx.markets(uow.marks())[contract_code].mark
+        long = side is PositionSide.LONG
+        if take_profit is not None and (take_profit <= mark if long else take_profit >= mark):
+            raise InvalidTakeProfit(take_profit, mark, above=long)
+        if stop_loss is not None and (stop_loss >= mark if long else stop_loss <= mark):
+            raise InvalidStopLoss(stop_loss, mark, above=not long)
+        env = ctx.env()
+        for pos in positions:
+            if take_profit is not None:
+                pos.tp_trigger_price = take_profit
+            if stop_loss is not None:
+                pos.sl_trigger_price = stop_loss
+            env.changes.save_position(pos)
+        uow.persist(env.changes)
+        uow.commit()
+    kinds = {k for k, v in (("tp", take_profit), ("sl", stop_loss)) if v is not None}
+    return [
+        p
+        for p in protections(account, contract_code)
+        if p.kind in kinds and (p.margin_mode, p.position_side) == (margin_mode, side)
+    ]
+
+
+@retry_conflicts
+def cancel_protections(
+    ctx: ServiceContext, uid: int, contract_code: str, algo_ids: tuple[str, ...]
+) -> list[tuple[str, bool]]:
+    """Disarm the given take-profit/stop-loss orders; return (algo id, whether cancelled)."""
+    ctx.spec(contract_code)
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        current = {p.algo_id: p for p in protections(account, contract_code)}
+        env = ctx.env()
+        done: list[tuple[str, bool]] = []
+        for algo_id in algo_ids:
+            found = current.get(algo_id)
+            done.append((algo_id, found is not None))
+            if found is None:
+                continue
+            key = (found.contract_code, found.margin_mode, found.position_side)
+            for pos in account.open_positions(key):
+                if pos.lead_uid is None:
+                    if found.kind == "tp":
+                        pos.tp_trigger_price = None
+                    else:
+                        pos.sl_trigger_price = None
+                    env.changes.save_position(pos)
+        uow.persist(env.changes)
+        uow.commit()
+    return done
+
+
+def open_protections(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Protection]:
+    """Return the account's armed take-profit and stop-loss orders."""
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        return protections(account, contract_code)
