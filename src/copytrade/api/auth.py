@@ -23,6 +23,7 @@ from copytrade.protocol.signing import (
     verify_ed25519,
     verify_hmac,
 )
+from copytrade.protocol.strict import is_access_key
 from copytrade.service.ports import ApiKey
 
 KEY_CACHE_SECONDS = 60.0
@@ -112,7 +113,7 @@ class Authenticator:
 
     def must_load(self, access_key: str | None) -> bool:
         """Return whether ``access_key`` is missing from (or stale in) the key cache."""
-        if not access_key:
+        if not access_key or not is_access_key(access_key):
             return False
         cached = self._cache.get(access_key)
         return cached is None or cached.expires <= self._wall()
@@ -165,6 +166,8 @@ class Authenticator:
         if method_kind is None:
             raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003))
         self._check_timestamp(values.get("Timestamp"))
+        if not is_access_key(access_key):  # never looked up, cached or sent to a driver
+            raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
         cached = self._key(access_key)
         if cached is None or cached.key is None:
             raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)

@@ -49,7 +49,7 @@ def place_order(ctx: ServiceContext, call: Call) -> Any:
     mode = wire.margin_mode(p)
     price_type = wire.order_price_type(p)
     direction = wire.order_direction(p)
-    lever = wire.int_field(wire.required(p, "lever", ErrorCode.LEVER_EMPTY), "lever")
+    lever = wire.lever(p)
     price = wire.optional_decimal(p, "price")
     if price_type.needs_price and price is None:
         raise WireError(ErrorCode.EMPTY_PARAM, "price")
@@ -71,7 +71,7 @@ def place_order(ctx: ServiceContext, call: Call) -> Any:
 def close_order(ctx: ServiceContext, call: Call) -> Any:
     """``POST close_order``: close one sub position at market (spec §6.2)."""
     raw = wire.id_field(wire.required(call.params, "sub_position_id"), "sub_position_id")
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise PositionNotFound(f"sub_position_id {raw}")
     handlers.close_order(ctx, call.uid, int(raw))
     return True
