@@ -45,6 +45,7 @@ class Principal(NamedTuple):
     uid: int
     access_key: str
     can_trade: bool
+    is_trader: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ class Authenticator:
         for candidate in (host.lower(), *self._aliases):
             canonical = canonical_string(method, candidate, path, signed)
             if self._verify(cached, canonical, signature):
-                return Principal(key.uid, access_key, key.can_trade)
+                return Principal(key.uid, access_key, key.can_trade, key.role != "follower")
         raise AuthError(ErrorCode.VERIFICATION, message(403))
 
     @staticmethod

@@ -162,6 +162,9 @@ class HtxApi:
             return 200, error_body(ErrorCode.RATE_LIMITED, tid), decision
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             return 200, error_body(ErrorCode.NO_PERMISSION, tid), decision
+        if not principal.is_trader and endpoint.method is HttpMethod.POST:
+            # a follower is not a lead trader (spec §8.1): it cannot act on this family
+            return 200, error_body(ErrorCode.COPY_TRADING_ACTIVE, tid), decision
         try:
             body = await read_body()
             call_params = self._params(endpoint, params, body)

@@ -44,6 +44,7 @@ class ErrorCode(enum.IntEnum):
     TP_PRICE = 1405
     SL_PRICE = 1407
     PAIR_NOT_ALLOWED = 1505
+    COPY_TRADING_ACTIVE = 1508
     NO_MARGIN_POSITION = 4006
     CURRENCY_NOT_EXIST = 10000
     TIMESTAMP_INVALID = 12001
@@ -92,6 +93,8 @@ MESSAGES: dict[int, str] = {
     1405: "The take-profit price shall not be {0}{1}{2}",
     1407: "The stop-loss price shall not be {0}{1}{2}",
     1505: "After becoming a trader, only the following trading pairs are allowed to trade:{0}",
+    1508: "You are using Copy Trading right now. You will have to exit Copy Trading (and "
+    "unfollow your Copied Trader) before you can start trading futures.",
     4006: "No margin can be increased or decreased without a position",
     10000: "Currency does not exist",
     12001: "Invalid submission time.",
