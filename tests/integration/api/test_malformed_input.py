@@ -111,3 +111,21 @@ def test_hostile_access_keys_are_unknown_keys_not_driver_errors(
     reply = live_server.http.get(url)
     assert _code(reply) == 403
     assert reply.json()["msg"] == "Incorrect Access key"
+
+
+def test_unique_large_query_values_do_not_grow_the_signing_memos(
+    live_server: LiveServer, trader: dict[str, Any]
+) -> None:
+    from copytrade.protocol import signing
+
+    if live_server.db_url.startswith("postgresql"):
+        pytest.skip("the memos are per process, whatever the database: SQLite shows it")
+    big = "%41" * 16_000  # ~48 KB percent-encoded, unique per request
+    for i in range(120):
+        url = f"{P}current_positions?x{i}={i}{big}&AccessKeyId={i}{big[:300]}&Signature=s"
+        assert live_server.http.get(url).json()["code"] != 1000
+    for i in range(60):  # with a valid key and a bad signature
+        params = {"contract_code": "BTC-USDT", f"x{i}": f"{i}{'A' * 16_000}"}
+        reply = live_server.signed(trader, "GET", P + "current_positions", params)
+        assert reply.json()["code"] in (200, 1032)
+    assert signing.memo_bytes() <= 3 * signing.MEMO_BYTES
