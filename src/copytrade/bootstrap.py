@@ -153,7 +153,11 @@ def make_limiter(settings: Settings) -> RateLimiter:
         from copytrade.adapters.ratelimit_redis import RedisRateLimiter
 
         return RedisRateLimiter.from_url(
-            settings.redis_url, settings.rate_limit_per_second, prefix=settings.redis_prefix
+            settings.redis_url,
+            settings.rate_limit_per_second,
+            prefix=settings.redis_prefix,
+            timeout_s=settings.redis_timeout_ms / 1000,
+            retry_after_s=settings.redis_retry_after_ms / 1000,
         )
     return MemoryRateLimiter(settings.rate_limit_per_second)
 

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         default=None, description="Redis for a rate limit shared by every process"
     )
     redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
+    redis_timeout_ms: int = Field(
+        default=75, gt=0, description="deadline of each Redis call (no retries); then 1004"
+    )
+    redis_retry_after_ms: int = Field(
+        default=500,
+        ge=0,
+        description="after a failed Redis call, answer 1004 at once for this long",
+    )
     contracts: list[ContractSettings] = Field(default_factory=list)
 
     @property

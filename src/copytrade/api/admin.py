@@ -109,8 +109,10 @@ class AdminApi:
         on_reset: Callable[[], None],
         seed: Callable[[], None],
         clock_control: Any,
+        redis_state: Callable[[], str] | None = None,
     ) -> None:
-        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
+        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets;
+        ``redis_state`` (when Redis is used) feeds ``/_sim/health``."""
         self.ctx = ctx
         self._runner = run
         self.token = token
@@ -118,6 +120,7 @@ class AdminApi:
         self.on_reset = on_reset
         self.seed = seed
         self.clock = clock_control
+        self.redis_state = redis_state
 
     def routes(self) -> list[Route]:
         """Return the admin routes."""
@@ -184,7 +187,10 @@ class AdminApi:
 
     async def health(self, request: Request) -> Any:
         """Report liveness, and which server process answered (its snowflake worker number)."""
-        return {"status": "ok", "worker": getattr(self.ctx.ids, "worker", 0)}
+        health: dict[str, Any] = {"status": "ok", "worker": getattr(self.ctx.ids, "worker", 0)}
+        if self.redis_state is not None:  # the shared rate limiter's store: ok, down, unknown
+            health["redis"] = self.redis_state()
+        return health
 
     async def create_user(self, request: Request) -> Any:
         """Create a trader or follower with an API key."""

@@ -53,6 +53,7 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
         on_reset=on_reset,
         seed=services.seed,
         clock_control=services.clock,
+        redis_state=getattr(services.limiter, "state", None),
     )
     routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
     routes += admin.routes()

@@ -67,6 +67,10 @@ class HtxApi:
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
+        # a shared limiter (Redis) is awaited with a deadline; the in-process one is a call
+        self._hit_async: Callable[[int, int], Awaitable[RateDecision]] | None = getattr(
+            limiter, "hit_async", None
+        )
         self.run = run
         self.wall_ms = wall_ms
 
@@ -154,7 +158,10 @@ class HtxApi:
         except AuthError as exc:
             return 200, error_body(exc.code, tid, exc.msg), None
         try:
-            decision = self.limiter.hit(principal.uid, self.wall_ms())
+            if self._hit_async is None:
+                decision = self.limiter.hit(principal.uid, self.wall_ms())
+            else:
+                decision = await self._hit_async(principal.uid, self.wall_ms())
         except ServiceBusy:
             log.warning("rate limiter unavailable (tid %s)", tid)
             return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), None
