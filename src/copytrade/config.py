@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         ge=0,
         description="after a failed Redis call, answer 1004 at once for this long",
     )
+    keep_alive_timeout_s: float = Field(
+        default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
+    )
+    graceful_shutdown_s: float = Field(
+        default=5.0, gt=0, description="on stop, in-flight requests get this long to finish"
+    )
     contracts: list[ContractSettings] = Field(default_factory=list)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any
 
@@ -65,7 +64,8 @@ def serve(
 
     from copytrade.adapters.db.engine import is_sqlite
     from copytrade.api.app import create_app
-    from copytrade.config import load_settings, settings_to_env
+    from copytrade.cli.serving import uvicorn_options
+    from copytrade.config import load_settings
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings(config_file, host=host, port=port, db_url=db_url, redis_url=redis_url)
@@ -92,10 +92,9 @@ def serve(
             services.seed()
         finally:
             services.close()
-        os.environ.update(settings_to_env(settings))
         from copytrade.cli.workers import run_workers
 
-        status = run_workers(workers, settings.host, settings.port, log_level)
+        status = run_workers(workers, settings, log_level)
         if status:
             raise ServerError("a worker process exited unexpectedly; all workers were stopped")
         return
@@ -106,6 +105,7 @@ def serve(
             port=settings.port,
             log_level=log_level,
             access_log=False,
+            **uvicorn_options(settings),
         )
     finally:
         services.close()
