@@ -20,6 +20,7 @@ from copytrade.protocol.envelope import error_body, new_tid
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
+HTX_PREFIX = "/copytrading/"
 
 
 def _load_key(services: Services) -> Any:
@@ -75,7 +76,9 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
-        if scope["type"] == "http" and scope["path"] in HTX_PATHS:
+        # every path of the HTX family, known or not (a trailing slash, a typo), answers in
+        # HTX's envelope: never the framework's redirect or plain-text error
+        if scope["type"] == "http" and scope["path"].startswith(HTX_PREFIX):
             await htx.asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
