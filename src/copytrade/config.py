@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from decimal import Decimal
@@ -12,7 +13,6 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The settings a `serve --workers N` parent hands to its worker processes (JSON).
 SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
 
@@ -95,8 +95,28 @@ class Settings(BaseSettings):
 
     @property
     def is_loopback(self) -> bool:
-        """Return whether the server binds to loopback only."""
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        """Return whether the server binds to loopback only (see :func:`is_loopback`)."""
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether ``host`` is a loopback address: ``localhost``, or an IP address in
+    127.0.0.0/8 or ``::1`` (IPv4-mapped too), parsed, never matched by prefix.
+
+    ``127.0.0.1.nip.io`` is a name that resolves anywhere, so it is not loopback.
+    """
+    text = host.strip()
+    if text.lower() == "localhost":
+        return True
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
