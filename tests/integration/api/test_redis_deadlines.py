@@ -100,7 +100,9 @@ def test_a_hung_redis_answers_1004_within_100_ms_and_admin_stays_fast(
 
 
 def test_health_reports_a_working_redis(tmp_path: Path, redis_url: str) -> None:
-    with LiveServer(db_path=tmp_path / "c.db", demo_seed=False, redis_url=redis_url) as server:
+    with LiveServer(
+        db_path=tmp_path / "c.db", demo_seed=False, redis_url=redis_url, redis_timeout_ms=2000
+    ) as server:
         trader = server.create_user("trader")
         reply = server.signed(trader, "POST", CLOSE_ALL, body=BODY)
         assert reply.json()["code"] == 1046
