@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     keep_alive_timeout_s: float = Field(
         default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
     )
+    header_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's line and headers must arrive within this long of the "
+        "connection (or of the request's first byte); else the connection is closed",
+    )
+    body_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's body must arrive within this long of its headers",
+    )
     graceful_shutdown_s: float = Field(
         default=5.0, gt=0, description="on stop, in-flight requests get this long to finish"
     )
