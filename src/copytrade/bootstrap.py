@@ -67,6 +67,7 @@ class Services:
     checkpointer: WalCheckpointer | None = None
     account_versions: AccountVersions | None = None
     keeper: ConnectionKeeper | None = None
+    replays: Any = None  # the opt-in reject_replays guard (adapters.replays)
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -162,6 +163,20 @@ def make_limiter(settings: Settings) -> RateLimiter:
     return MemoryRateLimiter(settings.rate_limit_per_second)
 
 
+def make_replay_guard(settings: Settings, limiter: RateLimiter) -> Any:
+    """Return the ``reject_replays`` guard (Redis when configured, else in-process) or None."""
+    if not settings.reject_replays:
+        return None
+    from copytrade.adapters.replays import MemoryReplayGuard, RedisReplayGuard
+
+    client = getattr(limiter, "async_client", None)
+    if client is not None:
+        return RedisReplayGuard(
+            client, prefix=settings.redis_prefix, timeout_s=settings.redis_timeout_ms / 1000
+        )
+    return MemoryReplayGuard(settings.replay_cache_bytes)
+
+
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     """Build the services: engine (migrated for SQLite), unit of work, clock, ids, limiter."""
     if not settings.is_loopback and not settings.admin_token:
@@ -215,10 +230,21 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
             max_workers=settings.db_threads, thread_name_prefix="copytrade-db"
         )
     limiter = make_limiter(settings)
+    replays = make_replay_guard(settings, limiter)
     checkpointer = None
     if sqlite_file:
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
         checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
     return Services(
-        settings, engine, ctx, clock, limiter, executor, marks, checkpointer, versions, keeper
+        settings,
+        engine,
+        ctx,
+        clock,
+        limiter,
+        executor,
+        marks,
+        checkpointer,
+        versions,
+        keeper,
+        replays,
     )

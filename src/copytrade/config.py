@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         ge=0,
         description="after a failed Redis call, answer 1004 at once for this long",
     )
+    reject_replays: bool = Field(
+        default=False,
+        description="refuse a signature seen before inside the timestamp window (12008); off "
+        "by default, as HTX: see docs/security.md for the trade-off",
+    )
+    replay_cache_bytes: int = Field(
+        default=32 << 20, gt=0, description="in-process budget of remembered signatures"
+    )
     keep_alive_timeout_s: float = Field(
         default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
     )

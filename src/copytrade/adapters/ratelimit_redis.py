@@ -122,6 +122,11 @@ class RedisRateLimiter:
             retry_after_s=retry_after_s,
         )
 
+    @property
+    def async_client(self) -> redis.asyncio.Redis | None:
+        """Return the asyncio client (shared with the replay guard), if any."""
+        return self._async_client
+
     def state(self) -> str:
         """Return ``"ok"``, ``"down"`` (the last call failed) or ``"unknown"`` (no call yet)."""
         return self._state

@@ -39,7 +39,7 @@ def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
     )
-    htx = HtxApi(services.ctx, auth, services.limiter, services.runner())
+    htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), replays=services.replays)
 
     def on_reset() -> None:
         auth.forget_keys()

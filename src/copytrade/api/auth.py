@@ -163,6 +163,16 @@ class Authenticator:
         if abs(seconds - self._wall()) > self._window:
             raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
 
+    def accepted_until(self, timestamp: str) -> float:
+        """Return when a signature stamped ``timestamp`` leaves the window (epoch seconds).
+
+        Call after :meth:`authenticate` accepted the request (the timestamp is then valid).
+        """
+        seconds = self._moments.get(timestamp)
+        if seconds is None:
+            seconds = _epoch_seconds(timestamp) or self._wall()
+        return seconds + self._window
+
     def authenticate(
         self,
         method: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
@@ -33,6 +33,14 @@ Runner = Callable[..., Awaitable[Any]]
 
 MAX_BODY_BYTES = 64 * 1024
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
+
+
+class ReplayGuard(Protocol):
+    """Remembers verified signatures until they leave the timestamp window."""
+
+    async def first_use(self, signature: str, expires_at: float) -> bool:
+        """Record ``signature``; return ``False`` if it was used before (a replay)."""
+        ...
 
 
 class ClientGone(Exception):
@@ -66,8 +74,10 @@ class HtxApi:
         limiter: RateLimiter,
         run: Runner,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        replays: ReplayGuard | None = None,
     ) -> None:
-        """Wire the service context, authenticator, limiter and the use-case runner."""
+        """Wire the service context, authenticator, limiter and the use-case runner;
+        ``replays`` (the opt-in ``reject_replays``) refuses a signature used before."""
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
@@ -77,6 +87,7 @@ class HtxApi:
         )
         self.run = run
         self.wall_ms = wall_ms
+        self.replays = replays
 
     async def handle(self, request: Request) -> Response:
         """Handle one request to a copy-trading path (Starlette entry)."""
@@ -167,6 +178,16 @@ class HtxApi:
             principal = self.auth.authenticate(method, host, path, params, values)
         except AuthError as exc:
             return 200, error_body(exc.code, tid, exc.msg), None
+        if self.replays is not None:  # verified: now refuse a second use of the signature
+            try:
+                fresh = await self.replays.first_use(
+                    values["Signature"], self.auth.accepted_until(values["Timestamp"])
+                )
+            except ServiceBusy:
+                log.warning("replay store unavailable (tid %s)", tid)
+                return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), None
+            if not fresh:
+                return 200, error_body(ErrorCode.SIGNATURE_REPLAYED, tid), None
         try:
             if self._hit_async is None:
                 decision = self.limiter.hit(principal.uid, self.wall_ms())

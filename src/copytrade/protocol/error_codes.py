@@ -52,6 +52,7 @@ class ErrorCode(enum.IntEnum):
     SIGNATURE_METHOD = 12003
     IP_ERROR = 12005
     TIMESTAMP_EMPTY = 12006
+    SIGNATURE_REPLAYED = 12008
     USER_LOCKED = 12009
 
 
@@ -102,6 +103,7 @@ MESSAGES: dict[int, str] = {
     12003: "Incorrect signature method.",
     12005: "IP address error",
     12006: "The submission time cannot be left blank.",
+    12008: "Verification failed.",
     12009: "User has been locked or does not exist.",
 }
 
