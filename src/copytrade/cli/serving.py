@@ -8,6 +8,8 @@ connection (and its memory) forever. :func:`deadline_protocol` adds two deadline
 httptools protocol: the request line and headers must arrive within ``header_timeout_s`` of the
 connection (or of the request's first byte), and the body within ``body_timeout_s`` of the
 headers. Past either, the connection is closed without a reply (there is no request to answer).
+The request line and headers are also capped at ``max_head_bytes`` (httptools sets no limit, and
+uvicorn would buffer a URL of any length).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("copytrade.serve")
 
 
-def deadline_protocol(header_timeout_s: float, body_timeout_s: float) -> type[Any] | None:
+MAX_HEAD_BYTES = 256 * 1024
+"""Request line and headers together (a query of HTX parameters is a few hundred bytes)."""
+
+
+def deadline_protocol(
+    header_timeout_s: float, body_timeout_s: float, max_head_bytes: int = MAX_HEAD_BYTES
+) -> type[Any] | None:
     """Return uvicorn's httptools protocol class with the two receive deadlines, or ``None``
     when httptools is not installed (uvicorn then picks h11, without them)."""
     try:
@@ -35,10 +43,19 @@ def deadline_protocol(header_timeout_s: float, body_timeout_s: float) -> type[An
         """HttpToolsProtocol that closes connections too slow to send their request."""
 
         _deadline: asyncio.TimerHandle | None = None
+        _head_bytes: int | None = 0  # bytes of the request head so far; None once complete
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm(header_timeout_s)
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_bytes is not None:
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head_bytes:
+                    self._expired()
+                    return
+            super().data_received(data)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -46,10 +63,13 @@ def deadline_protocol(header_timeout_s: float, body_timeout_s: float) -> type[An
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
+            if self._head_bytes is None:
+                self._head_bytes = 0
             if self._deadline is None:  # a new request on a kept-alive connection
                 self._arm(header_timeout_s)
 
         def on_headers_complete(self) -> None:
+            self._head_bytes = None
             super().on_headers_complete()
             self._arm(body_timeout_s)
 
