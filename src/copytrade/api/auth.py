@@ -113,9 +113,6 @@ class Authenticator:
         """Return the bytes the caches keyed by client input hold (keys, misses, timestamps)."""
         return self._cache.bytes + self._misses.bytes + self._moments.bytes
 
-    def _cached(self, access_key: str) -> _CachedKey | None:
-        return self._cache.get(access_key) or self._misses.get(access_key)
-
     def _remember(self, access_key: str, key: ApiKey | None, now: float) -> _CachedKey:
         public = None
         if key is not None and key.public_key_hex:
@@ -132,17 +129,21 @@ class Authenticator:
 
     def _key(self, access_key: str) -> _CachedKey | None:
         now = self._wall()
-        cached = self._cached(access_key)
+        cached = self._cache.get(access_key) or self._misses.get(access_key)
         if cached is None or cached.expires <= now:
+            if not is_access_key(access_key):  # never cached or sent to a database driver
+                return None
             cached = self._remember(access_key, self._load_key(access_key), now)
         return cached if cached.key is not None else None
 
     def must_load(self, access_key: str | None) -> bool:
         """Return whether ``access_key`` is missing from (or stale in) the key cache."""
-        if not access_key or not is_access_key(access_key):
+        if not access_key:
             return False
-        cached = self._cached(access_key)
-        return cached is None or cached.expires <= self._wall()
+        cached = self._cache.get(access_key) or self._misses.get(access_key)
+        if cached is not None and cached.expires > self._wall():
+            return False
+        return is_access_key(access_key)  # only a possible key is worth a lookup
 
     async def prefetch(
         self, access_key: str, load: Callable[[str], Awaitable[ApiKey | None]]
@@ -200,8 +201,6 @@ class Authenticator:
         if method_kind is None:
             raise AuthError(ErrorCode.SIGNATURE_METHOD, message(12003))
         self._check_timestamp(values.get("Timestamp"))
-        if not is_access_key(access_key):  # never looked up, cached or sent to a driver
-            raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
         cached = self._key(access_key)
         if cached is None or cached.key is None:
             raise AuthError(ErrorCode.VERIFICATION, INCORRECT_ACCESS_KEY)
