@@ -199,6 +199,30 @@ class RedisRateLimiter:
         except _FAILURES as exc:
             raise self._failed(exc) from exc
 
+    async def reset_async(self, deadline_s: float = 2.0) -> None:
+        """Forget every counter under this prefix on the asyncio client, within ``deadline_s``.
+
+        Raises:
+            LimiterUnavailable: Redis failed or the deletion did not finish in time.
+        """
+        if self._async_client is None:
+            self.reset()
+            return
+        self._down_until = 0.0
+        client = self._async_client
+        try:
+            async with asyncio.timeout(deadline_s):
+                batch: list[Any] = []
+                async for key in client.scan_iter(match=f"{self.prefix}:rl:*", count=1000):
+                    batch.append(key)
+                    if len(batch) >= 1000:
+                        await client.delete(*batch)
+                        batch = []
+                if batch:
+                    await client.delete(*batch)
+        except _FAILURES as exc:
+            raise self._failed(exc) from exc
+
     def close(self) -> None:
         """Release the blocking client's connections (the asyncio one closes with its loop)."""
         self._client.close()

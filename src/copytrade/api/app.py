@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,11 +19,19 @@ from copytrade.api.htx import HtxApi, json_response
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
-from copytrade.service.ports import Clock
+from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
 HTX_PREFIX = "/copytrading/"
+
+
+async def _quietly(job: Awaitable[None]) -> None:
+    """Run a background job; a failure is logged (a warning), never raised."""
+    try:
+        await job
+    except ServiceBusy as exc:
+        logging.getLogger("copytrade.api").warning("background reset failed: %s", exc)
 
 
 def _load_key(services: Services) -> Any:
@@ -56,9 +66,17 @@ def create_app(
         replays=services.replays,
     )
 
+    background: set[asyncio.Task[None]] = set()
+
     def on_reset() -> None:
         auth.forget_keys()
-        services.limiter.reset()
+        reset_async = getattr(services.limiter, "reset_async", None)
+        if reset_async is None:
+            services.limiter.reset()
+        else:  # Redis: off the event loop's back, with a deadline (a hung Redis must not stall)
+            task = asyncio.get_running_loop().create_task(_quietly(reset_async()))
+            background.add(task)
+            task.add_done_callback(background.discard)
         services.clock.reset()
 
     admin = AdminApi(
