@@ -29,6 +29,7 @@ from copytrade.adapters.db.engine import (
     migrate,
     require_current_schema,
 )
+from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.ids import SnowflakeIds
@@ -46,6 +47,7 @@ from copytrade.domain.instruments import (
 )
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
+from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import RateLimiter
 
 
@@ -67,6 +69,7 @@ class Services:
     checkpointer: WalCheckpointer | None = None
     account_versions: AccountVersions | None = None
     keeper: ConnectionKeeper | None = None
+    overview: OverviewReader | None = None
     replays: Any = None  # the opt-in reject_replays guard (adapters.replays)
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
@@ -96,6 +99,8 @@ class Services:
             self.checkpointer.stop()
         if self.keeper is not None:
             self.keeper.close()
+        if self.overview is not None:
+            self.overview.close()
         self.engine.dispose()
 
 
@@ -246,5 +251,6 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         checkpointer,
         versions,
         keeper,
-        replays,
+        overview=SqlOverviewReader(engine),
+        replays=replays,
     )
