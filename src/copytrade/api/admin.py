@@ -98,10 +98,8 @@ class AdminApi:
         on_reset: Callable[[], None],
         seed: Callable[[], None],
         clock_control: Any,
-        redis_state: Callable[[], str] | None = None,
     ) -> None:
-        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets;
-        ``redis_state`` (when Redis is used) feeds ``/_sim/health``."""
+        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
         self.ctx = ctx
         self._runner = run
         self.token = token
@@ -109,7 +107,6 @@ class AdminApi:
         self.on_reset = on_reset
         self.seed = seed
         self.clock = clock_control
-        self.redis_state = redis_state
         self._openapi: dict[str, Any] | None = None
         self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
         self.reset_listeners: list[Callable[[], None]] = []
@@ -202,12 +199,7 @@ class AdminApi:
 
         ``worker`` is the process's snowflake worker number (several with ``--workers N``).
         """
-        worker = getattr(self.ctx.ids, "worker", 0)
-        if self.redis_state is None:
-            return m.HealthReply(status="ok", worker=worker)
-        # the shared rate limiter's store: "ok", "down" or "unknown" (no call yet)
-        health = {"status": "ok", "worker": worker, "redis": self.redis_state()}
-        return m.HealthReply.model_validate(health)  # "redis" rides as an extra field
+        return m.HealthReply(status="ok", worker=getattr(self.ctx.ids, "worker", 0))
 
     async def create_user(self, body: m.CreateUserRequest) -> m.CreateUserReply:
         """Create a trader or follower with a funded account and one API key.

@@ -13,10 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from copytrade.adapters.clock import SystemClock
+from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
+from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
+from copytrade.api.metrics import ServerMetrics
+from copytrade.api.observe import observe
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
@@ -66,6 +70,12 @@ def create_app(
         wall_ms,
         replays=services.replays,
     )
+    metrics = ServerMetrics()
+    services.ctx.metrics = metrics
+    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
+        services.executor.on_commit = metrics.commit_group
+    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    health = HealthApi(services, metrics)
 
     background: set[asyncio.Task[None]] = set()
 
@@ -88,9 +98,10 @@ def create_app(
         on_reset=on_reset,
         seed=services.seed,
         clock_control=services.clock,
-        redis_state=getattr(services.limiter, "state", None),
     )
-    routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
+    # HTX's paths never reach the router: asgi() below serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
+    routes += admin.routes()
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
 
@@ -103,7 +114,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
-        yield
+        try:
+            yield
+        finally:
+            health.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -114,7 +128,7 @@ def create_app(
         # every path of the HTX family, known or not (a trailing slash, a typo), answers in
         # HTX's envelope: never the framework's redirect or plain-text error
         if scope["type"] == "http" and scope["path"].startswith(HTX_PREFIX):
-            await htx.asgi(scope, receive, send)
+            await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
             more = scope["method"] == "POST"
@@ -147,9 +161,12 @@ def app_from_env() -> Any:
     """
     import os
 
+    from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
     from copytrade.config import SETTINGS_ENV, settings_from_env
 
     from_parent = SETTINGS_ENV in os.environ
-    services = bootstrap(settings_from_env(), migrate_sqlite=not from_parent)
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    services = bootstrap(settings, migrate_sqlite=not from_parent)
     return create_app(services, seed_on_start=not from_parent)

@@ -72,12 +72,13 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _worker(settings_json: str, log_level: str, parent_pid: int) -> None:
+def _worker(settings_json: str, parent_pid: int) -> None:
     """Serve in a worker process; the settings (secrets included) came through the spawn pipe,
     never through the environment."""
     import uvicorn
 
     from copytrade.api.app import create_app
+    from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
     from copytrade.cli.serving import uvicorn_options
     from copytrade.config import Settings
@@ -88,13 +89,15 @@ def _worker(settings_json: str, log_level: str, parent_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     settings = Settings.model_validate_json(settings_json)
     del settings_json
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     sock = _listen(settings.host, settings.port)
     # the parent has checked the schema and seeded
     services = bootstrap(settings, migrate_sqlite=False)
     try:
         config = uvicorn.Config(
             create_app(services, seed_on_start=False),
-            log_level=log_level,
+            log_level=settings.log_level,
+            log_config=None,  # configure_logging already routes uvicorn's loggers
             access_log=False,
             **uvicorn_options(settings),
         )
@@ -114,7 +117,7 @@ def _without_settings_env() -> Iterator[None]:
         os.environ.update(hidden)
 
 
-def run_workers(count: int, settings: Settings, log_level: str) -> int:
+def run_workers(count: int, settings: Settings) -> int:
     """Start ``count`` workers serving ``settings``; return an exit status.
 
     Each worker receives the settings through the pipe ``multiprocessing`` spawns it with, so
@@ -126,7 +129,7 @@ def run_workers(count: int, settings: Settings, log_level: str) -> int:
     if not hasattr(socket, "SO_REUSEPORT"):
         raise RuntimeError("--workers > 1 needs SO_REUSEPORT (Linux, BSD, macOS)")
     ctx = multiprocessing.get_context("spawn")
-    args = (settings.model_dump_json(), log_level, os.getpid())
+    args = (settings.model_dump_json(), os.getpid())
     procs = [
         ctx.Process(target=_worker, args=args, name=f"copytrade-worker-{i}") for i in range(count)
     ]

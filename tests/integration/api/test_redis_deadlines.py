@@ -105,7 +105,7 @@ def test_a_hung_redis_answers_1004_within_100_ms_and_admin_stays_fast(
         assert {code for _, code in results} == {1004}
         elapsed, health = _timed(lambda: server.http.get("/_sim/health"))
         assert elapsed < 0.5
-        assert health.json()["redis"] == "down"
+        assert health.json()["redis"].startswith("unreachable")
         # an operator's reset does not wait on the hung Redis either (it used to block the loop)
         elapsed, reset = _timed(lambda: server.http.post("/_sim/reset", json={}))
         assert reset.status_code == 200, reset.text
