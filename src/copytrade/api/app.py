@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,9 +23,18 @@ from copytrade.api.metrics import ServerMetrics
 from copytrade.api.observe import observe
 from copytrade.bootstrap import Services, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
-from copytrade.service.ports import Clock
+from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
+HTX_PREFIX = "/copytrading/"
+
+
+async def _quietly(job: Awaitable[None]) -> None:
+    """Run a background job; a failure is logged (a warning), never raised."""
+    try:
+        await job
+    except ServiceBusy as exc:
+        logging.getLogger("copytrade.api").warning("background reset failed: %s", exc)
 
 
 def _load_key(services: Services) -> Any:
@@ -77,6 +88,7 @@ def create_app(
         services.runner(),
         wall_ms,
         limiters={"v5": v5_limiter, "v6": v6_limiter},
+        replays=services.replays,
     )
     htx_paths = htx.paths
     metrics = ServerMetrics()
@@ -86,13 +98,20 @@ def create_app(
     htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
     health = HealthApi(services, metrics)
 
+    background: set[asyncio.Task[None]] = set()
+
     def on_reset() -> None:
         auth.forget_keys()
-        services.limiter.reset()
-        v5_limiter.reset()
-        v6_limiter.reset()
         services.ctx.tape.clear()
         services.ctx.journal.clear()
+        for limiter in (services.limiter, v5_limiter, v6_limiter):
+            reset_async = getattr(limiter, "reset_async", None)
+            if reset_async is None:
+                limiter.reset()
+            else:  # Redis: off the event loop's back, with a deadline (a hung Redis must not stall)
+                task = asyncio.get_running_loop().create_task(_quietly(reset_async()))
+                background.add(task)
+                task.add_done_callback(background.discard)
         services.clock.reset()
 
     admin = AdminApi(
@@ -130,7 +149,10 @@ def create_app(
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
-        if scope["type"] == "http" and scope["path"] in htx_paths:
+        # every path of an HTX family, and any under /copytrading/ (a trailing slash, a typo),
+        # answers in HTX's envelope: never the framework's redirect or plain-text error
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path in htx_paths or path.startswith(HTX_PREFIX)):
             await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from starlette.responses import Response
@@ -23,7 +23,7 @@ from copytrade.api.wire import WireError, parse_body
 from copytrade.domain.errors import DomainError
 from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
 from copytrade.protocol.envelope import error_body, new_tid
-from copytrade.protocol.error_codes import ErrorCode
+from copytrade.protocol.error_codes import ErrorCode, message
 from copytrade.protocol.profiles import PROFILES, Profile
 from copytrade.protocol.signing import QueryDecodeError, parse_query
 from copytrade.service.context import ServiceContext
@@ -53,6 +53,18 @@ def json_response(
         headers=headers,
         media_type="application/json",
     )
+
+
+class ReplayGuard(Protocol):
+    """Remembers verified signatures until they leave the timestamp window."""
+
+    async def first_use(self, signature: str, expires_at: float) -> bool:
+        """Record ``signature``; return ``False`` if it was used before (a replay)."""
+        ...
+
+
+class ClientGone(Exception):
+    """The client disconnected (or was cut off by a deadline) before its body arrived."""
 
 
 class Served(NamedTuple):
@@ -92,16 +104,23 @@ class HtxApi:
         *,
         limiters: Mapping[str, RateLimiter] | None = None,
         routes: Mapping[str, Mapping[str, Route]] | None = None,
+        replays: ReplayGuard | None = None,
     ) -> None:
         """Wire the service context, authenticator, limiters and the use-case runner.
 
         ``limiter`` is the v1 family's budget; ``limiters`` adds the others by name
         (:attr:`Profile.limiter`). ``routes`` defaults to every built route (:data:`SERVED`).
+        ``replays`` (the opt-in ``reject_replays``) refuses a signature used before.
         """
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
         self.limiters: dict[str, RateLimiter] = {"v1": limiter, **(limiters or {})}
+        # a shared limiter (Redis) is awaited with a deadline; the in-process one is a call
+        self._hit_async: dict[str, Callable[[int, int], Awaitable[RateDecision]] | None] = {
+            name: getattr(lim, "hit_async", None) for name, lim in self.limiters.items()
+        }
+        self.replays = replays
         self.run = run
         self.wall_ms = wall_ms
         self.table = serve_table(SERVED if routes is None else routes)
@@ -117,6 +136,8 @@ class HtxApi:
 
         async def read_body() -> bytes:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
             body: bytes = message.get("body", b"")
             if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
                 return body  # the usual case: the whole body in one message
@@ -128,6 +149,8 @@ class HtxApi:
                 if not message.get("more_body", False):
                     return b"".join(chunks)
                 message = await receive()
+                if message["type"] == "http.disconnect":  # gone (or timed out) mid-body
+                    raise ClientGone
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 chunks.append(chunk)
@@ -136,6 +159,8 @@ class HtxApi:
             status, body, decision = await self.process(
                 scope["method"], scope["path"], scope.get("query_string", b""), host, read_body
             )
+        except ClientGone:
+            return  # nobody to answer, and a partial body is never run as a command
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, decision = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), None
@@ -188,9 +213,33 @@ class HtxApi:
             except AuthError as exc:
                 return 200, profile.auth_failure(exc.code, exc.msg, tid, self.wall_ms()), None
             uid = principal.uid
-            limiter = self.limiters.get(profile.limiter or "", self.limiter)
+            if self.replays is not None:  # verified: now refuse a second use of the signature
+                try:
+                    fresh = await self.replays.first_use(
+                        values["Signature"], self.auth.accepted_until(values["Timestamp"])
+                    )
+                except ServiceBusy:
+                    log.warning("replay store unavailable (tid %s)", tid)
+                    return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), None)
+                if not fresh:
+                    return (
+                        200,
+                        profile.auth_failure(
+                            ErrorCode.SIGNATURE_REPLAYED,
+                            message(ErrorCode.SIGNATURE_REPLAYED),
+                            tid,
+                            self.wall_ms(),
+                        ),
+                        None,
+                    )
+            budget = profile.limiter or "v1"
+            limiter = self.limiters.get(budget, self.limiter)
+            hit_async = self._hit_async.get(budget)
             try:
-                decision = limiter.hit(principal.uid, self.wall_ms())
+                if hit_async is None:
+                    decision = limiter.hit(principal.uid, self.wall_ms())
+                else:
+                    decision = await hit_async(principal.uid, self.wall_ms())
             except ServiceBusy:
                 log.warning("rate limiter unavailable (tid %s)", tid)
                 return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), None)
@@ -199,6 +248,14 @@ class HtxApi:
                 return status, body, decision
             if endpoint.permission is Permission.TRADE and not principal.can_trade:
                 return 200, profile.permission_failure(tid, self.wall_ms()), decision
+            refusal = profile.follower_refusal
+            if (
+                refusal is not None
+                and not principal.is_trader
+                and endpoint.method is HttpMethod.POST
+            ):
+                # a follower is not a lead trader (spec §8.1): it cannot act on this family
+                return (*profile.failure(refusal, tid, self.wall_ms()), decision)
         try:
             raw_body = await read_body()
             call_params = self._params(endpoint, params, raw_body)

@@ -80,6 +80,8 @@ class Profile:
         lenient_signing: Also accept the Python sync SDK's auth-only GET signatures.
         aliases: Other paths official SDKs send -> the endpoint path they mean (the signature
             covers the path as requested).
+        follower_refusal: The code a follower's POST answers (the family is for lead traders);
+            ``None``: followers may use it.
     """
 
     name: str
@@ -94,6 +96,7 @@ class Profile:
     limiter: str | None = "v1"
     lenient_signing: bool = False
     aliases: Mapping[str, str] = field(default_factory=dict)
+    follower_refusal: int | None = None
 
     def failure(
         self, code: int, tid: str, now_ms: int, *, arg: str | None = None, msg: str | None = None
@@ -149,6 +152,7 @@ COPYTRADING = Profile(
     endpoints=ENDPOINTS,
     replies=copytrading.REPLIES,
     statuses={E.NOT_FOUND: 404, E.METHOD_NOT_ALLOWED: 405},
+    follower_refusal=E.COPY_TRADING_ACTIVE,
 )
 """HTX's "Future Copy Trade" family, ``/copytrading/trader/*`` (spec ``htx-copytrading.md``)."""
 
@@ -179,6 +183,7 @@ V5_CODES: dict[int, int] = {
     E.INSUFFICIENT_TRANSFER: E.INSUFFICIENT_MARGIN,
     E.MARGIN_RATIO: E.INSUFFICIENT_MARGIN,
     E.USER_LOCKED: E.ACCOUNT_NOT_OPENED,
+    E.COPY_TRADING_ACTIVE: E.ACCOUNT_NOT_OPENED,
     E.AMOUNT_LIMIT: E.AMOUNT_LIMIT,
     E.LEVER_EMPTY: E.LEVER_EMPTY,
     # authentication answers in the gateway shape (Profile.auth_failure); here only for safety
@@ -190,6 +195,7 @@ V5_CODES: dict[int, int] = {
             E.SIGNATURE_VERSION,
             E.SIGNATURE_METHOD,
             E.IP_ERROR,
+            E.SIGNATURE_REPLAYED,
         ),
         E.VERIFICATION,
     ),
@@ -228,7 +234,13 @@ V5_STATUSES: dict[int, int] = {
 }
 
 _GATEWAY_AUTH: dict[int, int] = dict.fromkeys(
-    (E.TIMESTAMP_INVALID, E.TIMESTAMP_EMPTY, E.SIGNATURE_VERSION, E.SIGNATURE_METHOD),
+    (
+        E.TIMESTAMP_INVALID,
+        E.TIMESTAMP_EMPTY,
+        E.SIGNATURE_VERSION,
+        E.SIGNATURE_METHOD,
+        E.SIGNATURE_REPLAYED,
+    ),
     E.VERIFICATION,
 )
 
@@ -336,6 +348,7 @@ V6 = Profile(
     permission_text=NO_KEY_PERMISSION,
     limiter="v6",
     lenient_signing=True,
+    follower_refusal=E.ACCOUNT_NOT_OPENED,
 )
 """HTX's v6 copy-trading family, ``/api/v6/copyTrading/trader/*`` (spec ``htx-v5-v6.md`` §8)."""
 
