@@ -30,7 +30,7 @@ SECTIONS = (
         "Public market data (spec htx-v5-v6.md §6.1-§6.7)",
         (profiles.MARKET, profiles.V5_MARKET, profiles.SPOT),
         "",
-        "The SDK has no typed methods for them yet.",
+        "The SDK's `client.market` covers them (the currency list aside).",
     ),
 )
 """The v5-generation families: title, profiles, what is missing beyond the table, the SDK."""

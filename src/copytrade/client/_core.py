@@ -161,7 +161,7 @@ def decode_reply(prepared: PreparedRequest[T], response: httpx.Response) -> ApiR
     if not env.ok:
         raise fail(error_class_for(env.code, status), env.code, env.msg, env.tid)
     try:
-        data = prepared.parse(env.data)
+        data = prepared.parse(body if prepared.whole_body else env.data)
     except DataRejection as rej:
         raise fail(error_class_for(rej.code, status), rej.code, rej.msg, env.tid) from None
     except (WireFormatError, ValueError, TypeError) as exc:

@@ -75,12 +75,15 @@ class PreparedRequest(Generic[T]):
         params: GET business parameters (signed with the auth parameters).
         body: POST JSON body (never signed), ``None`` for GET.
         parse: turns the envelope's ``data`` into the typed result.
+        whole_body: ``parse`` reads the whole reply, not ``data`` (the market family puts its
+            payload beside ``status`` under ``tick``, ``ticks`` or ``data``).
     """
 
     endpoint: Endpoint
     params: tuple[tuple[str, str], ...]
     body: Mapping[str, JsonScalar] | None
     parse: Callable[[Any], T]
+    whole_body: bool = False
 
     @property
     def method(self) -> str:

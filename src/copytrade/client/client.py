@@ -37,6 +37,7 @@ import httpx
 
 from copytrade.client import _core
 from copytrade.client import builders as b
+from copytrade.client import builders_market as bm
 from copytrade.client import builders_v5 as b5
 from copytrade.client.auth import Credentials
 from copytrade.client.builders import PreparedRequest
@@ -136,6 +137,28 @@ class V5Methods:
     set_lever = _SyncMethod(b5.set_lever)
     get_lever = _SyncMethod(b5.get_lever)
     get_position_mode = _SyncMethod(b5.get_position_mode)
+
+
+class MarketMethods:
+    """Public market data on a blocking client: ``client.market.ticker(...)``."""
+
+    def __init__(self, client: Client) -> None:
+        """Send through ``client``."""
+        self._client = client
+
+    def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
+        """Send a prepared market request and return the full reply."""
+        return self._client.send(prepared)
+
+    contracts = _SyncMethod(bm.contracts)
+    server_time = _SyncMethod(bm.server_time)
+    status = _SyncMethod(bm.status)
+    ticker = _SyncMethod(bm.ticker)
+    tickers = _SyncMethod(bm.tickers)
+    depth = _SyncMethod(bm.depth)
+    trades = _SyncMethod(bm.trades)
+    candles = _SyncMethod(bm.candles)
+    funding_rate = _SyncMethod(bm.funding_rate)
 
 
 class AsyncV5Methods:
@@ -255,6 +278,8 @@ class Client(_Base):
         self._http = httpx.Client(transport=transport, timeout=_timeout(timeout))
         self.v5 = V5Methods(self)
         """The v5 USDT-M trading family (``/v5/*``)."""
+        self.market = MarketMethods(self)
+        """Public market data (tickers, book, trades, candles, funding)."""
 
     def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
         """Send a prepared request and return the full reply.

@@ -81,3 +81,25 @@ def test_official_sdk_path_aliases_reach_the_v5_endpoints(live_server: LiveServe
         assert (reply["code"], reply["message"]) == (200, "Success")
     mode = live_server.signed(trader, "GET", "/api/v5/position/mode").json()
     assert mode["data"] == {"position_mode": "dual_side"}
+
+
+def test_market_methods_return_the_declared_structures(
+    live_server: LiveServer, lead: tuple[Client, dict[str, Any], dict[str, Any]]
+) -> None:
+    client = lead[0]
+    client.v5.place_order(contract_code="ETH-USDT", side="sell", volume=Decimal(2))
+    btc = next(c for c in client.market.contracts() if c.contract_code == "BTC-USDT")
+    assert (btc.contract_size, btc.business_type) == (Decimal("0.001"), "swap")
+    assert abs(client.market.server_time() - live_server.services.clock.now_ms()) < 60_000
+    assert client.market.status().linear_swap_heartbeat == 1
+    ticker = client.market.ticker(contract_code="ETH-USDT")
+    book = client.market.depth(contract_code="ETH-USDT")
+    assert ticker.bid[0] == book.bids[0][0] < book.asks[0][0] == ticker.ask[0]
+    assert {t.contract_code for t in client.market.tickers()} >= {"BTC-USDT", "ETH-USDT"}
+    # the lead's fill and its follower's copy (ratio 2) are both real fills, newest first
+    prints = [b.data[0] for b in client.market.trades(contract_code="ETH-USDT", size=2)]
+    assert [(t.direction, t.amount) for t in prints] == [("sell", Decimal(4)), ("sell", Decimal(2))]
+    candles = client.market.candles(contract_code="ETH-USDT", period="1min", size=3)
+    assert candles[-1].vol >= 2
+    (rate,) = client.market.funding_rate(contract_code="ETH-USDT")
+    assert rate.next_funding_time - rate.funding_time == 8 * 3600 * 1000
