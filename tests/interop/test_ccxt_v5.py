@@ -387,9 +387,20 @@ def test_finished_orders_are_fetched_and_listed_through_ccxt(
     )
     closed = exchange.fetch_closed_orders(S)
     assert {o["id"] for o in closed} == {bought["id"], sold["id"]}
+    by_client = exchange.fetch_order(None, S, {"clientOrderId": "424242"})
+    assert by_client["id"] == bought["id"]
+    waiting = exchange.create_order(S, "limit", "buy", 1, 41000, {"clientOrderId": "77"})
+    exchange.cancel_order(None, S, {"clientOrderId": "77"})
+    assert exchange.fetch_open_orders(S) == []
+    assert exchange.fetch_order(waiting["id"], S)["status"] == "canceled"
     canceled = exchange.fetch_canceled_orders(S)
-    assert [o["id"] for o in canceled] == [resting["id"]]
-    assert {o["id"] for o in exchange.fetch_orders(S)} == {bought["id"], sold["id"], resting["id"]}
+    assert {o["id"] for o in canceled} == {resting["id"], waiting["id"]}
+    assert {o["id"] for o in exchange.fetch_orders(S)} == {
+        bought["id"],
+        sold["id"],
+        resting["id"],
+        waiting["id"],
+    }
 
 
 def test_stop_loss_and_take_profit_orders_through_ccxt_close_the_lead_and_copies(

@@ -126,19 +126,26 @@ def _order_id(p: Params) -> int:
     return int(raw)
 
 
-def parse_cancel(p: Params, now_ms: int) -> tuple[str, int | None]:
-    """``POST /v5/trade/cancel_order``: ``contract_code`` and ``order_id``."""
-    return wire.contract_code(p), _order_id(p)
+def _order_ref(p: Params) -> tuple[int | None, str | None]:
+    """``order_id``, else ``client_order_id`` (one of them is required)."""
+    if p.get("order_id") in (None, "") and p.get("client_order_id") not in (None, ""):
+        return None, _client_id(p)
+    return _order_id(p), None
 
 
-def parse_cancel_all(p: Params, now_ms: int) -> tuple[str, int | None]:
+def parse_cancel(p: Params, now_ms: int) -> tuple[str, int | None, str | None]:
+    """``POST /v5/trade/cancel_order``: ``contract_code`` and the order's id or client id."""
+    return (wire.contract_code(p), *_order_ref(p))
+
+
+def parse_cancel_all(p: Params, now_ms: int) -> tuple[str, int | None, str | None]:
     """``POST /v5/trade/cancel_all_orders``: ``contract_code``."""
-    return wire.contract_code(p), None
+    return wire.contract_code(p), None, None
 
 
-def parse_order(p: Params, now_ms: int) -> tuple[str, int]:
-    """``GET /v5/trade/order``: ``contract_code`` and ``order_id``."""
-    return wire.contract_code(p), _order_id(p)
+def parse_order(p: Params, now_ms: int) -> tuple[str, int | None, str | None]:
+    """``GET /v5/trade/order``: ``contract_code`` and the order's id or client id."""
+    return (wire.contract_code(p), *_order_ref(p))
 
 
 def parse_optional_contract(p: Params, now_ms: int) -> tuple[str | None]:
@@ -273,9 +280,9 @@ def render_orders(ctx: ServiceContext, arguments: tuple[Any, ...], entries: list
 
 def render_cancelled(ctx: ServiceContext, arguments: tuple[Any, ...], orders: list[Order]) -> Any:
     """``cancel_order``: the order's ids; ``cancel_all_orders``: one item per order."""
-    if arguments[1] is not None:
+    if arguments[1] is not None or arguments[2] is not None:
         oid = str(orders[0].order_id)
-        return p5.ORDER_ACK.render(p5.OrderAck(oid, oid))
+        return p5.ORDER_ACK.render(p5.OrderAck(oid, arguments[2] or oid))
     return p5.CANCEL_ITEMS.render(
         tuple(p5.CancelItem(200, "Success", str(o.order_id), str(o.order_id)) for o in orders)
     )

@@ -273,10 +273,16 @@ def close_position(
 
 @retry_conflicts
 def cancel_orders(
-    ctx: ServiceContext, uid: int, contract_code: str, order_id: int | None
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    order_id: int | None,
+    client_order_id: str | None = None,
 ) -> list[Order]:
-    """Cancel one open order (``order_id``) or every open order of the contract."""
+    """Cancel one open order (by id or client id) or every open order of the contract."""
     ctx.spec(contract_code)
+    if client_order_id is not None:
+        order_id = _by_client_id(ctx, uid, client_order_id)
     with ctx.uow() as uow:
         account = _account(uow, uid)
         env = ctx.env()
@@ -314,8 +320,23 @@ def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> lis
         return [_view(ctx, o) for o in live]
 
 
-def order(ctx: ServiceContext, uid: int, contract_code: str, order_id: int) -> Entry:
+def _by_client_id(ctx: ServiceContext, uid: int, client_order_id: str) -> int:
+    for entry in reversed(ctx.journal.of(uid)):
+        if entry.client_order_id == client_order_id:
+            return entry.order.order_id
+    raise OrderNotFound(client_order_id)
+
+
+def order(
+    ctx: ServiceContext,
+    uid: int,
+    contract_code: str,
+    order_id: int | None,
+    client_order_id: str | None = None,
+) -> Entry:
     """Return one order: resting, or finished and still remembered; else ``OrderNotFound``."""
+    if order_id is None:
+        order_id = _by_client_id(ctx, uid, client_order_id or "")
     for live in open_orders(ctx, uid, contract_code):
         if live.order.order_id == order_id:
             return live
