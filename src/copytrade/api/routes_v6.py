@@ -34,6 +34,8 @@ def _ms(p: Params, name: str, default: int) -> int:
     if raw in (None, ""):
         return default
     value = wire.int_field(raw, name)
+    if not 0 <= value < 2**63:  # times are 64-bit in storage
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name)
     return value // MICROS if value >= _MICRO_THRESHOLD else value
 
 

@@ -213,7 +213,7 @@ def _reduce(
     req: V5Order,
     market: Market,
     markets: dict[str, Market],
-    env: Any,
+    env: Env,
 ) -> Placed:
     """Close ``req.volume`` of the position at market; the followers' copies shrink with it."""
     key = (req.contract_code, req.margin_mode, req.position_side)

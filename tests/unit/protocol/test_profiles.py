@@ -57,3 +57,15 @@ def test_v1_keeps_its_envelope_and_http_200_for_every_business_error() -> None:
         "tid": "t" * 32,
         "success": False,
     }
+
+
+def test_v6_answers_string_codes_and_an_empty_array_on_errors() -> None:
+    from copytrade.protocol.profiles import V6
+
+    status, body = V6.failure(ErrorCode.ILLEGAL_PARAM, "tid", 1, arg="instType")
+    assert (status, body) == (
+        200,
+        {"code": "1067", "msg": "Illegal parameter instType.", "data": []},
+    )
+    assert V6.envelope.parse({"code": "0", "msg": "", "data": []}, 200).ok
+    assert not V6.envelope.parse(body, 200).ok
