@@ -370,37 +370,32 @@ def render_positions(
     return p5.POSITIONS.render(tuple(items))
 
 
-def render_fills(
-    ctx: ServiceContext, arguments: tuple[Any, ...], rows: list[dict[str, Any]]
-) -> Any:
+def render_fills(ctx: ServiceContext, arguments: tuple[Any, ...], rows: list[v5.FillView]) -> Any:
     """``order/details``: one item per fill; ``trade_fee`` positive when paid."""
     items = []
-    for r in rows:
-        spec = ctx.spec(r["contract_code"])
-        side = PositionSide(r["side"])
-        opening = r["offset"] == "open"
-        buy = (side is PositionSide.LONG) == opening
-        maker = r["liquidity"] in (Liquidity.MAKER, Liquidity.MAKER.value)
-        price, volume = Decimal(r["price"]), Decimal(r["volume"])
-        mode = r["margin_mode"]
+    for view in rows:
+        f = view.fill
+        spec = ctx.spec(f.contract_code)
+        buy = (f.side is PositionSide.LONG) == (f.offset == "open")
+        maker = f.liquidity is Liquidity.MAKER
         items.append(
             p5.Fill(
-                id=f"{r['trade_id']}-{r['order_id'] or r['sub_position_id']}",
-                trade_id=str(r["trade_id"]),
-                order_id=str(r["order_id"]) if r["order_id"] is not None else None,
-                contract_code=r["contract_code"],
+                id=f"{f.trade_id}-{f.order_id or f.sub_position_id}",
+                trade_id=str(f.trade_id),
+                order_id=str(f.order_id) if f.order_id is not None else None,
+                contract_code=f.contract_code,
                 side="buy" if buy else "sell",
-                position_side=side.value,
+                position_side=f.side.value,
                 type="limit" if maker else "market",
                 role="MAKER" if maker else "TAKER",
-                trade_price=price,
-                trade_volume=volume,
-                trade_turnover=volume * spec.contract_size * price,
-                trade_fee=Decimal(r["fee"]),
+                trade_price=f.price,
+                trade_volume=f.volume,
+                trade_turnover=f.volume * spec.contract_size * f.price,
+                trade_fee=f.fee,
                 fee_currency="USDT",
-                margin_mode=mode.value if isinstance(mode, MarginMode) else str(mode),
+                margin_mode=view.margin_mode.value,
                 profit=_ZERO,
-                created_time=int(r["ts"]),
+                created_time=f.ts,
             )
         )
     return p5.FILLS.render(tuple(items))

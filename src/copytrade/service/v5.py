@@ -13,6 +13,7 @@ from typing import Any
 
 from copytrade.domain.enums import (
     CloseType,
+    Liquidity,
     MarginMode,
     OrderDirection,
     OrderPriceType,
@@ -29,7 +30,7 @@ from copytrade.domain.errors import (
     PostOnlyWouldTake,
 )
 from copytrade.domain.margin import pnl
-from copytrade.domain.model import Account, Order, SubPosition
+from copytrade.domain.model import Account, FillRecord, Order, SubPosition
 from copytrade.domain.reduce import reduce_pieces
 from copytrade.domain.risk import AggregatePosition, aggregate_positions
 from copytrade.domain.trading import (
@@ -430,29 +431,58 @@ def positions(ctx: ServiceContext, uid: int, contract_code: str | None) -> Posit
     return PositionsView(rows, marks, opened)
 
 
+@dataclass(frozen=True, slots=True)
+class FillView:
+    """One of the account's fills with the margin mode of its position."""
+
+    fill: FillRecord
+    margin_mode: MarginMode
+
+
+def _fill_record(row: Any) -> FillRecord:
+    """Return a report row (a stored row's mapping, or already a record) as a record."""
+    if isinstance(row, FillRecord):
+        return row
+    return FillRecord(
+        row["trade_id"],
+        row["uid"],
+        row["order_id"],
+        row["sub_position_id"],
+        row["contract_code"],
+        PositionSide(row["side"]),
+        row["offset"],
+        Decimal(row["price"]),
+        Decimal(row["volume"]),
+        Decimal(row["fee"]),
+        Liquidity(row["liquidity"]),
+        int(row["ts"]),
+    )
+
+
+def _report_part(report: Any, name: str) -> list[Any]:
+    part = report[name] if isinstance(report, dict) else getattr(report, name)
+    return list(part)
+
+
 def fills(
     ctx: ServiceContext, uid: int, contract_code: str | None, start: int, end: int
-) -> list[dict[str, Any]]:
-    """Return the account's fills in ``[start, end]`` (of one contract when given), newest first.
-
-    Each row carries the fill's columns and its position's ``margin_mode``.
-    """
+) -> list[FillView]:
+    """Return the account's fills in ``[start, end]`` (of one contract when given), newest first."""
     with ctx.uow() as uow:
         account = _account(uow, uid)
         report = uow.user_report(uid)
     modes: dict[int, MarginMode] = {
         p.sub_position_id: p.margin_mode for p in account.positions.values()
     }
-    for closed in report["closed_positions"]:  # type: ignore[attr-defined]
-        assert isinstance(closed, SubPosition)
+    for closed in _report_part(report, "closed_positions"):
         modes[closed.sub_position_id] = closed.margin_mode
-    rows = []
-    for row in report["fills"]:  # type: ignore[attr-defined]
-        if contract_code not in (None, row["contract_code"]) or not start <= row["ts"] <= end:
-            continue
-        rows.append({**row, "margin_mode": modes.get(row["sub_position_id"], MarginMode.CROSS)})
-    rows.sort(key=lambda r: r["trade_id"], reverse=True)
-    return rows
+    found = [
+        FillView(f, modes.get(f.sub_position_id, MarginMode.CROSS))
+        for f in map(_fill_record, _report_part(report, "fills"))
+        if contract_code in (None, f.contract_code) and start <= f.ts <= end
+    ]
+    found.sort(key=lambda v: v.fill.trade_id, reverse=True)
+    return found
 
 
 @retry_conflicts

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.margin import pnl
+from copytrade.domain.model import ProfitShare
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.ports import ApiKey, FollowerRow, Page
@@ -58,13 +59,32 @@ class Cursor:
     end: int
 
 
-def _shares(ctx: ServiceContext, uid: int) -> list[dict[str, Any]]:
+def _share(row: Any) -> ProfitShare:
+    """Return a report row (a stored row's mapping, or already a record) as a record."""
+    if isinstance(row, ProfitShare):
+        return row
+    return ProfitShare(
+        row["item_id"],
+        row["trader_uid"],
+        row["follower_uid"],
+        row["lead_sub_position_id"],
+        Decimal(row["amount"]),
+        row["currency"],
+        int(row["ts"]),
+    )
+
+
+def _shares(ctx: ServiceContext, uid: int) -> list[ProfitShare]:
     with ctx.uow() as uow:
         if uow.user(uid) is None:
             raise UnknownUser(uid)
-        report = uow.user_report(uid)
-    rows: list[dict[str, Any]] = report["profit_shares_received"]  # type: ignore[assignment]
-    return rows
+        report: Any = uow.user_report(uid)
+    part = (
+        report["profit_shares_received"]
+        if isinstance(report, dict)
+        else report.profit_shares_received
+    )
+    return [_share(row) for row in part]
 
 
 def instruments(ctx: ServiceContext, uid: int) -> tuple[str, ...]:
@@ -87,9 +107,7 @@ def followers(ctx: ServiceContext, uid: int, cursor: Cursor) -> FollowersView:
         rows = rows[::-1]
     shared: dict[int, Decimal] = {}
     for share in _shares(ctx, uid):
-        shared[share["follower_uid"]] = shared.get(share["follower_uid"], _ZERO) + Decimal(
-            share["amount"]
-        )
+        shared[share.follower_uid] = shared.get(share.follower_uid, _ZERO) + share.amount
     return FollowersView(rows, shared)
 
 
@@ -98,30 +116,25 @@ def profit_history(ctx: ServiceContext, uid: int, cursor: Cursor) -> list[ShareR
     rows = [
         s
         for s in _shares(ctx, uid)
-        if cursor.begin <= s["ts"] <= cursor.end
-        and (cursor.after is None or s["item_id"] < cursor.after)
-        and (cursor.before is None or s["item_id"] > cursor.before)
+        if cursor.begin <= s.ts <= cursor.end
+        and (cursor.after is None or s.item_id < cursor.after)
+        and (cursor.before is None or s.item_id > cursor.before)
     ]
-    rows.sort(key=lambda s: s["item_id"], reverse=cursor.before is None)
+    rows.sort(key=lambda s: s.item_id, reverse=cursor.before is None)
     rows = rows[: cursor.limit]
     if cursor.before is not None:
         rows.reverse()
     with ctx.uow() as uow:
-        names = {s["follower_uid"]: uow.user(s["follower_uid"]) for s in rows}
+        names = {s.follower_uid: uow.user(s.follower_uid) for s in rows}
     return [
-        ShareRow(
-            s["item_id"],
-            (user.name if (user := names[s["follower_uid"]]) else ""),
-            Decimal(s["amount"]),
-            s["ts"],
-        )
+        ShareRow(s.item_id, (user.name if (user := names[s.follower_uid]) else ""), s.amount, s.ts)
         for s in rows
     ]
 
 
 def profit_total(ctx: ServiceContext, uid: int) -> Decimal:
     """Return the total profit share received."""
-    return sum((Decimal(s["amount"]) for s in _shares(ctx, uid)), _ZERO)
+    return sum((s.amount for s in _shares(ctx, uid)), _ZERO)
 
 
 def unrealized_total(ctx: ServiceContext, uid: int) -> Decimal:
