@@ -433,3 +433,23 @@ def test_stop_loss_and_take_profit_orders_through_ccxt_close_the_lead_and_copies
     view = live_server.user(follower["uid"])
     assert view["positions"] == []
     assert [p["close_type"] for p in view["closed_positions"]] == [4]
+
+
+def test_post_only_ioc_fok_and_cancel_all_through_ccxt(
+    live_server: LiveServer, connect: Any
+) -> None:
+    exchange = connect(live_server.create_user("trader", balance="100000"))
+    exchange.load_markets()
+    maker = exchange.create_order(S, "limit", "buy", 1, 40000, {"postOnly": True})
+    assert exchange.fetch_order(maker["id"], S)["status"] == "open"
+    with pytest.raises(ccxt.InvalidOrder):  # a post-only buy above the ask would take
+        exchange.create_order(S, "limit", "buy", 1, 90000, {"postOnly": True})
+    ioc = exchange.create_order(S, "limit", "buy", 1, 40000, {"timeInForce": "IOC"})
+    assert exchange.fetch_order(ioc["id"], S)["status"] == "canceled"
+    with pytest.raises(ccxt.InvalidOrder):  # nothing to fill at 40000: killed
+        exchange.create_order(S, "limit", "buy", 1, 40000, {"timeInForce": "FOK"})
+    second = exchange.create_order(S, "limit", "buy", 2, 39000)
+    cancelled = exchange.cancel_all_orders(S)
+    assert {o["id"] for o in cancelled} == {maker["id"], second["id"]}
+    assert exchange.fetch_open_orders(S) == []
+    assert exchange.fetch_positions() == []
