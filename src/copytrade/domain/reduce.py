@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal
 
 from copytrade.domain.errors import CloseAboveHolding, PositionNotFound
-from copytrade.domain.margin import div
+from copytrade.domain.margin import div, to_money
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.trading import Env
 
@@ -25,15 +25,16 @@ _ZERO = Decimal(0)
 def split_off(account: Account, pos: SubPosition, volume: Decimal, env: Env) -> SubPosition:
     """Detach ``volume`` contracts of an open sub position into a new one (same open price).
 
-    Open fee and margin are shared pro rata; both parts stay open in ``account``.
+    Open fee and margin are shared pro rata (the piece's shares truncated at 18 decimals, the
+    rest stays with ``pos``, so nothing is lost); both parts stay open in ``account``.
     """
     share = div(volume, pos.volume)
     piece = replace(
         pos,
         sub_position_id=env.next_id(),
         volume=volume,
-        open_fee=pos.open_fee * share,
-        position_margin=pos.position_margin * share,
+        open_fee=to_money(pos.open_fee * share),
+        position_margin=to_money(pos.position_margin * share),
     )
     pos.volume -= volume
     pos.open_fee -= piece.open_fee
