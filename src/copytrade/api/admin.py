@@ -6,6 +6,7 @@ Open without a token only when the server binds to loopback; otherwise every cal
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from copytrade.api.wire import WireError, decimal_field, parse_body
 from copytrade.domain.errors import DomainError
 from copytrade.domain.model import Account, SubPosition
 from copytrade.protocol.decimals import fmt
-from copytrade.service import sim
+from copytrade.service import queries, sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 
@@ -46,6 +47,11 @@ def _reply(body: Any, status: int = 200) -> Response:
     return Response(
         json.dumps(body, default=_json_default), status_code=status, media_type="application/json"
     )
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    """Return a history record (fill, skipped copy, profit share) with its stored field names."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def position_json(p: SubPosition) -> dict[str, Any]:
@@ -220,21 +226,20 @@ class AdminApi:
     async def get_user(self, request: Request) -> Any:
         """Return a user's balance, positions, fills and skipped copies."""
         uid = int(request.path_params["uid"])
-        view = await self._run(sim.user_view, self.ctx, uid)
-        user = view["user"]
-        follow = view["follow"]
+        view: sim.UserView = await self._run(sim.user_view, self.ctx, uid)
+        follow, report = view.follow, view.report
         return {
             "uid": uid,
-            "role": user.role,
-            **_account_json(view["account"]),
+            "role": view.user.role,
+            **_account_json(view.account),
             "following": {"trader_uid": follow.trader_uid, "ratio": fmt(follow.ratio)}
             if follow
             else None,
-            "closed_positions": [position_json(p) for p in view["closed_positions"]],
-            "fills": view["fills"],
-            "skipped_copies": view["skipped_copies"],
-            "profit_shares_received": view["profit_shares_received"],
-            "profit_shares_paid": view["profit_shares_paid"],
+            "closed_positions": [position_json(p) for p in report.closed_positions],
+            "fills": [_record_json(r) for r in report.fills],
+            "skipped_copies": [_record_json(r) for r in report.skipped_copies],
+            "profit_shares_received": [_record_json(r) for r in report.profit_shares_received],
+            "profit_shares_paid": [_record_json(r) for r in report.profit_shares_paid],
         }
 
     async def follow(self, request: Request) -> Any:
@@ -259,11 +264,7 @@ class AdminApi:
     async def markets(self, request: Request) -> Any:
         """Return every contract's mark and best quotes."""
 
-        def read() -> Any:
-            with self.ctx.uow() as uow:
-                return self.ctx.markets(uow.marks())
-
-        markets = await self._run(read)
+        markets = await self._run(queries.markets, self.ctx)
         return {
             code: {
                 "mark_price": fmt(m.mark),

@@ -17,6 +17,7 @@ from copytrade.api.htx import HtxApi, json_response
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
+from copytrade.service import queries
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
@@ -24,8 +25,7 @@ HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
 
 def _load_key(services: Services) -> Any:
     def load(access_key: str) -> Any:
-        with services.ctx.uow() as uow:
-            return uow.key(access_key)
+        return queries.api_key(services.ctx, access_key)
 
     return load
 

@@ -28,7 +28,10 @@ def main() -> None:
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
 @click.option(
-    "--db", "db_url", default=None, help="Database URL (default: SQLite file; postgresql://…)."
+    "--db",
+    "db_url",
+    default=None,
+    help="Store URL: sqlite:///file (default), postgresql://…, or memory:// (a sandbox).",
 )
 @click.option(
     "--redis",
@@ -63,22 +66,26 @@ def serve(
     """Run the server (SQLite file, demo markets and, on loopback, the demo trader)."""
     import uvicorn
 
-    from copytrade.adapters.db.engine import is_sqlite
     from copytrade.api.app import create_app
+    from copytrade.bootstrap import ConfigError, store_kind
     from copytrade.config import load_settings, settings_to_env
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings(config_file, host=host, port=port, db_url=db_url, redis_url=redis_url)
-    if workers > 1 and is_sqlite(settings.db_url):
+    try:
+        kind = store_kind(settings.db_url)
+    except ConfigError as exc:
+        raise ServerError(str(exc)) from exc
+    if workers > 1 and kind != "postgresql":
         raise ServerError(
-            "--workers > 1 needs PostgreSQL (--db postgresql://…): SQLite has a single writer"
+            f"--workers > 1 needs PostgreSQL (--db postgresql://…): {kind} has a single writer"
         )
     if workers > 1 and not settings.redis_url:
         click.echo(
             "warning: without --redis each worker counts the rate limit on its own", err=True
         )
     services = _bootstrap(settings)
-    database = services.engine.url.render_as_string(hide_password=True)
+    database = services.store.describe()
     click.echo(
         f"copytrade serving HTX copy trading on http://{settings.host}:{settings.port} "
         f"(database {database}, {workers} worker{'s' if workers > 1 else ''})",

@@ -46,7 +46,7 @@ class CloseResult:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
@@ -60,19 +60,19 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     with ctx.uow() as uow:
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         market = markets[spec.contract_code]
         env = ctx.env()
         order = open_order(trader, req, market, markets, env)
         copies = skipped = 0
         if order.filled > 0 and order.sub_position_id is not None:
             lead = trader.positions[order.sub_position_id]
-            follows, followers = uow.followers_of(uid)
+            follows, followers = uow.accounts.followers_of(uid)
             if follows:
                 copies, skipped = copy_open(
                     lead, order.filled, follows, followers, market, markets, env
                 )
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
@@ -92,9 +92,9 @@ def close_with_copies(
     """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
-    _follows, followers = uow.followers_of(trader.uid)
+    _follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
-        user = uow.user(trader.uid)
+        user = uow.users.get(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
@@ -109,7 +109,7 @@ def _close_and_commit(
     close_type: CloseType,
 ) -> CloseResult:
     """Close ``positions`` (one key) and their copies at market, then commit."""
-    markets = ctx.markets(uow.marks())
+    markets = ctx.markets(uow.markets.marks())
     env = ctx.env()
     result = close_with_copies(
         ctx,
@@ -121,7 +121,7 @@ def _close_and_commit(
         close_type,
         env,
     )
-    uow.persist(env.changes)
+    uow.accounts.save(env.changes)
     uow.commit()
     return result
 

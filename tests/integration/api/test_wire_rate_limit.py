@@ -124,7 +124,7 @@ def test_two_keys_of_one_uid_share_the_budget(live_server: LiveServer) -> None:
         first = live_server.create_user("trader")
         second = {"access_key": "ak-" + secrets.token_hex(12), "secret_key": secrets.token_hex(16)}
         with live_server.services.ctx.uow() as uow:
-            uow.add_key(
+            uow.users.add_key(
                 ApiKey(
                     second["access_key"],
                     first["uid"],
