@@ -8,7 +8,7 @@ observe, with ids replaced by their rank (each store draws its own).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -229,20 +229,12 @@ def _services(url: str) -> Services:
     return services
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from conftest import fresh_postgres_database, service_url
-
-    with fresh_postgres_database(service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")) as url:
-        yield url
-
-
 def _store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if kind == "memory":
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'contract.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("postgres_database"))  # one per module
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
