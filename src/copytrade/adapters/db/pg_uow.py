@@ -219,7 +219,6 @@ class PgMarkets:
     def __init__(self, unit: SharedUnitOfWork) -> None:
         """Belong to ``unit``."""
         self._unit = unit
-        self._writes = _SqlMarkets(lambda: unit.conn, unit)
 
     def marks(self) -> dict[str, Decimal]:
         """Return every contract's mark price."""
@@ -241,7 +240,8 @@ class PgMarkets:
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
         """Store a contract's mark price (and move the marks version on)."""
-        self._writes.set_mark(contract_code, price, now)
+        unit = self._unit
+        _SqlMarkets(unit.connection, unit).set_mark(contract_code, price, now)
 
 
 class SharedUnitOfWork:
@@ -267,11 +267,38 @@ class SharedUnitOfWork:
         self._commit_sent = False
         self.marks_written = False
         self.locks = _Locks()
+        self._secrets = secrets
         self.accounts = PgAccounts(self)
-        self.users = SqlUsers(lambda: self.conn, secrets)
-        self.follows = SqlFollows(lambda: self.conn, POSTGRES, self)
         self.markets = PgMarkets(self)
-        self.admin = SqlAdmin(lambda: self.conn, self)
+        # made on first use: a trading command needs none of them
+        self._users: SqlUsers | None = None
+        self._follows: SqlFollows | None = None
+        self._admin: SqlAdmin | None = None
+
+    def connection(self) -> Connection:
+        """Return the open connection (for repositories made on first use)."""
+        return self.conn
+
+    @property
+    def users(self) -> SqlUsers:
+        """Users and API keys."""
+        if self._users is None:
+            self._users = SqlUsers(self.connection, self._secrets)
+        return self._users
+
+    @property
+    def follows(self) -> SqlFollows:
+        """Follows (every write moves the traders' versions on)."""
+        if self._follows is None:
+            self._follows = SqlFollows(self.connection, POSTGRES, self)
+        return self._follows
+
+    @property
+    def admin(self) -> SqlAdmin:
+        """Admin operations."""
+        if self._admin is None:
+            self._admin = SqlAdmin(self.connection, self)
+        return self._admin
 
     @property
     def conn(self) -> Connection:

@@ -93,7 +93,6 @@ class EmbeddedMarkets:
     def __init__(self, unit: EmbeddedUnitOfWork) -> None:
         """Belong to ``unit``."""
         self._unit = unit
-        self._writes = SqlMarkets(unit.read_conn, unit, unit.write_conn)
 
     def marks(self) -> dict[str, Decimal]:
         """Return the marks (kept)."""
@@ -104,7 +103,8 @@ class EmbeddedMarkets:
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
         """Store a mark (a direct write)."""
-        self._writes.set_mark(contract_code, price, now)
+        unit = self._unit
+        SqlMarkets(unit.read_conn, unit, unit.write_conn).set_mark(contract_code, price, now)
 
 
 class EmbeddedUnitOfWork:
@@ -128,11 +128,34 @@ class EmbeddedUnitOfWork:
         self._savepoint: NestedTransaction | None = None
         self._loaded: list[Iterable[int]] = []
         self.changes: list[ChangeSet] = []
+        self._secrets = secrets
         self.accounts = EmbeddedAccounts(self)
-        self.users = SqlUsers(self.read_conn, secrets, self.write_conn)
-        self.follows = SqlFollows(self.read_conn, SQLITE, self, self.write_conn)
         self.markets = EmbeddedMarkets(self)
-        self.admin = SqlAdmin(self.write_conn, self)
+        # made on first use: a trading command needs none of them
+        self._users: SqlUsers | None = None
+        self._follows: SqlFollows | None = None
+        self._admin: SqlAdmin | None = None
+
+    @property
+    def users(self) -> SqlUsers:
+        """Users and API keys."""
+        if self._users is None:
+            self._users = SqlUsers(self.read_conn, self._secrets, self.write_conn)
+        return self._users
+
+    @property
+    def follows(self) -> SqlFollows:
+        """Follows."""
+        if self._follows is None:
+            self._follows = SqlFollows(self.read_conn, SQLITE, self, self.write_conn)
+        return self._follows
+
+    @property
+    def admin(self) -> SqlAdmin:
+        """Admin operations."""
+        if self._admin is None:
+            self._admin = SqlAdmin(self.write_conn, self)
+        return self._admin
 
     def __enter__(self) -> Self:
         """Join the running group, or open a group of this unit's own."""
