@@ -7,6 +7,7 @@ in memory (the embedded store's cache, the shared store's version-vouched copies
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
@@ -16,10 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.sql import UID_START, Flavour, executemany, query
-from copytrade.adapters.db.versions import first_version
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.service.ports import ApiKey, User
+
+_RANDOM = random.Random()  # not a secret: versions only have to differ across resets
 
 Conn = Callable[[], Connection]
 """Returns the owning unit of work's open connection."""
@@ -43,6 +45,12 @@ class Changes(Protocol):
     def was_reset(self) -> None:
         """Everything was deleted."""
         ...
+
+
+def first_version() -> int:
+    """Return the version a new account starts at: random, so that after an admin reset a copy
+    of a reused UID kept by some process cannot match (one chance in 2**62)."""
+    return _RANDOM.getrandbits(62)
 
 
 def upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> None:
