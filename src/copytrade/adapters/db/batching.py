@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any
 
@@ -38,7 +38,18 @@ _DATABASE_ERRORS = (DBAPIError, sqlite3.Error)
 class Call:
     """One call of a group: what it staged, and what to undo if it fails."""
 
-    __slots__ = ("args", "fn", "future", "kwargs", "ok", "savepoint", "staged", "undo", "value")
+    __slots__ = (
+        "args",
+        "fn",
+        "future",
+        "handed_out",
+        "kwargs",
+        "ok",
+        "savepoint",
+        "staged",
+        "undo",
+        "value",
+    )
 
     def __init__(self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         """Hold the call and the future that answers it."""
@@ -49,30 +60,25 @@ class Call:
         self.ok = False
         self.value: Any = None
         self.staged: ChangeRows | None = None
-        self.undo: list[Callable[[], object]] = []
+        self.handed_out: list[Iterable[int]] = []  # accounts its units were handed
+        self.undo: list[Callable[[], object]] = []  # memory to drop if it fails (direct writes)
         self.savepoint: NestedTransaction | None = None
-
-    def stage(self, rows: ChangeRows) -> None:
-        """Keep rows to join the group when the call returns."""
-        if self.staged is None:
-            self.staged = rows
-        else:
-            self.staged.merge(rows)
 
 
 class Batch:
     """One group: an open transaction, the rows not yet written to it, the running call."""
 
-    def __init__(self, conn: Connection) -> None:
-        """Hold the group's connection (its transaction is open)."""
+    def __init__(self, conn: Connection, evict: Callable[[Iterable[int]], object]) -> None:
+        """Hold the group's connection (its transaction is open) and the store's eviction."""
         self.conn = conn
-        self.pending = ChangeRows()
+        self.evict = evict
+        self.pending: ChangeRows | None = None
         self.call: Call | None = None
 
     def flush(self) -> None:
         """Write the pending rows into the open transaction (no commit)."""
-        if self.pending.is_dirty():
-            pending, self.pending = self.pending, ChangeRows()
+        pending, self.pending = self.pending, None
+        if pending is not None:
             write_rows(self.conn, pending)
 
     def direct(self) -> None:
@@ -90,15 +96,17 @@ class Batch:
             if savepoint is not None:
                 savepoint.commit()
             if staged is not None:
-                if self.pending.is_dirty():
-                    self.pending.merge(staged)
-                else:
+                if self.pending is None:
                     self.pending = staged
+                else:
+                    self.pending.merge(staged)
             return
         try:
             if savepoint is not None and savepoint.is_active:
                 savepoint.rollback()
         finally:
+            for uids in call.handed_out:
+                self.evict(uids)
             for undo in call.undo:
                 undo()
 
@@ -116,15 +124,23 @@ class InlineGroupExecutor(Executor):
     running loop run as a group of their own, under the same lock.
     """
 
-    def __init__(self, engine: Engine, forget: Callable[[], None], window_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        forget: Callable[[], None],
+        evict: Callable[[Iterable[int]], object] = lambda uids: None,
+        window_s: float = 0.0,
+    ) -> None:
         """Prepare; nothing runs until the first call.
 
-        ``forget`` empties the store's memory after a broken transaction. ``window_s`` holds a
+        ``forget`` empties the store's memory after a broken transaction, ``evict`` drops the
+        accounts a failed call was handed. ``window_s`` holds a
         group open that long after its first call, but only while the previous group had
         company (under load), so a lone client never waits for it.
         """
         self._engine = engine
         self._forget = forget
+        self._evict = evict
         self._window = window_s
         self._busy = False
         self._lock = threading.RLock()
@@ -182,7 +198,7 @@ class InlineGroupExecutor(Executor):
         if conn is None:
             conn = self._conn = self._engine.connect()
         conn.begin()
-        self._batch = Batch(conn)
+        self._batch = Batch(conn, self._evict)
         self._owner = threading.get_ident()
         self._calls = []
         self._broken = False
@@ -233,7 +249,13 @@ class InlineGroupExecutor(Executor):
             self._rerun_alone(calls)
         self._busy = len(calls) > 1
         for call in calls:
-            _answer(call)
+            future = call.future
+            if future.done():  # the caller went away (client disconnected)
+                continue
+            if call.ok:
+                future.set_result(call.value)
+            else:
+                future.set_exception(call.value)
 
     def _discard(self, batch: Batch) -> None:
         """Roll a broken group back; a fresh connection and empty memory for the next one."""
@@ -251,10 +273,11 @@ class InlineGroupExecutor(Executor):
         for call in calls:
             conn = self._conn = self._conn or self._engine.connect()
             conn.begin()
-            batch = self._batch = Batch(conn)
+            batch = self._batch = Batch(conn, self._evict)
             self._owner = threading.get_ident()
             batch.call = call
-            call.ok, call.value, call.staged, call.undo = False, None, None, []
+            call.ok, call.value, call.staged = False, None, None
+            call.handed_out, call.undo = [], []
             try:
                 call.value = call.fn(*call.args, **call.kwargs)
                 batch.settle(call, None)
@@ -276,13 +299,3 @@ class InlineGroupExecutor(Executor):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-
-def _answer(call: Call) -> None:
-    future = call.future
-    if future.done():  # the caller went away (client disconnected)
-        return
-    if call.ok:
-        future.set_result(call.value)
-    else:
-        future.set_exception(call.value)

@@ -150,7 +150,9 @@ class EmbeddedStore:
         self.engine = engine
         self.secrets = secrets
         self.cache = AccountCache()
-        self.executor = InlineGroupExecutor(engine, self.cache.clear, window_s=window_s)
+        self.executor = InlineGroupExecutor(
+            engine, self.cache.clear, self.cache.evict, window_s=window_s
+        )
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
         self.checkpointer = (
             WalCheckpointer(checkpoint_file).start() if checkpoint_file is not None else None

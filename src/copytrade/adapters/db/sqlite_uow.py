@@ -51,7 +51,7 @@ class EmbeddedAccounts:
         account = self._cache.accounts.get(uid)
         if account is None:
             return self.get_many([uid]).get(uid)
-        self._unit.loaded((uid,))
+        self._unit.handed_out.append((uid,))
         return account
 
     def get_many(self, uids: Sequence[int]) -> dict[int, Account]:
@@ -64,7 +64,7 @@ class EmbeddedAccounts:
             for start in range(0, len(missing), CHUNK):
                 cached.update(load_accounts(unit.conn, SQLITE, missing[start : start + CHUNK]))
         found = {u: cached[u] for u in uids if u in cached}
-        self._unit.loaded(found)
+        self._unit.handed_out.append(found)
         return found
 
     def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
@@ -126,7 +126,10 @@ class EmbeddedUnitOfWork:
         self._own = False
         self._committed = False
         self._savepoint: NestedTransaction | None = None
-        self._loaded: list[Iterable[int]] = []
+        # the accounts handed out (a list of the call's): dropped from memory if this unit or
+        # its call fails; this unit's own start at ``_first_handed``
+        self.handed_out: list[Iterable[int]] = []
+        self._first_handed = 0
         self.changes: list[ChangeSet] = []
         self._secrets = secrets
         self.accounts = EmbeddedAccounts(self)
@@ -164,7 +167,7 @@ class EmbeddedUnitOfWork:
         if batch is None:
             conn = self._engine.connect()
             conn.begin()
-            batch = Batch(conn)
+            batch = Batch(conn, self.cache.evict)
             batch.call = Call(None, _nothing, (), {})
         call = batch.call
         if call is None:
@@ -172,7 +175,8 @@ class EmbeddedUnitOfWork:
         self._batch, self._call = batch, call
         self._committed = False
         self._savepoint = None
-        self._loaded = []
+        self.handed_out = call.handed_out
+        self._first_handed = len(call.handed_out)
         self.changes = []
         return self
 
@@ -183,8 +187,8 @@ class EmbeddedUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         """Undo this unit unless committed; close a group of its own."""
-        batch, call = self.batch, self._call
-        assert call is not None
+        batch, call = self._batch, self._call
+        assert batch is not None and call is not None  # noqa: PT018 - entered first
         try:
             if not self._committed:
                 self.rollback()
@@ -223,23 +227,22 @@ class EmbeddedUnitOfWork:
             self._savepoint = batch.conn.begin_nested()
         return batch.conn
 
-    def loaded(self, uids: Iterable[int]) -> None:
-        """Note accounts handed out: dropped from memory if this unit or its call fails."""
-        self._loaded.append(uids)
-
     def commit(self) -> None:
         """Stage this unit's rows on its call (a group of its own: write and commit now)."""
-        batch, call = self.batch, self._call
-        assert call is not None
-        for changes in self.changes:
-            call.stage(ChangeRows.of(changes))
-        self.changes = []
+        batch, call = self._batch, self._call
+        if batch is None or call is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        if self.changes:
+            for changes in self.changes:
+                rows = ChangeRows.of(changes)
+                if call.staged is None:
+                    call.staged = rows
+                else:
+                    call.staged.merge(rows)
+            self.changes = []
         if self._savepoint is not None:
             self._savepoint.commit()
             self._savepoint = None
-        if self._loaded:
-            loaded, cache = self._loaded, self.cache
-            call.undo.append(lambda: _evict(cache, loaded))
         self._committed = True
         if self._own:
             batch.settle(call, None)
@@ -254,8 +257,10 @@ class EmbeddedUnitOfWork:
             if savepoint is not None and savepoint.is_active:
                 savepoint.rollback()
         finally:
-            loaded, self._loaded = self._loaded, []
-            _evict(self.cache, loaded)
+            mine = self.handed_out[self._first_handed :]
+            del self.handed_out[self._first_handed :]
+            for uids in mine:
+                self.cache.evict(uids)
 
     def _on_failure(self, undo: Callable[[], object]) -> None:
         """Run ``undo`` now (the change may be read back from the savepoint) and again if the
@@ -287,11 +292,6 @@ class EmbeddedUnitOfWork:
     def was_reset(self) -> None:
         """Forget everything kept."""
         self._on_failure(self.cache.clear)
-
-
-def _evict(cache: AccountCache, loaded: list[Iterable[int]]) -> None:
-    for uids in loaded:
-        cache.evict(uids)
 
 
 def _nothing() -> None:

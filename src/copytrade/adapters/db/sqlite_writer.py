@@ -57,17 +57,28 @@ class ChangeRows:
 
     @classmethod
     def of(cls, changes: ChangeSet) -> ChangeRows:
-        """Render a change set's rows (decimals as their exact text)."""
-        rows = cls()
-        rows.balances = {uid: format(a.balance, "f") for uid, a in changes.accounts.items()}
-        rows.positions = {i: position_values(p) for i, p in changes.positions.items()}
+        """Render a change set's rows (decimals as their exact text).
+
+        Once per command on the hot path: no empty container made twice, and nothing built
+        for the parts a command left empty.
+        """
+        rows = cls.__new__(cls)
+        accounts = changes.accounts
+        rows.balances = (
+            {uid: format(a.balance, "f") for uid, a in accounts.items()} if accounts else {}
+        )
+        positions = changes.positions
+        rows.positions = {i: position_values(p) for i, p in positions.items()} if positions else {}
         rows.new_positions = set(changes.new_positions)
-        rows.orders = {i: order_values(o) for i, o in changes.orders.items()}
+        orders = changes.orders
+        rows.orders = {i: order_values(o) for i, o in orders.items()} if orders else {}
         rows.new_orders = set(changes.new_orders)
-        rows.levers = {(u, c, m._value_): lv for (u, c, m), lv in changes.levers.items()}
-        rows.fills = [fill_values(f) for f in changes.fills]
-        rows.skips = [skip_values(s) for s in changes.skips]
-        rows.shares = [share_values(s) for s in changes.profit_shares]
+        levers = changes.levers
+        rows.levers = {(u, c, m._value_): lv for (u, c, m), lv in levers.items()} if levers else {}
+        rows.fills = [fill_values(f) for f in changes.fills] if changes.fills else []
+        rows.skips = [skip_values(s) for s in changes.skips] if changes.skips else []
+        shares = changes.profit_shares
+        rows.shares = [share_values(s) for s in shares] if shares else []
         return rows
 
     def merge(self, later: ChangeRows) -> None:
@@ -81,18 +92,6 @@ class ChangeRows:
         self.fills.extend(later.fills)
         self.skips.extend(later.skips)
         self.shares.extend(later.shares)
-
-    def is_dirty(self) -> bool:
-        """Return whether there is anything to write."""
-        return bool(
-            self.balances
-            or self.positions
-            or self.orders
-            or self.levers
-            or self.fills
-            or self.skips
-            or self.shares
-        )
 
 
 def write_rows(conn: Connection, rows: ChangeRows) -> None:
