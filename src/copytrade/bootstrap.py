@@ -27,6 +27,7 @@ from copytrade.domain.instruments import (
 )
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
+from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import AdminUnitOfWork, RateLimiter, ReadModel, UnitOfWork
 
 
@@ -60,6 +61,10 @@ class Store(Protocol):
         """Return a read of committed state."""
         ...
 
+    def overview(self) -> OverviewReader | None:
+        """Return the dashboard's reader, or ``None`` when the store has none."""
+        ...
+
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return the coroutine function that runs a blocking use case for the event loop."""
         ...
@@ -83,6 +88,7 @@ class Services:
     clock: SimClock
     limiter: RateLimiter
     marks: dict[str, object]
+    overview: OverviewReader | None = None
 
     @property
     def executor(self) -> Executor:
@@ -115,6 +121,8 @@ class Services:
 
     def close(self) -> None:
         """Release threads and connections."""
+        if self.overview is not None:
+            self.overview.close()
         self.store.close()
 
 
@@ -252,4 +260,5 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
     )
-    return Services(settings, store, ctx, clock, make_limiter(settings), marks)
+    limiter = make_limiter(settings)
+    return Services(settings, store, ctx, clock, limiter, marks, store.overview())

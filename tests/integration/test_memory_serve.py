@@ -37,7 +37,7 @@ def sandbox(tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a pipe nobody reads would fill up and stall the server
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -47,7 +47,7 @@ def sandbox(tmp_path: Path) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert process.poll() is None, f"the sandbox exited with {process.returncode}"
             assert time.monotonic() - started < 30, "the sandbox did not start"
             time.sleep(0.05)
         yield url

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from copytrade.api import routes
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType
 from copytrade.domain.trading import OpenRequest
 from copytrade.service import handlers, queries
@@ -80,7 +81,9 @@ def test_poison_requests_leave_every_other_client_succeeding(
             raise RuntimeError("injected after a committed mutation")
         return original(ctx, uid, contract_code, page)
 
-    monkeypatch.setattr(queries, "current_positions", poisoned)
+    # the route table holds the use case itself: the test-only path goes in there
+    route = routes.ROUTES["current_positions"]
+    monkeypatch.setitem(routes.ROUTES, "current_positions", route._replace(run=poisoned))
 
     replies: dict[int, list[dict[str, Any]]] = {t["uid"]: [] for t in traders}
     attacks: list[int] = []

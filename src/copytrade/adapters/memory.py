@@ -167,6 +167,10 @@ class MemoryStore:
         """Return a read of committed state."""
         return MemoryReadModel(self)
 
+    def overview(self) -> None:
+        """The dashboard reads SQL rows: a memory store has none to show."""
+        return None
+
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return a coroutine function running a use case at once (memory never waits)."""
 

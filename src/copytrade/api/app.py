@@ -9,12 +9,16 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from copytrade.adapters.clock import SystemClock
+from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
+from copytrade.api.dashboard import Dashboard
+from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
+from copytrade.api.metrics import ServerMetrics
+from copytrade.api.observe import observe
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
@@ -48,6 +52,12 @@ def create_app(
     )
     wall_ms = (wall_clock or SystemClock()).now_ms
     htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
+    metrics = ServerMetrics()
+    services.ctx.metrics = metrics
+    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
+        services.executor.on_commit = metrics.commit_group
+    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    health = HealthApi(services, metrics)
 
     def on_reset() -> None:
         auth.forget_keys()
@@ -63,8 +73,11 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
     )
-    routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
+    # HTX's paths never reach the router: asgi() below serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
     routes += admin.routes()
+    if services.overview is not None:
+        routes += Dashboard.for_admin(admin, services.overview).routes()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -75,7 +88,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
-        yield
+        try:
+            yield
+        finally:
+            health.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -84,7 +100,7 @@ def create_app(
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
         if scope["type"] == "http" and scope["path"] in HTX_PATHS:
-            await htx.asgi(scope, receive, send)
+            await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
             more = scope["method"] == "POST"
@@ -117,9 +133,12 @@ def app_from_env() -> Any:
     """
     import os
 
+    from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
     from copytrade.config import SETTINGS_ENV, settings_from_env
 
     from_parent = SETTINGS_ENV in os.environ
-    services = bootstrap(settings_from_env(), migrate_sqlite=not from_parent)
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    services = bootstrap(settings, migrate_sqlite=not from_parent)
     return create_app(services, seed_on_start=not from_parent)

@@ -13,6 +13,8 @@ from copytrade.service.ports import (
     AdminUnitOfWorkFactory,
     Clock,
     IdGenerator,
+    Metrics,
+    NoMetrics,
     ReadModelFactory,
     UnitOfWorkFactory,
 )
@@ -30,6 +32,7 @@ class ServiceContext:
     contracts: dict[str, ContractSpec]
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
+    metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 

@@ -14,7 +14,7 @@ DB = SRC / "adapters" / "db"
 
 EMBEDDED = ("sqlite_cache", "sqlite_store", "sqlite_uow", "sqlite_writer", "batching", "checkpoint")
 SHARED = ("pg_store", "pg_uow", "pg_writer", "pgwrite", "versions")
-NEUTRAL = ("loader", "readmodel", "records", "rows", "schema", "sql", "types")
+NEUTRAL = ("loader", "overview", "readmodel", "records", "rows", "schema", "sql", "types")
 
 
 def _imports(path: Path) -> set[str]:

@@ -9,7 +9,7 @@ from copytrade.adapters.memory import MemoryStore
 from copytrade.domain.enums import CloseType, OrderStatus
 from copytrade.domain.errors import UnknownContract
 from copytrade.service import handlers, sim
-from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 
 
 def test_create_user_makes_a_funded_account_and_one_key() -> None:
@@ -113,8 +113,10 @@ def test_set_price_liquidates_an_account_out_of_margin() -> None:
 
 def test_set_price_refuses_a_bad_price_or_contract() -> None:
     ctx = make_ctx()
-    with pytest.raises(InvalidFollow):
+    with pytest.raises(InvalidMark):
         sim.set_price(ctx, "BTC-USDT", D(0))
+    with pytest.raises(InvalidMark):
+        sim.set_price(ctx, "BTC-USDT", D("0.01"))  # under one tick
     with pytest.raises(UnknownContract):
         sim.set_price(ctx, "NOPE-USDT", D(1))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any
@@ -151,6 +152,8 @@ class InlineGroupExecutor(Executor):
         # one connection for every group (checking one out of the pool and returning it cost
         # more per group than the empty BEGIN and COMMIT themselves); replaced after a failure
         self._conn: Connection | None = None
+        # observer of each commit: (calls in the group, seconds to write and commit)
+        self.on_commit: Callable[[int, float], None] | None = None
 
     def current(self) -> Batch | None:
         """Return the open group when called on the thread that runs it."""
@@ -239,6 +242,7 @@ class InlineGroupExecutor(Executor):
         self._batch, self._owner, self._calls = None, None, []
         if batch is None:
             return
+        started = time.perf_counter()
         try:
             if self._broken:
                 raise GroupFailed
@@ -247,6 +251,8 @@ class InlineGroupExecutor(Executor):
         except Exception:
             self._discard(batch)
             self._rerun_alone(calls)
+        if self.on_commit is not None:
+            self.on_commit(len(calls), time.perf_counter() - started)
         self._busy = len(calls) > 1
         for call in calls:
             future = call.future

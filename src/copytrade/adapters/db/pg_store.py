@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from copytrade.adapters.db import readmodel
 from copytrade.adapters.db.engine import ConnectionKeeper, allocate_worker, require_current_schema
 from copytrade.adapters.db.loader import load_accounts
+from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.pg_uow import SharedUnitOfWork, open_connection, release
 from copytrade.adapters.db.records import active_follow_of, key_of, marks_of, user_of
 from copytrade.adapters.db.sql import POSTGRES
@@ -119,6 +120,10 @@ class SharedStore:
     def reads(self) -> SharedReadModel:
         """Return a read of committed state."""
         return SharedReadModel(self.engine, self.secrets, self.keeper)
+
+    def overview(self) -> SqlOverviewReader:
+        """Return the dashboard's reader (committed rows, on a connection of its own)."""
+        return SqlOverviewReader(self.engine)
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return the coroutine function that runs a use case on a database thread."""

@@ -19,6 +19,7 @@ from copytrade.adapters.db.batching import Batch, InlineGroupExecutor
 from copytrade.adapters.db.checkpoint import WalCheckpointer
 from copytrade.adapters.db.engine import migrate, require_current_schema
 from copytrade.adapters.db.loader import load_accounts
+from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.records import active_follow_of, key_of, marks_of, user_of
 from copytrade.adapters.db.sql import SQLITE
 from copytrade.adapters.db.sqlite_cache import AccountCache
@@ -167,6 +168,10 @@ class EmbeddedStore:
     def reads(self) -> EmbeddedReadModel:
         """Return a read."""
         return EmbeddedReadModel(self.engine, self.secrets, self.executor, self.cache)
+
+    def overview(self) -> SqlOverviewReader:
+        """Return the dashboard's reader (committed rows, on a connection of its own)."""
+        return SqlOverviewReader(self.engine)
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return the group executor's ``run`` (calls join the current commit group)."""
