@@ -69,6 +69,8 @@ class Call:
 class Batch:
     """One group: an open transaction, the rows not yet written to it, the running call."""
 
+    __slots__ = ("call", "conn", "evict", "pending")
+
     def __init__(self, conn: Connection, evict: Callable[[Iterable[int]], object]) -> None:
         """Hold the group's connection (its transaction is open) and the store's eviction."""
         self.conn = conn

@@ -41,6 +41,8 @@ CHUNK = 5000
 class EmbeddedAccounts:
     """Accounts from the store's memory; the ones never seen are loaded from the group."""
 
+    __slots__ = ("_cache", "_unit")
+
     def __init__(self, unit: EmbeddedUnitOfWork) -> None:
         """Belong to ``unit``."""
         self._unit = unit
@@ -90,6 +92,8 @@ class EmbeddedAccounts:
 class EmbeddedMarkets:
     """Mark prices, kept in memory until one is written."""
 
+    __slots__ = ("_unit",)
+
     def __init__(self, unit: EmbeddedUnitOfWork) -> None:
         """Belong to ``unit``."""
         self._unit = unit
@@ -109,6 +113,26 @@ class EmbeddedMarkets:
 
 class EmbeddedUnitOfWork:
     """A unit of work inside the current group (or a group of its own off the loop thread)."""
+
+    __slots__ = (
+        "_admin",
+        "_batch",
+        "_call",
+        "_committed",
+        "_engine",
+        "_executor",
+        "_first_handed",
+        "_follows",
+        "_own",
+        "_savepoint",
+        "_secrets",
+        "_users",
+        "accounts",
+        "cache",
+        "changes",
+        "handed_out",
+        "markets",
+    )
 
     def __init__(
         self,
