@@ -89,6 +89,7 @@ class Services:
     limiter: RateLimiter
     marks: dict[str, object]
     overview: OverviewReader | None = None
+    replays: Any = None  # the opt-in reject_replays guard (adapters.replays)
 
     @property
     def executor(self) -> Executor:
@@ -235,9 +236,27 @@ def make_limiter(settings: Settings) -> RateLimiter:
         from copytrade.adapters.ratelimit_redis import RedisRateLimiter
 
         return RedisRateLimiter.from_url(
-            settings.redis_url, settings.rate_limit_per_second, prefix=settings.redis_prefix
+            settings.redis_url,
+            settings.rate_limit_per_second,
+            prefix=settings.redis_prefix,
+            timeout_s=settings.redis_timeout_ms / 1000,
+            retry_after_s=settings.redis_retry_after_ms / 1000,
         )
     return MemoryRateLimiter(settings.rate_limit_per_second)
+
+
+def make_replay_guard(settings: Settings, limiter: RateLimiter) -> Any:
+    """Return the ``reject_replays`` guard (Redis when configured, else in-process) or None."""
+    if not settings.reject_replays:
+        return None
+    from copytrade.adapters.replays import MemoryReplayGuard, RedisReplayGuard
+
+    client = getattr(limiter, "async_client", None)
+    if client is not None:
+        return RedisReplayGuard(
+            client, prefix=settings.redis_prefix, timeout_s=settings.redis_timeout_ms / 1000
+        )
+    return MemoryReplayGuard(settings.replay_cache_bytes)
 
 
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
@@ -261,4 +280,5 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         default_profit_share_ratio=settings.profit_share_ratio,
     )
     limiter = make_limiter(settings)
-    return Services(settings, store, ctx, clock, limiter, marks, store.overview())
+    replays = make_replay_guard(settings, limiter)
+    return Services(settings, store, ctx, clock, limiter, marks, store.overview(), replays)

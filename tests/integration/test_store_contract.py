@@ -212,7 +212,9 @@ def refusals_and_admin(w: World) -> list[Any]:
         unchanged,
         again,
         balance,
-        (found.uid == key.uid, found.secret == key.secret_key, found.can_trade) if found else None,
+        (found.uid == key.uid, found.secret == key.secret_key, found.can_trade, found.role)
+        if found
+        else None,
         gone,
         marks,
         reused,

@@ -100,6 +100,14 @@ class MemoryState:
             dict(self.levers.get(uid, {})),
         )
 
+    def key(self, access_key: str) -> ApiKey | None:
+        """Return an API key with its user's role (as the database stores join them)."""
+        key = self.keys.get(access_key)
+        user = self.users.get(key.uid) if key is not None else None
+        if key is None or user is None:
+            return None
+        return dataclasses.replace(key, role=user.role)
+
     def active_follow_of(self, follower_uid: int) -> Follow | None:
         """Return the follower's current follow."""
         for row in self.follows.values():
@@ -307,7 +315,7 @@ class MemoryUsers:
 
     def key(self, access_key: str) -> ApiKey | None:
         """Return an API key."""
-        return self._unit.state.keys.get(access_key)
+        return self._unit.state.key(access_key)
 
     def add_key(self, key: ApiKey) -> None:
         """Store an API key; an existing access key is refused."""
@@ -479,7 +487,7 @@ class MemoryReadModel:
 
     def key(self, access_key: str) -> ApiKey | None:
         """Return an API key."""
-        return self._state.keys.get(access_key)
+        return self._state.key(access_key)
 
     def active_follow_of(self, follower_uid: int) -> Follow | None:
         """Return the follower's current follow."""

@@ -118,7 +118,12 @@ class HealthApi:
         return await self._with_redis(state)
 
     async def _with_redis(self, state: dict[str, Any]) -> dict[str, Any]:
-        if self.services.settings.redis_url:
+        services = self.services
+        limiter_state = getattr(services.limiter, "state", None)
+        if limiter_state is not None and limiter_state() == "down":
+            # the limiter's own calls are failing: say so at once, no probe to wait for
+            state["redis"] = "unreachable (rate limiter calls failing)"
+        elif services.settings.redis_url:
             redis_ok, detail = await self._probe(self._redis_ping)
             state["redis"] = "ok" if redis_ok else f"unreachable ({detail})"
         else:

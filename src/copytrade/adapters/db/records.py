@@ -72,12 +72,25 @@ def user_of(conn: Connection, uid: int) -> User | None:
 
 
 def key_of(conn: Connection, secrets: SecretBox, access_key: str) -> ApiKey | None:
-    """Return an API key with its secret decrypted."""
-    r = conn.execute(select(t.api_keys).where(t.api_keys.c.access_key == access_key)).first()
+    """Return an API key with its secret decrypted and its user's role."""
+    keys, users = t.api_keys, t.users
+    r = conn.execute(
+        select(keys, users.c.role)
+        .join(users, users.c.uid == keys.c.uid)
+        .where(keys.c.access_key == access_key)
+    ).first()
     if r is None:
         return None
     secret = secrets.decrypt(r.secret_enc) if r.secret_enc is not None else None
-    return ApiKey(r.access_key, r.uid, r.method, secret, r.public_key_hex, r.permissions == "trade")
+    return ApiKey(
+        r.access_key,
+        r.uid,
+        r.method,
+        secret,
+        r.public_key_hex,
+        r.permissions == "trade",
+        r.role,
+    )
 
 
 def active_follow_of(conn: Connection, follower_uid: int) -> Follow | None:
