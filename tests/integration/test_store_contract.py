@@ -67,6 +67,7 @@ class World:
 
     def __init__(self, services: Services) -> None:
         self.ctx = services.ctx
+        self.overview = services.overview
         executor = services.executor
         self.run: Run = lambda fn, *args: executor.submit(fn, *args).result(timeout=60)
         self._ranks: dict[int, int] = {}
@@ -221,7 +222,43 @@ def refusals_and_admin(w: World) -> list[Any]:
     ]
 
 
-SCENARIOS = [trade_copy_and_close, marks_move_orders_and_triggers, paging, refusals_and_admin]
+def dashboard(w: World) -> list[Any]:
+    trader = w.user("trader", "100000")
+    copier = w.user("follower", "50000")
+    poor = w.user("follower", "0.5")
+    for follower in (copier, poor):
+        w.run(sim.follow, w.ctx, follower, trader, D(1))
+    first = w.run(handlers.place_order, w.ctx, trader, order("2"))
+    w.run(handlers.place_order, w.ctx, trader, order("1", mode=MarginMode.ISOLATED))
+    w.run(handlers.close_order, w.ctx, trader, first.sub_position_id)
+    w.user("trader", "5")
+    assert w.overview is not None
+    rows = w.overview.read(50)
+    r = w.rank
+    return [
+        [
+            (t.uid, t.balance, t.followers, t.open_positions, t.first_followers)
+            for t in rows.traders
+        ],
+        [(r(p.sub_position_id), p.uid, p.volume, p.lead_uid, p.open_time) for p in rows.positions],
+        [(r(f.trade_id), f.uid, f.side, f.offset, f.price, f.volume, f.fee) for f in rows.fills],
+        [
+            (r(c.sub_position_id), c.follower_uid, c.lead_uid, c.volume, c.lead_price, c.is_open)
+            for c in rows.copies
+        ],
+        [(r(k.skip_id), k.follower_uid, k.side, k.wanted_volume, k.reason) for k in rows.skips],
+        sorted((r(p.sub_position_id), p.uid) for p in rows.lead_positions),
+        (rows.users, rows.open_positions),
+    ]
+
+
+SCENARIOS = [
+    trade_copy_and_close,
+    marks_move_orders_and_triggers,
+    paging,
+    refusals_and_admin,
+    dashboard,
+]
 
 
 def _services(url: str) -> Services:

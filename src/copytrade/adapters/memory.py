@@ -31,6 +31,7 @@ from copytrade.domain.model import (
     ProfitShare,
     SubPosition,
 )
+from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
 
 UID_START = 10_000_000
@@ -175,9 +176,11 @@ class MemoryStore:
         """Return a read of committed state."""
         return MemoryReadModel(self)
 
-    def overview(self) -> None:
-        """The dashboard reads SQL rows: a memory store has none to show."""
-        return None
+    def overview(self) -> OverviewReader:
+        """Return the dashboard's reader of this store's state."""
+        from copytrade.adapters.memory_overview import MemoryOverviewReader
+
+        return MemoryOverviewReader(self)
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return a coroutine function running a use case at once (memory never waits)."""
