@@ -93,6 +93,10 @@ def test_the_readme_quick_start_runs_against_a_memory_sandbox(
     # the demo's three followers copied the trader and were closed with it
     followers = httpx.get(f"{sandbox}/_sim/users/10000002").json()
     assert len(followers["closed_positions"]) == 1
+    # and the dashboard shows the sandbox (the memory store's overview reader)
+    state = httpx.get(f"{sandbox}/_sim/ui/state.json").json()
+    [demo] = state["traders"]
+    assert (demo["uid"], demo["followers"]) == (10000001, 3)
 
 
 def test_a_memory_store_boots_and_seeds_in_milliseconds() -> None:
