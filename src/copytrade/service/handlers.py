@@ -47,7 +47,7 @@ class CloseResult:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
@@ -61,10 +61,10 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     with ctx.uow() as uow:
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
         order, copies, skipped, fan_out = open_with_copies(uow, trader, req, markets, env)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
     report_open(ctx, env, fan_out)
@@ -95,7 +95,7 @@ def open_with_copies(
     fan_out: FanOut = None
     if order.filled > 0 and order.sub_position_id is not None:
         lead = trader.positions[order.sub_position_id]
-        follows, followers = uow.followers_of(trader.uid)
+        follows, followers = uow.accounts.followers_of(trader.uid)
         if follows:
             started = perf_counter()
             copies, skipped = copy_open(
@@ -126,9 +126,9 @@ def close_with_copies(
     """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
-    _follows, followers = uow.followers_of(trader.uid)
+    _follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
-        user = uow.user(trader.uid)
+        user = uow.users.get(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         started = perf_counter()
@@ -145,7 +145,7 @@ def _close_and_commit(
     close_type: CloseType,
 ) -> CloseResult:
     """Close ``positions`` (one key) and their copies at market, then commit."""
-    markets = ctx.markets(uow.marks())
+    markets = ctx.markets(uow.markets.marks())
     env = ctx.env()
     result = close_with_copies(
         ctx,
@@ -157,7 +157,7 @@ def _close_and_commit(
         close_type,
         env,
     )
-    uow.persist(env.changes)
+    uow.accounts.save(env.changes)
     uow.commit()
     ctx.committed(env.changes)
     return result

@@ -112,8 +112,8 @@ class CandleRow:
 
 
 def _marks(ctx: ServiceContext) -> dict[str, Decimal]:
-    with ctx.uow() as uow:
-        return uow.marks()
+    with ctx.reads() as reads:
+        return reads.marks()
 
 
 def contracts(ctx: ServiceContext, uid: int) -> list[ContractSpec]:

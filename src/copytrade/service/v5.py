@@ -110,10 +110,19 @@ class PositionsView:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
+
+
+def _read_account(ctx: ServiceContext, uid: int) -> tuple[Account, dict[str, Decimal]]:
+    """Return the account and the marks from the read model (reads never lock)."""
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+        if account is None:
+            raise UnknownUser(uid)
+        return account, reads.marks()
 
 
 def _price_type(order: V5Order) -> OrderPriceType:
@@ -128,7 +137,7 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
     spec = ctx.spec(req.contract_code)
     with ctx.uow() as uow:
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         market = markets[spec.contract_code]
         env = ctx.env()
         if req.opening:
@@ -165,7 +174,7 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
         else:
             placed = _reduce(ctx, uow, trader, req, market, markets, env)
             entry = _reduce_entry(trader, req, placed, env)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
     ctx.journal.annotate(entry)
@@ -218,7 +227,7 @@ def _reduce(
 ) -> Placed:
     """Close ``req.volume`` of the position at market; the followers' copies shrink with it."""
     key = (req.contract_code, req.margin_mode, req.position_side)
-    _follows, followers = uow.followers_of(trader.uid)
+    _follows, followers = uow.accounts.followers_of(trader.uid)
     pieces = reduce_pieces(trader, key, req.volume, followers, env)
     result = close_with_copies(
         ctx, uow, trader, pieces, market, markets, CloseType.CLOSE_ORDER, env
@@ -243,7 +252,7 @@ def close_position(
     sides = (side,) if side is not None else (PositionSide.LONG, PositionSide.SHORT)
     with ctx.uow() as uow:
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
         closed = 0
         for s in sides:
@@ -266,7 +275,7 @@ def close_position(
                 closed += 1
         if not closed:
             raise PositionNotFound(f"{contract_code} {margin_mode.value}")
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
     return env.next_id()
@@ -298,7 +307,7 @@ def cancel_orders(
             order.apply("cancel")
             del account.orders[order.order_id]
             env.changes.save_order(order)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
     return sorted(chosen, key=lambda o: o.order_id)
@@ -312,13 +321,12 @@ def _view(ctx: ServiceContext, order: Order) -> Entry:
 
 def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Entry]:
     """Return the account's resting orders (of one contract when given), oldest first."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
-        live = sorted(
-            (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
-            key=lambda o: o.order_id,
-        )
-        return [_view(ctx, o) for o in live]
+    account, _marks = _read_account(ctx, uid)
+    live = sorted(
+        (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
+        key=lambda o: o.order_id,
+    )
+    return [_view(ctx, o) for o in live]
 
 
 def _by_client_id(ctx: ServiceContext, uid: int, client_order_id: str) -> int:
@@ -371,8 +379,7 @@ def state_of(order: Order) -> str:
 def order_history(ctx: ServiceContext, uid: int, query: HistoryQuery) -> list[Entry]:
     """Return finished orders of (contract, margin mode), newest first."""
     ctx.spec(query.contract_code)
-    with ctx.uow() as uow:
-        live = set(_account(uow, uid).orders)
+    live = set(_read_account(ctx, uid)[0].orders)
     found = [
         e
         for e in ctx.journal.of(uid)
@@ -388,9 +395,8 @@ def order_history(ctx: ServiceContext, uid: int, query: HistoryQuery) -> list[En
 
 def balance(ctx: ServiceContext, uid: int) -> BalanceView:
     """Return the account's equity, margins and available margin in USDT."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+    account, marks = _read_account(ctx, uid)
+    markets = ctx.markets(marks)
     cross = cross_figures(account, markets, ctx.fees)
     iso_equity = iso_unreal = iso_margin = _ZERO
     for pos in account.positions.values():
@@ -416,9 +422,7 @@ def balance(ctx: ServiceContext, uid: int) -> BalanceView:
 
 def positions(ctx: ServiceContext, uid: int, contract_code: str | None) -> PositionsView:
     """Return the account's aggregate positions (of one contract when given)."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
-        marks = uow.marks()
+    account, marks = _read_account(ctx, uid)
     markets = ctx.markets(marks)
     rows = [
         p
@@ -468,9 +472,11 @@ def fills(
     ctx: ServiceContext, uid: int, contract_code: str | None, start: int, end: int
 ) -> list[FillView]:
     """Return the account's fills in ``[start, end]`` (of one contract when given), newest first."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
-        report = uow.user_report(uid)
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+        if account is None:
+            raise UnknownUser(uid)
+        report = reads.user_report(uid)
     modes: dict[int, MarginMode] = {
         p.sub_position_id: p.margin_mode for p in account.positions.values()
     }
@@ -502,7 +508,7 @@ def set_lever(
         env = ctx.env()
         account.levers[key] = lever
         env.changes.set_lever(uid, key, lever)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     return lever
 
@@ -511,8 +517,7 @@ def levers(
     ctx: ServiceContext, uid: int, contract_code: str | None
 ) -> list[tuple[str, MarginMode, int]]:
     """Return (contract, margin mode, leverage) of every contract (or one), defaults included."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
+    account, _marks = _read_account(ctx, uid)
     codes = [contract_code] if contract_code else list(ctx.contracts)
     return [
         (code, mode, account.levers.get((code, mode), DEFAULT_LEVER))
@@ -599,7 +604,7 @@ def set_protection(
         ]
         if not positions:
             raise PositionNotFound(f"{contract_code} {margin_mode.value} {side.value}")
-        mark = ctx.markets(uow.marks())[contract_code].mark
+        mark = ctx.markets(uow.markets.marks())[contract_code].mark
         long = side is PositionSide.LONG
         if take_profit is not None and (take_profit <= mark if long else take_profit >= mark):
             raise InvalidTakeProfit(take_profit, mark, above=long)
@@ -612,7 +617,7 @@ def set_protection(
             if stop_loss is not None:
                 pos.sl_trigger_price = stop_loss
             env.changes.save_position(pos)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     kinds = {k for k, v in (("tp", take_profit), ("sl", stop_loss)) if v is not None}
     return [
@@ -646,13 +651,11 @@ def cancel_protections(
                     else:
                         pos.sl_trigger_price = None
                     env.changes.save_position(pos)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     return done
 
 
 def open_protections(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Protection]:
     """Return the account's armed take-profit and stop-loss orders."""
-    with ctx.uow() as uow:
-        account = _account(uow, uid)
-        return protections(account, contract_code)
+    return protections(_read_account(ctx, uid)[0], contract_code)

@@ -75,10 +75,10 @@ def _share(row: Any) -> ProfitShare:
 
 
 def _shares(ctx: ServiceContext, uid: int) -> list[ProfitShare]:
-    with ctx.uow() as uow:
-        if uow.user(uid) is None:
+    with ctx.reads() as reads:
+        if reads.user(uid) is None:
             raise UnknownUser(uid)
-        report: Any = uow.user_report(uid)
+        report: Any = reads.user_report(uid)
     part = (
         report["profit_shares_received"]
         if isinstance(report, dict)
@@ -101,8 +101,8 @@ def followers(ctx: ServiceContext, uid: int, cursor: Cursor) -> FollowersView:
         cursor.begin,
         cursor.end,
     )
-    with ctx.uow() as uow:
-        rows = uow.followers_page(uid, page)
+    with ctx.reads() as reads:
+        rows = reads.followers_page(uid, page)
     if page.ascending:
         rows = rows[::-1]
     shared: dict[int, Decimal] = {}
@@ -124,8 +124,8 @@ def profit_history(ctx: ServiceContext, uid: int, cursor: Cursor) -> list[ShareR
     rows = rows[: cursor.limit]
     if cursor.before is not None:
         rows.reverse()
-    with ctx.uow() as uow:
-        names = {s.follower_uid: uow.user(s.follower_uid) for s in rows}
+    with ctx.reads() as reads:
+        names = {s.follower_uid: reads.user(s.follower_uid) for s in rows}
     return [
         ShareRow(s.item_id, (user.name if (user := names[s.follower_uid]) else ""), s.amount, s.ts)
         for s in rows
@@ -140,11 +140,11 @@ def profit_total(ctx: ServiceContext, uid: int) -> Decimal:
 def unrealized_total(ctx: ServiceContext, uid: int) -> Decimal:
     """Return Σ over open copies of max(0, unrealised PnL net of open fees) × ratio."""
     with ctx.uow() as uow:
-        user = uow.user(uid)
+        user = uow.users.get(uid)
         if user is None:
             raise UnknownUser(uid)
-        _follows, accounts = uow.followers_of(uid)
-        markets = ctx.markets(uow.marks())
+        _follows, accounts = uow.accounts.followers_of(uid)
+        markets = ctx.markets(uow.markets.marks())
     total = _ZERO
     for account in accounts.values():
         for pos in account.positions.values():
@@ -160,8 +160,8 @@ def unrealized_total(ctx: ServiceContext, uid: int) -> Decimal:
 
 def config(ctx: ServiceContext, uid: int) -> LeadConfig:
     """Return the UID's lead-trading configuration (traders lead; followers do not)."""
-    with ctx.uow() as uow:
-        user = uow.user(uid)
+    with ctx.reads() as reads:
+        user = reads.user(uid)
     if user is None:
         raise UnknownUser(uid)
     if user.role != "trader":
@@ -174,8 +174,8 @@ def mint_key(ctx: ServiceContext, uid: int) -> tuple[str, str, int]:
     access = secrets.token_hex(16)
     secret = secrets.token_hex(16)
     with ctx.uow() as uow:
-        if uow.user(uid) is None:
+        if uow.users.get(uid) is None:
             raise UnknownUser(uid)
-        uow.add_key(ApiKey(access, uid, "HmacSHA256", secret, None, True))
+        uow.users.add_key(ApiKey(access, uid, "HmacSHA256", secret, None, True))
         uow.commit()
     return access, secret, ctx.clock.now_ms()
