@@ -69,11 +69,15 @@ class ClientGone(Exception):
 
 
 class Served(NamedTuple):
-    """What serves one (path, method): the family, the endpoint row and its route."""
+    """What serves one (path, method): the family, the endpoint row and the family's routes.
+
+    The route is looked up per request in ``routes`` (the family's table itself), so a route
+    replaced in that table takes effect at once.
+    """
 
     profile: Profile
     endpoint: Endpoint
-    route: Route | None
+    routes: Mapping[str, Route]
 
 
 def serve_table(routes: Mapping[str, Mapping[str, Route]]) -> dict[str, dict[str, Served]]:
@@ -86,7 +90,7 @@ def serve_table(routes: Mapping[str, Mapping[str, Route]]) -> dict[str, dict[str
     for profile in PROFILES:
         built = routes.get(profile.name, {})
         for e in profile.endpoints:
-            table.setdefault(e.path, {})[e.method] = Served(profile, e, built.get(e.name))
+            table.setdefault(e.path, {})[e.method] = Served(profile, e, built)
         for alias, path in profile.aliases.items():
             table[alias] = table[path]
     return table
@@ -195,7 +199,7 @@ class HtxApi:
         if served is None:
             profile = next(iter(methods.values())).profile
             return (*profile.failure(ErrorCode.METHOD_NOT_ALLOWED, tid, self.wall_ms()), None)
-        profile, endpoint, route = served
+        profile, endpoint, family_routes = served
         try:
             params = parse_query(raw_query.decode("latin-1"))
         except (QueryDecodeError, UnicodeDecodeError):
@@ -262,6 +266,7 @@ class HtxApi:
             call_params = self._params(endpoint, params, raw_body)
         except WireError as exc:
             return (*self._wire_error(profile, exc, tid), decision)
+        route = family_routes.get(endpoint.name)
         if route is None:
             status, reply = profile.failure(
                 ErrorCode.SYSTEM_ERROR, tid, self.wall_ms(), msg=NOT_IMPLEMENTED
