@@ -12,8 +12,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
-from copytrade.adapters.clock import SystemClock
-from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
@@ -61,19 +59,18 @@ def create_app(
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
     )
-    wall_ms = (wall_clock or SystemClock()).now_ms
     htx = HtxApi(
         services.ctx,
         auth,
         services.limiter,
         services.runner(),
-        wall_ms,
         replays=services.replays,
     )
+    if wall_clock is not None:
+        htx.wall_ms = wall_clock.now_ms
     metrics = ServerMetrics()
     services.ctx.metrics = metrics
-    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
-        services.executor.on_commit = metrics.commit_group
+    services.store.observe_commits(metrics.commit_group)
     htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
     health = HealthApi(services, metrics)
 
@@ -114,10 +111,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
-        try:
-            yield
-        finally:
-            health.close()
+        yield
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
