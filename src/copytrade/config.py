@@ -6,15 +6,34 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The settings a `serve --workers N` parent hands to its worker processes (JSON).
 SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
+
+
+class PathSettings(BaseModel):
+    """How a contract's mark moves on the simulation clock (see :mod:`copytrade.domain.paths`).
+
+    ``fixed``: only when set by hand. ``gbm`` / ``walk``: a seeded geometric Brownian motion /
+    arithmetic random walk with annualised ``volatility`` and ``drift``, one tick every
+    ``tick_ms``. ``replay``: the rows of ``csv_file`` (``timestamp_ms,price`` or
+    ``timestamp_ms,open,high,low,close``), replayed from the time the server starts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["fixed", "gbm", "walk", "replay"] = "fixed"
+    seed: int = 0
+    volatility: Decimal = Field(default=Decimal(0), ge=0)
+    drift: Decimal = Decimal(0)
+    tick_ms: int = Field(default=1000, gt=0)
+    csv_file: str | None = None
 
 
 class ContractSettings(BaseModel):
@@ -34,6 +53,7 @@ class ContractSettings(BaseModel):
     mm_step: Decimal = Decimal("0.0001")
     mm_levels: int = 50
     mm_depth: Decimal = Decimal(1000)
+    path: PathSettings | None = None
 
 
 class Settings(BaseSettings):

@@ -15,6 +15,7 @@ from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
 from copytrade.api.htx import HtxApi, json_response
+from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
@@ -54,6 +55,14 @@ def create_app(
         services.limiter.reset()
         services.clock.reset()
 
+    price_listeners: list[Any] = []
+    ticker = MarketTicker(
+        services.ctx,
+        services.run,
+        services.clock,
+        configured_paths(settings),
+        price_listeners,
+    )
     admin = AdminApi(
         services.ctx,
         services.run,
@@ -62,7 +71,9 @@ def create_app(
         on_reset=on_reset,
         seed=services.seed,
         clock_control=services.clock,
+        ticker=ticker,
     )
+    admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
     routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
@@ -76,7 +87,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
-        yield
+        ticker.start()
+        try:
+            yield
+        finally:
+            await ticker.stop()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan

@@ -226,6 +226,8 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
         ("post", "/_sim/followers/bulk"),
         ("get", "/_sim/markets"),
         ("post", "/_sim/markets/{contract_code}/price"),
+        ("get", "/_sim/markets/{contract_code}/path"),
+        ("post", "/_sim/markets/{contract_code}/path"),
         ("get", "/_sim/clock"),
         ("post", "/_sim/clock"),
         ("post", "/_sim/reset"),
