@@ -142,3 +142,21 @@ def test_the_installed_command_runs_against_a_live_server(server: LiveServer) ->
     assert done.returncode == 0, done.stderr
     made = json.loads(done.stdout)
     assert server.user(made["uid"])["role"] == "trader"
+
+
+def test_path_sets_shows_and_stops_a_price_path(server: LiveServer, tmp_path: Path) -> None:
+    shown = _json(server, "path", "dot-usdt", "--kind", "gbm", "--seed", "5", "--volatility", "0.7")
+    assert isinstance(shown, dict)
+    assert (shown["kind"], shown["seed"], shown["volatility"]) == ("gbm", 5, "0.7")
+    code, out = _sim(server, "path", "DOT-USDT")
+    assert code == 0, out
+    assert "gbm" in out
+    rows = tmp_path / "dot.csv"
+    rows.write_text("0,10\n1000,11\n")
+    replay = _json(server, "path", "DOT-USDT", "--kind", "replay", "--csv", str(rows))
+    assert isinstance(replay, dict)
+    assert (replay["kind"], replay["rows"]) == ("replay", 2)
+    code, out = _sim(server, "path", "DOT-USDT", "--kind", "replay")
+    assert code != 0
+    assert "csv" in out
+    assert _json(server, "path", "DOT-USDT", "--kind", "fixed") is not None
