@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from copytrade.domain.paths import PathError, parse_price_csv
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -35,9 +45,30 @@ class PathSettings(BaseModel):
     tick_ms: int = Field(default=1000, gt=0)
     csv_file: str | None = None
 
+    @model_validator(mode="after")
+    def _usable(self) -> Self:
+        """A replay needs a readable CSV file of prices: checked at start-up, in one line."""
+        if self.kind != "replay":
+            return self
+        if self.csv_file is None:
+            raise ValueError("a replay path needs csv_file")
+        try:
+            parse_price_csv(Path(self.csv_file).read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read {self.csv_file}: {exc.strerror}") from None
+        except PathError as exc:
+            raise ValueError(f"{self.csv_file}: {exc}") from None
+        return self
+
+
+class SettingsError(ValueError):
+    """The settings are unusable; the message is one line, fit to show a user as is."""
+
 
 class ContractSettings(BaseModel):
     """One contract of the configuration file (spec §7.2)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     contract_code: str
     contract_size: Decimal
@@ -59,7 +90,7 @@ class ContractSettings(BaseModel):
 class Settings(BaseSettings):
     """Every server setting with its default (spec §9.1)."""
 
-    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -98,6 +129,27 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
     contracts: list[ContractSettings] = Field(default_factory=list)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["plain", "json"] = Field(
+        default="plain", description="plain text or one JSON object per line"
+    )
+    access_log: bool = Field(
+        default=False,
+        description=(
+            "one log line per HTX request (at info); off by default: a line costs ~9-13 us "
+            "of CPU, +15-21% on a cached GET in process (bench/log_cost.py)"
+        ),
+    )
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url_is_a_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(
+                f"{value!r} is a path, not a database URL: write sqlite:///{value} "
+                "(or postgresql://user@host/db)"
+            )
+        return value
 
     @property
     def is_loopback(self) -> bool:
@@ -106,15 +158,67 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
-    """Build settings: command-line ``overrides`` > environment > TOML file > defaults."""
+    """Build settings: command-line ``overrides`` > environment > TOML file > defaults.
+
+    Raises:
+        SettingsError: the file cannot be read or parsed, a key is unknown (the message names
+            the nearest valid one), or a value is invalid; the message is one line.
+    """
     data: dict[str, Any] = {}
     if config_file:
-        with Path(config_file).open("rb") as fh:
-            data.update(tomllib.load(fh))
-    from_env = Settings()
+        data.update(_read_toml(config_file))
+    try:
+        from_env = Settings()
+    except ValidationError as exc:
+        raise SettingsError(f"environment: {_describe(exc)}") from None
     data.update(from_env.model_dump(include=from_env.model_fields_set))
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**data)
+    where = f"config file {config_file}" if config_file else "settings"
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(f"{where}: {_describe(exc)}") from None
+
+
+def _read_toml(config_file: str) -> dict[str, Any]:
+    try:
+        with Path(config_file).open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {config_file}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from None
+    _refuse_unknown_keys(config_file, data, Settings.model_fields, "")
+    for i, contract in enumerate(data.get("contracts") or []):
+        if isinstance(contract, dict):
+            where = f"contracts[{i}]."
+            _refuse_unknown_keys(config_file, contract, ContractSettings.model_fields, where)
+    return data
+
+
+def _refuse_unknown_keys(
+    config_file: str, data: dict[str, Any], known: dict[str, Any], where: str
+) -> None:
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean {where}{near[0]}?)" if near else ""
+            raise SettingsError(f"config file {config_file}: unknown key {where}{key}{hint}")
+
+
+def _describe(exc: ValidationError) -> str:
+    """Return pydantic's errors as one line: ``port: Input should be … (got 'abc')``."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        text = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(str(error["loc"][-1]), list(Settings.model_fields))
+            text = "unknown setting" + (f" (did you mean {near[0]}?)" if near else "")
+        elif error["type"] not in ("missing", "value_error"):
+            text += f" (got {error['input']!r})"
+        parts.append(f"{where}: {text}")
+    return "; ".join(parts)
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:

@@ -11,10 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from copytrade.adapters.clock import SystemClock
+from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
+from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
+from copytrade.api.metrics import ServerMetrics
+from copytrade.api.observe import observe
 from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
@@ -49,6 +53,12 @@ def create_app(
     )
     wall_ms = (wall_clock or SystemClock()).now_ms
     htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
+    metrics = ServerMetrics()
+    services.ctx.metrics = metrics
+    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
+        services.executor.on_commit = metrics.commit_group
+    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    health = HealthApi(services, metrics)
 
     def on_reset() -> None:
         auth.forget_keys()
@@ -74,7 +84,9 @@ def create_app(
         ticker=ticker,
     )
     admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
-    routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
+    # HTX's paths never reach the router: asgi() below serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
+    routes += admin.routes()
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
 
@@ -92,6 +104,7 @@ def create_app(
             yield
         finally:
             await ticker.stop()
+            health.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -100,7 +113,7 @@ def create_app(
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
         if scope["type"] == "http" and scope["path"] in HTX_PATHS:
-            await htx.asgi(scope, receive, send)
+            await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
             more = scope["method"] == "POST"
@@ -133,9 +146,12 @@ def app_from_env() -> Any:
     """
     import os
 
+    from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
     from copytrade.config import SETTINGS_ENV, settings_from_env
 
     from_parent = SETTINGS_ENV in os.environ
-    services = bootstrap(settings_from_env(), migrate_sqlite=not from_parent)
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    services = bootstrap(settings, migrate_sqlite=not from_parent)
     return create_app(services, seed_on_start=not from_parent)

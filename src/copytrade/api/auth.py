@@ -84,6 +84,7 @@ class Authenticator:
         self._load_key = load_key
         self._window = window_seconds
         self._aliases = tuple(a.lower() for a in host_aliases)
+        self.host_aliases = self._aliases
         self._wall = wall_clock
         self._cache: dict[str, _CachedKey] = {}
         self._moments: dict[str, float] = {}  # timestamp text -> epoch seconds
@@ -109,6 +110,11 @@ class Authenticator:
         if cached is None or cached.expires <= now:
             cached = self._remember(access_key, self._load_key(access_key), now)
         return cached if cached.key is not None else None
+
+    def cached_uid(self, access_key: str) -> int | None:
+        """Return the uid of a key in the cache (no I/O): for logs; ``None`` when not known."""
+        cached = self._cache.get(access_key)
+        return cached.key.uid if cached is not None and cached.key is not None else None
 
     def must_load(self, access_key: str | None) -> bool:
         """Return whether ``access_key`` is missing from (or stale in) the key cache."""

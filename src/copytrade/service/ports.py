@@ -272,3 +272,25 @@ class UnitOfWorkFactory(Protocol):
 
 
 MARGIN_MODES = tuple(MarginMode)
+
+
+class Metrics(Protocol):
+    """Observations the service layer reports (the API layer exports them to Prometheus)."""
+
+    def fan_out(self, kind: str, followers: int, seconds: float) -> None:
+        """Report one copy fan-out (``open`` or ``close``) over ``followers`` followers."""
+        ...
+
+    def copies_skipped(self, reasons: Sequence[str]) -> None:
+        """Report committed copies that were skipped, one reason each."""
+        ...
+
+
+class NoMetrics:
+    """The default :class:`Metrics`: observes nothing."""
+
+    def fan_out(self, kind: str, followers: int, seconds: float) -> None:
+        """Ignore a fan-out."""
+
+    def copies_skipped(self, reasons: Sequence[str]) -> None:
+        """Ignore skips."""

@@ -184,3 +184,23 @@ def test_a_path_configured_in_toml_starts_with_the_server(tmp_path: Path) -> Non
         s.admin("/_sim/reset")  # a configured path starts again after a reset
         assert _mark(s, "ETH-USDT") == Decimal(3000)
         assert applied()["ticks_applied"] == 1
+
+
+def test_a_configured_replay_that_cannot_be_read_is_a_one_line_settings_error(
+    tmp_path: Path,
+) -> None:
+    from copytrade.config import SettingsError, load_settings
+
+    config = tmp_path / "c.toml"
+    for path, problem in [
+        ('{ kind = "replay" }', "a replay path needs csv_file"),
+        (f'{{ kind = "replay", csv_file = "{tmp_path}/none.csv" }}', "cannot read"),
+    ]:
+        config.write_text(
+            '[[contracts]]\ncontract_code = "ETH-USDT"\ncontract_size = "0.01"\n'
+            f'price_tick = "0.01"\nlever_max = 100\nmark_price = "3000"\npath = {path}\n'
+        )
+        with pytest.raises(SettingsError, match=problem) as caught:
+            load_settings(str(config))
+        assert "contracts.0.path" in str(caught.value)
+        assert "\n" not in str(caught.value)
