@@ -116,7 +116,7 @@ def net_open_interest_value(
     """Return what the venue earns exactly: ``Σ (long − short) × cs × mark × rate``.
 
     The venue's rounded share (:attr:`Settlement.venue`) is this, plus at most one
-    :data:`FUNDING_QUANTUM` per payment (rounding goes its way).
+    :data:`FUNDING_QUANTUM` per position (rounding goes its way).
     """
     total = _ZERO
     for pos in positions:

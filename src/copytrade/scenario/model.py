@@ -9,11 +9,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from copytrade.config import ContractSettings, PathSettings
+from copytrade.config import ContractSettings
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PathSpec(_Strict):
+    """A price path an action gives a market (a replay's rows are the action's ``csv``)."""
+
+    kind: Literal["fixed", "gbm", "walk", "replay"]
+    seed: int = 0
+    volatility: Decimal = Decimal(0)
+    drift: Decimal = Decimal(0)
+    tick_ms: int = 1000
 
 
 class TraderSpec(_Strict):
@@ -54,7 +64,7 @@ class Action(_Strict):
     price: Decimal | None = None
     tp: Decimal | None = None
     sl: Decimal | None = None
-    path: PathSettings | None = None
+    path: PathSpec | None = None
     csv: str | None = None
 
     @model_validator(mode="after")

@@ -38,7 +38,7 @@ def _act(server: LiveServer, action: Action, creds: dict[str, dict[str, Any]]) -
         return None
     if action.do == "path":
         assert action.path is not None
-        body = action.path.model_dump(mode="json", exclude={"csv_file"})
+        body = action.path.model_dump(mode="json")
         if action.csv is not None:
             body["csv"] = action.csv
         reply = server.http.post(f"/_sim/markets/{code}/path", json=body)
