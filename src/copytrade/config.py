@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
     contracts: list[ContractSettings] = Field(default_factory=list)
+    record_file: str | None = Field(
+        default=None,
+        description="append every accepted request with its simulation time (copytrade replay)",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["plain", "json"] = Field(
         default="plain", description="plain text or one JSON object per line"

@@ -19,6 +19,7 @@ from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
 from copytrade.api.observe import observe
+from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
@@ -95,6 +96,12 @@ def create_app(
         code = 405 if status == 405 else 404
         return json_response(error_body(code, new_tid()), code)
 
+    recorder = None
+    if settings.record_file:
+        recorder = Recorder(
+            lambda *_: _never(), settings.record_file, settings, services.clock, HTX_PATHS
+        )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
@@ -105,6 +112,8 @@ def create_app(
         finally:
             await ticker.stop()
             health.close()
+            if recorder is not None:
+                recorder.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -133,7 +142,14 @@ def create_app(
             return
         await app(scope, receive, send)
 
+    if recorder is not None:
+        recorder.app = asgi
+        return recorder
     return asgi
+
+
+async def _never() -> None:
+    raise AssertionError("the recorder is given the app before it serves")
 
 
 def app_from_env() -> Any:
