@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from decimal import Decimal
@@ -22,7 +23,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from copytrade.domain.paths import PathError, parse_price_csv
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The settings a `serve --workers N` parent hands to its worker processes (JSON).
 SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
 
@@ -128,6 +128,39 @@ class Settings(BaseSettings):
         default=None, description="Redis for a rate limit shared by every process"
     )
     redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
+    redis_timeout_ms: int = Field(
+        default=75, gt=0, description="deadline of each Redis call (no retries); then 1004"
+    )
+    redis_retry_after_ms: int = Field(
+        default=500,
+        ge=0,
+        description="after a failed Redis call, answer 1004 at once for this long",
+    )
+    reject_replays: bool = Field(
+        default=False,
+        description="refuse a signature seen before inside the timestamp window (12008); off "
+        "by default, as HTX: see docs/security.md for the trade-off",
+    )
+    replay_cache_bytes: int = Field(
+        default=32 << 20, gt=0, description="in-process budget of remembered signatures"
+    )
+    keep_alive_timeout_s: float = Field(
+        default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
+    )
+    header_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's line and headers must arrive within this long of the "
+        "connection (or of the request's first byte); else the connection is closed",
+    )
+    body_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's body must arrive within this long of its headers",
+    )
+    graceful_shutdown_s: float = Field(
+        default=5.0, gt=0, description="on stop, in-flight requests get this long to finish"
+    )
     contracts: list[ContractSettings] = Field(default_factory=list)
     record_file: str | None = Field(
         default=None,
@@ -157,8 +190,28 @@ class Settings(BaseSettings):
 
     @property
     def is_loopback(self) -> bool:
-        """Return whether the server binds to loopback only."""
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        """Return whether the server binds to loopback only (see :func:`is_loopback`)."""
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether ``host`` is a loopback address: ``localhost``, or an IP address in
+    127.0.0.0/8 or ``::1`` (IPv4-mapped too), parsed, never matched by prefix.
+
+    ``127.0.0.1.nip.io`` is a name that resolves anywhere, so it is not loopback.
+    """
+    text = host.strip()
+    if text.lower() == "localhost":
+        return True
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:

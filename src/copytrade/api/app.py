@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,10 +26,19 @@ from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
-from copytrade.service.ports import Clock
+from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
+HTX_PREFIX = "/copytrading/"
+
+
+async def _quietly(job: Awaitable[None]) -> None:
+    """Run a background job; a failure is logged (a warning), never raised."""
+    try:
+        await job
+    except ServiceBusy as exc:
+        logging.getLogger("copytrade.api").warning("background reset failed: %s", exc)
 
 
 def _load_key(services: Services) -> Any:
@@ -53,7 +64,14 @@ def create_app(
         host_aliases=tuple(settings.signature_host_aliases),
     )
     wall_ms = (wall_clock or SystemClock()).now_ms
-    htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
+    htx = HtxApi(
+        services.ctx,
+        auth,
+        services.limiter,
+        services.runner(),
+        wall_ms,
+        replays=services.replays,
+    )
     metrics = ServerMetrics()
     services.ctx.metrics = metrics
     if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
@@ -61,9 +79,17 @@ def create_app(
     htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
     health = HealthApi(services, metrics)
 
+    background: set[asyncio.Task[None]] = set()
+
     def on_reset() -> None:
         auth.forget_keys()
-        services.limiter.reset()
+        reset_async = getattr(services.limiter, "reset_async", None)
+        if reset_async is None:
+            services.limiter.reset()
+        else:  # Redis: off the event loop's back, with a deadline (a hung Redis must not stall)
+            task = asyncio.get_running_loop().create_task(_quietly(reset_async()))
+            background.add(task)
+            task.add_done_callback(background.discard)
         services.clock.reset()
 
     price_listeners: list[Any] = []
@@ -121,7 +147,9 @@ def create_app(
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
-        if scope["type"] == "http" and scope["path"] in HTX_PATHS:
+        # every path of the HTX family, known or not (a trailing slash, a typo), answers in
+        # HTX's envelope: never the framework's redirect or plain-text error
+        if scope["type"] == "http" and scope["path"].startswith(HTX_PREFIX):
             await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":

@@ -104,7 +104,11 @@ class HealthApi:
             "schema_head": head,
             "database_state": "ok" if db_ok else f"unreachable ({revision})",
         }
-        if services.settings.redis_url:
+        limiter_state = getattr(services.limiter, "state", None)
+        if limiter_state is not None and limiter_state() == "down":
+            # the limiter's own calls are failing: say so at once, no probe to wait for
+            state["redis"] = "unreachable (rate limiter calls failing)"
+        elif services.settings.redis_url:
             redis_ok, detail = await self._probe(self._redis_ping)
             state["redis"] = "ok" if redis_ok else f"unreachable ({detail})"
         else:

@@ -100,7 +100,7 @@ def serve(
 ) -> None:
     """Run the server (SQLite file, demo markets and, on loopback, the demo trader)."""
     from copytrade.api.logs import configure_logging
-    from copytrade.config import SettingsError, load_settings, settings_to_env
+    from copytrade.config import SettingsError, load_settings
 
     try:
         settings = load_settings(
@@ -153,7 +153,7 @@ def serve(
             services.seed()
         finally:
             services.close()
-        _run_workers(workers, settings, settings_to_env(settings))
+        _run_workers(workers, settings)
         return
     _run_one(services, sock)
 
@@ -162,6 +162,7 @@ def _run_one(services: Any, sock: socket.socket) -> None:
     import uvicorn
 
     from copytrade.api.app import create_app
+    from copytrade.cli.serving import uvicorn_options
 
     settings = services.settings
     config = uvicorn.Config(
@@ -171,6 +172,7 @@ def _run_one(services: Any, sock: socket.socket) -> None:
         log_level=settings.log_level,
         log_config=None,  # configure_logging already routes uvicorn's loggers
         access_log=False,  # ours (copytrade.access) carries uid, HTX code and tid
+        **uvicorn_options(settings),
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
@@ -179,17 +181,17 @@ def _run_one(services: Any, sock: socket.socket) -> None:
         services.close()
 
 
-def _run_workers(workers: int, settings: Any, env: dict[str, str]) -> None:
+def _run_workers(workers: int, settings: Any) -> None:
     from copytrade.api.metrics import MULTIPROC_ENV
     from copytrade.cli.workers import run_workers
 
-    os.environ.update(env)
+    # the settings (secrets included) reach the workers through the spawn pipe, not the env;
     # every worker writes its metrics there; any worker's /metrics adds them all up
     own_dir = MULTIPROC_ENV not in os.environ
     if own_dir:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="copytrade-metrics-")
     try:
-        status = run_workers(workers, settings.host, settings.port, settings.log_level)
+        status = run_workers(workers, settings)
     finally:
         if own_dir:
             shutil.rmtree(os.environ.pop(MULTIPROC_ENV), ignore_errors=True)

@@ -42,7 +42,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """An API key: HMAC secret (decrypted) or Ed25519 public key, and its permission."""
+    """An API key: HMAC secret (decrypted) or Ed25519 public key, its permission, and the
+    role of its user (``"trader"`` or ``"follower"``), so a request needs no user lookup."""
 
     access_key: str
     uid: int
@@ -50,6 +51,7 @@ class ApiKey:
     secret: str | None
     public_key_hex: str | None
     can_trade: bool
+    role: str = "trader"
 
 
 @dataclass(frozen=True, slots=True)
