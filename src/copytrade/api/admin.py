@@ -27,6 +27,8 @@ from copytrade.api.admin_http import (
 )
 from copytrade.api.admin_openapi import openapi_document, render_docs
 from copytrade.api.ticker import MarketTicker, PathState
+from copytrade.domain.enums import PositionSide
+from copytrade.domain.impact import slippage_stats
 from copytrade.domain.model import Account, SubPosition
 from copytrade.domain.paths import PathError, ReplayPath, StochasticPath, make_path
 from copytrade.protocol.decimals import fmt
@@ -158,6 +160,13 @@ class AdminApi:
                 m.PathReply,
                 m.PathRequest,
                 ("contract_code",),
+            ),
+            op(
+                "GET",
+                "/_sim/traders/{uid}/slippage",
+                self.slippage,
+                m.SlippageReply,
+                path_params=("uid",),
             ),
             op("GET", "/_sim/clock", self.read_clock, m.ClockReply),
             op("POST", "/_sim/clock", self.set_clock, m.ClockReply, m.ClockRequest),
@@ -311,6 +320,51 @@ class AdminApi:
             listener(contract_code, mark, self.clock.now_ms())
         return moved
 
+    async def slippage(self, _: None, uid: int) -> m.SlippageReply:
+        """Report, per open lead position of a trader, its copies' prices against the lead's.
+
+        In basis points, positive when a copy paid more (long) or got less (short) than the
+        lead: count, mean, worst, best and a distribution. Copies are the followers' open
+        positions linked to the lead position.
+        """
+
+        def read() -> tuple[Account, list[SubPosition]]:
+            with self.ctx.uow() as uow:
+                user, account = uow.user(uid), uow.account(uid)
+                if user is None or account is None:
+                    raise UnknownUser(uid)
+                _, followers = uow.followers_of(uid)
+            copies = [p for a in followers.values() for p in a.positions.values()]
+            return account, copies
+
+        account, copies = await self._run(read)
+        by_lead: dict[int, list[SubPosition]] = {}
+        for copy in copies:
+            if copy.lead_sub_position_id is not None:
+                by_lead.setdefault(copy.lead_sub_position_id, []).append(copy)
+        rows = []
+        for lead in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
+            stats = slippage_stats(
+                lead.open_avg_price,
+                lead.side is PositionSide.LONG,
+                [c.open_avg_price for c in by_lead.get(lead.sub_position_id, [])],
+            )
+            rows.append(
+                m.LeadSlippage(
+                    lead_sub_position_id=str(lead.sub_position_id),
+                    contract_code=lead.contract_code,
+                    position_side=lead.side.value,
+                    lead_price=fmt(lead.open_avg_price),
+                    lead_volume=fmt(lead.volume),
+                    copies=stats.copies,
+                    mean_bps=_fmt_or_none(stats.mean_bps),
+                    worst_bps=_fmt_or_none(stats.worst_bps),
+                    best_bps=_fmt_or_none(stats.best_bps),
+                    distribution=stats.distribution,
+                )
+            )
+        return m.SlippageReply(trader_uid=uid, positions=rows)
+
     async def get_path(self, _: None, contract_code: str) -> m.PathReply:
         """Show a market's price path: parameters, start, ticks applied, next tick."""
         return _path_reply(self.ticker.state(contract_code))
@@ -373,6 +427,10 @@ class AdminApi:
                 listener()
             await self._run(self.seed)
         return m.ResetReply(reset=True)
+
+
+def _fmt_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(value)
 
 
 def _path_field(kind: str) -> str:

@@ -272,6 +272,30 @@ class PathReply(_Reply):
     next_tick_ms: int | None = Field(description="`null` when the path has no more ticks.")
 
 
+class LeadSlippage(_Reply):
+    """One open lead sub position and how its copies' open prices compare with its own."""
+
+    lead_sub_position_id: str
+    contract_code: str
+    position_side: str
+    lead_price: DecimalText
+    lead_volume: DecimalText
+    copies: int
+    mean_bps: DecimalText | None
+    worst_bps: DecimalText | None
+    best_bps: DecimalText | None
+    distribution: dict[str, int] = Field(
+        description="Copies per slippage bucket in basis points (positive: worse than the lead)."
+    )
+
+
+class SlippageReply(_Reply):
+    """A trader's open lead positions with their copies' slippage."""
+
+    trader_uid: int
+    positions: list[LeadSlippage]
+
+
 class ClockReply(_Reply):
     """The simulation clock's time (epoch milliseconds)."""
 

@@ -177,6 +177,10 @@ class AdminClient:
             body["csv"] = csv
         return dict(self._call("POST", f"/_sim/markets/{contract_code}/path", body))
 
+    def slippage(self, trader_uid: int) -> dict[str, Any]:
+        """Return each open lead position of a trader with its copies' slippage (bps)."""
+        return dict(self._call("GET", f"/_sim/traders/{trader_uid}/slippage"))
+
     def clock(self) -> int:
         """Return the simulation clock (epoch ms)."""
         return int(self._call("GET", "/_sim/clock")["now_ms"])

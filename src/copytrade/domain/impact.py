@@ -207,3 +207,46 @@ def place_copies(
         ledger.take(code, buy, fills, now_ms)
         results.append(CopyResult(copy.uid, fills))
     return results
+
+
+SLIPPAGE_BUCKETS_BPS = (Decimal(0), Decimal(1), Decimal(5), Decimal(10), Decimal(50))
+"""Upper edges (bps) of the slippage distribution's buckets; the last bucket is open."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageStats:
+    """Copies' prices against their lead's, in basis points (positive: worse than the lead)."""
+
+    copies: int
+    mean_bps: Decimal | None
+    worst_bps: Decimal | None
+    best_bps: Decimal | None
+    distribution: dict[str, int]
+
+
+def slippage_bps(lead_price: Decimal, price: Decimal, buy: bool) -> Decimal:
+    """Return :func:`slippage` in basis points, to 0.01 bp."""
+    return (slippage(lead_price, price, buy) * 10_000).quantize(Decimal("0.01"))
+
+
+def bps_distribution(bps: Sequence[Decimal]) -> dict[str, int]:
+    """Return how many values fall in each :data:`SLIPPAGE_BUCKETS_BPS` bucket."""
+    distribution: dict[str, int] = {}
+    low: Decimal | None = None
+    for edge in SLIPPAGE_BUCKETS_BPS:
+        label = f"<= {edge}" if low is None else f"{low}-{edge}"
+        distribution[label] = sum(1 for v in bps if (low is None or v > low) and v <= edge)
+        low = edge
+    top = SLIPPAGE_BUCKETS_BPS[-1]
+    distribution[f"> {top}"] = sum(1 for v in bps if v > top)
+    return distribution
+
+
+def slippage_stats(lead_price: Decimal, buy: bool, prices: Sequence[Decimal]) -> SlippageStats:
+    """Return mean, worst, best and the distribution of copies filled at ``prices``."""
+    bps = [slippage_bps(lead_price, p, buy) for p in prices]
+    distribution = bps_distribution(bps)
+    if not bps:
+        return SlippageStats(0, None, None, None, distribution)
+    mean = (sum(bps, _ZERO) / len(bps)).quantize(Decimal("0.01"))
+    return SlippageStats(len(bps), mean, max(bps), min(bps), distribution)

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.impact import bps_distribution, slippage_bps
 from copytrade.domain.model import Account, SubPosition
 from copytrade.scenario.model import Scenario
 from copytrade.service.context import ServiceContext
 
 _ZERO = Decimal(0)
-BUCKETS_BPS = (Decimal(0), Decimal(1), Decimal(5), Decimal(10), Decimal(50))
 
 
 @dataclass(slots=True)
@@ -151,24 +151,6 @@ def _equity(account: Account, marks: dict[str, Decimal], ctx: ServiceContext) ->
     return total
 
 
-def _slippage(copy: SubPosition, lead: SubPosition) -> Decimal:
-    diff = copy.open_avg_price - lead.open_avg_price
-    if copy.side is PositionSide.SHORT:
-        diff = -diff
-    return (diff / lead.open_avg_price * 10_000).quantize(Decimal("0.01"))
-
-
-def _distribution(values: list[Decimal]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    low: Decimal | None = None
-    for edge in BUCKETS_BPS:
-        label = f"<= {edge}" if low is None else f"{low}-{edge}"
-        out[label] = sum(1 for v in values if (low is None or v > low) and v <= edge)
-        low = edge
-    out[f"> {BUCKETS_BPS[-1]}"] = sum(1 for v in values if v > BUCKETS_BPS[-1])
-    return out
-
-
 def build_report(
     scenario: Scenario, ctx: ServiceContext, population: Population, errors: list[str]
 ) -> Report:
@@ -206,11 +188,15 @@ def build_report(
         for uid in every
         for s in history[uid]["skipped_copies"]  # type: ignore[attr-defined]
     )
-    slips = [
-        _slippage(p, by_id[p.lead_sub_position_id])
+    pairs = [
+        (p, by_id[p.lead_sub_position_id])
         for ps in positions.values()
         for p in ps
         if p.lead_sub_position_id is not None and p.lead_sub_position_id in by_id
+    ]
+    slips = [
+        slippage_bps(lead.open_avg_price, p.open_avg_price, p.side is PositionSide.LONG)
+        for p, lead in pairs
     ]
     report = Report(
         scenario.name,
@@ -223,7 +209,7 @@ def build_report(
             "copies": len(slips),
             "mean": (sum(slips, _ZERO) / len(slips)).quantize(Decimal("0.01")) if slips else None,
             "worst": max(slips, default=None),
-            "distribution": _distribution(slips),
+            "distribution": bps_distribution(slips),
         },
         errors,
         dict(

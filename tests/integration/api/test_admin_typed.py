@@ -228,6 +228,7 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
         ("post", "/_sim/markets/{contract_code}/price"),
         ("get", "/_sim/markets/{contract_code}/path"),
         ("post", "/_sim/markets/{contract_code}/path"),
+        ("get", "/_sim/traders/{uid}/slippage"),
         ("get", "/_sim/clock"),
         ("post", "/_sim/clock"),
         ("post", "/_sim/reset"),

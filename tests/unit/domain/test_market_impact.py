@@ -16,6 +16,7 @@ from copytrade.domain.impact import (
     expected_price,
     place_copies,
     slippage,
+    slippage_stats,
 )
 from copytrade.domain.instruments import ContractSpec, MarketMaker
 from copytrade.domain.matching import sweep, vwap
@@ -180,3 +181,22 @@ def test_copies_go_in_follow_time_order_or_a_seeded_shuffle() -> None:
     assert shuffled != copy_order(many, "shuffle", 43, 1)
     assert shuffled != copy_order(many, "shuffle", 42, 2)  # each lead position its own order
     assert shuffled != list(range(1, 201))
+
+
+def test_slippage_stats_bucket_copies_by_basis_points_worse_than_the_lead() -> None:
+    lead = Decimal(100)
+    prices = [Decimal(100), Decimal("100.005"), Decimal("100.03"), Decimal("100.2"), Decimal(99)]
+    stats = slippage_stats(lead, True, prices)
+    assert (stats.copies, stats.worst_bps, stats.best_bps) == (5, Decimal(20), Decimal(-100))
+    assert stats.mean_bps == Decimal("-15.3")  # (0 + 0.5 + 3 + 20 - 100) / 5
+    assert stats.distribution == {
+        "<= 0": 2,  # at the lead's price, and the one that bought cheaper
+        "0-1": 1,
+        "1-5": 1,
+        "5-10": 0,
+        "10-50": 1,
+        "> 50": 0,
+    }
+    short = slippage_stats(lead, False, [Decimal(99)])  # a short that sold lower did worse
+    assert short.worst_bps == Decimal(100)
+    assert slippage_stats(lead, True, []).mean_bps is None
