@@ -159,6 +159,11 @@ class MarketTicker:
         with self.ctx.uow() as uow:
             return dict(uow.marks())
 
+    def _quiet(self, codes: list[str]) -> list[str]:
+        """Return the markets among ``codes`` where no account holds a position or order."""
+        with self.ctx.uow() as uow:
+            return [code for code in codes if not uow.accounts_with_exposure(code)]
+
     async def _start_pending(self) -> None:
         if not self.pending:
             return
@@ -176,6 +181,16 @@ class MarketTicker:
         async with self._lock:
             await self._start_pending()
             now = self.clock.now_ms()
+            moving = [
+                code
+                for code, c in self.cursors.items()
+                if (at := c.next_at()) is not None and at <= now
+            ]
+            for code in await self.run(self._quiet, moving) if moving else []:
+                # nobody holds a position or order there: only the last mark can matter
+                ticks = self.cursors[code].due(now)
+                await self._apply(code, ticks[-1])
+                applied += 1
             while True:
                 due = [(c.next_at(), code) for code, c in self.cursors.items()]
                 ready = sorted((at, code) for at, code in due if at is not None and at <= now)

@@ -153,3 +153,18 @@ def test_an_unknown_market_has_no_path(server: LiveServer) -> None:
     reply = server.http.post("/_sim/markets/XRP-USDT/path", json={"kind": "fixed"})
     assert (reply.status_code, reply.json()["field"]) == (404, "contract_code")
     assert server.http.get("/_sim/markets/XRP-USDT/path").status_code == 404
+
+
+def test_a_long_jump_over_a_market_nobody_holds_lands_on_the_paths_mark_at_once(
+    server: LiveServer,
+) -> None:
+    body = {"kind": "gbm", "seed": 8, "volatility": "0.7", "tick_ms": 1000}
+    server.admin("/_sim/markets/BTC-USDT/path", body)
+    started = time.monotonic()
+    _advance(server, 86_400_000)  # a day of one-second ticks
+    assert time.monotonic() - started < 10
+    expected = PathCursor(
+        StochasticPath("gbm", 8, Decimal("0.7"), tick_ms=1000), T0, Decimal(60500), Decimal("0.1")
+    ).due(T0 + 86_400_000)
+    assert _mark(server, "BTC-USDT") == expected[-1].price
+    assert server.admin_get("/_sim/markets/BTC-USDT/path")["ticks_applied"] == 86_400
