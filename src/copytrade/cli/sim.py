@@ -286,6 +286,33 @@ def path(
     _emit(shown, as_json, _record)
 
 
+@sim.command("slippage")
+@click.argument("trader_uid", type=click.IntRange(1, 2**63 - 1))
+@_json_option
+def slippage(trader_uid: int, as_json: bool) -> None:
+    """Show each open lead position of TRADER_UID with its copies' slippage (bps)."""
+    report = _call(lambda a: a.slippage(trader_uid))
+    rows = [
+        {
+            **p,
+            "distribution": " ".join(f"[{k}]:{v}" for k, v in p["distribution"].items() if v),
+        }
+        for p in report["positions"]
+    ]
+    columns = [
+        "lead_sub_position_id",
+        "contract_code",
+        "position_side",
+        "lead_price",
+        "copies",
+        "mean_bps",
+        "worst_bps",
+        "best_bps",
+        "distribution",
+    ]
+    _emit(report, as_json, lambda _: table(rows, columns) if rows else "no open lead positions")
+
+
 @sim.command("clock")
 @click.option("--advance", "advance_ms", type=int, help="Move the clock by this many ms.")
 @click.option("--set", "set_ms", type=int, help="Freeze the clock at this epoch ms.")

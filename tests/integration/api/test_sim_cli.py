@@ -160,3 +160,30 @@ def test_path_sets_shows_and_stops_a_price_path(server: LiveServer, tmp_path: Pa
     assert code != 0
     assert "csv" in out
     assert _json(server, "path", "DOT-USDT", "--kind", "fixed") is not None
+
+
+def test_slippage_shows_each_open_lead_position_and_its_copies(server: LiveServer) -> None:
+    trader = _json(server, "users", "create", "--role", "trader", "--balance", "50000")
+    assert isinstance(trader, dict)
+    code, out = _sim(server, "slippage", str(trader["uid"]))
+    assert (code, out.strip()) == (0, "no open lead positions")
+    _json(server, "followers", "bulk", str(trader["uid"]), "--count", "4")
+    order = {
+        "contract_code": "ETH-USDT",
+        "amount": "2",
+        "margin_mode": "cross",
+        "order_direction": 1,
+        "lever": 5,
+        "order_price_type": 17,
+    }
+    assert (
+        server.signed(trader, "POST", "/copytrading/trader/place_order", body=order).json()["code"]
+        == 200
+    )
+    report = _json(server, "slippage", str(trader["uid"]))
+    assert isinstance(report, dict)
+    (lead,) = report["positions"]
+    assert (lead["copies"], lead["worst_bps"]) == (4, "0")
+    code, out = _sim(server, "slippage", str(trader["uid"]))
+    assert code == 0, out
+    assert "[<= 0]:4" in out
