@@ -89,6 +89,7 @@ def test_a_recorded_session_replays_to_the_same_digest_and_a_dropped_command_dif
     assert sorted(first.uids) == sorted(uids)
     assert first.digest == original
     assert replay(record).digest == original  # and again: the same record, the same state
+    assert replay(record, store="memory").digest == original  # and on the in-memory store
 
     placed = [i for i, line in enumerate(record.read_text().splitlines()) if PLACE in line]
     lines = record.read_text().splitlines()

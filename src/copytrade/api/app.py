@@ -26,6 +26,7 @@ from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
+from copytrade.service import queries
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -43,8 +44,7 @@ async def _quietly(job: Awaitable[None]) -> None:
 
 def _load_key(services: Services) -> Any:
     def load(access_key: str) -> Any:
-        with services.ctx.uow() as uow:
-            return uow.key(access_key)
+        return queries.api_key(services.ctx, access_key)
 
     return load
 

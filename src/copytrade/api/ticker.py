@@ -156,13 +156,13 @@ class MarketTicker:
 
     # -- applying ticks ----------------------------------------------------------------------
     def _marks(self) -> dict[str, Decimal]:
-        with self.ctx.uow() as uow:
-            return dict(uow.marks())
+        with self.ctx.reads() as reads:
+            return dict(reads.marks())
 
     def _quiet(self, codes: list[str]) -> list[str]:
         """Return the markets among ``codes`` where no account holds a position or order."""
         with self.ctx.uow() as uow:
-            return [code for code in codes if not uow.accounts_with_exposure(code)]
+            return [code for code in codes if not uow.accounts.exposed_to(code)]
 
     async def _start_pending(self) -> None:
         if not self.pending:

@@ -11,7 +11,14 @@ import click
 @click.command("replay")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def replay(file: Path, as_json: bool) -> None:
+@click.option(
+    "--store",
+    type=click.Choice(["sqlite", "memory"]),
+    default="sqlite",
+    show_default=True,
+    help="A fresh SQLite file in a temporary directory, or the in-memory store.",
+)
+def replay(file: Path, as_json: bool, store: str) -> None:
     """Replay FILE (from `serve --record FILE`) on a fresh store; print the state digest.
 
     Exits 1 when a recorded request is refused on replay (the state then differs).
@@ -20,7 +27,7 @@ def replay(file: Path, as_json: bool) -> None:
     from copytrade.scenario.replay import replay as run
 
     try:
-        result = run(file)
+        result = run(file, store=store)
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

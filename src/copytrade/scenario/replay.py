@@ -146,15 +146,16 @@ def state_digest(server: LiveServer, uids: list[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def replay(record: str | Path, workdir: Path | None = None) -> Replayed:
-    """Replay ``record`` on a fresh SQLite store; return the digest of the state it leaves."""
+def replay(record: str | Path, workdir: Path | None = None, *, store: str = "sqlite") -> Replayed:
+    """Replay ``record`` on a fresh store (``sqlite`` file or ``memory``); return the digest."""
     head, requests = read_record(record)
     result = Replayed()
     with tempfile.TemporaryDirectory(prefix="copytrade-replay-") as tmp:
         db = (workdir or Path(tmp)) / "replay.db"
         if db.exists():
             db.unlink()
-        with LiveServer(db_path=db, **head["settings"]) as server:
+        url = "memory://" if store == "memory" else f"sqlite:///{db}"
+        with LiveServer(url, **head["settings"]) as server:
             keys: dict[str, dict[str, Any]] = {}
             ids: dict[str, str] = {}
             for r in requests:

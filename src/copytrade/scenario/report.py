@@ -158,12 +158,12 @@ def build_report(
     every = [uid for uid, _ in population.traders.values()]
     every += [u for uids, _ in population.followers.values() for u in uids]
     with ctx.uow() as uow:
-        marks = dict(uow.marks())
-        accounts = uow.accounts(every)
-        history = {uid: uow.user_report(uid) for uid in every}
+        accounts = uow.accounts.get_many(every)
+    with ctx.reads() as reads:
+        marks = dict(reads.marks())
+        history = {uid: reads.user_report(uid) for uid in every}
     positions: dict[int, list[SubPosition]] = {
-        uid: [*accounts[uid].positions.values(), *history[uid]["closed_positions"]]  # type: ignore[misc]
-        for uid in every
+        uid: [*accounts[uid].positions.values(), *history[uid].closed_positions] for uid in every
     }
     by_id = {p.sub_position_id: p for ps in positions.values() for p in ps}
 
@@ -183,11 +183,7 @@ def build_report(
 
     lines = [line(n, "trader", [uid], bal) for n, (uid, bal) in population.traders.items()]
     lines += [line(n, "followers", uids, bal) for n, (uids, bal) in population.followers.items()]
-    skips = Counter(
-        str(s["reason"].value if hasattr(s["reason"], "value") else s["reason"])
-        for uid in every
-        for s in history[uid]["skipped_copies"]  # type: ignore[attr-defined]
-    )
+    skips = Counter(s.reason.value for uid in every for s in history[uid].skipped_copies)
     pairs = [
         (p, by_id[p.lead_sub_position_id])
         for ps in positions.values()
