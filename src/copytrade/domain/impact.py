@@ -145,8 +145,10 @@ def slippage(lead_price: Decimal, price: Decimal, buy: bool) -> Decimal:
 
 
 def expected_price(book: Book, volume: Decimal, buy: bool) -> Decimal | None:
-    """Return the average price of a market order of ``volume`` on ``book`` (``None``: the book
-    cannot fill it all)."""
+    """Return the average price of a market order of ``volume`` on ``book``.
+
+    ``None`` when the book cannot fill it all.
+    """
     fills = sweep(book.side_for(buy), volume, None, buy)
     if sum((f.volume for f in fills), _ZERO) < volume:
         return None
