@@ -592,8 +592,10 @@ def set_protection(
     take_profit: Decimal | None,
     stop_loss: Decimal | None,
 ) -> list[Protection]:
-    """Arm take profit and/or stop loss on every lead sub position of the key (copies follow
-    the lead's close when one fires)."""
+    """Arm take profit and/or stop loss on every lead sub position of the key.
+
+    The followers' copies close with the lead's when one fires.
+    """
     ctx.spec(contract_code)
     with ctx.uow() as uow:
         account = _account(uow, uid)
