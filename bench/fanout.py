@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -278,7 +279,15 @@ class Summary:
             median([w.during_open.p99 for w in waves]),
             median([w.during_close.p50 for w in waves]),
             median([w.during_close.p99 for w in waves]),
-            max(max(w.during_open.ping_max, w.during_close.ping_max) for w in waves),
+            max(
+                (
+                    p
+                    for w in waves
+                    for p in (w.during_open.ping_max, w.during_close.ping_max)
+                    if not math.isnan(p)
+                ),
+                default=float("nan"),
+            ),
             sorted({n for w in waves for n in w.notes}),
         )
 

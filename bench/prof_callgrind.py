@@ -4,12 +4,14 @@ Instruction counts (``Ir``) do not drift with the load of a shared machine the w
 (repeat runs agree within ~1 %), so they show a request-path change of a few percent that wall
 time on this host hides. The app runs in process (``bench/inproc.py``: no HTTP, no client).
 
-How: this script runs itself twice under ``valgrind --tool=callgrind``, serving N1 and then N2
-signed place_order + close_all_position cycles after the same start-up and warm-up, and prints
+How: this script runs itself twice under ``valgrind --tool=callgrind --instr-atstart=no``,
+serving N1 and then N2 signed place_order + close_all_position cycles after the same start-up and
+warm-up; counting is switched on just before the measured cycles and off after them
+(``callgrind_control -i on|off`` on its own pid). It prints
 
     Ir per request = (Ir(N2) - Ir(N1)) / (2 × (N2 - N1))
 
-so interpreter start-up, imports, migrations and the warm-up cancel out. ``--ping`` does the same
+so what the switching itself costs cancels out too. ``--ping`` does the same
 for the raw-ASGI ``/_sim/ping`` (the floor every request pays in this driver).
 
 Usage::
@@ -20,8 +22,9 @@ Usage::
 Time: ~1-2 min per side (python under callgrind runs ~50× slower; most of it is start-up).
 
 Reading it: ``Ir/request`` is the figure to compare (old vs new: their ratio). The N2 run's output
-file is kept (path printed); ``callgrind_annotate --inclusive=yes FILE | head -50`` lists the C
-functions that cost most (CPython's eval loop, ``sqlite3VdbeExec``, ``_PyObject_Malloc``,
+file is kept (path printed) and holds only the measured cycles:
+``callgrind_annotate FILE | head -40`` lists the C functions by own instructions,
+``--inclusive=yes`` with callees (CPython's eval loop, ``sqlite3VdbeExec``, ``_PyObject_Malloc``,
 ``HMAC``…). Python-level attribution is better read from ``bench/prof_pg.py``'s yappi output
 (same request path; use ``--sqlite``) or a py-spy profile (``bench/prof_pyspy.py``).
 """
@@ -38,10 +41,25 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+UNDER_CALLGRIND = "COPYTRADE_BENCH_CALLGRIND"
+
+
+def _instrument(on: bool) -> None:
+    """Switch callgrind's counting on or off for this very process (no-op outside valgrind)."""
+    if os.environ.get(UNDER_CALLGRIND):
+        state = "on" if on else "off"
+        subprocess.run(
+            ["callgrind_control", "-i", state, str(os.getpid())],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def inner(count: int, keys: int, mode: str, db_dir: str) -> None:
-    """Serve ``count`` cycles (or 2×``count`` pings) after start-up and a warm-up; exit."""
+    """Serve ``count`` cycles (or 2×``count`` pings) after start-up and a warm-up; exit.
+
+    Under callgrind only the served requests are counted (``callgrind_control -i on/off``).
+    """
     sys.path.insert(0, str(HERE))
     import inproc
 
@@ -51,11 +69,13 @@ def inner(count: int, keys: int, mode: str, db_dir: str) -> None:
         try:
             work = inproc.cycles(await server.traders(keys))
             await inproc.run_cycles(server, work, len(work))  # warm-up: every key once
+            _instrument(True)
             if mode == "ping":
                 for _ in range(2 * count):
                     await server.call(inproc.ping())
             else:
                 await inproc.run_cycles(server, work, count)
+            _instrument(False)
         finally:
             await server.stop()
 
@@ -72,7 +92,7 @@ def _total_ir(path: Path) -> int:
 
 def measure(src: Path | None, counts: tuple[int, int], keys: int, mode: str, out: Path) -> float:
     """Return Ir per request of ``mode`` for the code in ``src`` (None: installed)."""
-    env = dict(os.environ)
+    env = {**os.environ, UNDER_CALLGRIND: "1"}
     if src is not None:
         env["PYTHONPATH"] = str(src)
     totals = []
@@ -83,6 +103,7 @@ def measure(src: Path | None, counts: tuple[int, int], keys: int, mode: str, out
                 [
                     "valgrind",
                     "--tool=callgrind",
+                    "--instr-atstart=no",  # start-up runs uncounted (and ~4× faster)
                     f"--callgrind-out-file={file}",
                     sys.executable,
                     __file__,

@@ -8,7 +8,7 @@ Runs, on SQLite and (with ``--postgres``) PostgreSQL:
   setup, open, close, RSS growth, the bystander's p50/p99 during each wave and idle.
 
 With ``--ab OLD_SRC NEW_SRC`` (two directories holding ``copytrade/``) or ``--compare-ref REF``
-(old = ``REF`` checked out in a temporary ``git worktree``, new = this worktree's ``src``), both
+(old = ``REF``'s ``src`` exported to a temporary directory, new = this worktree's ``src``), both
 servers run at once, each over its own database, and every measurement alternates between them
 (old first, then new first, …), so both columns saw the same machine. The ``new/old`` column is
 the interleaved ratio sessions should report (for times and µs, below 1 means faster).
@@ -264,7 +264,7 @@ def sides_of(args: argparse.Namespace) -> Iterator[list[Side]]:
         yield [Side("old", Path(args.ab[0])), Side("new", Path(args.ab[1]))]
     elif args.compare_ref:
         with harness.export_ref(args.compare_ref) as old_src:
-            yield [Side(f"old {args.compare_ref}"[:9], old_src), Side("new", HERE.parent / "src")]
+            yield [Side("old", old_src), Side("new", HERE.parent / "src")]
     else:
         with nullcontext():
             yield [Side("this")]
@@ -321,6 +321,10 @@ def main(argv: list[str] | None = None) -> None:
         table += [
             r for r in rows([10_000, 100_000], [10_000], True) if r.target and r.key not in keys
         ]
+        if args.compare_ref:
+            print(f"\nold = {args.compare_ref}, new = this worktree ({HERE.parent})")
+        elif args.ab:
+            print(f"\nold = {args.ab[0]}, new = {args.ab[1]}")
         print(
             f"\ncopytrade issue-16 table: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
             f"{args.pairs} pairs × {args.seconds:g}s, {args.keys} keys, {args.connections} "
