@@ -140,19 +140,20 @@ class Server:
         full_env = {**side.env(), "COPYTRADE_SERVER_KEY": "bench-" + "0" * 58, **(env or {})}
         args = [sys.executable, "-m", "copytrade.cli.main", "serve", "--db", db_url]
         args += ["--port", str(self.port), "--workers", str(workers), "--log-level", "warning"]
+        # stderr to a file, not a pipe: a full pipe nobody reads would stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             args,
             env=full_env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             cwd=tempfile.gettempdir(),
         )
         self.http = httpx.Client(base_url=f"http://{self.host}", timeout=600)
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"server ({side.label}) exited: {err}")
+                raise RuntimeError(f"server ({side.label}) exited: {self.stderr()}")
             try:
                 if self.http.get(PING).status_code == 200:
                     break
@@ -180,8 +181,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self.log.close()
+
+    def stderr(self) -> str:
+        """Return what the server wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def pids(self) -> list[int]:
         """Return the server's process and its workers."""
