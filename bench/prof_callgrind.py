@@ -19,7 +19,7 @@ Usage::
     .venv/bin/python bench/prof_callgrind.py [--cycles 50,250] [--keys 20] [--ping]
     .venv/bin/python bench/prof_callgrind.py --ab OLD_SRC NEW_SRC   # both, same sitting
 
-Time: ~1-2 min per side (python under callgrind runs ~50× slower; most of it is start-up).
+Time: ~1-2 min per side and mode (python under callgrind runs ~50× slower).
 
 Reading it: ``Ir/request`` is the figure to compare (old vs new: their ratio). The N2 run's output
 file is kept (path printed) and holds only the measured cycles:
@@ -144,10 +144,14 @@ def main() -> None:
     n1, n2 = (int(x) for x in args.cycles.split(","))
     sides: list[tuple[str, Path | None]] = [("installed", None)]
     if args.ab:
-        sides = [("old", Path(args.ab[0])), ("new", Path(args.ab[1]))]
+        sides = [("old", Path(args.ab[0]).resolve()), ("new", Path(args.ab[1]).resolve())]
     modes = ["cycle", "ping"] if args.ping else ["cycle"]
     results: dict[tuple[str, str], float] = {}
+    sys.path.insert(0, str(HERE))
+    import harness
+
     for label, src in sides:
+        print(f"{label:>9}: copytrade from {harness.Side(label, src).check()}", flush=True)
         out = Path(args.out) / label
         out.mkdir(parents=True, exist_ok=True)
         for mode in modes:

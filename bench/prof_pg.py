@@ -142,6 +142,8 @@ async def session(url: str, args: argparse.Namespace, counter: StatementCounter)
         counter.on = False
         if counter.calls:
             print(counter.report(requests), end="\n\n")
+        elif not args.sqlite:
+            print("no statement went through psycopg.Cursor (another driver?): none counted\n")
         print(profile_report(requests, args.top, args.sort))
     finally:
         await server.stop()

@@ -118,6 +118,12 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
                 ".0f",
                 Target("<=", 100) if big else None,
             ),
+            Row(
+                f"sq.{n}.ping",
+                f"worst raw ping during {_k(n)} waves (loop held), SQLite",
+                "ms",
+                ".0f",
+            ),
         ]
     if not postgres:
         return out
@@ -173,6 +179,7 @@ def _record_waves(figures: dict[str, float], db: str, waves: list[Wave]) -> None
             f"{db}.{n}.rss": s.rss_growth,
             f"{db}.{n}.by_open": s.open_p99,
             f"{db}.{n}.by_close": s.close_p99,
+            f"{db}.{n}.ping": s.ping_max,
         }
     )
     if s.notes:
@@ -261,7 +268,7 @@ def render(table: list[Row], sides: list[Side], figures: Figures) -> str:
 def sides_of(args: argparse.Namespace) -> Iterator[list[Side]]:
     """Yield the sides to compare: one (installed), ``--ab`` OLD NEW, or ``--compare-ref``."""
     if args.ab:
-        yield [Side("old", Path(args.ab[0])), Side("new", Path(args.ab[1]))]
+        yield [Side("old", Path(args.ab[0]).resolve()), Side("new", Path(args.ab[1]).resolve())]
     elif args.compare_ref:
         with harness.export_ref(args.compare_ref) as old_src:
             yield [Side("old", old_src), Side("new", HERE.parent / "src")]
