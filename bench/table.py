@@ -18,6 +18,7 @@ Usage::
 
     .venv/bin/python bench/table.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/table.py --compare-ref main --postgres postgresql://...
+    .venv/bin/python bench/table.py --ref main --postgres postgresql://...   # main's code alone
     .venv/bin/python bench/table.py --small     # ~1 min: tiny sizes, checks the script runs
 
 Time: the full defaults take ~10-15 min on a loaded 2-core host (100k-follower waves dominate;
@@ -30,6 +31,7 @@ import argparse
 import math
 import operator
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -272,9 +274,18 @@ def sides_of(args: argparse.Namespace) -> Iterator[list[Side]]:
     elif args.compare_ref:
         with harness.export_ref(args.compare_ref) as old_src:
             yield [Side("old", old_src), Side("new", HERE.parent / "src")]
+    elif args.ref:
+        with harness.export_ref(args.ref) as src:
+            yield [Side(args.ref[:9], src)]
     else:
         with nullcontext():
             yield [Side("this")]
+
+
+def _commit(ref: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", ref], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -293,7 +304,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bystander-ms", type=float, default=10.0, help="bystander request interval")
     p.add_argument("--idle-seconds", type=float, default=3.0)
     p.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
-    p.add_argument("--compare-ref", metavar="GITREF")
+    p.add_argument("--compare-ref", metavar="GITREF", help="old = GITREF, new = this worktree")
+    p.add_argument("--ref", metavar="GITREF", help="measure GITREF's code alone (e.g. main)")
     p.add_argument("--small", action="store_true", help="tiny sizes (~1 min): a smoke run")
     small = p.parse_known_args(argv)[0].small
     if small:  # tiny defaults; options given on the command line still win
@@ -332,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\nold = {args.compare_ref}, new = this worktree ({HERE.parent})")
         elif args.ab:
             print(f"\nold = {args.ab[0]}, new = {args.ab[1]}")
+        elif args.ref:
+            print(f"\ncode of {args.ref} ({_commit(args.ref)})")
         print(
             f"\ncopytrade issue-16 table: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
             f"{args.pairs} pairs × {args.seconds:g}s, {args.keys} keys, {args.connections} "
