@@ -73,6 +73,11 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--rate", type=int, default=250, help="samples per second")
     p.add_argument("--top", type=int, default=35)
+    p.add_argument(
+        "--nonblocking",
+        action="store_true",
+        help="never pause the server (less overhead, but stacks may be torn: misattributions)",
+    )
     p.add_argument("--svg", metavar="FILE", help="write a flame graph instead of the table")
     args = p.parse_args()
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -90,7 +95,7 @@ def main() -> None:
                 "--pid",
                 str(server.proc.pid),
                 "--subprocesses",
-                "--nonblocking",  # never pause the server: the load sees no profiler
+                *(["--nonblocking"] if args.nonblocking else []),
                 "--gil",  # only samples holding the GIL: the CPU the server spends in Python
                 "--function",  # one line per function, not per line of it
                 "--rate",
