@@ -104,7 +104,7 @@ class CycleLoad:
 
 @dataclass(frozen=True)
 class CycleSummary:
-    """Over several pairs: mean ratio, p99/p50 of all latencies, median CPU µs per request."""
+    """Over several pairs: medians of ratio, req/s and CPU µs per request; p99/p50 of all."""
 
     ratio: float
     rate: float
@@ -128,8 +128,8 @@ class CycleSummary:
             for code, n in r.errors.items():
                 errors[code] = errors.get(code, 0) + n
         return CycleSummary(
-            statistics.mean(r.ratio for r in runs),
-            statistics.mean(r.rate for r in runs),
+            statistics.median(r.ratio for r in runs),
+            statistics.median(r.rate for r in runs),
             percentile(latencies, 0.5) * 1000,
             percentile(latencies, 0.99) * 1000,
             statistics.median(r.server_us for r in runs),
