@@ -106,12 +106,16 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
                 Target("<=", 150) if big else Target("<=", 2000) if huge else None,
             ),
             Row(f"sq.{n}.rss", f"{_k(n)}: server RSS growth (setup+open+close), SQLite", "MiB"),
+            Row(f"sq.{n}.by_open50", f"bystander p50 during {_k(n)} open, SQLite", "ms", ".0f"),
             Row(
                 f"sq.{n}.by_open",
                 f"bystander p99 during {_k(n)} open, SQLite",
                 "ms",
                 ".0f",
                 Target("<=", 100) if big else None,
+            ),
+            Row(
+                f"sq.{n}.by_close50", f"bystander p50 during {_k(n)} close_all, SQLite", "ms", ".0f"
             ),
             Row(
                 f"sq.{n}.by_close",
@@ -134,6 +138,7 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
         Row("pg.tail", "p99/p50 under the throughput load, PostgreSQL", "", ".2f"),
         Row("pg.cpu", "server CPU per request, PostgreSQL", "µs", ".0f", Target("<=", 400)),
         Row("pg.db", "PostgreSQL backends' CPU per request", "µs", ".0f"),
+        Row("pg.idle.p50", "bystander idle p50, PostgreSQL", "ms", ".1f"),
         Row("pg.idle.p99", "bystander idle p99, PostgreSQL", "ms", ".1f"),
     ]
     for n in pg_counts:
@@ -146,8 +151,13 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
                 ".0f",
                 Target("<=", 500) if n == 10_000 else None,
             ),
+            Row(f"pg.{n}.by_open50", f"bystander p50 during {_k(n)} open, PostgreSQL", "ms", ".0f"),
             Row(f"pg.{n}.by_open", f"bystander p99 during {_k(n)} open, PostgreSQL", "ms", ".0f"),
+            Row(
+                f"pg.{n}.by_close50", f"bystander p50 during {_k(n)} close, PostgreSQL", "ms", ".0f"
+            ),
             Row(f"pg.{n}.by_close", f"bystander p99 during {_k(n)} close, PostgreSQL", "ms", ".0f"),
+            Row(f"pg.{n}.ping", f"worst raw ping during {_k(n)} waves, PostgreSQL", "ms", ".0f"),
         ]
     return out
 
@@ -179,6 +189,8 @@ def _record_waves(figures: dict[str, float], db: str, waves: list[Wave]) -> None
             f"{db}.{n}.open": s.open * 1000,
             f"{db}.{n}.close": s.close * 1000,
             f"{db}.{n}.rss": s.rss_growth,
+            f"{db}.{n}.by_open50": s.open_p50,
+            f"{db}.{n}.by_close50": s.close_p50,
             f"{db}.{n}.by_open": s.open_p99,
             f"{db}.{n}.by_close": s.close_p99,
             f"{db}.{n}.ping": s.ping_max,
