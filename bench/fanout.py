@@ -13,7 +13,10 @@ each wave are printed against its *idle* p50/p99 (the same bystander, no wave ru
 ``ping max`` is the worst raw-ASGI ping during the wave: a ping that waits means the event loop
 itself was held.
 
-Also printed: the server's RSS (VmRSS of its process tree) before setup and after the close.
+Also printed: the server's CPU time (user+system of its process tree, ``/proc``) spent while each
+lead request was in flight: on a loaded machine it moves far less than wall time, so it is the
+figure to compare old with new (it includes the few bystander requests served meanwhile); and the
+server's RSS growth (VmRSS of its process tree) from before the setup to after the close.
 Every figure is the median of ``--repeat`` waves (each a fresh trader with fresh followers).
 
 Usage::
@@ -38,6 +41,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import cpu
 import harness
 import loadgen
 from harness import CLOSE_ALL, PING, PLACE, Creds, Server, Side, median, percentile
@@ -189,6 +193,8 @@ class Wave:
     rss_after: float
     during_open: Latency
     during_close: Latency
+    open_cpu: float = float("nan")
+    close_cpu: float = float("nan")
     notes: list[str] = field(default_factory=list)
 
 
@@ -219,16 +225,25 @@ def wave(server: Server, bystander: Bystander, followers: int, settle: float = 0
     setup = time.perf_counter() - start
     notes: list[str] = []
 
+    pids = server.pids()
+    cpu_used: list[float] = []
+
+    async def timed_cpu(request: bytes) -> tuple[float, float, bytes]:
+        before = cpu.cpu_seconds(pids)
+        out = await _timed(server, request)
+        cpu_used.append(cpu.cpu_seconds(pids) - before)
+        return out
+
     async def go() -> tuple[tuple[float, float], tuple[float, float]]:
         async with bystander.running():
             await asyncio.sleep(settle)
-            o0, o1, body = await _timed(server, server.signed(lead, PLACE, LEAD_ORDER))
+            o0, o1, body = await timed_cpu(server.signed(lead, PLACE, LEAD_ORDER))
             if not body.startswith(OK):
                 raise RuntimeError(f"lead place_order failed: {body!r}")
             if uids and not await asyncio.to_thread(_open_positions, server, uids[-1]):
                 notes.append("the last follower had no copy after the open")
             await asyncio.sleep(settle)
-            c0, c1, body = await _timed(server, server.signed(lead, CLOSE_ALL, LEAD_CLOSE))
+            c0, c1, body = await timed_cpu(server.signed(lead, CLOSE_ALL, LEAD_CLOSE))
             if not body.startswith(OK):
                 raise RuntimeError(f"lead close_all_position failed: {body!r}")
             await asyncio.sleep(settle)
@@ -246,7 +261,8 @@ def wave(server: Server, bystander: Bystander, followers: int, settle: float = 0
         server.rss_mib(),
         bystander.between(o0, o1),
         bystander.between(c0, c1),
-        notes,
+        *cpu_used,
+        notes=notes,
     )
 
 
@@ -264,6 +280,8 @@ class Summary:
     close_p50: float
     close_p99: float
     ping_max: float
+    open_cpu: float
+    close_cpu: float
     notes: list[str]
 
     @staticmethod
@@ -288,12 +306,15 @@ class Summary:
                 ),
                 default=float("nan"),
             ),
+            median([w.open_cpu for w in waves]),
+            median([w.close_cpu for w in waves]),
             sorted({n for w in waves for n in w.notes}),
         )
 
 
 HEADER = (
-    f"{'followers':>9} {'setup s':>8} {'open ms':>8} {'close ms':>9} {'RSS +MiB':>9} "
+    f"{'followers':>9} {'setup s':>8} {'open ms':>8} {'close ms':>9} {'CPU open/close ms':>18} "
+    f"{'RSS +MiB':>9} "
     f"{'by open p50/p99 ms':>19} {'by close p50/p99 ms':>20} {'ping max':>9}"
 )
 
@@ -302,7 +323,8 @@ def row(s: Summary) -> str:
     """Format one :class:`Summary` under :data:`HEADER`."""
     return (
         f"{s.followers:>9} {s.setup:>8.2f} {s.open * 1000:>8.1f} {s.close * 1000:>9.1f} "
-        f"{s.rss_growth:>9.1f} {s.open_p50:>9.1f}/{s.open_p99:<9.1f} "
+        f"{s.open_cpu * 1000:>9.0f}/{s.close_cpu * 1000:<8.0f} {s.rss_growth:>9.1f} "
+        f"{s.open_p50:>9.1f}/{s.open_p99:<9.1f} "
         f"{s.close_p50:>9.1f}/{s.close_p99:<10.1f} {s.ping_max:>9.1f}"
         + (f"  ! {'; '.join(s.notes)}" if s.notes else "")
     )

@@ -105,6 +105,10 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
                 ".0f",
                 Target("<=", 150) if big else Target("<=", 2000) if huge else None,
             ),
+            Row(f"sq.{n}.open_cpu", f"{_k(n)}-follower open: server CPU, SQLite", "ms", ".0f"),
+            Row(
+                f"sq.{n}.close_cpu", f"{_k(n)}-follower close_all: server CPU, SQLite", "ms", ".0f"
+            ),
             Row(f"sq.{n}.rss", f"{_k(n)}: server RSS growth (setup+open+close), SQLite", "MiB"),
             Row(f"sq.{n}.by_open50", f"bystander p50 during {_k(n)} open, SQLite", "ms", ".0f"),
             Row(
@@ -151,6 +155,10 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
                 ".0f",
                 Target("<=", 500) if n == 10_000 else None,
             ),
+            Row(f"pg.{n}.open_cpu", f"{_k(n)}-follower open: server CPU, PostgreSQL", "ms", ".0f"),
+            Row(
+                f"pg.{n}.close_cpu", f"{_k(n)}-follower close: server CPU, PostgreSQL", "ms", ".0f"
+            ),
             Row(f"pg.{n}.by_open50", f"bystander p50 during {_k(n)} open, PostgreSQL", "ms", ".0f"),
             Row(f"pg.{n}.by_open", f"bystander p99 during {_k(n)} open, PostgreSQL", "ms", ".0f"),
             Row(
@@ -194,6 +202,8 @@ def _record_waves(figures: dict[str, float], db: str, waves: list[Wave]) -> None
             f"{db}.{n}.by_open": s.open_p99,
             f"{db}.{n}.by_close": s.close_p99,
             f"{db}.{n}.ping": s.ping_max,
+            f"{db}.{n}.open_cpu": s.open_cpu * 1000,
+            f"{db}.{n}.close_cpu": s.close_cpu * 1000,
         }
     )
     if s.notes:

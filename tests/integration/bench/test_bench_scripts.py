@@ -41,6 +41,8 @@ def test_a_wave_opens_and_closes_every_copy_while_the_bystander_is_served(
     assert done.notes == []  # the last follower had its copy after the open, none after close
     assert 0 < done.open < 10
     assert 0 < done.close < 10
+    assert done.open_cpu >= 0
+    assert done.close_cpu >= 0
     assert done.during_open.count >= 1
     assert done.during_close.count >= 1
     assert bystander.errors == {}
