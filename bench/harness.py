@@ -129,9 +129,15 @@ class Server:
     """``copytrade serve`` of one :class:`Side` in a subprocess, over ``db_url``."""
 
     def __init__(
-        self, side: Side, db_url: str, *, workers: int = 1, env: dict[str, str] | None = None
+        self,
+        side: Side,
+        db_url: str,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log_level: str = "warning",
     ) -> None:
-        """Start the server and wait until ``/_sim/ping`` answers."""
+        """Start the server and wait until ``/_sim/ping`` answers (``info`` logs each request)."""
         self.side = side
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
@@ -139,7 +145,7 @@ class Server:
         self.db_name = db_url.rsplit("/", 1)[-1]
         full_env = {**side.env(), "COPYTRADE_SERVER_KEY": "bench-" + "0" * 58, **(env or {})}
         args = [sys.executable, "-m", "copytrade.cli.main", "serve", "--db", db_url]
-        args += ["--port", str(self.port), "--workers", str(workers), "--log-level", "warning"]
+        args += ["--port", str(self.port), "--workers", str(workers), "--log-level", log_level]
         # stderr to a file, not a pipe: a full pipe nobody reads would stall the server
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(

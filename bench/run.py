@@ -127,11 +127,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--followers", default="100,1000,10000")
     parser.add_argument("--sync", default="NORMAL", help="SQLite synchronous (NORMAL or FULL)")
+    parser.add_argument(
+        "--log-level", default="warning", help="server's; info writes a line per request"
+    )
     args = parser.parse_args()
     side = Side("installed")
     with (
         harness.database(side, None) as url,
-        Server(side, url, env={"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync}) as server,
+        Server(
+            side,
+            url,
+            env={"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync},
+            log_level=args.log_level,
+        ) as server,
     ):
         print(
             f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, {os.cpu_count()} CPUs"

@@ -7,6 +7,7 @@ commits; any error rolls everything back (all or nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import perf_counter
 
 from copytrade.domain.copytrading import close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
@@ -46,7 +47,7 @@ class CloseResult:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
@@ -60,20 +61,27 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     with ctx.uow() as uow:
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         market = markets[spec.contract_code]
         env = ctx.env()
         order = open_order(trader, req, market, markets, env)
         copies = skipped = 0
+        fan_out = None
         if order.filled > 0 and order.sub_position_id is not None:
             lead = trader.positions[order.sub_position_id]
-            follows, followers = uow.followers_of(uid)
+            follows, followers = uow.accounts.followers_of(uid)
             if follows:
+                started = perf_counter()
                 copies, skipped = copy_open(
                     lead, order.filled, follows, followers, market, markets, env
                 )
-        uow.persist(env.changes)
+                fan_out = (len(follows), perf_counter() - started)
+        uow.accounts.save(env.changes)
         uow.commit()
+    if fan_out is not None:  # reported once committed
+        ctx.metrics.fan_out("open", *fan_out)
+        if env.changes.skips:
+            ctx.metrics.copies_skipped([s.reason.value for s in env.changes.skips])
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
     )
@@ -92,12 +100,14 @@ def close_with_copies(
     """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
-    _follows, followers = uow.followers_of(trader.uid)
+    _follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
-        user = uow.user(trader.uid)
+        user = uow.users.get(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
+        started = perf_counter()
         copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
+        ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 
@@ -109,7 +119,7 @@ def _close_and_commit(
     close_type: CloseType,
 ) -> CloseResult:
     """Close ``positions`` (one key) and their copies at market, then commit."""
-    markets = ctx.markets(uow.marks())
+    markets = ctx.markets(uow.markets.marks())
     env = ctx.env()
     result = close_with_copies(
         ctx,
@@ -121,7 +131,7 @@ def _close_and_commit(
         close_type,
         env,
     )
-    uow.persist(env.changes)
+    uow.accounts.save(env.changes)
     uow.commit()
     return result
 
