@@ -127,6 +127,9 @@ class Bystander:
             return self.server.signed(key, PLACE, BYSTANDER_ORDER)
         return self.server.signed(key, CLOSE_ALL, BYSTANDER_CLOSE)
 
+    def _count(self, error: str) -> None:
+        self.errors[error] = self.errors.get(error, 0) + 1
+
     async def _connection(self, keys: list[Creds], stop: asyncio.Event) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port)
         try:
@@ -137,13 +140,24 @@ class Bystander:
                 for kind in ("place", "ping", "close", "ping"):
                     request = self._request(kind, key)
                     start = time.perf_counter()
-                    writer.write(request)
-                    body = await loadgen.read_reply(reader)
+                    try:
+                        writer.write(request)
+                        body = await loadgen.read_reply(reader)
+                    except (ConnectionError, asyncio.IncompleteReadError):
+                        # the server dropped the connection (e.g. its keep-alive timer fired
+                        # late, after a long stall): a failed request, as a client sees it
+                        self.samples.append(Sample(start, time.perf_counter(), kind, False))
+                        self._count(f"{kind}:connection dropped")
+                        writer.close()
+                        reader, writer = await asyncio.open_connection(
+                            "127.0.0.1", self.server.port
+                        )
+                        break
                     end = time.perf_counter()
                     ok = kind == "ping" or body.startswith(OK)
                     if not ok:
-                        code = str(json.loads(body).get("err_code", json.loads(body).get("code")))
-                        self.errors[f"{kind}:{code}"] = self.errors.get(f"{kind}:{code}", 0) + 1
+                        reply = json.loads(body)
+                        self._count(f"{kind}:{reply.get('err_code', reply.get('code'))}")
                     self.samples.append(Sample(start, end, kind, ok))
                     pause = start + self.interval - time.perf_counter()
                     if pause > 0:

@@ -250,6 +250,12 @@ def measure(
                     waves[side.label].append(wave(servers[side.label], bystanders[side.label], n))
             for side in sides:
                 _record_waves(figures[side.label], db, waves[side.label])
+                if bystanders[side.label].errors:
+                    errors = bystanders[side.label].errors
+                    print(
+                        f"    ({db} {n} {side.label}) bystander errors: {errors}", file=sys.stderr
+                    )
+                    errors.clear()
 
 
 START = time.monotonic()
