@@ -84,6 +84,7 @@ class CrashFigures:
     drift: set[str] = field(default_factory=set)
     max_drift: Decimal = Decimal(0)
     orphans: int = 0
+    orphan_kinds: Counter[str] = field(default_factory=Counter)
     http_500: int = 0
     code_1000: int = 0
     load_errors: list[str] = field(default_factory=list)
@@ -97,16 +98,21 @@ class CrashFigures:
         self.drift.update(found.drift)
         self.max_drift = max(self.max_drift, found.max_drift)
 
-    def report(self) -> str:
-        """Return the figures and the first examples of each kind of finding."""
+    def report(self, *kinds: str) -> str:
+        """Return the figures and the first examples of each kind of finding (or of ``kinds``:
+        lost, inconsistent, rounding drift, errors under load)."""
         lines = [self.summary(), f"  refusals by code: {dict(self.refusals)}"]
+        if self.orphans:
+            lines.append(
+                f"  processes alive 3 s after their parent's kill -9: {dict(self.orphan_kinds)}"
+            )
         for kind, found in (
             ("lost", sorted(self.lost)),
             ("inconsistent", sorted(self.inconsistent)),
             ("rounding drift", sorted(self.drift)),
             ("errors under load", self.load_errors),
         ):
-            if found:
+            if found and (not kinds or kind in kinds):
                 lines.append(f"  {kind} ({len(found)}):")
                 lines += [f"    {text[:300]}" for text in found[:10]]
         return "\n".join(lines)
@@ -319,8 +325,8 @@ class _Round:
                         self.fig.load_errors.append(f"mark {code} {price}: {reply.text[:200]}")
                 time.sleep(rng.uniform(0.01, 0.05))
 
-    def run(self, creds: dict[str, Any], kill_after: float) -> int:
-        """Run the clients, kill the server after ``kill_after`` s; return the orphan count."""
+    def run(self, creds: dict[str, Any], kill_after: float) -> list[str]:
+        """Run the clients, kill the server after ``kill_after`` s; return the orphans."""
         threads = [
             threading.Thread(target=self.client, args=(p, creds, self.rng.getrandbits(32)))
             for p in PARTITIONS
@@ -334,6 +340,14 @@ class _Round:
         for t in threads:
             t.join(timeout=60)
         return orphans
+
+
+def _kind(cmdline: str) -> str:
+    if "spawn_main" in cmdline:
+        return "worker"
+    if "resource_tracker" in cmdline:
+        return "multiprocessing resource tracker"
+    return cmdline
 
 
 def _admin(server: ServeProcess, path: str, body: dict[str, Any]) -> Any:
@@ -415,7 +429,9 @@ def run_crash(
             kill_after = rng.uniform(0.2, max_load_seconds)
             deadline = time.monotonic() + kill_after + 30
             round_ = _Round(server, journal, figures, state, rng, deadline)
-            figures.orphans += round_.run(creds, kill_after)
+            orphans = round_.run(creds, kill_after)
+            figures.orphans += len(orphans)
+            figures.orphan_kinds.update(_kind(cmd) for cmd in orphans)
             server = ServeProcess(db_url, environment, log, workers=workers, redis_url=redis_url)
             server.wait_ready()
             figures.rounds += 1

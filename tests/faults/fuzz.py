@@ -95,10 +95,13 @@ class FuzzFigures:
         elif len(found) < keep:
             found[key] = [1, f"{detail[:300]} <- {case.describe()}"]
 
-    def report(self) -> str:
-        """Return every finding kind with its distinct examples (and how often each came)."""
+    def report(self, *kinds: str) -> str:
+        """Return the figures and the distinct examples (with how often each came) of every
+        finding kind, or only of ``kinds``."""
         lines = [self.summary()]
         for kind, found in sorted(self.findings.items()):
+            if kinds and kind not in kinds:
+                continue
             lines.append(f"  {kind}:")
             lines += [f"    x{count} {example}" for count, example in found.values()]
         return "\n".join(lines)

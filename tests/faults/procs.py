@@ -86,18 +86,19 @@ class ServeProcess:
         data = self.log_path.read_bytes()
         return data[-size:].decode("utf-8", "replace")
 
-    def kill9(self, grace: float = 3.0) -> int:
-        """``kill -9`` the server's parent process; return how many processes outlived it.
+    def kill9(self, grace: float = 3.0) -> list[str]:
+        """``kill -9`` the server's parent process; return the processes that outlived it.
 
         Workers should notice their parent's death and exit; any still alive after ``grace``
-        seconds are counted as orphans, then killed with -9 too so the next round starts clean.
+        seconds are orphans (returned as short command lines), then killed with -9 too so the
+        next round starts clean.
         """
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
         deadline = time.monotonic() + grace
-        while _count_group(self.pgid) and time.monotonic() < deadline:
+        while _group(self.pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        orphans = _count_group(self.pgid)
+        orphans = _group(self.pgid)
         self.kill_group()
         return orphans
 
@@ -108,7 +109,7 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.wait(timeout=30)
         deadline = time.monotonic() + 10
-        while _count_group(self.pgid) and time.monotonic() < deadline:
+        while _group(self.pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._log.close()
 
@@ -122,17 +123,19 @@ class ServeProcess:
         self.kill_group()
 
 
-def _count_group(pgid: int) -> int:
-    """Return how many live (non-zombie) processes are in group ``pgid`` (Linux /proc)."""
-    count = 0
+def _group(pgid: int) -> list[str]:
+    """Return the live (non-zombie) processes of group ``pgid`` as short command lines."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            state, pgrp = fields[0], int(fields[2])
+            if pgrp != pgid or state == "Z":
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
             continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state != "Z":
-            count += 1
-    return count
+        found.append(b" ".join(argv).decode("utf-8", "replace")[-80:])
+    return found

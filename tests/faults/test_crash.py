@@ -16,18 +16,21 @@ def test_every_round_ran_under_load(crash: CrashFigures) -> None:
 
 
 def test_no_acknowledged_command_is_lost(crash: CrashFigures) -> None:
-    assert not crash.lost, crash.report()
+    assert not crash.lost, crash.report("lost")
 
 
 def test_the_database_is_consistent_after_every_restart(crash: CrashFigures) -> None:
-    assert not crash.inconsistent, crash.report()
+    assert not crash.inconsistent, crash.report("inconsistent")
+
+
+def test_money_is_conserved_to_the_last_decimal(crash: CrashFigures) -> None:
+    assert not crash.drift, crash.report("rounding drift")
 
 
 def test_no_worker_outlives_a_killed_parent(crash: CrashFigures) -> None:
-    assert crash.orphans == 0, crash.report()
+    assert crash.orphans == 0, crash.summary()
 
 
 def test_no_system_error_under_load(crash: CrashFigures) -> None:
-    assert crash.http_500 == 0, crash.report()
-    assert crash.code_1000 == 0, crash.report()
-    assert crash.tracebacks == 0, crash.report()
+    assert crash.http_500 == crash.code_1000 == 0, crash.report("errors under load")
+    assert crash.tracebacks == 0, crash.summary()
