@@ -44,6 +44,10 @@ AUTH_MODES = (
     "nasty_version",
     "read_key",
     "follower_key",
+    "ed25519",
+    "ed25519",
+    "ed25519_nasty",
+    "nasty_signature",
 )
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FOO")
 CONTENT_TYPES = (
@@ -503,7 +507,7 @@ def htx_case(draw: st.DrawFn) -> Case:
         headers["content-type"] = draw(st.sampled_from(CONTENT_TYPES))
     headers.update(draw(extra_headers()))
     auth = draw(st.sampled_from(AUTH_MODES))
-    nasty = draw(nasty_text()) if auth.startswith("nasty") else ""
+    nasty = draw(nasty_text()) if "nasty" in auth else ""
     return Case("htx", method, path, params, body, headers, auth, nasty)
 
 

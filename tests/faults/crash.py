@@ -90,6 +90,7 @@ class CrashFigures:
     load_errors: list[str] = field(default_factory=list)
     refusals: Counter[int] = field(default_factory=Counter)
     tracebacks: int = 0
+    leaks: int = 0
 
     def merge(self, found: Findings) -> None:
         """Add one check's findings (distinct messages: a lasting fault counts once)."""
@@ -124,7 +125,7 @@ class CrashFigures:
             f"acknowledged={self.acknowledged} in_flight={self.in_flight} lost={len(self.lost)} "
             f"inconsistent={len(self.inconsistent)} drift={len(self.drift)} "
             f"(max {self.max_drift}) orphans={self.orphans} 500s={self.http_500} "
-            f"code1000={self.code_1000} tracebacks={self.tracebacks}"
+            f"code1000={self.code_1000} tracebacks={self.tracebacks} leaks={self.leaks}"
         )
 
 
@@ -439,5 +440,8 @@ def run_crash(
             figures.inconsistent.update(compare_api(server, journal, db_url))
     finally:
         server.stop()
-    figures.tracebacks = log.read_text("utf-8", "replace").count("Traceback")
+    text = log.read_text("utf-8", "replace")
+    figures.tracebacks = text.count("Traceback")
+    secrets = [creds["secret_key"], store.env.get("COPYTRADE_SERVER_KEY", "")]
+    figures.leaks = sum(text.count(s) for s in secrets if s)
     return figures

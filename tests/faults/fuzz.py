@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning
@@ -43,6 +45,7 @@ from copytrade.protocol.signing import (
     encode_query,
     format_timestamp,
     percent_encode,
+    sign_ed25519,
     sign_hmac,
 )
 from faults.cases import CORPUS, Case, any_case
@@ -159,7 +162,7 @@ class Fuzzer:
         self.log_offset = 0
         self.users = self._setup()
         self.secrets = [self.token, self.server_key]
-        self.secrets += [str(u["secret_key"]) for u in self.users.values()]
+        self.secrets += [str(u["secret_key"]) for u in self.users.values() if u["secret_key"]]
 
     # -- setup and server care ----------------------------------------------------------
     def _admin(self, path: str, body: dict[str, Any]) -> Any:
@@ -182,7 +185,19 @@ class Fuzzer:
             {"follower_uid": follower["uid"], "trader_uid": trader["uid"], "ratio": "1"},
         )
         other = self._admin("/_sim/users", {"role": "trader", "balance": "100"})
-        return {"trader": trader, "read": reader, "follower": follower, "other": other}
+        self.ed_key = Ed25519PrivateKey.generate()
+        public = self.ed_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        ed = self._admin(
+            "/_sim/users", {"role": "trader", "balance": "100000", "ed25519_public_key": public}
+        )
+        ed["secret_key"] = ""
+        return {
+            "trader": trader,
+            "read": reader,
+            "follower": follower,
+            "other": other,
+            "ed25519": ed,
+        }
 
     def canary(self) -> str | None:
         """Return why the server is unhealthy (a signed read and an admin write), or None.
@@ -463,15 +478,18 @@ class Fuzzer:
 
     def _query(self, case: Case) -> str:
         creds = self.users["trader"]
+        ed25519 = case.auth.startswith("ed25519")
         if case.auth == "read_key":
             creds = self.users["read"]
         elif case.auth == "follower_key":
             creds = self.users["follower"]
+        elif ed25519:
+            creds = self.users["ed25519"]
         if case.auth == "unsigned":
             return encode_query(case.params)
         auth = {
             "AccessKeyId": str(creds["access_key"]),
-            "SignatureMethod": "HmacSHA256",
+            "SignatureMethod": "Ed25519" if ed25519 else "HmacSHA256",
             "SignatureVersion": "2",
             "Timestamp": format_timestamp(datetime.now(UTC)),
         }
@@ -493,10 +511,14 @@ class Fuzzer:
         elif case.auth == "duplicate_param":
             pairs.append(pairs[self.rng.randrange(4)])
         host = "evil.example:443" if case.auth == "wrong_host" else self.server.host
-        signature = sign_hmac(
-            str(creds["secret_key"]), canonical_string(case.method, host, case.path, pairs)
-        )
-        if case.auth == "bad_signature":
+        canonical = canonical_string(case.method, host, case.path, pairs)
+        if ed25519:
+            signature = sign_ed25519(self.ed_key, canonical)
+        else:
+            signature = sign_hmac(str(creds["secret_key"]), canonical)
+        if case.auth in ("ed25519_nasty", "nasty_signature"):
+            signature = case.nasty
+        elif case.auth == "bad_signature":
             signature = signature[:-2] + ("A=" if signature[-2] != "A" else "B=")
         return encode_query([*pairs, ("Signature", signature)])
 
