@@ -79,6 +79,7 @@ class CrashFigures:
     rounds: int = 0
     acknowledged: int = 0
     in_flight: int = 0
+    in_flight_orders_applied: int = 0
     lost: set[str] = field(default_factory=set)
     inconsistent: set[str] = field(default_factory=set)
     drift: set[str] = field(default_factory=set)
@@ -98,6 +99,7 @@ class CrashFigures:
         self.inconsistent.update(found.inconsistent)
         self.drift.update(found.drift)
         self.max_drift = max(self.max_drift, found.max_drift)
+        self.in_flight_orders_applied = found.in_flight_applied
 
     def report(self, *kinds: str) -> str:
         """Return the figures and the first examples of each kind of finding (or of ``kinds``:
@@ -122,7 +124,8 @@ class CrashFigures:
         """Return the figures as one line."""
         return (
             f"crash[{self.store}] seed={self.seed} rounds={self.rounds} "
-            f"acknowledged={self.acknowledged} in_flight={self.in_flight} lost={len(self.lost)} "
+            f"acknowledged={self.acknowledged} in_flight={self.in_flight} "
+            f"(orders applied {self.in_flight_orders_applied}) lost={len(self.lost)} "
             f"inconsistent={len(self.inconsistent)} drift={len(self.drift)} "
             f"(max {self.max_drift}) orphans={self.orphans} 500s={self.http_500} "
             f"code1000={self.code_1000} tracebacks={self.tracebacks} leaks={self.leaks}"

@@ -66,6 +66,7 @@ class Findings:
     inconsistent: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     max_drift: Decimal = ZERO
+    in_flight_applied: int = 0  # orders in flight at a kill that the database holds
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -181,6 +182,7 @@ class _Checker:
                 self.f.inconsistent.append(f"order tagged {tag} that no client sent")
             if len(orders) > 1:
                 self.f.inconsistent.append(f"{len(orders)} orders for the one command {tag}")
+        self.f.in_flight_applied = sum(1 for tag in self.j.ambiguous_tags if tag in lead_orders)
         by_order = {p["open_order_id"]: p for p in self.positions.values()}
         for tag in sorted(self.j.acked_tags):
             orders = lead_orders.get(tag, [])
