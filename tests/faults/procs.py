@@ -6,7 +6,9 @@ stderr goes to a file the harness scans for tracebacks and secrets.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -60,8 +62,10 @@ class ServeProcess:
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             start_new_session=True,  # its own process group: workers included
+            preexec_fn=_die_with_parent,
         )
         self.pgid = self.proc.pid
+        _RUNNING.add(self)
 
     def wait_ready(self, seconds: float = 60) -> ServeProcess:
         """Wait (bounded) until ``/_sim/ping`` answers; raise if the process exits or stalls."""
@@ -112,6 +116,7 @@ class ServeProcess:
         while _group(self.pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._log.close()
+        _RUNNING.discard(self)
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM to the group), then make sure nothing is left."""
@@ -121,6 +126,23 @@ class ServeProcess:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=20)
         self.kill_group()
+
+
+_RUNNING: set[ServeProcess] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A harness that stops early (an error, Ctrl-C) leaves no server behind."""
+    for server in list(_RUNNING):
+        server.kill_group()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server's parent process gets SIGKILL when the harness dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
 def _group(pgid: int) -> list[str]:
