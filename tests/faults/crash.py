@@ -70,7 +70,7 @@ BULK_FOLLOWERS = 16
 BULK_BALANCE = Decimal(50_000)
 
 
-@dataclass
+@dataclass(repr=False)
 class CrashFigures:
     """What the crash rounds of one store did and found."""
 
@@ -119,6 +119,10 @@ class CrashFigures:
                 lines.append(f"  {kind} ({len(found)}):")
                 lines += [f"    {text[:300]}" for text in found[:10]]
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """Return the one-line summary (pytest shows it beside a failed assertion)."""
+        return self.summary()
 
     def summary(self) -> str:
         """Return the figures as one line."""

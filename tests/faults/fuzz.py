@@ -62,7 +62,7 @@ _VARYING = re.compile(r"[0-9a-f]{8,}|\\d+")
 UVICORN_400 = "Invalid HTTP request received."
 
 
-@dataclass
+@dataclass(repr=False)
 class FuzzFigures:
     """What the fuzzer sent and what it found (findings keep the first cases of each kind)."""
 
@@ -124,6 +124,10 @@ class FuzzFigures:
             + self.accepted_invalid
             + self.bad_marks
         )
+
+    def __repr__(self) -> str:
+        """Return the one-line summary (pytest shows it beside a failed assertion)."""
+        return self.summary()
 
     def summary(self) -> str:
         """Return the figures as one line."""
