@@ -203,8 +203,9 @@ class Fuzzer:
             "ed25519": ed,
         }
 
-    def canary(self) -> str | None:
-        """Return why the server is unhealthy (a signed read and an admin write), or None.
+    def canary(self, case: Case) -> str | None:
+        """Return why the server is unhealthy after ``case`` (a signed read and an admin write
+        must succeed), or None; a mark at or below zero is counted and put back.
 
         A transport error is retried once on a new connection: after a 500 the server may
         close the connection the client kept.
@@ -212,14 +213,14 @@ class Fuzzer:
         why = None
         for _ in range(2):
             try:
-                return self._canary_once()
+                return self._canary_once(case)
             except (httpx.TransportError, ValueError) as exc:
                 why = f"{type(exc).__name__}: {exc}"
                 self.http.close()
                 self.http = httpx.Client(timeout=15)
         return why
 
-    def _canary_once(self) -> str | None:
+    def _canary_once(self, case: Case) -> str | None:
         path = "/copytrading/trader/position_list"
         query = signed_query(self.users["trader"], "GET", self.server.host, path)
         reply = self.http.get(f"{self.server.base_url}{path}?{query}")
@@ -232,10 +233,10 @@ class Fuzzer:
         )
         if reply.status_code != 200:
             return f"admin write: {reply.status_code} {reply.text[:200]}"
-        self._repair_marks()
+        self._repair_marks(case)
         return None
 
-    def _repair_marks(self) -> None:
+    def _repair_marks(self, case: Case) -> None:
         """A mark at or below zero is a broken market: count it and put the mark back."""
         auth = {"authorization": f"Bearer {self.token}"}
         reply = self.http.get(f"{self.server.base_url}/_sim/markets", headers=auth)
@@ -243,9 +244,7 @@ class Fuzzer:
             if Decimal(market["mark_price"]) > 0:
                 continue
             self.fig.bad_marks += 1
-            self.fig.findings.setdefault("mark at or below zero after an admin call", {})[
-                f"{code} {len(self.fig.findings)}"
-            ] = [1, f"{code}: {market}"]
+            self.fig.add("mark at or below zero after an admin call", f"{code}: {market}", case)
             self.http.post(
                 f"{self.server.base_url}/_sim/markets/{code}/price",
                 json={"price": str(MARKS.get(code, 1))},
@@ -288,10 +287,7 @@ class Fuzzer:
         url, headers = self._prepare(case)
         raw_headers = {k: v.encode("latin-1", "replace") for k, v in headers.items()}
         try:
-            reply = self.http.request(case.method, url, content=case.body, headers=raw_headers)
-        except (httpx.InvalidURL, httpx.LocalProtocolError):
-            # more than httpx sends (a 64 KB URL, odd headers): the same request on a socket
-            reply = self._over_socket(case, url, raw_headers)
+            reply = self._send(case, url, raw_headers)
         except httpx.TransportError as exc:
             self.fig.transport_errors += 1
             self.fig.add("transport error", f"{type(exc).__name__} {exc}", case)
@@ -379,12 +375,19 @@ class Fuzzer:
         return False
 
     def _check_health(self, case: Case) -> None:
-        why = self.canary()
+        why = self.canary(case)
         if why is None:
             return
         self.fig.broken_server += 1
         self.fig.add("server broken by a case", why, case)
         self.restart()
+
+    def _send(self, case: Case, url: str, headers: dict[str, bytes]) -> httpx.Response:
+        try:
+            return self.http.request(case.method, url, content=case.body, headers=headers)
+        except (httpx.InvalidURL, httpx.LocalProtocolError):
+            # more than httpx sends (a 64 KB URL, odd headers): the same request on a socket
+            return self._over_socket(case, url, headers)
 
     def _over_socket(self, case: Case, url: str, headers: dict[str, bytes]) -> httpx.Response:
         target = url.removeprefix(self.server.base_url).encode("utf-8", "surrogateescape")
