@@ -87,6 +87,7 @@ class FuzzFigures:
     uvicorn_400: int = 0
     accepted_invalid: int = 0
     stumbles: int = 0
+    admin_redirects: int = 0
     bad_marks: int = 0
 
     def add(self, kind: str, detail: str, case: Case, keep: int = 12) -> None:
@@ -142,7 +143,7 @@ class FuzzFigures:
             f"accepted_invalid={self.accepted_invalid} bad_marks={self.bad_marks} "
             f"restarts={self.restarts} stumbles={self.stumbles} "
             f"transport_errors={self.transport_errors} "
-            f"uvicorn_400={self.uvicorn_400}"
+            f"uvicorn_400={self.uvicorn_400} admin_redirects={self.admin_redirects}"
         )
 
 
@@ -312,7 +313,10 @@ class Fuzzer:
             try:
                 json.loads(text)
             except ValueError:
-                if self._uvicorn_400(reply, text):
+                if 300 <= reply.status_code < 400:
+                    self.fig.admin_redirects += 1  # /_sim/users/ -> /_sim/users: no error
+                    self.fig.add("admin redirect (not a failure)", str(reply.status_code), case)
+                elif self._uvicorn_400(reply, text):
                     pass
                 elif reply.status_code != 405:
                     self.fig.non_json_admin += 1
