@@ -21,6 +21,7 @@ from copytrade.domain.errors import (
     InsufficientMargin,
     NoOpponentPrice,
 )
+from copytrade.domain.margin import to_money
 from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -157,7 +158,7 @@ def close_copies(
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
             profit = done.profit if done.profit is not None else _ZERO
             if profit > 0 and profit_share_ratio > 0:
-                share = profit * profit_share_ratio
+                share = to_money(profit * profit_share_ratio)  # exact in both wallets
                 account.balance -= share
                 trader.balance += share
                 lead.follow_takes += share

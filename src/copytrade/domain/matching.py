@@ -8,6 +8,7 @@ from decimal import Decimal
 from copytrade.domain.book import Book, Level
 from copytrade.domain.enums import OrderPriceType
 from copytrade.domain.errors import NoOpponentPrice, OrderNotFillable
+from copytrade.domain.margin import div, to_money
 
 _ZERO = Decimal(0)
 OPTIMAL_DEPTH = 20
@@ -35,10 +36,20 @@ class MatchResult:
         return sum((f.volume for f in self.fills), _ZERO)
 
 
+def average_price(value: Decimal, volume: Decimal) -> Decimal:
+    """Return ``value / volume`` truncated at 18 decimals (spec §7.6: computed prices).
+
+    An average over several price levels rarely terminates; a 28-digit one made the PnL and
+    close fees computed from it carry ~28 digits, and adding those to a wallet rounded money
+    away. Truncated as HTX shows it, the average prints the same on the wire.
+    """
+    return to_money(div(value, volume))
+
+
 def vwap(fills: tuple[Fill, ...] | list[Fill]) -> Decimal:
-    """Return the volume-weighted price of ``fills`` (which must not be empty)."""
+    """Return the volume-weighted price of ``fills`` (not empty), truncated at 18 decimals."""
     volume = sum((f.volume for f in fills), _ZERO)
-    return sum((f.price * f.volume for f in fills), _ZERO) / volume
+    return average_price(sum((f.price * f.volume for f in fills), _ZERO), volume)
 
 
 def _crosses(level: Level, limit: Decimal | None, buy: bool) -> bool:

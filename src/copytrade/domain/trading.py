@@ -35,8 +35,16 @@ from copytrade.domain.margin import (
     maintenance_margin,
     notional,
     pnl,
+    to_money,
 )
-from copytrade.domain.matching import Fill, match_close, match_open, reference_price, vwap
+from copytrade.domain.matching import (
+    Fill,
+    average_price,
+    match_close,
+    match_open,
+    reference_price,
+    vwap,
+)
 from copytrade.domain.model import Account, ChangeSet, FillRecord, Order, SubPosition
 
 _ZERO = Decimal(0)
@@ -244,8 +252,8 @@ def apply_open_fills(
     rate = env.fees.taker if liquidity is Liquidity.TAKER else env.fees.maker
     volume = sum((f.volume for f in fills), _ZERO)
     value = sum((notional(f.volume, cs, f.price) for f in fills), _ZERO)
-    paid = value * rate
-    im = div(value, Decimal(order.lever))
+    paid = value * rate  # exact: fill prices sit on the tick grid
+    im = to_money(div(value, Decimal(order.lever)))  # moved out of W: kept to 18 decimals
     isolated = order.margin_mode is MarginMode.ISOLATED
     position = account.positions.get(order.sub_position_id) if order.sub_position_id else None
     if position is None:
@@ -273,7 +281,7 @@ def apply_open_fills(
     else:
         old_value = notional(position.volume, cs, position.open_avg_price)
         position.volume += volume
-        position.open_avg_price = div(old_value + value, position.volume * cs)
+        position.open_avg_price = average_price(old_value + value, position.volume * cs)
         position.open_fee += paid
         position.position_margin += (im - paid) if isolated else im
         env.changes.save_position(position)
@@ -316,8 +324,9 @@ def close_position(
     (insurance fund, not modelled), spec §7.10.
     """
     cs = spec.contract_size
-    close_fee = fee(position.volume, cs, price, env.fees.taker)
-    gross = pnl(position.side, position.open_avg_price, price, position.volume, cs)
+    # computed amounts truncated at 18 decimals (§7.6), so W and the margins add them exactly
+    close_fee = to_money(fee(position.volume, cs, price, env.fees.taker))
+    gross = to_money(pnl(position.side, position.open_avg_price, price, position.volume, cs))
     if position.margin_mode is MarginMode.ISOLATED:
         returned = position.position_margin + gross - close_fee
         if returned < 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN
+
 import pytest
 from domain_builders import BTC, DOT, D, add_position, make_env, make_markets
 
@@ -136,7 +138,11 @@ def test_close_at_market_closes_every_sub_position_at_one_average_price() -> Non
     done = close_at_market(account, [first, second], market, CloseType.CLOSE_ALL, env)
 
     asks = market.book.asks
-    expected = (asks[0].price * 1000 + asks[1].price * 300) / 1300
+    # a computed price: truncated toward zero at 18 decimals (spec §7.6)
+    expected = ((asks[0].price * 1000 + asks[1].price * 300) / 1300).quantize(
+        D("1e-18"), rounding=ROUND_DOWN
+    )
+    assert expected != (asks[0].price * 1000 + asks[1].price * 300) / 1300  # does not terminate
     assert [p.close_avg_price for p in done] == [expected, expected]
     assert account.positions == {}
     assert first.tp_trigger_price is None
