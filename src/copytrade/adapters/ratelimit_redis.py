@@ -127,6 +127,10 @@ class RedisRateLimiter:
         """Return the asyncio client (shared with the replay guard), if any."""
         return self._async_client
 
+    def ping(self) -> bool:
+        """Ask Redis for a PONG on the blocking client (its short timeout applies; may raise)."""
+        return bool(self._client.ping())
+
     def state(self) -> str:
         """Return ``"ok"``, ``"down"`` (the last call failed) or ``"unknown"`` (no call yet)."""
         return self._state
@@ -152,8 +156,11 @@ class RedisRateLimiter:
         return f"{self.prefix}:rl:{uid}:{window}"
 
     def hit(self, uid: int, now_ms: int) -> RateDecision:
-        """Count one request of ``uid`` at ``now_ms`` (blocking; the server uses
-        :meth:`hit_async`)."""
+        """Count one request, blocking.
+
+        Count one request of ``uid`` at ``now_ms`` (blocking; the server uses
+        :meth:`hit_async`).
+        """
         self._check_up()
         window = now_ms // self.interval_ms
         try:
