@@ -293,6 +293,7 @@ def truncated_18(value: Fraction) -> str:
 @example(LONG, 4, D("138937.6"), D("87119.8"), 6, D("193.51"))  # exact 68855.82999…9|99
 @example(SHORT, 18, D("82205.4"), D("1299.7"), 131, D("175.14"))  # exact 92561.92999…9|99
 @example(LONG, 1, D("1.0"), D("1.0"), 18, D("0.00"))  # exact 0.94999…9|99
+@example(LONG, 5000, D("2.2"), D("199999.9"), 93, D("11.39"))  # 214.951999…9|99
 def test_the_isolated_liquidation_price_equals_the_spec_formula_at_the_open_price(
     side: PositionSide,
     volume: int,
