@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from copytrade.domain.book import Book, Level
 from copytrade.domain.enums import OrderPriceType
@@ -11,6 +11,7 @@ from copytrade.domain.errors import NoOpponentPrice, OrderNotFillable
 
 _ZERO = Decimal(0)
 OPTIMAL_DEPTH = 20
+AVG_PRICE_QUANTUM = Decimal("1e-12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +36,20 @@ class MatchResult:
         return sum((f.volume for f in self.fills), _ZERO)
 
 
+def average_price(value: Decimal, volume: Decimal) -> Decimal:
+    """Return ``value / volume`` kept to 12 decimals (:data:`AVG_PRICE_QUANTUM`).
+
+    An average over several price levels rarely terminates. Kept to 12 decimals, the PnL, fees
+    and balances computed from it stay exact in 28-digit decimal arithmetic, so no money is
+    lost or created by rounding (a 28-digit average made ``W + PnL`` round).
+    """
+    return (value / volume).quantize(AVG_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 def vwap(fills: tuple[Fill, ...] | list[Fill]) -> Decimal:
-    """Return the volume-weighted price of ``fills`` (which must not be empty)."""
+    """Return the volume-weighted price of ``fills`` (which must not be empty), 12 decimals."""
     volume = sum((f.volume for f in fills), _ZERO)
-    return sum((f.price * f.volume for f in fills), _ZERO) / volume
+    return average_price(sum((f.price * f.volume for f in fills), _ZERO), volume)
 
 
 def _crosses(level: Level, limit: Decimal | None, buy: bool) -> bool:

@@ -36,7 +36,14 @@ from copytrade.domain.margin import (
     notional,
     pnl,
 )
-from copytrade.domain.matching import Fill, match_close, match_open, reference_price, vwap
+from copytrade.domain.matching import (
+    Fill,
+    average_price,
+    match_close,
+    match_open,
+    reference_price,
+    vwap,
+)
 from copytrade.domain.model import Account, ChangeSet, FillRecord, Order, SubPosition
 
 _ZERO = Decimal(0)
@@ -273,7 +280,7 @@ def apply_open_fills(
     else:
         old_value = notional(position.volume, cs, position.open_avg_price)
         position.volume += volume
-        position.open_avg_price = div(old_value + value, position.volume * cs)
+        position.open_avg_price = average_price(old_value + value, position.volume * cs)
         position.open_fee += paid
         position.position_margin += (im - paid) if isolated else im
         env.changes.save_position(position)
