@@ -49,6 +49,23 @@ _MAP: dict[type[d.DomainError], Callable[[d.DomainError], tuple[int, str]]] = {
         "The fill-or-kill order could not be filled completely and was cancelled.",
     ),
     d.InvalidOrderTransition: lambda e: (ErrorCode.SYSTEM_ERROR, message(1000)),
+    d.IllegalParameter: lambda e: (
+        ErrorCode.ILLEGAL_PARAM,
+        message(1067, e.name if isinstance(e, d.IllegalParameter) else ""),
+    ),
+    d.TriggerMissing: lambda e: (ErrorCode.EMPTY_PARAM, message(1066, "tp_trigger_price")),
+    d.LeverChangeBlocked: lambda e: (ErrorCode.LEVER_OPEN_ORDERS, message(1045)),
+    d.NoIsolatedPosition: lambda e: (ErrorCode.NO_MARGIN_POSITION, message(4006)),
+    d.InvalidTransferType: lambda e: (ErrorCode.TRANSFER_TYPE, message(1315)),
+    d.InvalidTransferAmount: lambda e: (ErrorCode.TRANSFER_AMOUNT, message(1322)),
+    d.TransferPrecision: lambda e: (ErrorCode.TRANSFER_PRECISION, message(1331)),
+    d.UnknownCurrency: lambda e: (ErrorCode.CURRENCY_NOT_EXIST, message(10000)),
+    d.InsufficientTransferable: lambda e: (ErrorCode.INSUFFICIENT_TRANSFER, message(1301)),
+    d.UnknownFollower: lambda e: (ErrorCode.ILLEGAL_PARAM, message(1067, "follower_uid")),
+    d.InvalidFollowSettings: lambda e: (
+        ErrorCode.ILLEGAL_PARAM,
+        message(1067, e.field if isinstance(e, d.InvalidFollowSettings) else ""),
+    ),
     UnknownUser: lambda e: (ErrorCode.USER_LOCKED, message(12009)),
     InvalidFollow: lambda e: (ErrorCode.ILLEGAL_PARAM, message(1067, "follower_uid")),
 }

@@ -85,6 +85,9 @@ class CloseType(enum.IntEnum):
     LIQUIDATION = 5
     SYSTEM = 6
     UNFOLLOW = 7
+    COPY_TAKE_PROFIT = 8
+    COPY_STOP_LOSS = 9
+    COPY_TOTAL_STOP = 10
 
 
 class Liquidity(enum.Enum):
@@ -101,3 +104,49 @@ class SkipReason(enum.Enum):
     INSUFFICIENT_MARGIN = "insufficient_margin"
     ABOVE_ORDER_LIMIT = "above_order_limit"
     NO_LIQUIDITY = "no_liquidity"
+    CONTRACT_NOT_FOLLOWED = "contract_not_followed"
+
+
+class CopyMode(enum.Enum):
+    """How a follower sizes its copies (spec §8.1)."""
+
+    RATIO = "ratio"  # copy = floor(ratio × lead change)
+    FIXED_AMOUNT = "fixed_amount"  # each copied lead open commits this much margin
+
+
+class MarginAdjust(enum.IntEnum):
+    """``add_margin.type``: 1 adds margin to an isolated position, 2 reduces it."""
+
+    ADD = 1
+    REDUCE = 2
+
+
+class TransferType(enum.IntEnum):
+    """``account_transfer.type`` (spec §6.6): which account pays and which receives."""
+
+    FUTURES_TO_COPY = 1
+    COPY_TO_FUTURES = 2
+    SPOT_TO_COPY = 3
+    COPY_TO_SPOT = 4
+
+
+class Wallet(enum.Enum):
+    """The three USDT balances of a UID."""
+
+    SPOT = "spot"
+    FUTURES = "futures"
+    COPY_TRADING = "copy_trading"
+
+
+class TpslKind(enum.Enum):
+    """``tpsl_order_type`` of a trigger."""
+
+    TAKE_PROFIT = "tp"
+    STOP_LOSS = "sl"
+
+
+class TriggerType(enum.Enum):
+    """``trigger_type``: fire when the price is ≥ (``ge``) or ≤ (``le``) the trigger."""
+
+    GE = "ge"
+    LE = "le"
