@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import pytest
 
 from copytrade.testing.server import LiveServer
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED_SPEC = REPO.parent / "shared" / "spec"
 
 
 def service_url(variable: str, what: str) -> str:
@@ -62,6 +59,28 @@ def fresh_postgres_database(base_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def backend_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, **options: Any
+) -> Iterator[LiveServer]:
+    """A live server over a fresh SQLite file or a fresh PostgreSQL database.
+
+    ``options`` go to :class:`LiveServer`. The PostgreSQL case takes its server from
+    ``COPYTRADE_TEST_POSTGRES_URL`` and is skipped (or failed under CI) without it.
+    """
+    if backend == "sqlite":
+        db = tmp_path_factory.mktemp("live") / "copytrade.db"
+        with LiveServer(db_path=db, demo_seed=False, **options) as server:
+            yield server
+        return
+    base_url = service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
+    with (
+        fresh_postgres_database(base_url) as url,
+        LiveServer(url, demo_seed=False, server_key=secrets.token_hex(32), **options) as server,
+    ):
+        yield server
+
+
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -70,20 +89,16 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """One server per backend for the session (SQLite file, fresh PostgreSQL database).
 
-    Tests make their own users. The PostgreSQL case takes its server from
-    ``COPYTRADE_TEST_POSTGRES_URL`` and is skipped (or failed under CI) without it.
+    Tests make their own users.
     """
-    if request.param == "sqlite":
-        db = tmp_path_factory.mktemp("live") / "copytrade.db"
-        with LiveServer(db_path=db, demo_seed=False) as server:
-            yield server
-        return
-    base_url = service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
-    with (
-        fresh_postgres_database(base_url) as url,
-        LiveServer(url, demo_seed=False, server_key=secrets.token_hex(32)) as server,
-    ):
+    with backend_server(request.param, tmp_path_factory) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def server_on() -> Callable[..., AbstractContextManager[LiveServer]]:
+    """:func:`backend_server`, for modules that need a server of their own (own options)."""
+    return backend_server
 
 
 @pytest.fixture

@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from copytrade.adapters.clock import SystemClock
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
+from copytrade.service.ports import Clock
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
@@ -30,15 +32,22 @@ def _load_key(services: Services) -> Any:
     return load
 
 
-def create_app(services: Services, *, seed_on_start: bool = True) -> Any:
-    """Return the ASGI app: HTX's 19 paths, ``/_sim/`` admin routes, and a raw ping."""
+def create_app(
+    services: Services, *, seed_on_start: bool = True, wall_clock: Clock | None = None
+) -> Any:
+    """Return the ASGI app: HTX's 19 paths, ``/_sim/`` admin routes, and a raw ping.
+
+    ``wall_clock`` places requests in rate-limit windows (default: the system clock); tests
+    inject a controllable one instead of waiting for second boundaries.
+    """
     settings = services.settings
     auth = Authenticator(
         _load_key(services),
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
     )
-    htx = HtxApi(services.ctx, auth, services.limiter, services.runner())
+    wall_ms = (wall_clock or SystemClock()).now_ms
+    htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
 
     def on_reset() -> None:
         auth.forget_keys()

@@ -35,9 +35,14 @@ class LiveServer:
         *,
         db_path: Path | None = None,
         port: int | None = None,
+        wall_clock: Any = None,
         **settings: Any,
     ) -> None:
-        """Prepare a server over ``db_url`` (or a SQLite file at ``db_path``)."""
+        """Prepare a server over ``db_url`` (or a SQLite file at ``db_path``).
+
+        ``wall_clock`` (an object with ``now_ms()``) replaces the system clock for rate-limit
+        windows; ``settings`` are :class:`copytrade.config.Settings` fields.
+        """
         if db_url is None:
             if db_path is None:
                 raise ValueError("give db_url or db_path")
@@ -45,6 +50,7 @@ class LiveServer:
         self.port = port or free_port()
         self.db_url = db_url
         self._settings = settings
+        self._wall_clock = wall_clock
         self._thread: threading.Thread | None = None
         self.services: Any = None
         self._server: Any = None
@@ -71,7 +77,7 @@ class LiveServer:
         settings = Settings(host="127.0.0.1", port=self.port, db_url=self.db_url, **self._settings)
         self.services = bootstrap(settings)
         config = uvicorn.Config(
-            create_app(self.services),
+            create_app(self.services, wall_clock=self._wall_clock),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

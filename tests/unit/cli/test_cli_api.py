@@ -17,7 +17,7 @@ from copytrade.protocol import signing
 ACCESS_KEY = "ak-cli-0001"
 SECRET_KEY = "sk-cli-very-secret-0001"
 TID = "0c5e2f8a9b7d4e31a6f0c2d4b8e91a73"
-VECTORS = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec" / "signature-vectors.json"
+VECTORS = Path(__file__).resolve().parents[2] / "data" / "signature-vectors.json"
 
 
 class Server:

@@ -25,9 +25,7 @@ from copytrade.client import (
 from copytrade.protocol import signing
 from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
 
-VECTORS_PATH = (
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "spec" / "signature-vectors.json"
-)
+VECTORS_PATH = Path(__file__).resolve().parents[2] / "data" / "signature-vectors.json"
 VECTORS = json.loads(VECTORS_PATH.read_text())
 
 

@@ -14,7 +14,7 @@ from copytrade.api.auth import Authenticator, AuthError
 from copytrade.protocol import signing
 from copytrade.service.ports import ApiKey
 
-VECTORS_PATH = Path(__file__).resolve().parents[3].parent / "shared/spec/signature-vectors.json"
+VECTORS_PATH = Path(__file__).resolve().parents[2] / "data" / "signature-vectors.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
 HMAC = VECTORS["hmac_sha256"]
 ED25519 = VECTORS["ed25519"]
