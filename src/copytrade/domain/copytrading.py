@@ -86,6 +86,48 @@ def check_follow(follow: Follow) -> Follow:
     return follow
 
 
+def follow_settings(follow: Follow) -> dict[str, str]:
+    """Return the follow's settings beyond ``ratio`` as text (empty for a plain ratio follow).
+
+    The stores keep them in one column; :func:`follow_with_settings` reads them back.
+    """
+    out: dict[str, str] = {}
+    if follow.mode is not CopyMode.RATIO:
+        out["mode"] = follow.mode.value
+    for name in ("fixed_amount", "tp_ratio", "sl_ratio", "total_stop_loss"):
+        value = getattr(follow, name)
+        if value is not None:
+            out[name] = str(value)
+    if follow.contracts is not None:
+        out["contracts"] = ",".join(sorted(follow.contracts))
+    return out
+
+
+def follow_with_settings(
+    follower_uid: int, trader_uid: int, ratio: Decimal, settings: Mapping[str, str] | None
+) -> Follow:
+    """Return the follow :func:`follow_settings` described (``None``/empty: a ratio follow)."""
+    if not settings:
+        return Follow(follower_uid, trader_uid, ratio)
+
+    def number(name: str) -> Decimal | None:
+        value = settings.get(name)
+        return Decimal(value) if value else None
+
+    contracts = settings.get("contracts")
+    return Follow(
+        follower_uid,
+        trader_uid,
+        ratio,
+        CopyMode(settings.get("mode", CopyMode.RATIO.value)),
+        number("fixed_amount"),
+        number("tp_ratio"),
+        number("sl_ratio"),
+        number("total_stop_loss"),
+        frozenset(contracts.split(",")) if contracts is not None else None,
+    )
+
+
 def copy_volume(ratio: Decimal, lead_change: Decimal) -> Decimal:
     """Return ``floor(ratio × lead_change)`` in whole contracts."""
     return (ratio * lead_change).to_integral_value(rounding=ROUND_FLOOR)

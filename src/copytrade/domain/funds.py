@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from copytrade.domain.enums import TransferType, Wallet
+from copytrade.domain.enums import MarginMode, TransferType, Wallet
 from copytrade.domain.errors import (
     InsufficientTransferable,
     InvalidTransferAmount,
@@ -21,6 +21,7 @@ from copytrade.domain.errors import (
     UnknownCurrency,
 )
 from copytrade.domain.instruments import FeeSchedule
+from copytrade.domain.margin import pnl
 from copytrade.domain.model import Account
 from copytrade.domain.trading import Env, Market, cross_figures
 
@@ -129,3 +130,19 @@ def apply_transfer(
     _credit(account, transfer.source, -transfer.amount)
     _credit(account, transfer.target, transfer.amount)
     env.changes.touch(account)
+
+
+def copy_equity(account: Account, markets: Mapping[str, Market]) -> Decimal:
+    """Return the copy-trading account's equity: ``W`` + isolated margins + unrealised PnL.
+
+    This is what a follower has committed to copying (``query_followers``'s
+    ``follower_trade_amount``); spot and futures balances are not part of it.
+    """
+    total = account.balance
+    for position in account.positions.values():
+        market = markets[position.contract_code]
+        cs = market.spec.contract_size
+        if position.margin_mode is MarginMode.ISOLATED:
+            total += position.position_margin
+        total += pnl(position.side, position.open_avg_price, market.mark, position.volume, cs)
+    return total

@@ -13,6 +13,8 @@ from copytrade.domain.copytrading import (
     close_copies,
     copy_open,
     fixed_amount_volume,
+    follow_settings,
+    follow_with_settings,
 )
 from copytrade.domain.enums import CloseType, CopyMode, MarginMode, OrderDirection, SkipReason
 from copytrade.domain.errors import InvalidFollowSettings
@@ -306,3 +308,23 @@ def test_a_short_lead_is_copied_short_in_fixed_amount_mode() -> None:
     best_bid = MARKETS["DOT-USDT"].book.bids[0].price
     assert copied.side.value == "short"
     assert copied.volume == fixed_amount_volume(D(10), 5, D(1), best_bid) == 5
+
+
+@pytest.mark.parametrize(
+    "follow",
+    [
+        Follow(2, 1, D("0.5")),
+        Follow(2, 1, D(1), CopyMode.FIXED_AMOUNT, fixed_amount=D("250.5")),
+        Follow(2, 1, D(1), tp_ratio=D("0.2"), sl_ratio=D("0.1"), total_stop_loss=D(300)),
+        Follow(2, 1, D(1), contracts=frozenset({"DOT-USDT", "BTC-USDT"})),
+    ],
+)
+def test_settings_round_trip_through_their_text_form(follow: Follow) -> None:
+    text = follow_settings(follow)
+    assert all(isinstance(v, str) for v in text.values())
+    assert follow_with_settings(2, 1, follow.ratio, text) == follow
+
+
+def test_a_plain_ratio_follow_has_no_settings_text() -> None:
+    assert follow_settings(Follow(2, 1, D(1))) == {}
+    assert follow_with_settings(2, 1, D(1), None) == Follow(2, 1, D(1))

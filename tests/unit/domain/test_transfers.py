@@ -13,7 +13,13 @@ from copytrade.domain.errors import (
     TransferPrecision,
     UnknownCurrency,
 )
-from copytrade.domain.funds import apply_transfer, balance_of, check_transfer, transferable
+from copytrade.domain.funds import (
+    apply_transfer,
+    balance_of,
+    check_transfer,
+    copy_equity,
+    transferable,
+)
 from copytrade.domain.model import Account
 from copytrade.domain.trading import open_order
 
@@ -172,3 +178,31 @@ def test_isolated_margin_is_not_transferable() -> None:
     )  # its 120 of margin left W when it opened
 
     assert transferable(account, Wallet.COPY_TRADING, MARKETS, make_env().fees) == D(100)
+
+
+def test_copy_equity_is_the_wallet_plus_isolated_margins_plus_unrealised_pnl() -> None:
+    account = Account(1, D("879.28"), spot=D(5), futures=D(7))
+    add_position(
+        account,
+        300001,
+        "BTC-USDT",
+        MarginMode.CROSS,
+        PositionSide.LONG,
+        lever=10,
+        volume="20",
+        open_price="60000",
+        open_fee="0.72",
+    )  # unrealised +10 at 60 500
+    add_position(
+        account,
+        300002,
+        "BTC-USDT",
+        MarginMode.ISOLATED,
+        PositionSide.LONG,
+        lever=5,
+        volume="10",
+        open_price="60000",
+        open_fee="0.36",
+    )  # margin 119.64, unrealised +5
+
+    assert copy_equity(account, MARKETS) == D("879.28") + D("119.64") + 10 + 5
