@@ -20,6 +20,8 @@ from copytrade.api.wire import WireError, decimal_field, parse_body
 from copytrade.domain.errors import DomainError
 from copytrade.domain.model import Account, SubPosition
 from copytrade.protocol.decimals import fmt
+from copytrade.protocol.schema import render
+from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
@@ -49,51 +51,53 @@ def _reply(body: Any, status: int = 200) -> Response:
 
 
 def position_json(p: SubPosition) -> dict[str, Any]:
-    """Return a sub position with HTX's field names."""
-    return {
-        "sub_position_id": str(p.sub_position_id),
-        "contract_code": p.contract_code,
-        "margin_mode": p.margin_mode.value,
-        "position_side": p.side.value,
-        "lever": str(p.lever),
-        "volume": fmt(p.volume),
-        "open_avg_price": fmt(p.open_avg_price),
-        "open_fee": fmt(p.open_fee),
-        "position_margin": fmt(p.position_margin),
-        "open_time": p.open_time,
-        "open_order_id": str(p.open_order_id),
-        "lead_uid": p.lead_uid,
-        "lead_sub_position_id": str(p.lead_sub_position_id) if p.lead_sub_position_id else None,
-        "close_time": p.close_time,
-        "close_avg_price": fmt(p.close_avg_price) if p.close_avg_price is not None else None,
-        "close_fee": fmt(p.close_fee),
-        "profit": fmt(p.profit) if p.profit is not None else None,
-        "close_type": int(p.close_type) if p.close_type is not None else None,
-        "follow_takes": fmt(p.follow_takes),
-    }
+    """Return a sub position with HTX's field names (declared as ``SimPosition``)."""
+    return render(sim_position(p))
+
+
+def sim_position(p: SubPosition) -> SimPosition:
+    """Return a sub position, open or closed, as the admin API shows it."""
+    return SimPosition(
+        sub_position_id=str(p.sub_position_id),
+        contract_code=p.contract_code,
+        margin_mode=p.margin_mode,
+        position_side=p.side,
+        lever=p.lever,
+        volume=p.volume,
+        open_avg_price=p.open_avg_price,
+        open_fee=p.open_fee,
+        position_margin=p.position_margin,
+        open_time=p.open_time,
+        open_order_id=str(p.open_order_id),
+        lead_uid=p.lead_uid,
+        lead_sub_position_id=str(p.lead_sub_position_id) if p.lead_sub_position_id else None,
+        close_time=p.close_time,
+        close_avg_price=p.close_avg_price,
+        close_fee=p.close_fee,
+        profit=p.profit,
+        close_type=p.close_type,
+        follow_takes=p.follow_takes,
+    )
 
 
 def _account_json(account: Account) -> dict[str, Any]:
-    return {
-        "balance": fmt(account.balance),
-        "positions": [
-            position_json(p)
-            for p in sorted(account.positions.values(), key=lambda p: p.sub_position_id)
-        ],
-        "open_orders": [
-            {
-                "order_id": str(o.order_id),
-                "contract_code": o.contract_code,
-                "margin_mode": o.margin_mode.value,
-                "position_side": o.side.value,
-                "price": fmt(o.price) if o.price is not None else None,
-                "volume": fmt(o.volume),
-                "filled": fmt(o.filled),
-                "lever": o.lever,
-            }
-            for o in account.orders.values()
-        ],
-    }
+    positions = sorted(account.positions.values(), key=lambda p: p.sub_position_id)
+    orders = [
+        SimOrder(
+            order_id=str(o.order_id),
+            contract_code=o.contract_code,
+            margin_mode=o.margin_mode,
+            position_side=o.side,
+            price=o.price,
+            volume=o.volume,
+            filled=o.filled,
+            lever=o.lever,
+        )
+        for o in account.orders.values()
+    ]
+    return render(
+        SimAccount(account.balance, tuple(sim_position(p) for p in positions), tuple(orders))
+    )
 
 
 class AdminApi:

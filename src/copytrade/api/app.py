@@ -9,7 +9,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from copytrade.adapters.clock import SystemClock
 from copytrade.api.admin import AdminApi
@@ -65,8 +64,7 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
     )
-    routes = [Route(e.path, htx.handle, methods=["GET", "POST"]) for e in ENDPOINTS]
-    routes += admin.routes()
+    routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

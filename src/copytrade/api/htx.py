@@ -11,12 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
 from copytrade.api.auth import Authenticator, AuthError
 from copytrade.api.errors import domain_error_reply
-from copytrade.api.routes import ROUTES, Call
+from copytrade.api.routes import ROUTES
 from copytrade.api.wire import WireError, parse_body
 from copytrade.domain.errors import DomainError
 from copytrade.protocol.endpoints import BY_PATH, Endpoint, HttpMethod, Permission
@@ -69,17 +68,6 @@ class HtxApi:
         self.limiter = limiter
         self.run = run
         self.wall_ms = wall_ms
-
-    async def handle(self, request: Request) -> Response:
-        """Handle one request to a copy-trading path (Starlette entry)."""
-        status, body, decision = await self.process(
-            request.method,
-            request.url.path,
-            request.scope.get("query_string", b""),
-            request.headers.get("host", ""),
-            request.body,
-        )
-        return json_response(body, status, decision.headers() if decision else None)
 
     async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
@@ -170,10 +158,12 @@ class HtxApi:
         route = ROUTES.get(endpoint.name)
         if route is None:
             return 200, error_body(ErrorCode.SYSTEM_ERROR, tid, NOT_IMPLEMENTED), decision
-        call = Call(principal.uid, call_params, self.ctx.clock.now_ms())
-        # the use case runs here, not in a helper coroutine: one frame fewer per request
+        # parse and render here on the event loop; only the use case runs in the database
+        # runner (awaited here, not in a helper coroutine: one frame fewer per request)
         try:
-            data = await self.run(route, self.ctx, call)
+            arguments = route.parse(call_params, self.ctx.clock.now_ms())
+            result = await self.run(route.run, self.ctx, principal.uid, *arguments)
+            data = route.render(self.ctx, arguments, result)
         except WireError as exc:
             return 200, self._wire_error(exc, tid), decision
         except DomainError as exc:

@@ -1,49 +1,71 @@
-"""HTX endpoints: wire -> service call -> ``data`` with HTX's field names and types (spec §6).
+"""HTX endpoints in three steps: parse the wire, run the use case, render the reply (spec §6).
 
-Each function runs on a database thread and returns the envelope's ``data``.
+Each :class:`Route` is ``(parse, run, render)``. ``parse(params, now_ms)`` turns the request's
+parameters into the use case's arguments (a tuple) or raises ``WireError``/``DomainError``;
+``run(ctx, uid, *arguments)`` is the service function, the only step that runs in the database
+runner; ``render(ctx, arguments, result)`` builds the envelope's ``data`` from the declared
+reply structures (:mod:`copytrade.protocol.copytrading`). Parsing and rendering stay on the
+event loop, outside the commit group.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar, TypeVarTuple
 
 from copytrade.api import wire
 from copytrade.api.wire import WireError
-from copytrade.domain.enums import MarginMode
+from copytrade.domain import risk
+from copytrade.domain.enums import MarginMode, PositionSide
 from copytrade.domain.errors import PositionNotFound
-from copytrade.domain.margin import div
 from copytrade.domain.model import SubPosition
 from copytrade.domain.trading import OpenRequest
-from copytrade.protocol.decimals import fmt, fmt_trunc18
+from copytrade.protocol import copytrading as ct
 from copytrade.protocol.error_codes import ErrorCode
+from copytrade.protocol.replies import Page as WirePage
 from copytrade.service import handlers, queries
 from copytrade.service.context import ServiceContext
-from copytrade.service.ports import Page
+from copytrade.service.ports import FollowerRow, Page
 
 DAY_MS = 86_400_000
 WINDOW_MS = 90 * DAY_MS
 INT64_LIMIT = 2**63
+_ZERO = Decimal(0)
+
+Params = dict[str, Any]
+Ts = TypeVarTuple("Ts")
+R = TypeVar("R")
 
 
-class Call(NamedTuple):
-    """One authenticated call: who, its parameters (query on GET, body on POST), and now.
+class Route(NamedTuple):
+    """One endpoint: parse (event loop), use case (database runner), render (event loop)."""
 
-    A named tuple: immutable like a frozen dataclass, and a third of its cost to build.
-    """
-
-    uid: int
-    params: dict[str, Any]
-    now_ms: int
+    parse: Callable[[Params, int], tuple[Any, ...]]
+    run: Callable[..., Any]
+    render: Callable[[ServiceContext, Any, Any], Any]
 
 
-Route = Callable[[ServiceContext, Call], Any]
+def route(
+    parse: Callable[[Params, int], tuple[*Ts]],
+    run: Callable[[ServiceContext, int, *Ts], R],
+    render: Callable[[ServiceContext, tuple[*Ts], R], Any],
+) -> Route:
+    """Return a :class:`Route`, checking that the three steps fit together (for mypy)."""
+    return Route(parse, run, render)
 
 
-def place_order(ctx: ServiceContext, call: Call) -> Any:
-    """``POST place_order``: open or add to a lead position (spec §6.1)."""
-    p = call.params
+def accepted(ctx: ServiceContext, arguments: tuple[object, ...], result: object) -> bool:
+    """Render ``data: true``: the POST was carried out (``ct.ACCEPTED``, a bare ``True``)."""
+    return True
+
+
+# --- parsers: wire parameters -> the use case's arguments ------------------------------------
+
+
+def parse_place_order(p: Params, now_ms: int) -> tuple[OpenRequest]:
+    """``POST place_order`` (spec §6.1)."""
     code = wire.contract_code(p)
     amount = wire.decimal_field(wire.required(p, "amount"), "amount")
     mode = wire.margin_mode(p)
@@ -53,7 +75,7 @@ def place_order(ctx: ServiceContext, call: Call) -> Any:
     price = wire.optional_decimal(p, "price")
     if price_type.needs_price and price is None:
         raise WireError(ErrorCode.EMPTY_PARAM, "price")
-    req = OpenRequest(
+    request = OpenRequest(
         contract_code=code,
         direction=direction,
         volume=amount,
@@ -64,30 +86,23 @@ def place_order(ctx: ServiceContext, call: Call) -> Any:
         tp_trigger_price=wire.optional_decimal(p, "tp_trigger_price"),
         sl_trigger_price=wire.optional_decimal(p, "sl_trigger_price"),
     )
-    handlers.place_order(ctx, call.uid, req)
-    return True
+    return (request,)
 
 
-def close_order(ctx: ServiceContext, call: Call) -> Any:
-    """``POST close_order``: close one sub position at market (spec §6.2)."""
-    raw = wire.id_field(wire.required(call.params, "sub_position_id"), "sub_position_id")
+def parse_close_order(p: Params, now_ms: int) -> tuple[int]:
+    """``POST close_order`` (spec §6.2): an id that cannot exist is an unknown position."""
+    raw = wire.id_field(wire.required(p, "sub_position_id"), "sub_position_id")
     if not raw.isdigit() or len(raw) > 19:
         raise PositionNotFound(f"sub_position_id {raw}")
-    handlers.close_order(ctx, call.uid, int(raw))
-    return True
+    return (int(raw),)
 
 
-def close_all_position(ctx: ServiceContext, call: Call) -> Any:
-    """``POST close_all_position``: close every sub position of one key (spec §6.3, §8.2)."""
-    p = call.params
-    code = wire.contract_code(p)
-    mode = wire.margin_mode(p)
-    side = wire.position_side(p)
-    handlers.close_all_position(ctx, call.uid, code, mode, side)
-    return True
+def parse_close_all(p: Params, now_ms: int) -> tuple[str, MarginMode, PositionSide]:
+    """``POST close_all_position`` (spec §6.3, §8.2)."""
+    return wire.contract_code(p), wire.margin_mode(p), wire.position_side(p)
 
 
-def parse_page(params: dict[str, Any], now_ms: int) -> Page:
+def parse_page(params: Params, now_ms: int) -> Page:
     """Build paging from ``direct``, ``from_id``, ``limit``, ``start_time``, ``end_time``."""
 
     def opt(name: str) -> Any:
@@ -122,100 +137,107 @@ def parse_page(params: dict[str, Any], now_ms: int) -> Page:
     return Page(direct == "next", from_id, limit, start, end)
 
 
-def _opt(value: Any) -> str | None:
-    return None if value is None else fmt(value)
+def parse_contract_page(p: Params, now_ms: int) -> tuple[str, Page]:
+    """``contract_code`` (required) and paging: ``current_positions``, ``position_positions``."""
+    return wire.contract_code(p), parse_page(p, now_ms)
 
 
-def _query_id(items: list[Any], key: Callable[[Any], int]) -> int | None:
-    return key(items[-1]) if items else None
+def parse_paging(p: Params, now_ms: int) -> tuple[Page]:
+    """Paging only: ``query_followers``."""
+    return (parse_page(p, now_ms),)
 
 
-def current_positions(ctx: ServiceContext, call: Call) -> Any:
-    """``GET current_positions``: open sub positions of one contract (spec §6.11)."""
-    code = wire.contract_code(call.params)
-    view = queries.current_positions(ctx, call.uid, code, parse_page(call.params, call.now_ms))
-    out = []
+def no_parameters(p: Params, now_ms: int) -> tuple[()]:
+    """An endpoint without parameters (unknown ones are ignored, spec §2.3)."""
+    return ()
+
+
+# --- renderers: the use case's result -> the declared reply structures -----------------------
+
+
+def render_current_positions(
+    ctx: ServiceContext, arguments: tuple[str, Page], view: queries.OpenPositionsView
+) -> Any:
+    """``GET current_positions`` (spec §6.11): cross positions have no liquidation price."""
+    code = arguments[0]
+    items = []
     for pos in view.positions:
         liq = view.liquidation.get((code, pos.side))
-        isolated = pos.margin_mode is MarginMode.ISOLATED
-        out.append(
-            {
-                "sub_position_id": str(pos.sub_position_id),
-                "margin_mode": pos.margin_mode.value,
-                "position_side": pos.side.value,
-                "lever": str(pos.lever),
-                "open_order_id": str(pos.open_order_id),
-                "open_avg_price": fmt_trunc18(pos.open_avg_price),
-                "open_fee": fmt_trunc18(pos.open_fee),
-                "open_time": pos.open_time,
-                "position_margin": fmt_trunc18(pos.position_margin),
-                "volume": fmt(pos.volume),
-                "liquidation_price": fmt_trunc18(liq) if isolated and liq is not None else None,
-                "tp_trigger_price": _opt(pos.tp_trigger_price),
-                "sl_trigger_price": _opt(pos.sl_trigger_price),
-            }
+        items.append(
+            ct.SubPosition(
+                sub_position_id=str(pos.sub_position_id),
+                margin_mode=pos.margin_mode,
+                position_side=pos.side,
+                lever=pos.lever,
+                open_order_id=str(pos.open_order_id),
+                open_avg_price=pos.open_avg_price,
+                open_fee=pos.open_fee,
+                open_time=pos.open_time,
+                position_margin=pos.position_margin,
+                volume=pos.volume,
+                liquidation_price=liq if pos.margin_mode is MarginMode.ISOLATED else None,
+                tp_trigger_price=pos.tp_trigger_price,
+                sl_trigger_price=pos.sl_trigger_price,
+            )
         )
-    query_id = _query_id(view.positions, lambda p: p.sub_position_id)
-    return {"positions": out, "query_id": query_id}
+    return ct.CURRENT_POSITIONS.render(WirePage(tuple(items), _last_position_id(view.positions)))
 
 
-def _history_item(pos: SubPosition) -> dict[str, Any]:
-    return {
-        "sub_position_id": str(pos.sub_position_id),
-        "open_order_id": str(pos.open_order_id),
-        "margin_mode": pos.margin_mode.value,
-        "position_side": pos.side.value,
-        "lever": str(pos.lever),
-        "open_avg_price": fmt_trunc18(pos.open_avg_price),
-        "open_time": pos.open_time,
-        "volume": fmt(pos.volume),
-        "close_time": pos.close_time,
-        "close_avg_price": fmt_trunc18(pos.close_avg_price) if pos.close_avg_price else None,
-        "open_fee": fmt_trunc18(pos.open_fee),
-        "close_fee": fmt_trunc18(pos.close_fee),
-        "profit": fmt_trunc18(pos.profit) if pos.profit is not None else "0",
-        "profit_rate": "0",
-        "close_type": int(pos.close_type) if pos.close_type is not None else None,
-        "follow_takes": fmt_trunc18(pos.follow_takes),
-    }
+def closed_position(pos: SubPosition, contract_size: Decimal) -> ct.ClosedPosition:
+    """Return a closed sub position as ``position_positions`` shows it (spec §6.12)."""
+    has_margin = pos.profit is not None and pos.initial_margin(contract_size) > 0
+    return ct.ClosedPosition(
+        sub_position_id=str(pos.sub_position_id),
+        open_order_id=str(pos.open_order_id),
+        margin_mode=pos.margin_mode,
+        position_side=pos.side,
+        lever=pos.lever,
+        open_avg_price=pos.open_avg_price,
+        open_time=pos.open_time,
+        volume=pos.volume,
+        close_time=pos.close_time,
+        close_avg_price=pos.close_avg_price or None,
+        open_fee=pos.open_fee,
+        close_fee=pos.close_fee,
+        profit=_ZERO if pos.profit is None else pos.profit,
+        profit_rate=risk.closed_profit_rate(pos, contract_size) if has_margin else _ZERO,
+        close_type=pos.close_type,
+        follow_takes=pos.follow_takes,
+    )
 
 
-def position_positions(ctx: ServiceContext, call: Call) -> Any:
-    """``GET position_positions``: closed sub positions of one contract (spec §6.12)."""
-    code = wire.contract_code(call.params)
-    spec = ctx.spec(code)
-    rows = queries.position_history(ctx, call.uid, code, parse_page(call.params, call.now_ms))
-    out = []
-    for pos in rows:
-        item = _history_item(pos)
-        im = pos.initial_margin(spec.contract_size)
-        if pos.profit is not None and im > 0:
-            item["profit_rate"] = fmt_trunc18(div(pos.profit, im))
-        out.append(item)
-    return {"positions": out, "query_id": _query_id(rows, lambda p: p.sub_position_id)}
+def render_position_history(
+    ctx: ServiceContext, arguments: tuple[str, Page], rows: list[SubPosition]
+) -> Any:
+    """``GET position_positions`` (spec §6.12)."""
+    size = ctx.spec(arguments[0]).contract_size
+    items = tuple(closed_position(pos, size) for pos in rows)
+    return ct.POSITION_HISTORY.render(WirePage(items, _last_position_id(rows)))
 
 
-def position_list(ctx: ServiceContext, call: Call) -> Any:
-    """``GET position_list``: aggregate positions with risk figures (spec §6.10)."""
-    out = []
-    for agg in queries.position_list(ctx, call.uid):
-        out.append(
-            {
-                "contract_code": agg.contract_code,
-                "margin_mode": agg.margin_mode.value,
-                "position_side": agg.side.value,
-                "lever": str(agg.lever),
-                "open_avg_price": fmt_trunc18(agg.open_avg_price),
-                "volume": fmt(agg.volume),
-                "position_margin": fmt_trunc18(agg.position_margin),
-                "margin_rate": fmt_trunc18(agg.margin_rate),
-                "liquidation_price": fmt_trunc18(agg.liquidation_price),
-                "unreal_profit": fmt_trunc18(agg.unreal_profit),
-                "profit": fmt_trunc18(agg.profit),
-                "profit_rate": fmt_trunc18(agg.profit_rate),
-            }
+def render_position_list(
+    ctx: ServiceContext, arguments: tuple[()], rows: list[risk.AggregatePosition]
+) -> Any:
+    """``GET position_list`` (spec §6.10)."""
+    return ct.POSITION_LIST.render(
+        tuple(
+            ct.AggregatePosition(
+                contract_code=agg.contract_code,
+                margin_mode=agg.margin_mode,
+                position_side=agg.side,
+                lever=agg.lever,
+                open_avg_price=agg.open_avg_price,
+                volume=agg.volume,
+                position_margin=agg.position_margin,
+                margin_rate=agg.margin_rate,
+                liquidation_price=agg.liquidation_price,
+                unreal_profit=agg.unreal_profit,
+                profit=agg.profit,
+                profit_rate=agg.profit_rate,
+            )
+            for agg in rows
         )
-    return {"positions": out}
+    )
 
 
 def encode_follower_uid(uid: int) -> str:
@@ -223,21 +245,24 @@ def encode_follower_uid(uid: int) -> str:
     return base64.b64encode(str(uid).encode()).decode().rstrip("=")
 
 
-def query_followers(ctx: ServiceContext, call: Call) -> Any:
-    """``GET query_followers``: current followers (spec §6.18)."""
-    rows = queries.followers(ctx, call.uid, parse_page(call.params, call.now_ms))
-    out = [
-        {
-            "follower_uid": encode_follower_uid(r.follower_uid),
-            "follower_name": _mask(r.name),
-            "follower_head_pic": f"https://static.example.invalid/avatar/{r.follower_uid}.png",
-            "follower_time": r.started_at,
-            "follower_trade_amount": fmt_trunc18(r.trade_amount),
-            "follower_profit_amount": fmt_trunc18(r.profit_amount),
-        }
+def render_followers(ctx: ServiceContext, arguments: tuple[Page], rows: list[FollowerRow]) -> Any:
+    """``GET query_followers`` (spec §6.18): names masked, ids opaque."""
+    items = tuple(
+        ct.Follower(
+            follower_uid=encode_follower_uid(r.follower_uid),
+            follower_name=_mask(r.name),
+            follower_head_pic=f"https://static.example.invalid/avatar/{r.follower_uid}.png",
+            follower_time=r.started_at,
+            follower_trade_amount=r.trade_amount,
+            follower_profit_amount=r.profit_amount,
+        )
         for r in rows
-    ]
-    return {"follower": out, "query_id": _query_id(rows, lambda r: r.follow_id)}
+    )
+    return ct.FOLLOWERS.render(WirePage(items, rows[-1].follow_id if rows else None))
+
+
+def _last_position_id(rows: list[SubPosition]) -> int | None:
+    return rows[-1].sub_position_id if rows else None
 
 
 def _mask(name: str) -> str:
@@ -246,11 +271,16 @@ def _mask(name: str) -> str:
 
 
 ROUTES: dict[str, Route] = {
-    "place_order": place_order,
-    "close_order": close_order,
-    "close_all_position": close_all_position,
-    "current_positions": current_positions,
-    "position_positions": position_positions,
-    "position_list": position_list,
-    "query_followers": query_followers,
+    "place_order": route(parse_place_order, handlers.place_order, accepted),
+    "close_order": route(parse_close_order, handlers.close_order, accepted),
+    "close_all_position": route(parse_close_all, handlers.close_all_position, accepted),
+    "current_positions": route(
+        parse_contract_page, queries.current_positions, render_current_positions
+    ),
+    "position_positions": route(
+        parse_contract_page, queries.position_history, render_position_history
+    ),
+    "position_list": route(no_parameters, queries.position_list, render_position_list),
+    "query_followers": route(parse_paging, queries.followers, render_followers),
 }
+"""The endpoints the server implements, by name (the others answer 1000, see COVERAGE.md)."""

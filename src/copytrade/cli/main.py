@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from copytrade.cli.api import api
 from copytrade.cli.demo import demo
 
 
@@ -158,12 +159,7 @@ def migrate(db_url: str) -> None:
 
 
 main.add_command(demo)
-try:  # the SDK's commands
-    from copytrade.cli.api import api
-
-    main.add_command(api)
-except ImportError:  # pragma: no cover - only while the SDK CLI is being built
-    pass
+main.add_command(api)
 
 
 if __name__ == "__main__":  # pragma: no cover

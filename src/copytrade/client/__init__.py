@@ -28,6 +28,7 @@ from copytrade.client.models import (
     AggregatePosition,
     ApiResponse,
     ClosedPosition,
+    CloseType,
     ContractLever,
     Direct,
     Follower,
@@ -46,8 +47,10 @@ from copytrade.client.models import (
     RateLimit,
     SubPosition,
     TpslOrder,
+    TpslOrderType,
     TraderStats,
     TransferType,
+    TriggerType,
 )
 from copytrade.client.ratelimit import TokenBucket
 
@@ -59,6 +62,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "Client",
+    "CloseType",
     "ClosedPosition",
     "ContractLever",
     "CopytradeClientError",
@@ -91,9 +95,11 @@ __all__ = [
     "SubPosition",
     "TokenBucket",
     "TpslOrder",
+    "TpslOrderType",
     "TraderStats",
     "TransferType",
     "TransportError",
+    "TriggerType",
     "builders",
     "load_ed25519_private_key",
 ]

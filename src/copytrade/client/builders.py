@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from copytrade.client import models as m
+from copytrade.protocol import copytrading as ct
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.endpoints import BY_NAME, Endpoint, HttpMethod
 
@@ -140,7 +141,7 @@ def _paging(
 
 
 def _parse_close_all(data: Any) -> bool:
-    if m.parse_true(data):
+    if ct.ACCEPTED.parse(data):
         return True
     # Spec §8.6 Q3: a live server may answer data:false instead of error 1046.
     raise DataRejection(1046, "Nothing was closed (data: false).")
@@ -195,7 +196,7 @@ def place_order(
         body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
     if sl_trigger_price is not None:
         body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
-    return _post("place_order", body, m.parse_true)
+    return _post("place_order", body, ct.ACCEPTED.parse)
 
 
 def close_order(*, sub_position_id: str | int) -> PreparedRequest[bool]:
@@ -210,7 +211,7 @@ def close_order(*, sub_position_id: str | int) -> PreparedRequest[bool]:
     Raises:
         PositionNotFound: error 1046, the sub position is unknown or already closed.
     """
-    return _post("close_order", {"sub_position_id": str(sub_position_id)}, m.parse_true)
+    return _post("close_order", {"sub_position_id": str(sub_position_id)}, ct.ACCEPTED.parse)
 
 
 def close_all_position(
@@ -275,7 +276,7 @@ def tpsl_order(
         body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
     if sl_trigger_price is not None:
         body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
-    return _post("tpsl_order", body, m.parse_true)
+    return _post("tpsl_order", body, ct.ACCEPTED.parse)
 
 
 def add_margin(
@@ -302,7 +303,7 @@ def add_margin(
         "type": int(m.MarginAdjustType(type)),
         "position_side": m.PositionSide(position_side).value,
     }
-    return _post("add_margin", body, m.MarginAdjustment.from_wire)
+    return _post("add_margin", body, ct.MARGIN_ADJUSTMENT.parse)
 
 
 def account_transfer(
@@ -325,7 +326,7 @@ def account_transfer(
         "type": int(m.TransferType(type)),
         "currency": currency,
     }
-    return _post("account_transfer", body, m.parse_true)
+    return _post("account_transfer", body, ct.ACCEPTED.parse)
 
 
 def updated_contract_lever(
@@ -349,7 +350,7 @@ def updated_contract_lever(
         "lever": int(lever),
         "margin_mode": m.MarginMode(margin_mode).value,
     }
-    return _post("updated_contract_lever", body, m.LeverageSetting.from_wire)
+    return _post("updated_contract_lever", body, ct.LEVERAGE_SETTING.parse)
 
 
 def remove_follower(*, follower_uid: str) -> PreparedRequest[bool]:
@@ -363,7 +364,7 @@ def remove_follower(*, follower_uid: str) -> PreparedRequest[bool]:
     Returns:
         ``True`` when removed.
     """
-    return _post("remove_follower", {"follower_uid": follower_uid}, m.parse_true)
+    return _post("remove_follower", {"follower_uid": follower_uid}, ct.ACCEPTED.parse)
 
 
 # --- GET -----------------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def query_contract_lever(
         The allowed ``[min, max]`` range and the current leverage.
     """
     params = {"contract_code": contract_code, "margin_mode": m.MarginMode(margin_mode).value}
-    return _get("query_contract_lever", params, m.ContractLever.from_wire)
+    return _get("query_contract_lever", params, ct.CONTRACT_LEVER.parse)
 
 
 def query_contract() -> PreparedRequest[tuple[str, ...]]:
@@ -393,7 +394,7 @@ def query_contract() -> PreparedRequest[tuple[str, ...]]:
     Returns:
         Contract codes (HTX's string or ``{contract_code}`` elements, both accepted).
     """
-    return _get("query_contract", {}, m.parse_contracts)
+    return _get("query_contract", {}, ct.CONTRACTS.parse)
 
 
 def position_list() -> PreparedRequest[tuple[m.AggregatePosition, ...]]:
@@ -404,7 +405,7 @@ def position_list() -> PreparedRequest[tuple[m.AggregatePosition, ...]]:
     Returns:
         One entry per (contract, margin mode, side) with margin and risk figures.
     """
-    return _get("position_list", {}, m.parse_position_list)
+    return _get("position_list", {}, ct.POSITION_LIST.parse)
 
 
 def current_positions(
@@ -432,7 +433,7 @@ def current_positions(
     params = {"contract_code": contract_code} | _paging(
         start_time, end_time, direct, from_id, limit
     )
-    return _get("current_positions", params, m.parse_current_positions)
+    return _get("current_positions", params, ct.CURRENT_POSITIONS.parse)
 
 
 def position_positions(
@@ -460,7 +461,7 @@ def position_positions(
     params = {"contract_code": contract_code} | _paging(
         start_time, end_time, direct, from_id, limit
     )
-    return _get("position_positions", params, m.parse_position_history)
+    return _get("position_positions", params, ct.POSITION_HISTORY.parse)
 
 
 def open_orders(*, contract_code: str | None = None) -> PreparedRequest[tuple[m.OpenOrder, ...]]:
@@ -472,7 +473,7 @@ def open_orders(*, contract_code: str | None = None) -> PreparedRequest[tuple[m.
     Returns:
         The unfilled orders, newest first.
     """
-    return _get("open_orders", {"contract_code": contract_code}, m.parse_open_orders)
+    return _get("open_orders", {"contract_code": contract_code}, ct.OPEN_ORDERS.parse)
 
 
 def tpsl_open_orders(
@@ -489,7 +490,7 @@ def tpsl_open_orders(
     Returns:
         One entry per trigger.
     """
-    return _get("tpsl_open_orders", {"contract_code": contract_code}, m.parse_tpsl_orders)
+    return _get("tpsl_open_orders", {"contract_code": contract_code}, ct.TPSL_ORDERS.parse)
 
 
 def order_total_detail() -> PreparedRequest[m.TraderStats]:
@@ -498,7 +499,7 @@ def order_total_detail() -> PreparedRequest[m.TraderStats]:
     Returns:
         Follower counts, total PnL, win rate and the 24 h / 90 d PnL curves.
     """
-    return _get("order_total_detail", {}, m.TraderStats.from_wire)
+    return _get("order_total_detail", {}, ct.TRADER_STATS.parse)
 
 
 def profit_history_details(
@@ -522,7 +523,7 @@ def profit_history_details(
         A page of profit-share items.
     """
     params = _paging(start_time, end_time, direct, from_id, limit)
-    return _get("profit_history_details", params, m.parse_profit_history)
+    return _get("profit_history_details", params, ct.PROFIT_HISTORY.parse)
 
 
 def total_profit_history() -> PreparedRequest[tuple[m.ProfitTotal, ...]]:
@@ -531,7 +532,7 @@ def total_profit_history() -> PreparedRequest[tuple[m.ProfitTotal, ...]]:
     Returns:
         One total per currency.
     """
-    return _get("total_profit_history", {}, m.parse_profit_totals)
+    return _get("total_profit_history", {}, ct.PROFIT_TOTALS.parse)
 
 
 def query_followers(
@@ -555,4 +556,4 @@ def query_followers(
         A page of followers.
     """
     params = _paging(start_time, end_time, direct, from_id, limit)
-    return _get("query_followers", params, m.parse_followers)
+    return _get("query_followers", params, ct.FOLLOWERS.parse)

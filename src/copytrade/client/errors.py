@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from copytrade.protocol.error_codes import ErrorCode
+
 if TYPE_CHECKING:
     from copytrade.client.models import RateLimit
 
@@ -129,16 +131,24 @@ class InvalidResponse(ExchangeError):
     """The reply could not be decoded into the documented shape."""
 
 
-_AUTH_CODES = frozenset({403, *range(12001, 12010)})
+E = ErrorCode
+# spec §4.3; the ranges also cover HTX codes this server never sends (1036, 12004, ...)
+_AUTH_CODES = frozenset({E.VERIFICATION, *range(E.TIMESTAMP_INVALID, E.USER_LOCKED + 1)})
 _BY_CODE: dict[int, type[ExchangeError]] = {
-    1205: PermissionDenied,
-    1032: RateLimitExceeded,
-    1047: InsufficientFunds,
-    1048: InsufficientFunds,
-    1301: InsufficientFunds,
-    **dict.fromkeys((*range(1034, 1042), 1349, 1405, 1407), InvalidOrder),
-    **dict.fromkeys((1030, 1066, 1067, 1014, 1505), BadRequest),
-    1046: PositionNotFound,
+    E.NO_PERMISSION: PermissionDenied,
+    E.RATE_LIMITED: RateLimitExceeded,
+    **dict.fromkeys(
+        (E.INSUFFICIENT_MARGIN, E.INSUFFICIENT_CLOSE, E.INSUFFICIENT_TRANSFER), InsufficientFunds
+    ),
+    **dict.fromkeys(
+        (*range(E.ORDER_PRICE_TYPE, E.AMOUNT_LIMIT + 1), E.LEVER_MISMATCH, E.TP_PRICE, E.SL_PRICE),
+        InvalidOrder,
+    ),
+    **dict.fromkeys(
+        (E.INPUT_ERROR, E.EMPTY_PARAM, E.ILLEGAL_PARAM, E.CONTRACT_NOT_EXIST, E.PAIR_NOT_ALLOWED),
+        BadRequest,
+    ),
+    E.POSITION_NOT_EXIST: PositionNotFound,
 }
 
 

@@ -176,5 +176,3 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
-
-PATH_PREFIX = _P

@@ -130,19 +130,6 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
-def parse_timestamp(value: str) -> datetime | None:
-    """Parse HTX's timestamp strictly (19 characters, literal ``T``); ``None`` when malformed."""
-    if len(value) != 19 or value[10] != "T" or not value.isascii():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        return None
-    return parsed.replace(tzinfo=UTC)
-
-
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 

@@ -8,6 +8,7 @@ import copytrade.domain.errors as domain_errors
 import copytrade.service.errors as service_errors
 from copytrade.api.errors import domain_error_reply, mapped_error_types
 from copytrade.domain.errors import DomainError
+from copytrade.protocol.error_codes import ErrorCode, message
 
 
 def _all_subclasses(cls: type) -> set[type]:
@@ -73,3 +74,25 @@ def test_v1_domain_errors_keep_the_codes_their_spec_sections_name() -> None:
     assert domain_error_reply(domain_errors.IllegalParameter("amount", one))[1] == (
         "Illegal parameter amount."
     )
+
+
+def test_tp_and_sl_messages_say_which_side_of_the_latest_price() -> None:
+    above = domain_errors.InvalidTakeProfit(Decimal(59000), Decimal(60000), above=True)
+    below = domain_errors.InvalidStopLoss(Decimal(61000), Decimal(60000), above=False)
+
+    assert domain_error_reply(above) == (
+        1405,
+        "The take-profit price shall not be lower than the latest price 60000",
+    )
+    assert domain_error_reply(below) == (
+        1407,
+        "The stop-loss price shall not be higher than the latest price 60000",
+    )
+
+
+def test_each_code_is_declared_once_with_its_message() -> None:
+    # an IntEnum member repeating a code would silently become an alias, its message lost
+    assert len(ErrorCode.__members__) == len(ErrorCode)
+    assert all(code.message for code in ErrorCode)
+    assert message(1066, "contract_code") == "contract_code cannot be empty."
+    assert message(99999) == ErrorCode.SYSTEM_ERROR.message
