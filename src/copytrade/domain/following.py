@@ -166,3 +166,45 @@ def end_follow(
         env,
     )
     return Removal(follower.uid, closed)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowCheck:
+    """What a mark move did to one follow: the copies closed, and whether the follow stopped."""
+
+    closed: list[SubPosition]
+    stopped: bool
+
+
+def check_follow_rules(
+    follow: Follow,
+    follower: Account,
+    trader: Account,
+    profit_share_ratio: Decimal,
+    realised: Decimal,
+    markets: Mapping[str, Market],
+    env: Env,
+) -> FollowCheck:
+    """Apply a follower's own rules after the marks moved: per-copy TP/SL, then total stop-loss.
+
+    Args:
+        follow: The follow and its settings.
+        follower: The follower's account.
+        trader: The trader's account (paid the profit shares).
+        profit_share_ratio: The trader's ratio.
+        realised: The follower's realised copy PnL of this follow before this check.
+        markets: Marks of every contract the copies hold.
+        env: Fees, time, ids and the change set.
+
+    Returns:
+        The copies closed (types 8/9, then 10), and ``stopped`` when the total stop-loss was
+        reached: the caller ends the follow, so that no later lead fill is copied.
+    """
+    closed = apply_own_exits(follow, follower, trader, profit_share_ratio, markets, env)
+    realised += sum((c.profit for c in closed if c.profit is not None), _ZERO)
+    if not total_stop_hit(follow, copies_of(follower, trader.uid), realised, markets):
+        return FollowCheck(closed, stopped=False)
+    removal = end_follow(
+        follower, trader, profit_share_ratio, markets, CloseType.COPY_TOTAL_STOP, env
+    )
+    return FollowCheck(closed + removal.closed, stopped=True)

@@ -19,7 +19,9 @@ from copytrade.domain.copytrading import (
 from copytrade.domain.enums import CloseType, CopyMode, MarginMode, OrderDirection, SkipReason
 from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.following import (
+    FollowCheck,
     apply_own_exits,
+    check_follow_rules,
     copies_of,
     copy_pnl,
     copy_return,
@@ -328,3 +330,31 @@ def test_settings_round_trip_through_their_text_form(follow: Follow) -> None:
 def test_a_plain_ratio_follow_has_no_settings_text() -> None:
     assert follow_settings(Follow(2, 1, D(1))) == {}
     assert follow_with_settings(2, 1, D(1), None) == Follow(2, 1, D(1))
+
+
+def test_a_mark_move_past_the_total_stop_closes_every_copy_and_stops_the_follow() -> None:
+    follow = Follow(2, TRADER, D(1), total_stop_loss=D(20))
+    trader, follower, lead, env = copied_pair(follow)
+
+    calm = check_follow_rules(follow, follower, trader, D("0.1"), D(0), MARKETS, env)
+    crash = check_follow_rules(
+        follow, follower, trader, D("0.1"), D(0), make_markets(BTC="58000", DOT="10"), env
+    )
+
+    assert calm == FollowCheck([], stopped=False)
+    assert crash.stopped
+    assert [c.close_type for c in crash.closed] == [CloseType.COPY_TOTAL_STOP]
+    assert copies_of(follower, TRADER) == []
+    assert lead.is_open
+
+
+def test_own_exits_count_towards_the_total_stop_in_the_same_check() -> None:
+    # the own SL realises about −31 (fees included); with −10 before, the −30 stop is reached
+    follow = Follow(2, TRADER, D(1), sl_ratio=D("0.1"), total_stop_loss=D(30))
+    trader, follower, _lead, env = copied_pair(follow)
+    at_57500 = make_markets(BTC="57500", DOT="10")
+
+    outcome = check_follow_rules(follow, follower, trader, D("0.1"), D(-10), at_57500, env)
+
+    assert [c.close_type for c in outcome.closed] == [CloseType.COPY_STOP_LOSS]
+    assert outcome.stopped
