@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench install install-dev clean
+.PHONY: run test lint typecheck unit bench install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: lint typecheck
+# Debian's headless Chromium for the dashboard test (Playwright drives it; its own browser
+# download is never used). Installed when missing and apt can run (root); otherwise the test
+# is skipped, or fails under COPYTRADE_REQUIRE_SERVICES=1.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev

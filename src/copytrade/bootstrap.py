@@ -29,6 +29,7 @@ from copytrade.adapters.db.engine import (
     migrate,
     require_current_schema,
 )
+from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.uow import SqlUnitOfWork
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.ids import SnowflakeIds
@@ -46,6 +47,7 @@ from copytrade.domain.instruments import (
 )
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
+from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import RateLimiter
 
 
@@ -67,6 +69,7 @@ class Services:
     checkpointer: WalCheckpointer | None = None
     account_versions: AccountVersions | None = None
     keeper: ConnectionKeeper | None = None
+    overview: OverviewReader | None = None
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -95,6 +98,8 @@ class Services:
             self.checkpointer.stop()
         if self.keeper is not None:
             self.keeper.close()
+        if self.overview is not None:
+            self.overview.close()
         self.engine.dispose()
 
 
@@ -216,5 +221,15 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
         checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
     return Services(
-        settings, engine, ctx, clock, limiter, executor, marks, checkpointer, versions, keeper
+        settings,
+        engine,
+        ctx,
+        clock,
+        limiter,
+        executor,
+        marks,
+        checkpointer,
+        versions,
+        keeper,
+        overview=SqlOverviewReader(engine),
     )

@@ -2,52 +2,37 @@
 
 Open without a token only when the server binds to loopback; otherwise every call needs
 ``Authorization: Bearer <admin token>``. When a token is configured it is always required.
+Requests and replies are typed (:mod:`copytrade.api.admin_models`), described at
+``/_sim/openapi.json`` and ``/_sim/docs``; a refused call answers ``{"error", "field"}``.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from copytrade.api.wire import WireError, decimal_field, parse_body
-from copytrade.domain.errors import DomainError
+from copytrade.api import admin_models as m
+from copytrade.api.admin_http import (
+    AdminError,
+    Operation,
+    authorised,
+    dispatch,
+    error_reply,
+    reply,
+)
+from copytrade.api.admin_openapi import openapi_document, render_docs
 from copytrade.domain.model import Account, SubPosition
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
-from copytrade.service.errors import UnknownUser
-
-
-class AdminError(Exception):
-    """A refused admin call: HTTP status and text."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(status, detail)
-        self.status = status
-        self.detail = detail
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return fmt(value)
-    if hasattr(value, "value"):
-        return value.value
-    raise TypeError(type(value).__name__)
-
-
-def _reply(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, default=_json_default), status_code=status, media_type="application/json"
-    )
+from copytrade.service.errors import InvalidFollow, UnknownUser
 
 
 def position_json(p: SubPosition) -> dict[str, Any]:
@@ -101,7 +86,7 @@ def _account_json(account: Account) -> dict[str, Any]:
 
 
 class AdminApi:
-    """Routes under ``/_sim/``."""
+    """Routes under ``/_sim/``: the operation table, its OpenAPI document and docs page."""
 
     def __init__(
         self,
@@ -122,108 +107,122 @@ class AdminApi:
         self.on_reset = on_reset
         self.seed = seed
         self.clock = clock_control
+        self._openapi: dict[str, Any] | None = None
+        self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
+        self.reset_listeners: list[Callable[[], None]] = []
 
-    def routes(self) -> list[Route]:
-        """Return the admin routes."""
-        h = self._handle
+    @property
+    def runner(self) -> Callable[..., Awaitable[Any]]:
+        """Return the function that runs a blocking use case for the event loop."""
+        return self._runner
+
+    def operations(self) -> list[Operation]:
+        """Return every admin call with its models (the one table routes and docs use)."""
+        op = Operation
         return [
-            Route("/_sim/health", h(self.health), methods=["GET"]),
-            Route("/_sim/users", h(self.create_user), methods=["POST"]),
-            Route("/_sim/users/{uid:int}", h(self.get_user), methods=["GET"]),
-            Route("/_sim/follow", h(self.follow), methods=["POST"]),
-            Route("/_sim/followers/bulk", h(self.bulk), methods=["POST"]),
-            Route("/_sim/markets", h(self.markets), methods=["GET"]),
-            Route("/_sim/markets/{contract_code}/price", h(self.set_price), methods=["POST"]),
-            Route("/_sim/clock", h(self.clock_route), methods=["GET", "POST"]),
-            Route("/_sim/reset", h(self.reset), methods=["POST"]),
+            op("GET", "/_sim/health", self.health, m.HealthReply),
+            op("POST", "/_sim/users", self.create_user, m.CreateUserReply, m.CreateUserRequest),
+            op("GET", "/_sim/users/{uid}", self.get_user, m.UserReply, path_params=("uid",)),
+            op("POST", "/_sim/follow", self.follow, m.FollowReply, m.FollowRequest),
+            op(
+                "POST",
+                "/_sim/followers/bulk",
+                self.bulk,
+                m.BulkFollowersReply,
+                m.BulkFollowersRequest,
+            ),
+            op("GET", "/_sim/markets", self.markets, m.MarketsReply),
+            op(
+                "POST",
+                "/_sim/markets/{contract_code}/price",
+                self.set_price,
+                m.SetPriceReply,
+                m.SetPriceRequest,
+                ("contract_code",),
+            ),
+            op("GET", "/_sim/clock", self.read_clock, m.ClockReply),
+            op("POST", "/_sim/clock", self.set_clock, m.ClockReply, m.ClockRequest),
+            op("POST", "/_sim/reset", self.reset, m.ResetReply),
         ]
 
-    def _authorised(self, request: Request) -> bool:
-        if self.token:
-            given = request.headers.get("authorization", "")
-            return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
-        return self.open
+    def routes(self) -> list[Route]:
+        """Return the admin routes, the OpenAPI document and the docs page."""
+        routes = [
+            Route(o.path, self._endpoint(o), methods=[o.method], name=o.handler.__name__)
+            for o in self.operations()
+        ]
+        routes += [
+            Route("/_sim/openapi.json", self._guard(self.openapi_json), methods=["GET"]),
+            Route("/_sim/docs", self._guard(self.docs), methods=["GET"]),
+        ]
+        return routes
 
-    def _handle(
-        self, fn: Callable[[Request], Awaitable[Any]]
+    def authorised(self, request: Request) -> bool:
+        """Return whether a request may use the admin API."""
+        return authorised(request, self.token, self.open)
+
+    def _guard(
+        self, fn: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            if not self._authorised(request):
-                return _reply({"error": "admin token required"}, 401)
-            try:
-                return _reply(await fn(request))
-            except AdminError as exc:
-                return _reply({"error": exc.detail}, exc.status)
-            except WireError as exc:
-                return _reply({"error": f"bad parameter {exc.arg or ''}".strip()}, 400)
-            except UnknownUser as exc:
-                return _reply({"error": f"unknown uid {exc.uid}"}, 404)
-            except DomainError as exc:
-                return _reply({"error": f"{type(exc).__name__}: {exc}"}, 400)
+            if not self.authorised(request):
+                return error_reply(401, "admin token required (Authorization: Bearer <token>)")
+            return await fn(request)
 
         return endpoint
+
+    def _endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await dispatch(operation, request)
+
+        return self._guard(endpoint)
+
+    def openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI 3.1 document of the admin API (built once)."""
+        if self._openapi is None:
+            self._openapi = openapi_document(self.operations())
+        return self._openapi
+
+    async def openapi_json(self, request: Request) -> Response:
+        """Serve the OpenAPI document."""
+        return reply(self.openapi())
+
+    async def docs(self, request: Request) -> Response:
+        """Serve the human-readable docs, rendered on the server from the OpenAPI document."""
+        return HTMLResponse(render_docs(self.openapi()))
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self._runner(fn, *args)
 
-    @staticmethod
-    async def _body(request: Request) -> dict[str, Any]:
-        return parse_body(await request.body())
+    async def health(self, _: None) -> m.HealthReply:
+        """Report liveness and which server process answered.
 
-    @staticmethod
-    def _int(body: dict[str, Any], name: str) -> int:
-        value = body.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-            raise AdminError(400, f"{name} must be an integer")
-        return int(value)
+        ``worker`` is the process's snowflake worker number (several with ``--workers N``).
+        """
+        return m.HealthReply(status="ok", worker=getattr(self.ctx.ids, "worker", 0))
 
-    @staticmethod
-    def _signed_int(value: Any, name: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise AdminError(400, f"{name} must be an integer")
-        try:
-            return int(value)
-        except ValueError:
-            raise AdminError(400, f"{name} must be an integer") from None
+    async def create_user(self, body: m.CreateUserRequest) -> m.CreateUserReply:
+        """Create a trader or follower with a funded account and one API key.
 
-    async def health(self, request: Request) -> Any:
-        """Report liveness, and which server process answered (its snowflake worker number)."""
-        return {"status": "ok", "worker": getattr(self.ctx.ids, "worker", 0)}
-
-    async def create_user(self, request: Request) -> Any:
-        """Create a trader or follower with an API key."""
-        body = await self._body(request)
-        role = body.get("role", "trader")
-        if role not in ("trader", "follower"):
-            raise AdminError(400, "role must be trader or follower")
-        permissions = body.get("permissions", "trade")
-        if permissions not in ("trade", "read"):
-            raise AdminError(400, "permissions must be trade or read")
-        balance = decimal_field(body.get("balance", "10000"), "balance")
-        public = body.get("ed25519_public_key")
-        if public is not None:
-            try:
-                raw = bytes.fromhex(str(public))
-            except ValueError:
-                raw = b""
-            if len(raw) != 32:
-                raise AdminError(400, "ed25519_public_key must be 64 hex characters")
-        ratio = body.get("profit_share_ratio")
+        The reply carries the key's secret, shown only here. With ``ed25519_public_key`` the
+        key signs with Ed25519 and has no secret.
+        """
         creds = await self._run(
             lambda: sim.create_user(
                 self.ctx,
-                role,
-                balance,
-                permissions == "trade",
-                public,
-                profit_share_ratio=decimal_field(ratio, "profit_share_ratio") if ratio else None,
+                body.role,
+                body.balance,
+                body.permissions == "trade",
+                body.ed25519_public_key,
+                profit_share_ratio=body.profit_share_ratio,
             )
         )
-        return {"uid": creds.uid, "access_key": creds.access_key, "secret_key": creds.secret_key}
+        return m.CreateUserReply(
+            uid=creds.uid, access_key=creds.access_key, secret_key=creds.secret_key
+        )
 
-    async def get_user(self, request: Request) -> Any:
-        """Return a user's balance, positions, fills and skipped copies."""
-        uid = int(request.path_params["uid"])
+    async def get_user(self, _: None, uid: int) -> dict[str, Any]:
+        """Show a user: balance, positions, orders, follow, fills, skipped copies, shares."""
         view = await self._run(sim.user_view, self.ctx, uid)
         user = view["user"]
         follow = view["follow"]
@@ -241,27 +240,29 @@ class AdminApi:
             "profit_shares_paid": view["profit_shares_paid"],
         }
 
-    async def follow(self, request: Request) -> Any:
-        """Make a follower copy a trader."""
-        body = await self._body(request)
-        follower, trader = self._int(body, "follower_uid"), self._int(body, "trader_uid")
-        ratio = decimal_field(body.get("ratio", "1"), "ratio")
-        await self._run(sim.follow, self.ctx, follower, trader, ratio)
-        return {"follower_uid": follower, "trader_uid": trader, "ratio": fmt(ratio)}
+    async def follow(self, body: m.FollowRequest) -> m.FollowReply:
+        """Make a follower copy a trader at ``ratio`` (one trader per follower)."""
+        try:
+            await self._run(sim.follow, self.ctx, body.follower_uid, body.trader_uid, body.ratio)
+        except UnknownUser as exc:
+            field = "trader_uid" if exc.uid == body.trader_uid else "follower_uid"
+            raise AdminError(404, f"{field}: unknown uid {exc.uid}", field) from None
+        return m.FollowReply(
+            follower_uid=body.follower_uid, trader_uid=body.trader_uid, ratio=fmt(body.ratio)
+        )
 
-    async def bulk(self, request: Request) -> Any:
-        """Create many funded followers of one trader."""
-        body = await self._body(request)
-        trader, count = self._int(body, "trader_uid"), self._int(body, "count")
-        if count > 100_000:
-            raise AdminError(400, "count must be at most 100000")
-        balance = decimal_field(body.get("balance", "10000"), "balance")
-        ratio = decimal_field(body.get("ratio", "1"), "ratio")
-        uids = await self._run(sim.bulk_followers, self.ctx, trader, count, balance, ratio)
-        return {"uids": uids}
+    async def bulk(self, body: m.BulkFollowersRequest) -> m.BulkFollowersReply:
+        """Create ``count`` funded followers of one trader in one transaction."""
+        try:
+            uids = await self._run(
+                sim.bulk_followers, self.ctx, body.trader_uid, body.count, body.balance, body.ratio
+            )
+        except InvalidFollow as exc:
+            raise AdminError(400, f"trader_uid: {exc.detail}", "trader_uid") from None
+        return m.BulkFollowersReply(uids=uids)
 
-    async def markets(self, request: Request) -> Any:
-        """Return every contract's mark and best quotes."""
+    async def markets(self, _: None) -> dict[str, Any]:
+        """List every contract's mark price and best quotes."""
 
         def read() -> Any:
             with self.ctx.uow() as uow:
@@ -270,34 +271,55 @@ class AdminApi:
         markets = await self._run(read)
         return {
             code: {
-                "mark_price": fmt(m.mark),
-                "best_bid": fmt(m.book.bids[0].price) if m.book.bids else None,
-                "best_ask": fmt(m.book.asks[0].price) if m.book.asks else None,
+                "mark_price": fmt(mk.mark),
+                "best_bid": fmt(mk.book.bids[0].price) if mk.book.bids else None,
+                "best_ask": fmt(mk.book.asks[0].price) if mk.book.asks else None,
             }
-            for code, m in markets.items()
+            for code, mk in markets.items()
         }
 
-    async def set_price(self, request: Request) -> Any:
-        """Move a contract's mark price."""
-        code = request.path_params["contract_code"].upper()
-        body = await self._body(request)
-        price = decimal_field(body.get("price"), "price")
-        return await self._run(sim.set_price, self.ctx, code, price)
+    async def set_price(self, body: m.SetPriceRequest, contract_code: str) -> Any:
+        """Move a contract's mark price.
 
-    async def clock_route(self, request: Request) -> Any:
-        """Read, advance (``advance_ms``), freeze (``now_ms``) or resume (``now_ms: null``)."""
-        if request.method == "POST":
-            body = await self._body(request)
-            if "advance_ms" in body:
-                self.clock.advance(self._signed_int(body["advance_ms"], "advance_ms"))
-            elif "now_ms" in body:
-                now = body["now_ms"]
-                self.clock.freeze(None if now is None else self._signed_int(now, "now_ms"))
-        return {"now_ms": self.clock.now_ms()}
+        The price is rounded to the contract's tick and must be at least one tick. The book
+        re-centres; resting orders, take-profit/stop-loss triggers and liquidations fire.
+        """
+        self.ctx.spec(contract_code)
+        moved = await self._run(sim.set_price, self.ctx, contract_code, body.price)
+        for listener in self.price_listeners:
+            listener(contract_code, Decimal(moved["mark_price"]), self.clock.now_ms())
+        return moved
 
-    async def reset(self, request: Request) -> Any:
-        """Delete all state, then seed markets (and the demo data on loopback) again."""
+    async def read_clock(self, _: None) -> m.ClockReply:
+        """Read the simulation clock."""
+        return m.ClockReply(now_ms=self.clock.now_ms())
+
+    async def set_clock(self, body: m.ClockRequest) -> m.ClockReply:
+        """Advance (``advance_ms``), freeze (``now_ms``) or resume (``now_ms: null``) the clock.
+
+        The clock stays between the epoch and 2100-01-01; a move beyond is refused. Resuming
+        runs on from the simulated time (or from real time if that is out of range).
+        """
+        if body.advance_ms is not None:
+            target = self.clock.now_ms() + body.advance_ms
+            if not 0 <= target <= m.MAX_CLOCK_MS:
+                raise AdminError(
+                    400,
+                    f"advance_ms: would move the clock to {target}, outside 0 … {m.MAX_CLOCK_MS}",
+                    "advance_ms",
+                )
+            self.clock.advance(body.advance_ms)
+        elif "now_ms" in body.model_fields_set:
+            self.clock.freeze(body.now_ms)
+            if not 0 <= self.clock.now_ms() <= m.MAX_CLOCK_MS:
+                self.clock.reset()
+        return m.ClockReply(now_ms=self.clock.now_ms())
+
+    async def reset(self, _: None) -> m.ResetReply:
+        """Delete all state, then seed markets (and the demo users on loopback) again."""
         await self._run(sim.reset, self.ctx)
         self.on_reset()
+        for listener in self.reset_listeners:
+            listener()
         await self._run(self.seed)
-        return {"reset": True}
+        return m.ResetReply(reset=True)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from copytrade.adapters.clock import SystemClock
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
+from copytrade.api.dashboard import Dashboard
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
@@ -65,6 +66,8 @@ def create_app(
         clock_control=services.clock,
     )
     routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
+    if services.overview is not None:
+        routes += Dashboard.for_admin(admin, services.overview).routes()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

@@ -11,6 +11,7 @@ import click
 
 from copytrade.cli.api import api
 from copytrade.cli.demo import demo
+from copytrade.cli.sim import sim
 
 
 class ServerError(click.ClickException):
@@ -160,6 +161,7 @@ def migrate(db_url: str) -> None:
 
 main.add_command(demo)
 main.add_command(api)
+main.add_command(sim)
 
 
 if __name__ == "__main__":  # pragma: no cover

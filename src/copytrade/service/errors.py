@@ -19,3 +19,11 @@ class InvalidFollow(DomainError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class InvalidMark(DomainError):
+    """A mark price the emulator refuses (not positive, or under the contract's tick)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

@@ -13,7 +13,7 @@ from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
 from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
-from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 from copytrade.service.handlers import close_with_copies
 from copytrade.service.ports import ApiKey, UnitOfWork, User
 from copytrade.service.retry import retry_conflicts
@@ -185,7 +185,9 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
     """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire."""
     spec = ctx.spec(contract_code)
     if price <= 0:
-        raise InvalidFollow("price must be positive")
+        raise InvalidMark("must be positive")
+    if price < spec.price_tick:  # would round to 0: a mark of 0 fills buys for nothing
+        raise InvalidMark(f"must be at least one tick ({spec.price_tick}) for {contract_code}")
     price = (price / spec.price_tick).to_integral_value() * spec.price_tick
     summary = {"orders_filled": 0, "tpsl_triggered": 0, "liquidated": 0}
     with ctx.uow() as uow:

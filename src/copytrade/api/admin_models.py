@@ -1,0 +1,314 @@
+"""Request and reply models of the admin API (``/_sim/``): one declaration per shape.
+
+Requests are validated here (unknown keys refused, ids within 63 bits, amounts bounded, the
+clock kept within a sane range, Ed25519 keys checked); the models also feed the OpenAPI
+document at ``/_sim/openapi.json``. Amounts arrive as a JSON number or a decimal string and
+leave as a decimal string, as everywhere on the wire.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from copytrade.api.keycheck import ed25519_key_problem
+from copytrade.protocol.decimals import parse_decimal_text
+
+MAX_ID = 2**63 - 1
+"""Every id (UID, position, order) is a signed 64-bit integer, so at most 2^63 − 1."""
+MAX_AMOUNT = Decimal(10) ** 18
+"""No balance, price or ratio is this large; exact arithmetic on larger ones could overflow."""
+MAX_CLOCK_MS = 4_102_444_800_000
+"""The simulation clock stays before 2100-01-01T00:00:00Z (and at or after the epoch)."""
+MAX_BULK = 100_000
+
+
+def _integer(value: Any) -> Any:
+    """Accept a JSON integer, a string of digits (optional ``-``) or an integral number."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("integer", "must be an integer, not true or false")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value) if abs(value) < 10**30 else _too_long()
+    if isinstance(value, str) and value.isascii() and 0 < len(value) <= 30:
+        digits = value[1:] if value.startswith("-") else value
+        if digits.isdigit():
+            return int(value)
+    raise PydanticCustomError("integer", "must be an integer (a JSON integer or a digit string)")
+
+
+def _too_long() -> Any:
+    raise PydanticCustomError("integer", "is far outside the allowed range")
+
+
+def _decimal(value: Any) -> Any:
+    """Accept a JSON number or a plain decimal string; refuse NaN, infinities, huge values."""
+    parsed: Decimal | None = None
+    if isinstance(value, bool):
+        parsed = None
+    elif isinstance(value, Decimal):
+        parsed = value
+    elif isinstance(value, int):
+        parsed = Decimal(value)
+    elif isinstance(value, str) and len(value) <= 64:
+        parsed = parse_decimal_text(value)
+    if parsed is None or not parsed.is_finite():
+        raise PydanticCustomError(
+            "decimal", 'must be a decimal number (a JSON number or a string such as "12.5")'
+        )
+    if abs(parsed) >= MAX_AMOUNT:
+        raise PydanticCustomError("decimal", "must be less than 10^18 in magnitude")
+    return parsed
+
+
+# Constraints come before the validator in ``Annotated`` so that they reach the JSON schema.
+_INT = BeforeValidator(_integer)
+_DEC = BeforeValidator(_decimal)
+_DEC_DOC = 'A decimal: JSON number or string such as "10000".'
+Uid = Annotated[
+    int,
+    Field(ge=1, le=MAX_ID, description="A UID (1 … 2^63 − 1); a JSON integer or digit string."),
+    _INT,
+]
+DecimalText = Annotated[str, Field(description='An exact decimal as a string, e.g. "60500.1".')]
+
+
+class _Request(BaseModel):
+    """Unknown keys are refused, so that a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class CreateUserRequest(_Request):
+    """A new trader or follower with a funded account and one API key."""
+
+    role: Literal["trader", "follower"] = "trader"
+    permissions: Literal["trade", "read"] = Field(
+        "trade", description="`trade` keys may place orders; `read` keys only query."
+    )
+    balance: Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC] = Decimal(10_000)
+    ed25519_public_key: str | None = Field(
+        None,
+        description="Raw Ed25519 public key (64 hex characters): the key signs with Ed25519 "
+        "and no HMAC secret is made.",
+    )
+    profit_share_ratio: Annotated[Decimal, Field(ge=0, le=1), _DEC] | None = Field(
+        None, description="A trader's profit share (0 … 1); the server's default when absent."
+    )
+
+    @field_validator("ed25519_public_key")
+    @classmethod
+    def _usable_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = ed25519_key_problem(value)
+            if problem is not None:
+                raise PydanticCustomError("ed25519", problem)
+            return value.lower()
+        return value
+
+
+class FollowRequest(_Request):
+    """Make a follower copy a trader."""
+
+    follower_uid: Uid
+    trader_uid: Uid
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+
+
+class BulkFollowersRequest(_Request):
+    """Create ``count`` funded followers of one trader in one transaction."""
+
+    trader_uid: Uid
+    count: Annotated[int, Field(ge=0, le=MAX_BULK), _INT]
+    balance: Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC] = Decimal(10_000)
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+
+
+class SetPriceRequest(_Request):
+    """Move a contract's mark price (rounded to the contract's tick, at least one tick)."""
+
+    price: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC]
+
+
+class ClockRequest(_Request):
+    """Advance the clock, freeze it at a time, or resume it (``now_ms: null``)."""
+
+    advance_ms: Annotated[int, Field(ge=-MAX_CLOCK_MS, le=MAX_CLOCK_MS), _INT] | None = Field(
+        None, description="Move the clock by this many milliseconds (negative moves back)."
+    )
+    now_ms: Annotated[int, Field(ge=0, le=MAX_CLOCK_MS), _INT] | None = Field(
+        None,
+        description="Freeze the clock at this epoch millisecond; `null` resumes it running.",
+    )
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Self:
+        if {"advance_ms", "now_ms"} <= self.model_fields_set:
+            raise PydanticCustomError("clock", "give advance_ms or now_ms, not both")
+        if "advance_ms" in self.model_fields_set and self.advance_ms is None:
+            raise PydanticCustomError("clock", "advance_ms must be an integer")
+        return self
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
+class ErrorReply(BaseModel):
+    """Every refused admin call: what is wrong, and which field (``null`` when none)."""
+
+    error: str
+    field: str | None = None
+
+
+class HealthReply(_Reply):
+    """Liveness and the worker number of the process that answered."""
+
+    status: str
+    worker: int
+
+
+class CreateUserReply(_Reply):
+    """The new UID and its API key; the secret is shown once, here."""
+
+    uid: int
+    access_key: str
+    secret_key: str | None = Field(description="HMAC secret; `null` for an Ed25519 key.")
+
+
+class FollowReply(_Reply):
+    """The follow made."""
+
+    follower_uid: int
+    trader_uid: int
+    ratio: DecimalText
+
+
+class BulkFollowersReply(_Reply):
+    """The followers' new UIDs."""
+
+    uids: list[int]
+
+
+class MarketQuote(_Reply):
+    """A contract's mark price and the simulated market maker's best quotes."""
+
+    mark_price: DecimalText
+    best_bid: DecimalText | None
+    best_ask: DecimalText | None
+
+
+class MarketsReply(RootModel[dict[str, MarketQuote]]):
+    """Every contract's quote, by contract code."""
+
+
+class SetPriceReply(_Reply):
+    """The new mark and what it set off."""
+
+    contract_code: str
+    mark_price: DecimalText
+    orders_filled: int
+    tpsl_triggered: int
+    liquidated: int
+
+
+class ClockReply(_Reply):
+    """The simulation clock's time (epoch milliseconds)."""
+
+    now_ms: int
+
+
+class ResetReply(_Reply):
+    """Everything deleted; markets (and on loopback the demo users) seeded again."""
+
+    reset: bool
+
+
+def _struct_list(name: str) -> WithJsonSchema:
+    """The schema of a list of a structure declared in :mod:`copytrade.protocol.sim` (built
+    from that declaration by :func:`copytrade.api.admin_openapi.struct_schemas`)."""
+    return WithJsonSchema({"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}})
+
+
+SimPositions = Annotated[list[dict[str, Any]], _struct_list("SimPosition")]
+SimOrders = Annotated[list[dict[str, Any]], _struct_list("SimOrder")]
+
+
+class FollowingView(_Reply):
+    """Whom a follower copies, and at which ratio."""
+
+    trader_uid: int
+    ratio: DecimalText
+
+
+class FillView(_Reply):
+    """One fill of the user's."""
+
+    trade_id: int
+    order_id: int | None
+    sub_position_id: int
+    contract_code: str
+    side: str
+    offset: str
+    price: DecimalText
+    volume: DecimalText
+    fee: DecimalText
+    ts: int
+
+
+class SkippedCopyView(_Reply):
+    """A copy the engine did not make, and why."""
+
+    trader_uid: int
+    follower_uid: int
+    lead_sub_position_id: int
+    contract_code: str
+    wanted_volume: DecimalText
+    reason: str
+    detail: str
+    ts: int
+
+
+class ProfitShareView(_Reply):
+    """A profit share paid by a follower to a trader."""
+
+    trader_uid: int
+    follower_uid: int
+    lead_sub_position_id: int
+    amount: DecimalText
+    ts: int
+
+
+class UserReply(_Reply):
+    """A user's balance, positions, orders and history."""
+
+    uid: int
+    role: str
+    balance: DecimalText
+    positions: SimPositions
+    open_orders: SimOrders
+    following: FollowingView | None
+    closed_positions: SimPositions
+    fills: list[FillView]
+    skipped_copies: list[SkippedCopyView]
+    profit_shares_received: list[ProfitShareView]
+    profit_shares_paid: list[ProfitShareView]

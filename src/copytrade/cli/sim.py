@@ -1,0 +1,276 @@
+"""``copytrade sim``: drive a copytrade server's sandbox through its admin API (``/_sim/``).
+
+The server is ``--url``, ``COPYTRADE_SIM_URL`` or ``COPYTRADE_BASE_URL`` (default
+``http://127.0.0.1:8080``, never HTX); the admin token comes from ``COPYTRADE_ADMIN_TOKEN``
+(needed when the server has one).
+Output is a table for people; ``--json`` prints the server's JSON for scripts.
+
+Exit codes: 0 ok, 1 refused by the server or server unreachable, 2 usage, 3 admin token
+missing or wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from copytrade.client.admin import (
+    DEFAULT_ADMIN_URL,
+    AdminApiError,
+    AdminClient,
+    AdminUnreachable,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+TOKEN_ENV = "COPYTRADE_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
+URL_ENV = "COPYTRADE_SIM_URL"
+
+
+class SimCommandError(click.ClickException):
+    """The server refused the call or could not be reached (exit code 1)."""
+
+    exit_code = 1
+
+
+class SimAuthError(click.ClickException):
+    """The admin token is missing or wrong (exit code 3)."""
+
+    exit_code = 3
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Return ``rows`` as aligned text columns (``-`` for a missing or null cell)."""
+    if not rows:
+        return "(none)"
+    cells = [["-" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _record(values: dict[str, Any]) -> str:
+    width = max(len(k) for k in values)
+    return "\n".join(f"{k.ljust(width)}  {'-' if v is None else v}" for k, v in values.items())
+
+
+def _time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def _json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def _call(call: Callable[[AdminClient], Any]) -> Any:
+    ctx = click.get_current_context()
+    admin = ctx.find_object(AdminClient)
+    assert admin is not None  # set by the group
+    try:
+        return call(admin)
+    except AdminApiError as exc:
+        if exc.status == 401:
+            raise SimAuthError(f"{exc.error}: set {TOKEN_ENV} to the server's admin token") from exc
+        raise SimCommandError(f"refused ({exc.status}): {exc.error}") from exc
+    except AdminUnreachable as exc:
+        raise SimCommandError(str(exc)) from exc
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2) if as_json else human(data))
+
+
+@click.group("sim")
+@click.option(
+    "--url",
+    envvar=[URL_ENV, "COPYTRADE_BASE_URL"],
+    default=DEFAULT_ADMIN_URL,
+    show_default=True,
+    help=f"The copytrade server (env {URL_ENV}, else COPYTRADE_BASE_URL).",
+)
+@click.pass_context
+def sim(ctx: click.Context, url: str) -> None:
+    """Drive a copytrade server's sandbox: users, follows, prices, the clock, reset.
+
+    The admin token is read from COPYTRADE_ADMIN_TOKEN (a server on loopback without a token
+    needs none). Exit codes: 0 ok, 1 refused or unreachable, 2 usage, 3 token.
+    """
+    import os
+
+    if isinstance(ctx.obj, AdminClient):  # injected by a test or an embedding program
+        return
+    admin = AdminClient(url, os.environ.get(TOKEN_ENV) or None)
+    ctx.obj = admin
+    ctx.call_on_close(admin.close)
+
+
+@sim.group("users")
+def users() -> None:
+    """Create and show users."""
+
+
+@users.command("create")
+@click.option("--role", type=click.Choice(["trader", "follower"]), default="trader")
+@click.option("--balance", default="10000", show_default=True, help="USDT balance.")
+@click.option("--permissions", type=click.Choice(["trade", "read"]), default="trade")
+@click.option("--ed25519-public-key", help="Raw Ed25519 public key (64 hex) instead of HMAC.")
+@click.option("--profit-share-ratio", help="A trader's profit share (0 … 1).")
+@click.option("--count", type=click.IntRange(1, 1000), default=1, help="How many to create.")
+@_json_option
+def users_create(as_json: bool, count: int, role: str, **kw: Any) -> None:
+    """Create users with an API key each (the secret is shown only now)."""
+    made = [_call(lambda a: a.create_user(role, **kw)) for _ in range(count)]
+    data: Any = made if count > 1 else made[0]
+    _emit(data, as_json, lambda _: table(made, ["uid", "access_key", "secret_key"]))
+
+
+def _user_text(view: dict[str, Any]) -> str:
+    following = view.get("following")
+    summary = {
+        "uid": view["uid"],
+        "role": view["role"],
+        "balance": view["balance"],
+        "following": f"{following['trader_uid']} (ratio {following['ratio']})"
+        if following
+        else None,
+        "fills": len(view.get("fills", [])),
+        "closed positions": len(view.get("closed_positions", [])),
+        "skipped copies": len(view.get("skipped_copies", [])),
+    }
+    parts = [_record(summary), "", "open positions:"]
+    parts.append(
+        table(
+            view.get("positions", []),
+            [
+                "sub_position_id",
+                "contract_code",
+                "position_side",
+                "volume",
+                "open_avg_price",
+                "lever",
+                "lead_uid",
+            ],
+        )
+    )
+    if view.get("open_orders"):
+        parts += ["", "open orders:"]
+        parts.append(
+            table(
+                view["open_orders"],
+                ["order_id", "contract_code", "position_side", "price", "volume", "filled"],
+            )
+        )
+    if view.get("skipped_copies"):
+        parts += ["", "skipped copies:"]
+        parts.append(table(view["skipped_copies"], ["trader_uid", "contract_code", "reason"]))
+    return "\n".join(parts)
+
+
+@users.command("show")
+@click.argument("uid", type=click.IntRange(1, 2**63 - 1))
+@_json_option
+def users_show(uid: int, as_json: bool) -> None:
+    """Show a user: balance, follow, open positions and orders, history counts."""
+    _emit(_call(lambda a: a.user(uid)), as_json, _user_text)
+
+
+@sim.command("follow")
+@click.argument("follower_uid", type=click.IntRange(1, 2**63 - 1))
+@click.argument("trader_uid", type=click.IntRange(1, 2**63 - 1))
+@click.option("--ratio", default="1", show_default=True, help="Copy ratio.")
+@_json_option
+def follow(follower_uid: int, trader_uid: int, ratio: str, as_json: bool) -> None:
+    """Make FOLLOWER_UID copy TRADER_UID."""
+    done = _call(lambda a: a.follow(follower_uid, trader_uid, ratio))
+    _emit(
+        done,
+        as_json,
+        lambda d: f"{d['follower_uid']} now follows {d['trader_uid']} at ratio {d['ratio']}",
+    )
+
+
+@sim.group("followers")
+def followers() -> None:
+    """Many followers at once."""
+
+
+@followers.command("bulk")
+@click.argument("trader_uid", type=click.IntRange(1, 2**63 - 1))
+@click.option("--count", type=click.IntRange(1, 100_000), required=True)
+@click.option("--balance", default="10000", show_default=True)
+@click.option("--ratio", default="1", show_default=True)
+@_json_option
+def followers_bulk(trader_uid: int, count: int, balance: str, ratio: str, as_json: bool) -> None:
+    """Create COUNT funded followers of TRADER_UID in one transaction."""
+    uids = _call(lambda a: a.bulk_followers(trader_uid, count, balance=balance, ratio=ratio))
+
+    def human(made: list[int]) -> str:
+        span = f"{made[0]} … {made[-1]}" if made else "-"
+        return f"created {len(made)} followers of {trader_uid} (uids {span})"
+
+    _emit({"uids": uids} if as_json else uids, as_json, human)
+
+
+@sim.command("markets")
+@_json_option
+def markets(as_json: bool) -> None:
+    """List every contract's mark price and best quotes."""
+    data = _call(lambda a: a.markets())
+    rows = [{"contract_code": code, **quote} for code, quote in data.items()]
+    _emit(
+        data,
+        as_json,
+        lambda _: table(rows, ["contract_code", "mark_price", "best_bid", "best_ask"]),
+    )
+
+
+@sim.command("price")
+@click.argument("contract_code")
+@click.argument("price")
+@_json_option
+def price(contract_code: str, price: str, as_json: bool) -> None:
+    """Move CONTRACT_CODE's mark to PRICE (resting orders, TP/SL, liquidations fire)."""
+    moved = _call(lambda a: a.set_price(contract_code.upper(), price))
+    _emit(moved, as_json, _record)
+
+
+@sim.command("clock")
+@click.option("--advance", "advance_ms", type=int, help="Move the clock by this many ms.")
+@click.option("--set", "set_ms", type=int, help="Freeze the clock at this epoch ms.")
+@click.option("--resume", is_flag=True, help="Let a frozen clock run again.")
+@_json_option
+def clock(advance_ms: int | None, set_ms: int | None, resume: bool, as_json: bool) -> None:
+    """Show the simulation clock, or advance, freeze (--set) or resume it."""
+    if sum(x is not None and x is not False for x in (advance_ms, set_ms, resume or None)) > 1:
+        raise click.UsageError("give at most one of --advance, --set, --resume")
+    if advance_ms is not None:
+        now = _call(lambda a: a.advance_clock(advance_ms))
+    elif set_ms is not None:
+        now = _call(lambda a: a.freeze_clock(set_ms))
+    elif resume:
+        now = _call(lambda a: a.resume_clock())
+    else:
+        now = _call(lambda a: a.clock())
+    _emit({"now_ms": now}, as_json, lambda d: f"{d['now_ms']} ({_time(d['now_ms'])})")
+
+
+@sim.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_json_option
+def reset(yes: bool, as_json: bool) -> None:
+    """Delete every user, position and record on the server (markets are seeded again)."""
+    if not yes:
+        click.confirm("Delete everything on the server?", abort=True)
+    _call(lambda a: a.reset())
+    _emit({"reset": True}, as_json, lambda _: "reset: every user, position and record deleted")
+
+
+@sim.command("health")
+@_json_option
+def health(as_json: bool) -> None:
+    """Check that the server answers."""
+    _emit(_call(lambda a: a.health()), as_json, _record)

@@ -1,0 +1,173 @@
+"""A small client for a copytrade server's own admin API (``/_sim/``), not part of HTX.
+
+Replies are the server's JSON (decimals as strings), described at ``/_sim/openapi.json``. A
+refused call raises :class:`AdminApiError` with the HTTP status, the server's message and the
+field at fault; a server that cannot be reached raises :class:`AdminUnreachable`.
+
+Example::
+
+    with AdminClient("http://127.0.0.1:8080") as admin:
+        trader = admin.create_user("trader", balance="10000")
+        follower = admin.create_user("follower")
+        admin.follow(follower["uid"], trader["uid"], ratio="0.5")
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from copytrade.client.errors import CopytradeClientError
+
+DEFAULT_ADMIN_URL = "http://127.0.0.1:8080"
+Number = str | int | Decimal
+
+
+class AdminApiError(CopytradeClientError):
+    """The admin API refused a call."""
+
+    def __init__(self, status: int, error: str, field: str | None = None) -> None:
+        """Keep the HTTP status, the server's message and the field it names."""
+        super().__init__(f"{status}: {error}")
+        self.status = status
+        self.error = error
+        self.field = field
+
+
+class AdminUnreachable(CopytradeClientError):
+    """No answer from the server (not running, wrong URL, network)."""
+
+
+def _text(value: Number) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+class AdminClient:
+    """Blocking client of ``/_sim/``; ``token`` is the server's admin token (if it has one)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_ADMIN_URL,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """Connect to ``base_url``; ``transport`` lets tests route requests in-process."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        """Use as a context manager."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close."""
+        self.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            reply = self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise AdminUnreachable(
+                f"cannot reach {self.base_url}{path} ({type(exc).__name__}): is the copytrade "
+                "server running there? (start one with `copytrade serve`)"
+            ) from exc
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
+        if reply.status_code >= 400:
+            if isinstance(data, dict) and "error" in data:
+                raise AdminApiError(reply.status_code, str(data["error"]), data.get("field"))
+            raise AdminApiError(reply.status_code, reply.text[:200] or reply.reason_phrase)
+        if data is None:
+            raise AdminApiError(reply.status_code, "the reply is not JSON")
+        return data
+
+    def health(self) -> dict[str, Any]:
+        """Return ``{"status", "worker"}``."""
+        return dict(self._call("GET", "/_sim/health"))
+
+    def create_user(
+        self,
+        role: str = "trader",
+        *,
+        balance: Number = "10000",
+        permissions: str = "trade",
+        ed25519_public_key: str | None = None,
+        profit_share_ratio: Number | None = None,
+    ) -> dict[str, Any]:
+        """Create a user; return ``{"uid", "access_key", "secret_key"}``."""
+        body: dict[str, Any] = {"role": role, "balance": _text(balance), "permissions": permissions}
+        if ed25519_public_key is not None:
+            body["ed25519_public_key"] = ed25519_public_key
+        if profit_share_ratio is not None:
+            body["profit_share_ratio"] = _text(profit_share_ratio)
+        return dict(self._call("POST", "/_sim/users", body))
+
+    def user(self, uid: int) -> dict[str, Any]:
+        """Return a user's balance, positions, orders, follow and history."""
+        return dict(self._call("GET", f"/_sim/users/{uid}"))
+
+    def follow(self, follower_uid: int, trader_uid: int, ratio: Number = "1") -> dict[str, Any]:
+        """Make a follower copy a trader."""
+        body = {"follower_uid": follower_uid, "trader_uid": trader_uid, "ratio": _text(ratio)}
+        return dict(self._call("POST", "/_sim/follow", body))
+
+    def bulk_followers(
+        self, trader_uid: int, count: int, *, balance: Number = "10000", ratio: Number = "1"
+    ) -> list[int]:
+        """Create ``count`` funded followers of a trader; return their UIDs."""
+        body = {
+            "trader_uid": trader_uid,
+            "count": count,
+            "balance": _text(balance),
+            "ratio": _text(ratio),
+        }
+        return list(self._call("POST", "/_sim/followers/bulk", body)["uids"])
+
+    def markets(self) -> dict[str, Any]:
+        """Return every contract's mark and best quotes."""
+        return dict(self._call("GET", "/_sim/markets"))
+
+    def set_price(self, contract_code: str, price: Number) -> dict[str, Any]:
+        """Move a mark price; return the new mark and what it set off."""
+        return dict(
+            self._call("POST", f"/_sim/markets/{contract_code}/price", {"price": _text(price)})
+        )
+
+    def clock(self) -> int:
+        """Return the simulation clock (epoch ms)."""
+        return int(self._call("GET", "/_sim/clock")["now_ms"])
+
+    def advance_clock(self, ms: int) -> int:
+        """Move the clock by ``ms`` (negative moves back); return the new time."""
+        return int(self._call("POST", "/_sim/clock", {"advance_ms": ms})["now_ms"])
+
+    def freeze_clock(self, now_ms: int) -> int:
+        """Freeze the clock at ``now_ms``."""
+        return int(self._call("POST", "/_sim/clock", {"now_ms": now_ms})["now_ms"])
+
+    def resume_clock(self) -> int:
+        """Let a frozen clock run again."""
+        return int(self._call("POST", "/_sim/clock", {"now_ms": None})["now_ms"])
+
+    def reset(self) -> None:
+        """Delete every user, position and record; markets are seeded again."""
+        self._call("POST", "/_sim/reset")

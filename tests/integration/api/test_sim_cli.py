@@ -1,0 +1,144 @@
+"""``copytrade sim``: every admin call from the command line, tables and ``--json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from copytrade.cli.main import main
+from copytrade.testing.server import LiveServer, free_port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db = tmp_path_factory.mktemp("sim-cli") / "s.db"
+    with LiveServer(db_path=db, demo_seed=False) as live:
+        yield live
+
+
+def _sim(server: LiveServer, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["sim", "--url", server.base_url, *args], env=env)
+    return result.exit_code, result.output
+
+
+def _json(server: LiveServer, *args: str) -> object:
+    code, out = _sim(server, *args, "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_users_follow_bulk_and_show_round_trip(server: LiveServer) -> None:
+    trader = _json(server, "users", "create", "--role", "trader", "--balance", "50000")
+    assert isinstance(trader, dict)
+    follower = _json(server, "users", "create", "--role", "follower")
+    assert isinstance(follower, dict)
+    code, out = _sim(server, "follow", str(follower["uid"]), str(trader["uid"]), "--ratio", "0.5")
+    assert code == 0, out
+    assert f"{follower['uid']} now follows {trader['uid']} at ratio 0.5" in out
+    bulk = _json(server, "followers", "bulk", str(trader["uid"]), "--count", "3")
+    assert isinstance(bulk, dict)
+    assert len(bulk["uids"]) == 3
+    code, out = _sim(server, "followers", "bulk", str(trader["uid"]), "--count", "2")
+    assert code == 0
+    assert "created 2 followers" in out
+    code, out = _sim(server, "users", "show", str(follower["uid"]))
+    assert code == 0, out
+    assert "follower" in out
+    assert f"{trader['uid']} (ratio 0.5)" in out
+    shown = _json(server, "users", "show", str(trader["uid"]))
+    assert isinstance(shown, dict)
+    assert shown["balance"] == "50000"
+
+
+def test_users_create_prints_a_table_for_people(server: LiveServer) -> None:
+    code, out = _sim(server, "users", "create", "--count", "2")
+    assert code == 0, out
+    header, *rows = out.strip().splitlines()
+    assert header.split() == ["UID", "ACCESS_KEY", "SECRET_KEY"]
+    assert len(rows) == 2
+
+
+def test_markets_price_and_clock(server: LiveServer) -> None:
+    code, out = _sim(server, "markets")
+    assert code == 0
+    assert "BTC-USDT" in out
+    assert "MARK_PRICE" in out
+    moved = _json(server, "price", "eth-usdt", "3100")
+    assert isinstance(moved, dict)
+    assert moved["mark_price"] == "3100"
+    markets = _json(server, "markets")
+    assert isinstance(markets, dict)
+    assert markets["ETH-USDT"]["mark_price"] == "3100"
+    frozen = _json(server, "clock", "--set", "1719304200000")
+    assert frozen == {"now_ms": 1719304200000}
+    code, out = _sim(server, "clock", "--advance", "1000")
+    assert code == 0
+    assert "1719304201000 (2024-06-25 08:30:01.000Z)" in out
+    assert _sim(server, "clock", "--resume")[0] == 0
+    assert _sim(server, "clock", "--advance", "1", "--resume")[0] == 2
+
+
+def test_a_refused_call_exits_1_with_the_servers_reason(server: LiveServer) -> None:
+    code, out = _sim(server, "price", "BTC-USDT", "0.01")
+    assert code == 1
+    assert "price" in out
+    assert "tick" in out
+    assert "Traceback" not in out
+    code, out = _sim(server, "users", "show", "999999999")
+    assert code == 1
+    assert "unknown uid" in out
+
+
+def test_an_unreachable_server_is_named_with_a_hint(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, ["sim", "--url", url, "markets"])
+    assert result.exit_code == 1
+    assert url in result.output
+    assert "copytrade serve" in result.output
+
+
+def test_the_admin_token_comes_from_the_environment(tmp_path: Path) -> None:
+    token = "tok-" + "12" * 16
+    with LiveServer(db_path=tmp_path / "t.db", demo_seed=False, admin_token=token) as live:
+        args = ["sim", "--url", live.base_url, "markets"]
+        refused = CliRunner().invoke(main, args, env={"COPYTRADE_ADMIN_TOKEN": ""})
+        assert refused.exit_code == 3
+        assert "COPYTRADE_ADMIN_TOKEN" in refused.output
+        ok = CliRunner().invoke(main, args, env={"COPYTRADE_ADMIN_TOKEN": token})
+        assert ok.exit_code == 0, ok.output
+        assert token not in ok.output + refused.output
+
+
+def test_reset_asks_first_then_deletes_everything(server: LiveServer) -> None:
+    user = _json(server, "users", "create")
+    assert isinstance(user, dict)
+    asked = CliRunner().invoke(main, ["sim", "--url", server.base_url, "reset"], input="n\n")
+    code = asked.exit_code
+    assert code == 1  # aborted
+    assert server.http.get(f"/_sim/users/{user['uid']}").status_code == 200
+    assert _sim(server, "reset", "--yes")[0] == 0
+    assert server.http.get(f"/_sim/users/{user['uid']}").status_code == 404
+
+
+def test_the_installed_command_runs_against_a_live_server(server: LiveServer) -> None:
+    exe = Path(sys.executable).with_name("copytrade")
+    env = {**os.environ, "COPYTRADE_SIM_URL": server.base_url}
+    env.pop("COPYTRADE_ADMIN_TOKEN", None)
+    done = subprocess.run(
+        [str(exe), "sim", "users", "create", "--role", "trader", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert server.user(made["uid"])["role"] == "trader"

@@ -1,0 +1,108 @@
+"""The shipped pytest plugin: a session server reset per test, a trader-with-followers factory,
+``client_for``, and ``--copytrade-url`` to run the same tests against an external server."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from copytrade.client import Client, MarginMode, OrderDirection, OrderPriceType
+from copytrade.testing import LiveServer, Sandbox
+
+pytest_plugins = ["pytester"]
+
+
+def test_followers_made_by_the_factory_copy_an_order_placed_through_client_for(
+    copytrade: Sandbox, trader_with_followers: object, client_for: object
+) -> None:
+    assert callable(trader_with_followers)
+    assert callable(client_for)
+    team = trader_with_followers(2, ratio="0.5")
+    assert len(team.followers) == 2
+    bot = client_for(team.trader)
+    assert isinstance(bot, Client)
+    bot.place_order(
+        contract_code="BTC-USDT",
+        amount=Decimal(4),
+        margin_mode=MarginMode.CROSS,
+        order_price_type=OrderPriceType.MARKET,
+        order_direction=OrderDirection.BUY,
+        lever=10,
+    )
+    for uid in team.follower_uids:
+        (position,) = copytrade.admin.user(uid)["positions"]
+        assert position["volume"] == "2"
+        assert position["lead_uid"] == team.trader["uid"]
+
+
+INNER_TESTS = """
+import pytest
+
+seen = []
+
+
+@pytest.mark.parametrize("round", [1, 2])
+def test_each_test_starts_from_a_reset_server(copytrade, trader_with_followers, round):
+    seen.append(copytrade.base_url)
+    team = trader_with_followers(1)
+    # after the reset the uid allocator starts again: both rounds get the same first uid
+    seen.append(team.trader["uid"])
+    if round == 2:
+        assert seen[0] == seen[2], "one session server"
+        assert seen[1] == seen[3], "reset between tests"
+    print("BASE_URL", copytrade.base_url)
+
+
+def test_the_old_fixture_still_gives_a_server_of_its_own(copytrade_server, copytrade):
+    assert copytrade_server.base_url != copytrade.base_url
+    assert copytrade_server.create_user("trader")["uid"]
+"""
+
+
+def test_the_plugin_resets_its_session_server_before_each_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_inner=INNER_TESTS)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_copytrade_url_runs_the_same_tests_against_an_external_server(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(test_inner=INNER_TESTS)
+    with LiveServer(db_path=tmp_path / "external.db", demo_seed=False) as external:
+        before = external.create_user("trader")
+        result = pytester.runpytest_subprocess(
+            "-s", "-p", "no:cacheprovider", f"--copytrade-url={external.base_url}"
+        )
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines([f"*BASE_URL {external.base_url}*"])
+        # the inner session reset the external server: what was there before is gone
+        assert external.http.get(f"/_sim/users/{before['uid']}").status_code == 404
+
+
+def test_an_external_server_with_a_token_takes_it_from_the_option(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+def test_create(copytrade):
+    assert copytrade.create_user("trader")["uid"]
+"""
+    )
+    token = "plug-" + "ab" * 16
+    with LiveServer(db_path=tmp_path / "t.db", demo_seed=False, admin_token=token) as external:
+        refused = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--copytrade-url={external.base_url}"
+        )
+        refused.assert_outcomes(errors=1)
+        ok = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            f"--copytrade-url={external.base_url}",
+            f"--copytrade-admin-token={token}",
+        )
+        ok.assert_outcomes(passed=1)
