@@ -6,7 +6,7 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description=(
             "accept only signatures over the Host header as sent and the aliases as configured; "
             "by default each is also accepted without its port, and each alias with ':443'"
+        ),
+    )
+    tpsl_position_side_mode: Literal["htx", "natural"] = Field(
+        default="htx",
+        description=(
+            "tpsl_open_orders position_side: 'htx' shows the closing order's side, as HTX "
+            "does (the opposite of the protected position); 'natural' the position's own"
         ),
     )
     accept_unsigned_get_params: bool = Field(
