@@ -9,7 +9,7 @@ from copytrade.domain.errors import UnknownContract
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.trading import Env, Market
-from copytrade.service.ports import Clock, IdGenerator, UnitOfWorkFactory
+from copytrade.service.ports import Clock, IdGenerator, Metrics, NoMetrics, UnitOfWorkFactory
 
 
 @dataclass(slots=True)
@@ -22,6 +22,7 @@ class ServiceContext:
     contracts: dict[str, ContractSpec]
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
+    metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
