@@ -1,4 +1,5 @@
-# Quick start: `make run` (server on 127.0.0.1:8080, SQLite, demo markets) and `make test`.
+# Quick start: `make run` (server on 127.0.0.1:8080, SQLite, demo markets, a log line per
+# request) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed
-	$(BIN)/copytrade serve
+	$(BIN)/copytrade serve --access-log
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -35,11 +35,13 @@ CLOSE_ALL = "/copytrading/trader/close_all_position"
 class ServerProcess:
     """``copytrade serve`` in a subprocess over a SQLite file."""
 
-    def __init__(self, db_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db_url: str, env: dict[str, str] | None = None, log_level: str = "warning"
+    ) -> None:
         self.port = free_port()
         exe = Path(sys.executable).with_name("copytrade")
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--db", db_url, "--log-level", "warning"],
+            [str(exe), "serve", "--port", str(self.port), "--db", db_url, "--log-level", log_level],
             env={**os.environ, "COPYTRADE_DEMO_SEED": "false", **(env or {})},
         )
         self.host = f"127.0.0.1:{self.port}"
@@ -177,10 +179,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--followers", default="100,1000,10000")
     parser.add_argument("--sync", default="NORMAL", help="SQLite synchronous (NORMAL or FULL)")
+    parser.add_argument(
+        "--log-level", default="warning", help="server's; info writes a line per request"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
-            f"sqlite:///{tmp}/bench.db", {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync}
+            f"sqlite:///{tmp}/bench.db",
+            {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync},
+            log_level=args.log_level,
         )
         try:
             print(

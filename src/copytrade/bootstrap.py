@@ -71,6 +71,7 @@ class Services:
     account_versions: AccountVersions | None = None
     keeper: ConnectionKeeper | None = None
     overview: OverviewReader | None = None
+    replays: Any = None  # the opt-in reject_replays guard (adapters.replays)
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run a (blocking) use case for the event loop: in the current commit group for
@@ -159,9 +160,27 @@ def make_limiter(settings: Settings) -> RateLimiter:
         from copytrade.adapters.ratelimit_redis import RedisRateLimiter
 
         return RedisRateLimiter.from_url(
-            settings.redis_url, settings.rate_limit_per_second, prefix=settings.redis_prefix
+            settings.redis_url,
+            settings.rate_limit_per_second,
+            prefix=settings.redis_prefix,
+            timeout_s=settings.redis_timeout_ms / 1000,
+            retry_after_s=settings.redis_retry_after_ms / 1000,
         )
     return MemoryRateLimiter(settings.rate_limit_per_second)
+
+
+def make_replay_guard(settings: Settings, limiter: RateLimiter) -> Any:
+    """Return the ``reject_replays`` guard (Redis when configured, else in-process) or None."""
+    if not settings.reject_replays:
+        return None
+    from copytrade.adapters.replays import MemoryReplayGuard, RedisReplayGuard
+
+    client = getattr(limiter, "async_client", None)
+    if client is not None:
+        return RedisReplayGuard(
+            client, prefix=settings.redis_prefix, timeout_s=settings.redis_timeout_ms / 1000
+        )
+    return MemoryReplayGuard(settings.replay_cache_bytes)
 
 
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
@@ -218,6 +237,7 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
             max_workers=settings.db_threads, thread_name_prefix="copytrade-db"
         )
     limiter = make_limiter(settings)
+    replays = make_replay_guard(settings, limiter)
     checkpointer = None
     if sqlite_file:
         # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
@@ -234,4 +254,5 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         versions,
         keeper,
         overview=SqlOverviewReader(engine),
+        replays=replays,
     )

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The settings a `serve --workers N` parent hands to its worker processes (JSON).
 SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
 
 
+class SettingsError(ValueError):
+    """The settings are unusable; the message is one line, fit to show a user as is."""
+
+
 class ContractSettings(BaseModel):
     """One contract of the configuration file (spec §7.2)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     contract_code: str
     contract_size: Decimal
@@ -39,7 +46,7 @@ class ContractSettings(BaseModel):
 class Settings(BaseSettings):
     """Every server setting with its default (spec §9.1)."""
 
-    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -98,24 +105,150 @@ class Settings(BaseSettings):
         default=None, description="Redis for a rate limit shared by every process"
     )
     redis_prefix: str = Field(default="copytrade", description="prefix of this server's Redis keys")
+    redis_timeout_ms: int = Field(
+        default=75, gt=0, description="deadline of each Redis call (no retries); then 1004"
+    )
+    redis_retry_after_ms: int = Field(
+        default=500,
+        ge=0,
+        description="after a failed Redis call, answer 1004 at once for this long",
+    )
+    reject_replays: bool = Field(
+        default=False,
+        description="refuse a signature seen before inside the timestamp window (12008); off "
+        "by default, as HTX: see docs/security.md for the trade-off",
+    )
+    replay_cache_bytes: int = Field(
+        default=32 << 20, gt=0, description="in-process budget of remembered signatures"
+    )
+    keep_alive_timeout_s: float = Field(
+        default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
+    )
+    header_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's line and headers must arrive within this long of the "
+        "connection (or of the request's first byte); else the connection is closed",
+    )
+    body_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="a request's body must arrive within this long of its headers",
+    )
+    graceful_shutdown_s: float = Field(
+        default=5.0, gt=0, description="on stop, in-flight requests get this long to finish"
+    )
     contracts: list[ContractSettings] = Field(default_factory=list)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["plain", "json"] = Field(
+        default="plain", description="plain text or one JSON object per line"
+    )
+    access_log: bool = Field(
+        default=False,
+        description=(
+            "one log line per HTX request (at info); off by default: a line costs ~9-13 us "
+            "of CPU, +15-21% on a cached GET in process (bench/log_cost.py)"
+        ),
+    )
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url_is_a_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(
+                f"{value!r} is a path, not a database URL: write sqlite:///{value} "
+                "(or postgresql://user@host/db)"
+            )
+        return value
 
     @property
     def is_loopback(self) -> bool:
-        """Return whether the server binds to loopback only."""
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        """Return whether the server binds to loopback only (see :func:`is_loopback`)."""
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether ``host`` is a loopback address: ``localhost``, or an IP address in
+    127.0.0.0/8 or ``::1`` (IPv4-mapped too), parsed, never matched by prefix.
+
+    ``127.0.0.1.nip.io`` is a name that resolves anywhere, so it is not loopback.
+    """
+    text = host.strip()
+    if text.lower() == "localhost":
+        return True
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
-    """Build settings: command-line ``overrides`` > environment > TOML file > defaults."""
+    """Build settings: command-line ``overrides`` > environment > TOML file > defaults.
+
+    Raises:
+        SettingsError: the file cannot be read or parsed, a key is unknown (the message names
+            the nearest valid one), or a value is invalid; the message is one line.
+    """
     data: dict[str, Any] = {}
     if config_file:
-        with Path(config_file).open("rb") as fh:
-            data.update(tomllib.load(fh))
-    from_env = Settings()
+        data.update(_read_toml(config_file))
+    try:
+        from_env = Settings()
+    except ValidationError as exc:
+        raise SettingsError(f"environment: {_describe(exc)}") from None
     data.update(from_env.model_dump(include=from_env.model_fields_set))
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**data)
+    where = f"config file {config_file}" if config_file else "settings"
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(f"{where}: {_describe(exc)}") from None
+
+
+def _read_toml(config_file: str) -> dict[str, Any]:
+    try:
+        with Path(config_file).open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {config_file}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from None
+    _refuse_unknown_keys(config_file, data, Settings.model_fields, "")
+    for i, contract in enumerate(data.get("contracts") or []):
+        if isinstance(contract, dict):
+            where = f"contracts[{i}]."
+            _refuse_unknown_keys(config_file, contract, ContractSettings.model_fields, where)
+    return data
+
+
+def _refuse_unknown_keys(
+    config_file: str, data: dict[str, Any], known: dict[str, Any], where: str
+) -> None:
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean {where}{near[0]}?)" if near else ""
+            raise SettingsError(f"config file {config_file}: unknown key {where}{key}{hint}")
+
+
+def _describe(exc: ValidationError) -> str:
+    """Return pydantic's errors as one line: ``port: Input should be … (got 'abc')``."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        text = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(str(error["loc"][-1]), list(Settings.model_fields))
+            text = "unknown setting" + (f" (did you mean {near[0]}?)" if near else "")
+        elif error["type"] not in ("missing", "value_error"):
+            text += f" (got {error['input']!r})"
+        parts.append(f"{where}: {text}")
+    return "; ".join(parts)
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:

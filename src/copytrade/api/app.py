@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,17 +13,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from copytrade.adapters.clock import SystemClock
+from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
+from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
+from copytrade.api.metrics import ServerMetrics
+from copytrade.api.observe import observe
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
-from copytrade.service.ports import Clock
+from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
 HTX_PATHS = frozenset(e.path for e in ENDPOINTS)
+HTX_PREFIX = "/copytrading/"
+
+
+async def _quietly(job: Awaitable[None]) -> None:
+    """Run a background job; a failure is logged (a warning), never raised."""
+    try:
+        await job
+    except ServiceBusy as exc:
+        logging.getLogger("copytrade.api").warning("background reset failed: %s", exc)
 
 
 def _load_key(services: Services) -> Any:
@@ -49,11 +64,32 @@ def create_app(
         accept_unsigned_get_params=settings.accept_unsigned_get_params,
     )
     wall_ms = (wall_clock or SystemClock()).now_ms
-    htx = HtxApi(services.ctx, auth, services.limiter, services.runner(), wall_ms)
+    htx = HtxApi(
+        services.ctx,
+        auth,
+        services.limiter,
+        services.runner(),
+        wall_ms,
+        replays=services.replays,
+    )
+    metrics = ServerMetrics()
+    services.ctx.metrics = metrics
+    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
+        services.executor.on_commit = metrics.commit_group
+    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    health = HealthApi(services, metrics)
+
+    background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
-        services.limiter.reset()
+        reset_async = getattr(services.limiter, "reset_async", None)
+        if reset_async is None:
+            services.limiter.reset()
+        else:  # Redis: off the event loop's back, with a deadline (a hung Redis must not stall)
+            task = asyncio.get_running_loop().create_task(_quietly(reset_async()))
+            background.add(task)
+            task.add_done_callback(background.discard)
         services.clock.reset()
 
     admin = AdminApi(
@@ -65,7 +101,9 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
     )
-    routes = admin.routes()  # HTX's paths never reach the router: asgi() below serves them
+    # HTX's paths never reach the router: asgi() below serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
+    routes += admin.routes()
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
 
@@ -78,7 +116,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
-        yield
+        try:
+            yield
+        finally:
+            health.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -86,8 +127,10 @@ def create_app(
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
-        if scope["type"] == "http" and scope["path"] in HTX_PATHS:
-            await htx.asgi(scope, receive, send)
+        # every path of the HTX family, known or not (a trailing slash, a typo), answers in
+        # HTX's envelope: never the framework's redirect or plain-text error
+        if scope["type"] == "http" and scope["path"].startswith(HTX_PREFIX):
+            await htx_asgi(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_sim/ping":
             more = scope["method"] == "POST"
@@ -120,9 +163,12 @@ def app_from_env() -> Any:
     """
     import os
 
+    from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
     from copytrade.config import SETTINGS_ENV, settings_from_env
 
     from_parent = SETTINGS_ENV in os.environ
-    services = bootstrap(settings_from_env(), migrate_sqlite=not from_parent)
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    services = bootstrap(settings, migrate_sqlite=not from_parent)
     return create_app(services, seed_on_start=not from_parent)

@@ -8,6 +8,7 @@ signed host is the request's ``Host`` header or one of the configured aliases (`
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from copytrade.api.signed_hosts import host_candidates, signed_param_sets
 from copytrade.protocol.error_codes import INCORRECT_ACCESS_KEY, ErrorCode, message
+from copytrade.protocol.memo import BoundedMemo
 from copytrade.protocol.signing import (
     SignatureMethod,
     canonical_query,
@@ -25,10 +27,17 @@ from copytrade.protocol.signing import (
     verify_ed25519,
     verify_hmac,
 )
+from copytrade.protocol.strict import is_access_key
 from copytrade.service.ports import ApiKey
 
 KEY_CACHE_SECONDS = 60.0
 MISS_CACHE_SECONDS = 1.0
+KEY_CACHE_BYTES = 16 << 20
+"""Budget of the key cache (about 16,000 keys): it is keyed by what clients send."""
+MISS_CACHE_BYTES = 1 << 20
+"""Budget of unknown keys remembered: kept apart, so a flood of them never evicts real keys."""
+KEY_ENTRY_BYTES = 1024
+"""Bytes counted per cached key besides its access key text (key record, parsed public key)."""
 
 
 class AuthError(Exception):
@@ -46,6 +55,7 @@ class Principal(NamedTuple):
     uid: int
     access_key: str
     can_trade: bool
+    is_trader: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,40 +101,64 @@ class Authenticator:
         self._load_key = load_key
         self._window = window_seconds
         self._aliases = tuple(a.lower() for a in host_aliases)
+        self.host_aliases = self._aliases
         self._strict_host = strict_host
         self._unsigned_get_params = accept_unsigned_get_params
         self._wall = wall_clock
-        self._cache: dict[str, _CachedKey] = {}
-        self._moments: dict[str, float] = {}  # timestamp text -> epoch seconds
+        self._cache: BoundedMemo[str, _CachedKey] = BoundedMemo(
+            KEY_CACHE_BYTES, 4 * KEY_ENTRY_BYTES
+        )
+        self._misses: BoundedMemo[str, _CachedKey] = BoundedMemo(
+            MISS_CACHE_BYTES, 4 * KEY_ENTRY_BYTES
+        )
+        # timestamp text -> epoch seconds: one entry per second in use, stays small
+        self._moments: BoundedMemo[str, float] = BoundedMemo(64 << 10, 256)
 
     def forget_keys(self) -> None:
         """Drop every cached key (after a reset)."""
         self._cache.clear()
+        self._misses.clear()
+
+    def cache_bytes(self) -> int:
+        """Return the bytes the caches keyed by client input hold (keys, misses, timestamps)."""
+        return self._cache.bytes + self._misses.bytes + self._moments.bytes
 
     def _remember(self, access_key: str, key: ApiKey | None, now: float) -> _CachedKey:
         public = None
         if key is not None and key.public_key_hex:
             public = load_ed25519_public_key(key.public_key_hex)
-        ttl = KEY_CACHE_SECONDS if key is not None else MISS_CACHE_SECONDS
-        cached = _CachedKey(key, public, now + ttl)
-        if len(self._cache) > 50_000:
-            self._cache.clear()
-        self._cache[access_key] = cached
+        cached = _CachedKey(key, public, now + (KEY_CACHE_SECONDS if key else MISS_CACHE_SECONDS))
+        size = sys.getsizeof(access_key) + KEY_ENTRY_BYTES
+        if key is not None:
+            self._misses.forget(access_key, size)
+            self._cache.remember(access_key, cached, size)
+        else:
+            self._cache.forget(access_key, size)
+            self._misses.remember(access_key, cached, size)
         return cached
 
     def _key(self, access_key: str) -> _CachedKey | None:
         now = self._wall()
-        cached = self._cache.get(access_key)
+        cached = self._cache.get(access_key) or self._misses.get(access_key)
         if cached is None or cached.expires <= now:
+            if not is_access_key(access_key):  # never cached or sent to a database driver
+                return None
             cached = self._remember(access_key, self._load_key(access_key), now)
         return cached if cached.key is not None else None
+
+    def cached_uid(self, access_key: str) -> int | None:
+        """Return the uid of a key in the cache (no I/O): for logs; ``None`` when not known."""
+        cached = self._cache.get(access_key)
+        return cached.key.uid if cached is not None and cached.key is not None else None
 
     def must_load(self, access_key: str | None) -> bool:
         """Return whether ``access_key`` is missing from (or stale in) the key cache."""
         if not access_key:
             return False
-        cached = self._cache.get(access_key)
-        return cached is None or cached.expires <= self._wall()
+        cached = self._cache.get(access_key) or self._misses.get(access_key)
+        if cached is not None and cached.expires > self._wall():
+            return False
+        return is_access_key(access_key)  # only a possible key is worth a lookup
 
     async def prefetch(
         self, access_key: str, load: Callable[[str], Awaitable[ApiKey | None]]
@@ -141,11 +175,19 @@ class Authenticator:
             seconds = _epoch_seconds(value)
             if seconds is None:
                 raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
-            if len(self._moments) >= 1024:  # one entry per second in use: stays small
-                self._moments.clear()
-            self._moments[value] = seconds
+            self._moments.remember(value, seconds)
         if abs(seconds - self._wall()) > self._window:
             raise AuthError(ErrorCode.TIMESTAMP_INVALID, message(12001))
+
+    def accepted_until(self, timestamp: str) -> float:
+        """Return when a signature stamped ``timestamp`` leaves the window (epoch seconds).
+
+        Call after :meth:`authenticate` accepted the request (the timestamp is then valid).
+        """
+        seconds = self._moments.get(timestamp)
+        if seconds is None:
+            seconds = _epoch_seconds(timestamp) or self._wall()
+        return seconds + self._window
 
     def authenticate(
         self,
@@ -189,7 +231,7 @@ class Authenticator:
             query = canonical_query(pairs)
             for candidate in hosts:
                 if self._verify(cached, f"{verb}\n{candidate}\n{path}\n{query}", signature):
-                    return Principal(key.uid, access_key, key.can_trade)
+                    return Principal(key.uid, access_key, key.can_trade, key.role != "follower")
         raise AuthError(ErrorCode.VERIFICATION, message(403))
 
     @staticmethod

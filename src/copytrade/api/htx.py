@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.responses import Response
@@ -32,6 +32,18 @@ Runner = Callable[..., Awaitable[Any]]
 
 MAX_BODY_BYTES = 64 * 1024
 NOT_IMPLEMENTED = "This endpoint is not implemented yet by copytrade."
+
+
+class ReplayGuard(Protocol):
+    """Remembers verified signatures until they leave the timestamp window."""
+
+    async def first_use(self, signature: str, expires_at: float) -> bool:
+        """Record ``signature``; return ``False`` if it was used before (a replay)."""
+        ...
+
+
+class ClientGone(Exception):
+    """The client disconnected (or was cut off by a deadline) before its body arrived."""
 
 
 def encode_json(body: dict[str, Any]) -> bytes:
@@ -61,13 +73,20 @@ class HtxApi:
         limiter: RateLimiter,
         run: Runner,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        replays: ReplayGuard | None = None,
     ) -> None:
-        """Wire the service context, authenticator, limiter and the use-case runner."""
+        """Wire the service context, authenticator, limiter and the use-case runner;
+        ``replays`` (the opt-in ``reject_replays``) refuses a signature used before."""
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter
+        # a shared limiter (Redis) is awaited with a deadline; the in-process one is a call
+        self._hit_async: Callable[[int, int], Awaitable[RateDecision]] | None = getattr(
+            limiter, "hit_async", None
+        )
         self.run = run
         self.wall_ms = wall_ms
+        self.replays = replays
 
     async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
@@ -79,6 +98,8 @@ class HtxApi:
 
         async def read_body() -> bytes:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
             body: bytes = message.get("body", b"")
             if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
                 return body  # the usual case: the whole body in one message
@@ -90,6 +111,8 @@ class HtxApi:
                 if not message.get("more_body", False):
                     return b"".join(chunks)
                 message = await receive()
+                if message["type"] == "http.disconnect":  # gone (or timed out) mid-body
+                    raise ClientGone
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 chunks.append(chunk)
@@ -98,6 +121,8 @@ class HtxApi:
             status, body, decision = await self.process(
                 scope["method"], scope["path"], scope.get("query_string", b""), host, read_body
             )
+        except ClientGone:
+            return  # nobody to answer, and a partial body is never run as a command
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, decision = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), None
@@ -141,8 +166,21 @@ class HtxApi:
             principal = self.auth.authenticate(method, host, path, params, values)
         except AuthError as exc:
             return 200, error_body(exc.code, tid, exc.msg), None
+        if self.replays is not None:  # verified: now refuse a second use of the signature
+            try:
+                fresh = await self.replays.first_use(
+                    values["Signature"], self.auth.accepted_until(values["Timestamp"])
+                )
+            except ServiceBusy:
+                log.warning("replay store unavailable (tid %s)", tid)
+                return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), None
+            if not fresh:
+                return 200, error_body(ErrorCode.SIGNATURE_REPLAYED, tid), None
         try:
-            decision = self.limiter.hit(principal.uid, self.wall_ms())
+            if self._hit_async is None:
+                decision = self.limiter.hit(principal.uid, self.wall_ms())
+            else:
+                decision = await self._hit_async(principal.uid, self.wall_ms())
         except ServiceBusy:
             log.warning("rate limiter unavailable (tid %s)", tid)
             return 200, error_body(ErrorCode.SYSTEM_BUSY, tid), None
@@ -150,6 +188,9 @@ class HtxApi:
             return 200, error_body(ErrorCode.RATE_LIMITED, tid), decision
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             return 200, error_body(ErrorCode.NO_PERMISSION, tid), decision
+        if not principal.is_trader and endpoint.method is HttpMethod.POST:
+            # a follower is not a lead trader (spec §8.1): it cannot act on this family
+            return 200, error_body(ErrorCode.COPY_TRADING_ACTIVE, tid), decision
         try:
             body = await read_body()
             call_params = self._params(endpoint, params, body)

@@ -73,7 +73,7 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[OpenRequest]:
     mode = wire.margin_mode(p)
     price_type = wire.order_price_type(p)
     direction = wire.order_direction(p)
-    lever = wire.int_field(wire.required(p, "lever", ErrorCode.LEVER_EMPTY), "lever")
+    lever = wire.lever(p)
     price = wire.optional_decimal(p, "price")
     if price_type.needs_price and price is None:
         raise WireError(ErrorCode.EMPTY_PARAM, "price")
@@ -94,7 +94,7 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[OpenRequest]:
 def parse_close_order(p: Params, now_ms: int) -> tuple[int]:
     """``POST close_order`` (spec §6.2): an id that cannot exist is an unknown position."""
     raw = wire.id_field(wire.required(p, "sub_position_id"), "sub_position_id")
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise PositionNotFound(f"sub_position_id {raw}")
     return (int(raw),)
 

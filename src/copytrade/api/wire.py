@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
-from copytrade.protocol.decimals import parse_decimal_text
+from copytrade.protocol import strict
 from copytrade.protocol.error_codes import ErrorCode
+from copytrade.protocol.strict import MAX_DECIMAL, MalformedValue, OutOfRange
 
-MAX_DECIMAL = Decimal(10) ** 18
+__all__ = ["MAX_DECIMAL", "WireError"]
 
 
 class WireError(Exception):
@@ -23,10 +24,7 @@ class WireError(Exception):
 
 
 def _parse_float(text: str) -> Decimal:
-    value = parse_decimal_text(text)
-    if value is None:  # exponent notation
-        raise ValueError(text)
-    return value
+    return strict.parse_decimal_text(text)  # MalformedValue (a ValueError) on an exponent
 
 
 def _refuse_constant(text: str) -> Any:
@@ -41,13 +39,15 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     """Decode a POST body: one JSON object (empty body = ``{}``), numbers as Decimal."""
     if not raw.strip():
         return {}
+    if strict.json_too_deep(raw):  # the decoder recurses: refuse deep nesting before it does
+        raise WireError(ErrorCode.INPUT_ERROR)
     try:
         # as json.loads does with bytes: UTF-8, or UTF-16/32 found by their first bytes
         # ('{' then a non-zero byte is UTF-8 there: the usual body, decided without the scan)
         utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
         encoding = "utf-8" if utf8 else json.detect_encoding(raw)
         body = _decoder.decode(raw.decode(encoding, "surrogatepass"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise WireError(ErrorCode.INPUT_ERROR) from exc
     if not isinstance(body, dict):
         raise WireError(ErrorCode.INPUT_ERROR)
@@ -83,23 +83,14 @@ def required(params: dict[str, Any], name: str, code: int = ErrorCode.EMPTY_PARA
 
 
 def decimal_field(value: Any, name: str) -> Decimal:
-    """Parse a decimal given as a JSON number or a decimal string (1030 otherwise).
+    """Parse a decimal given as a JSON number or a plain decimal string (1030 otherwise).
 
-    Magnitudes of 10^18 and more are refused too: no price, amount or balance is that large,
-    and exact arithmetic on them (``price % tick``) would overflow the decimal context.
+    Magnitudes of 10^18 and more are refused too (:func:`copytrade.protocol.strict.parse_decimal`).
     """
-    parsed: Decimal | None = None
-    if isinstance(value, bool):
-        parsed = None
-    elif isinstance(value, Decimal):
-        parsed = value
-    elif isinstance(value, int):
-        parsed = Decimal(value)
-    elif isinstance(value, str):
-        parsed = parse_decimal_text(value)
-    if parsed is None or not parsed.is_finite() or abs(parsed) >= MAX_DECIMAL:
-        raise WireError(ErrorCode.INPUT_ERROR, name)
-    return parsed
+    try:
+        return strict.parse_decimal(value)
+    except ValueError as exc:  # malformed or out of range: HTX says "Input error."
+        raise WireError(ErrorCode.INPUT_ERROR, name) from exc
 
 
 def optional_decimal(params: dict[str, Any], name: str) -> Decimal | None:
@@ -108,15 +99,23 @@ def optional_decimal(params: dict[str, Any], name: str) -> Decimal | None:
     return None if value is None else decimal_field(value, name)
 
 
-def int_field(value: Any, name: str) -> int:
-    """Parse an integer given as a JSON integer or a string of digits (``5.0`` is refused)."""
-    if isinstance(value, bool):
-        raise WireError(ErrorCode.INPUT_ERROR, name)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit():
-        return int(value)
-    raise WireError(ErrorCode.INPUT_ERROR, name)
+def int_field(
+    value: Any,
+    name: str,
+    minimum: int = strict.INT64_MIN,
+    maximum: int = strict.INT64_MAX,
+) -> int:
+    """Parse an integer given as a JSON integer or a string of digits.
+
+    ``5.0``, ``--1``, ``+1`` and blanks are malformed (1030); a well-formed integer outside
+    ``[minimum, maximum]`` (64-bit by default) is an illegal value (1067).
+    """
+    try:
+        return strict.parse_int(value, minimum=minimum, maximum=maximum)
+    except MalformedValue as exc:
+        raise WireError(ErrorCode.INPUT_ERROR, name) from exc
+    except OutOfRange as exc:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name) from exc
 
 
 def id_field(value: Any, name: str) -> str:
@@ -150,19 +149,35 @@ def position_side(params: dict[str, Any]) -> PositionSide:
     return member
 
 
+def _code(params: dict[str, Any], name: str, members: dict[int, _E], code: int) -> _E:
+    """Return the member for an integer code: not an integer 1030, not a member ``code``."""
+    try:
+        number = strict.parse_int(required(params, name))
+    except OutOfRange as exc:
+        raise WireError(code) from exc
+    except MalformedValue as exc:
+        raise WireError(ErrorCode.INPUT_ERROR, name) from exc
+    member = members.get(number)
+    if member is None:
+        raise WireError(code)
+    return member
+
+
 def order_price_type(params: dict[str, Any]) -> OrderPriceType:
     """Return ``order_price_type`` (1034 when not an accepted code)."""
-    value = int_field(required(params, "order_price_type"), "order_price_type")
-    member = _PRICE_TYPES.get(value)
-    if member is None:
-        raise WireError(ErrorCode.ORDER_PRICE_TYPE)
-    return member
+    return _code(params, "order_price_type", _PRICE_TYPES, ErrorCode.ORDER_PRICE_TYPE)
 
 
 def order_direction(params: dict[str, Any]) -> OrderDirection:
     """Return ``order_direction`` (1035 when not 1 or 2)."""
-    value = int_field(required(params, "order_direction"), "order_direction")
-    member = _DIRECTIONS.get(value)
-    if member is None:
-        raise WireError(ErrorCode.ORDER_DIRECTION)
-    return member
+    return _code(params, "order_direction", _DIRECTIONS, ErrorCode.ORDER_DIRECTION)
+
+
+def lever(params: dict[str, Any]) -> int:
+    """Return ``lever`` (1094 when missing; an integer beyond 64 bits is an invalid lever, 1037)."""
+    try:
+        return strict.parse_int(required(params, "lever", ErrorCode.LEVER_EMPTY))
+    except OutOfRange as exc:
+        raise WireError(ErrorCode.LEVER_INVALID) from exc
+    except MalformedValue as exc:
+        raise WireError(ErrorCode.INPUT_ERROR, "lever") from exc

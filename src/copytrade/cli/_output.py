@@ -15,7 +15,26 @@ from typing import Any
 
 from copytrade.client import Page
 
-__all__ = ["render", "to_jsonable"]
+__all__ = ["ENV_HELP", "render", "to_jsonable"]
+
+ENV_HELP = """\b
+Environment variables (a command-line option wins over its variable):
+  COPYTRADE_BASE_URL        server of the api commands (default: live HTX,
+                            https://api.hbdm.com; a copytrade server is
+                            http://127.0.0.1:8080)
+  COPYTRADE_ACCESS_KEY      api commands: access key
+  COPYTRADE_SECRET_KEY      api commands: HmacSHA256 secret
+  COPYTRADE_ED25519_KEY_FILE  api commands: Ed25519 private key (PEM)
+  COPYTRADE_PROFILE         api commands: profile of the profiles file
+  COPYTRADE_PROFILE_FILE    profiles file (~/.config/copytrade/profiles.toml)
+  COPYTRADE_SIM_URL         sim commands: server (else COPYTRADE_BASE_URL)
+  COPYTRADE_CONFIG          serve: TOML settings file
+  COPYTRADE_<SETTING>       serve: any server setting, e.g. COPYTRADE_PORT,
+                            COPYTRADE_DB_URL, COPYTRADE_ADMIN_TOKEN,
+                            COPYTRADE_SERVER_KEY, COPYTRADE_REDIS_URL,
+                            COPYTRADE_LOG_LEVEL, COPYTRADE_LOG_FORMAT,
+                            COPYTRADE_ACCESS_LOG
+"""
 
 
 def to_jsonable(value: Any) -> Any:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import httpx
 
-from copytrade.cli._output import render
+from copytrade.cli._output import ENV_HELP, render
 from copytrade.client import (
     DEFAULT_BASE_URL,
     AuthenticationError,
@@ -193,7 +193,7 @@ def _build_client(settings: _Settings, transport: httpx.BaseTransport | None) ->
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group("api")
+@click.group("api", epilog=ENV_HELP)
 @click.option("--base-url", envvar="COPYTRADE_BASE_URL", help="Server URL [default: HTX].")
 @click.option("--access-key", envvar="COPYTRADE_ACCESS_KEY", help="API access key.")
 @click.option(
@@ -244,7 +244,17 @@ def _json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-def _run(call: Callable[[Client], Any], as_json: bool) -> None:
+LIVE_HTX_NOTICE = (
+    "target: live HTX at {url} (real orders, real money); for a copytrade server give "
+    "--base-url or COPYTRADE_BASE_URL, e.g. http://127.0.0.1:8080"
+)
+
+
+def _run(
+    call: Callable[[Client], Any],
+    as_json: bool,
+    show: Callable[[Any, Client], Any] | None = None,
+) -> None:
     ctx = click.get_current_context()
     client = ctx.find_object(Client)
     if client is None:
@@ -252,6 +262,8 @@ def _run(call: Callable[[Client], Any], as_json: bool) -> None:
             "no credentials: give --access-key and --secret-key (or --ed25519-key-file), "
             "the COPYTRADE_* environment variables, or a profile"
         )
+    if client.base_url.rstrip("/") == DEFAULT_BASE_URL:
+        click.echo(LIVE_HTX_NOTICE.format(url=DEFAULT_BASE_URL), err=True)
     try:
         result = call(client)
     except (AuthenticationError, PermissionDenied, RateLimitExceeded) as exc:
@@ -262,6 +274,8 @@ def _run(call: Callable[[Client], Any], as_json: bool) -> None:
         raise ApiCommandError(f"request failed: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    if show is not None:
+        result = show(result, client)
     click.echo(render(result, as_json=as_json))
 
 
@@ -324,10 +338,35 @@ def place_order(as_json: bool, **kw: Any) -> None:
 
     POST /copytrading/trader/place_order.
     """
+    words, order = _order_summary(kw)
     kw["margin_mode"] = MarginMode(kw["margin_mode"])
     kw["order_price_type"] = _PRICE_TYPES[kw["order_price_type"]]
     kw["order_direction"] = OrderDirection[kw["order_direction"].upper()]
-    _run(lambda c: c.place_order(**kw), as_json)
+
+    def show(accepted: Any, client: Client) -> Any:
+        tid = client.last_response.tid if client.last_response else None
+        if as_json:
+            return {"accepted": accepted, "order": order, "tid": tid}
+        return f"{'placed' if accepted else 'not placed'}: {words}" + (
+            f" (tid {tid})" if tid else ""
+        )
+
+    _run(lambda c: c.place_order(**kw), as_json, show)
+
+
+def _order_summary(kw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Say what an order asks for, in words (and as fields for ``--json``)."""
+    kind = kw["order_price_type"]
+    text = [kw["order_direction"], f"{kw['amount']:f}", kw["contract_code"], kw["margin_mode"]]
+    text.append(f"limit {kw['price']:f}" if kw["price"] is not None else kind.replace("_", " "))
+    if kw["price"] is not None and kind != "limit":
+        text[-1] = f"{kind} {kw['price']:f}"
+    text.append(f"lever {kw['lever']}")
+    for name in ("tp_trigger_price", "sl_trigger_price"):
+        if kw[name] is not None:
+            text.append(f"{name.split('_')[0]} {kw[name]:f}")
+    fields = {k: (f"{v:f}" if isinstance(v, Decimal) else v) for k, v in kw.items()}
+    return " ".join(text), fields
 
 
 @api.command("close-order")

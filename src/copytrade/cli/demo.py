@@ -19,6 +19,45 @@ def _admin(http: httpx.Client, path: str, body: dict[str, Any]) -> Any:
     return reply.json()
 
 
+TRADER_BALANCE = Decimal(10_000)
+FOLLOWER_BALANCE = Decimal(5_000)
+COLUMNS = ("role", "uid", "ratio", "volume", "start", "gross PnL", "fees", "profit share",
+           "balance")  # fmt: skip
+
+
+def _sum(items: list[dict[str, Any]], key: str) -> Decimal:
+    return sum((Decimal(item[key]) for item in items), Decimal(0))
+
+
+def _row(http: httpx.Client, role: str, uid: int, ratio: str, start: Decimal) -> list[str]:
+    """One user's figures; ``start + gross - fees + share == balance`` exactly."""
+    view = http.get(f"/_sim/users/{uid}").json()
+    closed = view["closed_positions"]
+    fees = _sum(view["fills"], "fee")
+    # a sub position's ``profit`` is net of its open and close fees
+    gross = _sum(closed, "profit") + _sum(closed, "open_fee") + _sum(closed, "close_fee")
+    share = _sum(view["profit_shares_received"], "amount") - _sum(
+        view["profit_shares_paid"], "amount"
+    )
+    cells = [role, str(uid), ratio, f"{_sum(closed, 'volume'):f}", f"{start:f}"]
+    cells += [f"{gross:f}", f"{fees:f}", f"{share:+f}", f"{Decimal(view['balance']):f}"]
+    return cells
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(COLUMNS, widths, strict=True)))]  # fmt: skip
+    for row in rows:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
 @click.command()
 def demo() -> None:
     """Run a server in-process: a trader and three followers open, the price moves, close all."""
@@ -29,10 +68,16 @@ def demo() -> None:
         server = LiveServer(db_path=Path(tmp) / "demo.db", demo_seed=False).start()
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:
-                trader = _admin(http, "/_sim/users", {"role": "trader", "balance": "10000"})
+                trader = _admin(
+                    http, "/_sim/users", {"role": "trader", "balance": str(TRADER_BALANCE)}
+                )
                 followers = []
                 for ratio in ("1", "0.5", "2"):
-                    f = _admin(http, "/_sim/users", {"role": "follower", "balance": "5000"})
+                    f = _admin(
+                        http,
+                        "/_sim/users",
+                        {"role": "follower", "balance": str(FOLLOWER_BALANCE)},
+                    )
                     _admin(
                         http,
                         "/_sim/follow",
@@ -60,27 +105,16 @@ def demo() -> None:
                         position_side=Side.LONG,
                     )
                     click.echo("close_all_position: done\n")
-                rows = [("trader", trader["uid"], "-")]
-                rows += [("follower", uid, ratio) for uid, ratio in followers]
+                rows = [("trader", trader["uid"], "-", TRADER_BALANCE)]
+                rows += [("follower", uid, ratio, FOLLOWER_BALANCE) for uid, ratio in followers]
                 click.echo(
-                    f"{'role':<9} {'uid':>9} {'ratio':>5} {'volume':>6} "
-                    f"{'realised PnL':>14} {'fees':>10} {'balance':>12}"
+                    _table(
+                        [_row(http, role, uid, ratio, start) for role, uid, ratio, start in rows]
+                    )
                 )
-                for role, uid, ratio in rows:
-                    view = http.get(f"/_sim/users/{uid}").json()
-                    closed = view["closed_positions"]
-                    pnl = sum(
-                        (
-                            Decimal(p["profit"]) + Decimal(p["open_fee"]) + Decimal(p["close_fee"])
-                            for p in closed
-                        ),
-                        Decimal(0),
-                    )
-                    fees = sum((Decimal(f["fee"]) for f in view["fills"]), Decimal(0))
-                    volume = sum((Decimal(p["volume"]) for p in closed), Decimal(0))
-                    click.echo(
-                        f"{role:<9} {uid:>9} {ratio:>5} {volume:>6} {pnl:>14.6f} "
-                        f"{fees:>10.6f} {Decimal(view['balance']):>12.6f}"
-                    )
+                click.echo(
+                    "\nbalance = start + gross PnL - fees + profit share (received by the "
+                    "trader: 10% of each\nfollower's net profit; paid by the followers)"
+                )
         finally:
             server.close()

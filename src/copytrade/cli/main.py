@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
+import socket
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
 
+from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
+from copytrade.cli._output import ENV_HELP
 from copytrade.cli.api import api
 from copytrade.cli.demo import demo
 from copytrade.cli.sim import sim
+from copytrade.config import DEFAULT_DB_URL
 
 
 class ServerError(click.ClickException):
@@ -20,17 +28,21 @@ class ServerError(click.ClickException):
     exit_code = 2
 
 
-@click.group()
+@click.group(epilog=ENV_HELP)
 @click.version_option(package_name="copytrade")
 def main() -> None:
     """Copytrade: an HTX-compatible copy-trading futures engine, its SDK and CLI."""
 
 
-@main.command()
+@main.command(epilog=ENV_HELP)
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8080).")
 @click.option(
-    "--db", "db_url", default=None, help="Database URL (default: SQLite file; postgresql://…)."
+    "--db",
+    "db_url",
+    default=None,
+    help=f"Database URL (default {DEFAULT_DB_URL}, relative to the current folder; "
+    "postgresql://…).",
 )
 @click.option(
     "--redis",
@@ -48,11 +60,23 @@ def main() -> None:
 @click.option(
     "--config",
     "config_file",
+    envvar="COPYTRADE_CONFIG",
     default=None,
     type=click.Path(dir_okay=False),
     help="TOML settings file.",
 )
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="[default: info]",
+)
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default=None, help="[default: plain]")
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="One line per HTX request at info [default: off; `make run` turns it on].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -60,62 +84,198 @@ def serve(
     redis_url: str | None,
     workers: int,
     config_file: str | None,
-    log_level: str,
+    log_level: str | None,
+    log_format: str | None,
+    access_log: bool | None,
 ) -> None:
     """Run the server (SQLite file, demo markets and, on loopback, the demo trader)."""
-    import uvicorn
+    from copytrade.api.logs import configure_logging
+    from copytrade.config import SettingsError, load_settings
 
-    from copytrade.adapters.db.engine import is_sqlite
-    from copytrade.api.app import create_app
-    from copytrade.config import load_settings, settings_to_env
-
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    settings = load_settings(config_file, host=host, port=port, db_url=db_url, redis_url=redis_url)
-    if workers > 1 and is_sqlite(settings.db_url):
+    try:
+        settings = load_settings(
+            config_file,
+            host=host,
+            port=port,
+            db_url=db_url,
+            redis_url=redis_url,
+            log_level=log_level.lower() if log_level else None,
+            log_format=log_format,
+            access_log=access_log,
+        )
+    except SettingsError as exc:
+        raise ServerError(str(exc)) from None
+    _check_db_url(settings.db_url)
+    _require_extras(settings)
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    if workers > 1 and _is_sqlite(settings.db_url):
         raise ServerError(
             "--workers > 1 needs PostgreSQL (--db postgresql://…): SQLite has a single writer"
         )
+    # bound before anything is announced: a port in use ends here, in one line
+    sock = listen(settings.host, settings.port)
+    try:
+        where = _database_text(settings.db_url)
+        services = _bootstrap(settings)
+    except BaseException:
+        sock.close()
+        raise
+    log = logging.getLogger("copytrade.server")
     if workers > 1 and not settings.redis_url:
-        click.echo(
-            "warning: without --redis each worker counts the rate limit on its own", err=True
-        )
-    services = _bootstrap(settings)
-    database = services.engine.url.render_as_string(hide_password=True)
-    click.echo(
-        f"copytrade serving HTX copy trading on http://{settings.host}:{settings.port} "
-        f"(database {database}, {workers} worker{'s' if workers > 1 else ''})",
-        err=True,
+        log.warning("without --redis each worker counts the rate limit on its own")
+    log.info(
+        "copytrade serving HTX copy trading on http://%s:%d (%s, %d worker%s)",
+        settings.host,
+        settings.port,
+        where,
+        workers,
+        "s" if workers > 1 else "",
     )
     if settings.is_loopback and settings.demo_seed:
-        click.echo("demo trader: AccessKeyId=demo-access-key secret=demo-secret-key", err=True)
+        log.info("demo trader: AccessKeyId=demo-access-key secret=demo-secret-key")
     if workers > 1:
+        sock.close()  # each worker binds its own socket (SO_REUSEPORT)
         # The parent checked the schema and seeded; each worker bootstraps from the env.
         try:
             services.seed()
         finally:
             services.close()
-        os.environ.update(settings_to_env(settings))
-        from copytrade.cli.workers import run_workers
-
-        status = run_workers(workers, settings.host, settings.port, log_level)
-        if status:
-            raise ServerError("a worker process exited unexpectedly; all workers were stopped")
+        _run_workers(workers, settings)
         return
+    _run_one(services, sock)
+
+
+def _run_one(services: Any, sock: socket.socket) -> None:
+    import uvicorn
+
+    from copytrade.api.app import create_app
+    from copytrade.cli.serving import uvicorn_options
+
+    settings = services.settings
+    config = uvicorn.Config(
+        create_app(services),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # configure_logging already routes uvicorn's loggers
+        access_log=False,  # ours (copytrade.access) carries uid, HTX code and tid
+        **uvicorn_options(settings),
+    )
     try:
-        uvicorn.run(
-            create_app(services),
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            access_log=False,
-        )
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         services.close()
+
+
+def _run_workers(workers: int, settings: Any) -> None:
+    from copytrade.api.metrics import MULTIPROC_ENV
+    from copytrade.cli.workers import run_workers
+
+    # the settings (secrets included) reach the workers through the spawn pipe, not the env;
+    # every worker writes its metrics there; any worker's /metrics adds them all up
+    own_dir = MULTIPROC_ENV not in os.environ
+    if own_dir:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="copytrade-metrics-")
+    try:
+        status = run_workers(workers, settings)
+    finally:
+        if own_dir:
+            shutil.rmtree(os.environ.pop(MULTIPROC_ENV), ignore_errors=True)
+    if status:
+        raise ServerError("a worker process exited unexpectedly; all workers were stopped")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind and listen on ``host:port``; a failure is a one-line :class:`ServerError`."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = " (another server runs there: stop it or choose another --port)"
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
+    return sock
+
+
+def _check_db_url(db_url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if "://" not in db_url:
+        raise ServerError(
+            f"--db {db_url!r} is a path, not a database URL: write sqlite:///{db_url}"
+        )
+    try:
+        make_url(db_url)
+    except (ArgumentError, ValueError):
+        raise ServerError(
+            f"{db_url!r} is not a database URL (sqlite:///path/file.db or postgresql://…)"
+        ) from None
+
+
+def _is_sqlite(db_url: str) -> bool:
+    from copytrade.adapters.db.engine import is_sqlite
+
+    return is_sqlite(db_url)
+
+
+def _require_postgres() -> None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise ServerError(
+            "PostgreSQL needs the [postgres] extra: pip install 'copytrade[postgres]'"
+        ) from None
+
+
+def _require_extras(settings: Any) -> None:
+    """Name the missing extra, in one line, when PostgreSQL or Redis is asked for."""
+    need = []
+    if not _is_sqlite(settings.db_url):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            need.append("PostgreSQL")
+    if settings.redis_url:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            need.append("--redis")
+    if need:
+        raise ServerError(
+            f"{' and '.join(need)} need{'s' if len(need) == 1 else ''} the [postgres] extra: "
+            "pip install 'copytrade[postgres]'"
+        )
+
+
+def _database_text(db_url: str) -> str:
+    """Return the database for the banner: a SQLite file by absolute path, new or not."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite":
+        return f"database {url.render_as_string(hide_password=True)}"
+    name = url.database or ":memory:"
+    if name == ":memory:":
+        return "SQLite in memory (nothing is kept)"
+    path = Path(name).resolve()
+    state = "" if path.exists() else ", new: created now"
+    return f"SQLite file {path}{state}"
 
 
 def _bootstrap(settings: Any) -> Any:
     """Bootstrap, turning configuration and database errors into a clean exit 2."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from copytrade.bootstrap import ConfigError, bootstrap
@@ -124,9 +284,21 @@ def _bootstrap(settings: Any) -> Any:
         return bootstrap(settings)
     except (ConfigError, RuntimeError) as exc:
         raise ServerError(str(exc)) from exc
+    except OSError as exc:
+        raise ServerError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
     except SQLAlchemyError as exc:
-        where = make_url(settings.db_url).render_as_string(hide_password=True)
-        raise ServerError(f"cannot use database {where}: {_db_reason(exc)}") from exc
+        where = _redacted(settings.db_url)
+        raise ServerError(f"cannot use database {where}: {_db_reason(exc)}") from None
+
+
+def _redacted(db_url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
 
 
 def _db_reason(exc: Exception) -> str:
@@ -145,6 +317,9 @@ def migrate(db_url: str) -> None:
     from copytrade.adapters.db.engine import SchemaAhead, current_revision, make_engine
     from copytrade.adapters.db.engine import migrate as run_migrations
 
+    _check_db_url(db_url)
+    if not _is_sqlite(db_url):
+        _require_postgres()
     engine = make_engine(db_url)
     try:
         before = current_revision(engine)

@@ -22,6 +22,7 @@ from copytrade.client.errors import (
     ExchangeError,
     InvalidResponse,
     RateLimitExceeded,
+    TransportError,
     error_class_for,
 )
 from copytrade.client.models import ApiResponse, RateLimit, WireFormatError
@@ -122,6 +123,20 @@ def build_http_request(
     return httpx.Request(prepared.method, url, headers=headers, content=content)
 
 
+def transport_failure(exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
+    """Return the :class:`TransportError` for a failed exchange: the URL (never its signed
+    query) and, when nothing answered, a hint to check that the server runs."""
+    url = request.url
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    detail = str(exc).strip()
+    text = f"{type(exc).__name__} on {request.method} {origin}{url.path}"
+    if detail:
+        text += f" ({detail})"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        text += f": is a server running at {origin}? Check the base URL and that it runs"
+    return TransportError(text)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} in reply")
 
@@ -180,6 +195,8 @@ def exchange(prepared: PreparedRequest[T], settings: Settings) -> Flow[T]:
         request = build_http_request(prepared, settings.endpoint, settings.signer, timestamp)
         response = yield Send(request)
         assert response is not None
+        if settings.limiter is not None:
+            settings.limiter.observe(RateLimit.from_headers(response.headers))
         try:
             return decode_reply(prepared, response)
         except RateLimitExceeded as exc:

@@ -39,7 +39,6 @@ from copytrade.client import _core
 from copytrade.client import builders as b
 from copytrade.client.auth import Credentials
 from copytrade.client.builders import PreparedRequest
-from copytrade.client.errors import TransportError
 from copytrade.client.models import ApiResponse
 from copytrade.client.ratelimit import TokenBucket
 
@@ -230,7 +229,7 @@ class Client(_Base):
         try:
             return self._http.send(request)
         except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__} on {request.url.path}") from exc
+            raise _core.transport_failure(exc, request) from exc
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -327,7 +326,7 @@ class AsyncClient(_Base):
         try:
             return await self._http.send(request)
         except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__} on {request.url.path}") from exc
+            raise _core.transport_failure(exc, request) from exc
 
     async def aclose(self) -> None:
         """Close the connection pool."""

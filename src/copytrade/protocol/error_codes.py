@@ -73,6 +73,11 @@ class ErrorCode(enum.IntEnum):
         1505,
         "After becoming a trader, only the following trading pairs are allowed to trade:{0}",
     )
+    COPY_TRADING_ACTIVE = (
+        1508,
+        "You are using Copy Trading right now. You will have to exit Copy Trading (and "
+        "unfollow your Copied Trader) before you can start trading futures.",
+    )
     NO_MARGIN_POSITION = 4006, "No margin can be increased or decreased without a position"
     CURRENCY_NOT_EXIST = 10000, "Currency does not exist"
     TIMESTAMP_INVALID = 12001, "Invalid submission time."
@@ -80,6 +85,7 @@ class ErrorCode(enum.IntEnum):
     SIGNATURE_METHOD = 12003, "Incorrect signature method."
     IP_ERROR = 12005, "IP address error"
     TIMESTAMP_EMPTY = 12006, "The submission time cannot be left blank."
+    SIGNATURE_REPLAYED = 12008, "Verification failed."
     USER_LOCKED = 12009, "User has been locked or does not exist."
 
 

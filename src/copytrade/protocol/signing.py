@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from copytrade.protocol.memo import BoundedMemo
+
 SIGNATURE_VERSION = "2"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
 AUTH_PARAMS = ("AccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp")
@@ -40,11 +42,20 @@ class QueryDecodeError(ValueError):
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 # Names, access keys, methods and the timestamp of the current second recur in request after
-# request; their encodings and decodings are remembered (bounded, emptied when full).
-_MEMO_LIMIT = 4096
-_encoded: dict[str, str] = {}
-_decoded: dict[str, str] = {}
-_pairs: dict[tuple[str, str], str] = {}
+# request; their encodings and decodings are remembered. The memos are keyed by client input,
+# so each is bounded in bytes: an entry over MEMO_ITEM_BYTES (a long value, which does not
+# recur) is never kept, and a memo about to pass MEMO_BYTES is emptied first.
+MEMO_BYTES = 1 << 20
+MEMO_ITEM_BYTES = 1024
+_encoded: BoundedMemo[str, str] = BoundedMemo(MEMO_BYTES, MEMO_ITEM_BYTES, 4096)
+_decoded: BoundedMemo[str, str] = BoundedMemo(MEMO_BYTES, MEMO_ITEM_BYTES, 4096)
+_pairs: BoundedMemo[tuple[str, str], str] = BoundedMemo(MEMO_BYTES, MEMO_ITEM_BYTES, 4096)
+_SHORT = 256  # characters: longer texts are never remembered (checked before measuring)
+
+
+def memo_bytes() -> int:
+    """Return the bytes the signing memos hold together (at most ``3 * MEMO_BYTES``)."""
+    return _encoded.bytes + _decoded.bytes + _pairs.bytes
 
 
 def percent_encode(value: str) -> str:
@@ -54,17 +65,15 @@ def percent_encode(value: str) -> str:
     encoded = _encoded.get(value)
     if encoded is None:
         encoded = quote(value, safe="")
-        if len(_encoded) >= _MEMO_LIMIT:
-            _encoded.clear()
-        _encoded[value] = encoded
+        if len(value) <= _SHORT:
+            _encoded.remember(value, encoded)
     return encoded
 
 
 def _encode_pair(pair: tuple[str, str]) -> str:
     encoded = percent_encode(pair[0]) + "=" + percent_encode(pair[1])
-    if len(_pairs) >= _MEMO_LIMIT:
-        _pairs.clear()
-    _pairs[pair] = encoded
+    if len(encoded) <= _SHORT:
+        _pairs.remember(pair, encoded)
     return encoded
 
 
@@ -146,10 +155,8 @@ def _unquote_strict(text: str, remember: bool = True) -> str:
         decoded = unquote_to_bytes(text).decode()
     except UnicodeDecodeError as exc:
         raise QueryDecodeError(text) from exc
-    if remember:
-        if len(_decoded) >= _MEMO_LIMIT:
-            _decoded.clear()
-        _decoded[text] = decoded
+    if remember and len(text) <= _SHORT:
+        _decoded.remember(text, decoded)
     return decoded
 
 

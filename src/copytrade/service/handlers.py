@@ -7,6 +7,7 @@ commits; any error rolls everything back (all or nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import perf_counter
 
 from copytrade.domain.copytrading import close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
@@ -65,15 +66,22 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         env = ctx.env()
         order = open_order(trader, req, market, markets, env)
         copies = skipped = 0
+        fan_out = None
         if order.filled > 0 and order.sub_position_id is not None:
             lead = trader.positions[order.sub_position_id]
             follows, followers = uow.followers_of(uid)
             if follows:
+                started = perf_counter()
                 copies, skipped = copy_open(
                     lead, order.filled, follows, followers, market, markets, env
                 )
+                fan_out = (len(follows), perf_counter() - started)
         uow.persist(env.changes)
         uow.commit()
+    if fan_out is not None:  # reported once committed
+        ctx.metrics.fan_out("open", *fan_out)
+        if env.changes.skips:
+            ctx.metrics.copies_skipped([s.reason.value for s in env.changes.skips])
     return PlaceOrderResult(
         order.order_id, str(order.filled), order.sub_position_id, copies, skipped
     )
@@ -97,7 +105,9 @@ def close_with_copies(
         user = uow.user(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
+        started = perf_counter()
         copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
+        ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies)
 
 

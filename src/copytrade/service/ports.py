@@ -42,7 +42,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """An API key: HMAC secret (decrypted) or Ed25519 public key, and its permission."""
+    """An API key: HMAC secret (decrypted) or Ed25519 public key, its permission, and the
+    role of its user (``"trader"`` or ``"follower"``), so a request needs no user lookup."""
 
     access_key: str
     uid: int
@@ -50,6 +51,7 @@ class ApiKey:
     secret: str | None
     public_key_hex: str | None
     can_trade: bool
+    role: str = "trader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,3 +274,25 @@ class UnitOfWorkFactory(Protocol):
 
 
 MARGIN_MODES = tuple(MarginMode)
+
+
+class Metrics(Protocol):
+    """Observations the service layer reports (the API layer exports them to Prometheus)."""
+
+    def fan_out(self, kind: str, followers: int, seconds: float) -> None:
+        """Report one copy fan-out (``open`` or ``close``) over ``followers`` followers."""
+        ...
+
+    def copies_skipped(self, reasons: Sequence[str]) -> None:
+        """Report committed copies that were skipped, one reason each."""
+        ...
+
+
+class NoMetrics:
+    """The default :class:`Metrics`: observes nothing."""
+
+    def fan_out(self, kind: str, followers: int, seconds: float) -> None:
+        """Ignore a fan-out."""
+
+    def copies_skipped(self, reasons: Sequence[str]) -> None:
+        """Ignore skips."""

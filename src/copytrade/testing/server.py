@@ -72,6 +72,7 @@ class LiveServer:
 
         from copytrade.api.app import create_app
         from copytrade.bootstrap import bootstrap
+        from copytrade.cli.serving import uvicorn_options
         from copytrade.config import Settings
 
         settings = Settings(host="127.0.0.1", port=self.port, db_url=self.db_url, **self._settings)
@@ -83,6 +84,7 @@ class LiveServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            **uvicorn_options(settings),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -26,6 +26,7 @@ from copytrade.client import (
     PermissionDenied,
     PositionNotFound,
     PositionSide,
+    RateLimit,
     RateLimitExceeded,
     TokenBucket,
     TransportError,
@@ -274,15 +275,49 @@ class FakeMonotonic:
         return self.ns
 
 
-def test_token_bucket_allows_a_burst_of_18_then_spaces_requests() -> None:
+def _wall(clock: FakeMonotonic, offset_ms: int = 0) -> Callable[[], int]:
+    return lambda: offset_ms + clock.ns // 1_000_000
+
+
+def test_token_bucket_allows_a_burst_of_18_then_waits_for_the_next_window() -> None:
     clock = FakeMonotonic()
-    bucket = TokenBucket(18, clock_ns=clock)
+    bucket = TokenBucket(18, clock_ns=clock, wall_ms=_wall(clock))
 
     assert [bucket.reserve() for _ in range(18)] == [0] * 18
-    assert bucket.reserve() == 56  # ceil(1000 / 18)
-    assert bucket.reserve() == 112
+    # the server counts per epoch-aligned second: the 19th goes in the next one (+5 ms margin)
+    assert bucket.reserve() == 1005
+    assert bucket.reserve() == 1005
     clock.ns = 2_000_000_000
     assert bucket.reserve() == 0
+
+
+def test_token_bucket_never_puts_more_than_18_in_one_server_window() -> None:
+    # 18 saved tokens spent at the end of one second, then the refill of the next: a plain
+    # bucket let 36 through in ~one window; each window here gets at most 18
+    clock = FakeMonotonic()
+    bucket = TokenBucket(18, clock_ns=clock, wall_ms=_wall(clock, offset_ms=900))
+    sends = []
+    for _ in range(60):
+        wait = bucket.reserve()
+        clock.ns += wait * 1_000_000
+        sends.append(900 + clock.ns // 1_000_000)
+    per_window: dict[int, int] = {}
+    for at in sends:
+        per_window[at // 1000] = per_window.get(at // 1000, 0) + 1
+    assert max(per_window.values()) <= 18
+
+
+def test_token_bucket_follows_the_servers_remaining_and_reset() -> None:
+    clock = FakeMonotonic()
+    bucket = TokenBucket(18, clock_ns=clock, wall_ms=_wall(clock, offset_ms=10_200))
+    assert bucket.reserve() == 0
+    # another client of the UID used the window: the server says 2 left until 11_000
+    bucket.observe(RateLimit(limit=18, interval=1000, remaining=2, reset=11_000))
+    assert [bucket.reserve() for _ in range(2)] == [0, 0]
+    assert bucket.reserve() == 11_000 - 10_200 + 5
+    # a reply from an older window teaches nothing
+    bucket.observe(RateLimit(limit=18, interval=1000, remaining=18, reset=10_000))
+    assert bucket.reserve() == 805
 
 
 def test_client_waits_for_the_limiter_before_sending(
@@ -290,14 +325,17 @@ def test_client_waits_for_the_limiter_before_sending(
 ) -> None:
     clock = FakeMonotonic()
     sleeps: list[int] = []
-    client = make_client(rate_limiter=TokenBucket(2, clock_ns=clock), sleep=sleeps.append)
+    # the fake server's replies say the window ends at FIXED_NOW + 1 s
+    wall = _wall(clock, offset_ms=int(FIXED_NOW.timestamp() * 1000))
+    bucket = TokenBucket(2, clock_ns=clock, wall_ms=wall)
+    client = make_client(rate_limiter=bucket, sleep=sleeps.append)
     for _ in range(3):
         recorder.reply(envelope(["BTC-USDT"]))
 
     for _ in range(3):
         client.query_contract()
 
-    assert sleeps == [500]
+    assert sleeps == [1005]  # two per window: the third waits for the next one
 
 
 def test_float_amount_is_refused_before_sending(make_client: Callable[..., Client]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, Protocol
@@ -106,6 +107,8 @@ class InlineGroupExecutor(Executor):
         # one connection for every group (checking one out of the pool and returning it cost
         # more per group than the empty BEGIN and COMMIT themselves); replaced after an abort
         self._conn: Connection | None = None
+        # observer of each commit: (calls in the group, seconds to write and commit)
+        self.on_commit: Callable[[int, float], None] | None = None
 
     def current(self) -> Batch | None:
         """Return the open group when called on the thread that runs it."""
@@ -185,6 +188,7 @@ class InlineGroupExecutor(Executor):
         if batch is None:
             self._settle()
             return
+        started = time.perf_counter()
         try:
             self.flush_pending(batch)
             batch.conn.commit()
@@ -195,6 +199,8 @@ class InlineGroupExecutor(Executor):
             if self._batch is batch:
                 self._batch = None
                 self._owner = None
+        if self.on_commit is not None:
+            self.on_commit(len(self._outcomes), time.perf_counter() - started)
         self._settle()
 
     def _abort(self, exc: BaseException) -> None:

@@ -387,14 +387,23 @@ class SqlUnitOfWork:
 
     def key(self, access_key: str) -> ApiKey | None:
         """Return an API key with its secret decrypted."""
+        keys, users = t.api_keys, t.users
         r = self.conn.execute(
-            select(t.api_keys).where(t.api_keys.c.access_key == access_key)
+            select(keys, users.c.role)
+            .join(users, users.c.uid == keys.c.uid)
+            .where(keys.c.access_key == access_key)
         ).first()
         if r is None:
             return None
         secret = self._secrets.decrypt(r.secret_enc) if r.secret_enc is not None else None
         return ApiKey(
-            r.access_key, r.uid, r.method, secret, r.public_key_hex, r.permissions == "trade"
+            r.access_key,
+            r.uid,
+            r.method,
+            secret,
+            r.public_key_hex,
+            r.permissions == "trade",
+            r.role,
         )
 
     # -- accounts ------------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""Slow clients are cut off: headers, bodies and idle keep-alive connections have deadlines.
+
+Connections trickling their headers or body stayed open for as long as the client liked.
+A raw socket plays the slow client against a real server with short deadlines.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from copytrade.testing.server import LiveServer
+
+DEADLINE = 0.5
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db = tmp_path_factory.mktemp("slow") / "c.db"
+    with LiveServer(
+        db_path=db,
+        demo_seed=False,
+        header_timeout_s=DEADLINE,
+        body_timeout_s=DEADLINE,
+        keep_alive_timeout_s=DEADLINE,
+    ) as live:
+        yield live
+
+
+def _connect(server: LiveServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.setblocking(False)
+    return sock
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Return whether the server closed the connection (reading whatever it sent first)."""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except BlockingIOError:
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+def _trickle(sock: socket.socket, chunks: Iterator[bytes], seconds: float) -> float | None:
+    """Send a chunk every 50 ms for ``seconds``; return when the server closed, else None."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if _closed(sock):
+            return time.monotonic() - start
+        try:
+            sock.send(next(chunks))
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - start
+        time.sleep(0.05)
+    return None
+
+
+def _forever(prefix: bytes, then: bytes) -> Iterator[bytes]:
+    yield prefix
+    while True:
+        yield then
+
+
+def test_trickled_headers_are_cut_off(server: LiveServer) -> None:
+    sock = _connect(server)
+    head = b"GET /_sim/ping HTTP/1.1\r\nHost: x\r\n"
+    closed_after = _trickle(sock, _forever(head, b"X-Slow: 1\r\n"), 4)
+    sock.close()
+    assert closed_after is not None, "a connection trickling headers stayed open"
+    assert closed_after < DEADLINE + 1.5
+
+
+def test_a_trickled_body_is_cut_off(server: LiveServer) -> None:
+    sock = _connect(server)
+    head = b"POST /_sim/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+    closed_after = _trickle(sock, _forever(head, b"x"), 4)
+    sock.close()
+    assert closed_after is not None, "a connection trickling its body stayed open"
+    assert closed_after < DEADLINE + 1.5
+
+
+def test_a_silent_connection_is_closed(server: LiveServer) -> None:
+    sock = _connect(server)
+    start = time.monotonic()
+    while not _closed(sock) and time.monotonic() - start < 4:
+        time.sleep(0.05)
+    sock.close()
+    assert time.monotonic() - start < DEADLINE + 1.5
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: LiveServer) -> None:
+    sock = _connect(server)
+    sock.send(b"GET /_sim/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.1)
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    start = time.monotonic()
+    while not _closed(sock) and time.monotonic() - start < 4:
+        time.sleep(0.05)
+    sock.close()
+    assert time.monotonic() - start < DEADLINE + 1.5
+
+
+def test_a_brisk_client_keeps_its_connection_past_the_deadlines(server: LiveServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    start = time.monotonic()
+    served = 0
+    while time.monotonic() - start < 3 * DEADLINE:
+        sock.sendall(b"POST /_sim/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200"), "connection dropped"
+        served += 1
+        time.sleep(DEADLINE / 5)
+    sock.close()
+    assert served >= 5
+
+
+def test_the_defaults_are_a_few_seconds(tmp_path: Path) -> None:
+    from copytrade.config import Settings
+
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'c.db'}")
+    for value in (settings.header_timeout_s, settings.body_timeout_s):
+        assert 1 <= value <= 10
+    assert 1 <= settings.keep_alive_timeout_s <= 10
+
+
+def test_a_body_cut_off_by_its_deadline_is_never_run(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from copytrade.protocol.signing import Signer, encode_query, format_timestamp
+
+    trader = server.create_user("trader")
+    path = "/copytrading/trader/place_order"
+    signer = Signer(trader["access_key"], secret_key=trader["secret_key"])
+    pairs = signer.signed_params(
+        "POST", server.host, path, None, timestamp=format_timestamp(datetime.now(UTC))
+    )
+    order = json.dumps(
+        {
+            "contract_code": "BTC-USDT",
+            "amount": "1",
+            "margin_mode": "cross",
+            "order_price_type": 17,
+            "order_direction": 1,
+            "lever": 10,
+        }
+    ).encode()
+    head = (
+        f"POST {path}?{encode_query(pairs)} HTTP/1.1\r\nHost: {server.host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(order) + 10}\r\n\r\n"
+    ).encode()
+    sock = _connect(server)
+    sock.send(head + order)  # a whole order, but 10 bytes short of what was announced
+    start = time.monotonic()
+    while not _closed(sock) and time.monotonic() - start < 4:
+        time.sleep(0.05)
+    sock.close()
+    assert time.monotonic() - start < DEADLINE + 1.5
+    assert server.user(int(trader["uid"]))["positions"] == []
+    assert "Traceback" not in caplog.text
+
+
+def test_an_oversized_request_head_is_cut_off(server: LiveServer) -> None:
+    # httptools caps the URL (~64 KB) but not the headers: 2 MB of them used to be buffered
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    big = b"GET /_sim/ping HTTP/1.1\r\nHost: x\r\nX-Big: "
+    sock.sendall(big + b"a" * 100_000 + b"\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # large but under the cap: served
+    sock.settimeout(2)
+    start = time.monotonic()
+    try:
+        sock.sendall(big + b"a" * 400_000)
+        assert sock.recv(65536) == b""
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        sock.close()
+    assert time.monotonic() - start < DEADLINE / 2  # cut at the cap, not at the deadline
