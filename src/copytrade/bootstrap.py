@@ -5,39 +5,19 @@ Only this module (and ``create_app``) chooses implementations; nothing runs at i
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
+from typing import Any, Protocol
 
 from copytrade.adapters.clock import SimClock
-from copytrade.adapters.db.batching import InlineGroupExecutor
-from copytrade.adapters.db.cached import AccountCache, CachedUnitOfWork, write_changes
-from copytrade.adapters.db.checkpoint import WalCheckpointer
-from copytrade.adapters.db.engine import (
-    ConnectionKeeper,
-    allocate_worker,
-    is_sqlite,
-    make_engine,
-    migrate,
-    require_current_schema,
-)
-from copytrade.adapters.db.overview import SqlOverviewReader
-from copytrade.adapters.db.uow import SqlUnitOfWork
-from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.ids import SnowflakeIds
 from copytrade.adapters.ratelimit import MemoryRateLimiter
 from copytrade.adapters.secrets import SecretBox
-from copytrade.api.wire import WireError
 from copytrade.config import Settings
-from copytrade.domain.errors import DomainError
 from copytrade.domain.instruments import (
     DEFAULT_CONTRACTS,
     DEFAULT_MARKS,
@@ -49,11 +29,54 @@ from copytrade.domain.tpsl import SideDisplay
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.overview import OverviewReader
-from copytrade.service.ports import RateLimiter
+from copytrade.service.ports import AdminUnitOfWork, RateLimiter, ReadModel, UnitOfWork
 
 
 class ConfigError(RuntimeError):
     """The settings cannot make a working server."""
+
+
+class Store(Protocol):
+    """What the composition root needs of a store (memory, embedded SQLite, shared
+    PostgreSQL): its unit-of-work, admin and read factories and how use cases run on it."""
+
+    @property
+    def worker(self) -> int:
+        """Return this process's snowflake worker number."""
+        ...
+
+    @property
+    def executor(self) -> Executor:
+        """Return the executor use cases run on."""
+        ...
+
+    def uow(self) -> UnitOfWork:
+        """Return a unit of work."""
+        ...
+
+    def admin(self) -> AdminUnitOfWork:
+        """Return a unit of work with admin operations."""
+        ...
+
+    def reads(self) -> ReadModel:
+        """Return a read of committed state."""
+        ...
+
+    def overview(self) -> OverviewReader | None:
+        """Return the dashboard's reader, or ``None`` when the store has none."""
+        ...
+
+    def runner(self) -> Callable[..., Awaitable[Any]]:
+        """Return the coroutine function that runs a blocking use case for the event loop."""
+        ...
+
+    def describe(self) -> str:
+        """Return the store's URL without secrets."""
+        ...
+
+    def close(self) -> None:
+        """Release threads and connections."""
+        ...
 
 
 @dataclass(slots=True)
@@ -61,31 +84,36 @@ class Services:
     """Everything the app needs, built once."""
 
     settings: Settings
-    engine: Engine
+    store: Store
     ctx: ServiceContext
     clock: SimClock
     limiter: RateLimiter
-    executor: Executor
     marks: dict[str, object]
-    checkpointer: WalCheckpointer | None = None
-    account_versions: AccountVersions | None = None
-    keeper: ConnectionKeeper | None = None
     overview: OverviewReader | None = None
     replays: Any = None  # the opt-in reject_replays guard (adapters.replays)
 
+    @property
+    def executor(self) -> Executor:
+        """Return the executor use cases run on (the commit-group executor for SQLite)."""
+        return self.store.executor
+
+    @property
+    def engine(self) -> Any:
+        """Return the store's SQLAlchemy engine (database stores only)."""
+        return getattr(self.store, "engine", None)
+
+    @property
+    def account_versions(self) -> Any:
+        """Return the shared store's kept accounts (PostgreSQL only), else ``None``."""
+        return getattr(self.store, "versions", None)
+
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        """Run a (blocking) use case for the event loop: in the current commit group for
-        SQLite, on a database thread otherwise."""
-        if isinstance(self.executor, InlineGroupExecutor):
-            return await self.executor.run(fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        """Run a (blocking) use case for the event loop, as the store wants it run."""
+        return await self.store.runner()(fn, *args)
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
-        """Return :meth:`run`, or for SQLite the group executor's own ``run`` (one coroutine
-        fewer per request on the hot path)."""
-        if isinstance(self.executor, InlineGroupExecutor):
-            return self.executor.run
-        return self.run
+        """Return the store's runner (one coroutine fewer per request on the hot path)."""
+        return self.store.runner()
 
     def seed(self) -> None:
         """Seed markets, and on loopback the demo trader and followers."""
@@ -95,14 +123,9 @@ class Services:
 
     def close(self) -> None:
         """Release threads and connections."""
-        self.executor.shutdown(wait=True)
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
-        if self.keeper is not None:
-            self.keeper.close()
         if self.overview is not None:
             self.overview.close()
-        self.engine.dispose()
+        self.store.close()
 
 
 def contracts_from(settings: Settings) -> tuple[dict[str, ContractSpec], dict[str, object]]:
@@ -129,21 +152,44 @@ def contracts_from(settings: Settings) -> tuple[dict[str, ContractSpec], dict[st
     return specs, marks
 
 
+def store_kind(url: str) -> str:
+    """Return ``memory``, ``sqlite`` or ``postgresql`` for a database URL (by its scheme)."""
+    scheme = url.partition("://")[0].partition("+")[0].lower()
+    if scheme == "memory":
+        return "memory"
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise ConfigError(
+        f"unknown database URL scheme {scheme!r}: use memory://, sqlite:///, postgresql://"
+    )
+
+
+def _sqlite_file(url: str) -> str | None:
+    """Return a SQLite URL's file, ``None`` for an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database or ""
+    return None if database in ("", ":memory:") else database
+
+
 def server_key(settings: Settings) -> str:
     """Return the key that encrypts API secrets at rest.
 
     Order: ``server_key``, ``server_key_file``; for a SQLite file, a key generated once and
-    kept beside the database (mode 0600). Other databases need it configured, so that every
-    process shares it.
+    kept beside the database (mode 0600); for memory or an in-memory SQLite database, a fresh
+    one. PostgreSQL needs it configured, so that every process shares it.
     """
     if settings.server_key:
         return settings.server_key
     if settings.server_key_file:
         return Path(settings.server_key_file).read_text().strip()
-    if not is_sqlite(settings.db_url):
+    kind = store_kind(settings.db_url)
+    if kind == "postgresql":
         raise ConfigError("set COPYTRADE_SERVER_KEY (shared by every server process)")
-    database = make_url(settings.db_url).database or ""
-    if database in ("", ":memory:"):
+    database = _sqlite_file(settings.db_url) if kind == "sqlite" else None
+    if database is None:
         return secrets.token_hex(32)
     path = Path(database).with_name(Path(database).name + ".key")
     if not path.exists():
@@ -152,6 +198,37 @@ def server_key(settings: Settings) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def make_store(settings: Settings, box: SecretBox, *, migrate_sqlite: bool = True) -> Store:
+    """Build the store the URL's scheme names (the one place that chooses)."""
+    kind = store_kind(settings.db_url)
+    if kind == "memory":
+        from copytrade.adapters.memory import MemoryStore
+
+        return MemoryStore()
+    from copytrade.adapters.db.engine import make_engine
+
+    if kind == "sqlite":
+        from copytrade.adapters.db.sqlite_store import EmbeddedStore
+
+        database = _sqlite_file(settings.db_url)
+        engine = make_engine(
+            settings.db_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            background_checkpoint=database is not None,
+        )
+        return EmbeddedStore(
+            engine,
+            box,
+            window_s=settings.group_commit_window_ms / 1000,
+            checkpoint_file=database,
+            migrate_schema=migrate_sqlite,
+        )
+    from copytrade.adapters.db.pg_store import SharedStore
+
+    engine = make_engine(settings.db_url, pool_size=settings.db_threads)
+    return SharedStore(engine, box, settings.db_threads)
 
 
 def make_limiter(settings: Settings) -> RateLimiter:
@@ -184,75 +261,26 @@ def make_replay_guard(settings: Settings, limiter: RateLimiter) -> Any:
 
 
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
-    """Build the services: engine (migrated for SQLite), unit of work, clock, ids, limiter."""
+    """Build the services: store (by URL scheme), clock, ids, limiter, service context."""
     if not settings.is_loopback and not settings.admin_token:
         raise ConfigError(
             "binding outside loopback needs an admin token (COPYTRADE_ADMIN_TOKEN) "
             "to protect /_sim/"
         )
-    sqlite = is_sqlite(settings.db_url)
-    sqlite_file = sqlite and (make_url(settings.db_url).database or ":memory:") != ":memory:"
-    engine = make_engine(
-        settings.db_url,
-        sqlite_synchronous=settings.sqlite_synchronous,
-        pool_size=settings.db_threads,
-        background_checkpoint=sqlite_file,
-    )
-    if sqlite and migrate_sqlite:
-        migrate(engine)
-    else:
-        require_current_schema(engine)
-    box = SecretBox(server_key(settings))
+    store = make_store(settings, SecretBox(server_key(settings)), migrate_sqlite=migrate_sqlite)
     clock = SimClock()
     specs, marks = contracts_from(settings)
-    # PostgreSQL: each process keeps the accounts it committed, checked by row version
-    versions = None if sqlite else AccountVersions()
-    # PostgreSQL: each database thread keeps its connection between commands
-    keeper = None if sqlite else ConnectionKeeper(engine)
     ctx = ServiceContext(
-        uow=lambda: SqlUnitOfWork(engine, box, versions, keeper),
+        uow=store.uow,
+        admin=store.admin,
+        reads=store.reads,
         clock=clock,
-        # SQLite is one process (worker 0); on a shared database each process draws its own.
-        ids=SnowflakeIds(0 if sqlite else allocate_worker(engine)),
+        ids=SnowflakeIds(store.worker),
         contracts=specs,
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
         tpsl_side_display=SideDisplay(settings.tpsl_position_side_mode),
     )
-    executor: Executor
-    if sqlite:
-        # One process, one writer: accounts stay in memory and commands commit in groups.
-        cache = AccountCache()
-        group = InlineGroupExecutor(
-            engine,
-            write_changes(engine, box),
-            cache.clear,
-            expected=(DomainError, WireError),
-            window_s=settings.group_commit_window_ms / 1000,
-        )
-        ctx.uow = lambda: CachedUnitOfWork(engine, box, group, cache)
-        executor = group
-    else:
-        executor = ThreadPoolExecutor(
-            max_workers=settings.db_threads, thread_name_prefix="copytrade-db"
-        )
     limiter = make_limiter(settings)
     replays = make_replay_guard(settings, limiter)
-    checkpointer = None
-    if sqlite_file:
-        # the engine's commits leave checkpoints to this thread (see adapters.db.checkpoint)
-        checkpointer = WalCheckpointer(str(make_url(settings.db_url).database)).start()
-    return Services(
-        settings,
-        engine,
-        ctx,
-        clock,
-        limiter,
-        executor,
-        marks,
-        checkpointer,
-        versions,
-        keeper,
-        overview=SqlOverviewReader(engine),
-        replays=replays,
-    )
+    return Services(settings, store, ctx, clock, limiter, marks, store.overview(), replays)

@@ -15,8 +15,9 @@ from sqlalchemy import Engine, select
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.engine import make_engine, migrate
+from copytrade.adapters.db.pg_uow import SharedUnitOfWork
 from copytrade.adapters.db.rows import order_values, position_values
-from copytrade.adapters.db.uow import SqlUnitOfWork
+from copytrade.adapters.db.sqlite_writer import ChangeRows, write_rows
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.enums import (
     CloseType,
@@ -98,10 +99,15 @@ def rows(engine: Engine, table: Any) -> list[tuple[Any, ...]]:
 
 
 def persist(engine: Engine, changes: ChangeSet, lock: list[int]) -> None:
-    """Persist in one unit of work that loaded (and on PostgreSQL locked) ``lock``."""
-    with SqlUnitOfWork(engine, BOX) as uow:
-        uow.accounts(lock)
-        uow.persist(changes)
+    """Persist as each store does: on SQLite the embedded writer's rows in one transaction, on
+    PostgreSQL a unit of work that locked ``lock``."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            write_rows(conn, ChangeRows.of(changes))
+        return
+    with SharedUnitOfWork(engine, BOX) as uow:
+        uow.accounts.get_many(lock)
+        uow.accounts.save(changes)
         uow.commit()
 
 

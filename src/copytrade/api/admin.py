@@ -8,6 +8,7 @@ Requests and replies are typed (:mod:`copytrade.api.admin_models`), described at
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -32,13 +33,18 @@ from copytrade.domain.model import Account, SubPosition
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
-from copytrade.service import sim
+from copytrade.service import queries, sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, UnknownUser
 
 
 def _opt_fmt(value: Decimal | None) -> str | None:
     return fmt(value) if value is not None else None
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    """Return a history record (fill, skipped copy, profit share) with its stored field names."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def position_json(p: SubPosition) -> dict[str, Any]:
@@ -229,21 +235,20 @@ class AdminApi:
 
     async def get_user(self, _: None, uid: int) -> dict[str, Any]:
         """Show a user: balance, positions, orders, follow, fills, skipped copies, shares."""
-        view = await self._run(sim.user_view, self.ctx, uid)
-        user = view["user"]
-        follow = view["follow"]
+        view: sim.UserView = await self._run(sim.user_view, self.ctx, uid)
+        follow, report = view.follow, view.report
         return {
             "uid": uid,
-            "role": user.role,
-            **_account_json(view["account"]),
+            "role": view.user.role,
+            **_account_json(view.account),
             "following": {"trader_uid": follow.trader_uid, "ratio": fmt(follow.ratio)}
             if follow
             else None,
-            "closed_positions": [position_json(p) for p in view["closed_positions"]],
-            "fills": view["fills"],
-            "skipped_copies": view["skipped_copies"],
-            "profit_shares_received": view["profit_shares_received"],
-            "profit_shares_paid": view["profit_shares_paid"],
+            "closed_positions": [position_json(p) for p in report.closed_positions],
+            "fills": [_record_json(r) for r in report.fills],
+            "skipped_copies": [_record_json(r) for r in report.skipped_copies],
+            "profit_shares_received": [_record_json(r) for r in report.profit_shares_received],
+            "profit_shares_paid": [_record_json(r) for r in report.profit_shares_paid],
         }
 
     async def follow(self, body: m.FollowRequest) -> m.FollowReply:
@@ -288,12 +293,7 @@ class AdminApi:
 
     async def markets(self, _: None) -> dict[str, Any]:
         """List every contract's mark price and best quotes."""
-
-        def read() -> Any:
-            with self.ctx.uow() as uow:
-                return self.ctx.markets(uow.marks())
-
-        markets = await self._run(read)
+        markets = await self._run(queries.markets, self.ctx)
         return {
             code: {
                 "mark_price": fmt(mk.mark),

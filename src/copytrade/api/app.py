@@ -24,6 +24,7 @@ from copytrade.api.observe import observe
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
+from copytrade.service import queries
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -41,8 +42,7 @@ async def _quietly(job: Awaitable[None]) -> None:
 
 def _load_key(services: Services) -> Any:
     def load(access_key: str) -> Any:
-        with services.ctx.uow() as uow:
-            return uow.key(access_key)
+        return queries.api_key(services.ctx, access_key)
 
     return load
 

@@ -31,6 +31,7 @@ from copytrade.api.admin_http import error_reply, json_default, reply
 from copytrade.api.dashboard_html import Point, render_live, render_login, render_page
 from copytrade.domain.trading import Market
 from copytrade.protocol.decimals import fmt
+from copytrade.service import queries
 from copytrade.service.context import ServiceContext
 from copytrade.service.overview import Overview, OverviewReader, overview
 
@@ -121,12 +122,7 @@ class Dashboard:
 
     async def snapshot(self) -> Overview:
         """Read one snapshot: markets via the command runner, rows on a thread of their own."""
-
-        def read_markets() -> dict[str, Market]:
-            with self.ctx.uow() as uow:
-                return self.ctx.markets(uow.marks())
-
-        markets = await self._run(read_markets)
+        markets: dict[str, Market] = await self._run(queries.markets, self.ctx)
         view = await asyncio.to_thread(overview, self.ctx, self.reader, markets, ROW_LIMIT)
         for code, market in markets.items():
             self.history.record(code, market.mark, view.now_ms)

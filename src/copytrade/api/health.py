@@ -93,9 +93,20 @@ class HealthApi:
     async def _state(self) -> dict[str, Any]:
         services = self.services
         engine = services.engine
+        if engine is None:  # the memory store: no database to probe
+            state: dict[str, Any] = {
+                "version": __version__,
+                "worker": getattr(services.ctx.ids, "worker", 0),
+                "store": "memory",
+                "database": services.store.describe(),
+                "schema_revision": None,
+                "schema_head": None,
+                "database_state": "ok",
+            }
+            return await self._with_redis(state)
         db_ok, revision = await self._probe(lambda: current_revision(engine))
         head = head_revision()
-        state: dict[str, Any] = {
+        state = {
             "version": __version__,
             "worker": getattr(services.ctx.ids, "worker", 0),
             "store": engine.dialect.name,
@@ -104,6 +115,10 @@ class HealthApi:
             "schema_head": head,
             "database_state": "ok" if db_ok else f"unreachable ({revision})",
         }
+        return await self._with_redis(state)
+
+    async def _with_redis(self, state: dict[str, Any]) -> dict[str, Any]:
+        services = self.services
         limiter_state = getattr(services.limiter, "state", None)
         if limiter_state is not None and limiter_state() == "down":
             # the limiter's own calls are failing: say so at once, no probe to wait for

@@ -22,6 +22,7 @@ from copytrade.protocol.endpoints import BY_PATH, Endpoint, HttpMethod, Permissi
 from copytrade.protocol.envelope import error_body, new_tid, success_body
 from copytrade.protocol.error_codes import ErrorCode, message
 from copytrade.protocol.signing import QueryDecodeError, parse_query
+from copytrade.service import queries
 from copytrade.service.context import ServiceContext
 from copytrade.service.ports import ApiKey, RateDecision, RateLimiter, ServiceBusy
 
@@ -219,11 +220,7 @@ class HtxApi:
         return 200, success_body(data, tid), decision
 
     async def _load_key(self, access_key: str) -> ApiKey | None:
-        def load() -> ApiKey | None:
-            with self.ctx.uow() as uow:
-                return uow.key(access_key)
-
-        return await self.run(load)  # type: ignore[no-any-return]
+        return await self.run(queries.api_key, self.ctx, access_key)  # type: ignore[no-any-return]
 
     def _params(
         self, endpoint: Endpoint, params: list[tuple[str, str]], body: bytes

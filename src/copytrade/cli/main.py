@@ -41,8 +41,8 @@ def main() -> None:
     "--db",
     "db_url",
     default=None,
-    help=f"Database URL (default {DEFAULT_DB_URL}, relative to the current folder; "
-    "postgresql://…).",
+    help=f"Store URL (default {DEFAULT_DB_URL}, relative to the current folder; "
+    "postgresql://…; memory:// for a throw-away sandbox).",
 )
 @click.option(
     "--redis",
@@ -108,9 +108,10 @@ def serve(
     _check_db_url(settings.db_url)
     _require_extras(settings)
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
-    if workers > 1 and _is_sqlite(settings.db_url):
+    kind = _store_kind(settings.db_url)
+    if workers > 1 and kind != "postgresql":
         raise ServerError(
-            "--workers > 1 needs PostgreSQL (--db postgresql://…): SQLite has a single writer"
+            f"--workers > 1 needs PostgreSQL (--db postgresql://…): {kind} has a single writer"
         )
     # bound before anything is announced: a port in use ends here, in one line
     sock = listen(settings.host, settings.port)
@@ -224,10 +225,18 @@ def _check_db_url(db_url: str) -> None:
         ) from None
 
 
-def _is_sqlite(db_url: str) -> bool:
-    from copytrade.adapters.db.engine import is_sqlite
+def _store_kind(db_url: str) -> str:
+    """Return ``memory``, ``sqlite`` or ``postgresql``; an unknown scheme is a one-line error."""
+    from copytrade.bootstrap import ConfigError, store_kind
 
-    return is_sqlite(db_url)
+    try:
+        return store_kind(db_url)
+    except ConfigError as exc:
+        raise ServerError(str(exc)) from None
+
+
+def _is_sqlite(db_url: str) -> bool:
+    return _store_kind(db_url) == "sqlite"
 
 
 def _require_postgres() -> None:
@@ -242,7 +251,7 @@ def _require_postgres() -> None:
 def _require_extras(settings: Any) -> None:
     """Name the missing extra, in one line, when PostgreSQL or Redis is asked for."""
     need = []
-    if not _is_sqlite(settings.db_url):
+    if _store_kind(settings.db_url) == "postgresql":
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -263,6 +272,8 @@ def _database_text(db_url: str) -> str:
     """Return the database for the banner: a SQLite file by absolute path, new or not."""
     from sqlalchemy.engine import make_url
 
+    if _store_kind(db_url) == "memory":
+        return "memory store (nothing is kept)"
     url = make_url(db_url)
     if url.get_backend_name() != "sqlite":
         return f"database {url.render_as_string(hide_password=True)}"
@@ -318,6 +329,8 @@ def migrate(db_url: str) -> None:
     from copytrade.adapters.db.engine import migrate as run_migrations
 
     _check_db_url(db_url)
+    if _store_kind(db_url) == "memory":
+        raise ServerError("memory:// has no schema to migrate")
     if not _is_sqlite(db_url):
         _require_postgres()
     engine = make_engine(db_url)

@@ -23,7 +23,7 @@ from copytrade.domain.errors import (
     InvalidFollowSettings,
     NoOpponentPrice,
 )
-from copytrade.domain.margin import div
+from copytrade.domain.margin import div, to_money
 from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -318,7 +318,7 @@ def settle_copy(
     done = close_position(follower, copy, price, market.spec, close_type, env)
     profit = done.profit if done.profit is not None else _ZERO
     if profit > 0 and profit_share_ratio > 0:
-        share = profit * profit_share_ratio
+        share = to_money(profit * profit_share_ratio)  # exact in both wallets
         follower.balance -= share
         trader.balance += share
         env.changes.touch(trader)

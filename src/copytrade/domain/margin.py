@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
+from contextlib import AbstractContextManager
+from decimal import ROUND_DOWN, Context, Decimal, localcontext
 
 from copytrade.domain.enums import PositionSide
 
 _ZERO = Decimal(0)
+MONEY_QUANTUM = Decimal("1e-18")
 
 
 # Only its precision is used (never its flags), so one shared context serves every thread.
@@ -16,6 +18,27 @@ _DIVISION = Context(prec=50)
 def div(numerator: Decimal, denominator: Decimal) -> Decimal:
     """Divide with 50 significant digits, enough for 18-decimal truncation of any ratio."""
     return _DIVISION.divide(numerator, denominator)
+
+
+def wide_context() -> AbstractContextManager[Context]:
+    """Return a context manager running the block's arithmetic with 50 significant digits.
+
+    Risk figures add and subtract terms that each carry up to 50 digits (``MM``, margins, PnL);
+    in the default 28-digit context those sums round, and a liquidation price then truncates
+    on the wrong side of an 18-decimal boundary.
+    """
+    return localcontext(_DIVISION)
+
+
+def to_money(value: Decimal) -> Decimal:
+    """Truncate a computed price or amount toward zero at 18 decimals (spec §2.4, §7.6).
+
+    Every price and amount the core computes (average prices, initial margins, close fees,
+    realised PnL) is kept this way before it moves money: HTX shows such values truncated at 18
+    decimals, and with at most 18 decimals the wallets, margins and fees they are added to stay
+    exact in the default 28-digit context (below 10¹⁰ USDT), so no money rounds away.
+    """
+    return value.quantize(MONEY_QUANTUM, rounding=ROUND_DOWN, context=_DIVISION)
 
 
 def notional(volume: Decimal, contract_size: Decimal, price: Decimal) -> Decimal:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from copytrade.domain.book import Book, Level
 from copytrade.domain.enums import OrderPriceType
 from copytrade.domain.errors import NoOpponentPrice, OrderNotFillable
+from copytrade.domain.margin import div, to_money
 
 _ZERO = Decimal(0)
 OPTIMAL_DEPTH = 20
-AVG_PRICE_QUANTUM = Decimal("1e-12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +37,17 @@ class MatchResult:
 
 
 def average_price(value: Decimal, volume: Decimal) -> Decimal:
-    """Return ``value / volume`` kept to 12 decimals (:data:`AVG_PRICE_QUANTUM`).
+    """Return ``value / volume`` truncated at 18 decimals (spec §7.6: computed prices).
 
-    An average over several price levels rarely terminates. Kept to 12 decimals, the PnL, fees
-    and balances computed from it stay exact in 28-digit decimal arithmetic, so no money is
-    lost or created by rounding (a 28-digit average made ``W + PnL`` round).
+    An average over several price levels rarely terminates; a 28-digit one made the PnL and
+    close fees computed from it carry ~28 digits, and adding those to a wallet rounded money
+    away. Truncated as HTX shows it, the average prints the same on the wire.
     """
-    return (value / volume).quantize(AVG_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return to_money(div(value, volume))
 
 
 def vwap(fills: tuple[Fill, ...] | list[Fill]) -> Decimal:
-    """Return the volume-weighted price of ``fills`` (which must not be empty), 12 decimals."""
+    """Return the volume-weighted price of ``fills`` (not empty), truncated at 18 decimals."""
     volume = sum((f.volume for f in fills), _ZERO)
     return average_price(sum((f.price * f.volume for f in fills), _ZERO), volume)
 

@@ -29,6 +29,7 @@ from copytrade.domain.margin import (
     margin_rate,
     notional,
     pnl,
+    wide_context,
 )
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.trading import CrossFigures, Market, cross_figures
@@ -154,11 +155,12 @@ def aggregate_positions(
         One aggregate per (contract_code, margin_mode, position_side) with an open sub position,
         sorted by contract_code, then cross before isolated, then long before short.
     """
-    cross = cross_figures(account, markets, fees)
-    return [
-        _aggregate(key, _sums(group, markets[key[0]]), markets[key[0]], cross)
-        for key, group in _groups(account).items()
-    ]
+    with wide_context():  # the sums and differences below must not round at 28 digits
+        cross = cross_figures(account, markets, fees)
+        return [
+            _aggregate(key, _sums(group, markets[key[0]]), markets[key[0]], cross)
+            for key, group in _groups(account).items()
+        ]
 
 
 def isolated_liquidation_prices(

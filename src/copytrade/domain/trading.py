@@ -35,6 +35,7 @@ from copytrade.domain.margin import (
     maintenance_margin,
     notional,
     pnl,
+    to_money,
 )
 from copytrade.domain.matching import (
     Fill,
@@ -251,8 +252,8 @@ def apply_open_fills(
     rate = env.fees.taker if liquidity is Liquidity.TAKER else env.fees.maker
     volume = sum((f.volume for f in fills), _ZERO)
     value = sum((notional(f.volume, cs, f.price) for f in fills), _ZERO)
-    paid = value * rate
-    im = div(value, Decimal(order.lever))
+    paid = value * rate  # exact: fill prices sit on the tick grid
+    im = to_money(div(value, Decimal(order.lever)))  # moved out of W: kept to 18 decimals
     isolated = order.margin_mode is MarginMode.ISOLATED
     position = account.positions.get(order.sub_position_id) if order.sub_position_id else None
     if position is None:
@@ -323,8 +324,9 @@ def close_position(
     (insurance fund, not modelled), spec §7.10.
     """
     cs = spec.contract_size
-    close_fee = fee(position.volume, cs, price, env.fees.taker)
-    gross = pnl(position.side, position.open_avg_price, price, position.volume, cs)
+    # computed amounts truncated at 18 decimals (§7.6), so W and the margins add them exactly
+    close_fee = to_money(fee(position.volume, cs, price, env.fees.taker))
+    gross = to_money(pnl(position.side, position.open_avg_price, price, position.volume, cs))
     if position.margin_mode is MarginMode.ISOLATED:
         returned = position.position_margin + gross - close_fee
         if returned < 0:

@@ -10,14 +10,24 @@ from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.tpsl import SideDisplay
 from copytrade.domain.trading import Env, Market
-from copytrade.service.ports import Clock, IdGenerator, Metrics, NoMetrics, UnitOfWorkFactory
+from copytrade.service.ports import (
+    AdminUnitOfWorkFactory,
+    Clock,
+    IdGenerator,
+    Metrics,
+    NoMetrics,
+    ReadModelFactory,
+    UnitOfWorkFactory,
+)
 
 
 @dataclass(slots=True)
 class ServiceContext:
-    """Unit-of-work factory, clock, ids, contracts and fees."""
+    """The store's factories (units of work, admin units, reads), clock, ids, contracts, fees."""
 
     uow: UnitOfWorkFactory
+    admin: AdminUnitOfWorkFactory
+    reads: ReadModelFactory
     clock: Clock
     ids: IdGenerator
     contracts: dict[str, ContractSpec]

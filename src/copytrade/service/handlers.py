@@ -47,7 +47,7 @@ class CloseResult:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
@@ -61,7 +61,7 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     with ctx.uow() as uow:
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
-        markets = ctx.markets(uow.marks())
+        markets = ctx.markets(uow.markets.marks())
         market = markets[spec.contract_code]
         env = ctx.env()
         order = open_order(trader, req, market, markets, env)
@@ -69,14 +69,14 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         fan_out = None
         if order.filled > 0 and order.sub_position_id is not None:
             lead = trader.positions[order.sub_position_id]
-            follows, followers = uow.followers_of(uid)
+            follows, followers = uow.accounts.followers_of(uid)
             if follows:
                 started = perf_counter()
                 copies, skipped = copy_open(
                     lead, order.filled, follows, followers, market, markets, env
                 )
                 fan_out = (len(follows), perf_counter() - started)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     if fan_out is not None:  # reported once committed
         ctx.metrics.fan_out("open", *fan_out)
@@ -100,9 +100,9 @@ def close_with_copies(
     """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
-    _follows, followers = uow.followers_of(trader.uid)
+    _follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
-        user = uow.user(trader.uid)
+        user = uow.users.get(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         started = perf_counter()
@@ -119,7 +119,7 @@ def _close_and_commit(
     close_type: CloseType,
 ) -> CloseResult:
     """Close ``positions`` (one key) and their copies at market, then commit."""
-    markets = ctx.markets(uow.marks())
+    markets = ctx.markets(uow.markets.marks())
     env = ctx.env()
     result = close_with_copies(
         ctx,
@@ -131,7 +131,7 @@ def _close_and_commit(
         close_type,
         env,
     )
-    uow.persist(env.changes)
+    uow.accounts.save(env.changes)
     uow.commit()
     return result
 

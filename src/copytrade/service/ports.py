@@ -9,8 +9,14 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import MarginMode
-from copytrade.domain.model import Account, ChangeSet, SubPosition
+from copytrade.domain.model import (
+    Account,
+    ChangeSet,
+    CopySkipped,
+    FillRecord,
+    ProfitShare,
+    SubPosition,
+)
 
 
 class Clock(Protocol):
@@ -77,8 +83,111 @@ class FollowerRow:
     profit_amount: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class UserReport:
+    """A UID's history for the admin API: fills, skipped copies, closed positions, shares."""
+
+    fills: list[FillRecord]
+    skipped_copies: list[CopySkipped]
+    closed_positions: list[SubPosition]
+    profit_shares_received: list[ProfitShare]
+    profit_shares_paid: list[ProfitShare]
+
+
+class AccountRepository(Protocol):
+    """Accounts as the trading core mutates them (locked for the unit of work's duration)."""
+
+    def get(self, uid: int) -> Account | None:
+        """Load a UID's account with open positions, resting orders and leverage."""
+        ...
+
+    def get_many(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Load several accounts (in uid order, for one lock order)."""
+        ...
+
+    def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
+        """Return a trader's active follows and the followers' accounts."""
+        ...
+
+    def exposed_to(self, contract_code: str) -> list[int]:
+        """Return the UIDs holding positions or resting orders in a contract."""
+        ...
+
+    def save(self, changes: ChangeSet) -> None:
+        """Record a change set, written when the unit of work commits."""
+        ...
+
+
+class UserRepository(Protocol):
+    """Users and their API keys."""
+
+    def get(self, uid: int) -> User | None:
+        """Return a user."""
+        ...
+
+    def add_many(self, users: Sequence[User], balance: Decimal) -> None:
+        """Create users, each with an account holding ``balance``."""
+        ...
+
+    def key(self, access_key: str) -> ApiKey | None:
+        """Return an API key with its secret decrypted."""
+        ...
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store an API key (its secret encrypted at rest)."""
+        ...
+
+
+class FollowRepository(Protocol):
+    """Who copies whom."""
+
+    def active_of(self, follower_uid: int) -> Follow | None:
+        """Return the follower's current follow."""
+        ...
+
+    def start_many(self, rows: Sequence[tuple[int, Follow]], now: int) -> None:
+        """Start follows ``(follow_id, follow)``; each follower's previous one has ended."""
+        ...
+
+    def end(self, follower_uid: int, now: int) -> None:
+        """End the follower's current follow."""
+        ...
+
+
+class MarketRepository(Protocol):
+    """Mark prices."""
+
+    def marks(self) -> dict[str, Decimal]:
+        """Return every contract's mark price (callers never mutate the mapping)."""
+        ...
+
+    def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
+        """Store a contract's mark price."""
+        ...
+
+
 class UnitOfWork(Protocol):
-    """One atomic transaction; rolls back unless :meth:`commit` was called."""
+    """One atomic transaction over the repositories; rolls back unless committed."""
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """Accounts (locked while this unit runs)."""
+        ...
+
+    @property
+    def users(self) -> UserRepository:
+        """Users and API keys."""
+        ...
+
+    @property
+    def follows(self) -> FollowRepository:
+        """Follows."""
+        ...
+
+    @property
+    def markets(self) -> MarketRepository:
+        """Mark prices."""
+        ...
 
     def __enter__(self) -> Self:
         """Begin."""
@@ -94,79 +203,23 @@ class UnitOfWork(Protocol):
         ...
 
     def commit(self) -> None:
-        """Commit everything persisted so far."""
+        """Commit everything this unit did."""
         ...
 
-    def marks(self) -> dict[str, Decimal]:
-        """Return every contract's mark price."""
+    def rollback(self) -> None:
+        """Drop everything this unit did (also what ``__exit__`` does without a commit)."""
         ...
 
-    def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
-        """Store a contract's mark price."""
-        ...
 
-    def user(self, uid: int) -> User | None:
-        """Return a user."""
-        ...
-
-    def account(self, uid: int) -> Account | None:
-        """Load a UID's account with open positions, resting orders and leverage (locked)."""
-        ...
-
-    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
-        """Load several accounts (locked)."""
-        ...
-
-    def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
-        """Return a trader's active follows and the followers' accounts (locked)."""
-        ...
-
-    def accounts_with_exposure(self, contract_code: str) -> list[int]:
-        """Return the UIDs holding positions or resting orders in a contract."""
-        ...
-
-    def persist(self, changes: ChangeSet) -> None:
-        """Write a change set."""
-        ...
-
-    def add_user(self, user: User, balance: Decimal) -> None:
-        """Create a user and its account."""
-        ...
-
-    def add_users(self, users: Sequence[User], balance: Decimal) -> None:
-        """Create several users with the same starting balance."""
-        ...
-
-    def follow_many(self, rows: Sequence[tuple[int, Follow]], now: int) -> None:
-        """Start several follows."""
-        ...
+class AdminRepository(Protocol):
+    """The emulator's own operations: not part of any HTX use case."""
 
     def allocate_uids(self, count: int) -> int:
         """Reserve ``count`` consecutive unused UIDs; return the first."""
         ...
 
-    def add_key(self, key: ApiKey) -> None:
-        """Store an API key (its secret encrypted at rest)."""
-        ...
-
-    def key(self, access_key: str) -> ApiKey | None:
-        """Return an API key with its secret decrypted."""
-        ...
-
-    def follow(self, follow_id: int, follow: Follow, now: int) -> None:
-        """Start a follow; the follower's previous follow, if any, must have ended."""
-        ...
-
-    def active_follow_of(self, follower_uid: int) -> Follow | None:
-        """Return the follower's current follow."""
-        ...
-
-    def end_follow(self, follower_uid: int, now: int) -> None:
-        """End the follower's current follow."""
-        ...
-
     def set_balance(self, uid: int, balance: Decimal) -> None:
-        """Overwrite a wallet balance (admin)."""
+        """Overwrite a wallet balance."""
         ...
 
     def meta(self, key: str) -> str | None:
@@ -178,10 +231,55 @@ class UnitOfWork(Protocol):
         ...
 
     def reset(self) -> None:
-        """Delete all state."""
+        """Delete all state (markets included: the caller seeds them again)."""
         ...
 
-    # read side
+
+class AdminUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that may also run admin operations."""
+
+    @property
+    def admin(self) -> AdminRepository:
+        """Admin operations, in this unit's transaction."""
+        ...
+
+
+class ReadModel(Protocol):
+    """The read side: committed state, never locked, never disturbing a writer's copies."""
+
+    def __enter__(self) -> Self:
+        """Open a read."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the read."""
+        ...
+
+    def account(self, uid: int) -> Account | None:
+        """Return a UID's account as committed (the caller must not mutate it)."""
+        ...
+
+    def marks(self) -> dict[str, Decimal]:
+        """Return every contract's mark price."""
+        ...
+
+    def user(self, uid: int) -> User | None:
+        """Return a user."""
+        ...
+
+    def key(self, access_key: str) -> ApiKey | None:
+        """Return an API key with its secret decrypted."""
+        ...
+
+    def active_follow_of(self, follower_uid: int) -> Follow | None:
+        """Return the follower's current follow."""
+        ...
+
     def positions_page(
         self, uid: int, contract_code: str, is_open: bool, page: Page
     ) -> list[SubPosition]:
@@ -192,8 +290,8 @@ class UnitOfWork(Protocol):
         """Return a page of a trader's current followers."""
         ...
 
-    def user_report(self, uid: int) -> dict[str, object]:
-        """Return fills, skipped copies, closed positions and profit shares of a UID (admin)."""
+    def user_report(self, uid: int) -> UserReport:
+        """Return fills, skipped copies, closed positions and profit shares of a UID."""
         ...
 
 
@@ -273,7 +371,20 @@ class UnitOfWorkFactory(Protocol):
         ...
 
 
-MARGIN_MODES = tuple(MarginMode)
+class AdminUnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work with admin operations."""
+
+    def __call__(self) -> AdminUnitOfWork:
+        """Return a new unit of work."""
+        ...
+
+
+class ReadModelFactory(Protocol):
+    """Opens a read of committed state."""
+
+    def __call__(self) -> ReadModel:
+        """Return a new read."""
+        ...
 
 
 class Metrics(Protocol):

@@ -12,9 +12,10 @@ from copytrade.domain.risk import (
     aggregate_positions,
     isolated_liquidation_prices,
 )
+from copytrade.domain.trading import Market
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
-from copytrade.service.ports import FollowerRow, Page
+from copytrade.service.ports import ApiKey, FollowerRow, Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,12 @@ class OpenPositionsView:
 
 def position_list(ctx: ServiceContext, uid: int) -> list[AggregatePosition]:
     """Return the trader's aggregate positions with risk figures (spec §6.10)."""
-    with ctx.uow() as uow:
-        account = uow.account(uid)
+    with ctx.reads() as reads:
+        account = reads.account(uid)
         if account is None:
             raise UnknownUser(uid)
-        markets = ctx.markets(uow.marks())
-    return aggregate_positions(account, markets, ctx.fees)
+        markets = ctx.markets(reads.marks())
+        return aggregate_positions(account, markets, ctx.fees)
 
 
 def current_positions(
@@ -40,14 +41,14 @@ def current_positions(
 ) -> OpenPositionsView:
     """Return a page of open sub positions of one contract (spec §6.11)."""
     ctx.spec(contract_code)
-    with ctx.uow() as uow:
-        rows = uow.positions_page(uid, contract_code, True, page)
+    with ctx.reads() as reads:
+        rows = reads.positions_page(uid, contract_code, True, page)
         liquidation: dict[tuple[str, PositionSide], Decimal] = {}
         if any(p.margin_mode is MarginMode.ISOLATED for p in rows):
-            account = uow.account(uid)
+            account = reads.account(uid)
             if account is not None:
                 liquidation = isolated_liquidation_prices(
-                    account, ctx.markets(uow.marks()), ctx.fees
+                    account, ctx.markets(reads.marks()), ctx.fees
                 )
     return OpenPositionsView(rows, liquidation)
 
@@ -57,11 +58,23 @@ def position_history(
 ) -> list[SubPosition]:
     """Return a page of closed sub positions of one contract (spec §6.12)."""
     ctx.spec(contract_code)
-    with ctx.uow() as uow:
-        return uow.positions_page(uid, contract_code, False, page)
+    with ctx.reads() as reads:
+        return reads.positions_page(uid, contract_code, False, page)
 
 
 def followers(ctx: ServiceContext, uid: int, page: Page) -> list[FollowerRow]:
     """Return a page of the trader's current followers (spec §6.18)."""
-    with ctx.uow() as uow:
-        return uow.followers_page(uid, page)
+    with ctx.reads() as reads:
+        return reads.followers_page(uid, page)
+
+
+def api_key(ctx: ServiceContext, access_key: str) -> ApiKey | None:
+    """Return an API key (secret decrypted) for request authentication."""
+    with ctx.reads() as reads:
+        return reads.key(access_key)
+
+
+def markets(ctx: ServiceContext) -> dict[str, Market]:
+    """Return every contract's market (mark price and quoted book)."""
+    with ctx.reads() as reads:
+        return ctx.markets(reads.marks())

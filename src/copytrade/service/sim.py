@@ -16,7 +16,7 @@ from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 from copytrade.service.handlers import close_with_copies
-from copytrade.service.ports import ApiKey, UnitOfWork, User
+from copytrade.service.ports import ApiKey, UnitOfWork, User, UserReport
 from copytrade.service.retry import retry_conflicts
 
 DEMO_ACCESS_KEY = "demo-access-key"
@@ -50,23 +50,25 @@ def create_user(
     profit_share_ratio: Decimal | None = None,
 ) -> Credentials:
     """Create a trader or follower with a funded account and one API key."""
-    with ctx.uow() as uow:
-        uid = uow.allocate_uids(1)
-        uow.add_user(
-            User(
-                uid,
-                role,
-                f"user{uid}@example.com",
-                profit_share_ratio
-                if profit_share_ratio is not None
-                else ctx.default_profit_share_ratio,
-                ctx.clock.now_ms(),
-            ),
+    with ctx.admin() as uow:
+        uid = uow.admin.allocate_uids(1)
+        uow.users.add_many(
+            [
+                User(
+                    uid,
+                    role,
+                    f"user{uid}@example.com",
+                    profit_share_ratio
+                    if profit_share_ratio is not None
+                    else ctx.default_profit_share_ratio,
+                    ctx.clock.now_ms(),
+                )
+            ],
             balance,
         )
         key = access_key or _new_access_key()
         secret = None if ed25519_public_key else (secret_key or secrets.token_hex(16))
-        uow.add_key(
+        uow.users.add_key(
             ApiKey(
                 key,
                 uid,
@@ -94,15 +96,15 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
     unknown = sorted((settings.contracts or frozenset()) - set(ctx.contracts))
     if unknown:
         raise InvalidFollowSettings("contracts", f"unknown contracts {unknown}")
-    with ctx.uow() as uow:
-        trader, follower = uow.user(trader_uid), uow.user(follower_uid)
+    with ctx.admin() as uow:
+        trader, follower = uow.users.get(trader_uid), uow.users.get(follower_uid)
         if trader is None or follower is None:
             raise UnknownUser(trader_uid if trader is None else follower_uid)
         if trader.role != "trader" or follower.role == "trader" or follower_uid == trader_uid:
             raise InvalidFollow("a follower follows a trader; a trader follows no one")
-        if uow.active_follow_of(follower_uid) is not None:
+        if uow.follows.active_of(follower_uid) is not None:
             raise InvalidFollow(f"{follower_uid} already follows a trader")
-        uow.follow(ctx.ids.next_id(), settings, ctx.clock.now_ms())
+        uow.follows.start_many([(ctx.ids.next_id(), settings)], ctx.clock.now_ms())
         uow.commit()
 
 
@@ -113,11 +115,11 @@ def bulk_followers(
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
     now = ctx.clock.now_ms()
-    with ctx.uow() as uow:
-        trader = uow.user(trader_uid)
+    with ctx.admin() as uow:
+        trader = uow.users.get(trader_uid)
         if trader is None or trader.role != "trader":
             raise InvalidFollow(f"{trader_uid} is not a trader")
-        first = uow.allocate_uids(count) if count else 0
+        first = uow.admin.allocate_uids(count) if count else 0
         users = [
             User(
                 first + i,
@@ -128,8 +130,10 @@ def bulk_followers(
             )
             for i in range(count)
         ]
-        uow.add_users(users, balance)
-        uow.follow_many([(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now)
+        uow.users.add_many(users, balance)
+        uow.follows.start_many(
+            [(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now
+        )
         uow.commit()
     return [u.uid for u in users]
 
@@ -157,7 +161,7 @@ def _move_account(
     before = {p.sub_position_id: p.volume for p in account.positions.values()}
     grown = fill_resting_orders(account, market, env)
     summary["orders_filled"] += len(grown)
-    follows, followers = uow.followers_of(account.uid) if grown else ([], {})
+    follows, followers = uow.accounts.followers_of(account.uid) if grown else ([], {})
     for pos in grown:
         change = pos.volume - before.get(pos.sub_position_id, Decimal(0))
         if follows and pos.lead_uid is None:
@@ -201,35 +205,35 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         raise InvalidMark(f"must be at least one tick ({spec.price_tick}) for {contract_code}")
     price = (price / spec.price_tick).to_integral_value() * spec.price_tick
     summary = {"orders_filled": 0, "tpsl_triggered": 0, "liquidated": 0}
-    with ctx.uow() as uow:
+    with ctx.admin() as uow:
         now = ctx.clock.now_ms()
-        uow.set_mark(contract_code, price, now)
-        markets = ctx.markets(uow.marks())
+        uow.markets.set_mark(contract_code, price, now)
+        markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
-        exposed = uow.accounts(uow.accounts_with_exposure(contract_code))
+        exposed = uow.accounts.get_many(uow.accounts.exposed_to(contract_code))
         for uid in sorted(exposed):
             _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
-        uow.persist(env.changes)
+        uow.accounts.save(env.changes)
         uow.commit()
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 
 
 def seed_markets(ctx: ServiceContext, marks: dict[str, Decimal]) -> None:
     """Give every configured contract a mark price if it has none."""
-    with ctx.uow() as uow:
-        existing = uow.marks()
+    with ctx.admin() as uow:
+        existing = dict(uow.markets.marks())
         for code, mark in marks.items():
             if code not in existing:
-                uow.set_mark(code, mark, ctx.clock.now_ms())
+                uow.markets.set_mark(code, mark, ctx.clock.now_ms())
         uow.commit()
 
 
 def seed_demo(ctx: ServiceContext) -> bool:
     """Create the demo trader (well-known key) and three followers once; return if created."""
-    with ctx.uow() as uow:
-        if uow.meta(DEMO_MARKER) is not None:
+    with ctx.admin() as uow:
+        if uow.admin.meta(DEMO_MARKER) is not None:
             return False
-        uow.set_meta(DEMO_MARKER, "1")
+        uow.admin.set_meta(DEMO_MARKER, "1")
         uow.commit()
     trader = create_user(
         ctx, "trader", Decimal(100_000), access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY
@@ -242,18 +246,35 @@ def seed_demo(ctx: ServiceContext) -> bool:
 
 def reset(ctx: ServiceContext) -> None:
     """Delete every user, position and record; markets are seeded again by the caller."""
-    with ctx.uow() as uow:
-        uow.reset()
+    with ctx.admin() as uow:
+        uow.admin.reset()
         uow.commit()
 
 
-def user_view(ctx: ServiceContext, uid: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user with its account, current follow and history (admin API)."""
+
+    user: User
+    account: Account
+    follow: Follow | None
+    report: UserReport
+
+
+def user_view(ctx: ServiceContext, uid: int) -> UserView:
     """Return a user's balance, open positions, orders and history for the admin API."""
-    with ctx.uow() as uow:
-        user = uow.user(uid)
-        account = uow.account(uid)
+    with ctx.reads() as reads:
+        user = reads.user(uid)
+        account = reads.account(uid)
         if user is None or account is None:
             raise UnknownUser(uid)
-        follow_row = uow.active_follow_of(uid)
-        report = uow.user_report(uid)
-    return {"user": user, "account": account, "follow": follow_row, **report}
+        return UserView(user, account, reads.active_follow_of(uid), reads.user_report(uid))
+
+
+def set_balance(ctx: ServiceContext, uid: int, balance: Decimal) -> None:
+    """Overwrite a wallet balance (admin; the account must exist)."""
+    with ctx.admin() as uow:
+        if uow.users.get(uid) is None:
+            raise UnknownUser(uid)
+        uow.admin.set_balance(uid, balance)
+        uow.commit()

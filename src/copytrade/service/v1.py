@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
 
 from copytrade.domain.adjustments import adjust_margin, change_lever, current_lever
 from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide
@@ -32,18 +31,18 @@ _ALL = Page(True, None, 2**31, 0, 2**62)  # every current follower
 
 
 def _marks(uow: UnitOfWork) -> dict[str, Decimal]:
-    return uow.marks()
+    return uow.markets.marks()
 
 
 def _save(uow: UnitOfWork, changes: ChangeSet) -> None:
-    uow.persist(changes)
+    uow.accounts.save(changes)
 
 
 def _committed(ctx: ServiceContext, uid: int) -> tuple[Account, dict[str, Decimal]]:
     """Return a UID's committed account and the marks, for the read endpoints."""
-    with ctx.uow() as uow:
-        account = uow.account(uid)
-        marks = uow.marks()
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+        marks = reads.marks()
     if account is None:
         raise UnknownUser(uid)
     return account, marks
@@ -53,28 +52,14 @@ def _closed_and_shares(
     ctx: ServiceContext, uid: int
 ) -> tuple[list[SubPosition], list[ProfitShare]]:
     """Return a UID's closed sub positions and the profit shares it received."""
-    with ctx.uow() as uow:
-        report = uow.user_report(uid)
-    closed = cast("list[SubPosition]", report["closed_positions"])
-    rows = cast("list[dict[str, Any]]", report["profit_shares_received"])
-    shares = [
-        ProfitShare(
-            r["item_id"],
-            r["trader_uid"],
-            r["follower_uid"],
-            r["lead_sub_position_id"],
-            r["amount"],
-            r["currency"],
-            r["ts"],
-        )
-        for r in rows
-    ]
-    return closed, shares
+    with ctx.reads() as reads:
+        report = reads.user_report(uid)
+    return list(report.closed_positions), list(report.profit_shares_received)
 
 
 def _current_followers(ctx: ServiceContext, uid: int) -> int:
-    with ctx.uow() as uow:
-        return len(uow.followers_page(uid, _ALL))
+    with ctx.reads() as reads:
+        return len(reads.followers_page(uid, _ALL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +71,7 @@ class LeverView:
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
-    account = uow.account(uid)
+    account = uow.accounts.get(uid)
     if account is None:
         raise UnknownUser(uid)
     return account
@@ -204,19 +189,19 @@ def remove_follower(ctx: ServiceContext, uid: int, follower_uid: int) -> int:
         The number of copies closed.
     """
     with ctx.uow() as uow:
-        follow = uow.active_follow_of(follower_uid)
+        follow = uow.follows.active_of(follower_uid)
         if follow is None or follow.trader_uid != uid:
             raise UnknownFollower(follower_uid)
-        accounts = uow.accounts(sorted({uid, follower_uid}))
+        accounts = uow.accounts.get_many(sorted({uid, follower_uid}))
         trader, follower = accounts.get(uid), accounts.get(follower_uid)
         if trader is None or follower is None:
             raise UnknownFollower(follower_uid)
-        user = uow.user(uid)
+        user = uow.users.get(uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         markets = ctx.markets(_marks(uow))
         env = ctx.env()
         removal = end_follow(follower, trader, ratio, markets, CloseType.UNFOLLOW, env)
-        uow.end_follow(follower_uid, env.now)
+        uow.follows.end(follower_uid, env.now)
         _save(uow, env.changes)
         uow.commit()
     return len(removal.closed)

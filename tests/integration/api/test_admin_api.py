@@ -105,7 +105,7 @@ def test_the_demo_trader_exists_only_on_loopback(tmp_path: Path) -> None:
     try:
         services.executor.submit(services.seed).result(timeout=30)
         with services.ctx.uow() as uow:
-            assert uow.key("demo-access-key") is None
+            assert uow.users.key("demo-access-key") is None
     finally:
         services.close()
     with LiveServer(db_path=tmp_path / "d.db") as server:  # loopback, demo seed on

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from copytrade.adapters.db.uow import COPY_THRESHOLD
+from copytrade.adapters.db.pg_writer import COPY_THRESHOLD
 from copytrade.testing.server import LiveServer
 
 FOLLOWERS = COPY_THRESHOLD + 50

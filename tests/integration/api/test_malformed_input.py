@@ -7,6 +7,8 @@ Runs on SQLite and PostgreSQL (the ``live_server`` fixture): on PostgreSQL a NUL
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,13 +115,23 @@ def test_hostile_access_keys_are_unknown_keys_not_driver_errors(
     assert reply.json()["msg"] == "Incorrect Access key"
 
 
+@pytest.fixture(scope="module")
+def sqlite_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    server_on: Callable[..., AbstractContextManager[LiveServer]],
+) -> Iterator[LiveServer]:
+    """The memos are per process, whatever the database: one SQLite server shows it."""
+    with server_on("sqlite", tmp_path_factory) as server:
+        yield server
+
+
 def test_unique_large_query_values_do_not_grow_the_signing_memos(
-    live_server: LiveServer, trader: dict[str, Any]
+    sqlite_server: LiveServer,
 ) -> None:
     from copytrade.protocol import signing
 
-    if live_server.db_url.startswith("postgresql"):
-        pytest.skip("the memos are per process, whatever the database: SQLite shows it")
+    live_server = sqlite_server
+    trader = live_server.create_user("trader", balance="10000")
     big = "%41" * 16_000  # ~48 KB percent-encoded, unique per request
     for i in range(120):
         url = f"{P}current_positions?x{i}={i}{big}&AccessKeyId={i}{big[:300]}&Signature=s"

@@ -80,6 +80,6 @@ def test_a_request_failing_to_parse_does_not_fail_the_rest_of_its_group(tmp_path
         assert placed["data"] is True
         assert refused["success"] is False
         with services.ctx.uow() as uow:
-            assert uow.marks()  # the database still answers
+            assert uow.markets.marks()  # the database still answers
     finally:
         services.close()

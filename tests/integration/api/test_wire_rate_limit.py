@@ -128,7 +128,7 @@ def test_two_keys_of_one_uid_share_the_budget(server: LiveServer, window: int) -
     first = server.create_user("trader")
     second = {"access_key": "ak-" + secrets.token_hex(12), "secret_key": secrets.token_hex(16)}
     with server.services.ctx.uow() as uow:
-        uow.add_key(
+        uow.users.add_key(
             ApiKey(
                 second["access_key"], first["uid"], "HmacSHA256", second["secret_key"], None, True
             )

@@ -5,12 +5,14 @@ server processes."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from copytrade.adapters.db.uow import SqlUnitOfWork
+from copytrade.adapters.db import loader, pg_uow, records, sql
+from copytrade.adapters.db.pg_uow import SharedUnitOfWork
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
 from copytrade.bootstrap import Services, bootstrap
@@ -56,15 +58,15 @@ def new_trader(services: Services) -> int:
 def kept_view(services: Services, uid: int) -> Account:
     """The account as the process's own unit of work (kept copies included) sees it."""
     with services.ctx.uow() as uow:
-        account = uow.account(uid)
+        account = uow.accounts.get(uid)
     assert account is not None
     return account
 
 
 def db_balance(services: Services, uid: int) -> Decimal:
     """The balance as the database has it (a unit of work without a cache)."""
-    with SqlUnitOfWork(services.engine, SecretBox(KEY)) as uow:
-        account = uow.account(uid)
+    with SharedUnitOfWork(services.engine, SecretBox(KEY)) as uow:
+        account = uow.accounts.get(uid)
         assert account is not None
         return account.balance
 
@@ -97,7 +99,7 @@ def test_a_write_by_another_process_expires_the_kept_copy(
     assert versions(one).misses == misses + 1
     expected = db_balance(two, uid)
     with one.ctx.uow() as uow:
-        account = uow.account(uid)
+        account = uow.accounts.get(uid)
         assert account is not None
         assert account.positions == {}
         assert account.balance == expected
@@ -109,11 +111,11 @@ def test_a_rolled_back_unit_leaves_no_copy_behind(processes: tuple[Services, Ser
     handlers.place_order(one.ctx, uid, BUY_ONE)
     before = db_balance(one, uid)
     with one.ctx.uow() as uow:
-        account = uow.account(uid)
+        account = uow.accounts.get(uid)
         assert account is not None
         account.balance -= Decimal(500)  # changed in memory, never committed
     with one.ctx.uow() as uow:
-        account = uow.account(uid)
+        account = uow.accounts.get(uid)
         assert account is not None
         assert account.balance == before
 
@@ -123,10 +125,10 @@ def test_an_admin_balance_write_expires_every_copy(processes: tuple[Services, Se
     uid = new_trader(one)
     handlers.place_order(one.ctx, uid, BUY_ONE)
     with two.ctx.uow() as uow:
-        uow.set_balance(uid, Decimal("123.45"))
+        uow.admin.set_balance(uid, Decimal("123.45"))
         uow.commit()
     with one.ctx.uow() as uow:
-        account = uow.account(uid)
+        account = uow.accounts.get(uid)
         assert account is not None
         assert account.balance == Decimal("123.45")
         assert len(account.positions) == 1
@@ -139,18 +141,18 @@ def test_followers_copies_are_checked_one_by_one(processes: tuple[Services, Serv
     handlers.place_order(one.ctx, trader, BUY_ONE)  # one keeps the trader and 3 followers
     # another process changes one follower only
     with two.ctx.uow() as uow:
-        uow.set_balance(followers[0], Decimal("9000"))
+        uow.admin.set_balance(followers[0], Decimal("9000"))
         uow.commit()
     closed = handlers.close_all_position(
         one.ctx, trader, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG
     )
     assert closed.copies_closed == 3
-    with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:  # no cache: the database's own view
+    with SharedUnitOfWork(one.engine, SecretBox(KEY)) as uow:  # no cache: the database's own view
         for uid in followers:
-            account = uow.account(uid)
+            account = uow.accounts.get(uid)
             assert account is not None
             assert account.positions == {}
-        changed = uow.account(followers[0])
+        changed = uow.accounts.get(followers[0])
         assert changed is not None
         # 9000 plus the close's PnL minus fees; a stale copy would have started from 10000
         assert Decimal("8900") < changed.balance < Decimal("9000")
@@ -159,14 +161,15 @@ def test_followers_copies_are_checked_one_by_one(processes: tuple[Services, Serv
 def count_reads(monkeypatch: pytest.MonkeyPatch, needle: str) -> list[str]:
     """Record every query containing ``needle`` that any unit of work runs from now on."""
     reads: list[str] = []
-    original = SqlUnitOfWork._raw_query
+    original = sql.query
 
-    def counting(self: SqlUnitOfWork, sql: str, params: list[object]) -> list[object]:
-        if needle in sql:
-            reads.append(sql)
-        return original(self, sql, params)
+    def counting(conn: Any, text: str, params: Sequence[object]) -> list[Any]:
+        if needle in text:
+            reads.append(text)
+        return original(conn, text, params)
 
-    monkeypatch.setattr(SqlUnitOfWork, "_raw_query", counting)
+    for module in (sql, loader, records, pg_uow):
+        monkeypatch.setattr(module, "query", counting)
     return reads
 
 
@@ -195,13 +198,13 @@ def test_a_follow_made_by_another_process_is_copied_at_once(
     result = handlers.place_order(one.ctx, trader, BUY_ONE)
     assert result.copies == 2  # the kept follows expired with the trader's version
     with two.ctx.uow() as uow:  # and another process ends one
-        uow.end_follow(first[0], 0)
+        uow.follows.end(first[0], 0)
         uow.commit()
     result = handlers.place_order(one.ctx, trader, BUY_ONE)
     assert result.copies == 1
-    with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:
-        late_account = uow.account(late)
-        first_account = uow.account(first[0])
+    with SharedUnitOfWork(one.engine, SecretBox(KEY)) as uow:
+        late_account = uow.accounts.get(late)
+        first_account = uow.accounts.get(first[0])
     assert late_account is not None
     assert first_account is not None
     assert len(late_account.positions) == 2
@@ -227,14 +230,14 @@ def test_a_price_moved_by_another_process_is_used_at_once(
     trader = new_trader(one)
     handlers.place_order(one.ctx, trader, BUY_ONE)  # one keeps the marks
     with one.ctx.uow() as uow:
-        old = uow.marks()["BTC-USDT"]
+        old = uow.markets.marks()["BTC-USDT"]
     new = old * 2
     sim.set_price(two.ctx, "BTC-USDT", new)  # another process moves the price
     reads = count_reads(monkeypatch, "FROM markets")
     handlers.place_order(one.ctx, trader, BUY_ONE)
     assert len(reads) == 1  # the version moved on: read again
-    with SqlUnitOfWork(one.engine, SecretBox(KEY)) as uow:
-        account = uow.account(trader)
+    with SharedUnitOfWork(one.engine, SecretBox(KEY)) as uow:
+        account = uow.accounts.get(trader)
     assert account is not None
     latest = max(account.positions.values(), key=lambda p: p.sub_position_id)
     # a market buy fills just above the new mark, nowhere near the old one

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from copytrade.adapters.db.engine import ConnectionKeeper, make_engine
-from copytrade.adapters.db.uow import SqlUnitOfWork
+from copytrade.adapters.db.pg_uow import SharedUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.bootstrap import Services, bootstrap
 from copytrade.config import Settings
@@ -59,12 +59,12 @@ def engines(postgres_database: str) -> Iterator[tuple[Engine, Engine]]:
 
 
 def read_marks(engine: Engine, keeper: ConnectionKeeper | None = None) -> dict[str, Decimal]:
-    with SqlUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
-        return uow.marks()
+    with SharedUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
+        return uow.markets.marks()
 
 
 def backend_pid(engine: Engine, keeper: ConnectionKeeper) -> int:
-    with SqlUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
+    with SharedUnitOfWork(engine, SecretBox(KEY), keeper=keeper) as uow:
         return int(uow.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
@@ -125,9 +125,9 @@ def test_a_connection_lost_at_commit_is_busy_not_a_rerun(
     read_marks(trusting)
     with (  # noqa: PT012 - the loss happens between the statements
         pytest.raises(ServiceBusy) as caught,
-        SqlUnitOfWork(trusting, SecretBox(KEY)) as uow,
+        SharedUnitOfWork(trusting, SecretBox(KEY)) as uow,
     ):
-        uow.marks()
+        uow.markets.marks()
         kill_backends(postgres_database)
         uow.commit()
     # the outcome of a COMMIT cut off in flight is unknown: rerunning could apply it twice
@@ -150,8 +150,8 @@ def test_a_command_whose_connection_died_is_rerun_once_on_a_new_one(
     handlers.place_order(services.ctx, uid, BUY_ONE)  # the pool holds a live connection
     assert kill_backends(postgres_database) >= 1
     handlers.place_order(services.ctx, uid, BUY_ONE)  # rerun after the loss: no error
-    with SqlUnitOfWork(services.engine, SecretBox(KEY)) as uow:
-        account = uow.account(uid)
+    with SharedUnitOfWork(services.engine, SecretBox(KEY)) as uow:
+        account = uow.accounts.get(uid)
     assert account is not None
     # exactly two positions: the command that lost its connection was applied once
     volumes = [

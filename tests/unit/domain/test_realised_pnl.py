@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN
+
 import pytest
 from domain_builders import BTC, DOT, D, add_position, make_env, make_markets
 
@@ -136,7 +138,11 @@ def test_close_at_market_closes_every_sub_position_at_one_average_price() -> Non
     done = close_at_market(account, [first, second], market, CloseType.CLOSE_ALL, env)
 
     asks = market.book.asks
-    expected = ((asks[0].price * 1000 + asks[1].price * 300) / 1300).quantize(D("1e-12"))
+    # a computed price: truncated toward zero at 18 decimals (spec §7.6)
+    expected = ((asks[0].price * 1000 + asks[1].price * 300) / 1300).quantize(
+        D("1e-18"), rounding=ROUND_DOWN
+    )
+    assert expected != (asks[0].price * 1000 + asks[1].price * 300) / 1300  # does not terminate
     assert [p.close_avg_price for p in done] == [expected, expected]
     assert account.positions == {}
     assert first.tp_trigger_price is None
@@ -160,7 +166,7 @@ def test_close_at_market_of_nothing_changes_nothing() -> None:
     assert account.balance == D(10)
 
 
-def test_an_average_over_several_levels_is_kept_to_12_decimals_so_no_money_rounds_away() -> None:
+def test_an_average_over_several_levels_is_truncated_so_no_money_rounds_away() -> None:
     account = Account(1, D(199_999))
     first = add_position(
         account, 1, "BTC-USDT", ISOLATED, LONG, lever=1, volume="1281", open_price="60507.4"
@@ -176,10 +182,10 @@ def test_an_average_over_several_levels_is_kept_to_12_decimals_so_no_money_round
 
     price = done[0].close_avg_price
     assert price is not None
-    assert price == price.quantize(D("1e-12"))
+    assert price == price.quantize(D("1e-18"), rounding=ROUND_DOWN)
     bids = market.book.bids
     exact = (bids[0].price * 1000 + bids[1].price * 282) / 1282  # does not terminate
-    assert price == exact.quantize(D("1e-12"))
+    assert price == exact.quantize(D("1e-18"), rounding=ROUND_DOWN)
     assert price != exact
     gross = sum((p.profit + p.open_fee + p.close_fee for p in done if p.profit is not None), D(0))
     fees = sum((f.fee for f in env.changes.fills), D(0))

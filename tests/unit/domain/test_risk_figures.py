@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from domain_builders import BTC, DOT, D, add_position, make_env, make_markets
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from copytrade.domain.enums import Liquidity, MarginMode, OrderPriceType, PositionSide
@@ -272,6 +274,11 @@ def test_margin_rate_is_at_least_one_when_isolated_equity_is_gone() -> None:
     assert liquidation_scopes(account, make_markets(DOT="7"), FEES) == [agg.key]
 
 
+def truncated_18(value: Fraction) -> str:
+    """Format an exact rational as the wire does: truncated toward zero at 18 decimals."""
+    return fmt(Decimal(math.trunc(value * 10**18)).scaleb(-18))
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     side=st.sampled_from(PositionSide),
@@ -281,6 +288,11 @@ def test_margin_rate_is_at_least_one_when_isolated_equity_is_gone() -> None:
     lever=st.integers(1, 200),
     margin_extra=st.decimals(min_value=D(0), max_value=D(1000), places=2),
 )
+# Each exact price lies within 1e-22 of an 18-decimal boundary; a formula evaluated with 28 digits
+# (the test's old one, or the core's sums before they were widened) truncated to the other side.
+@example(LONG, 4, D("138937.6"), D("87119.8"), 6, D("193.51"))  # exact 68855.82999…9|99
+@example(SHORT, 18, D("82205.4"), D("1299.7"), 131, D("175.14"))  # exact 92561.92999…9|99
+@example(LONG, 1, D("1.0"), D("1.0"), 18, D("0.00"))  # exact 0.94999…9|99
 def test_the_isolated_liquidation_price_equals_the_spec_formula_at_the_open_price(
     side: PositionSide,
     volume: int,
@@ -295,12 +307,16 @@ def test_the_isolated_liquidation_price_equals_the_spec_formula_at_the_open_pric
         lever=lever, volume=str(volume), open_price=str(open_price),
     )  # fmt: skip
     position.position_margin += margin_extra
-    cs = BTC.contract_size
 
     (agg,) = aggregate_positions(account, make_markets(BTC=str(mark)), FEES)
 
-    mm = BTC.adjustment_factor * volume * cs * mark / lever
-    move = (position.position_margin - mm) / (volume * cs)
-    # spec §7.6: only a long's price is floored at 0
-    spec_price = max(open_price - move, D(0)) if side is PositionSide.LONG else open_price + move
-    assert fmt_trunc18(agg.liquidation_price) == fmt_trunc18(spec_price)
+    # spec §7.6, evaluated exactly: P_open ∓ (position_margin − MM) / (v × cs), MM at the mark
+    cs = Fraction(BTC.contract_size)
+    mm = Fraction(BTC.adjustment_factor) * volume * cs * Fraction(mark) / lever
+    move = (Fraction(position.position_margin) - mm) / (volume * cs)
+    # only a long's price is floored at 0
+    long = side is PositionSide.LONG
+    spec_price = (
+        max(Fraction(open_price) - move, Fraction(0)) if long else Fraction(open_price) + move
+    )
+    assert fmt_trunc18(agg.liquidation_price) == truncated_18(spec_price)

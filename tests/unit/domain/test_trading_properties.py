@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from domain_builders import SPECS, D, make_env
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from copytrade.domain.copytrading import Follow, close_copies, copy_open
@@ -26,7 +26,7 @@ from copytrade.domain.enums import (
     OrderStatus,
 )
 from copytrade.domain.errors import DomainError
-from copytrade.domain.margin import pnl
+from copytrade.domain.margin import MONEY_QUANTUM, pnl, to_money
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import aggregate_positions
 from copytrade.domain.trading import (
@@ -87,7 +87,7 @@ open_ops = st.builds(
     direction=st.sampled_from(OrderDirection),
     price_type=st.sampled_from(OrderPriceType),
     volume=st.integers(1, 2500),
-    lever=st.sampled_from([1, 2, 5, 10, 20]),
+    lever=st.sampled_from([1, 2, 3, 5, 7, 10, 20]),  # 3 and 7: margins that do not terminate
     basis_points=st.integers(-30, 30),
 )
 close_ops = st.builds(CloseOp, uid=UIDS, key_index=st.integers(0, 7))
@@ -186,7 +186,15 @@ def open_keys(account: Account) -> list[PositionKey]:
 
 
 def money_in_system(session: Session) -> Decimal:
-    """Σ wallets + Σ isolated margins + Σ fees collected + the market maker's PnL."""
+    """Σ wallets + Σ isolated margins + Σ fees collected + the market maker's PnL.
+
+    Summed with 100 digits, so the sum itself cannot round away digits the core left behind.
+    """
+    with localcontext(prec=100):
+        return _money_in_system(session)
+
+
+def _money_in_system(session: Session) -> Decimal:
     accounts = session.accounts.values()
     wallets = sum((a.balance for a in accounts), D(0))
     isolated = sum(
@@ -199,14 +207,17 @@ def money_in_system(session: Session) -> Decimal:
         D(0),
     )
     fees = sum((f.fee for f in session.env.changes.fills), D(0))
+    # realised gross PnL is a computed amount: truncated at 18 decimals (spec §7.6)
     users_gross = sum(
         (
-            pnl(
-                p.side,
-                p.open_avg_price,
-                p.close_avg_price,
-                p.volume,
-                SPECS[p.contract_code].contract_size,
+            to_money(
+                pnl(
+                    p.side,
+                    p.open_avg_price,
+                    p.close_avg_price,
+                    p.volume,
+                    SPECS[p.contract_code].contract_size,
+                )
             )
             for p in session.env.changes.positions.values()
             if not p.is_open and p.close_avg_price is not None
@@ -216,8 +227,35 @@ def money_in_system(session: Session) -> Decimal:
     return wallets + isolated + fees - users_gross
 
 
+def _buy(code: str, price_type: OrderPriceType, volume: int, lever: int, bp: int) -> OpenOp:
+    return OpenOp(
+        TRADER, code, MarginMode.ISOLATED, OrderDirection.BUY, price_type, volume, lever, bp
+    )
+
+
+# Found by CI: an isolated ETH long opened over several levels and closed together with another
+# sub position at one multi-level average price. The 28-digit average close price made the close
+# fee and gross PnL carry ~28 digits, and W + returned margin rounded 1e-22 USDT away.
+FOUND_MULTI_LEVEL_CLOSE: list[Op] = [
+    *[_buy("BTC-USDT", OrderPriceType.LIMIT, 1, 1, 0)] * 5,
+    _buy("BTC-USDT", OrderPriceType.LIMIT, 1, 1, 2),
+    _buy("ETH-USDT", OrderPriceType.OPTIMAL_20, 2498, 5, 0),
+    CloseOp(TRADER, 0),
+    _buy("ETH-USDT", OrderPriceType.LIMIT, 141, 5, 1),
+    CloseOp(TRADER, 0),
+]
+# An initial margin that does not terminate (lever 7), then a close over two levels.
+NON_TERMINATING_MARGIN: list[Op] = [
+    _buy("BTC-USDT", OrderPriceType.OPTIMAL_20, 1281, 7, 0),
+    _buy("BTC-USDT", OrderPriceType.OPPONENT, 3, 7, 0),
+    CloseOp(TRADER, 0),
+]
+
+
 @SETTINGS
 @given(ops=sessions)
+@example(ops=FOUND_MULTI_LEVEL_CLOSE)
+@example(ops=NON_TERMINATING_MARGIN)
 def test_money_is_conserved_through_random_opens_closes_copies_and_mark_moves(
     ops: list[Op],
 ) -> None:
@@ -236,6 +274,27 @@ def test_money_is_conserved_through_random_opens_closes_copies_and_mark_moves(
     for op in ops:
         session.run(op)
         assert money_in_system(session) == start
+
+
+@SETTINGS
+@given(ops=sessions)
+@example(ops=FOUND_MULTI_LEVEL_CLOSE)
+@example(ops=NON_TERMINATING_MARGIN)
+def test_every_amount_that_moves_money_keeps_at_most_18_decimals(ops: list[Op]) -> None:
+    """Wallets, margins, fees, average prices and profit shares stay on the 1e-18 grid (§7.6),
+    so adding them in the default 28-digit context is exact."""
+    session = Session()
+
+    for op in ops:
+        session.run(op)
+        changes = session.env.changes
+        amounts = [a.balance for a in session.accounts.values()]
+        for p in changes.positions.values():
+            amounts += [p.position_margin, p.open_fee, p.close_fee, p.open_avg_price]
+            amounts += [x for x in (p.close_avg_price, p.profit) if x is not None]
+        amounts += [f.fee for f in changes.fills] + [f.price for f in changes.fills]
+        amounts += [s.amount for s in changes.profit_shares]
+        assert [a for a in amounts if a != a.quantize(MONEY_QUANTUM)] == []
 
 
 @SETTINGS

@@ -44,7 +44,7 @@ from copytrade.domain.enums import (
 from copytrade.domain.errors import DomainError
 from copytrade.domain.following import apply_own_exits, copies_of, end_follow, total_stop_hit
 from copytrade.domain.funds import apply_transfer, check_transfer
-from copytrade.domain.margin import pnl
+from copytrade.domain.margin import pnl, to_money
 from copytrade.domain.model import Account, SubPosition
 from copytrade.domain.tpsl import fire_triggers, set_tpsl
 from copytrade.domain.trading import Market, close_at_market
@@ -306,12 +306,14 @@ def money_in_system(session: V1Session) -> Decimal:
     fees = sum((f.fee for f in session.env.changes.fills), D(0))
     users_gross = sum(
         (
-            pnl(
-                p.side,
-                p.open_avg_price,
-                p.close_avg_price,
-                p.volume,
-                SPECS[p.contract_code].contract_size,
+            to_money(  # the core realises gross PnL truncated at 18 decimals
+                pnl(
+                    p.side,
+                    p.open_avg_price,
+                    p.close_avg_price,
+                    p.volume,
+                    SPECS[p.contract_code].contract_size,
+                )
             )
             for p in session.env.changes.positions.values()
             if not p.is_open and p.close_avg_price is not None

@@ -1,111 +1,158 @@
-"""Group commit for the embedded (SQLite, one process) mode.
+"""Group commit for the embedded (SQLite, one process) store, where a failing call fails alone.
 
-Calls that arrive together run in arrival order inside one transaction; their change sets are
-merged, written with ``executemany`` and committed once, and only then are the callers
-answered, so no reply ever reports a change that is not durable.
+Calls that arrive together run in arrival order inside one transaction; their rows are merged,
+written with ``executemany`` and committed once, and only then are the callers answered, so no
+reply ever reports a change that is not durable.
+
+A call that raises, whatever it raises and wherever, leaves the others as if it had not been
+sent:
+
+* its rows were staged on the call (:attr:`Call.staged`) and join the group only when it returns;
+* its direct writes (admin) ran inside the call's savepoint, which is rolled back;
+* what it loaded into the store's memory is dropped (:attr:`Call.undo`), since it may have
+  mutated those live objects; they are loaded again, from the group's transaction, on next use.
+
+When the database itself fails (an error from a statement, or at commit), the transaction can
+no longer be trusted: it is rolled back, memory is emptied, and every call of the group runs
+again on its own, each committing alone, so only the call that causes the failure fails.
+Nobody has been answered yet, so the rerun is invisible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
+from sqlalchemy.exc import DBAPIError
 
-from copytrade.domain.errors import DomainError
-from copytrade.domain.model import ChangeSet
+from copytrade.adapters.db.sqlite_writer import ChangeRows, write_rows
 
-
-def merge_changes(into: ChangeSet, changes: ChangeSet) -> None:
-    """Fold ``changes`` into ``into`` (the later state of an object wins)."""
-    into.accounts.update(changes.accounts)
-    into.positions.update(changes.positions)
-    into.new_positions |= changes.new_positions
-    into.orders.update(changes.orders)
-    into.new_orders |= changes.new_orders
-    into.levers.update(changes.levers)
-    into.fills.extend(changes.fills)
-    into.skips.extend(changes.skips)
-    into.profit_shares.extend(changes.profit_shares)
+_DATABASE_ERRORS = (DBAPIError, sqlite3.Error)
 
 
-class GroupExecutor(Protocol):
-    """What a unit of work needs from the executor that runs its group."""
+class Call:
+    """One call of a group: what it staged, and what to undo if it fails."""
 
-    def current(self) -> Batch | None:
-        """Return the group being run on this thread."""
-        ...
+    __slots__ = (
+        "args",
+        "fn",
+        "future",
+        "handed_out",
+        "kwargs",
+        "ok",
+        "savepoint",
+        "staged",
+        "undo",
+        "value",
+    )
 
-    def flush_pending(self, batch: Batch) -> None:
-        """Write the group's pending changes into its open transaction."""
-        ...
+    def __init__(self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        """Hold the call and the future that answers it."""
+        self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.ok = False
+        self.value: Any = None
+        self.staged: ChangeRows | None = None
+        self.handed_out: list[Iterable[int]] = []  # accounts its units were handed
+        self.undo: list[Callable[[], object]] = []  # memory to drop if it fails (direct writes)
+        self.savepoint: NestedTransaction | None = None
 
 
 class Batch:
-    """One group: an open transaction and the changes not yet written to it."""
+    """One group: an open transaction, the rows not yet written to it, the running call."""
 
-    def __init__(self, conn: Connection) -> None:
-        """Hold the group's connection (its transaction is open)."""
+    __slots__ = ("call", "conn", "evict", "pending")
+
+    def __init__(self, conn: Connection, evict: Callable[[Iterable[int]], object]) -> None:
+        """Hold the group's connection (its transaction is open) and the store's eviction."""
         self.conn = conn
-        self.pending = ChangeSet()
+        self.evict = evict
+        self.pending: ChangeRows | None = None
+        self.call: Call | None = None
 
-    def is_dirty(self) -> bool:
-        """Return whether changes wait to be written."""
-        p = self.pending
-        return bool(
-            p.accounts
-            or p.positions
-            or p.orders
-            or p.levers
-            or p.fills
-            or p.skips
-            or p.profit_shares
-        )
+    def flush(self) -> None:
+        """Write the pending rows into the open transaction (no commit)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            write_rows(self.conn, pending)
+
+    def direct(self) -> None:
+        """Prepare a direct write: pending rows first, then the call's savepoint."""
+        call = self.call
+        if call is not None and call.savepoint is None:
+            self.flush()
+            call.savepoint = self.conn.begin_nested()
+
+    def settle(self, call: Call, exc: BaseException | None) -> None:
+        """End a call: keep its rows and writes, or undo them."""
+        savepoint, call.savepoint = call.savepoint, None
+        staged, call.staged = call.staged, None
+        if exc is None:
+            if savepoint is not None:
+                savepoint.commit()
+            if staged is not None:
+                if self.pending is None:
+                    self.pending = staged
+                else:
+                    self.pending.merge(staged)
+            return
+        try:
+            if savepoint is not None and savepoint.is_active:
+                savepoint.rollback()
+        finally:
+            for uids in call.handed_out:
+                self.evict(uids)
+            for undo in call.undo:
+                undo()
+
+
+class GroupFailed(Exception):
+    """The group's transaction broke: it must run again, call by call."""
 
 
 class InlineGroupExecutor(Executor):
-    """Group commit on the event loop's own thread: the embedded mode's one writer.
+    """Group commit on the event loop's own thread: the embedded store's one writer.
 
     :meth:`run` (and :meth:`submit`) runs a call at once, inside the group the current loop
     iteration has opened; the group commits in a callback scheduled behind the requests that
-    arrived with it, and only then are the callers answered. No second thread, so no handoff of
-    the interpreter lock between the server and the database. Calls from a thread without a
+    arrived with it, and only then are the callers answered. Calls from a thread without a
     running loop run as a group of their own, under the same lock.
-
-    Errors of the ``expected`` types (raised before a call changes anything: domain and wire
-    refusals) fail only their call. Any other error rolls the whole group back, empties the
-    account cache (``on_abort``) and fails every call of the group.
     """
 
     def __init__(
         self,
         engine: Engine,
-        flush: Callable[[Connection, ChangeSet], None],
-        on_abort: Callable[[], None],
-        expected: tuple[type[BaseException], ...] = (DomainError,),
+        forget: Callable[[], None],
+        evict: Callable[[Iterable[int]], object] = lambda uids: None,
         window_s: float = 0.0,
     ) -> None:
         """Prepare; nothing runs until the first call.
 
-        ``window_s`` holds a group open that long after its first call, but only while the
-        previous group had company (under load), so a lone client never waits for it.
+        ``forget`` empties the store's memory after a broken transaction, ``evict`` drops the
+        accounts a failed call was handed. ``window_s`` holds a
+        group open that long after its first call, but only while the previous group had
+        company (under load), so a lone client never waits for it.
         """
         self._engine = engine
-        self._flush = flush
-        self._on_abort = on_abort
-        self._expected = expected
+        self._forget = forget
+        self._evict = evict
         self._window = window_s
         self._busy = False
         self._lock = threading.RLock()
         self._batch: Batch | None = None
-        self._outcomes: list[tuple[Any, bool, Any]] = []
+        self._calls: list[Call] = []
         self._owner: int | None = None
+        self._broken = False
         # one connection for every group (checking one out of the pool and returning it cost
-        # more per group than the empty BEGIN and COMMIT themselves); replaced after an abort
+        # more per group than the empty BEGIN and COMMIT themselves); replaced after a failure
         self._conn: Connection | None = None
         # observer of each commit: (calls in the group, seconds to write and commit)
         self.on_commit: Callable[[int, float], None] | None = None
@@ -116,18 +163,12 @@ class InlineGroupExecutor(Executor):
             return self._batch
         return None
 
-    def flush_pending(self, batch: Batch) -> None:
-        """Write the group's pending changes into its open transaction (no commit)."""
-        if batch.is_dirty():
-            pending, batch.pending = batch.pending, ChangeSet()
-            self._flush(batch.conn, pending)
-
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run ``fn(*args)`` in the current group; return its result once the group commits."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._join(loop)
-        self._call(future, fn, args, {})
+        self._call(Call(future, fn, args, {}))
         return await future
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -141,11 +182,11 @@ class InlineGroupExecutor(Executor):
         if loop is None:
             with self._lock:
                 self._open()
-                self._call(future, fn, args, kwargs)
+                self._call(Call(future, fn, args, kwargs))
                 self._commit()
             return future
         self._join(loop)
-        self._call(future, fn, args, kwargs)
+        self._call(Call(future, fn, args, kwargs))
         return future
 
     def _join(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -162,20 +203,34 @@ class InlineGroupExecutor(Executor):
         if conn is None:
             conn = self._conn = self._engine.connect()
         conn.begin()
-        self._batch = Batch(conn)
+        self._batch = Batch(conn, self._evict)
         self._owner = threading.get_ident()
-        self._outcomes = []
+        self._calls = []
+        self._broken = False
 
-    def _call(self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        if self._batch is None:  # an earlier call of this group aborted it
-            self._open()
+    def _call(self, call: Call) -> None:
+        """Run one call in the open group; a failure is settled on the call alone."""
+        self._calls.append(call)
+        if self._broken:  # the group reruns call by call at commit: this one with them
+            return
+        batch = self._batch
+        assert batch is not None
+        batch.call = call
         try:
-            self._outcomes.append((future, True, fn(*args, **kwargs)))
-        except self._expected as exc:
-            self._outcomes.append((future, False, exc))
-        except BaseException as exc:  # any other error aborts the group
-            self._outcomes.append((future, False, exc))
-            self._abort(exc)
+            call.value = call.fn(*call.args, **call.kwargs)
+            call.ok = True
+        except Exception as exc:
+            call.value = exc
+            try:
+                batch.settle(call, exc)
+            except Exception:
+                self._broken = True
+            if isinstance(exc, _DATABASE_ERRORS):
+                self._broken = True  # the transaction may be gone with the statement
+        else:
+            batch.settle(call, None)
+        finally:
+            batch.call = None
 
     def _commit_and_release(self) -> None:
         try:
@@ -184,50 +239,65 @@ class InlineGroupExecutor(Executor):
             self._lock.release()
 
     def _commit(self) -> None:
-        batch = self._batch
+        """Write and commit the group, then answer; on a database failure rerun call by call."""
+        batch, calls = self._batch, self._calls
+        self._batch, self._owner, self._calls = None, None, []
         if batch is None:
-            self._settle()
             return
         started = time.perf_counter()
         try:
-            self.flush_pending(batch)
+            if self._broken:
+                raise GroupFailed
+            batch.flush()
             batch.conn.commit()
-        except BaseException as exc:
-            self._abort(exc)
-            return
-        finally:
-            if self._batch is batch:
-                self._batch = None
-                self._owner = None
+        except Exception:
+            self._discard(batch)
+            self._rerun_alone(calls)
         if self.on_commit is not None:
-            self.on_commit(len(self._outcomes), time.perf_counter() - started)
-        self._settle()
-
-    def _abort(self, exc: BaseException) -> None:
-        batch, self._batch, self._owner = self._batch, None, None
-        if batch is not None:
-            try:
-                batch.conn.rollback()
-            finally:
-                # a fresh connection for the next group, whatever state this one is in
-                self._conn = None
-                batch.conn.close()
-                self._on_abort()
-        outcomes, self._outcomes = self._outcomes, []
-        for future, _ok, _value in outcomes:
-            if not future.done():
-                future.set_exception(exc)
-
-    def _settle(self) -> None:
-        outcomes, self._outcomes = self._outcomes, []
-        self._busy = len(outcomes) > 1
-        for future, ok, value in outcomes:
+            self.on_commit(len(calls), time.perf_counter() - started)
+        self._busy = len(calls) > 1
+        for call in calls:
+            future = call.future
             if future.done():  # the caller went away (client disconnected)
                 continue
-            if ok:
-                future.set_result(value)
+            if call.ok:
+                future.set_result(call.value)
             else:
-                future.set_exception(value)
+                future.set_exception(call.value)
+
+    def _discard(self, batch: Batch) -> None:
+        """Roll a broken group back; a fresh connection and empty memory for the next one."""
+        try:
+            batch.conn.rollback()
+        except Exception:  # noqa: S110 - the connection is dropped below either way
+            pass
+        finally:
+            self._conn = None
+            batch.conn.close()
+            self._forget()
+
+    def _rerun_alone(self, calls: list[Call]) -> None:
+        """Run each call as a group of its own; a call whose own commit fails fails alone."""
+        for call in calls:
+            conn = self._conn = self._conn or self._engine.connect()
+            conn.begin()
+            batch = self._batch = Batch(conn, self._evict)
+            self._owner = threading.get_ident()
+            batch.call = call
+            call.ok, call.value, call.staged = False, None, None
+            call.handed_out, call.undo = [], []
+            try:
+                call.value = call.fn(*call.args, **call.kwargs)
+                batch.settle(call, None)
+                batch.call = None
+                batch.flush()
+                conn.commit()
+                call.ok = True
+            except Exception as exc:
+                call.ok, call.value = False, exc
+                self._discard(batch)
+            finally:
+                self._batch, self._owner = None, None
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Commit a group left open (the loop stopped before its callback ran); disconnect."""

@@ -1,7 +1,7 @@
 """Engines and migrations: SQLite pragmas (WAL, foreign keys, busy timeout, durability).
 
 PostgreSQL runs through psycopg 3 at READ COMMITTED: the unit of work serialises a trader's
-commands with row locks (see :mod:`copytrade.adapters.db.uow` and ``docs/scale-out.md``).
+commands with row locks (see :mod:`copytrade.adapters.db.pg_uow` and ``docs/scale-out.md``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ reset a stale copy of a reused UID cannot match (one chance in 2**62).
 
 from __future__ import annotations
 
-import random
 import threading
 from decimal import Decimal
 
@@ -33,13 +32,6 @@ from copytrade.domain.model import Account
 
 Kept = tuple[int, Account, list[Follow] | None]
 """What is kept of an account: its version, the account, and its active follows when read."""
-
-_RANDOM = random.Random()  # not a secret: versions only have to differ across resets
-
-
-def first_version() -> int:
-    """Return the version a new account starts at."""
-    return _RANDOM.getrandbits(62)
 
 
 class AccountVersions:

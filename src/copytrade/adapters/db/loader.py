@@ -1,0 +1,82 @@
+"""Loading accounts (wallet, open positions, resting orders, levers): shared by both stores.
+
+The embedded store loads an account once and keeps it; the shared store locks the account rows
+first (:func:`select_heads` with ``lock``) and loads in full only those its kept copies cannot
+vouch for (:mod:`copytrade.adapters.db.versions`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from copytrade.adapters.db.rows import order_from_row, position_from_row
+from copytrade.adapters.db.sql import Flavour, query, whole_rows
+from copytrade.domain.enums import MarginMode
+from copytrade.domain.model import Account
+
+MARKS_VERSION = "(SELECT value FROM counters WHERE name = 'marks')"
+"""The version of every mark price, moved on by each write of one (a sub-query)."""
+
+
+def select_heads(
+    conn: Connection, scope: str, params: list[Any], *, lock: bool = False
+) -> list[Any]:
+    """Return ``(uid, balance, version)`` of the ``accounts`` rows in ``scope``.
+
+    With ``lock`` (PostgreSQL) the rows are locked in uid order (``FOR UPDATE``) and each row
+    also carries the marks version (one round trip for both).
+    """
+    if lock:
+        return query(
+            conn,
+            f"SELECT uid, balance, version, {MARKS_VERSION} FROM accounts "  # noqa: S608
+            f"WHERE {scope} ORDER BY uid FOR UPDATE",
+            params,
+        )
+    return query(conn, f"SELECT uid, balance, version FROM accounts WHERE {scope}", params)  # noqa: S608
+
+
+def fill_accounts(
+    conn: Connection, flavour: Flavour, fresh: dict[int, Account], follower_of: int | None = None
+) -> None:
+    """Load the open positions, resting orders and levers of the (empty) accounts ``fresh``.
+
+    ``follower_of``: ``fresh`` holds every active follower of that trader, selected by
+    sub-query (no 10,000-long parameter list).
+    """
+    if not fresh:
+        return
+    m = flavour.mark
+    if follower_of is not None:
+        scope, params = flavour.followers_scope(), [follower_of]
+    else:
+        uids = list(fresh)
+        scope, params = flavour.uid_scope(len(uids)), flavour.uid_params(uids)
+    for row in whole_rows(conn, "positions", f"{scope} AND is_open = {m}", [*params, True]):
+        fresh[row[1]].positions[row[0]] = position_from_row(row)
+    # the literal, not a parameter: only then may the planner use the open-orders index
+    for row in whole_rows(conn, "orders", f"{scope} AND status = 'open'", params):
+        fresh[row[1]].orders[row[0]] = order_from_row(row)
+    for uid, code, mode, lever in whole_rows(conn, "levers", scope, params):
+        fresh[uid].levers[(code, MarginMode(mode))] = lever
+
+
+def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[int, Account]:
+    """Load accounts in full, without locking (the embedded store, and every read)."""
+    if not uids:
+        return {}
+    heads = select_heads(conn, flavour.uid_scope(len(uids)), flavour.uid_params(uids))
+    found = {uid: Account(uid, Decimal(balance)) for uid, balance, _version in heads}
+    fill_accounts(conn, flavour, found)
+    return found
+
+
+def load_followers(conn: Connection, flavour: Flavour, trader_uid: int) -> dict[int, Account]:
+    """Load every active follower of a trader in full, without locking."""
+    heads = select_heads(conn, flavour.followers_scope(), [trader_uid])
+    found = {uid: Account(uid, Decimal(balance)) for uid, balance, _version in heads}
+    fill_accounts(conn, flavour, found, follower_of=trader_uid)
+    return found

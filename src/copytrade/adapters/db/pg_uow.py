@@ -1,0 +1,376 @@
+"""The shared store's unit of work (PostgreSQL): one transaction per command, rows locked.
+
+Writes are serialised per trader by locking the account rows a command loads (``SELECT … FOR
+UPDATE``, in uid order). Followers are locked after their trader, always in that order, so two
+commands never wait on each other in a cycle.
+
+Why READ COMMITTED and row locks are enough (``docs/scale-out.md``):
+
+* The trader's ``accounts`` row is the per-trader mutex. Every trading command locks it first,
+  before it reads any position or order, and holds it to commit. Under READ COMMITTED each
+  statement sees everything committed before it started, so the command that waited for the lock
+  reads the trader's positions exactly as the previous holder left them: a second
+  ``close_all_position`` on the same key finds nothing (1046) instead of closing twice.
+* A follower follows one trader at a time, and is locked (in uid order) only after that trader,
+  by commands that already hold the trader's lock. Admin commands that lock many accounts in uid
+  order (a mark price move) can still deadlock with them; PostgreSQL then aborts one, which this
+  unit reports as :class:`~copytrade.service.ports.WriteConflict` and the use case reruns
+  (:mod:`copytrade.service.retry`).
+* REPEATABLE READ or SERIALIZABLE would add nothing but aborts: the locks already order writers,
+  and a stale snapshot taken before the lock wait would be wrong, not safer.
+
+Accounts this process committed are kept with their row version (:mod:`.versions`): when the
+lock query returns the same version, the kept copy is used and the account is not read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from copytrade.adapters.db.engine import ConnectionKeeper
+from copytrade.adapters.db.loader import MARKS_VERSION, fill_accounts, select_heads
+from copytrade.adapters.db.pg_writer import write_change_set
+from copytrade.adapters.db.records import SqlAdmin, SqlFollows, SqlUsers, exposed_to, follows_of
+from copytrade.adapters.db.records import SqlMarkets as _SqlMarkets
+from copytrade.adapters.db.sql import POSTGRES, query
+from copytrade.adapters.db.versions import AccountVersions
+from copytrade.adapters.secrets import SecretBox
+from copytrade.domain.copytrading import Follow
+from copytrade.domain.model import Account, ChangeSet
+from copytrade.service.ports import ServiceBusy, WriteConflict
+
+# deadlock_detected, serialization_failure: the transaction can simply run again
+_RERUNNABLE = frozenset({"40P01", "40001"})
+
+
+def open_connection(engine: Engine, keeper: ConnectionKeeper | None) -> Connection:
+    """Return a connection (the thread's kept one if any); ``ServiceBusy`` when unreachable."""
+    try:
+        return keeper.take() if keeper is not None else engine.connect()
+    except DBAPIError as exc:  # the database is down or restarting: HTX's "system busy"
+        raise ServiceBusy("database unreachable") from exc
+
+
+def connection_lost(conn: Connection, exc: BaseException) -> bool:
+    """Return whether ``exc`` came with the loss of the database connection."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if conn.invalidated:
+        return True
+    # errors of statements run on the driver's cursor bypass SQLAlchemy: ask the driver
+    # (psycopg marks a connection that the server dropped as ``broken``)
+    raw = conn.connection.driver_connection
+    return bool(getattr(raw, "broken", False))
+
+
+def release(
+    engine: Engine,
+    keeper: ConnectionKeeper | None,
+    conn: Connection,
+    exc: BaseException | None,
+    *,
+    committed: bool,
+    commit_sent: bool,
+) -> None:
+    """End ``conn``'s transaction (rollback unless committed) and give the connection back.
+
+    A lost connection leaves as :class:`WriteConflict` before COMMIT was sent (the server rolled
+    back: rerunning is safe) or :class:`ServiceBusy` during COMMIT (outcome unknown). A deadlock
+    or serialisation failure leaves as :class:`WriteConflict`.
+    """
+    lost = exc is not None and connection_lost(conn, exc)
+    keep = False
+    try:
+        if lost:
+            conn.invalidate()  # never back into the pool
+        elif not committed:
+            conn.rollback()
+        keep = not lost
+    finally:
+        if keeper is not None and keep:
+            keeper.keep(conn)
+        elif keeper is not None:
+            keeper.drop(conn)
+        else:
+            conn.close()
+    if lost:
+        # the server went away (restart, failover, killed backend): its pooled siblings are
+        # most likely gone too, so the pool starts afresh
+        engine.dispose(close=False)
+        if not commit_sent:
+            raise WriteConflict("database connection lost; rerun on a new one") from exc
+        raise ServiceBusy("database connection lost during commit") from exc
+    # SQLAlchemy wraps the driver's error; statements run on the driver's cursor do not
+    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(driver_error, "sqlstate", None) in _RERUNNABLE:
+        raise WriteConflict(str(driver_error)) from exc
+
+
+class _Locks:
+    """What one unit of work locked: accounts (with versions), their follows, the marks."""
+
+    __slots__ = (
+        "follows_of",
+        "forget_all",
+        "identity",
+        "marks_read",
+        "marks_version",
+        "version_of",
+    )
+
+    def __init__(self) -> None:
+        self.identity: dict[int, Account] = {}
+        self.version_of: dict[int, int] = {}
+        self.follows_of: dict[int, list[Follow]] = {}
+        self.marks_version: int | None = None  # as the lock query saw it (None: written)
+        self.marks_read: tuple[int, dict[str, Decimal]] | None = None
+        self.forget_all = False
+
+    def drop(self, uid: int) -> None:
+        """Never keep this unit's copy of ``uid`` (its row changed behind the copy)."""
+        self.version_of.pop(uid, None)
+        self.identity.pop(uid, None)
+        self.follows_of.pop(uid, None)
+
+
+class PgAccounts:
+    """Accounts, locked in uid order; kept copies used when their version matches."""
+
+    def __init__(self, unit: SharedUnitOfWork) -> None:
+        """Belong to ``unit``."""
+        self._unit = unit
+
+    def get(self, uid: int) -> Account | None:
+        """Load (and lock) one account."""
+        return self._load("uid = %s", [uid]).get(uid)
+
+    def get_many(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Load (and lock) several accounts."""
+        ordered = sorted(set(uids))
+        if not ordered:
+            return {}
+        return self._load(POSTGRES.uid_scope(len(ordered)), [ordered])
+
+    def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
+        """Return a trader's active follows and its followers' accounts (locked).
+
+        For a trader this unit locked, the follows kept with its account are used when its
+        version matched (every write of ``follows`` moves the trader's version on).
+        """
+        locks = self._unit.locks
+        locked = trader_uid in locks.version_of
+        follows = locks.follows_of.get(trader_uid) if locked else None
+        if follows is None:
+            follows = follows_of(self._unit.conn, POSTGRES, trader_uid)
+            if locked:
+                locks.follows_of[trader_uid] = follows
+        if not follows:
+            return [], {}
+        return list(follows), self._load(POSTGRES.followers_scope(), [trader_uid], trader_uid)
+
+    def exposed_to(self, contract_code: str) -> list[int]:
+        """Return the UIDs holding positions or resting orders in a contract."""
+        return exposed_to(self._unit.conn, contract_code)
+
+    def save(self, changes: ChangeSet) -> None:
+        """Write a change set now (one statement), in the unit's transaction."""
+        locks = self._unit.locks
+        write_change_set(self._unit.conn, changes, locks.version_of, locks.identity)
+
+    def _load(
+        self, scope: str, params: list[Any], follower_of: int | None = None
+    ) -> dict[int, Account]:
+        """Lock the accounts of ``scope``; load those no kept copy vouches for."""
+        unit = self._unit
+        locks, versions = unit.locks, unit.versions
+        rows = select_heads(unit.conn, scope, params, lock=True)
+        if rows and not unit.marks_written:  # the marks version came along
+            locks.marks_version = rows[0][3]
+        identity = locks.identity
+        found: dict[int, Account] = {}
+        fresh: dict[int, Account] = {}
+        for uid, balance, version, _marks in rows:
+            known = identity.get(uid)
+            if known is None:
+                locks.version_of[uid] = version
+                kept = versions.take(uid, version) if versions is not None else None
+                if kept is not None:
+                    known, follows = kept
+                    if follows is not None:
+                        locks.follows_of[uid] = follows
+                if known is None:
+                    known = fresh[uid] = Account(uid, Decimal(balance))
+                identity[uid] = known
+            found[uid] = known
+        whole = follower_of is not None and len(fresh) == len(found)
+        fill_accounts(unit.conn, POSTGRES, fresh, follower_of if whole else None)
+        return found
+
+
+class PgMarkets:
+    """Mark prices; the ones this process committed last are used while their version holds."""
+
+    def __init__(self, unit: SharedUnitOfWork) -> None:
+        """Belong to ``unit``."""
+        self._unit = unit
+
+    def marks(self) -> dict[str, Decimal]:
+        """Return every contract's mark price."""
+        unit = self._unit
+        locks, versions = unit.locks, unit.versions
+        if versions is not None and locks.marks_version is not None and not unit.marks_written:
+            kept = versions.marks_at(locks.marks_version)
+            if kept is not None:
+                return kept
+        rows = query(
+            unit.conn,
+            f"SELECT contract_code, mark_price, {MARKS_VERSION} FROM markets",  # noqa: S608
+            [],
+        )
+        marks = {code: Decimal(price) for code, price, _version in rows}
+        if rows and rows[0][2] is not None:
+            locks.marks_read = (rows[0][2], marks)
+        return dict(marks)
+
+    def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
+        """Store a contract's mark price (and move the marks version on)."""
+        unit = self._unit
+        _SqlMarkets(unit.connection, unit).set_mark(contract_code, price, now)
+
+
+class SharedUnitOfWork:
+    """One PostgreSQL transaction on one connection; rolls back unless committed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        secrets: SecretBox,
+        versions: AccountVersions | None = None,
+        keeper: ConnectionKeeper | None = None,
+    ) -> None:
+        """Bind to an engine; the transaction begins on ``__enter__``.
+
+        ``versions``: this process's committed accounts, used when their row version shows
+        nobody wrote them since. ``keeper``: the thread's connection is kept between units.
+        """
+        self._engine = engine
+        self._keeper = keeper
+        self.versions = versions
+        self._conn: Connection | None = None
+        self._committed = False
+        self._commit_sent = False
+        self.marks_written = False
+        self.locks = _Locks()
+        self._secrets = secrets
+        self.accounts = PgAccounts(self)
+        self.markets = PgMarkets(self)
+        # made on first use: a trading command needs none of them
+        self._users: SqlUsers | None = None
+        self._follows: SqlFollows | None = None
+        self._admin: SqlAdmin | None = None
+
+    def connection(self) -> Connection:
+        """Return the open connection (for repositories made on first use)."""
+        return self.conn
+
+    @property
+    def users(self) -> SqlUsers:
+        """Users and API keys."""
+        if self._users is None:
+            self._users = SqlUsers(self.connection, self._secrets)
+        return self._users
+
+    @property
+    def follows(self) -> SqlFollows:
+        """Follows (every write moves the traders' versions on)."""
+        if self._follows is None:
+            self._follows = SqlFollows(self.connection, POSTGRES, self)
+        return self._follows
+
+    @property
+    def admin(self) -> SqlAdmin:
+        """Admin operations."""
+        if self._admin is None:
+            self._admin = SqlAdmin(self.connection, self)
+        return self._admin
+
+    @property
+    def conn(self) -> Connection:
+        """Return the open connection."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        self._conn = open_connection(self._engine, self._keeper)
+        self._conn.begin()
+        self._committed = self._commit_sent = self.marks_written = False
+        self.locks = _Locks()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed, and release the connection."""
+        conn, self._conn = self.conn, None
+        release(
+            self._engine,
+            self._keeper,
+            conn,
+            exc,
+            committed=self._committed,
+            commit_sent=self._commit_sent,
+        )
+
+    def commit(self) -> None:
+        """Commit; keep the accounts this unit locked for the next command."""
+        self._commit_sent = True
+        self.conn.commit()
+        self._committed = True
+        versions, locks = self.versions, self.locks
+        if versions is None:
+            return
+        if locks.forget_all:
+            versions.forget()
+        elif locks.version_of:
+            identity, follows = locks.identity, locks.follows_of
+            versions.put({u: (v, identity[u], follows.get(u)) for u, v in locks.version_of.items()})
+        if locks.marks_read is not None:  # committed now: other commands may use them
+            versions.put_marks(*locks.marks_read)
+
+    def rollback(self) -> None:
+        """Drop this unit's writes now (the transaction stays open for more)."""
+        self.conn.rollback()
+        self.conn.begin()
+        self.locks = _Locks()
+
+    # -- what the record repositories report -------------------------------------------------
+    def follows_changed(self, trader_uids: Sequence[int]) -> None:
+        """Never keep this unit's copy of these traders (their follows changed)."""
+        for uid in trader_uids:
+            self.locks.drop(uid)
+
+    def balance_set(self, uid: int) -> None:
+        """Never keep this unit's copy of ``uid`` (its balance was overwritten)."""
+        self.locks.drop(uid)
+
+    def marks_changed(self) -> None:
+        """The marks changed: never use or keep a copy of them in this unit."""
+        self.marks_written = True
+        self.locks.marks_read = None
+
+    def was_reset(self) -> None:
+        """Everything went: forget every kept copy after commit."""
+        self.marks_changed()
+        self.locks = _Locks()
+        self.locks.forget_all = True

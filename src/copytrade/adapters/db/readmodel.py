@@ -1,0 +1,167 @@
+"""The read side in SQL: pages of positions and followers, a user's history (both stores).
+
+Plain ``SELECT`` statements: no row locks, nothing taken out of any store's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from copytrade.adapters.db import schema as t
+from copytrade.adapters.db.rows import position_from_row
+from copytrade.domain.enums import Liquidity, MarginMode, PositionSide, SkipReason
+from copytrade.domain.model import CopySkipped, FillRecord, ProfitShare, SubPosition
+from copytrade.service.ports import FollowerRow, Page, UserReport
+
+
+def positions_page(
+    conn: Connection, uid: int, contract_code: str, is_open: bool, page: Page
+) -> list[SubPosition]:
+    """Return a page of open or closed sub positions, by id (spec §6.11 paging)."""
+    p = t.positions
+    conds = [
+        p.c.uid == uid,
+        p.c.contract_code == contract_code,
+        p.c.is_open.is_(is_open),
+        p.c.open_time >= page.start_time,
+        p.c.open_time <= page.end_time,
+    ]
+    if page.from_id is not None:
+        conds.append(
+            p.c.sub_position_id > page.from_id
+            if page.ascending
+            else p.c.sub_position_id < page.from_id
+        )
+    order = p.c.sub_position_id.asc() if page.ascending else p.c.sub_position_id.desc()
+    rows = conn.execute(select(p).where(and_(*conds)).order_by(order).limit(page.limit))
+    return [position_from_row(r) for r in rows]
+
+
+def followers_page(conn: Connection, trader_uid: int, page: Page) -> list[FollowerRow]:
+    """Return a page of current followers with committed funds and realised copy PnL."""
+    f, u, a, p = t.follows, t.users, t.accounts, t.positions
+    conds = [
+        f.c.trader_uid == trader_uid,
+        f.c.active.is_(True),
+        f.c.started_at >= page.start_time,
+        f.c.started_at <= page.end_time,
+    ]
+    if page.from_id is not None:
+        conds.append(
+            f.c.follow_id > page.from_id if page.ascending else f.c.follow_id < page.from_id
+        )
+    order = f.c.follow_id.asc() if page.ascending else f.c.follow_id.desc()
+    rows = conn.execute(
+        select(f.c.follow_id, f.c.follower_uid, f.c.started_at, u.c.name, a.c.balance)
+        .join(u, u.c.uid == f.c.follower_uid)
+        .join(a, a.c.uid == f.c.follower_uid)
+        .where(and_(*conds))
+        .order_by(order)
+        .limit(page.limit)
+    ).all()
+    # realised copy PnL of the whole page in one query (decimals are summed exactly here)
+    totals: dict[int, Decimal] = {r.follower_uid: Decimal(0) for r in rows}
+    if totals:
+        closed = conn.execute(
+            select(p.c.uid, p.c.profit).where(
+                and_(
+                    p.c.uid.in_(list(totals)),
+                    p.c.lead_uid == trader_uid,
+                    p.c.is_open.is_(False),
+                )
+            )
+        )
+        for uid, profit in closed:
+            if profit is not None:
+                totals[uid] += profit
+    return [
+        FollowerRow(
+            r.follow_id, r.follower_uid, r.name, r.started_at, r.balance, totals[r.follower_uid]
+        )
+        for r in rows
+    ]
+
+
+def _fill(r: Any) -> FillRecord:
+    return FillRecord(
+        r.trade_id,
+        r.uid,
+        r.order_id,
+        r.sub_position_id,
+        r.contract_code,
+        PositionSide(r.side),
+        r.offset,
+        r.price,
+        r.volume,
+        r.fee,
+        Liquidity(r.liquidity),
+        r.ts,
+    )
+
+
+def _skip(r: Any) -> CopySkipped:
+    return CopySkipped(
+        r.skip_id,
+        r.trader_uid,
+        r.follower_uid,
+        r.lead_sub_position_id,
+        r.contract_code,
+        MarginMode(r.margin_mode),
+        PositionSide(r.side),
+        r.wanted_volume,
+        SkipReason(r.reason),
+        r.detail,
+        r.ts,
+    )
+
+
+def _share(r: Any) -> ProfitShare:
+    return ProfitShare(
+        r.item_id, r.trader_uid, r.follower_uid, r.lead_sub_position_id, r.amount, r.currency, r.ts
+    )
+
+
+def user_report(conn: Connection, uid: int) -> UserReport:
+    """Return fills, skipped copies, closed positions and profit shares of a UID."""
+
+    def rows(stmt: Any, build: Callable[[Any], Any]) -> list[Any]:
+        return [build(r) for r in conn.execute(stmt)]
+
+    shares = t.profit_shares
+    return UserReport(
+        fills=rows(
+            # every fill belongs to a sub position of its UID (fills are indexed by sub
+            # position, positions by UID)
+            select(t.fills)
+            .where(
+                t.fills.c.sub_position_id.in_(
+                    select(t.positions.c.sub_position_id).where(t.positions.c.uid == uid)
+                ),
+                t.fills.c.uid == uid,
+            )
+            .order_by(t.fills.c.trade_id),
+            _fill,
+        ),
+        skipped_copies=rows(
+            select(t.copy_skips)
+            .where(t.copy_skips.c.follower_uid == uid)
+            .order_by(t.copy_skips.c.skip_id),
+            _skip,
+        ),
+        closed_positions=rows(
+            select(t.positions)
+            .where(and_(t.positions.c.uid == uid, t.positions.c.is_open.is_(False)))
+            .order_by(t.positions.c.sub_position_id),
+            position_from_row,
+        ),
+        profit_shares_received=rows(
+            select(shares).where(shares.c.trader_uid == uid).order_by(shares.c.item_id), _share
+        ),
+        profit_shares_paid=rows(
+            select(shares).where(shares.c.follower_uid == uid).order_by(shares.c.item_id), _share
+        ),
+    )

@@ -1,0 +1,300 @@
+"""One contract, three stores: the same scenarios give the same outcome on the in-memory store
+(the reference), the embedded SQLite store and, when its URL is set, the shared PostgreSQL one.
+
+Each scenario drives the service layer (as the API does) and returns what a client could
+observe, with ids replaced by their rank (each store draws its own).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copytrade.bootstrap import Services, bootstrap
+from copytrade.config import Settings
+from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
+from copytrade.domain.trading import OpenRequest
+from copytrade.service import handlers, queries, sim
+from copytrade.service.ports import Page
+
+NOW = 1_719_304_200_000
+D = Decimal
+LONG = PositionSide.LONG
+Run = Callable[..., Any]
+
+
+def order(
+    volume: str,
+    *,
+    mode: MarginMode = MarginMode.CROSS,
+    lever: int = 10,
+    price: str | None = None,
+    tp: str | None = None,
+    sl: str | None = None,
+) -> OpenRequest:
+    return OpenRequest(
+        "BTC-USDT",
+        OrderDirection.BUY,
+        D(volume),
+        mode,
+        OrderPriceType.LIMIT if price else OrderPriceType.MARKET,
+        D(price) if price else None,
+        lever,
+        tp_trigger_price=D(tp) if tp else None,
+        sl_trigger_price=D(sl) if sl else None,
+    )
+
+
+def page(ascending: bool = False, from_id: int | None = None, limit: int = 100) -> Page:
+    return Page(ascending, from_id, limit, NOW - 86_400_000, NOW)
+
+
+def outcome(run: Run, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a use case; return its result, or the name of the error it raised."""
+    try:
+        return run(fn, *args)
+    except Exception as exc:
+        return type(exc).__name__
+
+
+class World:
+    """A scenario's view of one store: the use-case runner and id ranking."""
+
+    def __init__(self, services: Services) -> None:
+        self.ctx = services.ctx
+        self.overview = services.overview
+        executor = services.executor
+        self.run: Run = lambda fn, *args: executor.submit(fn, *args).result(timeout=60)
+        self._ranks: dict[int, int] = {}
+
+    def rank(self, ident: int | None) -> int | None:
+        """Return an id's rank in order of first sight."""
+        if ident is None:
+            return None
+        return self._ranks.setdefault(ident, len(self._ranks))
+
+    def user(self, role: str, balance: str) -> int:
+        return int(self.run(sim.create_user, self.ctx, role, D(balance)).uid)
+
+    def account(self, uid: int) -> tuple[Any, ...]:
+        view = self.run(sim.user_view, self.ctx, uid)
+        account, report = view.account, view.report
+        return (
+            account.balance,
+            sorted((p.volume, p.margin_mode.value, p.is_open) for p in account.positions.values()),
+            sorted((o.volume, o.price, o.status.value) for o in account.orders.values()),
+            sorted((code, mode.value, lever) for (code, mode), lever in account.levers.items()),
+            [(f.volume, f.fee, f.offset) for f in report.fills],
+            [(s.reason, s.wanted_volume) for s in report.skipped_copies],
+            [(p.volume, p.profit, p.close_type) for p in report.closed_positions],
+            [s.amount for s in report.profit_shares_received],
+            [s.amount for s in report.profit_shares_paid],
+        )
+
+
+def trade_copy_and_close(w: World) -> list[Any]:
+    trader = w.user("trader", "100000")
+    rich = w.user("follower", "50000")
+    poor = w.user("follower", "0.5")
+    w.run(sim.follow, w.ctx, rich, trader, D(2))
+    w.run(sim.follow, w.ctx, poor, trader, D(1))
+    placed = [w.run(handlers.place_order, w.ctx, trader, order(v)) for v in ("1", "3")]
+    w.run(handlers.place_order, w.ctx, trader, order("2", mode=MarginMode.ISOLATED, lever=20))
+    first = placed[0].sub_position_id
+    closed_one = w.run(handlers.close_order, w.ctx, trader, first)
+    # the close below happens at a higher mark: a profit, and a profit share
+    w.run(sim.set_price, w.ctx, "BTC-USDT", D(61000))
+    closed_all = w.run(
+        handlers.close_all_position, w.ctx, trader, "BTC-USDT", MarginMode.CROSS, LONG
+    )
+    return [
+        [(p.filled, p.copies, p.skipped) for p in placed],
+        (len(closed_one.closed), closed_one.copies_closed),
+        (len(closed_all.closed), closed_all.copies_closed),
+        [
+            (r.margin_mode, r.volume, r.lever, r.open_avg_price, r.position_margin)
+            for r in w.run(queries.position_list, w.ctx, trader)
+        ],
+        w.account(trader),
+        w.account(rich),
+        w.account(poor),
+    ]
+
+
+def marks_move_orders_and_triggers(w: World) -> list[Any]:
+    trader = w.user("trader", "100000")
+    copier = w.user("follower", "100000")
+    w.run(sim.follow, w.ctx, copier, trader, D(1))
+    resting = w.run(handlers.place_order, w.ctx, trader, order("2", price="60000"))
+    w.run(handlers.place_order, w.ctx, trader, order("1", tp="62000"))
+    w.run(handlers.place_order, w.ctx, trader, order("1", sl="59500"))
+    risky = w.user("trader", "1000")
+    w.run(handlers.place_order, w.ctx, risky, order("1000", lever=100))
+    return [
+        resting.filled,
+        w.run(sim.set_price, w.ctx, "BTC-USDT", D("59999.97")),
+        w.run(sim.set_price, w.ctx, "BTC-USDT", D(59000)),
+        w.run(sim.set_price, w.ctx, "BTC-USDT", D(63000)),
+        w.account(trader),
+        w.account(copier),
+        w.account(risky),
+    ]
+
+
+def paging(w: World) -> list[Any]:
+    trader = w.user("trader", "1000000")
+    followers = w.run(sim.bulk_followers, w.ctx, trader, 5, D(10000), D(2))
+    opened = [
+        w.run(handlers.place_order, w.ctx, trader, order("1", mode=MarginMode.ISOLATED))
+        for _ in range(4)
+    ]
+    for placed in opened[:2]:
+        w.run(handlers.close_order, w.ctx, trader, placed.sub_position_id)
+    for placed in opened:
+        w.rank(placed.sub_position_id)
+    current = w.run(queries.current_positions, w.ctx, trader, "BTC-USDT", page(limit=1))
+    after = current.positions[-1].sub_position_id
+    rest = w.run(queries.current_positions, w.ctx, trader, "BTC-USDT", page(from_id=after))
+    history = w.run(queries.position_history, w.ctx, trader, "BTC-USDT", page(ascending=True))
+    first = w.run(queries.followers, w.ctx, trader, page(ascending=True, limit=2))
+    more = w.run(
+        queries.followers, w.ctx, trader, page(ascending=True, from_id=first[-1].follow_id)
+    )
+    return [
+        [w.rank(p.sub_position_id) for p in current.positions],
+        sorted((code, side.value, price) for (code, side), price in current.liquidation.items()),
+        [w.rank(p.sub_position_id) for p in rest.positions],
+        [(w.rank(p.sub_position_id), p.profit, p.close_type) for p in history],
+        [followers.index(r.follower_uid) for r in first + more],
+        [(r.trade_amount, r.profit_amount) for r in first + more],
+    ]
+
+
+def refusals_and_admin(w: World) -> list[Any]:
+    trader = w.user("trader", "1000")
+    other = w.user("trader", "1000")
+    follower = w.user("follower", "1000")
+    before = w.account(trader)
+    refused = [
+        outcome(w.run, handlers.place_order, w.ctx, trader, order("1", lever=1000)),
+        outcome(w.run, handlers.place_order, w.ctx, trader, order("100000")),
+        outcome(w.run, handlers.place_order, w.ctx, 42, order("1")),
+        outcome(w.run, handlers.close_order, w.ctx, trader, 12345),
+        outcome(
+            w.run, handlers.close_all_position, w.ctx, trader, "BTC-USDT", MarginMode.CROSS, LONG
+        ),
+        outcome(w.run, sim.follow, w.ctx, other, trader, D(1)),
+        outcome(w.run, sim.follow, w.ctx, follower, 42, D(1)),
+        outcome(w.run, sim.follow, w.ctx, follower, trader, D(0)),
+        outcome(w.run, sim.bulk_followers, w.ctx, follower, 1, D(1), D(1)),
+        outcome(w.run, sim.set_price, w.ctx, "NOPE-USDT", D(1)),
+        outcome(w.run, sim.user_view, w.ctx, 42),
+        outcome(w.run, sim.set_balance, w.ctx, 42, D(1)),
+    ]
+    unchanged = w.account(trader) == before
+    w.run(sim.follow, w.ctx, follower, trader, D(1))
+    again = outcome(w.run, sim.follow, w.ctx, follower, other, D(1))
+    w.run(sim.set_balance, w.ctx, follower, D("77.7"))
+    balance = w.account(follower)[0]
+    key = w.run(sim.create_user, w.ctx, "follower", D(1), False)
+    found = w.run(queries.api_key, w.ctx, key.access_key)
+    w.run(sim.reset, w.ctx)
+    gone = outcome(w.run, sim.user_view, w.ctx, trader)
+    marks = w.run(queries.markets, w.ctx)
+    w.run(sim.seed_markets, w.ctx, {"BTC-USDT": D(60500)})
+    reused = w.user("trader", "1") == trader
+    return [
+        refused,
+        unchanged,
+        again,
+        balance,
+        (found.uid == key.uid, found.secret == key.secret_key, found.can_trade, found.role)
+        if found
+        else None,
+        gone,
+        marks,
+        reused,
+    ]
+
+
+def dashboard(w: World) -> list[Any]:
+    trader = w.user("trader", "100000")
+    copier = w.user("follower", "50000")
+    poor = w.user("follower", "0.5")
+    for follower in (copier, poor):
+        w.run(sim.follow, w.ctx, follower, trader, D(1))
+    first = w.run(handlers.place_order, w.ctx, trader, order("2"))
+    w.run(handlers.place_order, w.ctx, trader, order("1", mode=MarginMode.ISOLATED))
+    w.run(handlers.close_order, w.ctx, trader, first.sub_position_id)
+    w.user("trader", "5")
+    assert w.overview is not None
+    rows = w.overview.read(50)
+    r = w.rank
+    return [
+        [
+            (t.uid, t.balance, t.followers, t.open_positions, t.first_followers)
+            for t in rows.traders
+        ],
+        [(r(p.sub_position_id), p.uid, p.volume, p.lead_uid, p.open_time) for p in rows.positions],
+        [(r(f.trade_id), f.uid, f.side, f.offset, f.price, f.volume, f.fee) for f in rows.fills],
+        [
+            (r(c.sub_position_id), c.follower_uid, c.lead_uid, c.volume, c.lead_price, c.is_open)
+            for c in rows.copies
+        ],
+        [(r(k.skip_id), k.follower_uid, k.side, k.wanted_volume, k.reason) for k in rows.skips],
+        sorted((r(p.sub_position_id), p.uid) for p in rows.lead_positions),
+        (rows.users, rows.open_positions),
+    ]
+
+
+SCENARIOS = [
+    trade_copy_and_close,
+    marks_move_orders_and_triggers,
+    paging,
+    refusals_and_admin,
+    dashboard,
+]
+
+
+def _services(url: str) -> Services:
+    services = bootstrap(Settings(db_url=url, demo_seed=False, server_key=secrets.token_hex(32)))
+    services.executor.submit(services.seed).result(timeout=60)
+    services.clock.freeze(NOW)
+    return services
+
+
+def _store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'contract.db'}"
+    return str(request.getfixturevalue("postgres_database"))  # one per module
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+@pytest.mark.parametrize(
+    "kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_every_store_gives_the_reference_outcome(
+    kind: str,
+    scenario: Callable[[World], list[Any]],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    reference = _services("memory://")
+    tested = _services(_store_url(kind, request, tmp_path))
+    try:
+        if kind == "postgres":  # one database for the module: start from nothing
+            tested.executor.submit(sim.reset, tested.ctx).result(timeout=60)
+            tested.executor.submit(tested.seed).result(timeout=60)
+        expected = scenario(World(reference))
+        got = scenario(World(tested))
+    finally:
+        reference.close()
+        tested.close()
+    assert got == expected
