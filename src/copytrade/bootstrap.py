@@ -37,8 +37,11 @@ class ConfigError(RuntimeError):
 
 
 class Store(Protocol):
-    """What the composition root needs of a store (memory, embedded SQLite, shared
-    PostgreSQL): its unit-of-work, admin and read factories and how use cases run on it."""
+    """What the composition root needs of a store.
+
+    What the composition root needs of a store (memory, embedded SQLite, shared
+    PostgreSQL): its unit-of-work, admin and read factories and how use cases run on it.
+    """
 
     @property
     def worker(self) -> int:

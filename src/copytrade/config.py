@@ -168,7 +168,9 @@ class Settings(BaseSettings):
 
 
 def is_loopback(host: str) -> bool:
-    """Return whether ``host`` is a loopback address: ``localhost``, or an IP address in
+    """Return whether ``host`` is a loopback address.
+
+    Return whether ``host`` is a loopback address: ``localhost``, or an IP address in
     127.0.0.0/8 or ``::1`` (IPv4-mapped too), parsed, never matched by prefix.
 
     ``127.0.0.1.nip.io`` is a name that resolves anywhere, so it is not loopback.

@@ -152,8 +152,11 @@ class RedisRateLimiter:
         return f"{self.prefix}:rl:{uid}:{window}"
 
     def hit(self, uid: int, now_ms: int) -> RateDecision:
-        """Count one request of ``uid`` at ``now_ms`` (blocking; the server uses
-        :meth:`hit_async`)."""
+        """Count one request, blocking.
+
+        Count one request of ``uid`` at ``now_ms`` (blocking; the server uses
+        :meth:`hit_async`).
+        """
         self._check_up()
         window = now_ms // self.interval_ms
         try:

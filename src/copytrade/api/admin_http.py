@@ -1,5 +1,7 @@
-"""The admin API's HTTP plumbing: an operation table, body decoding, typed validation, and
-the one mapping from failures to ``{"error": …, "field": …}`` replies (never a 500).
+"""The admin API's HTTP plumbing.
+
+An operation table, body decoding, typed validation, and the one mapping from failures to
+``{"error": …, "field": …}`` replies (never a 500).
 """
 
 from __future__ import annotations

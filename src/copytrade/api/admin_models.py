@@ -273,8 +273,11 @@ class ResetReply(_Reply):
 
 
 def _struct_list(name: str) -> WithJsonSchema:
-    """The schema of a list of a structure declared in :mod:`copytrade.protocol.sim` (built
-    from that declaration by :func:`copytrade.api.admin_openapi.struct_schemas`)."""
+    """Return the schema of a list of a declared structure.
+
+    The schema of a list of a structure declared in :mod:`copytrade.protocol.sim` (built
+    from that declaration by :func:`copytrade.api.admin_openapi.struct_schemas`).
+    """
     return WithJsonSchema({"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}})
 
 

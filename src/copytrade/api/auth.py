@@ -163,8 +163,11 @@ class Authenticator:
     async def prefetch(
         self, access_key: str, load: Callable[[str], Awaitable[ApiKey | None]]
     ) -> None:
-        """Load a key into the cache off the event loop (when :meth:`must_load` says so), so
-        :meth:`authenticate` never blocks on I/O."""
+        """Load a key into the cache off the event loop.
+
+        Load a key into the cache off the event loop (when :meth:`must_load` says so), so
+        :meth:`authenticate` never blocks on I/O.
+        """
         self._remember(access_key, await load(access_key), self._wall())
 
     def _check_timestamp(self, value: str | None) -> None:

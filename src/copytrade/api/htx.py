@@ -76,8 +76,11 @@ class HtxApi:
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         replays: ReplayGuard | None = None,
     ) -> None:
-        """Wire the service context, authenticator, limiter and the use-case runner;
-        ``replays`` (the opt-in ``reject_replays``) refuses a signature used before."""
+        """Wire the service context, authenticator, limiter and use-case runner.
+
+        Wire the service context, authenticator, limiter and the use-case runner;
+        ``replays`` (the opt-in ``reject_replays``) refuses a signature used before.
+        """
         self.ctx = ctx
         self.auth = auth
         self.limiter = limiter

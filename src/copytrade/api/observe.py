@@ -151,8 +151,11 @@ def _explain_refusal(
     uid_of: Callable[[str], int | None],
     host_aliases: tuple[str, ...],
 ) -> None:
-    """Log why a request was refused: for a signature, the string the server expected to be
-    signed; for a timestamp, version or method, what was sent and the server's time."""
+    """Log why a request was refused.
+
+    Log why a request was refused: for a signature, the string the server expected to be
+    signed; for a timestamp, version or method, what was sent and the server's time.
+    """
     try:
         params = parse_query(scope.get("query_string", b"").decode("latin-1"))
     except (QueryDecodeError, UnicodeDecodeError):

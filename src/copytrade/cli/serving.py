@@ -38,7 +38,9 @@ _HEAD, _BODY = 1, 2
 def deadline_protocol(
     header_timeout_s: float, body_timeout_s: float, max_head_bytes: int = MAX_HEAD_BYTES
 ) -> type[Any] | None:
-    """Return uvicorn's httptools protocol class with the receive deadlines and the head cap,
+    """Return uvicorn's httptools protocol class with receive deadlines.
+
+    Return uvicorn's httptools protocol class with the receive deadlines and the head cap,
     or ``None`` when httptools is not installed (uvicorn then picks h11, without them).
 
     A request only records when its current phase began (no timer per request: arming and

@@ -73,8 +73,11 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _worker(settings_json: str, parent_pid: int) -> None:
-    """Serve in a worker process; the settings (secrets included) came through the spawn pipe,
-    never through the environment."""
+    """Serve in a worker process.
+
+    Serve in a worker process; the settings (secrets included) came through the spawn pipe,
+    never through the environment.
+    """
     import uvicorn
 
     from copytrade.api.app import create_app
@@ -108,8 +111,11 @@ def _worker(settings_json: str, parent_pid: int) -> None:
 
 @contextmanager
 def _without_settings_env() -> Iterator[None]:
-    """Hide ``COPYTRADE_*`` (the server key, the admin token, URLs with passwords) from the
-    environment workers are started with: they get their settings through the spawn pipe."""
+    """Hide ``COPYTRADE_*`` from the environment workers start with.
+
+    Hide ``COPYTRADE_*`` (the server key, the admin token, URLs with passwords) from the
+    environment workers are started with: they get their settings through the spawn pipe.
+    """
     hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("COPYTRADE_")}
     try:
         yield

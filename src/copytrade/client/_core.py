@@ -124,8 +124,11 @@ def build_http_request(
 
 
 def transport_failure(exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
-    """Return the :class:`TransportError` for a failed exchange: the URL (never its signed
-    query) and, when nothing answered, a hint to check that the server runs."""
+    """Return the :class:`TransportError` for a failed exchange.
+
+    Return the :class:`TransportError` for a failed exchange: the URL (never its signed
+    query) and, when nothing answered, a hint to check that the server runs.
+    """
     url = request.url
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
     detail = str(exc).strip()

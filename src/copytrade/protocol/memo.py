@@ -18,8 +18,11 @@ ENTRY_OVERHEAD = 64
 
 
 def size_of(value: Any) -> int:
-    """Return the bytes a string, bytes, number or tuple of them keeps alive (shallow for
-    other objects)."""
+    """Return the bytes a value keeps alive.
+
+    Return the bytes a string, bytes, number or tuple of them keeps alive (shallow for
+    other objects).
+    """
     size = sys.getsizeof(value)
     if isinstance(value, tuple):
         size += sum(sys.getsizeof(item) for item in value)

@@ -91,7 +91,7 @@ def canonical_query(params: Iterable[tuple[str, str]]) -> str:
 
 
 def canonical_string(method: str, host: str, path: str, params: Iterable[tuple[str, str]]) -> str:
-    """Build ``METHOD\\nhost\\npath\\nquery`` with the host lower-cased and no trailing newline."""
+    r"""Build ``METHOD\nhost\npath\nquery`` with the host lower-cased and no trailing newline."""
     return "\n".join((method.upper(), host.lower(), path, canonical_query(params)))
 
 

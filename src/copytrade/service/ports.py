@@ -48,8 +48,11 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """An API key: HMAC secret (decrypted) or Ed25519 public key, its permission, and the
-    role of its user (``"trader"`` or ``"follower"``), so a request needs no user lookup."""
+    """An API key with its permission and its user's role.
+
+    An API key: HMAC secret (decrypted) or Ed25519 public key, its permission, and the
+    role of its user (``"trader"`` or ``"follower"``), so a request needs no user lookup.
+    """
 
     access_key: str
     uid: int

@@ -281,8 +281,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaBehind` unless the database is at this code's head revision, or
-    :class:`SchemaAhead` when a newer copytrade has migrated it past what this code knows."""
+    """Check that the database is at this code's schema revision.
+
+    Raise :class:`SchemaBehind` unless the database is at this code's head revision, or
+    :class:`SchemaAhead` when a newer copytrade has migrated it past what this code knows.
+    """
     current = current_revision(engine)
     head = head_revision()
     _refuse_ahead(engine, current)

@@ -74,8 +74,11 @@ def write_change_set(
 def _parts(
     changes: ChangeSet, version_of: dict[int, int], identity: dict[int, Account]
 ) -> list[Part]:
-    """Return the change set's writes; ``insert`` rows are whole rows in schema order,
-    ``update`` rows ``(*columns, key)``, ``bump`` rows the uids whose version only moves on."""
+    """Return the change set's writes, table by table.
+
+    Return the change set's writes; ``insert`` rows are whole rows in schema order,
+    ``update`` rows ``(*columns, key)``, ``bump`` rows the uids whose version only moves on.
+    """
     versioned, blind = _versioned_accounts(changes, version_of, identity)
     parts: list[Part] = [
         ("update", "accounts", ("balance", "version"), "uid", versioned),
@@ -107,8 +110,11 @@ def _parts(
 def _versioned_accounts(
     changes: ChangeSet, version_of: dict[int, int], identity: dict[int, Account]
 ) -> tuple[list[tuple[Any, ...]], list[int]]:
-    """Return the (balance, version, uid) rows of the accounts whose state changed, each with
-    its version moved on, and the uids of those the unit did not lock (version only moved on)."""
+    """Return the account rows to write and the uids whose version only moves on.
+
+    Return the (balance, version, uid) rows of the accounts whose state changed, each with
+    its version moved on, and the uids of those the unit did not lock (version only moved on).
+    """
     uids = set(changes.accounts)
     uids.update(p.uid for p in changes.positions.values())
     uids.update(o.uid for o in changes.orders.values())
@@ -128,8 +134,11 @@ def _versioned_accounts(
 
 
 def _copy_any(changes: ChangeSet) -> bool:
-    """Return whether some table is large enough to go through ``COPY`` (which one statement
-    cannot carry)."""
+    """Return whether some part must go through ``COPY``.
+
+    Return whether some table is large enough to go through ``COPY`` (which one statement
+    cannot carry).
+    """
     accounts = (
         len(changes.accounts) + len(changes.positions) + len(changes.orders) + len(changes.levers)
     )

@@ -48,8 +48,11 @@ class Changes(Protocol):
 
 
 def first_version() -> int:
-    """Return the version a new account starts at: random, so that after an admin reset a copy
-    of a reused UID kept by some process cannot match (one chance in 2**62)."""
+    """Return a random starting version for a new account.
+
+    Return the version a new account starts at: random, so that after an admin reset a copy
+    of a reused UID kept by some process cannot match (one chance in 2**62).
+    """
     return _RANDOM.getrandbits(62)
 
 

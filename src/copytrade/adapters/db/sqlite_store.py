@@ -31,8 +31,11 @@ from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
 
 
 class EmbeddedReadModel:
-    """Reads inside the running group (accounts and marks from memory, pending rows written
-    first), or on a connection of its own off the loop thread. Never evicts anything."""
+    """The embedded store's read model, which never evicts anything.
+
+    Reads inside the running group (accounts and marks from memory, pending rows written
+    first), or on a connection of its own off the loop thread. Never evicts anything.
+    """
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, executor: InlineGroupExecutor, cache: AccountCache

@@ -243,8 +243,11 @@ class EmbeddedUnitOfWork:
         return self.batch.conn
 
     def write_conn(self) -> Connection:
-        """Return the connection for a direct write, inside the call's and this unit's
-        savepoints (pending rows are written first)."""
+        """Return the connection for a direct write.
+
+        Return the connection for a direct write, inside the call's and this unit's
+        savepoints (pending rows are written first).
+        """
         batch = self.batch
         batch.direct()
         if self._savepoint is None:
@@ -287,8 +290,11 @@ class EmbeddedUnitOfWork:
                 self.cache.evict(uids)
 
     def _on_failure(self, undo: Callable[[], object]) -> None:
-        """Run ``undo`` now (the change may be read back from the savepoint) and again if the
-        call fails."""
+        """Run ``undo`` now and again if the call fails.
+
+        Run ``undo`` now (the change may be read back from the savepoint) and again if the
+        call fails.
+        """
         undo()
         assert self._call is not None
         self._call.undo.append(undo)

@@ -47,8 +47,11 @@ class AccountVersions:
         self.misses = 0
 
     def take(self, uid: int, version: int) -> tuple[Account, list[Follow] | None] | None:
-        """Remove and return the kept account (and follows, if kept) if it is at ``version``;
-        otherwise ``None``."""
+        """Take the kept account if it is at ``version``.
+
+        Remove and return the kept account (and follows, if kept) if it is at ``version``;
+        otherwise ``None``.
+        """
         with self._lock:
             entry = self._kept.pop(uid, None)
             if entry is not None and entry[0] == version:
