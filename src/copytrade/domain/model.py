@@ -131,9 +131,11 @@ class Order:
 
 @dataclass(slots=True)
 class Account:
-    """A UID's accounts: the copy-trading wallet ``W`` (``balance``) with its open sub positions,
-    resting orders and leverage settings, and the UID's two other USDT balances, ``spot`` and
-    ``futures`` (USDT-M futures), which only transfers touch (spec §6.6).
+    """A UID's accounts: the copy-trading wallet with its positions, and spot and futures.
+
+    ``balance`` is the copy-trading wallet ``W``, with the open sub positions, resting orders and
+    leverage settings; ``spot`` and ``futures`` (USDT-M futures) are the UID's two other USDT
+    balances, which only transfers touch (spec §6.6).
     """
 
     uid: int

@@ -121,10 +121,10 @@ def fired(position: SubPosition, mark: Decimal) -> CloseType | None:
 def fire_triggers(
     account: Account, market: Market, env: Env
 ) -> list[tuple[SubPosition, CloseType]]:
-    """Close, each with its own market order, every sub position of the market's contract
-    whose trigger the mark fires; return the closed positions with their close types.
+    """Close every sub position whose trigger the mark fires, each with its own market order.
 
-    The other trigger of a closed position is cancelled with it (spec §7.8).
+    Returns the closed positions (of the market's contract) with their close types. The other
+    trigger of a closed position is cancelled with it (spec §7.8).
     """
     code = market.spec.contract_code
     closed: list[tuple[SubPosition, CloseType]] = []

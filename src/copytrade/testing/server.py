@@ -144,9 +144,11 @@ class LiveServer:
         )
 
     def follow(self, follower_uid: int, trader_uid: int, ratio: str = "1", **settings: Any) -> Any:
-        """Make a follower copy a trader; ``settings`` are the admin API's follow settings
-        (``mode``, ``fixed_amount``, ``tp_ratio``, ``sl_ratio``, ``total_stop_loss``,
-        ``contracts``)."""
+        """Make a follower copy a trader, with the admin API's follow settings.
+
+        ``settings``: ``mode``, ``fixed_amount``, ``tp_ratio``, ``sl_ratio``,
+        ``total_stop_loss``, ``contracts``.
+        """
         body = {"follower_uid": follower_uid, "trader_uid": trader_uid, "ratio": ratio}
         return self.admin("/_sim/follow", {**body, **settings})
 
