@@ -39,8 +39,8 @@ class ConfigError(RuntimeError):
 class Store(Protocol):
     """What the composition root needs of a store.
 
-    What the composition root needs of a store (memory, embedded SQLite, shared
-    PostgreSQL): its unit-of-work, admin and read factories and how use cases run on it.
+    Memory, embedded SQLite or shared PostgreSQL: its unit-of-work, admin and read factories,
+    how use cases run on it, and what health and metrics report of it.
     """
 
     @property
@@ -75,6 +75,19 @@ class Store(Protocol):
 
     def describe(self) -> str:
         """Return the store's URL without secrets."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """Return ``memory``, ``sqlite`` or ``postgresql``."""
+        ...
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """Return the database's schema revision and this code's head (blocking; may raise)."""
+        ...
+
+    def observe_commits(self, listener: Callable[[int, float], None]) -> None:
+        """Call ``listener(commands, seconds)`` after each commit group, where there are any."""
         ...
 
     def close(self) -> None:

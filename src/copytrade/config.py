@@ -8,14 +8,57 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from copytrade.domain.paths import PathError, parse_price_csv
 
 DEFAULT_DB_URL = "sqlite:///copytrade-data/copytrade.db"
 # The settings a `serve --workers N` parent hands to its worker processes (JSON).
 SETTINGS_ENV = "COPYTRADE_SETTINGS_JSON"
+
+
+class PathSettings(BaseModel):
+    """How a contract's mark moves on the simulation clock (see :mod:`copytrade.domain.paths`).
+
+    ``fixed``: only when set by hand. ``gbm`` / ``walk``: a seeded geometric Brownian motion /
+    arithmetic random walk with annualised ``volatility`` and ``drift``, one tick every
+    ``tick_ms``. ``replay``: the rows of ``csv_file`` (``timestamp_ms,price`` or
+    ``timestamp_ms,open,high,low,close``), replayed from the time the server starts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["fixed", "gbm", "walk", "replay"] = "fixed"
+    seed: int = 0
+    volatility: Decimal = Field(default=Decimal(0), ge=0)
+    drift: Decimal = Decimal(0)
+    tick_ms: int = Field(default=1000, gt=0)
+    csv_file: str | None = None
+
+    @model_validator(mode="after")
+    def _usable(self) -> Self:
+        """A replay needs a readable CSV file of prices: checked at start-up, in one line."""
+        if self.kind != "replay":
+            return self
+        if self.csv_file is None:
+            raise ValueError("a replay path needs csv_file")
+        try:
+            parse_price_csv(Path(self.csv_file).read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read {self.csv_file}: {exc.strerror}") from None
+        except PathError as exc:
+            raise ValueError(f"{self.csv_file}: {exc}") from None
+        return self
 
 
 class SettingsError(ValueError):
@@ -41,6 +84,7 @@ class ContractSettings(BaseModel):
     mm_step: Decimal = Decimal("0.0001")
     mm_levels: int = 50
     mm_depth: Decimal = Decimal(1000)
+    path: PathSettings | None = None
 
 
 class Settings(BaseSettings):
@@ -139,6 +183,10 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="on stop, in-flight requests get this long to finish"
     )
     contracts: list[ContractSettings] = Field(default_factory=list)
+    record_file: str | None = Field(
+        default=None,
+        description="append every accepted request with its simulation time (copytrade replay)",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["plain", "json"] = Field(
         default="plain", description="plain text or one JSON object per line"

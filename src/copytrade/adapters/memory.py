@@ -158,6 +158,8 @@ def _page(
 class MemoryStore:
     """The in-memory store: units of work, admin units, reads; one at a time."""
 
+    kind = "memory"
+
     worker = 0
 
     def __init__(self) -> None:
@@ -193,6 +195,13 @@ class MemoryStore:
     def describe(self) -> str:
         """Return the store's URL."""
         return "memory://"
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """Return no revisions: nothing is migrated."""
+        return None, None
+
+    def observe_commits(self, listener: Callable[[int, float], None]) -> None:
+        """Nothing to observe: units commit one at a time, with no groups."""
 
     def close(self) -> None:
         """Nothing to release."""

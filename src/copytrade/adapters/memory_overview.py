@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from copytrade.adapters.memory import MemoryStore
 from copytrade.domain.model import SubPosition
 from copytrade.service.overview import (
@@ -40,6 +42,16 @@ class MemoryOverviewReader:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def trader_counts(self) -> list[tuple[int, int, int]]:
+        """Return ``(uid, open positions, active followers)`` of every trader, by uid."""
+        with self._store.lock:
+            state = self._store.state
+            traders = sorted(u.uid for u in state.users.values() if u.role == "trader")
+            followers = Counter(f.trader_uid for f in state.follows.values() if f.active)
+            return [
+                (uid, len(state.open_positions.get(uid, {})), followers[uid]) for uid in traders
+            ]
 
     def read(self, limit: int) -> OverviewRows:
         """Return at most ``limit`` rows of each kind, newest first."""

@@ -127,6 +127,10 @@ class RedisRateLimiter:
         """Return the asyncio client (shared with the replay guard), if any."""
         return self._async_client
 
+    def ping(self) -> bool:
+        """Ask Redis for a PONG on the blocking client (its short timeout applies; may raise)."""
+        return bool(self._client.ping())
+
     def state(self) -> str:
         """Return ``"ok"``, ``"down"`` (the last call failed) or ``"unknown"`` (no call yet)."""
         return self._state

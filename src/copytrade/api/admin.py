@@ -27,9 +27,12 @@ from copytrade.api.admin_http import (
     reply,
 )
 from copytrade.api.admin_openapi import openapi_document, render_docs
+from copytrade.api.ticker import MarketTicker, PathState
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import CopyMode
+from copytrade.domain.enums import CopyMode, PositionSide
+from copytrade.domain.impact import slippage_stats
 from copytrade.domain.model import Account, SubPosition
+from copytrade.domain.paths import PathError, ReplayPath, StochasticPath, make_path
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
@@ -110,6 +113,7 @@ class AdminApi:
         on_reset: Callable[[], None],
         seed: Callable[[], None],
         clock_control: Any,
+        ticker: MarketTicker | None = None,
     ) -> None:
         """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
         self.ctx = ctx
@@ -119,6 +123,7 @@ class AdminApi:
         self.on_reset = on_reset
         self.seed = seed
         self.clock = clock_control
+        self.ticker = ticker or MarketTicker(ctx, run, clock_control, {})
         self._openapi: dict[str, Any] | None = None
         self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
         self.reset_listeners: list[Callable[[], None]] = []
@@ -151,6 +156,28 @@ class AdminApi:
                 m.SetPriceReply,
                 m.SetPriceRequest,
                 ("contract_code",),
+            ),
+            op(
+                "GET",
+                "/_sim/markets/{contract_code}/path",
+                self.get_path,
+                m.PathReply,
+                path_params=("contract_code",),
+            ),
+            op(
+                "POST",
+                "/_sim/markets/{contract_code}/path",
+                self.set_path,
+                m.PathReply,
+                m.PathRequest,
+                ("contract_code",),
+            ),
+            op(
+                "GET",
+                "/_sim/traders/{uid}/slippage",
+                self.slippage,
+                m.SlippageReply,
+                path_params=("uid",),
             ),
             op("GET", "/_sim/clock", self.read_clock, m.ClockReply),
             op("POST", "/_sim/clock", self.set_clock, m.ClockReply, m.ClockRequest),
@@ -311,9 +338,82 @@ class AdminApi:
         """
         self.ctx.spec(contract_code)
         moved = await self._run(sim.set_price, self.ctx, contract_code, body.price)
+        mark = Decimal(moved["mark_price"])
+        self.ticker.rebase(contract_code, mark)
         for listener in self.price_listeners:
-            listener(contract_code, Decimal(moved["mark_price"]), self.clock.now_ms())
+            listener(contract_code, mark, self.clock.now_ms())
         return moved
+
+    async def slippage(self, _: None, uid: int) -> m.SlippageReply:
+        """Report, per open lead position of a trader, its copies' prices against the lead's.
+
+        In basis points, positive when a copy paid more (long) or got less (short) than the
+        lead: count, mean, worst, best and a distribution. Copies are the followers' open
+        positions linked to the lead position.
+        """
+
+        def read() -> tuple[Account, list[SubPosition]]:
+            with self.ctx.uow() as uow:
+                user, account = uow.users.get(uid), uow.accounts.get(uid)
+                if user is None or account is None:
+                    raise UnknownUser(uid)
+                _, followers = uow.accounts.followers_of(uid)
+            copies = [p for a in followers.values() for p in a.positions.values()]
+            return account, copies
+
+        account, copies = await self._run(read)
+        by_lead: dict[int, list[SubPosition]] = {}
+        for copy in copies:
+            if copy.lead_sub_position_id is not None:
+                by_lead.setdefault(copy.lead_sub_position_id, []).append(copy)
+        rows = []
+        for lead in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
+            stats = slippage_stats(
+                lead.open_avg_price,
+                lead.side is PositionSide.LONG,
+                [c.open_avg_price for c in by_lead.get(lead.sub_position_id, [])],
+            )
+            rows.append(
+                m.LeadSlippage(
+                    lead_sub_position_id=str(lead.sub_position_id),
+                    contract_code=lead.contract_code,
+                    position_side=lead.side.value,
+                    lead_price=fmt(lead.open_avg_price),
+                    lead_volume=fmt(lead.volume),
+                    copies=stats.copies,
+                    mean_bps=_fmt_or_none(stats.mean_bps),
+                    worst_bps=_fmt_or_none(stats.worst_bps),
+                    best_bps=_fmt_or_none(stats.best_bps),
+                    distribution=stats.distribution,
+                )
+            )
+        return m.SlippageReply(trader_uid=uid, positions=rows)
+
+    async def get_path(self, _: None, contract_code: str) -> m.PathReply:
+        """Show a market's price path: parameters, start, ticks applied, next tick."""
+        return _path_reply(self.ticker.state(contract_code))
+
+    async def set_path(self, body: m.PathRequest, contract_code: str) -> m.PathReply:
+        """Give a market a price path that moves its mark on the simulation clock.
+
+        The path starts now from the current mark and lasts until the next reset. While the
+        clock runs the mark moves by itself; an advance of the clock applies every tick it
+        passes, in order. A mark set by hand meanwhile is where a random path walks on from.
+        """
+        self.ctx.spec(contract_code)
+        try:
+            path = make_path(
+                body.kind,
+                seed=body.seed,
+                volatility=body.volatility,
+                drift=body.drift,
+                tick_ms=body.tick_ms,
+                csv_text=body.csv,
+            )
+        except PathError as exc:
+            field = _path_field(body.kind)
+            raise AdminError(400, f"{field}: {exc}", field) from None
+        return _path_reply(await self.ticker.set_path(contract_code, path))
 
     async def read_clock(self, _: None) -> m.ClockReply:
         """Read the simulation clock."""
@@ -338,13 +438,47 @@ class AdminApi:
             self.clock.freeze(body.now_ms)
             if not 0 <= self.clock.now_ms() <= m.MAX_CLOCK_MS:
                 self.clock.reset()
+        await self.ticker.catch_up()  # every price-path tick the move passed, in order
         return m.ClockReply(now_ms=self.clock.now_ms())
 
     async def reset(self, _: None) -> m.ResetReply:
         """Delete all state, then seed markets (and the demo users on loopback) again."""
-        await self._run(sim.reset, self.ctx)
-        self.on_reset()
-        for listener in self.reset_listeners:
-            listener()
-        await self._run(self.seed)
+        async with self.ticker.paused():
+            await self._run(sim.reset, self.ctx)
+            self.ticker.reset()
+            self.on_reset()
+            for listener in self.reset_listeners:
+                listener()
+            await self._run(self.seed)
         return m.ResetReply(reset=True)
+
+
+def _fmt_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(value)
+
+
+def _path_field(kind: str) -> str:
+    return "csv" if kind == "replay" else "kind"
+
+
+def _path_reply(state: PathState) -> m.PathReply:
+    path = state.path
+    extra: dict[str, Any] = {}
+    if isinstance(path, StochasticPath):
+        extra = {
+            "seed": path.seed,
+            "volatility": fmt(path.volatility),
+            "drift": fmt(path.drift),
+            "tick_ms": path.tick_ms,
+        }
+    elif isinstance(path, ReplayPath):
+        extra = {"rows": len(path.points)}
+    return m.PathReply(
+        contract_code=state.contract_code,
+        kind=path.kind,
+        start_ms=state.start_ms,
+        origin=fmt(state.origin) if state.origin is not None else None,
+        ticks_applied=state.ticks_applied,
+        next_tick_ms=state.next_tick_ms,
+        **extra,
+    )

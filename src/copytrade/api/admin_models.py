@@ -173,6 +173,31 @@ class SetPriceRequest(_Request):
     price: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC]
 
 
+class PathRequest(_Request):
+    """Give a market a price path that moves its mark on the simulation clock.
+
+    ``fixed`` stops it. ``gbm`` / ``walk``: a seeded geometric Brownian motion / arithmetic
+    random walk (in units of the starting mark) with annualised ``volatility`` and ``drift``,
+    one tick every ``tick_ms``. ``replay``: the rows of ``csv`` (``timestamp_ms,price`` or
+    ``timestamp_ms,open,high,low,close``), the first row at once, the rest at their offsets.
+    The path starts now from the current mark; every tick goes through the same move as
+    ``/price`` (resting orders, TP/SL and liquidations fire).
+    """
+
+    kind: Literal["fixed", "gbm", "walk", "replay"]
+    seed: Annotated[int, Field(ge=0, le=MAX_ID), _INT] = 0
+    volatility: Annotated[Decimal, Field(ge=0, le=100, description=_DEC_DOC), _DEC] = Decimal(0)
+    drift: Annotated[Decimal, Field(ge=-100, le=100, description=_DEC_DOC), _DEC] = Decimal(0)
+    tick_ms: Annotated[int, Field(ge=1, le=MAX_CLOCK_MS), _INT] = 1000
+    csv: str | None = Field(None, description="The replay's rows (kind `replay` only).")
+
+    @model_validator(mode="after")
+    def _csv_with_replay(self) -> Self:
+        if (self.kind == "replay") != (self.csv is not None):
+            raise PydanticCustomError("path", "csv is given with kind replay, and only then")
+        return self
+
+
 class ClockRequest(_Request):
     """Advance the clock, freeze it at a time, or resume it (``now_ms: null``)."""
 
@@ -258,6 +283,46 @@ class SetPriceReply(_Reply):
     orders_filled: int
     tpsl_triggered: int
     liquidated: int
+
+
+class PathReply(_Reply):
+    """A market's price path: its parameters, when it started and its next tick."""
+
+    contract_code: str
+    kind: str
+    seed: int | None = None
+    volatility: DecimalText | None = None
+    drift: DecimalText | None = None
+    tick_ms: int | None = None
+    rows: int | None = Field(None, description="Ticks in a replay (four per OHLC bar).")
+    start_ms: int | None = Field(description="When the path started (`null`: not started).")
+    origin: DecimalText | None = Field(description="The mark it started from.")
+    ticks_applied: int
+    next_tick_ms: int | None = Field(description="`null` when the path has no more ticks.")
+
+
+class LeadSlippage(_Reply):
+    """One open lead sub position and how its copies' open prices compare with its own."""
+
+    lead_sub_position_id: str
+    contract_code: str
+    position_side: str
+    lead_price: DecimalText
+    lead_volume: DecimalText
+    copies: int
+    mean_bps: DecimalText | None
+    worst_bps: DecimalText | None
+    best_bps: DecimalText | None
+    distribution: dict[str, int] = Field(
+        description="Copies per slippage bucket in basis points (positive: worse than the lead)."
+    )
+
+
+class SlippageReply(_Reply):
+    """A trader's open lead positions with their copies' slippage."""
+
+    trader_uid: int
+    positions: list[LeadSlippage]
 
 
 class ClockReply(_Reply):

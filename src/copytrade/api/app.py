@@ -12,8 +12,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
-from copytrade.adapters.clock import SystemClock
-from copytrade.adapters.db.batching import InlineGroupExecutor
 from copytrade.api.admin import AdminApi
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
@@ -21,6 +19,8 @@ from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
 from copytrade.api.observe import observe
+from copytrade.api.recorder import Recorder
+from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services
 from copytrade.protocol.endpoints import ENDPOINTS
 from copytrade.protocol.envelope import error_body, new_tid
@@ -63,19 +63,18 @@ def create_app(
         strict_host=settings.signature_host_strict,
         accept_unsigned_get_params=settings.accept_unsigned_get_params,
     )
-    wall_ms = (wall_clock or SystemClock()).now_ms
     htx = HtxApi(
         services.ctx,
         auth,
         services.limiter,
         services.runner(),
-        wall_ms,
         replays=services.replays,
     )
+    if wall_clock is not None:
+        htx.wall_ms = wall_clock.now_ms
     metrics = ServerMetrics()
     services.ctx.metrics = metrics
-    if isinstance(services.executor, InlineGroupExecutor):  # SQLite's group commit
-        services.executor.on_commit = metrics.commit_group
+    services.store.observe_commits(metrics.commit_group)
     htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
     health = HealthApi(services, metrics)
 
@@ -92,6 +91,14 @@ def create_app(
             task.add_done_callback(background.discard)
         services.clock.reset()
 
+    price_listeners: list[Any] = []
+    ticker = MarketTicker(
+        services.ctx,
+        services.run,
+        services.clock,
+        configured_paths(settings),
+        price_listeners,
+    )
     admin = AdminApi(
         services.ctx,
         services.run,
@@ -100,7 +107,9 @@ def create_app(
         on_reset=on_reset,
         seed=services.seed,
         clock_control=services.clock,
+        ticker=ticker,
     )
+    admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
     # HTX's paths never reach the router: asgi() below serves them
     routes = health.routes()  # before the admin API's: its /_sim/health is this one
     routes += admin.routes()
@@ -112,14 +121,23 @@ def create_app(
         code = 405 if status == 405 else 404
         return json_response(error_body(code, new_tid()), code)
 
+    recorder = None
+    if settings.record_file:
+        recorder = Recorder(
+            lambda *_: _never(), settings.record_file, settings, services.clock, HTX_PATHS
+        )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
             await services.run(services.seed)
+        ticker.start()
         try:
             yield
         finally:
-            health.close()
+            await ticker.stop()
+            if recorder is not None:
+                recorder.close()
 
     app = Starlette(
         routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
@@ -150,7 +168,14 @@ def create_app(
             return
         await app(scope, receive, send)
 
+    if recorder is not None:
+        recorder.app = asgi
+        return recorder
     return asgi
+
+
+async def _never() -> None:
+    raise AssertionError("the recorder is given the app before it serves")
 
 
 def app_from_env() -> Any:

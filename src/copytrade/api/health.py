@@ -22,8 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from copytrade import __version__
-from copytrade.adapters.db.engine import current_revision, head_revision
-from copytrade.api.metrics import CONTENT_TYPE, ServerMetrics, TraderGauges, trader_rows
+from copytrade.api.metrics import CONTENT_TYPE, ServerMetrics, TraderGauges
 from copytrade.bootstrap import Services
 
 PROBE_TIMEOUT_S = 2.0
@@ -37,14 +36,12 @@ class HealthApi:
     """Health, readiness and metrics over the bootstrapped services."""
 
     def __init__(self, services: Services, metrics: ServerMetrics) -> None:
-        """Keep the services; a Redis client for pings is made on first use."""
+        """Keep the services and the metrics to render."""
         self.services = services
         self.metrics = metrics
         settings = services.settings
         self._token = settings.admin_token
         self._open = settings.is_loopback
-        self._redis: Any = None
-        self._traders = trader_rows(services.engine)
 
     def routes(self) -> list[Route]:
         """Return the routes (mounted before the admin API's)."""
@@ -79,41 +76,18 @@ class HealthApi:
             return False, f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
         return True, value
 
-    def _redis_ping(self) -> bool:
-        if self._redis is None:
-            import redis
-
-            self._redis = redis.Redis.from_url(
-                str(self.services.settings.redis_url),
-                socket_timeout=0.5,
-                socket_connect_timeout=0.5,
-            )
-        return bool(self._redis.ping())
-
     async def _state(self) -> dict[str, Any]:
-        services = self.services
-        engine = services.engine
-        if engine is None:  # the memory store: no database to probe
-            state: dict[str, Any] = {
-                "version": __version__,
-                "worker": getattr(services.ctx.ids, "worker", 0),
-                "store": "memory",
-                "database": services.store.describe(),
-                "schema_revision": None,
-                "schema_head": None,
-                "database_state": "ok",
-            }
-            return await self._with_redis(state)
-        db_ok, revision = await self._probe(lambda: current_revision(engine))
-        head = head_revision()
-        state = {
+        store = self.services.store
+        db_ok, found = await self._probe(store.schema_revisions)
+        revision, head = found if db_ok else (None, None)
+        state: dict[str, Any] = {
             "version": __version__,
-            "worker": getattr(services.ctx.ids, "worker", 0),
-            "store": engine.dialect.name,
-            "database": engine.url.render_as_string(hide_password=True),
-            "schema_revision": revision if db_ok else None,
+            "worker": getattr(self.services.ctx.ids, "worker", 0),
+            "store": store.kind,
+            "database": store.describe(),
+            "schema_revision": revision,
             "schema_head": head,
-            "database_state": "ok" if db_ok else f"unreachable ({revision})",
+            "database_state": "ok" if db_ok else f"unreachable ({found})",
         }
         return await self._with_redis(state)
 
@@ -123,8 +97,8 @@ class HealthApi:
         if limiter_state is not None and limiter_state() == "down":
             # the limiter's own calls are failing: say so at once, no probe to wait for
             state["redis"] = "unreachable (rate limiter calls failing)"
-        elif services.settings.redis_url:
-            redis_ok, detail = await self._probe(self._redis_ping)
+        elif services.settings.redis_url and hasattr(services.limiter, "ping"):
+            redis_ok, detail = await self._probe(services.limiter.ping)
             state["redis"] = "ok" if redis_ok else f"unreachable ({detail})"
         else:
             state["redis"] = "not configured"
@@ -152,11 +126,10 @@ class HealthApi:
 
     async def render_metrics(self, request: Request) -> Response:
         """Return every metric in Prometheus text format."""
-        ok, rows = await self._probe(self._traders)
-        text = self.metrics.render(TraderGauges(rows) if ok else None)
+        gauges = None
+        overview = self.services.overview
+        if overview is not None:
+            ok, rows = await self._probe(overview.trader_counts)
+            gauges = TraderGauges(rows) if ok else None
+        text = self.metrics.render(gauges)
         return Response(text, media_type=CONTENT_TYPE)
-
-    def close(self) -> None:
-        """Release the Redis client used for pings."""
-        if self._redis is not None:
-            self._redis.close()

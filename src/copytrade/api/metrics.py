@@ -25,9 +25,6 @@ from prometheus_client.core import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import Engine, and_, func, select
-
-from copytrade.adapters.db.schema import follows, positions, users
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -236,39 +233,3 @@ class TraderGauges(Collector):
             followed.add_metric([str(uid)], follower_count)
         yield opened
         yield followed
-
-
-def trader_rows(engine: Engine) -> Callable[[], list[tuple[int, int, int]]]:
-    """Return a blocking reader of ``(uid, open positions, followers)`` for every trader."""
-    open_counts = (
-        select(positions.c.uid, func.count().label("n"))
-        .where(positions.c.is_open)
-        .group_by(positions.c.uid)
-        .subquery()
-    )
-    follower_counts = (
-        select(follows.c.trader_uid.label("uid"), func.count().label("n"))
-        .where(follows.c.active)
-        .group_by(follows.c.trader_uid)
-        .subquery()
-    )
-    query = (
-        select(
-            users.c.uid,
-            func.coalesce(open_counts.c.n, 0),
-            func.coalesce(follower_counts.c.n, 0),
-        )
-        .select_from(
-            users.outerjoin(open_counts, open_counts.c.uid == users.c.uid).outerjoin(
-                follower_counts, and_(follower_counts.c.uid == users.c.uid)
-            )
-        )
-        .where(users.c.role == "trader")
-        .order_by(users.c.uid)
-    )
-
-    def read() -> list[tuple[int, int, int]]:
-        with engine.connect() as conn:
-            return [(int(a), int(b), int(c)) for a, b, c in conn.execute(query)]
-
-    return read

@@ -18,6 +18,8 @@ from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
 from copytrade.cli._output import ENV_HELP
 from copytrade.cli.api import api
 from copytrade.cli.demo import demo
+from copytrade.cli.replay import replay
+from copytrade.cli.scenario import scenario
 from copytrade.cli.sim import sim
 from copytrade.config import DEFAULT_DB_URL
 
@@ -77,6 +79,13 @@ def main() -> None:
     default=None,
     help="One line per HTX request at info [default: off; `make run` turns it on].",
 )
+@click.option(
+    "--record",
+    "record_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Append every accepted request with its simulation time (see `copytrade replay`).",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -87,6 +96,7 @@ def serve(
     log_level: str | None,
     log_format: str | None,
     access_log: bool | None,
+    record_file: str | None,
 ) -> None:
     """Run the server (SQLite file, demo markets and, on loopback, the demo trader)."""
     from copytrade.api.logs import configure_logging
@@ -102,12 +112,15 @@ def serve(
             log_level=log_level.lower() if log_level else None,
             log_format=log_format,
             access_log=access_log,
+            record_file=record_file,
         )
     except SettingsError as exc:
         raise ServerError(str(exc)) from None
     _check_db_url(settings.db_url)
     _require_extras(settings)
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
+    if workers > 1 and settings.record_file:
+        raise ServerError("--record needs a single process (--workers 1): one file, one order")
     kind = _store_kind(settings.db_url)
     if workers > 1 and kind != "postgresql":
         raise ServerError(
@@ -350,6 +363,8 @@ def migrate(db_url: str) -> None:
 main.add_command(demo)
 main.add_command(api)
 main.add_command(sim)
+main.add_command(scenario)
+main.add_command(replay)
 
 
 if __name__ == "__main__":  # pragma: no cover

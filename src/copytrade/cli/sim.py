@@ -238,6 +238,81 @@ def price(contract_code: str, price: str, as_json: bool) -> None:
     _emit(moved, as_json, _record)
 
 
+@sim.command("path")
+@click.argument("contract_code")
+@click.option(
+    "--kind",
+    type=click.Choice(["fixed", "gbm", "walk", "replay"]),
+    help="Set a path (without it: show the current one).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--volatility", default="0", show_default=True, help="Annualised, 0.8 = 80 %.")
+@click.option("--drift", default="0", show_default=True, help="Annualised.")
+@click.option("--tick-ms", type=click.IntRange(1), default=1000, show_default=True)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.File("r"),
+    help="replay: timestamp_ms,price or timestamp_ms,open,high,low,close rows.",
+)
+@_json_option
+def path(
+    contract_code: str,
+    kind: str | None,
+    seed: int,
+    volatility: str,
+    drift: str,
+    tick_ms: int,
+    csv_file: Any,
+    as_json: bool,
+) -> None:
+    """Show CONTRACT_CODE's price path, or give it one that moves on the simulation clock."""
+    code = contract_code.upper()
+    if kind is None:
+        shown = _call(lambda a: a.path(code))
+    else:
+        text = csv_file.read() if csv_file is not None else None
+        shown = _call(
+            lambda a: a.set_path(
+                code,
+                kind,
+                seed=seed,
+                volatility=volatility,
+                drift=drift,
+                tick_ms=tick_ms,
+                csv=text,
+            )
+        )
+    _emit(shown, as_json, _record)
+
+
+@sim.command("slippage")
+@click.argument("trader_uid", type=click.IntRange(1, 2**63 - 1))
+@_json_option
+def slippage(trader_uid: int, as_json: bool) -> None:
+    """Show each open lead position of TRADER_UID with its copies' slippage (bps)."""
+    report = _call(lambda a: a.slippage(trader_uid))
+    rows = [
+        {
+            **p,
+            "distribution": " ".join(f"[{k}]:{v}" for k, v in p["distribution"].items() if v),
+        }
+        for p in report["positions"]
+    ]
+    columns = [
+        "lead_sub_position_id",
+        "contract_code",
+        "position_side",
+        "lead_price",
+        "copies",
+        "mean_bps",
+        "worst_bps",
+        "best_bps",
+        "distribution",
+    ]
+    _emit(report, as_json, lambda _: table(rows, columns) if rows else "no open lead positions")
+
+
 @sim.command("clock")
 @click.option("--advance", "advance_ms", type=int, help="Move the clock by this many ms.")
 @click.option("--set", "set_ms", type=int, help="Freeze the clock at this epoch ms.")

@@ -194,6 +194,35 @@ class AdminClient:
             self._call("POST", f"/_sim/markets/{contract_code}/price", {"price": _text(price)})
         )
 
+    def path(self, contract_code: str) -> dict[str, Any]:
+        """Return a market's price path: parameters, start, ticks applied, next tick."""
+        return dict(self._call("GET", f"/_sim/markets/{contract_code}/path"))
+
+    def set_path(
+        self,
+        contract_code: str,
+        kind: str,
+        *,
+        seed: int = 0,
+        volatility: Number = "0",
+        drift: Number = "0",
+        tick_ms: int = 1000,
+        csv: str | None = None,
+    ) -> dict[str, Any]:
+        """Give a market a price path (``fixed``, ``gbm``, ``walk``, or ``replay`` of ``csv``)."""
+        body: dict[str, Any] = {"kind": kind}
+        if kind in ("gbm", "walk"):
+            body.update(
+                seed=seed, volatility=_text(volatility), drift=_text(drift), tick_ms=tick_ms
+            )
+        if csv is not None:
+            body["csv"] = csv
+        return dict(self._call("POST", f"/_sim/markets/{contract_code}/path", body))
+
+    def slippage(self, trader_uid: int) -> dict[str, Any]:
+        """Return each open lead position of a trader with its copies' slippage (bps)."""
+        return dict(self._call("GET", f"/_sim/traders/{trader_uid}/slippage"))
+
     def clock(self) -> int:
         """Return the simulation clock (epoch ms)."""
         return int(self._call("GET", "/_sim/clock")["now_ms"])

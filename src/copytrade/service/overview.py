@@ -134,6 +134,10 @@ class OverviewReader(Protocol):
         """Return at most ``limit`` rows of each kind, newest first."""
         ...
 
+    def trader_counts(self) -> list[tuple[int, int, int]]:
+        """Return ``(uid, open positions, active followers)`` of every trader, by uid."""
+        ...
+
     def close(self) -> None:
         """Release what the reader holds."""
         ...

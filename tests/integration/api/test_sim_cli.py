@@ -142,3 +142,48 @@ def test_the_installed_command_runs_against_a_live_server(server: LiveServer) ->
     assert done.returncode == 0, done.stderr
     made = json.loads(done.stdout)
     assert server.user(made["uid"])["role"] == "trader"
+
+
+def test_path_sets_shows_and_stops_a_price_path(server: LiveServer, tmp_path: Path) -> None:
+    shown = _json(server, "path", "dot-usdt", "--kind", "gbm", "--seed", "5", "--volatility", "0.7")
+    assert isinstance(shown, dict)
+    assert (shown["kind"], shown["seed"], shown["volatility"]) == ("gbm", 5, "0.7")
+    code, out = _sim(server, "path", "DOT-USDT")
+    assert code == 0, out
+    assert "gbm" in out
+    rows = tmp_path / "dot.csv"
+    rows.write_text("0,10\n1000,11\n")
+    replay = _json(server, "path", "DOT-USDT", "--kind", "replay", "--csv", str(rows))
+    assert isinstance(replay, dict)
+    assert (replay["kind"], replay["rows"]) == ("replay", 2)
+    code, out = _sim(server, "path", "DOT-USDT", "--kind", "replay")
+    assert code != 0
+    assert "csv" in out
+    assert _json(server, "path", "DOT-USDT", "--kind", "fixed") is not None
+
+
+def test_slippage_shows_each_open_lead_position_and_its_copies(server: LiveServer) -> None:
+    trader = _json(server, "users", "create", "--role", "trader", "--balance", "50000")
+    assert isinstance(trader, dict)
+    code, out = _sim(server, "slippage", str(trader["uid"]))
+    assert (code, out.strip()) == (0, "no open lead positions")
+    _json(server, "followers", "bulk", str(trader["uid"]), "--count", "4")
+    order = {
+        "contract_code": "ETH-USDT",
+        "amount": "2",
+        "margin_mode": "cross",
+        "order_direction": 1,
+        "lever": 5,
+        "order_price_type": 17,
+    }
+    assert (
+        server.signed(trader, "POST", "/copytrading/trader/place_order", body=order).json()["code"]
+        == 200
+    )
+    report = _json(server, "slippage", str(trader["uid"]))
+    assert isinstance(report, dict)
+    (lead,) = report["positions"]
+    assert (lead["copies"], lead["worst_bps"]) == (4, "0")
+    code, out = _sim(server, "slippage", str(trader["uid"]))
+    assert code == 0, out
+    assert "[<= 0]:4" in out

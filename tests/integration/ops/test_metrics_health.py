@@ -155,3 +155,20 @@ def test_health_ready_and_metrics_need_the_admin_token_when_one_is_set(tmp_path:
                 httpx.get(f"{server.base_url}{path}", headers=good, timeout=10).status_code == 200
             )
         scrape(server, {"authorization": "Bearer tok"})
+
+
+def test_the_memory_store_reports_trader_gauges_and_its_kind() -> None:
+    with LiveServer("memory://", demo_seed=False) as server:
+        trader = server.create_user("trader", balance="100000")
+        follower = server.create_user("follower", balance="100000")
+        server.follow(follower["uid"], trader["uid"])
+        with client_for(server, trader) as client:
+            open_long(client, "2")
+        families = scrape(server)
+        uid = str(trader["uid"])
+        assert value(families, "copytrade_trader_open_positions", uid=uid) == 1
+        assert value(families, "copytrade_trader_followers", uid=uid) == 1
+        health = server.http.get("/_sim/health").json()
+        assert health["store"] == "memory"
+        assert health["database"] == "memory://"
+        assert health["schema_revision"] is None

@@ -46,6 +46,27 @@ def _violations(package: str, allowed: tuple[str, ...]) -> list[str]:
         ("protocol", ("copytrade.protocol", "cryptography")),
         # use cases: the domain and their own ports
         ("service", ("copytrade.domain", "copytrade.service")),
+        # the ASGI edge: use cases, the wire contract, domain types and the composition root's
+        # Services; never an adapter (SQL, Redis clients and engines stay behind the ports)
+        (
+            "api",
+            (
+                "copytrade",
+                "copytrade.api",
+                "copytrade.service",
+                "copytrade.protocol",
+                "copytrade.domain",
+                "copytrade.bootstrap",
+                "copytrade.config",
+                "starlette",
+                "orjson",
+                "pydantic",
+                "pydantic_core",
+                "prometheus_client",
+                "cryptography",
+                "uvicorn",
+            ),
+        ),
         # the SDK: protocol only (and the package root's __version__), and its HTTP library
         (
             "client",

@@ -97,6 +97,37 @@ class SqlOverviewReader:
             found.setdefault(trader, []).append(follower)
         return {trader: tuple(followers) for trader, followers in found.items()}
 
+    def trader_counts(self) -> list[tuple[int, int, int]]:
+        """Return ``(uid, open positions, active followers)`` of every trader, by uid."""
+        open_counts = (
+            select(t.positions.c.uid, func.count().label("n"))
+            .where(t.positions.c.is_open.is_(True))
+            .group_by(t.positions.c.uid)
+            .subquery()
+        )
+        follower_counts = (
+            select(t.follows.c.trader_uid.label("uid"), func.count().label("n"))
+            .where(t.follows.c.active.is_(True))
+            .group_by(t.follows.c.trader_uid)
+            .subquery()
+        )
+        query = (
+            select(
+                t.users.c.uid,
+                func.coalesce(open_counts.c.n, 0),
+                func.coalesce(follower_counts.c.n, 0),
+            )
+            .select_from(
+                t.users.outerjoin(open_counts, open_counts.c.uid == t.users.c.uid).outerjoin(
+                    follower_counts, follower_counts.c.uid == t.users.c.uid
+                )
+            )
+            .where(t.users.c.role == "trader")
+            .order_by(t.users.c.uid)
+        )
+        with self._engine.connect() as c:
+            return [(int(a), int(b), int(n)) for a, b, n in c.execute(query)]
+
     def read(self, limit: int) -> OverviewRows:
         """Return at most ``limit`` rows of each kind, newest first."""
         with self._engine.connect() as c:

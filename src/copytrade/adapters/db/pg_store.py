@@ -17,7 +17,13 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from copytrade.adapters.db import readmodel
-from copytrade.adapters.db.engine import ConnectionKeeper, allocate_worker, require_current_schema
+from copytrade.adapters.db.engine import (
+    ConnectionKeeper,
+    allocate_worker,
+    current_revision,
+    head_revision,
+    require_current_schema,
+)
 from copytrade.adapters.db.loader import load_accounts
 from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.pg_uow import SharedUnitOfWork, open_connection, release
@@ -101,6 +107,8 @@ class SharedReadModel:
 class SharedStore:
     """PostgreSQL: units of work on a thread pool, each thread keeping its connection."""
 
+    kind = "postgresql"
+
     def __init__(self, engine: Engine, secrets: SecretBox, threads: int) -> None:
         """Check the schema, draw this process's worker number, start the pool."""
         require_current_schema(engine)
@@ -137,6 +145,13 @@ class SharedStore:
     def describe(self) -> str:
         """Return the database URL without its password."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """Return the database's schema revision and this code's head."""
+        return current_revision(self.engine), head_revision()
+
+    def observe_commits(self, listener: Callable[[int, float], None]) -> None:
+        """Nothing to observe: each command commits on its own database thread."""
 
     def close(self) -> None:
         """Stop the pool, return kept connections, dispose of the engine."""

@@ -17,7 +17,12 @@ from sqlalchemy import Connection, Engine
 from copytrade.adapters.db import readmodel
 from copytrade.adapters.db.batching import Batch, InlineGroupExecutor
 from copytrade.adapters.db.checkpoint import WalCheckpointer
-from copytrade.adapters.db.engine import migrate, require_current_schema
+from copytrade.adapters.db.engine import (
+    current_revision,
+    head_revision,
+    migrate,
+    require_current_schema,
+)
 from copytrade.adapters.db.loader import load_accounts
 from copytrade.adapters.db.overview import SqlOverviewReader
 from copytrade.adapters.db.records import active_follow_of, key_of, marks_of, user_of
@@ -135,6 +140,8 @@ class EmbeddedReadModel:
 class EmbeddedStore:
     """SQLite: one process, one writer; accounts kept in memory, commands committed in groups."""
 
+    kind = "sqlite"
+
     worker = 0  # one process: snowflake worker 0
 
     def __init__(
@@ -183,6 +190,14 @@ class EmbeddedStore:
     def describe(self) -> str:
         """Return the database URL."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """Return the database's schema revision and this code's head."""
+        return current_revision(self.engine), head_revision()
+
+    def observe_commits(self, listener: Callable[[int, float], None]) -> None:
+        """Report each commit group's size and commit time to ``listener``."""
+        self.executor.on_commit = listener
 
     def close(self) -> None:
         """Commit a group left open, stop the checkpointer, dispose of the engine."""

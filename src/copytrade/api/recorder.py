@@ -1,0 +1,124 @@
+"""``serve --record FILE``: every accepted request, with its simulation time, as JSON lines.
+
+The first line is a header with the settings a replay needs (contracts, fees, demo seed); each
+following line is one request the server accepted (HTTP 2xx, and HTX's ``code`` 200 where the
+reply has one): arrival order ``seq``, simulation time ``t``, method, path, the query without
+its signature parameters, the body, the access key that signed it, and the reply (a replay
+maps the ids and keys it finds there). Reads are recorded too, since a bot learns ids from
+them. Refused requests change nothing and are left out. :mod:`copytrade.replay` rebuilds the
+state from such a file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from copytrade.config import Settings
+from copytrade.service.ports import Clock
+
+FORMAT = 1
+SIGNATURE_PARAMS = frozenset(
+    {"AccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp", "Signature"}
+)
+_SKIPPED = ("/_sim/ui", "/_sim/openapi.json", "/_sim/docs", "/_sim/ping", "/_sim/health")
+ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+def header(settings: Settings) -> dict[str, Any]:
+    """Return the header line: what a replay's server must be configured with."""
+    kept = settings.model_dump(
+        mode="json",
+        include={"contracts", "fee_maker", "fee_taker", "profit_share_ratio", "demo_seed"},
+    )
+    return {"copytrade_record": FORMAT, "settings": kept}
+
+
+def recorded(path: str, htx_paths: frozenset[str]) -> bool:
+    """Return whether requests to ``path`` are recorded."""
+    if path in htx_paths:
+        return True
+    return path.startswith("/_sim/") and not path.startswith(_SKIPPED)
+
+
+class Recorder:
+    """Wraps the ASGI app: appends each accepted request to the record file."""
+
+    def __init__(
+        self, app: ASGI, file: str, settings: Settings, clock: Clock, htx_paths: frozenset[str]
+    ) -> None:
+        """Open ``file`` for appending and write the header (when the file is new)."""
+        self.app = app
+        self.clock = clock
+        self.htx_paths = htx_paths
+        self._lock = threading.Lock()
+        self._seq = 0
+        target = Path(file)
+        fresh = not target.exists() or target.stat().st_size == 0
+        self._fh = target.open("a", encoding="utf-8")
+        if fresh:
+            self._write(header(settings))
+
+    def _write(self, line: dict[str, Any]) -> None:
+        with self._lock:
+            self._fh.write(json.dumps(line, separators=(",", ":"), sort_keys=True) + "\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve the request; record it once its reply says it was accepted."""
+        if scope["type"] != "http" or not recorded(scope["path"], self.htx_paths):
+            await self.app(scope, receive, send)
+            return
+        self._seq += 1
+        seq, at = self._seq, self.clock.now_ms()
+        chunks: list[bytes] = []
+        reply: list[bytes] = []
+        status = [0]
+
+        async def receive_and_keep() -> Any:
+            message = await receive()
+            if message.get("type") == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        async def send_and_keep(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                reply.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive_and_keep, send_and_keep)
+        if not 200 <= status[0] < 300:
+            return
+        try:
+            answer = json.loads(b"".join(reply) or b"null")
+        except ValueError:
+            return
+        if isinstance(answer, dict) and answer.get("code", 200) != 200:
+            return
+        if isinstance(answer, dict) and answer.get("status") == "error":
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+        key = next((v for k, v in query if k == "AccessKeyId"), None)
+        body = b"".join(chunks).decode("utf-8", "replace")
+        self._write(
+            {
+                "seq": seq,
+                "t": at,
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": [[k, v] for k, v in query if k not in SIGNATURE_PARAMS],
+                "key": key,
+                "body": body,
+                "reply": answer,
+            }
+        )

@@ -1,0 +1,113 @@
+"""A randomised session recorded over HTTP replays to the same state; a dropped command shows."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from copytrade.cli.main import main
+from copytrade.scenario.replay import read_record, replay, state_digest
+from copytrade.testing.server import LiveServer
+
+PLACE = "/copytrading/trader/place_order"
+CLOSE_ALL = "/copytrading/trader/close_all_position"
+T0 = 1_800_000_000_000
+CODES = ("BTC-USDT", "ETH-USDT", "DOT-USDT")
+
+
+def _session(server: LiveServer, seed: int) -> list[int]:
+    """Users, follows, then random orders, closes, price moves and clock jumps."""
+    rng = random.Random(seed)
+    server.admin("/_sim/clock", {"now_ms": T0})
+    traders = [server.create_user("trader", balance="100000") for _ in range(2)]
+    uids = [t["uid"] for t in traders]
+    for t in traders:
+        followers = server.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": t["uid"], "count": 3, "balance": "2000", "ratio": "0.5"},
+        )["uids"]
+        uids += followers
+    server.admin(
+        "/_sim/markets/ETH-USDT/path",
+        {"kind": "gbm", "seed": seed, "volatility": "2", "tick_ms": 5000},
+    )
+    marks = {"BTC-USDT": 60500, "ETH-USDT": 3000, "DOT-USDT": 10}
+    for _ in range(30):
+        roll = rng.random()
+        trader = rng.choice(traders)
+        code = rng.choice(CODES)
+        if roll < 0.5:
+            order: dict[str, Any] = {
+                "contract_code": code,
+                "amount": str(rng.randint(1, 20)),
+                "margin_mode": rng.choice(["isolated", "cross"]),
+                "order_direction": rng.choice([1, 2]),
+                "lever": rng.choice([5, 20, 50]),
+                "order_price_type": 17,
+            }
+            if rng.random() < 0.3:
+                order["sl_trigger_price"] = str(
+                    marks[code] * (0.97 if order["order_direction"] == 1 else 1.03)
+                )
+            server.signed(trader, "POST", PLACE, body=order)
+        elif roll < 0.65:
+            body = {
+                "contract_code": code,
+                "margin_mode": rng.choice(["isolated", "cross"]),
+                "position_side": rng.choice(["long", "short"]),
+            }
+            server.signed(trader, "POST", CLOSE_ALL, body=body)
+        elif roll < 0.85:
+            server.set_price(code, str(round(marks[code] * rng.uniform(0.95, 1.05), 1)))
+        else:
+            server.admin("/_sim/clock", {"advance_ms": rng.randint(1, 60_000)})
+        if rng.random() < 0.2:
+            server.signed(
+                trader, "GET", "/copytrading/trader/positions", params={"contract_code": code}
+            )
+    return uids
+
+
+def test_a_recorded_session_replays_to_the_same_digest_and_a_dropped_command_differs(
+    tmp_path: Path,
+) -> None:
+    record = tmp_path / "session.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        uids = _session(s, seed=11)
+        original = state_digest(s, uids)
+    head, requests = read_record(record)
+    assert head["settings"]["demo_seed"] is False
+    assert any(r["path"] == PLACE for r in requests)
+    assert all("Signature" not in dict(r["query"]) for r in requests)
+
+    first = replay(record)
+    assert first.differing == []
+    assert sorted(first.uids) == sorted(uids)
+    assert first.digest == original
+    assert replay(record).digest == original  # and again: the same record, the same state
+    assert replay(record, store="memory").digest == original  # and on the in-memory store
+
+    placed = [i for i, line in enumerate(record.read_text().splitlines()) if PLACE in line]
+    lines = record.read_text().splitlines()
+    dropped = tmp_path / "dropped.jsonl"
+    dropped.write_text("\n".join(lines[: placed[0]] + lines[placed[0] + 1 :]) + "\n")
+    assert replay(dropped).digest != original
+
+
+def test_the_replay_command_prints_the_digest(tmp_path: Path) -> None:
+    record = tmp_path / "r.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        uids = _session(s, seed=5)
+        original = state_digest(s, uids)
+    out = CliRunner().invoke(main, ["replay", "--json", str(record)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["digest"] == original
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"not": "a record"}\n')
+    refused = CliRunner().invoke(main, ["replay", str(bad)])
+    assert refused.exit_code == 1
+    assert "not a copytrade record" in refused.output
