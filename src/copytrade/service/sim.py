@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, check_follow, copy_open
+from copytrade.domain.copytrading import Follow, check_follow, copy_open, follow_settings
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
 from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.model import Account, PositionKey, SubPosition
@@ -96,6 +96,11 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
     unknown = sorted((settings.contracts or frozenset()) - set(ctx.contracts))
     if unknown:
         raise InvalidFollowSettings("contracts", f"unknown contracts {unknown}")
+    # the stores keep only the ratio so far: refuse settings rather than drop them silently
+    extra = follow_settings(settings)
+    if extra:
+        field = sorted(extra)[0]
+        raise InvalidFollowSettings(field, "follower settings are not stored yet (issue 13)")
     with ctx.admin() as uow:
         trader, follower = uow.users.get(trader_uid), uow.users.get(follower_uid)
         if trader is None or follower is None:
