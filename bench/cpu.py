@@ -23,14 +23,28 @@ def _fields(pid: int) -> list[str] | None:
     return text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User plus system time of ``pids`` (those still running)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the user plus system CPU seconds of ``pids`` (those still running)."""
     total = 0
     for pid in pids:
         fields = _fields(pid)
         if fields is not None:
             total += int(fields[11]) + int(fields[12])
     return total / TICKS
+
+
+def rss_kib(pids: list[int]) -> int:
+    """Return the resident memory (``VmRSS``) of ``pids`` summed, in KiB (0 when unknown)."""
+    total = 0
+    for pid in pids:
+        try:
+            text = (PROC / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
 
 
 def tree(root: int) -> list[int]:
@@ -56,6 +70,24 @@ def named(command: str) -> list[int]:
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == command:
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+def cmdline_has(text: str) -> list[int]:
+    """Return the processes whose command line holds ``text``.
+
+    PostgreSQL names each backend after its database (``postgres: user db 127.0.0.1(port)``),
+    so this finds the backends that serve one benchmark's database and no one else's.
+    """
+    out = []
+    needle = text.encode()
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes():
                     out.append(int(entry.name))
             except OSError:
                 continue
@@ -90,7 +122,7 @@ class CpuMeter:
         if not self.available:
             return
         self._pids = {label: find() for label, find in self._groups.items()}
-        self._start = {label: _cpu_seconds(pids) for label, pids in self._pids.items()}
+        self._start = {label: cpu_seconds(pids) for label, pids in self._pids.items()}
         self._machine = _machine()
 
     def stop(self, seconds: float) -> None:
@@ -98,7 +130,7 @@ class CpuMeter:
         if not self.available or seconds <= 0:
             return
         self.cores = {
-            label: (_cpu_seconds(pids) - self._start[label]) / seconds
+            label: (cpu_seconds(pids) - self._start[label]) / seconds
             for label, pids in self._pids.items()
         }
         busy0, idle0 = self._machine

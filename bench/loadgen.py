@@ -45,7 +45,8 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def _read_reply(reader: asyncio.StreamReader) -> bytes:
+async def read_reply(reader: asyncio.StreamReader) -> bytes:
+    """Read one HTTP/1.1 reply (head and Content-Length body); return its body."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
     for line in head.split(b"\r\n"):
@@ -71,7 +72,7 @@ async def _connection(
             for request in scripts[i % len(scripts)]:
                 start = time.perf_counter()
                 writer.write(request)
-                body = await _read_reply(reader)
+                body = await read_reply(reader)
                 result.latencies.append(time.perf_counter() - start)
                 result.requests += 1
                 if check and not body.startswith(b'{"code":200'):
@@ -141,7 +142,7 @@ def one(host: str, port: int, request: bytes) -> tuple[float, bytes]:
         reader, writer = await asyncio.open_connection(host, port)
         start = time.perf_counter()
         writer.write(request)
-        body = await _read_reply(reader)
+        body = await read_reply(reader)
         elapsed = time.perf_counter() - start
         writer.close()
         return elapsed, body

@@ -20,29 +20,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
 import loadgen
 from cpu import CpuMeter, named, tree
+from harness import CLOSE_ALL, PLACE, Server, Side
 
-from copytrade.adapters.db.engine import make_engine, migrate
-from copytrade.protocol.signing import Signer, encode_query, format_timestamp
-from copytrade.testing.server import free_port
-
-PLACE = "/copytrading/trader/place_order"
-CLOSE_ALL = "/copytrading/trader/close_all_position"
 ORDER = {
     "contract_code": "BTC-USDT",
     "amount": "1",
@@ -52,64 +43,26 @@ ORDER = {
     "lever": 10,
 }
 CLOSE = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+SIDE = Side("installed")
 
 
 @contextmanager
 def fresh_pg(base: str) -> Iterator[str]:
     """Create ``copytrade_bench_<hex>`` (migrated), yield its URL, drop it."""
-    name = f"copytrade_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+    with harness.database(SIDE, base) as url:
         yield url
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
 def server(db_url: str, workers: int) -> Iterator[tuple[int, int]]:
     """Run ``copytrade serve`` with ``workers`` processes; yield its port and pid."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "COPYTRADE_SERVER_KEY": "bench-" + "0" * 58,
-        "COPYTRADE_DEMO_SEED": "false",
-    }
-    args = [sys.executable, "-m", "copytrade.cli.main", "serve", "--db", db_url]
-    args += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_sim/ping").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        time.sleep(0.5 * workers)  # let every worker finish its startup
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with Server(SIDE, db_url, workers=workers) as running:
+        yield running.port, running.proc.pid
 
 
 def signed(creds: dict[str, str], host: str, path: str, body: dict[str, object]) -> bytes:
     """Return a raw signed POST (valid for the server's 300 s timestamp window)."""
-    signer = Signer(creds["access_key"], secret_key=creds["secret_key"])
-    stamp = format_timestamp(datetime.now(UTC))
-    pairs = signer.signed_params("POST", host, path, None, timestamp=stamp)
-    target = f"{path}?{encode_query(pairs)}"
-    return loadgen.http_request("POST", target, host, json.dumps(body).encode())
+    return harness.signed_request(creds, host, path, body)
 
 
 def make_keys(port: int, count: int) -> list[dict[str, str]]:

@@ -10,72 +10,20 @@ paths. A is sent the very bytes B sends (a signed POST with its JSON body).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
 import loadgen
-
-from copytrade.protocol.signing import Signer, encode_query, format_timestamp
-from copytrade.testing.server import free_port
-
-PLACE = "/copytrading/trader/place_order"
-CLOSE_ALL = "/copytrading/trader/close_all_position"
-
-
-class ServerProcess:
-    """``copytrade serve`` in a subprocess over a SQLite file."""
-
-    def __init__(
-        self, db_url: str, env: dict[str, str] | None = None, log_level: str = "warning"
-    ) -> None:
-        self.port = free_port()
-        exe = Path(sys.executable).with_name("copytrade")
-        self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--db", db_url, "--log-level", log_level],
-            env={**os.environ, "COPYTRADE_DEMO_SEED": "false", **(env or {})},
-        )
-        self.host = f"127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=f"http://{self.host}", timeout=300)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.http.get("/_sim/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-
-    def admin(self, path: str, body: dict[str, object]) -> dict[str, object]:
-        reply = self.http.post(path, json=body)
-        reply.raise_for_status()
-        return reply.json()  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self.http.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+from harness import CLOSE_ALL, PLACE, Server, Side
 
 
 def signed(creds: dict[str, object], path: str, body: dict[str, object], host: str) -> bytes:
-    signer = Signer(str(creds["access_key"]), secret_key=str(creds["secret_key"]))
-    pairs = signer.signed_params(
-        "POST", host, path, None, timestamp=format_timestamp(datetime.now(UTC))
-    )
-    return loadgen.http_request(
-        "POST", f"{path}?{encode_query(pairs)}", host, json.dumps(body).encode()
-    )
+    """Return a signed POST (see :func:`harness.signed_request`)."""
+    return harness.signed_request(creds, host, path, body)
 
 
 def cycle_scripts(
@@ -94,7 +42,7 @@ def cycle_scripts(
     return [scripts[c::connections] for c in range(connections)]
 
 
-def throughput(server: ServerProcess, args: argparse.Namespace) -> None:
+def throughput(server: Server, args: argparse.Namespace) -> None:
     keys = [
         server.admin("/_sim/users", {"role": "trader", "balance": "1000000000"})
         for _ in range(args.keys)
@@ -142,7 +90,7 @@ def throughput(server: ServerProcess, args: argparse.Namespace) -> None:
     )
 
 
-def close_all_fanout(server: ServerProcess, counts: list[int]) -> None:
+def close_all_fanout(server: Server, counts: list[int]) -> None:
     print("\n(c) close_all_position with N followers (one request, client round trip)")
     print(f"{'followers':>9} {'place_order (copies)':>21} {'close_all_position':>19}")
     for n in counts:
@@ -183,21 +131,21 @@ def main() -> None:
         "--log-level", default="warning", help="server's; info writes a line per request"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(
-            f"sqlite:///{tmp}/bench.db",
-            {"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync},
+    side = Side("installed")
+    with (
+        harness.database(side, None) as url,
+        Server(
+            side,
+            url,
+            env={"COPYTRADE_SQLITE_SYNCHRONOUS": args.sync},
             log_level=args.log_level,
+        ) as server,
+    ):
+        print(
+            f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, {os.cpu_count()} CPUs"
         )
-        try:
-            print(
-                f"copytrade bench: 1 worker, SQLite WAL synchronous={args.sync}, "
-                f"{os.cpu_count()} CPUs"
-            )
-            throughput(server, args)
-            close_all_fanout(server, [int(x) for x in args.followers.split(",") if x])
-        finally:
-            server.stop()
+        throughput(server, args)
+        close_all_fanout(server, [int(x) for x in args.followers.split(",") if x])
 
 
 if __name__ == "__main__":
