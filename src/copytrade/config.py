@@ -111,6 +111,27 @@ class Settings(BaseSettings):
     signature_host_aliases: list[str] = Field(
         default_factory=lambda: ["api.hbdm.com", "api.hbdm.vn", "api.btcgateway.pro"]
     )
+    signature_host_strict: bool = Field(
+        default=False,
+        description=(
+            "accept only signatures over the Host header as sent and the aliases as configured; "
+            "by default each is also accepted without its port, and each alias with ':443'"
+        ),
+    )
+    tpsl_position_side_mode: Literal["htx", "natural"] = Field(
+        default="htx",
+        description=(
+            "tpsl_open_orders position_side: 'htx' shows the closing order's side, as HTX "
+            "does (the opposite of the protected position); 'natural' the position's own"
+        ),
+    )
+    accept_unsigned_get_params: bool = Field(
+        default=False,
+        description=(
+            "also accept a GET signed over the four auth parameters only, as HTX's official "
+            "sync Python SDK sends it (its business parameters are then unprotected)"
+        ),
+    )
     fee_maker: Decimal = Decimal("0.0002")
     fee_taker: Decimal = Decimal("0.0006")
     profit_share_ratio: Decimal = Decimal("0.10")

@@ -60,6 +60,8 @@ def create_app(
         _load_key(services),
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
+        strict_host=settings.signature_host_strict,
+        accept_unsigned_get_params=settings.accept_unsigned_get_params,
     )
     htx = HtxApi(
         services.ctx,

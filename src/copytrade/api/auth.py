@@ -1,8 +1,9 @@
 """Signature v2 verification of incoming requests (spec §3.6).
 
 Order of checks: parameters present, version, method, timestamp window, key, signature. The
-signed host is the request's ``Host`` header (port included), or one of the configured aliases
-(``api.hbdm.com`` …) so that clients signing for HTX's hostname are accepted too.
+signed host is the request's ``Host`` header or one of the configured aliases (``api.hbdm.com``
+…), with and without a port, so that every HTX client is accepted
+(:mod:`copytrade.api.signed_hosts`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from copytrade.api.signed_hosts import host_candidates, signed_param_sets
 from copytrade.protocol.error_codes import INCORRECT_ACCESS_KEY, ErrorCode, message
 from copytrade.protocol.memo import BoundedMemo
 from copytrade.protocol.signing import (
     SignatureMethod,
-    canonical_string,
+    canonical_query,
     load_ed25519_public_key,
     verify_ed25519,
     verify_hmac,
@@ -89,12 +91,19 @@ class Authenticator:
         window_seconds: int = 300,
         host_aliases: tuple[str, ...] = (),
         wall_clock: Callable[[], float] = time.time,
+        strict_host: bool = False,
+        accept_unsigned_get_params: bool = False,
     ) -> None:
-        """Create an authenticator; the timestamp window uses the real wall clock."""
+        """Create an authenticator; the timestamp window uses the real wall clock.
+
+        ``strict_host`` and ``accept_unsigned_get_params``: see :mod:`copytrade.api.signed_hosts`.
+        """
         self._load_key = load_key
         self._window = window_seconds
         self._aliases = tuple(a.lower() for a in host_aliases)
         self.host_aliases = self._aliases
+        self._strict_host = strict_host
+        self._unsigned_get_params = accept_unsigned_get_params
         self._wall = wall_clock
         self._cache: BoundedMemo[str, _CachedKey] = BoundedMemo(
             KEY_CACHE_BYTES, 4 * KEY_ENTRY_BYTES
@@ -217,10 +226,15 @@ class Authenticator:
         if key.method != method_kind.value:
             raise AuthError(ErrorCode.VERIFICATION, message(403))
         signed = [(k, v) for k, v in params if k != "Signature"]
-        for candidate in (host.lower(), *self._aliases):
-            canonical = canonical_string(method, candidate, path, signed)
-            if self._verify(cached, canonical, signature):
-                return Principal(key.uid, access_key, key.can_trade, key.role != "follower")
+        hosts = host_candidates(host, self._aliases, strict=self._strict_host)
+        verb = method.upper()
+        for pairs in signed_param_sets(
+            verb, signed, accept_unsigned_get_params=self._unsigned_get_params
+        ):
+            query = canonical_query(pairs)
+            for candidate in hosts:
+                if self._verify(cached, f"{verb}\n{candidate}\n{path}\n{query}", signature):
+                    return Principal(key.uid, access_key, key.can_trade, key.role != "follower")
         raise AuthError(ErrorCode.VERIFICATION, message(403))
 
     @staticmethod

@@ -8,6 +8,7 @@ from decimal import Decimal
 from copytrade.domain.errors import UnknownContract
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
+from copytrade.domain.tpsl import SideDisplay
 from copytrade.domain.trading import Env, Market
 from copytrade.service.ports import (
     AdminUnitOfWorkFactory,
@@ -32,6 +33,7 @@ class ServiceContext:
     contracts: dict[str, ContractSpec]
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
+    tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None

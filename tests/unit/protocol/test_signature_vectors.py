@@ -56,19 +56,22 @@ def _key_of(vector: dict[str, Any]) -> ApiKey:
     return ApiKey(vector["access_key"], 7, "HmacSHA256", vector["secret_key"], None, True)
 
 
-def _authenticator(vector: dict[str, Any]) -> Authenticator:
+def _authenticator(vector: dict[str, Any], **options: bool) -> Authenticator:
     key = _key_of(vector)
     stamp = _epoch(vector["timestamp"])
     return Authenticator(
         lambda access_key: key if access_key == key.access_key else None,
         host_aliases=(),
         wall_clock=lambda: stamp,
+        **options,
     )
 
 
-def _authenticate(vector: dict[str, Any], signature: str, host: str | None = None) -> int:
+def _authenticate(
+    vector: dict[str, Any], signature: str, host: str | None = None, **options: bool
+) -> int:
     params = [*_pairs(vector), ("Signature", signature)]
-    principal = _authenticator(vector).authenticate(
+    principal = _authenticator(vector, **options).authenticate(
         vector["method"], host or vector["host"], vector["path"], params
     )
     return principal.uid
@@ -188,27 +191,64 @@ def test_negative_signature_does_not_verify_against_the_correct_canonical_string
 
 
 @pytest.mark.parametrize("negative", NEGATIVE, ids=_ids)
-def test_server_rejects_the_negative_vectors_signature(negative: dict[str, Any]) -> None:
+def test_a_strict_server_rejects_every_negative_vectors_signature(
+    negative: dict[str, Any],
+) -> None:
     base = _based_on(negative)
     with pytest.raises(AuthError) as refused:
-        _authenticate(base, negative["signature"])
+        _authenticate(base, negative["signature"], strict_host=True)
     assert (refused.value.code, refused.value.msg) == (403, "Verification failure")
 
 
-def test_server_rejects_a_port_less_signature_even_when_aliases_are_configured() -> None:
+LENIENT_BY_DEFAULT = {"neg-05-port-dropped-from-host"}  # issue 13: the async SDK drops the port
+LENIENT_WHEN_OPTED_IN = {"neg-04-get-business-params-not-signed"}  # the official sync SDK
+
+
+@pytest.mark.parametrize("negative", NEGATIVE, ids=_ids)
+def test_by_default_only_a_dropped_port_is_forgiven(negative: dict[str, Any]) -> None:
+    base = _based_on(negative)
+    if negative["id"] in LENIENT_BY_DEFAULT:
+        assert _authenticate(base, negative["signature"]) == 7
+        return
+    with pytest.raises(AuthError) as refused:
+        _authenticate(base, negative["signature"])
+    assert refused.value.code == 403
+
+
+@pytest.mark.parametrize("negative", NEGATIVE, ids=_ids)
+def test_accept_unsigned_get_params_forgives_only_auth_only_get_signatures(
+    negative: dict[str, Any],
+) -> None:
+    base = _based_on(negative)
+    lenient = LENIENT_BY_DEFAULT | LENIENT_WHEN_OPTED_IN
+    if negative["id"] in lenient:
+        assert _authenticate(base, negative["signature"], accept_unsigned_get_params=True) == 7
+        return
+    with pytest.raises(AuthError):
+        _authenticate(base, negative["signature"], accept_unsigned_get_params=True)
+
+
+def test_a_port_less_signature_is_refused_by_a_strict_server_even_with_aliases() -> None:
     negative = next(n for n in NEGATIVE if n["id"].startswith("neg-05"))
     base = _based_on(negative)
     stamp = _epoch(base["timestamp"])
     key = _key_of(base)
-    auth = Authenticator(
-        lambda _: key, host_aliases=("api.hbdm.com", "api.hbdm.vn"), wall_clock=lambda: stamp
-    )
+
+    def server(strict: bool) -> Authenticator:
+        return Authenticator(
+            lambda _: key,
+            host_aliases=("api.hbdm.com", "api.hbdm.vn"),
+            wall_clock=lambda: stamp,
+            strict_host=strict,
+        )
+
     params = [*_pairs(base), ("Signature", negative["signature"])]
     with pytest.raises(AuthError) as refused:
-        auth.authenticate(base["method"], "127.0.0.1:8080", base["path"], params)
+        server(True).authenticate(base["method"], "127.0.0.1:8080", base["path"], params)
     assert refused.value.code == 403
+    assert server(False).authenticate(base["method"], "127.0.0.1:8080", base["path"], params)
     good = [*_pairs(base), ("Signature", base["expected_signature"])]
-    assert auth.authenticate(base["method"], "127.0.0.1:8080", base["path"], good).uid == 7
+    assert server(True).authenticate(base["method"], "127.0.0.1:8080", base["path"], good).uid == 7
 
 
 # -- external reference vectors -----------------------------------------------------------------
