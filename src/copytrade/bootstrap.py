@@ -25,6 +25,7 @@ from copytrade.domain.instruments import (
     FeeSchedule,
     MarketMaker,
 )
+from copytrade.domain.tpsl import SideDisplay
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.overview import OverviewReader
@@ -294,6 +295,7 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         contracts=specs,
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
+        tpsl_side_display=SideDisplay(settings.tpsl_position_side_mode),
     )
     limiter = make_limiter(settings)
     replays = make_replay_guard(settings, limiter)

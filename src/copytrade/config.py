@@ -141,6 +141,13 @@ class Settings(BaseSettings):
             "sync Python SDK sends it (its business parameters are then unprotected)"
         ),
     )
+    tpsl_position_side_mode: Literal["htx", "natural"] = Field(
+        default="htx",
+        description=(
+            "tpsl_open_orders position_side: 'htx' shows the closing order's side, as HTX "
+            "does (the opposite of the protected position); 'natural' the position's own"
+        ),
+    )
     fee_maker: Decimal = Decimal("0.0002")
     fee_taker: Decimal = Decimal("0.0006")
     profit_share_ratio: Decimal = Decimal("0.10")

@@ -28,7 +28,8 @@ from copytrade.api.admin_http import (
 )
 from copytrade.api.admin_openapi import openapi_document, render_docs
 from copytrade.api.ticker import MarketTicker, PathState
-from copytrade.domain.enums import PositionSide
+from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import CopyMode, PositionSide
 from copytrade.domain.impact import slippage_stats
 from copytrade.domain.model import Account, SubPosition
 from copytrade.domain.paths import PathError, ReplayPath, StochasticPath, make_path
@@ -38,6 +39,10 @@ from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
 from copytrade.service import queries, sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, UnknownUser
+
+
+def _opt_fmt(value: Decimal | None) -> str | None:
+    return fmt(value) if value is not None else None
 
 
 def _record_json(record: Any) -> dict[str, Any]:
@@ -275,13 +280,32 @@ class AdminApi:
 
     async def follow(self, body: m.FollowRequest) -> m.FollowReply:
         """Make a follower copy a trader at ``ratio`` (one trader per follower)."""
+        follow = Follow(
+            body.follower_uid,
+            body.trader_uid,
+            body.ratio,
+            CopyMode(body.mode),
+            body.fixed_amount,
+            body.tp_ratio,
+            body.sl_ratio,
+            body.total_stop_loss,
+            frozenset(c.upper() for c in body.contracts) if body.contracts is not None else None,
+        )
         try:
-            await self._run(sim.follow, self.ctx, body.follower_uid, body.trader_uid, body.ratio)
+            await self._run(sim.follow_with, self.ctx, follow)
         except UnknownUser as exc:
             field = "trader_uid" if exc.uid == body.trader_uid else "follower_uid"
             raise AdminError(404, f"{field}: unknown uid {exc.uid}", field) from None
         return m.FollowReply(
-            follower_uid=body.follower_uid, trader_uid=body.trader_uid, ratio=fmt(body.ratio)
+            follower_uid=body.follower_uid,
+            trader_uid=body.trader_uid,
+            ratio=fmt(body.ratio),
+            mode=follow.mode.value,
+            fixed_amount=_opt_fmt(follow.fixed_amount),
+            tp_ratio=_opt_fmt(follow.tp_ratio),
+            sl_ratio=_opt_fmt(follow.sl_ratio),
+            total_stop_loss=_opt_fmt(follow.total_stop_loss),
+            contracts=sorted(follow.contracts) if follow.contracts is not None else None,
         )
 
     async def bulk(self, body: m.BulkFollowersRequest) -> m.BulkFollowersReply:

@@ -127,12 +127,35 @@ class CreateUserRequest(_Request):
         return value
 
 
+_POSITIVE = Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC]
+
+
 class FollowRequest(_Request):
-    """Make a follower copy a trader."""
+    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
 
     follower_uid: Uid
     trader_uid: Uid
     ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+    mode: Literal["ratio", "fixed_amount"] = Field(
+        "ratio",
+        description="`ratio`: each copy is floor(ratio × lead change); `fixed_amount`: each "
+        "copied lead open commits `fixed_amount` USDT of margin.",
+    )
+    fixed_amount: _POSITIVE | None = Field(None, description="USDT per copied open (fixed_amount)")
+    tp_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."
+    )
+    sl_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."
+    )
+    total_stop_loss: _POSITIVE | None = Field(
+        None,
+        description="USDT: at this much copy loss the follow stops and its copies close "
+        "(close_type 10).",
+    )
+    contracts: list[str] | None = Field(
+        None, description="Copy only these contracts (others are skipped with their reason)."
+    )
 
 
 class BulkFollowersRequest(_Request):
@@ -221,11 +244,17 @@ class CreateUserReply(_Reply):
 
 
 class FollowReply(_Reply):
-    """The follow made."""
+    """The follow made, with its settings."""
 
     follower_uid: int
     trader_uid: int
     ratio: DecimalText
+    mode: str = "ratio"
+    fixed_amount: DecimalText | None = None
+    tp_ratio: DecimalText | None = None
+    sl_ratio: DecimalText | None = None
+    total_stop_loss: DecimalText | None = None
+    contracts: list[str] | None = None
 
 
 class BulkFollowersReply(_Reply):

@@ -104,6 +104,8 @@ class Authenticator:
         self._strict_host = strict_host
         self._unsigned_get_params = accept_unsigned_get_params
         self.host_aliases = self._aliases
+        self._strict_host = strict_host
+        self._unsigned_get_params = accept_unsigned_get_params
         self._wall = wall_clock
         self._cache: BoundedMemo[str, _CachedKey] = BoundedMemo(
             KEY_CACHE_BYTES, 4 * KEY_ENTRY_BYTES

@@ -72,6 +72,17 @@ CATALOGUE: dict[type[d.DomainError], Rule] = {
     d.PostOnlyWouldTake: Rule(
         ErrorCode.ILLEGAL_PARAM, text="Illegal parameter price: a post-only order would take."
     ),
+    d.IllegalParameter: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: (e.name,)),
+    d.TriggerMissing: Rule(ErrorCode.EMPTY_PARAM, lambda e: (e.name,)),
+    d.LeverChangeBlocked: Rule(ErrorCode.LEVER_OPEN_ORDERS),
+    d.NoIsolatedPosition: Rule(ErrorCode.NO_MARGIN_POSITION),
+    d.InvalidTransferType: Rule(ErrorCode.TRANSFER_TYPE),
+    d.InvalidTransferAmount: Rule(ErrorCode.TRANSFER_AMOUNT),
+    d.TransferPrecision: Rule(ErrorCode.TRANSFER_PRECISION),
+    d.UnknownCurrency: Rule(ErrorCode.CURRENCY_NOT_EXIST),
+    d.InsufficientTransferable: Rule(ErrorCode.INSUFFICIENT_TRANSFER),
+    d.UnknownFollower: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
+    d.InvalidFollowSettings: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: (e.field,)),
     UnknownUser: Rule(ErrorCode.USER_LOCKED),
     InvalidFollow: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     InvalidMark: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("price",)),

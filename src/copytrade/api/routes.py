@@ -15,17 +15,19 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar, TypeVarTuple
 
-from copytrade.api import wire
+from copytrade.api import v1_wire, wire
 from copytrade.api.wire import WireError
 from copytrade.domain import risk
 from copytrade.domain.enums import MarginMode, PositionSide
 from copytrade.domain.errors import PositionNotFound
-from copytrade.domain.model import SubPosition
+from copytrade.domain.model import Order, ProfitShare, SubPosition
+from copytrade.domain.statistics import TraderStats
+from copytrade.domain.tpsl import TpslOrder
 from copytrade.domain.trading import OpenRequest
 from copytrade.protocol import copytrading as ct
 from copytrade.protocol.error_codes import ErrorCode
 from copytrade.protocol.replies import Page as WirePage
-from copytrade.service import handlers, queries
+from copytrade.service import handlers, queries, v1
 from copytrade.service.context import ServiceContext
 from copytrade.service.ports import FollowerRow, Page
 
@@ -270,6 +272,49 @@ def _mask(name: str) -> str:
     return f"{local[:1]}***{at}{domain}" if local else "***"
 
 
+# --- the v1 endpoints (issue 13): parsers and renderers in api/v1_wire.py -----------------------
+
+
+def _margin_echo(ctx: ServiceContext, arguments: tuple[Any, ...], result: None) -> Any:
+    return v1_wire.render_margin_adjustment(*arguments)
+
+
+def _leverage_setting(
+    ctx: ServiceContext, arguments: tuple[str, MarginMode, int], result: None
+) -> Any:
+    return v1_wire.render_leverage_setting(*arguments)
+
+
+def _contract_lever(
+    ctx: ServiceContext, arguments: tuple[str, MarginMode], view: v1.LeverView
+) -> Any:
+    return v1_wire.render_contract_lever(*arguments, view.lever_range, view.current)
+
+
+def _contracts(ctx: ServiceContext, arguments: tuple[()], codes: tuple[str, ...]) -> Any:
+    return v1_wire.render_contracts(codes)
+
+
+def _open_orders(ctx: ServiceContext, arguments: tuple[str | None], orders: list[Order]) -> Any:
+    return v1_wire.render_open_orders(orders)
+
+
+def _tpsl_orders(ctx: ServiceContext, arguments: tuple[str | None], rows: list[TpslOrder]) -> Any:
+    return v1_wire.render_tpsl_orders(rows, ctx.tpsl_side_display)
+
+
+def _trader_stats(ctx: ServiceContext, arguments: tuple[()], stats: TraderStats) -> Any:
+    return v1_wire.render_trader_stats(stats)
+
+
+def _profit_items(ctx: ServiceContext, arguments: tuple[Page], shares: list[ProfitShare]) -> Any:
+    return v1_wire.render_profit_items(shares)
+
+
+def _profit_totals(ctx: ServiceContext, arguments: tuple[()], totals: dict[str, Decimal]) -> Any:
+    return v1_wire.render_profit_totals(totals)
+
+
 ROUTES: dict[str, Route] = {
     "place_order": route(parse_place_order, handlers.place_order, accepted),
     "close_order": route(parse_close_order, handlers.close_order, accepted),
@@ -282,5 +327,20 @@ ROUTES: dict[str, Route] = {
     ),
     "position_list": route(no_parameters, queries.position_list, render_position_list),
     "query_followers": route(parse_paging, queries.followers, render_followers),
+    "tpsl_order": route(v1_wire.parse_tpsl_order, v1.tpsl_order, accepted),
+    "tpsl_open_orders": route(v1_wire.parse_optional_contract, v1.tpsl_open_orders, _tpsl_orders),
+    "add_margin": route(v1_wire.parse_add_margin, v1.add_margin, _margin_echo),
+    "updated_contract_lever": route(
+        v1_wire.parse_updated_lever, v1.updated_contract_lever, _leverage_setting
+    ),
+    "query_contract_lever": route(
+        v1_wire.parse_contract_mode, v1.query_contract_lever, _contract_lever
+    ),
+    "open_orders": route(v1_wire.parse_optional_contract, v1.open_orders, _open_orders),
+    "query_contract": route(no_parameters, v1.query_contract, _contracts),
+    "remove_follower": route(v1_wire.parse_remove_follower, v1.remove_follower, accepted),
+    "order_total_detail": route(no_parameters, v1.order_total_detail, _trader_stats),
+    "profit_history_details": route(parse_paging, v1.profit_history_details, _profit_items),
+    "total_profit_history": route(no_parameters, v1.total_profit_history, _profit_totals),
 }
 """The endpoints the server implements, by name (the others answer 1000, see COVERAGE.md)."""

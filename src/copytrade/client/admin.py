@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -125,9 +126,50 @@ class AdminClient:
         """Return a user's balance, positions, orders, follow and history."""
         return dict(self._call("GET", f"/_sim/users/{uid}"))
 
-    def follow(self, follower_uid: int, trader_uid: int, ratio: Number = "1") -> dict[str, Any]:
-        """Make a follower copy a trader."""
-        body = {"follower_uid": follower_uid, "trader_uid": trader_uid, "ratio": _text(ratio)}
+    def follow(
+        self,
+        follower_uid: int,
+        trader_uid: int,
+        ratio: Number = "1",
+        *,
+        fixed_amount: Number | None = None,
+        tp_ratio: Number | None = None,
+        sl_ratio: Number | None = None,
+        total_stop_loss: Number | None = None,
+        contracts: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Make a follower copy a trader, with the follower's settings (spec §8.1).
+
+        Args:
+            follower_uid: The follower.
+            trader_uid: The trader.
+            ratio: Copy ratio (``ratio`` mode): copy = floor(ratio × lead change).
+            fixed_amount: USDT of margin per copied lead open; selects ``fixed_amount`` mode.
+            tp_ratio: A copy closes on its own at PnL / margin ≥ this.
+            sl_ratio: A copy closes on its own at PnL / margin ≤ −this.
+            total_stop_loss: USDT of copy loss after which the follow stops, copies closed.
+            contracts: Copy only these contracts.
+
+        Returns:
+            The follow made, with its settings.
+        """
+        body: dict[str, Any] = {
+            "follower_uid": follower_uid,
+            "trader_uid": trader_uid,
+            "ratio": _text(ratio),
+        }
+        if fixed_amount is not None:
+            body["mode"] = "fixed_amount"
+            body["fixed_amount"] = _text(fixed_amount)
+        for name, value in (
+            ("tp_ratio", tp_ratio),
+            ("sl_ratio", sl_ratio),
+            ("total_stop_loss", total_stop_loss),
+        ):
+            if value is not None:
+                body[name] = _text(value)
+        if contracts is not None:
+            body["contracts"] = list(contracts)
         return dict(self._call("POST", "/_sim/follow", body))
 
     def bulk_followers(

@@ -24,6 +24,7 @@ from copytrade.protocol.enums import TpslOrderType as TpslKind
 
 __all__ = [
     "CloseType",
+    "CopyMode",
     "Liquidity",
     "MarginAdjust",
     "MarginMode",
@@ -35,6 +36,7 @@ __all__ = [
     "TpslKind",
     "TransferType",
     "TriggerType",
+    "Wallet",
 ]
 
 
@@ -60,3 +62,19 @@ class SkipReason(enum.Enum):
     INSUFFICIENT_MARGIN = "insufficient_margin"
     ABOVE_ORDER_LIMIT = "above_order_limit"
     NO_LIQUIDITY = "no_liquidity"
+    CONTRACT_NOT_FOLLOWED = "contract_not_followed"
+
+
+class CopyMode(enum.Enum):
+    """How a follower sizes its copies (spec §8.1)."""
+
+    RATIO = "ratio"  # copy = floor(ratio × lead change)
+    FIXED_AMOUNT = "fixed_amount"  # each copied lead open commits this much margin
+
+
+class Wallet(enum.Enum):
+    """The three USDT balances of a UID."""
+
+    SPOT = "spot"
+    FUTURES = "futures"
+    COPY_TRADING = "copy_trading"

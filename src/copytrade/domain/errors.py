@@ -17,7 +17,18 @@ Hierarchy::
     ├── InsufficientMargin(required, available)
     ├── PositionNotFound(detail)
     ├── OrderNotFillable(reason)           FOK orders that could not fill whole
-    └── InvalidOrderTransition(order_id, state, event)
+    ├── InvalidOrderTransition(order_id, state, event)
+    ├── IllegalParameter(name, value)      a value outside its rule (HTX's "Illegal parameter")
+    ├── TriggerMissing()                   tpsl_order without either trigger
+    ├── LeverChangeBlocked(contract_code, margin_mode, orders)
+    ├── NoIsolatedPosition(contract_code, side)
+    ├── InvalidTransferType(value)
+    ├── InvalidTransferAmount(amount)
+    ├── TransferPrecision(amount, places)
+    ├── UnknownCurrency(currency)
+    ├── InsufficientTransferable(amount, available)
+    ├── UnknownFollower(follower_uid)
+    └── InvalidFollowSettings(field, reason)
 """
 
 from __future__ import annotations
@@ -172,3 +183,91 @@ class PostOnlyWouldTake(DomainError):
     def __init__(self, price: Decimal, best: Decimal) -> None:
         super().__init__(price, best)
         self.price, self.best = price, best
+
+
+class IllegalParameter(DomainError):
+    """A parameter's value breaks its rule (e.g. a non-positive margin amount)."""
+
+    def __init__(self, name: str, value: object) -> None:
+        super().__init__(name, value)
+        self.name, self.value = name, value
+
+
+class TriggerMissing(DomainError):
+    """A TP/SL request named neither a take-profit nor a stop-loss trigger."""
+
+    def __init__(self) -> None:
+        super().__init__("tp_trigger_price")
+        self.name = "tp_trigger_price"
+
+
+class LeverChangeBlocked(DomainError):
+    """Leverage cannot change while orders rest in (contract, margin mode)."""
+
+    def __init__(self, contract_code: str, margin_mode: str, orders: int) -> None:
+        super().__init__(contract_code, margin_mode, orders)
+        self.contract_code, self.margin_mode, self.orders = contract_code, margin_mode, orders
+
+
+class NoIsolatedPosition(DomainError):
+    """Margin can be added or reduced only on an open isolated position."""
+
+    def __init__(self, contract_code: str, side: str) -> None:
+        super().__init__(contract_code, side)
+        self.contract_code, self.side = contract_code, side
+
+
+class InvalidTransferType(DomainError):
+    """A transfer ``type`` outside 1–4."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class InvalidTransferAmount(DomainError):
+    """A transfer amount that is not positive."""
+
+    def __init__(self, amount: Decimal) -> None:
+        super().__init__(amount)
+        self.amount = amount
+
+
+class TransferPrecision(DomainError):
+    """A transfer amount with more decimal places than allowed."""
+
+    def __init__(self, amount: Decimal, places: int) -> None:
+        super().__init__(amount, places)
+        self.amount, self.places = amount, places
+
+
+class UnknownCurrency(DomainError):
+    """Only USDT moves between the accounts."""
+
+    def __init__(self, currency: str) -> None:
+        super().__init__(currency)
+        self.currency = currency
+
+
+class InsufficientTransferable(DomainError):
+    """The paying account holds less than the transfer (available balance for copy trading)."""
+
+    def __init__(self, amount: Decimal, available: Decimal) -> None:
+        super().__init__(amount, available)
+        self.amount, self.available = amount, available
+
+
+class UnknownFollower(DomainError):
+    """The UID is not a current follower of this trader."""
+
+    def __init__(self, follower_uid: int | str) -> None:
+        super().__init__(follower_uid)
+        self.follower_uid = follower_uid
+
+
+class InvalidFollowSettings(DomainError):
+    """A follower setting breaks its rule (admin API)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field, self.reason = field, reason

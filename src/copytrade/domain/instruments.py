@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,3 +56,11 @@ DEFAULT_MARKS: dict[str, Decimal] = {
     "ETH-USDT": Decimal(3000),
     "DOT-USDT": Decimal(10),
 }
+
+
+def copy_contracts(specs: Iterable[ContractSpec]) -> tuple[str, ...]:
+    """Return the codes of the contracts open to copy trading (``query_contract``), in order.
+
+    Opening a lead position elsewhere is refused (1505); closing is always allowed.
+    """
+    return tuple(spec.contract_code for spec in specs if spec.copy_enabled)

@@ -131,13 +131,20 @@ class Order:
 
 @dataclass(slots=True)
 class Account:
-    """A UID's copy-trading account: wallet ``W``, open sub positions, resting orders."""
+    """A UID's accounts: the copy-trading wallet with its positions, and spot and futures.
+
+    ``balance`` is the copy-trading wallet ``W``, with the open sub positions, resting orders and
+    leverage settings; ``spot`` and ``futures`` (USDT-M futures) are the UID's two other USDT
+    balances, which only transfers touch (spec §6.6).
+    """
 
     uid: int
     balance: Decimal
     positions: dict[int, SubPosition] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     levers: dict[LeverKey, int] = field(default_factory=dict)
+    spot: Decimal = _ZERO
+    futures: Decimal = _ZERO
 
     def open_positions(self, key: PositionKey) -> list[SubPosition]:
         """Return the open sub positions of exactly ``key``, oldest first."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from copytrade.domain.errors import UnknownContract
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
+from copytrade.domain.tpsl import SideDisplay
 from copytrade.domain.trading import Env, Market
 from copytrade.service.ports import (
     AdminUnitOfWorkFactory,
@@ -53,6 +54,7 @@ class ServiceContext:
     """Public trades and mark moves this process saw (market data)."""
     journal: OrderJournal = field(default_factory=_new_journal)
     """Orders committed commands touched (v5 order queries)."""
+    tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, copy_open
+from copytrade.domain.copytrading import Follow, check_follow, copy_open, follow_settings
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
 from copytrade.domain.trading import Env, Market, fill_resting_orders
@@ -82,9 +83,24 @@ def create_user(
 
 
 def follow(ctx: ServiceContext, follower_uid: int, trader_uid: int, ratio: Decimal) -> None:
-    """Make ``follower_uid`` copy ``trader_uid`` (one trader at a time)."""
+    """Make ``follower_uid`` copy ``trader_uid`` (one trader at a time) at ``ratio``."""
+    follow_with(ctx, Follow(follower_uid, trader_uid, ratio))
+
+
+def follow_with(ctx: ServiceContext, settings: Follow) -> None:
+    """Start a follow with the follower's settings (spec §8.1: mode, TP/SL, stop, contracts)."""
+    follower_uid, trader_uid, ratio = settings.follower_uid, settings.trader_uid, settings.ratio
     if ratio <= 0:
         raise InvalidFollow("ratio must be positive")
+    check_follow(settings)
+    unknown = sorted((settings.contracts or frozenset()) - set(ctx.contracts))
+    if unknown:
+        raise InvalidFollowSettings("contracts", f"unknown contracts {unknown}")
+    # the stores keep only the ratio so far: refuse settings rather than drop them silently
+    extra = follow_settings(settings)
+    if extra:
+        field = sorted(extra)[0]
+        raise InvalidFollowSettings(field, "follower settings are not stored yet (issue 13)")
     with ctx.admin() as uow:
         trader, follower = uow.users.get(trader_uid), uow.users.get(follower_uid)
         if trader is None or follower is None:
@@ -93,8 +109,7 @@ def follow(ctx: ServiceContext, follower_uid: int, trader_uid: int, ratio: Decim
             raise InvalidFollow("a follower follows a trader; a trader follows no one")
         if uow.follows.active_of(follower_uid) is not None:
             raise InvalidFollow(f"{follower_uid} already follows a trader")
-        follow_row = (ctx.ids.next_id(), Follow(follower_uid, trader_uid, ratio))
-        uow.follows.start_many([follow_row], ctx.clock.now_ms())
+        uow.follows.start_many([(ctx.ids.next_id(), settings)], ctx.clock.now_ms())
         uow.commit()
 
 

@@ -143,11 +143,14 @@ class LiveServer:
             )
         )
 
-    def follow(self, follower_uid: int, trader_uid: int, ratio: str = "1") -> None:
-        """Make a follower copy a trader."""
-        self.admin(
-            "/_sim/follow", {"follower_uid": follower_uid, "trader_uid": trader_uid, "ratio": ratio}
-        )
+    def follow(self, follower_uid: int, trader_uid: int, ratio: str = "1", **settings: Any) -> Any:
+        """Make a follower copy a trader, with the admin API's follow settings.
+
+        ``settings``: ``mode``, ``fixed_amount``, ``tp_ratio``, ``sl_ratio``,
+        ``total_stop_loss``, ``contracts``.
+        """
+        body = {"follower_uid": follower_uid, "trader_uid": trader_uid, "ratio": ratio}
+        return self.admin("/_sim/follow", {**body, **settings})
 
     def set_price(self, contract_code: str, price: str | Decimal) -> Any:
         """Move a mark price."""

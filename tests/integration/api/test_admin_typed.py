@@ -179,7 +179,17 @@ def test_every_reply_matches_its_published_model(live_server: LiveServer) -> Non
         "/_sim/follow", {"follower_uid": follower["uid"], "trader_uid": trader["uid"]}
     )
     _validate(m.FollowReply, follow)
-    assert follow == {"follower_uid": follower["uid"], "trader_uid": trader["uid"], "ratio": "1"}
+    assert follow == {
+        "follower_uid": follower["uid"],
+        "trader_uid": trader["uid"],
+        "ratio": "1",
+        "mode": "ratio",
+        "fixed_amount": None,
+        "tp_ratio": None,
+        "sl_ratio": None,
+        "total_stop_loss": None,
+        "contracts": None,
+    }
     bulk = live_server.admin("/_sim/followers/bulk", {"trader_uid": trader["uid"], "count": 2})
     _validate(m.BulkFollowersReply, bulk)
     opened = live_server.signed(

@@ -22,7 +22,6 @@ from copytrade.client import (
     AuthenticationError,
     Client,
     Ed25519Auth,
-    ExchangeError,
     HmacAuth,
     MarginMode,
     OrderDirection,
@@ -146,11 +145,19 @@ def test_followers_are_listed_with_their_opaque_uid(
     assert isinstance(page.items[0].follower_uid, str)
 
 
-def test_endpoint_the_server_does_not_implement_raises_exchange_error(client: Client) -> None:
-    with pytest.raises(ExchangeError) as info:
-        client.order_total_detail()
-    assert info.value.code is not None
-    assert info.value.code != 200
+def test_v1_reads_parse_into_typed_results(client: Client) -> None:
+    stats = client.order_total_detail()
+    assert (stats.total_pl, stats.win_rate) == (0, 0)
+    assert len(stats.last_24_hours_profit) == 24
+    assert client.query_contract() == ("BTC-USDT", "ETH-USDT", "DOT-USDT")
+    assert client.open_orders() == ()
+    assert client.tpsl_open_orders() == ()
+
+
+def test_a_v1_refusal_raises_its_typed_error(client: Client) -> None:
+    with pytest.raises(PositionNotFound) as info:
+        client.tpsl_order(sub_position_id="999", tp_trigger_price=Decimal(70000))
+    assert info.value.code == 1046
 
 
 def test_wrong_secret_raises_authentication_error(live_server: Any, trader: dict[str, Any]) -> None:

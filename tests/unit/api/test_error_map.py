@@ -39,6 +39,43 @@ def test_mapped_errors_keep_htx_codes_and_messages() -> None:
     assert domain_error_reply(service_errors.UnknownUser(1))[0] == 12009
 
 
+def test_v1_domain_errors_keep_the_codes_their_spec_sections_name() -> None:
+    one = Decimal(1)
+    replies = {
+        name: domain_error_reply(error)[0]
+        for name, error in {
+            "tpsl without triggers": domain_errors.TriggerMissing(),
+            "leverage with resting orders": domain_errors.LeverChangeBlocked("BTC-USDT", "x", 1),
+            "margin without isolated position": domain_errors.NoIsolatedPosition("BTC-USDT", "x"),
+            "transfer type": domain_errors.InvalidTransferType(5),
+            "transfer amount": domain_errors.InvalidTransferAmount(one),
+            "transfer precision": domain_errors.TransferPrecision(one, 8),
+            "transfer currency": domain_errors.UnknownCurrency("BTC"),
+            "transfer short": domain_errors.InsufficientTransferable(one, one),
+            "unknown follower": domain_errors.UnknownFollower("x"),
+            "illegal amount": domain_errors.IllegalParameter("amount", one),
+        }.items()
+    }
+    assert replies == {
+        "tpsl without triggers": 1066,
+        "leverage with resting orders": 1045,
+        "margin without isolated position": 4006,
+        "transfer type": 1315,
+        "transfer amount": 1322,
+        "transfer precision": 1331,
+        "transfer currency": 10000,
+        "transfer short": 1301,
+        "unknown follower": 1067,
+        "illegal amount": 1067,
+    }
+    assert domain_error_reply(domain_errors.TriggerMissing())[1] == (
+        "tp_trigger_price cannot be empty."
+    )
+    assert domain_error_reply(domain_errors.IllegalParameter("amount", one))[1] == (
+        "Illegal parameter amount."
+    )
+
+
 def test_tp_and_sl_messages_say_which_side_of_the_latest_price() -> None:
     above = domain_errors.InvalidTakeProfit(Decimal(59000), Decimal(60000), above=True)
     below = domain_errors.InvalidStopLoss(Decimal(61000), Decimal(60000), above=False)

@@ -164,3 +164,29 @@ def test_close_at_market_of_nothing_changes_nothing() -> None:
     )
     assert env.changes.fills == []
     assert account.balance == D(10)
+
+
+def test_an_average_over_several_levels_is_truncated_so_no_money_rounds_away() -> None:
+    account = Account(1, D(199_999))
+    first = add_position(
+        account, 1, "BTC-USDT", ISOLATED, LONG, lever=1, volume="1281", open_price="60507.4"
+    )
+    second = add_position(
+        account, 2, "BTC-USDT", ISOLATED, LONG, lever=1, volume="1", open_price="60506.1"
+    )
+    before = account.balance + first.position_margin + second.position_margin
+    market = make_markets(BTC="60500")["BTC-USDT"]
+    env = make_env()
+
+    done = close_at_market(account, [first, second], market, CloseType.CLOSE_ALL, env)
+
+    price = done[0].close_avg_price
+    assert price is not None
+    assert price == price.quantize(D("1e-18"), rounding=ROUND_DOWN)
+    bids = market.book.bids
+    exact = (bids[0].price * 1000 + bids[1].price * 282) / 1282  # does not terminate
+    assert price == exact.quantize(D("1e-18"), rounding=ROUND_DOWN)
+    assert price != exact
+    gross = sum((p.profit + p.open_fee + p.close_fee for p in done if p.profit is not None), D(0))
+    fees = sum((f.fee for f in env.changes.fills), D(0))
+    assert account.balance == before + gross - fees

@@ -1,0 +1,495 @@
+"""The v1 endpoints over loopback HTTP on SQLite and PostgreSQL (issue 13, spec §6.4–§6.19).
+
+Each endpoint: its happy path, the error codes its spec section names, and the spec's example
+numbers where it gives them (reproduced with real orders on a server whose maker fee is the
+0.06 % HTX's examples imply).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copytrade.testing.server import LiveServer
+
+P = "/copytrading/trader/"
+
+
+def ok(reply: Any) -> Any:
+    body = reply.json()
+    assert body["code"] == 200, body
+    assert body["success"] is True
+    return body["data"]
+
+
+def refused(reply: Any, code: int) -> str:
+    body = reply.json()
+    assert (body["code"], body["success"], body["data"]) == (code, False, None), body
+    return str(body["msg"])
+
+
+def post(server: LiveServer, creds: dict[str, Any], name: str, **body: Any) -> Any:
+    return server.signed(creds, "POST", P + name, body=body)
+
+
+def get(server: LiveServer, creds: dict[str, Any], name: str, **params: str) -> Any:
+    return server.signed(creds, "GET", P + name, params=params)
+
+
+def market_open(
+    server: LiveServer,
+    creds: dict[str, Any],
+    contract: str = "BTC-USDT",
+    amount: str = "10",
+    mode: str = "isolated",
+    direction: int = 1,
+    lever: int = 5,
+) -> None:
+    ok(
+        post(
+            server,
+            creds,
+            "place_order",
+            contract_code=contract,
+            amount=amount,
+            margin_mode=mode,
+            order_price_type=17,
+            order_direction=direction,
+            lever=lever,
+        )
+    )
+
+
+def limit_open(
+    server: LiveServer,
+    creds: dict[str, Any],
+    contract: str,
+    price: str,
+    amount: str,
+    mode: str = "isolated",
+    direction: int = 1,
+    lever: int = 5,
+) -> None:
+    ok(
+        post(
+            server,
+            creds,
+            "place_order",
+            contract_code=contract,
+            price=price,
+            amount=amount,
+            margin_mode=mode,
+            order_price_type=1,
+            order_direction=direction,
+            lever=lever,
+        )
+    )
+
+
+def positions(server: LiveServer, creds: dict[str, Any], contract: str = "BTC-USDT") -> Any:
+    return ok(get(server, creds, "current_positions", contract_code=contract))["positions"]
+
+
+def follower_id(uid: int) -> str:
+    return base64.b64encode(str(uid).encode()).decode().rstrip("=")
+
+
+@pytest.fixture
+def team(live_server: LiveServer) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """A trader with one follower copying at ratio 1, marks at the spec's values."""
+    live_server.set_price("BTC-USDT", "60500")
+    live_server.set_price("DOT-USDT", "10")
+    trader = live_server.create_user("trader", balance="100000")
+    follower = live_server.create_user("follower", balance="100000")
+    live_server.follow(follower["uid"], trader["uid"], "1")
+    yield trader, follower
+    live_server.set_price("BTC-USDT", "60500")
+    live_server.set_price("DOT-USDT", "10")
+
+
+@pytest.fixture(scope="module")
+def htx_fees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose maker fee is 0.06 %: HTX's example fees on resting fills."""
+    db: Path = tmp_path_factory.mktemp("htxfees") / "c.db"
+    with LiveServer(db_path=db, demo_seed=False, fee_maker=Decimal("0.0006")) as server:
+        yield server
+
+
+def maker_long(server: LiveServer, creds: dict[str, Any], contract: str, price: str,
+               amount: str, fill_mark: str, back_mark: str) -> None:  # fmt: skip
+    """Open an isolated long at exactly ``price``: rest, move the mark to fill, move back."""
+    limit_open(server, creds, contract, price, amount)
+    server.set_price(contract, fill_mark)
+    server.set_price(contract, back_mark)
+
+
+# ----- tpsl_order / tpsl_open_orders (§6.4, §6.14) -------------------------------------------
+
+
+def test_tpsl_order_sets_triggers_listed_with_htx_inverted_sides(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+    market_open(live_server, trader)
+    (position,) = positions(live_server, trader)
+
+    assert ok(post(live_server, trader, "tpsl_order", sub_position_id=position["sub_position_id"],
+                   tp_trigger_price="63000", sl_trigger_price="57000")) is True  # fmt: skip
+
+    (after,) = positions(live_server, trader)
+    assert (after["tp_trigger_price"], after["sl_trigger_price"]) == ("63000", "57000")
+    rows = ok(get(live_server, trader, "tpsl_open_orders", contract_code="BTC-USDT"))
+    assert rows == [
+        {"contract_code": "BTC-USDT", "margin_mode": "isolated", "position_side": "short",
+         "volume": "10", "trigger_type": "ge", "tpsl_order_type": "tp", "price": "63000"},
+        {"contract_code": "BTC-USDT", "margin_mode": "isolated", "position_side": "short",
+         "volume": "10", "trigger_type": "le", "tpsl_order_type": "sl", "price": "57000"},
+    ]  # fmt: skip
+    assert ok(get(live_server, trader, "tpsl_open_orders")) == rows  # absent: all contracts
+    assert ok(get(live_server, trader, "tpsl_open_orders", contract_code="")) == rows
+    assert ok(get(live_server, trader, "tpsl_open_orders", contract_code="DOT-USDT")) == []
+
+
+def test_tpsl_order_keeps_the_trigger_left_out(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+    market_open(live_server, trader)
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+    ok(post(live_server, trader, "tpsl_order", sub_position_id=sub_id, sl_trigger_price="57000"))
+    ok(post(live_server, trader, "tpsl_order", sub_position_id=sub_id, tp_trigger_price=64000))
+
+    (after,) = positions(live_server, trader)
+    assert (after["tp_trigger_price"], after["sl_trigger_price"]) == ("64000", "57000")
+
+
+def test_tpsl_order_errors(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, follower = team
+    market_open(live_server, trader)
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+    copy_id = live_server.user(follower["uid"])["positions"][0]["sub_position_id"]
+
+    msg = refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id), 1066)
+    assert msg == "tp_trigger_price cannot be empty."
+    refused(post(live_server, trader, "tpsl_order", sub_position_id="999", tp_trigger_price="1"),
+            1046)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=copy_id,
+                 tp_trigger_price="70000"), 1046)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 tp_trigger_price="60000"), 1405)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 sl_trigger_price="61000"), 1407)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", tp_trigger_price="61000"), 1066)
+    refused(get(live_server, trader, "tpsl_open_orders", contract_code="NOPE-USDT"), 1014)
+
+
+@pytest.mark.parametrize(("mark", "close_type"), [("63000", 3), ("57000", 4)])
+def test_a_fired_trigger_closes_the_lead_and_its_copy_with_close_type_3_or_4(
+    live_server: LiveServer,
+    team: tuple[dict[str, Any], dict[str, Any]],
+    mark: str,
+    close_type: int,
+) -> None:
+    trader, follower = team
+    market_open(live_server, trader)
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+    ok(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+            tp_trigger_price="63000", sl_trigger_price="57000"))  # fmt: skip
+
+    live_server.set_price("BTC-USDT", mark)
+
+    assert positions(live_server, trader) == []
+    history = ok(get(live_server, trader, "position_positions", contract_code="BTC-USDT"))
+    assert [(h["sub_position_id"], h["close_type"]) for h in history["positions"]] == [
+        (sub_id, close_type)
+    ]
+    view = live_server.user(follower["uid"])
+    assert view["positions"] == []
+    assert [p["close_type"] for p in view["closed_positions"]] == [close_type]
+    assert ok(get(live_server, trader, "tpsl_open_orders")) == []
+
+
+# ----- add_margin (§6.5) ---------------------------------------------------------------------
+
+
+def isolated_row(server: LiveServer, creds: dict[str, Any]) -> dict[str, str]:
+    rows = ok(get(server, creds, "position_list"))["positions"]
+    (row,) = [r for r in rows if r["margin_mode"] == "isolated"]
+    return {k: row[k] for k in ("position_margin", "margin_rate", "liquidation_price")}
+
+
+def test_add_margin_reproduces_the_running_example(htx_fees: LiveServer) -> None:
+    server = htx_fees
+    server.set_price("BTC-USDT", "60500")
+    trader = server.create_user("trader", balance="1000")
+    maker_long(server, trader, "BTC-USDT", "60000", "10", fill_mark="59994", back_mark="60500")
+    assert isolated_row(server, trader) == {
+        "position_margin": "119.64",
+        "margin_rate": "0.097079589216944801",
+        "liquidation_price": "49246",
+    }
+
+    echo = ok(post(server, trader, "add_margin", contract_code="BTC-USDT", amount="50", type=1,
+                   position_side="long"))  # fmt: skip
+
+    assert echo == {"contract_code": "BTC-USDT", "amount": "50", "type": 1, "position_side": "long"}
+    assert isolated_row(server, trader) == {
+        "position_margin": "169.64",
+        "margin_rate": "0.069285387081997251",
+        "liquidation_price": "44246",
+    }
+    assert Decimal(server.user(trader["uid"])["balance"]) == Decimal("1000") - 120 - 50
+
+
+def test_add_margin_reproduces_the_dot_example(htx_fees: LiveServer) -> None:
+    server = htx_fees
+    server.set_price("DOT-USDT", "10")
+    trader = server.create_user("trader", balance="100")
+    maker_long(server, trader, "DOT-USDT", "10", "1", fill_mark="9.999", back_mark="10")
+
+    echo = ok(post(server, trader, "add_margin", contract_code="DOT-USDT", amount=1, type=1,
+                   position_side="long"))  # fmt: skip
+
+    assert echo["amount"] == 1  # echoed with the JSON type the client sent
+    assert isolated_row(server, trader) == {
+        "position_margin": "2.994",
+        "margin_rate": "0.066800267201068804",
+        "liquidation_price": "7.206",
+    }
+    ok(post(server, trader, "add_margin", contract_code="DOT-USDT", amount="0.994", type=2,
+            position_side="long"))  # fmt: skip
+    assert isolated_row(server, trader)["position_margin"] == "2"
+    refused(post(server, trader, "add_margin", contract_code="DOT-USDT", amount="0.01", type=2,
+                 position_side="long"), 1047)  # fmt: skip
+
+
+def test_add_margin_errors(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+
+    def add(**body: Any) -> Any:
+        fields = {"contract_code": "BTC-USDT", "amount": "1", "type": 1, "position_side": "long"}
+        return post(live_server, trader, "add_margin", **{**fields, **body})
+
+    refused(add(), 4006)  # nothing open
+    market_open(live_server, trader, mode="cross")
+    refused(add(), 4006)  # cross only
+    market_open(live_server, trader)
+    refused(add(amount="1000000"), 1047)
+    refused(add(type=3), 1067)
+    assert refused(add(amount="0"), 1067) == "Illegal parameter amount."
+    refused(add(contract_code="NOPE-USDT"), 1014)
+    refused(add(position_side="up"), 1067)
+    refused(post(live_server, trader, "add_margin", contract_code="BTC-USDT", type=1,
+                 position_side="long"), 1066)  # fmt: skip
+    ok(add())
+
+
+# ----- updated_contract_lever / query_contract_lever (§6.7, §6.8) ---------------------------
+
+
+def test_leverage_defaults_to_5_and_re_levering_moves_isolated_margin(
+    htx_fees: LiveServer,
+) -> None:
+    server = htx_fees
+    server.set_price("BTC-USDT", "60500")
+    trader = server.create_user("trader", balance="1000")
+    query = {"contract_code": "BTC-USDT", "margin_mode": "isolated"}
+    assert ok(get(server, trader, "query_contract_lever", **query)) == {
+        "lever_rate_range": [1, 200],
+        "current_lever_rate": 5,
+        "contract_code": "BTC-USDT",
+        "margin_mode": "isolated",
+    }
+    maker_long(server, trader, "BTC-USDT", "60000", "10", fill_mark="59994", back_mark="60500")
+
+    reply = ok(post(server, trader, "updated_contract_lever", lever=10, **query))
+
+    assert reply == {"lever": 10, "contract_code": "BTC-USDT", "margin_mode": "isolated"}
+    assert ok(get(server, trader, "query_contract_lever", **query))["current_lever_rate"] == 10
+    assert isolated_row(server, trader)["position_margin"] == "59.64"  # 119.64 − (120 − 60)
+    assert positions(server, trader)[0]["lever"] == "10"
+    assert Decimal(server.user(trader["uid"])["balance"]) == Decimal(940)
+
+
+def test_later_copies_use_the_new_leverage(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, follower = team
+    market_open(live_server, trader, lever=5)
+    ok(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT", lever=20,
+            margin_mode="isolated"))  # fmt: skip
+
+    refused(
+        post(live_server, trader, "place_order", contract_code="BTC-USDT", amount="1",
+             margin_mode="isolated", order_price_type=17, order_direction=1, lever=5),
+        1349,
+    )  # fmt: skip
+    market_open(live_server, trader, amount="2", lever=20)
+
+    copies = live_server.user(follower["uid"])["positions"]
+    assert sorted(p["lever"] for p in copies) == ["20", "5"]  # the older copy keeps its leverage
+
+
+def test_leverage_errors(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+
+    def change(**body: Any) -> Any:
+        fields = {"contract_code": "BTC-USDT", "lever": 10, "margin_mode": "cross"}
+        return post(live_server, trader, "updated_contract_lever", **{**fields, **body})
+
+    limit_open(live_server, trader, "BTC-USDT", "50000", "1", mode="cross", lever=5)
+    refused(change(), 1045)  # an order rests in BTC-USDT cross
+    ok(change(margin_mode="isolated"))  # the other margin mode is free
+    refused(change(margin_mode="isolated", lever=201), 1037)
+    refused(change(contract_code="DOT-USDT", margin_mode="isolated", lever=76), 1037)
+    refused(change(contract_code="NOPE-USDT"), 1014)
+    refused(change(margin_mode="both"), 1067)
+    refused(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT",
+                 margin_mode="cross"), 1094)  # fmt: skip
+    dot = ok(get(live_server, trader, "query_contract_lever", contract_code="dot-usdt",
+                 margin_mode="cross"))  # fmt: skip
+    assert (dot["lever_rate_range"], dot["contract_code"]) == ([1, 75], "DOT-USDT")
+    refused(get(live_server, trader, "query_contract_lever", contract_code="BTC-USDT"), 1066)
+
+
+# ----- open_orders / query_contract (§6.13, §6.9) --------------------------------------------
+
+
+def test_open_orders_match_the_spec_example_and_filter_by_contract(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+    assert ok(get(live_server, trader, "open_orders")) == []
+    limit_open(live_server, trader, "BTC-USDT", "61000", "10", direction=2)
+    limit_open(live_server, trader, "DOT-USDT", "9", "3", mode="cross")
+
+    btc = ok(get(live_server, trader, "open_orders", contract_code="BTC-USDT"))
+
+    assert btc == [
+        {"contract_code": "BTC-USDT", "position_side": "short", "order_direction": "open",
+         "lever": 5, "margin_mode": "isolated", "volume": "10.000000000000000000",
+         "price": "61000", "avg_volume": "0.000000000000000000", "avg_price": None, "fee": "0"}
+    ]  # fmt: skip
+    every = ok(get(live_server, trader, "open_orders"))
+    assert [o["contract_code"] for o in every] == ["DOT-USDT", "BTC-USDT"]  # newest first
+    refused(get(live_server, trader, "open_orders", contract_code="NOPE-USDT"), 1014)
+
+
+def test_query_contract_lists_the_copy_enabled_contracts(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, _ = team
+    assert ok(get(live_server, trader, "query_contract")) == ["BTC-USDT", "ETH-USDT", "DOT-USDT"]
+
+
+# ----- remove_follower (§6.19, §8.5) ---------------------------------------------------------
+
+
+def test_remove_follower_closes_its_copies_and_stops_copying(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, follower = team
+    market_open(live_server, trader)
+    market_open(live_server, trader, "DOT-USDT", "5", "cross", 2)
+    listed = ok(get(live_server, trader, "query_followers"))["follower"]
+    assert [f["follower_uid"] for f in listed] == [follower_id(follower["uid"])]
+
+    assert ok(post(live_server, trader, "remove_follower",
+                   follower_uid=follower_id(follower["uid"]))) is True  # fmt: skip
+
+    view = live_server.user(follower["uid"])
+    assert view["positions"] == []
+    assert sorted(p["close_type"] for p in view["closed_positions"]) == [7, 7]
+    assert ok(get(live_server, trader, "query_followers"))["follower"] == []
+    assert len(positions(live_server, trader)) == 1  # the lead positions stay open
+    market_open(live_server, trader, amount="3")
+    assert live_server.user(follower["uid"])["positions"] == []  # no longer copied
+    refused(post(live_server, trader, "remove_follower",
+                 follower_uid=follower_id(follower["uid"])), 1067)  # fmt: skip
+
+
+def test_remove_follower_errors(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, follower = team
+    other = live_server.create_user("trader", balance="1000")
+    stranger = live_server.create_user("follower", balance="1000")
+
+    refused(post(live_server, other, "remove_follower",
+                 follower_uid=follower_id(follower["uid"])), 1067)  # fmt: skip
+    refused(post(live_server, trader, "remove_follower",
+                 follower_uid=follower_id(stranger["uid"])), 1067)  # fmt: skip
+    refused(post(live_server, trader, "remove_follower", follower_uid="not base64!"), 1067)
+    refused(post(live_server, trader, "remove_follower"), 1066)
+
+
+# ----- statistics and profit shares (§6.15–§6.17) --------------------------------------------
+
+
+def test_statistics_and_profit_shares_after_a_profitable_copy(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    trader, follower = team
+    empty = ok(get(live_server, trader, "order_total_detail"))
+    assert (empty["total_pl"], empty["win_rate"], empty["current_follower_num"]) == ("0", "0", "1")
+    assert ok(get(live_server, trader, "total_profit_history")) == {
+        "items": [{"profit_currency": "USDT", "total_profit_amount": "0"}]
+    }
+    market_open(live_server, trader)
+    live_server.set_price("BTC-USDT", "62000")
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+    ok(post(live_server, trader, "close_order", sub_position_id=sub_id))
+
+    (closed,) = ok(get(live_server, trader, "position_positions", contract_code="BTC-USDT"))[
+        "positions"
+    ]
+    stats = ok(get(live_server, trader, "order_total_detail"))
+    items = ok(get(live_server, trader, "profit_history_details"))
+    totals = ok(get(live_server, trader, "total_profit_history"))
+
+    assert stats["total_pl"] == closed["profit"]
+    assert (stats["win_rate"], stats["current_follower_num"], stats["total_follower_num"]) == (
+        "1",
+        "1",
+        "1",
+    )
+    assert stats["last_24_hours_profit"][-1]["amount"] == closed["profit"]
+    assert stats["last_90_days_profit"][-1]["amount"] == closed["profit"]
+    (item,) = items["profit_items"]
+    assert (item["user_id"], item["profit_currency"]) == (str(follower["uid"]), "USDT")
+    assert item["profit_amount"] == closed["follow_takes"]
+    assert items["query_id"] is not None
+    assert totals == {
+        "items": [{"profit_currency": "USDT", "total_profit_amount": closed["follow_takes"]}]
+    }
+    page = ok(get(live_server, trader, "profit_history_details",
+                  from_id=str(items["query_id"]), direct="prev"))  # fmt: skip
+    assert page == {"profit_items": [], "query_id": None}
+    refused(get(live_server, trader, "profit_history_details", limit="0"), 1067)
+
+
+def test_follower_settings_are_validated_and_refused_until_the_stores_keep_them(
+    live_server: LiveServer,
+) -> None:
+    trader = live_server.create_user("trader")
+    follower = live_server.create_user("follower")
+    body = {"follower_uid": follower["uid"], "trader_uid": trader["uid"]}
+
+    invalid = live_server.http.post("/_sim/follow", json={**body, "tp_ratio": "-1"})
+    not_kept = live_server.http.post("/_sim/follow", json={**body, "tp_ratio": "0.2"})
+
+    assert (invalid.status_code, invalid.json()["field"]) == (400, "tp_ratio")
+    assert not_kept.status_code == 400
+    assert "not stored yet" in not_kept.json()["error"]
+    assert live_server.user(follower["uid"])["following"] is None
