@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -66,6 +67,46 @@ class ReplayGuard(Protocol):
 
 class ClientGone(Exception):
     """The client disconnected (or was cut off by a deadline) before its body arrived."""
+
+
+Reply = tuple[int, dict[str, Any], RateDecision | None]
+"""HTTP status, envelope, and the rate decision once the request was counted."""
+
+
+class Refused(Exception):
+    """A stage of :meth:`HtxApi.process` refused the request; ``reply`` is the answer."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply[0])
+        self.reply = reply
+
+
+async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
+    """Return a request's body from its ASGI messages, refusing one over ``MAX_BODY_BYTES``.
+
+    Raises:
+        ClientGone: the client disconnected (or timed out) before the body was complete.
+        WireError: the body is larger than any HTX request (1030).
+    """
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
+        return body  # the usual case: the whole body in one message
+    chunks = [body]
+    size = len(body)
+    while True:
+        if size > MAX_BODY_BYTES:  # HTX bodies are a few hundred bytes
+            raise WireError(ErrorCode.INPUT_ERROR)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+        message = await receive()
+        if message["type"] == "http.disconnect":  # gone (or timed out) mid-body
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
 
 
 class Served(NamedTuple):
@@ -138,31 +179,13 @@ class HtxApi:
             if name == b"host":
                 host = value.decode("latin-1")
                 break
-
-        async def read_body() -> bytes:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            body: bytes = message.get("body", b"")
-            if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
-                return body  # the usual case: the whole body in one message
-            chunks = [body]
-            size = len(body)
-            while True:
-                if size > MAX_BODY_BYTES:  # HTX bodies are a few hundred bytes
-                    raise WireError(ErrorCode.INPUT_ERROR)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-                message = await receive()
-                if message["type"] == "http.disconnect":  # gone (or timed out) mid-body
-                    raise ClientGone
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                chunks.append(chunk)
-
         try:
             status, body, decision = await self.process(
-                scope["method"], scope["path"], scope.get("query_string", b""), host, read_body
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                host,
+                partial(read_body, receive),
             )
         except ClientGone:
             return  # nobody to answer, and a partial body is never run as a command
@@ -186,81 +209,121 @@ class HtxApi:
         raw_query: bytes,
         host: str,
         read_body: Callable[[], Awaitable[bytes]],
-    ) -> tuple[int, dict[str, Any], RateDecision | None]:
+    ) -> Reply:
         """Run one HTX request; return (HTTP status, envelope, rate decision).
 
-        The decision, once the request was counted, gives the ``ratelimit-*`` headers.
+        Three stages: find what serves the path, admit the caller (signature, replay, rate
+        limit, permission, role), then parse, run the use case and render. A stage that refuses
+        raises :class:`Refused` carrying the reply. The decision, once the request was counted,
+        gives the ``ratelimit-*`` headers.
         """
         tid = new_tid()
+        try:
+            profile, endpoint, family_routes = self._served(path, method, tid)
+            try:
+                params = parse_query(raw_query.decode("latin-1"))
+            except (QueryDecodeError, UnicodeDecodeError):
+                raise self._refuse(profile, ErrorCode.INPUT_ERROR, tid) from None
+            uid, decision = 0, None
+            if endpoint.permission is not Permission.PUBLIC:
+                uid, decision = await self._admit(
+                    profile, endpoint, method, host, path, params, tid
+                )
+        except Refused as refused:
+            return refused.reply
+        return await self._execute(
+            profile, endpoint, family_routes, params, read_body, uid, decision, tid
+        )
+
+    def _served(self, path: str, method: str, tid: str) -> Served:
         methods = self.table.get(path)
         if methods is None:
-            return 404, error_body(404, tid), None
+            raise Refused((404, error_body(404, tid), None))
         served = methods.get(method)
         if served is None:
             profile = next(iter(methods.values())).profile
-            return (*profile.failure(ErrorCode.METHOD_NOT_ALLOWED, tid, self.wall_ms()), None)
-        profile, endpoint, family_routes = served
+            raise self._refuse(profile, ErrorCode.METHOD_NOT_ALLOWED, tid)
+        return served
+
+    def _refuse(
+        self, profile: Profile, code: int, tid: str, decision: RateDecision | None = None
+    ) -> Refused:
+        return Refused((*profile.failure(code, tid, self.wall_ms()), decision))
+
+    async def _admit(
+        self,
+        profile: Profile,
+        endpoint: Endpoint,
+        method: str,
+        host: str,
+        path: str,
+        params: list[tuple[str, str]],
+        tid: str,
+    ) -> tuple[int, RateDecision]:
+        """Authenticate and count a signed request; return its uid and rate decision."""
+        values = dict(params)
+        access_key = values.get("AccessKeyId")
+        if access_key and self.auth.must_load(access_key):  # load it off the event loop
+            await self.auth.prefetch(access_key, self._load_key)
         try:
-            params = parse_query(raw_query.decode("latin-1"))
-        except (QueryDecodeError, UnicodeDecodeError):
-            return (*profile.failure(ErrorCode.INPUT_ERROR, tid, self.wall_ms()), None)
-        decision: RateDecision | None = None
-        uid = 0
-        if endpoint.permission is not Permission.PUBLIC:
-            values = dict(params)
-            access_key = values.get("AccessKeyId")
-            if access_key and self.auth.must_load(access_key):  # load it off the event loop
-                await self.auth.prefetch(access_key, self._load_key)
-            try:
-                principal = self.auth.authenticate(
-                    method, host, path, params, values, lenient=profile.lenient_signing
-                )
-            except AuthError as exc:
-                return 200, profile.auth_failure(exc.code, exc.msg, tid, self.wall_ms()), None
-            uid = principal.uid
-            if self.replays is not None:  # verified: now refuse a second use of the signature
-                try:
-                    fresh = await self.replays.first_use(
-                        values["Signature"], self.auth.accepted_until(values["Timestamp"])
-                    )
-                except ServiceBusy:
-                    log.warning("replay store unavailable (tid %s)", tid)
-                    return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), None)
-                if not fresh:
-                    return (
-                        200,
-                        profile.auth_failure(
-                            ErrorCode.SIGNATURE_REPLAYED,
-                            message(ErrorCode.SIGNATURE_REPLAYED),
-                            tid,
-                            self.wall_ms(),
-                        ),
-                        None,
-                    )
-            budget = profile.limiter or "v1"
-            limiter = self.limiters.get(budget, self.limiter)
-            hit_async = self._hit_async.get(budget)
-            try:
-                if hit_async is None:
-                    decision = limiter.hit(principal.uid, self.wall_ms())
-                else:
-                    decision = await hit_async(principal.uid, self.wall_ms())
-            except ServiceBusy:
-                log.warning("rate limiter unavailable (tid %s)", tid)
-                return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), None)
-            if not decision.allowed:
-                status, body = profile.failure(ErrorCode.RATE_LIMITED, tid, self.wall_ms())
-                return status, body, decision
-            if endpoint.permission is Permission.TRADE and not principal.can_trade:
-                return 200, profile.permission_failure(tid, self.wall_ms()), decision
-            refusal = profile.follower_refusal
-            if (
-                refusal is not None
-                and not principal.is_trader
-                and endpoint.method is HttpMethod.POST
-            ):
-                # a follower is not a lead trader (spec §8.1): it cannot act on this family
-                return (*profile.failure(refusal, tid, self.wall_ms()), decision)
+            principal = self.auth.authenticate(
+                method, host, path, params, values, lenient=profile.lenient_signing
+            )
+        except AuthError as exc:
+            body = profile.auth_failure(exc.code, exc.msg, tid, self.wall_ms())
+            raise Refused((200, body, None)) from None
+        if self.replays is not None:  # verified: now refuse a second use of the signature
+            await self._check_replay(profile, values, tid)
+        decision = await self._count(profile, principal.uid, tid)
+        if endpoint.permission is Permission.TRADE and not principal.can_trade:
+            raise Refused((200, profile.permission_failure(tid, self.wall_ms()), decision))
+        refusal = profile.follower_refusal
+        if refusal is not None and not principal.is_trader and endpoint.method is HttpMethod.POST:
+            # a follower is not a lead trader (spec §8.1): it cannot act on this family
+            raise self._refuse(profile, refusal, tid, decision)
+        return principal.uid, decision
+
+    async def _check_replay(self, profile: Profile, values: dict[str, str], tid: str) -> None:
+        assert self.replays is not None
+        try:
+            fresh = await self.replays.first_use(
+                values["Signature"], self.auth.accepted_until(values["Timestamp"])
+            )
+        except ServiceBusy:
+            log.warning("replay store unavailable (tid %s)", tid)
+            raise self._refuse(profile, ErrorCode.SYSTEM_BUSY, tid) from None
+        if not fresh:
+            code = ErrorCode.SIGNATURE_REPLAYED
+            body = profile.auth_failure(code, message(code), tid, self.wall_ms())
+            raise Refused((200, body, None))
+
+    async def _count(self, profile: Profile, uid: int, tid: str) -> RateDecision:
+        budget = profile.limiter or "v1"
+        hit_async = self._hit_async.get(budget)
+        try:
+            if hit_async is None:
+                decision = self.limiters.get(budget, self.limiter).hit(uid, self.wall_ms())
+            else:
+                decision = await hit_async(uid, self.wall_ms())
+        except ServiceBusy:
+            log.warning("rate limiter unavailable (tid %s)", tid)
+            raise self._refuse(profile, ErrorCode.SYSTEM_BUSY, tid) from None
+        if not decision.allowed:
+            raise self._refuse(profile, ErrorCode.RATE_LIMITED, tid, decision)
+        return decision
+
+    async def _execute(
+        self,
+        profile: Profile,
+        endpoint: Endpoint,
+        family_routes: Mapping[str, Route],
+        params: list[tuple[str, str]],
+        read_body: Callable[[], Awaitable[bytes]],
+        uid: int,
+        decision: RateDecision | None,
+        tid: str,
+    ) -> Reply:
+        """Read and parse the request, run its use case, render the reply."""
         try:
             raw_body = await read_body()
             call_params = self._params(endpoint, params, raw_body)
