@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -45,65 +45,39 @@ def _load_key(services: Services) -> Any:
     return load
 
 
-def create_app(
-    services: Services, *, seed_on_start: bool = True, wall_clock: Clock | None = None
-) -> Any:
-    """Return the ASGI app: every HTX family's paths, ``/_sim/`` admin routes, and a raw ping.
-
-    ``wall_clock`` places requests in rate-limit windows (default: the system clock); tests
-    inject a controllable one instead of waiting for second boundaries.
-    """
+def _family_limiter(services: Services, family: str, per_second: Any) -> Any:
+    """A limiter with a budget (and a Redis key prefix) of its own for an HTX family."""
     settings = services.settings
-    auth = Authenticator(
+    return make_limiter(
+        settings.model_copy(
+            update={
+                "rate_limit_per_second": per_second,
+                "redis_prefix": f"{settings.redis_prefix}:{family}",
+            }
+        )
+    )
+
+
+def _authenticator(services: Services) -> Authenticator:
+    settings = services.settings
+    return Authenticator(
         _load_key(services),
         window_seconds=settings.timestamp_window_seconds,
         host_aliases=tuple(settings.signature_host_aliases),
         strict_host=settings.signature_host_strict,
         accept_unsigned_get_params=settings.accept_unsigned_get_params,
     )
-    # the v5 family draws from a budget of its own (spec htx-v5-v6.md §5)
-    v5_limiter = make_limiter(
-        settings.model_copy(
-            update={
-                "rate_limit_per_second": settings.rate_limit_v5_per_second,
-                "redis_prefix": settings.redis_prefix + ":v5",
-            }
-        )
-    )
-    # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
-    v6_limiter = make_limiter(
-        settings.model_copy(
-            update={
-                "rate_limit_per_second": settings.rate_limit_v6_per_second,
-                "redis_prefix": settings.redis_prefix + ":v6",
-            }
-        )
-    )
-    services.ctx.tape.funding_rate = settings.funding_rate
-    htx = HtxApi(
-        services.ctx,
-        auth,
-        services.limiter,
-        services.runner(),
-        limiters={"v5": v5_limiter, "v6": v6_limiter},
-        replays=services.replays,
-    )
-    if wall_clock is not None:
-        htx.wall_ms = wall_clock.now_ms
-    htx_paths = htx.paths
-    metrics = ServerMetrics()
-    services.ctx.metrics = metrics
-    services.store.observe_commits(metrics.commit_group)
-    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
-    health = HealthApi(services, metrics)
 
+
+def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) -> Callable[[], None]:
+    """Return the admin API's reset hook: forget keys, tape, journal, budgets and the clock."""
     background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
         services.ctx.tape.clear()
         services.ctx.journal.clear()
-        for limiter in (services.limiter, v5_limiter, v6_limiter):
+        for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
             if reset_async is None:
                 limiter.reset()
@@ -113,42 +87,18 @@ def create_app(
                 task.add_done_callback(background.discard)
         services.clock.reset()
 
-    price_listeners: list[Any] = []
-    ticker = MarketTicker(
-        services.ctx,
-        services.run,
-        services.clock,
-        configured_paths(settings),
-        price_listeners,
-    )
-    admin = AdminApi(
-        services.ctx,
-        services.run,
-        token=settings.admin_token,
-        open_without_token=settings.is_loopback,
-        on_reset=on_reset,
-        seed=services.seed,
-        clock_control=services.clock,
-        ticker=ticker,
-    )
-    admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
-    # HTX's paths never reach the router: asgi() below serves them
-    routes = health.routes()  # before the admin API's: its /_sim/health is this one
-    routes += admin.routes()
-    if services.overview is not None:
-        routes += Dashboard.for_admin(admin, services.overview).routes()
+    return on_reset
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        code = 405 if status == 405 else 404
-        return json_response(error_body(code, new_tid()), code)
 
-    recorder = None
-    if settings.record_file:
-        recorder = Recorder(
-            lambda *_: _never(), settings.record_file, settings, services.clock, htx_paths
-        )
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    code = 405 if status == 405 else 404
+    return json_response(error_body(code, new_tid()), code)
 
+
+def _lifespan(
+    services: Services, ticker: MarketTicker, recorder: Recorder | None, seed_on_start: bool
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if seed_on_start:
@@ -161,9 +111,11 @@ def create_app(
             if recorder is not None:
                 recorder.close()
 
-    app = Starlette(
-        routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan
-    )
+    return lifespan
+
+
+def _entry(app: Any, htx_asgi: Any, htx_paths: Any) -> Any:
+    """Return the ASGI entry: HTX's paths and the ping served raw, the rest by ``app``."""
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # A raw-ASGI ping outside the framework: liveness and the benchmark's baseline.
@@ -191,6 +143,78 @@ def create_app(
             return
         await app(scope, receive, send)
 
+    return asgi
+
+
+def create_app(
+    services: Services, *, seed_on_start: bool = True, wall_clock: Clock | None = None
+) -> Any:
+    """Return the ASGI app: every HTX family's paths, ``/_sim/`` admin routes, and a raw ping.
+
+    ``wall_clock`` places requests in rate-limit windows (default: the system clock); tests
+    inject a controllable one instead of waiting for second boundaries.
+    """
+    settings = services.settings
+    auth = _authenticator(services)
+    # the v5 family draws from a budget of its own (spec htx-v5-v6.md §5)
+    v5_limiter = _family_limiter(services, "v5", settings.rate_limit_v5_per_second)
+    # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
+    v6_limiter = _family_limiter(services, "v6", settings.rate_limit_v6_per_second)
+    services.ctx.tape.funding_rate = settings.funding_rate
+    htx = HtxApi(
+        services.ctx,
+        auth,
+        services.limiter,
+        services.runner(),
+        limiters={"v5": v5_limiter, "v6": v6_limiter},
+        replays=services.replays,
+    )
+    if wall_clock is not None:
+        htx.wall_ms = wall_clock.now_ms
+    htx_paths = htx.paths
+    metrics = ServerMetrics()
+    services.ctx.metrics = metrics
+    services.store.observe_commits(metrics.commit_group)
+    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    health = HealthApi(services, metrics)
+
+    price_listeners: list[Any] = []
+    ticker = MarketTicker(
+        services.ctx,
+        services.run,
+        services.clock,
+        configured_paths(settings),
+        price_listeners,
+    )
+    admin = AdminApi(
+        services.ctx,
+        services.run,
+        token=settings.admin_token,
+        open_without_token=settings.is_loopback,
+        on_reset=_reset_hook(services, auth, [services.limiter, v5_limiter, v6_limiter]),
+        seed=services.seed,
+        clock_control=services.clock,
+        ticker=ticker,
+    )
+    admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
+    # HTX's paths never reach the router: the entry (_entry) serves them
+    routes = health.routes()  # before the admin API's: its /_sim/health is this one
+    routes += admin.routes()
+    if services.overview is not None:
+        routes += Dashboard.for_admin(admin, services.overview).routes()
+
+    recorder = None
+    if settings.record_file:
+        recorder = Recorder(
+            lambda *_: _never(), settings.record_file, settings, services.clock, htx_paths
+        )
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found},
+        lifespan=_lifespan(services, ticker, recorder, seed_on_start),
+    )
+    asgi = _entry(app, htx_asgi, htx_paths)
     if recorder is not None:
         recorder.app = asgi
         return recorder

@@ -34,6 +34,76 @@ SWEEP_EVERY_S = 0.25
 
 _HEAD, _BODY = 1, 2
 
+if TYPE_CHECKING:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _ProtocolBase
+else:  # the real base joins in deadline_protocol (httptools may be missing)
+    _ProtocolBase = object
+
+
+def _sweep(connections: set[Any], loop: asyncio.AbstractEventLoop, sweeping: set[int]) -> None:
+    """Close the server's connections past a deadline; re-arm while any connection is left."""
+    now = loop.time()
+    for conn in list(connections):
+        if isinstance(conn, _Deadlines):
+            conn.check(now)
+    if connections:
+        loop.call_later(SWEEP_EVERY_S, _sweep, connections, loop, sweeping)
+    else:  # no connection left: the next one restarts the sweep
+        sweeping.discard(id(connections))
+
+
+class _Deadlines(_ProtocolBase):
+    """The deadlines and the head cap, mixed in before uvicorn's ``HttpToolsProtocol``.
+
+    :func:`deadline_protocol` sets the limits and the set of servers being swept on each
+    class it makes.
+    """
+
+    _header_timeout_s: float
+    _body_timeout_s: float
+    _max_head_bytes: int
+    _sweeping: set[int]  # id() of each server's connection set being swept
+
+    _phase: int | None = _HEAD  # receiving the head, the body, or nothing (None)
+    _since = 0.0
+    _head_bytes = 0
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._since = self.loop.time()
+        if id(self.connections) not in self._sweeping:
+            self._sweeping.add(id(self.connections))
+            self.loop.call_later(SWEEP_EVERY_S, _sweep, self.connections, self.loop, self._sweeping)
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase is None:  # the first bytes of a new request on a kept-alive connection
+            self._phase = _HEAD
+            self._since = self.loop.time()
+            self._head_bytes = 0
+        if self._phase == _HEAD:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._max_head_bytes:
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._phase = _BODY
+        self._since = self.loop.time()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._phase = None
+
+    def check(self, now: float) -> None:
+        """Close the connection if its head or body is overdue."""
+        if self._phase is None or self.transport.is_closing():
+            return
+        limit = self._header_timeout_s if self._phase == _HEAD else self._body_timeout_s
+        if now - self._since > limit:
+            self.transport.close()
+
 
 def deadline_protocol(
     header_timeout_s: float, body_timeout_s: float, max_head_bytes: int = MAX_HEAD_BYTES
@@ -55,62 +125,17 @@ def deadline_protocol(
         log.warning("httptools is not installed: no header or body deadlines")
         return None
 
-    def sweep(connections: set[Any], loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for conn in list(connections):
-            if isinstance(conn, DeadlineProtocol):
-                conn.check(now)
-        if connections:
-            loop.call_later(SWEEP_EVERY_S, sweep, connections, loop)
-        else:  # no connection left: the next one restarts the sweep
-            sweeping.discard(id(connections))
-
-    sweeping: set[int] = set()
-
-    class DeadlineProtocol(HttpToolsProtocol):
-        """HttpToolsProtocol that closes connections too slow to send their request."""
-
-        _phase: int | None = _HEAD  # receiving the head, the body, or nothing (None)
-        _since = 0.0
-        _head_bytes = 0
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            self._since = self.loop.time()
-            if id(self.connections) not in sweeping:
-                sweeping.add(id(self.connections))
-                self.loop.call_later(SWEEP_EVERY_S, sweep, self.connections, self.loop)
-
-        def data_received(self, data: bytes) -> None:
-            if self._phase is None:  # the first bytes of a new request on a kept-alive connection
-                self._phase = _HEAD
-                self._since = self.loop.time()
-                self._head_bytes = 0
-            if self._phase == _HEAD:
-                self._head_bytes += len(data)
-                if self._head_bytes > max_head_bytes:
-                    self.transport.close()
-                    return
-            super().data_received(data)
-
-        def on_headers_complete(self) -> None:
-            self._phase = _BODY
-            self._since = self.loop.time()
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._phase = None
-
-        def check(self, now: float) -> None:
-            """Close the connection if its head or body is overdue."""
-            if self._phase is None or self.transport.is_closing():
-                return
-            limit = header_timeout_s if self._phase == _HEAD else body_timeout_s
-            if now - self._since > limit:
-                self.transport.close()
-
-    return DeadlineProtocol
+    return type(
+        "DeadlineProtocol",
+        (_Deadlines, HttpToolsProtocol),
+        {
+            "__doc__": "HttpToolsProtocol that closes connections too slow to send their request.",
+            "_header_timeout_s": header_timeout_s,
+            "_body_timeout_s": body_timeout_s,
+            "_max_head_bytes": max_head_bytes,
+            "_sweeping": set(),
+        },
+    )
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
