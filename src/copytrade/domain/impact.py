@@ -26,6 +26,8 @@ from copytrade.domain.matching import Fill, sweep, vwap
 _ZERO = Decimal(0)
 FORGOTTEN = Decimal("0.000001")
 """Outstanding depth below this many contracts counts as given back."""
+GIVEN_BACK_HALF_LIVES = 200
+"""After this many half-lives the taken depth is wholly back, without computing 2^-n."""
 
 CopyOrder = Literal["follow_time", "shuffle"]
 
@@ -75,6 +77,8 @@ class DepthLedger:
         elapsed = max(now_ms - at, 0)
         if elapsed == 0:
             return volume
+        if elapsed >= GIVEN_BACK_HALF_LIVES * self.half_life_ms:
+            return _ZERO  # 2^-200 of any book is far below FORGOTTEN (and would underflow)
         with localcontext() as ctx:
             ctx.prec = 28
             left = volume * Decimal(2) ** (-Decimal(elapsed) / self.half_life_ms)

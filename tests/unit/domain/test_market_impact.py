@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from copytrade.domain.book import quote_book
@@ -78,6 +78,8 @@ def test_with_impact_on_no_market_copy_is_priced_better_than_its_lead(
     half_life=st.integers(min_value=1, max_value=10**7),
     latency=st.integers(min_value=0, max_value=10**7),
 )
+# 3,321,925 half-lives: 2^-n underflowed Decimal's exponent range before the cut-off
+@example(buy=False, lead_volume=1, copies=[1], half_life=1, latency=3321925)
 def test_after_any_latency_impact_never_makes_a_copy_cheaper_than_the_untouched_book(
     buy: bool, lead_volume: int, copies: list[int], half_life: int, latency: int
 ) -> None:
