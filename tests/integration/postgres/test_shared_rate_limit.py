@@ -52,12 +52,15 @@ def servers(
 def _burst(
     servers: list[ServerProcess],
 ) -> tuple[list[tuple[dict[str, Any], httpx.Headers]], float]:
-    """Fire 60 requests of one fresh trader over both processes from the top of a second."""
+    """Fire 60 requests of one fresh trader over both processes, alternating, at once.
+
+    Nothing waits for a second boundary: the burst may span windows, and the checks hold per
+    window (each reply's ``ratelimit-reset`` names its window).
+    """
     trader = servers[0].admin("/_sim/users", {"role": "trader", "balance": "1000"})
     with httpx.Client(timeout=30) as client:
         for s in servers:  # warm both processes' key caches and connections (uses 2 requests)
             assert s.signed_post(client, trader, CLOSE_ALL, BODY).json()["code"] == 1046
-        time.sleep(1 - time.time() % 1 + 0.002)  # the burst starts a fresh window
 
         def fire(i: int) -> tuple[dict[str, Any], httpx.Headers]:
             reply = servers[i % 2].signed_post(client, trader, CLOSE_ALL, BODY)
@@ -70,20 +73,16 @@ def _burst(
         return replies, time.monotonic() - started
 
 
-def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen(
+def test_sixty_requests_over_two_processes_accept_at_most_eighteen_per_window(
     servers: list[ServerProcess],
 ) -> None:
-    for _attempt in range(2):  # a busy machine may stretch one burst past its second
-        replies, elapsed = _burst(servers)
-        if elapsed < 0.95 and len({h["ratelimit-reset"] for _, h in replies}) == 1:
-            break
-    else:
-        raise AssertionError("two bursts in a row did not fit in one second")
-
+    replies, _elapsed = _burst(servers)
     per_window: Counter[str] = Counter()
-    for body, headers in replies:
+    served_by: dict[str, set[int]] = {}
+    for i, (body, headers) in enumerate(replies):
         assert headers["ratelimit-limit"] == "18"
         assert headers["ratelimit-interval"] == "1000"
+        served_by.setdefault(headers["ratelimit-reset"], set()).add(i % 2)
         if body["code"] == 1032:
             assert body["msg"] == "Maximum number of access attempts exceeded."
             assert body["success"] is False
@@ -91,7 +90,12 @@ def test_sixty_requests_in_one_second_over_two_processes_accept_at_most_eighteen
         else:
             assert body["code"] == 1046  # accepted: there is simply nothing to close
             per_window[headers["ratelimit-reset"]] += 1
+    # one budget across both processes: never more than 18 in any window, whichever served
+    assert all(count <= 18 for count in per_window.values()), per_window
+    assert any(len(procs) == 2 for procs in served_by.values())
     accepted = sum(per_window.values())
-    assert len(per_window) == 1
-    assert 1 <= accepted <= 18
-    assert sum(1 for body, _ in replies if body["code"] == 1032) == 60 - accepted
+    refused = sum(1 for body, _ in replies if body["code"] == 1032)
+    assert accepted >= 1
+    assert refused == 60 - accepted
+    if len(served_by) <= 3:  # 60 requests cannot fit in three windows of 18
+        assert refused > 0
