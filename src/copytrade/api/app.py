@@ -24,6 +24,7 @@ from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service import queries
+from copytrade.service.funding import FundingSchedule
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -77,6 +78,7 @@ def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) ->
         auth.forget_keys()
         services.ctx.tape.clear()
         services.ctx.journal.clear()
+        services.ctx.depth.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
             if reset_async is None:
@@ -160,7 +162,6 @@ def create_app(
     v5_limiter = _family_limiter(services, "v5", settings.rate_limit_v5_per_second)
     # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
     v6_limiter = _family_limiter(services, "v6", settings.rate_limit_v6_per_second)
-    services.ctx.tape.funding_rate = settings.funding_rate
     htx = HtxApi(
         services.ctx,
         auth,
@@ -185,6 +186,7 @@ def create_app(
         services.clock,
         configured_paths(settings),
         price_listeners,
+        FundingSchedule(services.ctx),
     )
     admin = AdminApi(
         services.ctx,

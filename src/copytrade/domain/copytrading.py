@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
 
+from copytrade.domain.book import Book
 from copytrade.domain.enums import (
     CloseType,
     CopyMode,
@@ -23,8 +24,16 @@ from copytrade.domain.errors import (
     InvalidFollowSettings,
     NoOpponentPrice,
 )
+from copytrade.domain.impact import (
+    DepthLedger,
+    ImpactSettings,
+    copy_order,
+    deplete,
+    slippage_refusal,
+)
 from copytrade.domain.margin import div, to_money
-from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
+from copytrade.domain.matching import Fill
+from copytrade.domain.model import Account, CopySkipped, FillRecord, ProfitShare, SubPosition
 from copytrade.domain.trading import (
     Env,
     Market,
@@ -160,6 +169,52 @@ def wanted_volume(
     return fixed_amount_volume(amount, lead.lever, market.spec.contract_size, price)
 
 
+@dataclass(slots=True)
+class CopyWave:
+    """Market impact on one lead fill's copies (:mod:`copytrade.domain.impact`).
+
+    The copies are placed at ``at_ms`` (the lead's time plus the copy latency), one after
+    another in ``settings.copy_order``: ``follow_time`` keeps the follows as the stores give
+    them (oldest follow first), ``shuffle`` orders them by the seeded hash of
+    :func:`~copytrade.domain.impact.copy_order`. Each copy meets the book the lead and the
+    earlier copies left (``ledger``) and must pass the slippage guard against ``lead_price``.
+    """
+
+    ledger: DepthLedger
+    settings: ImpactSettings
+    lead_price: Decimal
+    at_ms: int
+    _book: Book | None = None
+
+    def ordered(self, follows: Iterable[Follow], lead_key: int) -> list[Follow]:
+        """Return ``follows`` in the order their copies are placed."""
+        follows = list(follows)
+        if self.settings.copy_order != "shuffle":
+            return follows
+        by_uid = {f.follower_uid: f for f in follows}
+        uids = copy_order(
+            [(f.follower_uid, 0) for f in follows], "shuffle", self.settings.seed, lead_key
+        )
+        return [by_uid[u] for u in uids]
+
+    def market(self, base: Market) -> Market:
+        """Return ``base`` with the book the earlier fills left."""
+        if self._book is None:
+            self._book = self.ledger.book(base.spec.contract_code, base.book, self.at_ms)
+        return Market(base.spec, base.mark, self._book)
+
+    def refusal(self, book: Book, volume: Decimal, buy: bool) -> str | None:
+        """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go)."""
+        return slippage_refusal(book, volume, buy, self.lead_price, self.settings.max_slippage)
+
+    def took(self, code: str, buy: bool, fills: Iterable[FillRecord]) -> None:
+        """Record what a copy's fills took from the book."""
+        taken = [Fill(f.price, f.volume) for f in fills]
+        self.ledger.take(code, buy, taken, self.at_ms)
+        if self._book is not None:
+            self._book = deplete(self._book, buy, taken)
+
+
 def copy_open(
     lead: SubPosition,
     lead_change: Decimal,
@@ -168,72 +223,118 @@ def copy_open(
     market: Market,
     markets: Mapping[str, Market],
     env: Env,
+    wave: CopyWave | None = None,
 ) -> tuple[int, int]:
-    """Copy a lead sub position's growth to every follower; return (copied, skipped)."""
+    """Copy a lead sub position's growth to every follower; return (copied, skipped).
+
+    With ``wave`` (market impact on) the copies walk the book one after another.
+    """
     copied = skipped = 0
-    direction = OrderDirection.BUY if lead.side is PositionSide.LONG else OrderDirection.SELL
+    if wave is not None:
+        follows = wave.ordered(follows, lead.sub_position_id)
     for follow in follows:
         account = followers.get(follow.follower_uid)
+        here = wave.market(market) if wave is not None else market
         existing = _copy_of(account, lead.sub_position_id) if account is not None else None
         volume = (
-            wanted_volume(follow, lead, lead_change, existing, market)
+            wanted_volume(follow, lead, lead_change, existing, here)
             if follow.copies(lead.contract_code)
             else _ZERO
         )
-        reason: SkipReason | None = None
-        detail = ""
-        if account is None:
-            reason, detail = SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
-        elif not follow.copies(lead.contract_code):
-            reason = SkipReason.CONTRACT_NOT_FOLLOWED
-            detail = f"{lead.contract_code} is not among {sorted(follow.contracts or ())}"
-        elif volume > market.spec.max_order_volume:
-            reason = SkipReason.ABOVE_ORDER_LIMIT
-            detail = f"{volume} contracts > max order {market.spec.max_order_volume}"
-        elif volume < MIN_COPY_VOLUME:
-            reason = SkipReason.BELOW_MINIMUM
-            detail = f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}"
-        else:
-            req = OpenRequest(
+        reason, detail = _refusal(follow, account, lead, lead_change, volume, here)
+        if reason is None:
+            assert account is not None
+            reason, detail = _place_copy(account, lead, volume, existing, here, markets, env, wave)
+        if reason is None:
+            copied += 1
+            continue
+        skipped += 1
+        env.changes.skips.append(
+            CopySkipped(
+                env.next_id(),
+                lead.uid,
+                follow.follower_uid,
+                lead.sub_position_id,
                 lead.contract_code,
-                direction,
-                volume,
                 lead.margin_mode,
-                OrderPriceType.MARKET,
-                None,
-                lead.lever,
-                lead_uid=lead.uid,
-                lead_sub_position_id=lead.sub_position_id,
+                lead.side,
+                volume,
+                reason,
+                detail,
+                env.now,
             )
-            if existing is not None:
-                req = replace(req, sub_position_id=existing.sub_position_id)
-            try:
-                open_order(account, req, market, markets, env)
-            except InsufficientMargin as exc:
-                reason = SkipReason.INSUFFICIENT_MARGIN
-                detail = f"required {exc.required}, available {exc.available}"
-            except NoOpponentPrice:
-                reason, detail = SkipReason.NO_LIQUIDITY, "empty book"
-            else:
-                copied += 1
-        if reason is not None:
-            skipped += 1
-            env.changes.skips.append(
-                CopySkipped(
-                    env.next_id(),
-                    lead.uid,
-                    follow.follower_uid,
-                    lead.sub_position_id,
-                    lead.contract_code,
-                    lead.margin_mode,
-                    lead.side,
-                    volume,
-                    reason,
-                    detail,
-                    env.now,
-                )
-            )
+        )
     return copied, skipped
+
+
+def _refusal(
+    follow: Follow,
+    account: Account | None,
+    lead: SubPosition,
+    lead_change: Decimal,
+    volume: Decimal,
+    market: Market,
+) -> tuple[SkipReason | None, str]:
+    """Return why a copy is not even tried (``None``: try it)."""
+    if account is None:
+        return SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
+    if not follow.copies(lead.contract_code):
+        return (
+            SkipReason.CONTRACT_NOT_FOLLOWED,
+            f"{lead.contract_code} is not among {sorted(follow.contracts or ())}",
+        )
+    if volume > market.spec.max_order_volume:
+        return (
+            SkipReason.ABOVE_ORDER_LIMIT,
+            f"{volume} contracts > max order {market.spec.max_order_volume}",
+        )
+    if volume < MIN_COPY_VOLUME:
+        return (
+            SkipReason.BELOW_MINIMUM,
+            f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}",
+        )
+    return None, ""
+
+
+def _place_copy(
+    account: Account,
+    lead: SubPosition,
+    volume: Decimal,
+    existing: SubPosition | None,
+    market: Market,
+    markets: Mapping[str, Market],
+    env: Env,
+    wave: CopyWave | None,
+) -> tuple[SkipReason | None, str]:
+    """Place one market copy; return why it was skipped (``None``: it was made)."""
+    buy = lead.side is PositionSide.LONG
+    if wave is not None:
+        refusal = wave.refusal(market.book, volume, buy)
+        if refusal is not None:
+            return SkipReason.SLIPPAGE, refusal
+    req = OpenRequest(
+        lead.contract_code,
+        OrderDirection.BUY if buy else OrderDirection.SELL,
+        volume,
+        lead.margin_mode,
+        OrderPriceType.MARKET,
+        None,
+        lead.lever,
+        lead_uid=lead.uid,
+        lead_sub_position_id=lead.sub_position_id,
+    )
+    if existing is not None:
+        req = replace(req, sub_position_id=existing.sub_position_id)
+    first = len(env.changes.fills)
+    try:
+        open_order(account, req, market, markets, env)
+    except InsufficientMargin as exc:
+        return SkipReason.INSUFFICIENT_MARGIN, f"required {exc.required}, available {exc.available}"
+    except NoOpponentPrice:
+        return SkipReason.NO_LIQUIDITY, "empty book"
+    if wave is not None:
+        wave.took(lead.contract_code, buy, env.changes.fills[first:])
+    return None, ""
 
 
 def _sizing(follow: Follow, lead_change: Decimal) -> str:

@@ -45,11 +45,15 @@ class ImpactSettings:
     copy_order: CopyOrder = "follow_time"
     seed: int = 0
     copy_latency_ms: int = 0
+    max_slippage: Decimal | None = None
+    """Venue-wide guard: skip a copy expected worse than the lead's price by more (0.01: 1 %)."""
 
     def __post_init__(self) -> None:
         """Refuse negative times."""
         if self.half_life_ms < 0 or self.copy_latency_ms < 0:
             raise ValueError("half_life_ms and copy_latency_ms must not be negative")
+        if self.max_slippage is not None and self.max_slippage < 0:
+            raise ValueError("max_slippage must not be negative")
 
     @property
     def enabled(self) -> bool:
@@ -148,6 +152,39 @@ def slippage(lead_price: Decimal, price: Decimal, buy: bool) -> Decimal:
     return worse / lead_price
 
 
+def deplete(book: Book, buy: bool, fills: Iterable[Fill]) -> Book:
+    """Return ``book`` less what ``fills`` took from the side a buy (or sell) takes."""
+    taken: dict[Decimal, Decimal] = {}
+    for fill in fills:
+        taken[fill.price] = taken.get(fill.price, _ZERO) + fill.volume
+    if not taken:
+        return book
+    side = tuple(
+        level if level.price not in taken else Level(level.price, level.volume - taken[level.price])
+        for level in book.side_for(buy)
+    )
+    side = tuple(level for level in side if level.volume > 0)
+    return Book(bids=book.bids, asks=side) if buy else Book(bids=side, asks=book.asks)
+
+
+def slippage_refusal(
+    book: Book, volume: Decimal, buy: bool, lead_price: Decimal, limit: Decimal | None
+) -> str | None:
+    """Return why a market copy of ``volume`` breaks a slippage ``limit`` (``None``: it may go).
+
+    A copy the book cannot fill in full is left to the order path (it fills what there is).
+    """
+    if limit is None:
+        return None
+    price = expected_price(book, volume, buy)
+    if price is None:
+        return None
+    moved = slippage(lead_price, price, buy)
+    if moved <= limit:
+        return None
+    return f"expected {price} vs lead {lead_price}: {moved:.6f} > {limit}"
+
+
 def expected_price(book: Book, volume: Decimal, buy: bool) -> Decimal | None:
     """Return the average price of a market order of ``volume`` on ``book``.
 
@@ -200,14 +237,12 @@ def place_copies(
     results: list[CopyResult] = []
     for copy in copies:
         book = ledger.book(code, quoted, now_ms)
-        price = expected_price(book, copy.volume, buy)
-        if price is None:
+        if expected_price(book, copy.volume, buy) is None:
             results.append(CopyResult(copy.uid, (), "no_liquidity", "the book cannot fill it"))
             continue
-        moved = slippage(lead_price, price, buy)
-        if copy.max_slippage is not None and moved > copy.max_slippage:
-            detail = f"expected {price} vs lead {lead_price}: {moved:.6f} > {copy.max_slippage}"
-            results.append(CopyResult(copy.uid, (), "slippage", detail))
+        refusal = slippage_refusal(book, copy.volume, buy, lead_price, copy.max_slippage)
+        if refusal is not None:
+            results.append(CopyResult(copy.uid, (), "slippage", refusal))
             continue
         fills = tuple(sweep(book.side_for(buy), copy.volume, None, buy))
         ledger.take(code, buy, fills, now_ms)

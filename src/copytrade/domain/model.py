@@ -165,7 +165,13 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class FillRecord:
-    """One trade of an account: an open or close fill, with its fee."""
+    """One entry of an account's fills: an open or close fill with its fee, or a funding payment.
+
+    ``offset`` is ``open``, ``close`` or ``funding``. A funding row (spec §7.11) is no trade:
+    ``price`` is the mark it settled at, ``volume`` the position's, ``fee`` what the position
+    paid (negative: it received), ``order_id`` ``None`` and ``liquidity`` ``none``. Keeping
+    funding in the fills ledger avoids a schema change; trade views leave these rows out.
+    """
 
     trade_id: int
     uid: int

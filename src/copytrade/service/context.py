@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from copytrade.domain.errors import UnknownContract
+from copytrade.domain.funding import FundingConfig
+from copytrade.domain.impact import DepthLedger, ImpactSettings
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.tpsl import SideDisplay
@@ -56,6 +58,12 @@ class ServiceContext:
     """Orders committed commands touched (v5 order queries)."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
+    funding: FundingConfig = field(default_factory=FundingConfig)
+    """When and at what rate funding settles (:mod:`copytrade.service.funding`)."""
+    impact: ImpactSettings = field(default_factory=ImpactSettings)
+    """Market impact on copies (off by default)."""
+    depth: DepthLedger = field(default_factory=lambda: DepthLedger(0))
+    """Depth fills took from the market maker's book, in this process (see ``set_impact``)."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -99,6 +107,12 @@ class ServiceContext:
         self.tape.record_fills(changes.fills)
         if changes.orders:
             self.journal.record(changes.orders.values(), self.clock.now_ms())
+
+    def set_impact(self, settings: ImpactSettings) -> None:
+        """Use new impact settings; a new half-life starts from a full book."""
+        if settings.half_life_ms != self.depth.half_life_ms:
+            self.depth = DepthLedger(settings.half_life_ms)
+        self.impact = settings
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""

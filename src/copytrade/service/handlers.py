@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from time import perf_counter
 
-from copytrade.domain.copytrading import close_copies, copy_open
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.copytrading import CopyWave, close_copies, copy_open
+from copytrade.domain.enums import CloseType, MarginMode, OrderDirection, PositionSide
 from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.matching import Fill
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -63,7 +64,7 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         trader = _account(uow, uid)
         markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
-        order, copies, skipped, fan_out = open_with_copies(uow, trader, req, markets, env)
+        order, copies, skipped, fan_out = open_with_copies(ctx, uow, trader, req, markets, env)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
@@ -78,6 +79,7 @@ FanOut = tuple[int, float] | None
 
 
 def open_with_copies(
+    ctx: ServiceContext,
     uow: UnitOfWork,
     trader: Account,
     req: OpenRequest,
@@ -86,20 +88,37 @@ def open_with_copies(
 ) -> tuple[Order, int, int, FanOut]:
     """Open a lead order and copy what filled to every follower.
 
-    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). Returns the
-    order, the copies made and skipped, and the fan-out's size and duration.
+    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). With market
+    impact on (``ctx.impact``), the lead meets the book earlier fills left and its copies
+    walk what it left, one after another (:class:`~copytrade.domain.copytrading.CopyWave`).
+    Returns the order, the copies made and skipped, and the fan-out's size and duration.
     """
-    market = markets[req.contract_code]
+    quoted = markets[req.contract_code]
+    impact = ctx.impact
+    market = quoted
+    if impact.enabled:
+        market = Market(
+            quoted.spec, quoted.mark, ctx.depth.book(req.contract_code, quoted.book, env.now)
+        )
+    first = len(env.changes.fills)
     order = open_order(trader, req, market, markets, env)
+    buy = req.direction is OrderDirection.BUY
+    if impact.enabled:
+        taken = [Fill(f.price, f.volume) for f in env.changes.fills[first:]]
+        ctx.depth.take(req.contract_code, buy, taken, env.now)
     copies = skipped = 0
     fan_out: FanOut = None
     if order.filled > 0 and order.sub_position_id is not None:
         lead = trader.positions[order.sub_position_id]
         follows, followers = uow.accounts.followers_of(trader.uid)
         if follows:
+            wave = None
+            if impact.enabled and order.avg_price is not None:
+                at = env.now + impact.copy_latency_ms
+                wave = CopyWave(ctx.depth, impact, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(
-                lead, order.filled, follows, followers, market, markets, env
+                lead, order.filled, follows, followers, quoted, markets, env, wave
             )
             fan_out = (len(follows), perf_counter() - started)
     return order, copies, skipped, fan_out

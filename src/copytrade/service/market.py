@@ -18,9 +18,9 @@ from copytrade.domain.enums import PositionSide
 from copytrade.domain.instruments import ContractSpec
 from copytrade.domain.model import FillRecord
 from copytrade.service.context import ServiceContext
+from copytrade.service.funding import current_rate
 
 DAY_MS = 86_400_000
-FUNDING_INTERVAL_MS = 8 * 3_600_000
 _ZERO = Decimal(0)
 
 
@@ -41,11 +41,9 @@ class MarketTape:
 
     Attributes:
         keep: How many trades and marks to keep per contract.
-        funding_rate: The funding rate ``/v5/market/funding_rate`` reports.
     """
 
     keep: int = 5000
-    funding_rate: Decimal = Decimal("0.0001")
     _trades: dict[str, deque[Print]] = field(default_factory=dict)
     _marks: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +52,8 @@ class MarketTape:
         """Print committed fills (a close of a long is a sell, an open of a long a buy)."""
         with self._lock:
             for f in fills:
+                if f.offset == "funding":
+                    continue  # a funding payment is no trade
                 buy = (f.side is PositionSide.LONG) == (f.offset == "open")
                 tape = self._trades.setdefault(f.contract_code, deque(maxlen=self.keep))
                 tape.append(Print(f.trade_id, f.ts, f.price, f.volume, buy))
@@ -240,8 +240,21 @@ class Funding:
 
 
 def funding(ctx: ServiceContext, uid: int, contract_code: str) -> Funding:
-    """Return the configured funding rate; funding happens every 8 h from 00:00 UTC."""
-    ctx.spec(contract_code)
+    """Return the market's funding rate now and its next two settlement times.
+
+    The rate is the one the next settlement uses as things stand (configured, or the
+    premium-index formula over the current book: it moves with the market until then);
+    settlements fall every ``ctx.funding.interval_ms`` from the epoch (8 h: 00, 08, 16 UTC).
+    """
+    spec = ctx.spec(contract_code)
     now = ctx.clock.now_ms()
-    upcoming = now - now % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
-    return Funding(contract_code, ctx.tape.funding_rate, upcoming, upcoming + FUNDING_INTERVAL_MS)
+    with ctx.reads() as reads:
+        mark = reads.marks().get(contract_code)
+    market = ctx.markets({contract_code: mark}).get(contract_code) if mark is not None else None
+    rate = (
+        current_rate(ctx, market, now)
+        if market is not None
+        else ctx.funding.configured_rate(spec.contract_code)
+    )
+    upcoming = ctx.funding.next_settlement(now)
+    return Funding(contract_code, rate, upcoming, upcoming + ctx.funding.interval_ms)
