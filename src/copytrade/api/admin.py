@@ -481,6 +481,9 @@ class AdminApi:
             if "impact_volume" in body.model_fields_set
             else config.impact_volume,
         )
+        schedule = self.ticker.funding
+        if schedule is not None:  # turned on: the schedule starts now, not at the next tick
+            await self._run(schedule.due, self.clock.now_ms())
         return await self.get_funding(None)
 
     async def get_impact(self, _: None) -> m.ImpactReply:

@@ -21,7 +21,7 @@ from copytrade.api.metrics import ServerMetrics
 from copytrade.api.observe import observe
 from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
-from copytrade.bootstrap import Services, make_limiter
+from copytrade.bootstrap import Services, funding_config, impact_settings, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service import queries
 from copytrade.service.funding import FundingSchedule
@@ -78,6 +78,9 @@ def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) ->
         auth.forget_keys()
         services.ctx.tape.clear()
         services.ctx.journal.clear()
+        # funding and impact set through the admin API last until a reset, as paths do
+        services.ctx.funding = funding_config(services.settings)
+        services.ctx.set_impact(impact_settings(services.settings))
         services.ctx.depth.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)

@@ -186,12 +186,17 @@ class CopyWave:
     at_ms: int
     _book: Book | None = None
 
-    def ordered(self, follows: Iterable[Follow], lead_key: int) -> list[Follow]:
-        """Return ``follows`` in the order their copies are placed."""
+    def ordered(self, follows: Iterable[Follow], lead: SubPosition) -> list[Follow]:
+        """Return ``follows`` in the order their copies are placed.
+
+        The shuffle is keyed by what identifies the lead position across a replay (its
+        owner, contract, side and open time), not by its id, which a replay hands out anew.
+        """
         follows = list(follows)
         if self.settings.copy_order != "shuffle":
             return follows
         by_uid = {f.follower_uid: f for f in follows}
+        lead_key = f"{lead.uid}:{lead.contract_code}:{lead.side.value}:{lead.open_time}"
         uids = copy_order(
             [(f.follower_uid, 0) for f in follows], "shuffle", self.settings.seed, lead_key
         )
@@ -231,7 +236,7 @@ def copy_open(
     """
     copied = skipped = 0
     if wave is not None:
-        follows = wave.ordered(follows, lead.sub_position_id)
+        follows = wave.ordered(follows, lead)
     for follow in follows:
         account = followers.get(follow.follower_uid)
         here = wave.market(market) if wave is not None else market

@@ -129,7 +129,7 @@ class DepthLedger:
 
 
 def copy_order(
-    followers: Sequence[tuple[int, int]], order: CopyOrder, seed: int, lead_key: int
+    followers: Sequence[tuple[int, int]], order: CopyOrder, seed: int, lead_key: int | str
 ) -> list[int]:
     """Return follower UIDs in the order their copies are placed.
 
