@@ -133,6 +133,12 @@ def test_with_impact_on_copies_walk_the_book_and_the_guard_skips_past_its_limit(
     assert Decimal(lead["worst_bps"]) <= 2
     skipped = [k for f in followers for k in server.user(f["uid"])["skipped_copies"]]
     assert [k["reason"] for k in skipped] == ["slippage", "slippage"]
+    # the dashboard's slippage panel shows the same copies
+    (panel,) = server.admin_get("/_sim/ui/state.json")["slippage"]
+    assert (panel["lead_uid"], panel["copies"]) == (trader["uid"], 2)
+    assert panel["worst_bps"] == lead["worst_bps"]
+    assert panel["distribution"] == lead["distribution"]
+    assert "data-section='slippage'" in server.http.get("/_sim/ui").text
 
     server.admin("/_sim/impact", {"half_life_ms": 0})  # off: the book is whole again at once
     assert server.signed(trader, "POST", PLACE, body=_order("10")).json()["code"] == 200
