@@ -156,6 +156,22 @@ class FollowRepository(Protocol):
         """End the follower's current follow."""
         ...
 
+    def change(self, follow: Follow) -> None:
+        """Replace the settings (ratio included) of the follower's current follow of its trader.
+
+        The follow keeps its id and start time, so the copy PnL counted towards its total
+        stop-loss runs on.
+        """
+        ...
+
+    def realised(self, follower_uid: int) -> Decimal:
+        """Return the realised copy PnL of the follower's current follow, as committed.
+
+        The profit (net of fees) of the follower's copies of its trader closed since the
+        current follow started; 0 when it follows no one.
+        """
+        ...
+
 
 class MarketRepository(Protocol):
     """Mark prices."""
