@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -239,6 +240,10 @@ class AdminRepository(Protocol):
 
     def set_balance(self, uid: int, balance: Decimal) -> None:
         """Overwrite a wallet balance."""
+        ...
+
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (spot, futures, copy trading)."""
         ...
 
     def meta(self, key: str) -> str | None:
