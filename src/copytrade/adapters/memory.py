@@ -385,6 +385,40 @@ class MemoryFollows:
             if row.follower_uid == follower_uid and row.active:
                 state.follows[fid] = dataclasses.replace(row, active=False, ended_at=now)
 
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        state = self._unit.writable()
+        for fid, row in list(state.follows.items()):
+            if (row.follower_uid, row.trader_uid) == (
+                follow.follower_uid,
+                follow.trader_uid,
+            ) and row.active:
+                state.follows[fid] = dataclasses.replace(
+                    row, ratio=follow.ratio, settings=follow_settings(follow) or None
+                )
+
+    def realised(self, follower_uid: int) -> Decimal:
+        """Return the realised copy PnL of the follower's current follow."""
+        state = self._unit.state
+        row = next(
+            (r for r in state.follows.values() if r.follower_uid == follower_uid and r.active),
+            None,
+        )
+        if row is None:
+            return Decimal(0)
+        return sum(
+            (
+                p.profit
+                for p in state.closed.values()
+                if p.uid == follower_uid
+                and p.lead_uid == row.trader_uid
+                and p.profit is not None
+                and p.close_time is not None
+                and p.close_time >= row.started_at
+            ),
+            Decimal(0),
+        )
+
 
 class MemoryMarkets:
     """Mark prices."""

@@ -10,7 +10,7 @@ reaches ``−total_stop_loss`` ends, and every copy it still holds closes with `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -65,10 +65,11 @@ def pending_realised(changes: ChangeSet, follower_uid: int, trader_uid: int) -> 
 
 
 def apply_rules(
-    ctx: ServiceContext,
     uow: UnitOfWork,
     follow: Follow,
     follower: Account,
+    trader: Account,
+    profit_share_ratio: Decimal,
     markets: Mapping[str, Market],
     env: Env,
     outcome: RulesOutcome,
@@ -79,17 +80,12 @@ def apply_rules(
     """
     if not follow.watches_marks:
         return
-    trader = uow.accounts.get(follow.trader_uid)
-    user = uow.users.get(follow.trader_uid)
-    if trader is None:
-        return
-    ratio = user.profit_share_ratio if user is not None else ctx.default_profit_share_ratio
     realised = _ZERO
     if follow.total_stop_loss is not None:
         realised = uow.follows.realised(follow.follower_uid) + pending_realised(
             env.changes, follow.follower_uid, follow.trader_uid
         )
-    check = check_follow_rules(follow, follower, trader, ratio, realised, markets, env)
+    check = check_follow_rules(follow, follower, trader, profit_share_ratio, realised, markets, env)
     if check.stopped:
         uow.follows.end(follow.follower_uid, env.now)
         outcome.follows_stopped += 1
@@ -98,6 +94,36 @@ def apply_rules(
             outcome.copies_stopped += 1
         else:
             outcome.copy_exits += 1
+
+
+def share_ratio(ctx: ServiceContext, uow: UnitOfWork, trader_uid: int) -> Decimal:
+    """Return the trader's profit-share ratio (the server's default for an unknown user)."""
+    user = uow.users.get(trader_uid)
+    return user.profit_share_ratio if user is not None else ctx.default_profit_share_ratio
+
+
+def rules_of_trader(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader_uid: int,
+    touched: Collection[int],
+    markets: Mapping[str, Market],
+    env: Env,
+    outcome: RulesOutcome,
+) -> None:
+    """Apply the rules of the trader's followers among ``touched`` that set any."""
+    follows, followers = uow.accounts.followers_of(trader_uid)
+    ruled = [f for f in follows if f.watches_marks and f.follower_uid in touched]
+    if not ruled:
+        return
+    trader = uow.accounts.get(trader_uid)
+    if trader is None:
+        return
+    ratio = share_ratio(ctx, uow, trader_uid)
+    for follow in ruled:
+        follower = followers.get(follow.follower_uid)
+        if follower is not None:
+            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
 
 
 def rules_after_move(
@@ -109,24 +135,44 @@ def rules_after_move(
 ) -> RulesOutcome:
     """Apply the rules of every follower among ``accounts`` (the ones a mark move touched).
 
-    Only followers holding copies are looked at; the follows come per trader (one read each,
-    kept by the stores), and only those with a TP/SL ratio or a total stop-loss do any work.
+    The followers looked at hold copies, or had copies closed in this unit (with their lead:
+    a loss realised so counts towards the total stop-loss at once). The follows come per
+    trader (one read each, kept by the stores); only those with a TP/SL ratio or a total
+    stop-loss do any work.
     """
     outcome = RulesOutcome()
-    traders = sorted(
-        {
-            p.lead_uid
-            for account in accounts.values()
-            for p in account.positions.values()
-            if p.lead_uid is not None
-        }
-    )
-    for trader_uid in traders:
-        follows, followers = uow.accounts.followers_of(trader_uid)
-        for follow in follows:
-            follower = followers.get(follow.follower_uid)
-            if follow.watches_marks and follow.follower_uid in accounts and follower is not None:
-                apply_rules(ctx, uow, follow, follower, markets, env, outcome)
+    touched: dict[int, set[int]] = {}
+    for account in accounts.values():
+        for p in account.positions.values():
+            if p.lead_uid is not None:
+                touched.setdefault(p.lead_uid, set()).add(account.uid)
+    for p in env.changes.positions.values():
+        if p.lead_uid is not None and not p.is_open and p.uid in accounts:
+            touched.setdefault(p.lead_uid, set()).add(p.uid)
+    for trader_uid in sorted(touched):
+        rules_of_trader(ctx, uow, trader_uid, touched[trader_uid], markets, env, outcome)
+    return outcome
+
+
+def rules_after_close(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader_uid: int,
+    follows: Sequence[Follow],
+    markets: Mapping[str, Market],
+    env: Env,
+) -> RulesOutcome:
+    """Apply the total stop-loss (and ratios) of followers whose copies closed with the lead.
+
+    ``follows`` are the trader's follows as the close saw them: when none sets a rule (the
+    usual case) nothing more is read.
+    """
+    outcome = RulesOutcome()
+    touched = {
+        p.uid for p in env.changes.positions.values() if p.lead_uid == trader_uid and not p.is_open
+    }
+    if any(f.watches_marks and f.follower_uid in touched for f in follows):
+        rules_of_trader(ctx, uow, trader_uid, touched, markets, env, outcome)
     return outcome
 
 
@@ -148,13 +194,16 @@ def merged(current: Follow, changes: Mapping[str, Any]) -> Follow:
     if unknown:
         raise InvalidFollowSettings(unknown[0], "is not a follower setting")
     values = dict(changes)
-    if "mode" in values:
-        values["mode"] = CopyMode(values["mode"])
-        if values["mode"] is CopyMode.RATIO and "fixed_amount" not in values:
-            values["fixed_amount"] = None
     for name in ("ratio", "mode"):
         if name in values and values[name] is None:
             raise InvalidFollowSettings(name, "cannot be cleared")
+    if "mode" in values:
+        try:
+            values["mode"] = CopyMode(values["mode"])
+        except ValueError:
+            raise InvalidFollowSettings("mode", "is ratio or fixed_amount") from None
+        if values["mode"] is CopyMode.RATIO and "fixed_amount" not in values:
+            values["fixed_amount"] = None
     if values.get("contracts") is not None:
         values["contracts"] = frozenset(values["contracts"])
     return replace(current, **values)
@@ -200,10 +249,11 @@ def change_settings(
         uow.follows.change(follow)
         outcome = RulesOutcome()
         env = ctx.env()
-        follower = accounts.get(follower_uid)
-        if follow.watches_marks and follower is not None:
+        follower, trader = accounts.get(follower_uid), accounts.get(follow.trader_uid)
+        if follow.watches_marks and follower is not None and trader is not None:
             markets = ctx.markets(uow.markets.marks())
-            apply_rules(ctx, uow, follow, follower, markets, env, outcome)
+            ratio = share_ratio(ctx, uow, follow.trader_uid)
+            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)

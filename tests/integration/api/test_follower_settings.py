@@ -9,13 +9,12 @@ restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 import pytest
 
@@ -344,3 +343,54 @@ def test_settings_survive_a_restart_on_sqlite(tmp_path: Path) -> None:
         assert [s["reason"] for s in second.user(follower["uid"])["skipped_copies"]] == [
             "contract_not_followed"
         ]
+
+
+def test_a_take_profit_set_later_closes_a_winning_copy_at_once_and_pays_the_trader(
+    server: LiveServer,
+) -> None:
+    # the follow is rewritten and the trader credited in one unit of work: the share must land
+    trader, follower = pair(server)
+    lead_open(server, trader, "10")
+    server.set_price("BTC-USDT", "64000")  # +5.8 %: PnL/margin about 0.29
+    before = Decimal(server.user(trader["uid"])["balance"])
+
+    changed = patch(server, follower["uid"], tp_ratio="0.2")
+
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["copy_exits"], changed.json()["stopped"]) == (1, False)
+    (share,) = server.user(follower["uid"])["profit_shares_paid"]
+    assert Decimal(share["amount"]) > 0
+    assert Decimal(server.user(trader["uid"])["balance"]) == before + Decimal(share["amount"])
+    assert [p["close_type"] for p in closed(server, follower["uid"])] == [8]
+
+
+def test_removing_a_follower_with_a_winning_copy_pays_the_trader_its_share(
+    server: LiveServer,
+) -> None:
+    trader, follower = pair(server)
+    lead_open(server, trader, "10")
+    server.set_price("BTC-USDT", "64000")
+    before = Decimal(server.user(trader["uid"])["balance"])
+    # HTX's opaque follower id: the UID's digits in base64, unpadded
+    body = {"follower_uid": base64.b64encode(str(follower["uid"]).encode()).decode().rstrip("=")}
+    ok(server.signed(trader, "POST", P + "remove_follower", body=body))
+    (share,) = server.user(follower["uid"])["profit_shares_paid"]
+    assert Decimal(server.user(trader["uid"])["balance"]) == before + Decimal(share["amount"])
+
+
+def test_a_price_path_tick_applies_the_rules_like_a_price_set_by_hand(
+    server: LiveServer,
+) -> None:
+    trader, follower = pair(server, tp_ratio="0.5")
+    lead_open(server, trader, "10")
+    now = server.admin_get("/_sim/clock")["now_ms"]
+    server.admin("/_sim/clock", {"now_ms": now})
+    try:
+        csv = "0,60500\n1000,67000\n2000,60500\n"
+        server.admin("/_sim/markets/BTC-USDT/path", {"kind": "replay", "csv": csv})
+        server.admin("/_sim/clock", {"advance_ms": 1500})  # the tick at +1000 s: 67000
+        assert [p["close_type"] for p in closed(server, follower["uid"])] == [8]
+        assert len(positions(server, trader["uid"])) == 1
+    finally:
+        server.admin("/_sim/markets/BTC-USDT/path", {"kind": "fixed"})
+        server.admin("/_sim/clock", {"now_ms": None})

@@ -10,7 +10,7 @@ import pytest
 from service_kit import D, buy, make_ctx, page
 
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import CloseType, CopyMode, MarginMode
+from copytrade.domain.enums import CloseType, CopyMode, MarginMode, PositionSide
 from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.service import handlers, sim
 from copytrade.service.context import ServiceContext
@@ -67,7 +67,7 @@ def test_the_total_stop_counts_only_the_current_follow() -> None:
     trader, follower = _pair(ctx)
     handlers.place_order(ctx, trader, buy("10", mode=MarginMode.ISOLATED, lever=5))
     sim.set_price(ctx, "BTC-USDT", D(57500))
-    handlers.close_all_position(ctx, trader, "BTC-USDT", MarginMode.ISOLATED, buy().side)
+    handlers.close_all_position(ctx, trader, "BTC-USDT", MarginMode.ISOLATED, PositionSide.LONG)
     with ctx.admin() as uow:  # a loss of about 30 under an earlier follow of the same trader
         assert uow.follows.realised(follower) < -25
         uow.follows.end(follower, ctx.clock.now_ms())

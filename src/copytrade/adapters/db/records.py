@@ -257,6 +257,43 @@ class SqlFollows:
             .values(active=False, ended_at=now)
         )
 
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        f = t.follows
+        self._bump([follow.trader_uid])
+        self._write().execute(
+            update(f)
+            .where(
+                and_(
+                    f.c.follower_uid == follow.follower_uid,
+                    f.c.trader_uid == follow.trader_uid,
+                    f.c.active.is_(True),
+                )
+            )
+            .values(ratio=follow.ratio, settings=settings_text(follow))
+        )
+
+    def realised(self, follower_uid: int) -> Decimal:
+        """Return the realised copy PnL of the follower's current follow.
+
+        Read on the writing connection: on SQLite it writes the rows of the commit group's
+        earlier calls first, so their closed copies count too.
+        """
+        f, p = t.follows, t.positions
+        rows = self._write().execute(
+            select(p.c.profit)
+            .join(f, and_(f.c.follower_uid == p.c.uid, f.c.active.is_(True)))
+            .where(
+                and_(
+                    p.c.uid == follower_uid,
+                    p.c.lead_uid == f.c.trader_uid,
+                    p.c.is_open.is_(False),
+                    p.c.close_time >= f.c.started_at,
+                )
+            )
+        )
+        return sum((Decimal(profit) for (profit,) in rows if profit is not None), Decimal(0))
+
     def _bump(self, trader_uids: Sequence[int]) -> None:
         """Move the traders' versions on: a copy of their follows kept anywhere expires."""
         executemany(
