@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import MarginMode, OrderStatus
+from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
+from copytrade.domain.enums import MarginMode, OrderStatus, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -39,7 +39,11 @@ UID_START = 10_000_000
 
 @dataclass(frozen=True, slots=True)
 class FollowRow:
-    """A follow as stored: active until ended."""
+    """A follow as stored: active until ended.
+
+    ``settings`` are kept as the database stores keep them (:func:`follow_settings`'s text), so
+    that a setting they would not round-trip is lost here too.
+    """
 
     follow_id: int
     follower_uid: int
@@ -48,6 +52,11 @@ class FollowRow:
     started_at: int
     ended_at: int | None = None
     active: bool = True
+    settings: Mapping[str, str] | None = None
+
+    def follow(self) -> Follow:
+        """Return the follow with its settings."""
+        return follow_with_settings(self.follower_uid, self.trader_uid, self.ratio, self.settings)
 
 
 @dataclass(slots=True)
@@ -57,6 +66,8 @@ class MemoryState:
     users: dict[int, User] = field(default_factory=dict)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     balances: dict[int, Decimal] = field(default_factory=dict)
+    spot: dict[int, Decimal] = field(default_factory=dict)
+    futures: dict[int, Decimal] = field(default_factory=dict)
     open_positions: dict[int, dict[int, SubPosition]] = field(default_factory=dict)
     open_orders: dict[int, dict[int, Order]] = field(default_factory=dict)
     levers: dict[int, dict[tuple[str, MarginMode], int]] = field(default_factory=dict)
@@ -75,6 +86,8 @@ class MemoryState:
             dict(self.users),
             dict(self.keys),
             dict(self.balances),
+            dict(self.spot),
+            dict(self.futures),
             {uid: dict(p) for uid, p in self.open_positions.items()},
             {uid: dict(o) for uid, o in self.open_orders.items()},
             {uid: dict(lv) for uid, lv in self.levers.items()},
@@ -99,6 +112,8 @@ class MemoryState:
             {i: dataclasses.replace(p) for i, p in self.open_positions.get(uid, {}).items()},
             {i: dataclasses.replace(o) for i, o in self.open_orders.get(uid, {}).items()},
             dict(self.levers.get(uid, {})),
+            self.spot.get(uid, Decimal(0)),
+            self.futures.get(uid, Decimal(0)),
         )
 
     def key(self, access_key: str) -> ApiKey | None:
@@ -113,7 +128,7 @@ class MemoryState:
         """Return the follower's current follow."""
         for row in self.follows.values():
             if row.follower_uid == follower_uid and row.active:
-                return Follow(row.follower_uid, row.trader_uid, row.ratio)
+                return row.follow()
         return None
 
     def apply(self, changes: ChangeSet) -> None:
@@ -121,6 +136,8 @@ class MemoryState:
         for uid, account in changes.accounts.items():
             if uid in self.balances:
                 self.balances[uid] = account.balance
+                self.spot[uid] = account.spot
+                self.futures[uid] = account.futures
         for pid, pos in changes.positions.items():
             kept = dataclasses.replace(pos)
             book = self.open_positions.setdefault(pos.uid, {})
@@ -276,7 +293,7 @@ class MemoryAccounts:
             ),
             key=lambda r: r.follow_id,
         )
-        follows = [Follow(r.follower_uid, r.trader_uid, r.ratio) for r in rows]
+        follows = [r.follow() for r in rows]
         if not follows:
             return [], {}
         return follows, self.get_many([f.follower_uid for f in follows])
@@ -353,7 +370,12 @@ class MemoryFollows:
         state = self._unit.writable()
         for follow_id, f in rows:
             state.follows[follow_id] = FollowRow(
-                follow_id, f.follower_uid, f.trader_uid, f.ratio, now
+                follow_id,
+                f.follower_uid,
+                f.trader_uid,
+                f.ratio,
+                now,
+                settings=follow_settings(f) or None,
             )
 
     def end(self, follower_uid: int, now: int) -> None:
@@ -362,6 +384,40 @@ class MemoryFollows:
         for fid, row in list(state.follows.items()):
             if row.follower_uid == follower_uid and row.active:
                 state.follows[fid] = dataclasses.replace(row, active=False, ended_at=now)
+
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        state = self._unit.writable()
+        for fid, row in list(state.follows.items()):
+            if (row.follower_uid, row.trader_uid) == (
+                follow.follower_uid,
+                follow.trader_uid,
+            ) and row.active:
+                state.follows[fid] = dataclasses.replace(
+                    row, ratio=follow.ratio, settings=follow_settings(follow) or None
+                )
+
+    def realised(self, follower_uid: int) -> Decimal:
+        """Return the realised copy PnL of the follower's current follow."""
+        state = self._unit.state
+        row = next(
+            (r for r in state.follows.values() if r.follower_uid == follower_uid and r.active),
+            None,
+        )
+        if row is None:
+            return Decimal(0)
+        return sum(
+            (
+                p.profit
+                for p in state.closed.values()
+                if p.uid == follower_uid
+                and p.lead_uid == row.trader_uid
+                and p.profit is not None
+                and p.close_time is not None
+                and p.close_time >= row.started_at
+            ),
+            Decimal(0),
+        )
 
 
 class MemoryMarkets:
@@ -402,6 +458,18 @@ class MemoryAdmin:
         state = self._unit.writable()
         if uid in state.balances:
             state.balances[uid] = balance
+        self._accounts.forget()
+
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances."""
+        state = self._unit.writable()
+        if uid in state.balances:
+            books = {
+                Wallet.COPY_TRADING: state.balances,
+                Wallet.SPOT: state.spot,
+                Wallet.FUTURES: state.futures,
+            }
+            books[wallet][uid] = amount
         self._accounts.forget()
 
     def meta(self, key: str) -> str | None:

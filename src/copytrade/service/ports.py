@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -156,6 +157,22 @@ class FollowRepository(Protocol):
         """End the follower's current follow."""
         ...
 
+    def change(self, follow: Follow) -> None:
+        """Replace the settings (ratio included) of the follower's current follow of its trader.
+
+        The follow keeps its id and start time, so the copy PnL counted towards its total
+        stop-loss runs on.
+        """
+        ...
+
+    def realised(self, follower_uid: int) -> Decimal:
+        """Return the realised copy PnL of the follower's current follow, as committed.
+
+        The profit (net of fees) of the follower's copies of its trader closed since the
+        current follow started; 0 when it follows no one.
+        """
+        ...
+
 
 class MarketRepository(Protocol):
     """Mark prices."""
@@ -223,6 +240,10 @@ class AdminRepository(Protocol):
 
     def set_balance(self, uid: int, balance: Decimal) -> None:
         """Overwrite a wallet balance."""
+        ...
+
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (spot, futures, copy trading)."""
         ...
 
     def meta(self, key: str) -> str | None:
