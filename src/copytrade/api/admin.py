@@ -92,6 +92,7 @@ def follow_fields(follow: Follow) -> dict[str, Any]:
         "sl_ratio": _opt_fmt(follow.sl_ratio),
         "total_stop_loss": _opt_fmt(follow.total_stop_loss),
         "contracts": sorted(follow.contracts) if follow.contracts is not None else None,
+        "max_slippage": _opt_fmt(follow.max_slippage),
     }
 
 
@@ -322,6 +323,7 @@ class AdminApi:
             body.sl_ratio,
             body.total_stop_loss,
             frozenset(body.contracts) if body.contracts is not None else None,
+            body.max_slippage,
         )
         try:
             await self._run(sim.follow_with, self.ctx, follow)

@@ -181,6 +181,11 @@ class FollowRequest(_Request):
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts (others are skipped with their reason)."
     )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
+    )
 
 
 class FollowSettingsRequest(_Request):
@@ -209,6 +214,11 @@ class FollowSettingsRequest(_Request):
     )
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts; `null`: every contract."
+    )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
     )
 
     def changes(self) -> dict[str, Any]:
@@ -351,6 +361,7 @@ class FollowReply(_Reply):
     sl_ratio: DecimalText | None = None
     total_stop_loss: DecimalText | None = None
     contracts: list[str] | None = None
+    max_slippage: DecimalText | None = None
 
 
 class FollowSettingsReply(FollowReply):

@@ -149,6 +149,7 @@ class AdminClient:
         sl_ratio: Number | None = None,
         total_stop_loss: Number | None = None,
         contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> dict[str, Any]:
         """Make a follower copy a trader, with the follower's settings (spec §8.1).
 
@@ -161,6 +162,8 @@ class AdminClient:
             sl_ratio: A copy closes on its own at PnL / margin ≤ −this.
             total_stop_loss: USDT of copy loss after which the follow stops, copies closed.
             contracts: Copy only these contracts.
+            max_slippage: Skip a market copy expected worse than the lead by more than this
+                fraction (reason ``slippage``).
 
         Returns:
             The follow made, with its settings.
@@ -177,6 +180,7 @@ class AdminClient:
             ("tp_ratio", tp_ratio),
             ("sl_ratio", sl_ratio),
             ("total_stop_loss", total_stop_loss),
+            ("max_slippage", max_slippage),
         ):
             if value is not None:
                 body[name] = _text(value)
@@ -200,6 +204,7 @@ class AdminClient:
         sl_ratio: Number | Unset | None = UNSET,
         total_stop_loss: Number | Unset | None = UNSET,
         contracts: Sequence[str] | Unset | None = UNSET,
+        max_slippage: Number | Unset | None = UNSET,
     ) -> dict[str, Any]:
         """Change a follower's settings (``PATCH /_sim/users/{uid}/follow``).
 
@@ -217,6 +222,8 @@ class AdminClient:
             sl_ratio: A copy closes on its own at PnL / margin ≤ −this (``None``: off).
             total_stop_loss: USDT of copy loss that ends the follow (``None``: off).
             contracts: Copy only these contracts (``None``: every contract).
+            max_slippage: Skip copies worse than the lead by more than this fraction
+                (``None``: off).
 
         Returns:
             The follow with its new settings, ``copy_exits`` and ``copies_stopped`` (copies
@@ -236,6 +243,7 @@ class AdminClient:
             ("tp_ratio", tp_ratio),
             ("sl_ratio", sl_ratio),
             ("total_stop_loss", total_stop_loss),
+            ("max_slippage", max_slippage),
         ):
             if not isinstance(value, Unset):
                 body[name] = None if value is None else _text(value)

@@ -61,6 +61,9 @@ class Follow:
       unrealised) reaches ``−total_stop_loss``, the follow stops and its copies close (type 10).
     * ``contracts``: only these contracts are copied (``None``: all); others are skipped with
       the reason ``contract_not_followed``.
+    * ``max_slippage``: a market copy expected worse than the lead's price by more than this
+      fraction (0.01 = 1 %) is skipped with the reason ``slippage`` (OKX's and Binance's
+      guard); with the venue's own limit the stricter applies.
     """
 
     follower_uid: int
@@ -72,6 +75,7 @@ class Follow:
     sl_ratio: Decimal | None = None
     total_stop_loss: Decimal | None = None
     contracts: frozenset[str] | None = None
+    max_slippage: Decimal | None = None
 
     def copies(self, contract_code: str) -> bool:
         """Return whether this follower copies ``contract_code``."""
@@ -101,6 +105,8 @@ def check_follow(follow: Follow) -> Follow:
             raise InvalidFollowSettings(name, "must be positive when set")
     if follow.contracts is not None and not follow.contracts:
         raise InvalidFollowSettings("contracts", "must name at least one contract when set")
+    if follow.max_slippage is not None and not 0 <= follow.max_slippage <= 1:
+        raise InvalidFollowSettings("max_slippage", "is a fraction from 0 to 1 when set")
     return follow
 
 
@@ -112,7 +118,7 @@ def follow_settings(follow: Follow) -> dict[str, str]:
     out: dict[str, str] = {}
     if follow.mode is not CopyMode.RATIO:
         out["mode"] = follow.mode.value
-    for name in ("fixed_amount", "tp_ratio", "sl_ratio", "total_stop_loss"):
+    for name in ("fixed_amount", "tp_ratio", "sl_ratio", "total_stop_loss", "max_slippage"):
         value = getattr(follow, name)
         if value is not None:
             out[name] = str(value)
@@ -143,6 +149,7 @@ def follow_with_settings(
         number("sl_ratio"),
         number("total_stop_loss"),
         frozenset(contracts.split(",")) if contracts is not None else None,
+        number("max_slippage"),
     )
 
 
@@ -187,6 +194,8 @@ class CopyWave:
     them (oldest follow first), ``shuffle`` orders them by the seeded hash of
     :func:`~copytrade.domain.impact.copy_order`. Each copy meets the book the lead and the
     earlier copies left (``ledger``) and must pass the slippage guard against ``lead_price``.
+    With impact off (``settings.enabled`` false) a wave only applies the slippage guards, the
+    venue's and the followers': every copy meets the freshly quoted book.
     """
 
     ledger: DepthLedger
@@ -202,7 +211,7 @@ class CopyWave:
         owner, contract, side and open time), not by its id, which a replay hands out anew.
         """
         follows = list(follows)
-        if self.settings.copy_order != "shuffle":
+        if self.settings.copy_order != "shuffle" or not self.settings.enabled:
             return follows
         by_uid = {f.follower_uid: f for f in follows}
         lead_key = f"{lead.uid}:{lead.contract_code}:{lead.side.value}:{lead.open_time}"
@@ -217,12 +226,19 @@ class CopyWave:
             self._book = self.ledger.book(base.spec.contract_code, base.book, self.at_ms)
         return Market(base.spec, base.mark, self._book)
 
-    def refusal(self, book: Book, volume: Decimal, buy: bool) -> str | None:
-        """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go)."""
-        return slippage_refusal(book, volume, buy, self.lead_price, self.settings.max_slippage)
+    def refusal(self, follow: Follow, book: Book, volume: Decimal, buy: bool) -> str | None:
+        """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go).
+
+        The limit is the stricter of the venue's and the follower's own.
+        """
+        limits = [x for x in (self.settings.max_slippage, follow.max_slippage) if x is not None]
+        limit = min(limits) if limits else None
+        return slippage_refusal(book, volume, buy, self.lead_price, limit)
 
     def took(self, code: str, buy: bool, fills: Iterable[FillRecord]) -> None:
-        """Record what a copy's fills took from the book."""
+        """Record what a copy's fills took from the book (impact off: nothing stays taken)."""
+        if not self.settings.enabled:
+            return
         taken = [Fill(f.price, f.volume) for f in fills]
         self.ledger.take(code, buy, taken, self.at_ms)
         if self._book is not None:
@@ -258,7 +274,9 @@ def copy_open(
         reason, detail = _refusal(follow, account, lead, lead_change, volume, here)
         if reason is None:
             assert account is not None
-            reason, detail = _place_copy(account, lead, volume, existing, here, markets, env, wave)
+            reason, detail = _place_copy(
+                account, follow, lead, volume, existing, here, markets, env, wave
+            )
         if reason is None:
             copied += 1
             continue
@@ -312,6 +330,7 @@ def _refusal(
 
 def _place_copy(
     account: Account,
+    follow: Follow,
     lead: SubPosition,
     volume: Decimal,
     existing: SubPosition | None,
@@ -323,7 +342,7 @@ def _place_copy(
     """Place one market copy; return why it was skipped (``None``: it was made)."""
     buy = lead.side is PositionSide.LONG
     if wave is not None:
-        refusal = wave.refusal(market.book, volume, buy)
+        refusal = wave.refusal(follow, market.book, volume, buy)
         if refusal is not None:
             return SkipReason.SLIPPAGE, refusal
     req = OpenRequest(

@@ -115,9 +115,12 @@ def open_with_copies(
         lead = trader.positions[order.sub_position_id]
         follows, followers = uow.accounts.followers_of(trader.uid)
         if follows:
+            guarded = impact.max_slippage is not None or any(
+                f.max_slippage is not None for f in follows
+            )
             wave = None
-            if impact.enabled and order.avg_price is not None:
-                at = env.now + impact.copy_latency_ms
+            if (impact.enabled or guarded) and order.avg_price is not None:
+                at = env.now + impact.copy_latency_ms if impact.enabled else env.now
                 wave = CopyWave(ctx.depth, impact, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(

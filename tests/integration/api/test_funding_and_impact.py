@@ -144,3 +144,32 @@ def test_with_impact_on_copies_walk_the_book_and_the_guard_skips_past_its_limit(
     assert server.signed(trader, "POST", PLACE, body=_order("10")).json()["code"] == 200
     report = server.admin_get(f"/_sim/traders/{trader['uid']}/slippage")
     assert report["positions"][-1]["worst_bps"] in ("0", "0.00")
+
+
+def test_a_followers_max_slippage_is_kept_changed_and_applied_on_every_store(
+    server: LiveServer,
+) -> None:
+    server.admin("/_sim/impact", {"half_life_ms": 60_000})
+    trader = server.create_user("trader", balance="1000000")
+    first = server.create_user("follower", balance="1000000")
+    second = server.create_user("follower", balance="1000000")
+    made = server.follow(first["uid"], trader["uid"], "1", max_slippage="0.5")
+    assert made["max_slippage"] == "0.5"
+    server.follow(second["uid"], trader["uid"], "1", max_slippage="0.00015")
+    changed = server.http.patch(
+        f"/_sim/users/{first['uid']}/follow", json={"max_slippage": "0.00005"}
+    ).json()
+    assert changed["max_slippage"] == "0.00005"
+    bad = server.http.post(
+        "/_sim/follow",
+        json={"follower_uid": first["uid"], "trader_uid": trader["uid"], "max_slippage": "2"},
+    )
+    assert (bad.status_code, bad.json()["field"]) == (400, "max_slippage")
+    # a level a copy: the first copy is 1 bp worse than the lead (past 0.5 bp), the second
+    # copy then meets that same level (1 bp, within 1.5 bp)
+    assert server.signed(trader, "POST", PLACE, body=_order("1000")).json()["code"] == 200
+    first_view, second_view = server.user(first["uid"]), server.user(second["uid"])
+    assert [k["reason"] for k in first_view["skipped_copies"]] == ["slippage"]
+    assert first_view["positions"] == []
+    assert len(second_view["positions"]) == 1
+    assert server.admin_get(f"/_sim/users/{second['uid']}/follow")["max_slippage"] == "0.00015"

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_kit import D, buy, make_ctx
 
+from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode, OrderDirection, SkipReason
 from copytrade.domain.impact import ImpactSettings
 from copytrade.domain.model import SubPosition
@@ -41,7 +42,6 @@ def _wave(
     volume=st.integers(1, 3000),
     sell=st.booleans(),
     half_life_ms=st.integers(1, 10**7),
-    latency_ms=st.integers(0, 10**6),
     shuffle=st.booleans(),
 )
 def test_with_impact_on_the_average_market_copy_price_is_never_better_than_the_leads(
@@ -49,16 +49,15 @@ def test_with_impact_on_the_average_market_copy_price_is_never_better_than_the_l
     volume: int,
     sell: bool,
     half_life_ms: int,
-    latency_ms: int,
     shuffle: bool,
 ) -> None:
+    """Copies placed right after the lead (no latency) walk what it left."""
     ctx = make_ctx()
     ctx.set_impact(
         ImpactSettings(
             half_life_ms=half_life_ms,
             copy_order="shuffle" if shuffle else "follow_time",
             seed=7,
-            copy_latency_ms=latency_ms,
         )
     )
     direction = OrderDirection.SELL if sell else OrderDirection.BUY
@@ -71,6 +70,35 @@ def test_with_impact_on_the_average_market_copy_price_is_never_better_than_the_l
         assert average <= lead.open_avg_price
     else:
         assert average >= lead.open_avg_price
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ratios=st.lists(st.sampled_from(["0.5", "1", "2", "5"]), min_size=1, max_size=5),
+    volume=st.integers(1, 3000),
+    sell=st.booleans(),
+    half_life_ms=st.integers(1, 10**6),
+    latency_ms=st.integers(0, 10**6),
+)
+def test_whatever_the_latency_impact_never_gives_a_copy_a_better_price(
+    ratios: list[str], volume: int, sell: bool, half_life_ms: int, latency_ms: int
+) -> None:
+    """With a latency the lead's depth comes back, so a copy smaller than the lead may beat
+    the lead's average (it would on a venue too); but never the price it gets without impact.
+    """
+    direction = OrderDirection.SELL if sell else OrderDirection.BUY
+    plain = make_ctx()
+    _, without, uids = _wave(plain, ratios, str(volume), direction)
+    ctx = make_ctx()
+    ctx.set_impact(ImpactSettings(half_life_ms=half_life_ms, copy_latency_ms=latency_ms))
+    _, with_impact, _ = _wave(ctx, ratios, str(volume), direction)
+    fresh = {c.uid: c.open_avg_price for c in without}
+    for copy in with_impact:
+        if sell:
+            assert copy.open_avg_price <= fresh[copy.uid]
+        else:
+            assert copy.open_avg_price >= fresh[copy.uid]
+    assert len(uids) == len(ratios)
 
 
 def test_impact_is_off_by_default_and_every_copy_gets_the_leads_price() -> None:
@@ -125,3 +153,36 @@ def test_a_copy_latency_gives_the_lead_depth_partly_back() -> None:
         return copies[0].open_avg_price
 
     assert first_copy(100_000) < first_copy(0)
+
+
+def test_a_followers_own_slippage_limit_skips_its_copy_and_the_stricter_limit_wins() -> None:
+    ctx = make_ctx()
+    ctx.set_impact(ImpactSettings(half_life_ms=60_000, max_slippage=D("0.00025")))
+    trader = sim.create_user(ctx, "trader", D(10**9)).uid
+    careful, relaxed, lax = (sim.create_user(ctx, "follower", D(10**9)).uid for _ in range(3))
+    sim.follow_with(ctx, Follow(careful, trader, D(1), max_slippage=D("0.00015")))
+    sim.follow_with(ctx, Follow(relaxed, trader, D(1)))
+    sim.follow_with(ctx, Follow(lax, trader, D(1), max_slippage=D("0.01")))  # the venue's wins
+    # each copy takes a whole level: careful 1 bp, relaxed 2 bp, lax 3 bp worse than the lead
+    handlers.place_order(ctx, trader, buy("1000", code="ETH-USDT"))
+    with ctx.reads() as reads:
+        made = {u: bool(reads.account(u).positions) for u in (careful, relaxed, lax)}  # type: ignore[union-attr]
+        reasons = {u: [s.reason for s in reads.user_report(u).skipped_copies] for u in made}
+        kept = reads.active_follow_of(careful)
+    assert made == {careful: True, relaxed: True, lax: False}
+    assert reasons[lax] == [SkipReason.SLIPPAGE]
+    assert kept is not None
+    assert kept.max_slippage == D("0.00015")  # the store keeps it
+
+
+def test_a_followers_slippage_limit_works_with_impact_off_too() -> None:
+    ctx = make_ctx()  # impact off: the book is whole for every copy
+    trader = sim.create_user(ctx, "trader", D(10**9)).uid
+    big = sim.create_user(ctx, "follower", D(10**9)).uid
+    sim.follow_with(ctx, Follow(big, trader, D(3), max_slippage=D("0.00002")))
+    # the lead fills 500 at the best ask; the 1500-contract copy takes 500 at the next level,
+    # a third of a basis point worse on average: past 0.2 bp
+    handlers.place_order(ctx, trader, buy("500", code="ETH-USDT"))
+    with ctx.reads() as reads:
+        skips = reads.user_report(big).skipped_copies
+    assert [s.reason for s in skips] == [SkipReason.SLIPPAGE]
