@@ -7,7 +7,7 @@ account) or a :class:`CopySkipped` record with its reason; nothing is silently d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 
 from copytrade.domain.book import Book
@@ -32,7 +32,7 @@ from copytrade.domain.impact import (
     slippage_refusal,
 )
 from copytrade.domain.margin import div, to_money
-from copytrade.domain.matching import Fill
+from copytrade.domain.matching import Fill, match_close, vwap
 from copytrade.domain.model import Account, CopySkipped, FillRecord, ProfitShare, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -202,7 +202,7 @@ class CopyWave:
     settings: ImpactSettings
     lead_price: Decimal
     at_ms: int
-    _book: Book | None = None
+    _books: dict[str, Book] = field(default_factory=dict)
 
     def ordered(self, follows: Iterable[Follow], lead: SubPosition) -> list[Follow]:
         """Return ``follows`` in the order their copies are placed.
@@ -222,9 +222,11 @@ class CopyWave:
 
     def market(self, base: Market) -> Market:
         """Return ``base`` with the book the earlier fills left."""
-        if self._book is None:
-            self._book = self.ledger.book(base.spec.contract_code, base.book, self.at_ms)
-        return Market(base.spec, base.mark, self._book)
+        code = base.spec.contract_code
+        book = self._books.get(code)
+        if book is None:
+            book = self._books[code] = self.ledger.book(code, base.book, self.at_ms)
+        return Market(base.spec, base.mark, book)
 
     def refusal(self, follow: Follow, book: Book, volume: Decimal, buy: bool) -> str | None:
         """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go).
@@ -235,14 +237,19 @@ class CopyWave:
         limit = min(limits) if limits else None
         return slippage_refusal(book, volume, buy, self.lead_price, limit)
 
-    def took(self, code: str, buy: bool, fills: Iterable[FillRecord]) -> None:
+    def forget_books(self) -> None:
+        """Read the book from the ledger again (after the wave's time moved)."""
+        self._books.clear()
+
+    def took(self, code: str, buy: bool, fills: Iterable[Fill | FillRecord]) -> None:
         """Record what a copy's fills took from the book (impact off: nothing stays taken)."""
         if not self.settings.enabled:
             return
         taken = [Fill(f.price, f.volume) for f in fills]
         self.ledger.take(code, buy, taken, self.at_ms)
-        if self._book is not None:
-            self._book = deplete(self._book, buy, taken)
+        book = self._books.get(code)
+        if book is not None:
+            self._books[code] = deplete(book, buy, taken)
 
 
 def copy_open(
@@ -391,11 +398,14 @@ def close_copies(
     markets: Mapping[str, Market],
     close_type: CloseType,
     env: Env,
+    wave: CopyWave | None = None,
 ) -> int:
     """Close every follower copy of the (now closed) lead positions and share profits.
 
     Returns the number of copies closed. A profitable copy pays ``profit × ratio`` to the trader
     (net of fees, credited immediately, spec §8.4), added to the lead position's ``follow_takes``.
+    With ``wave`` (market impact on) the copies close one after another, in the order of the
+    followers given, each walking the book the lead's close and the earlier copies left.
     """
     leads = {p.sub_position_id: p for p in lead_positions}
     closed = 0
@@ -407,15 +417,24 @@ def close_copies(
         for copy in sorted(copies, key=lambda p: p.sub_position_id):
             market = markets[copy.contract_code]
             key = (copy.contract_code, copy.side, copy.volume)
-            price = prices.get(key)
-            if price is None:
-                price = prices[key] = close_price(market, [copy])
+            if wave is not None and wave.settings.enabled:
+                price = _walk_close(wave, market, copy)
+            else:
+                price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
             settle_copy(
                 account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
             )
             closed += 1
     return closed
+
+
+def _walk_close(wave: CopyWave, market: Market, copy: SubPosition) -> Decimal:
+    """Return the price of a copy's market close on the book the wave has left; take it."""
+    buy = copy.side is PositionSide.SHORT  # closing a short buys
+    fills = match_close(wave.market(market).book, buy, copy.volume, market.mark)
+    wave.took(copy.contract_code, buy, fills)
+    return vwap(fills)
 
 
 def settle_copy(

@@ -7,12 +7,13 @@ commits; any error rolls everything back (all or nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from time import perf_counter
 
 from copytrade.domain.copytrading import CopyWave, Follow, close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, OrderDirection, PositionSide
 from copytrade.domain.errors import PositionNotFound
-from copytrade.domain.matching import Fill
+from copytrade.domain.matching import Fill, match_close
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -148,8 +149,21 @@ def close_with_copies(
     close_type: CloseType,
     env: Env,
 ) -> CloseResult:
-    """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
+    """Close ``positions`` of one key at market, then every follower copy of the lead ones.
+
+    With market impact on, the lead's close meets the book earlier fills left and the copies
+    close one after another on what it left.
+    """
+    wave = _close_wave(ctx, positions, market, env) if ctx.impact.enabled else None
+    if wave is not None:
+        market = wave.market(market)
     closed = close_at_market(trader, positions, market, close_type, env)
+    if wave is not None and closed:
+        buy = closed[0].side is PositionSide.SHORT  # closing a short buys
+        volume = sum((p.volume for p in closed), Decimal(0))
+        wave.took(
+            market.spec.contract_code, buy, match_close(market.book, buy, volume, market.mark)
+        )
     copies = 0
     follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
@@ -157,9 +171,20 @@ def close_with_copies(
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         started = perf_counter()
-        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
+        if wave is not None:
+            wave.at_ms = env.now + ctx.impact.copy_latency_ms
+            wave.forget_books()
+        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env, wave)
         ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies, follows)
+
+
+def _close_wave(
+    ctx: ServiceContext, positions: list[SubPosition], market: Market, env: Env
+) -> CopyWave:
+    """Return the impact wave a close walks (the lead's close now, its copies after)."""
+    lead_price = positions[0].open_avg_price  # no guard on closes: the price is not used
+    return CopyWave(ctx.depth, ctx.impact, lead_price, env.now)
 
 
 def _close_and_commit(

@@ -186,3 +186,18 @@ def test_a_followers_slippage_limit_works_with_impact_off_too() -> None:
     with ctx.reads() as reads:
         skips = reads.user_report(big).skipped_copies
     assert [s.reason for s in skips] == [SkipReason.SLIPPAGE]
+
+
+def test_with_impact_on_copies_also_close_one_after_another_down_the_book() -> None:
+    ctx = make_ctx()
+    ctx.set_impact(ImpactSettings(half_life_ms=60_000))
+    lead, _, uids = _wave(ctx, ["1"] * 3, "1000", OrderDirection.BUY)
+    handlers.close_all_position(ctx, lead.uid, "ETH-USDT", MarginMode.CROSS, lead.side)
+    with ctx.reads() as reads:
+        (lead_closed,) = reads.user_report(lead.uid).closed_positions
+        closes = [reads.user_report(u).closed_positions[0].close_avg_price for u in uids]
+    # a level holds 1000: the lead sells into the best bid, each copy one level lower
+    assert lead_closed.close_avg_price is not None
+    assert closes == sorted(closes, reverse=True)
+    assert len(set(closes)) == 3
+    assert all(c is not None and c < lead_closed.close_avg_price for c in closes)
