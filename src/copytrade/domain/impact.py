@@ -15,6 +15,7 @@ the simulation time.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
@@ -61,13 +62,39 @@ class ImpactSettings:
         return self.half_life_ms > 0
 
 
-class DepthLedger:
-    """Depth taken from the market maker's book and not yet given back."""
+TakenDepth = tuple[str, bool, tuple[Fill, ...], int]
+"""One record of depth taken: contract, buy side, the fills, when."""
 
-    def __init__(self, half_life_ms: int) -> None:
-        """Give depth back with this half-life (0: at once, the ledger stays empty)."""
+
+class DepthLedger:
+    """Depth taken from the market maker's book and not yet given back.
+
+    A command works on a :meth:`fork` and the depth it took joins the shared ledger only once
+    it commits (:meth:`apply`): a command that fails, or is rerun after a write conflict,
+    leaves no mark on the book.
+    """
+
+    def __init__(self, half_life_ms: int, journal: list[TakenDepth] | None = None) -> None:
+        """Give depth back with this half-life (0: at once, the ledger stays empty).
+
+        ``journal``: where a fork records each take, for :meth:`apply` after the commit.
+        """
         self.half_life_ms = half_life_ms
         self._taken: dict[tuple[str, bool, Decimal], tuple[Decimal, int]] = {}
+        self.journal = journal
+        self._lock = threading.Lock()
+
+    def fork(self, journal: list[TakenDepth]) -> DepthLedger:
+        """Return a private copy that records its takes in ``journal``."""
+        copy = DepthLedger(self.half_life_ms, journal)
+        with self._lock:
+            copy._taken = dict(self._taken)
+        return copy
+
+    def apply(self, taken: Iterable[TakenDepth]) -> None:
+        """Take what a committed command's fork took (in order)."""
+        for code, buy, fills, at in taken:
+            self.take(code, buy, fills, at)
 
     def outstanding(self, code: str, buy: bool, price: Decimal, now_ms: int) -> Decimal:
         """Return the contracts still missing at ``price`` on the side a buy (or sell) takes."""
@@ -112,20 +139,26 @@ class DepthLedger:
         """Record that ``fills`` (a buy takes asks, a sell bids) emptied part of the book."""
         if self.half_life_ms <= 0:
             return
-        for fill in fills:
-            key = (code, buy, fill.price)
-            entry = self._taken.get(key)
-            before = self._decayed(entry, now_ms) if entry is not None else _ZERO
-            self._taken[key] = (before + fill.volume, now_ms)
+        fills = tuple(fills)
+        if self.journal is not None:
+            self.journal.append((code, buy, fills, now_ms))
+        with self._lock:
+            for fill in fills:
+                key = (code, buy, fill.price)
+                entry = self._taken.get(key)
+                before = self._decayed(entry, now_ms) if entry is not None else _ZERO
+                self._taken[key] = (before + fill.volume, max(now_ms, entry[1] if entry else 0))
 
     def prune(self, now_ms: int) -> None:
         """Forget levels whose depth is back."""
-        for key in [k for k, e in self._taken.items() if self._decayed(e, now_ms) == 0]:
-            del self._taken[key]
+        with self._lock:
+            for key in [k for k, e in self._taken.items() if self._decayed(e, now_ms) == 0]:
+                del self._taken[key]
 
     def clear(self) -> None:
         """Give every level back (a reset)."""
-        self._taken.clear()
+        with self._lock:
+            self._taken.clear()
 
 
 def copy_order(

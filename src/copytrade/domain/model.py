@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from copytrade.domain.enums import (
     CloseType,
@@ -21,6 +22,9 @@ from copytrade.domain.enums import (
 )
 from copytrade.domain.errors import InvalidOrderTransition
 from copytrade.domain.margin import div, initial_margin
+
+if TYPE_CHECKING:
+    from copytrade.domain.impact import TakenDepth
 
 _ZERO = Decimal(0)
 
@@ -230,6 +234,9 @@ class ChangeSet:
     fills: list[FillRecord] = field(default_factory=list)
     skips: list[CopySkipped] = field(default_factory=list)
     profit_shares: list[ProfitShare] = field(default_factory=list)
+    book_takes: list[TakenDepth] = field(default_factory=list)
+    """Depth the command took from the market maker's book (market impact), for the shared
+    ledger once it commits; no store keeps it."""
 
     def touch(self, account: Account) -> None:
         """Mark an account's wallet as changed."""

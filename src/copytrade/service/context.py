@@ -103,7 +103,12 @@ class ServiceContext:
         return out
 
     def committed(self, changes: ChangeSet) -> None:
-        """Publish a committed change set: its fills to the tape, its orders to the journal."""
+        """Publish a committed change set: fills, orders, and the depth it took from the book.
+
+        Fills go to the tape, orders to the journal, book takes to the shared depth ledger.
+        """
+        if changes.book_takes:
+            self.depth.apply(changes.book_takes)
         self.tape.record_fills(changes.fills)
         if changes.orders:
             self.journal.record(changes.orders.values(), self.clock.now_ms())
@@ -116,4 +121,6 @@ class ServiceContext:
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet())
+        changes = ChangeSet()
+        depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth)

@@ -13,6 +13,7 @@ from time import perf_counter
 from copytrade.domain.copytrading import CopyWave, Follow, close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, OrderDirection, PositionSide
 from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.impact import DepthLedger
 from copytrade.domain.matching import Fill, match_close
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
 from copytrade.domain.trading import (
@@ -99,17 +100,18 @@ def open_with_copies(
     """
     quoted = markets[req.contract_code]
     impact = ctx.impact
+    depth = env.depth if impact.enabled else None
     market = quoted
-    if impact.enabled:
+    if depth is not None:
         market = Market(
-            quoted.spec, quoted.mark, ctx.depth.book(req.contract_code, quoted.book, env.now)
+            quoted.spec, quoted.mark, depth.book(req.contract_code, quoted.book, env.now)
         )
     first = len(env.changes.fills)
     order = open_order(trader, req, market, markets, env)
     buy = req.direction is OrderDirection.BUY
-    if impact.enabled:
+    if depth is not None:
         taken = [Fill(f.price, f.volume) for f in env.changes.fills[first:]]
-        ctx.depth.take(req.contract_code, buy, taken, env.now)
+        depth.take(req.contract_code, buy, taken, env.now)
     copies = skipped = 0
     fan_out: FanOut = None
     if order.filled > 0 and order.sub_position_id is not None:
@@ -120,9 +122,9 @@ def open_with_copies(
                 f.max_slippage is not None for f in follows
             )
             wave = None
-            if (impact.enabled or guarded) and order.avg_price is not None:
-                at = env.now + impact.copy_latency_ms if impact.enabled else env.now
-                wave = CopyWave(ctx.depth, impact, order.avg_price, at)
+            if (depth is not None or guarded) and order.avg_price is not None:
+                at = env.now + impact.copy_latency_ms if depth is not None else env.now
+                wave = CopyWave(depth or DepthLedger(0), impact, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(
                 lead, order.filled, follows, followers, quoted, markets, env, wave
@@ -154,7 +156,7 @@ def close_with_copies(
     With market impact on, the lead's close meets the book earlier fills left and the copies
     close one after another on what it left.
     """
-    wave = _close_wave(ctx, positions, market, env) if ctx.impact.enabled else None
+    wave = _close_wave(ctx, positions, env) if ctx.impact.enabled and env.depth else None
     if wave is not None:
         market = wave.market(market)
     closed = close_at_market(trader, positions, market, close_type, env)
@@ -179,12 +181,11 @@ def close_with_copies(
     return CloseResult([p.sub_position_id for p in closed], copies, follows)
 
 
-def _close_wave(
-    ctx: ServiceContext, positions: list[SubPosition], market: Market, env: Env
-) -> CopyWave:
+def _close_wave(ctx: ServiceContext, positions: list[SubPosition], env: Env) -> CopyWave:
     """Return the impact wave a close walks (the lead's close now, its copies after)."""
+    assert env.depth is not None
     lead_price = positions[0].open_avg_price  # no guard on closes: the price is not used
-    return CopyWave(ctx.depth, ctx.impact, lead_price, env.now)
+    return CopyWave(env.depth, ctx.impact, lead_price, env.now)
 
 
 def _close_and_commit(

@@ -201,3 +201,21 @@ def test_with_impact_on_copies_also_close_one_after_another_down_the_book() -> N
     assert closes == sorted(closes, reverse=True)
     assert len(set(closes)) == 3
     assert all(c is not None and c < lead_closed.close_avg_price for c in closes)
+
+
+def test_depth_a_command_takes_reaches_the_shared_book_only_when_it_commits() -> None:
+    from copytrade.domain.matching import Fill
+
+    ctx = make_ctx()
+    ctx.set_impact(ImpactSettings(half_life_ms=60_000))
+    price = D("3000.3")
+    failed = ctx.env()  # a command that takes depth, then fails (or is rerun on a conflict)
+    assert failed.depth is not None
+    failed.depth.take("ETH-USDT", True, [Fill(price, D(400))], failed.now)
+    assert failed.depth.outstanding("ETH-USDT", True, price, failed.now) == 400
+    assert ctx.depth.outstanding("ETH-USDT", True, price, failed.now) == 0
+    done = ctx.env()
+    assert done.depth is not None
+    done.depth.take("ETH-USDT", True, [Fill(price, D(300))], done.now)
+    ctx.committed(done.changes)
+    assert ctx.depth.outstanding("ETH-USDT", True, price, done.now) == 300
