@@ -78,6 +78,9 @@ def test_a_clock_jump_settles_each_settlement_it_passes_at_the_mark_of_its_time(
             (T0 + 16 * HOUR, 3200, Decimal("0.01") * volume * 3200 * Decimal("0.001")),
         ]
         assert {r["liquidity"] for r in rows} == {"none"}
+    # HTX counts funding in a trader's total PnL (spec §7.11)
+    detail = server.signed(trader, "GET", "/copytrading/trader/order_total_detail").json()
+    assert Decimal(detail["data"]["total_pl"]) == -(Decimal("0.31") + Decimal("0.32"))
     state = server.admin_get("/_sim/funding")
     assert state["last_settled_ms"] == T0 + 16 * HOUR
     assert state["next_settlement_ms"] == T0 + 24 * HOUR
