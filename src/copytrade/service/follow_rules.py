@@ -70,21 +70,20 @@ def apply_rules(
     follower: Account,
     trader: Account,
     profit_share_ratio: Decimal,
+    stored: Decimal,
     markets: Mapping[str, Market],
     env: Env,
     outcome: RulesOutcome,
 ) -> None:
     """Apply one follow's TP/SL ratios and total stop-loss at the current marks.
 
-    A follow stopped by its total stop-loss is ended here, so no later lead fill is copied.
+    ``stored`` is the follow's realised copy PnL as stored (``FollowRepository.realised``);
+    what this unit closed and has not stored yet is added here. A follow stopped by its total
+    stop-loss is ended here, so no later lead fill is copied.
     """
     if not follow.watches_marks:
         return
-    realised = _ZERO
-    if follow.total_stop_loss is not None:
-        realised = uow.follows.realised(follow.follower_uid) + pending_realised(
-            env.changes, follow.follower_uid, follow.trader_uid
-        )
+    realised = stored + pending_realised(env.changes, follow.follower_uid, follow.trader_uid)
     check = check_follow_rules(follow, follower, trader, profit_share_ratio, realised, markets, env)
     if check.stopped:
         uow.follows.end(follow.follower_uid, env.now)
@@ -120,10 +119,13 @@ def rules_of_trader(
     if trader is None:
         return
     ratio = share_ratio(ctx, uow, trader_uid)
+    stopping = [f.follower_uid for f in ruled if f.total_stop_loss is not None]
+    stored = uow.follows.realised(stopping) if stopping else {}
     for follow in ruled:
         follower = followers.get(follow.follower_uid)
         if follower is not None:
-            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
+            realised = stored.get(follow.follower_uid, _ZERO)
+            apply_rules(uow, follow, follower, trader, ratio, realised, markets, env, outcome)
 
 
 def rules_after_move(
@@ -253,7 +255,8 @@ def change_settings(
         if follow.watches_marks and follower is not None and trader is not None:
             markets = ctx.markets(uow.markets.marks())
             ratio = share_ratio(ctx, uow, follow.trader_uid)
-            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
+            stored = uow.follows.realised([follower_uid])[follower_uid]
+            apply_rules(uow, follow, follower, trader, ratio, stored, markets, env, outcome)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
