@@ -148,7 +148,7 @@ def test_every_part_of_a_change_set_is_stored_exactly(engine: Engine, count: int
     )
     persist(engine, changes, owners)
 
-    assert [(u, Decimal(b)) for u, b, _v in rows(engine, t.accounts)][:count] == [
+    assert [(u, Decimal(b)) for u, b, *_rest in rows(engine, t.accounts)][:count] == [
         (uid, Decimal("1234.56789012")) for uid in owners
     ]
     assert rows(engine, t.positions) == [

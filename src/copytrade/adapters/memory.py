@@ -397,27 +397,27 @@ class MemoryFollows:
                     row, ratio=follow.ratio, settings=follow_settings(follow) or None
                 )
 
-    def realised(self, follower_uid: int) -> Decimal:
-        """Return the realised copy PnL of the follower's current follow."""
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow."""
         state = self._unit.state
-        row = next(
-            (r for r in state.follows.values() if r.follower_uid == follower_uid and r.active),
-            None,
-        )
-        if row is None:
-            return Decimal(0)
-        return sum(
-            (
-                p.profit
-                for p in state.closed.values()
-                if p.uid == follower_uid
-                and p.lead_uid == row.trader_uid
+        wanted = set(follower_uids)
+        since = {
+            r.follower_uid: (r.trader_uid, r.started_at)
+            for r in state.follows.values()
+            if r.active and r.follower_uid in wanted
+        }
+        out = dict.fromkeys(follower_uids, Decimal(0))
+        for p in state.closed.values():
+            follow = since.get(p.uid)
+            if (
+                follow is not None
+                and p.lead_uid == follow[0]
                 and p.profit is not None
                 and p.close_time is not None
-                and p.close_time >= row.started_at
-            ),
-            Decimal(0),
-        )
+                and p.close_time >= follow[1]
+            ):
+                out[p.uid] += p.profit
+        return out
 
 
 class MemoryMarkets:

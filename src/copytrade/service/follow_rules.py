@@ -3,7 +3,8 @@
 A follower may set a per-copy take-profit / stop-loss ratio and a total stop-loss
 (:class:`~copytrade.domain.copytrading.Follow`). They are watched on every mark move: the admin
 ``set_price``, every price-path tick (both go through :func:`copytrade.service.sim.set_price`),
-and a change of the settings themselves, which applies them at once at the current marks. A copy
+a change of the settings themselves, which applies them at once at the current marks, and a
+lead close (a loss realised with the lead counts towards the total stop-loss at once). A copy
 hit by its own ratio closes with ``close_type`` 8 (TP) or 9 (SL); a follow whose copy PnL
 reaches ``−total_stop_loss`` ends, and every copy it still holds closes with ``close_type`` 10.
 """
@@ -50,19 +51,17 @@ class RulesOutcome:
     copies_stopped: int = 0
 
 
-def pending_realised(changes: ChangeSet, follower_uid: int, trader_uid: int) -> Decimal:
-    """Return the profit of the follower's copies closed in ``changes`` (not stored yet)."""
-    return sum(
-        (
-            p.profit
-            for p in changes.positions.values()
-            if p.uid == follower_uid
-            and p.lead_uid == trader_uid
-            and not p.is_open
-            and p.profit is not None
-        ),
-        _ZERO,
-    )
+def pending_realised(changes: ChangeSet, trader_uid: int) -> dict[int, Decimal]:
+    """Return, per follower, the profit of its copies of the trader closed in ``changes``.
+
+    These are not stored yet while the unit of work runs, so ``FollowRepository.realised``
+    does not count them.
+    """
+    out: dict[int, Decimal] = {}
+    for p in changes.positions.values():
+        if p.lead_uid == trader_uid and not p.is_open and p.profit is not None:
+            out[p.uid] = out.get(p.uid, _ZERO) + p.profit
+    return out
 
 
 def apply_rules(
@@ -71,21 +70,19 @@ def apply_rules(
     follower: Account,
     trader: Account,
     profit_share_ratio: Decimal,
+    realised: Decimal,
     markets: Mapping[str, Market],
     env: Env,
     outcome: RulesOutcome,
 ) -> None:
     """Apply one follow's TP/SL ratios and total stop-loss at the current marks.
 
-    A follow stopped by its total stop-loss is ended here, so no later lead fill is copied.
+    ``realised`` is the follow's realised copy PnL so far (stored, plus what this unit of work
+    closed). A follow stopped by its total stop-loss is ended here, so no later lead fill is
+    copied.
     """
     if not follow.watches_marks:
         return
-    realised = _ZERO
-    if follow.total_stop_loss is not None:
-        realised = uow.follows.realised(follow.follower_uid) + pending_realised(
-            env.changes, follow.follower_uid, follow.trader_uid
-        )
     check = check_follow_rules(follow, follower, trader, profit_share_ratio, realised, markets, env)
     if check.stopped:
         uow.follows.end(follow.follower_uid, env.now)
@@ -121,10 +118,15 @@ def rules_of_trader(
     if trader is None:
         return
     ratio = share_ratio(ctx, uow, trader_uid)
+    stopping = [f.follower_uid for f in ruled if f.total_stop_loss is not None]
+    stored = uow.follows.realised(stopping) if stopping else {}
+    pending = pending_realised(env.changes, trader_uid) if stopping else {}
     for follow in ruled:
         follower = followers.get(follow.follower_uid)
         if follower is not None:
-            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
+            uid = follow.follower_uid
+            realised = stored.get(uid, _ZERO) + pending.get(uid, _ZERO)
+            apply_rules(uow, follow, follower, trader, ratio, realised, markets, env, outcome)
 
 
 def rules_after_move(
@@ -254,7 +256,8 @@ def change_settings(
         if follow.watches_marks and follower is not None and trader is not None:
             markets = ctx.markets(uow.markets.marks())
             ratio = share_ratio(ctx, uow, follow.trader_uid)
-            apply_rules(uow, follow, follower, trader, ratio, markets, env, outcome)
+            stored = uow.follows.realised([follower_uid])[follower_uid]
+            apply_rules(uow, follow, follower, trader, ratio, stored, markets, env, outcome)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)

@@ -165,11 +165,11 @@ class FollowRepository(Protocol):
         """
         ...
 
-    def realised(self, follower_uid: int) -> Decimal:
-        """Return the realised copy PnL of the follower's current follow, as committed.
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow, as committed.
 
-        The profit (net of fees) of the follower's copies of its trader closed since the
-        current follow started; 0 when it follows no one.
+        Per follower: the profit (net of fees) of its copies of its trader closed since the
+        current follow started; 0 for one with no such copy or following no one.
         """
         ...
 

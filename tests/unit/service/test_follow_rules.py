@@ -69,7 +69,7 @@ def test_the_total_stop_counts_only_the_current_follow() -> None:
     sim.set_price(ctx, "BTC-USDT", D(57500))
     handlers.close_all_position(ctx, trader, "BTC-USDT", MarginMode.ISOLATED, PositionSide.LONG)
     with ctx.admin() as uow:  # a loss of about 30 under an earlier follow of the same trader
-        assert uow.follows.realised(follower) < -25
+        assert uow.follows.realised([follower])[follower] < -25
         uow.follows.end(follower, ctx.clock.now_ms())
         uow.commit()
     ctx.clock.now += 1  # type: ignore[attr-defined]
@@ -78,7 +78,7 @@ def test_the_total_stop_counts_only_the_current_follow() -> None:
 
     assert sim.set_price(ctx, "BTC-USDT", D(57000))["follows_stopped"] == 0  # about −6
     with ctx.admin() as uow:
-        assert uow.follows.realised(follower) == 0
+        assert uow.follows.realised([follower]) == {follower: 0}
 
 
 def test_a_change_keeps_the_follow_and_applies_the_new_rules_at_once() -> None:
