@@ -57,7 +57,8 @@ class SettlementSummary:
 def settle_funding(ctx: ServiceContext, at_ms: int) -> SettlementSummary | None:
     """Settle funding at ``at_ms`` on every open position; ``None`` if it already was."""
     with ctx.admin() as uow:
-        done = uow.admin.meta(SETTLED_KEY)
+        # locked: two server processes (--workers, PostgreSQL) settle each settlement once
+        done = uow.admin.meta(SETTLED_KEY, lock=True)
         if done is not None and int(done) >= at_ms:
             return None
         markets = ctx.markets(uow.markets.marks())
