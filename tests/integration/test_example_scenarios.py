@@ -110,3 +110,23 @@ def test_a_bad_scenario_file_is_refused_before_anything_runs(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["scenario", "run", str(bad)])
     assert result.exit_code == 1
     assert "no trader 'b'" in result.output
+
+
+def test_the_cli_runs_a_scenario_on_the_memory_store(tmp_path: Path) -> None:
+    example = str(EXAMPLES / "gap-through-stop.toml")
+    on_memory = CliRunner().invoke(main, ["scenario", "run", "--db", "memory://", example])
+    assert on_memory.exit_code == 0, on_memory.output
+    assert "closed positions: stop_loss 26" in on_memory.output
+    keep = CliRunner().invoke(
+        main, ["scenario", "run", "--db", "memory", "--keep", str(tmp_path), example]
+    )
+    assert keep.exit_code == 1
+    assert "--keep keeps a SQLite store" in keep.output
+
+
+def test_a_scenario_may_not_set_what_the_run_decides(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[server]\ndb_url = "sqlite:///x.db"\n[[traders]]\nname = "a"\n')
+    result = CliRunner().invoke(main, ["scenario", "run", str(bad)])
+    assert result.exit_code == 1
+    assert "not a setting a scenario may give: ['db_url']" in result.output
