@@ -313,18 +313,7 @@ class AdminApi:
 
     async def follow(self, body: m.FollowRequest) -> m.FollowReply:
         """Make a follower copy a trader at ``ratio`` (one trader per follower)."""
-        follow = Follow(
-            body.follower_uid,
-            body.trader_uid,
-            body.ratio,
-            CopyMode(body.mode),
-            body.fixed_amount,
-            body.tp_ratio,
-            body.sl_ratio,
-            body.total_stop_loss,
-            frozenset(body.contracts) if body.contracts is not None else None,
-            body.max_slippage,
-        )
+        follow = _follow_of(body, body.follower_uid, body.trader_uid, body.ratio)
         try:
             await self._run(sim.follow_with, self.ctx, follow)
         except UnknownUser as exc:
@@ -367,8 +356,15 @@ class AdminApi:
     async def bulk(self, body: m.BulkFollowersRequest) -> m.BulkFollowersReply:
         """Create ``count`` funded followers of one trader in one transaction."""
         try:
+            template = _follow_of(body, 0, body.trader_uid, body.ratio)
             uids = await self._run(
-                sim.bulk_followers, self.ctx, body.trader_uid, body.count, body.balance, body.ratio
+                sim.bulk_followers,
+                self.ctx,
+                body.trader_uid,
+                body.count,
+                body.balance,
+                body.ratio,
+                template,
             )
         except InvalidFollow as exc:
             raise AdminError(400, f"trader_uid: {exc.detail}", "trader_uid") from None
@@ -596,6 +592,22 @@ class AdminApi:
                 listener()
             await self._run(self.seed)
         return m.ResetReply(reset=True)
+
+
+def _follow_of(body: m.CopySettings, follower_uid: int, trader_uid: int, ratio: Decimal) -> Follow:
+    """Return the follow a request's copy settings describe."""
+    return Follow(
+        follower_uid,
+        trader_uid,
+        ratio,
+        CopyMode(body.mode),
+        body.fixed_amount,
+        body.tp_ratio,
+        body.sl_ratio,
+        body.total_stop_loss,
+        frozenset(body.contracts) if body.contracts is not None else None,
+        body.max_slippage,
+    )
 
 
 def _fmt_or_none(value: Decimal | None) -> str | None:

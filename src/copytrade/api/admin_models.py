@@ -155,12 +155,9 @@ _Contracts = Annotated[
 ]
 
 
-class FollowRequest(_Request):
-    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+class CopySettings(_Request):
+    """A follower's copy settings (spec §8.1), shared by the calls that start follows."""
 
-    follower_uid: Uid
-    trader_uid: Uid
-    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
     mode: Literal["ratio", "fixed_amount"] = Field(
         "ratio",
         description="`ratio`: each copy is floor(ratio × lead change); `fixed_amount`: each "
@@ -186,6 +183,14 @@ class FollowRequest(_Request):
         description="Skip a market copy expected worse than the lead's price by more than this "
         "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
     )
+
+
+class FollowRequest(CopySettings):
+    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+
+    follower_uid: Uid
+    trader_uid: Uid
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
 
 
 class FollowSettingsRequest(_Request):
@@ -226,8 +231,11 @@ class FollowSettingsRequest(_Request):
         return {name: getattr(self, name) for name in self.model_fields_set if name != "trader_uid"}
 
 
-class BulkFollowersRequest(_Request):
-    """Create ``count`` funded followers of one trader in one transaction."""
+class BulkFollowersRequest(CopySettings):
+    """Create ``count`` funded followers of one trader in one transaction, alike.
+
+    Each follows with ``ratio`` and the copy settings given (as ``/_sim/follow`` takes them).
+    """
 
     trader_uid: Uid
     count: Annotated[int, Field(ge=0, le=MAX_BULK), _INT]

@@ -345,10 +345,25 @@ def followers() -> None:
 @click.option("--count", type=click.IntRange(1, 100_000), required=True)
 @click.option("--balance", default="10000", show_default=True)
 @click.option("--ratio", default="1", show_default=True)
+@_setting_options
 @_json_option
-def followers_bulk(trader_uid: int, count: int, balance: str, ratio: str, as_json: bool) -> None:
-    """Create COUNT funded followers of TRADER_UID in one transaction."""
-    uids = _call(lambda a: a.bulk_followers(trader_uid, count, balance=balance, ratio=ratio))
+def followers_bulk(
+    trader_uid: int,
+    count: int,
+    balance: str,
+    ratio: str,
+    as_json: bool,
+    contracts: str | None,
+    **settings: Any,
+) -> None:
+    """Create COUNT funded followers of TRADER_UID in one transaction, with the same settings."""
+    kw = {k: v for k, v in settings.items() if v is not None}
+    codes = _contracts(contracts)
+    uids = _call(
+        lambda a: a.bulk_followers(
+            trader_uid, count, balance=balance, ratio=ratio, contracts=codes, **kw
+        )
+    )
 
     def human(made: list[int]) -> str:
         span = f"{made[0]} … {made[-1]}" if made else "-"

@@ -58,6 +58,32 @@ def _text(value: Number) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
+def _settings_body(
+    fixed_amount: Number | None,
+    tp_ratio: Number | None,
+    sl_ratio: Number | None,
+    total_stop_loss: Number | None,
+    contracts: Sequence[str] | None,
+    max_slippage: Number | None = None,
+) -> dict[str, Any]:
+    """Return the copy settings given, as a follow call's body takes them."""
+    body: dict[str, Any] = {}
+    if fixed_amount is not None:
+        body["mode"] = "fixed_amount"
+        body["fixed_amount"] = _text(fixed_amount)
+    for name, value in (
+        ("tp_ratio", tp_ratio),
+        ("sl_ratio", sl_ratio),
+        ("total_stop_loss", total_stop_loss),
+        ("max_slippage", max_slippage),
+    ):
+        if value is not None:
+            body[name] = _text(value)
+    if contracts is not None:
+        body["contracts"] = list(contracts)
+    return body
+
+
 class AdminClient:
     """Blocking client of ``/_sim/``; ``token`` is the server's admin token (if it has one)."""
 
@@ -173,19 +199,11 @@ class AdminClient:
             "trader_uid": trader_uid,
             "ratio": _text(ratio),
         }
-        if fixed_amount is not None:
-            body["mode"] = "fixed_amount"
-            body["fixed_amount"] = _text(fixed_amount)
-        for name, value in (
-            ("tp_ratio", tp_ratio),
-            ("sl_ratio", sl_ratio),
-            ("total_stop_loss", total_stop_loss),
-            ("max_slippage", max_slippage),
-        ):
-            if value is not None:
-                body[name] = _text(value)
-        if contracts is not None:
-            body["contracts"] = list(contracts)
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
         return dict(self._call("POST", "/_sim/follow", body))
 
     def follow_of(self, follower_uid: int) -> dict[str, Any]:
@@ -252,15 +270,34 @@ class AdminClient:
         return dict(self._call("PATCH", f"/_sim/users/{follower_uid}/follow", body))
 
     def bulk_followers(
-        self, trader_uid: int, count: int, *, balance: Number = "10000", ratio: Number = "1"
+        self,
+        trader_uid: int,
+        count: int,
+        *,
+        balance: Number = "10000",
+        ratio: Number = "1",
+        fixed_amount: Number | None = None,
+        tp_ratio: Number | None = None,
+        sl_ratio: Number | None = None,
+        total_stop_loss: Number | None = None,
+        contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> list[int]:
-        """Create ``count`` funded followers of a trader; return their UIDs."""
-        body = {
+        """Create ``count`` funded followers of a trader, alike; return their UIDs.
+
+        The settings are those :meth:`follow` takes, given to every new follower.
+        """
+        body: dict[str, Any] = {
             "trader_uid": trader_uid,
             "count": count,
             "balance": _text(balance),
             "ratio": _text(ratio),
         }
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
         return list(self._call("POST", "/_sim/followers/bulk", body)["uids"])
 
     def markets(self) -> dict[str, Any]:

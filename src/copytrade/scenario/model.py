@@ -42,6 +42,9 @@ class FollowerGroup(_Strict):
     count: int = Field(default=1, ge=1, le=100_000)
     balance: Decimal = Decimal(10_000)
     ratio: Decimal = Field(default=Decimal(1), gt=0)
+    max_slippage: Decimal | None = Field(
+        default=None, ge=0, le=1, description="each follower's own slippage guard (fraction)"
+    )
 
 
 class Action(_Strict):

@@ -121,6 +121,8 @@ def _play(server: LiveServer, scenario: Scenario) -> tuple[Population, list[str]
             "balance": str(g.balance),
             "ratio": str(g.ratio),
         }
+        if g.max_slippage is not None:
+            body["max_slippage"] = str(g.max_slippage)
         uids = server.admin("/_sim/followers/bulk", body)["uids"]
         population.followers[g.name] = ([int(u) for u in uids], g.balance)
     now = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -106,11 +106,21 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
 
 
 def bulk_followers(
-    ctx: ServiceContext, trader_uid: int, count: int, balance: Decimal, ratio: Decimal
+    ctx: ServiceContext,
+    trader_uid: int,
+    count: int,
+    balance: Decimal,
+    ratio: Decimal,
+    settings: Follow | None = None,
 ) -> list[int]:
-    """Create ``count`` funded followers of a trader in one transaction."""
+    """Create ``count`` funded followers of a trader in one transaction.
+
+    ``settings``: a follow whose copy settings every new follower takes (its uids are ignored).
+    """
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
+    template = replace(settings or Follow(0, trader_uid, ratio), trader_uid=trader_uid, ratio=ratio)
+    check_contracts(ctx, check_follow(template))
     now = ctx.clock.now_ms()
     with ctx.admin() as uow:
         trader = uow.users.get(trader_uid)
@@ -129,7 +139,7 @@ def bulk_followers(
         ]
         uow.users.add_many(users, balance)
         uow.follows.start_many(
-            [(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now
+            [(ctx.ids.next_id(), replace(template, follower_uid=u.uid)) for u in users], now
         )
         uow.commit()
     return [u.uid for u in users]

@@ -396,3 +396,20 @@ def test_a_price_path_tick_applies_the_rules_like_a_price_set_by_hand(
     finally:
         server.admin("/_sim/markets/BTC-USDT/path", {"kind": "fixed"})
         server.admin("/_sim/clock", {"now_ms": None})
+
+
+def test_bulk_followers_all_take_the_settings_given(server: LiveServer) -> None:
+    trader = server.create_user("trader", balance="1000000")
+    body = {"trader_uid": trader["uid"], "count": 3, "mode": "fixed_amount",
+            "fixed_amount": "100", "contracts": ["BTC-USDT"], "sl_ratio": "0.25"}  # fmt: skip
+    uids = server.admin("/_sim/followers/bulk", body)["uids"]
+    lead_open(server, trader, "10")
+    lead_open(server, trader, "10", contract="ETH-USDT")
+    server.set_price("BTC-USDT", "57400")  # every copy's own stop-loss
+    for uid in uids:
+        view = server.user(uid)
+        assert view["following"]["fixed_amount"] == "100"
+        assert [(p["volume"], p["close_type"]) for p in view["closed_positions"]] == [("8", 9)]
+        assert [s["reason"] for s in view["skipped_copies"]] == ["contract_not_followed"]
+    refused = server.http.post("/_sim/followers/bulk", json={**body, "contracts": ["NOPE"]})
+    assert (refused.status_code, refused.json()["field"]) == (400, "contracts")

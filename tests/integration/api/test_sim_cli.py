@@ -242,3 +242,14 @@ def test_follower_settings_refusals_name_the_field_and_exit_1(server: LiveServer
                      "--clear", "tp-ratio")  # fmt: skip
     assert code == 2
     assert "both set and cleared" in out
+
+
+def test_bulk_followers_with_settings_from_the_command_line(server: LiveServer) -> None:
+    trader = server.create_user("trader")
+    made = _json(server, "followers", "bulk", str(trader["uid"]), "--count", "2",
+                 "--tp-ratio", "0.5", "--contracts", "dot-usdt")  # fmt: skip
+    assert isinstance(made, dict)
+    for uid in made["uids"]:
+        shown = _json(server, "follower-settings", str(uid))
+        assert isinstance(shown, dict)
+        assert (shown["tp_ratio"], shown["contracts"]) == ("0.5", ["DOT-USDT"])
