@@ -96,9 +96,9 @@ class ErrorCode(enum.IntEnum):
 
 
 INCORRECT_ACCESS_KEY = "Incorrect Access key"
+"""The 403 text for an unknown or disabled access key (403 says "Verification failure" else)."""
 NO_KEY_PERMISSION = "API key has no permission"
 """The gateway's 1205 text (v5/v6): ccxt raises PermissionDenied on this exact phrase."""
-"""The 403 text for an unknown or disabled access key (403 says "Verification failure" else)."""
 
 _BY_CODE: dict[int, ErrorCode] = {c.value: c for c in ErrorCode}
 
