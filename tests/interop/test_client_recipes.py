@@ -65,11 +65,18 @@ def run_recipe(
     creds: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    scope: dict[str, Any] | None = None,
 ) -> str:
+    """Run a recipe against ``server`` as ``creds``; return what it printed.
+
+    ``scope`` (when given) receives what the recipe defines.
+    """
     monkeypatch.setenv("COPYTRADE_BASE_URL", server.base_url)
     monkeypatch.setenv("COPYTRADE_ACCESS_KEY", creds["access_key"])
     monkeypatch.setenv("COPYTRADE_SECRET_KEY", creds["secret_key"])
-    exec(compile(recipe(name), f"{DOC}:{name}", "exec"), {"__name__": "__recipe__"})
+    scope = {} if scope is None else scope
+    scope["__name__"] = "__recipe__"
+    exec(compile(recipe(name), f"{DOC}:{name}", "exec"), scope)
     out = capsys.readouterr().out
     assert creds["secret_key"] not in out
     return out
@@ -267,12 +274,8 @@ def _check_code_helper(
     capsys: pytest.CaptureFixture[str],
 ) -> Any:
     """Return the doc's ``htx_data`` helper, defined by running the ccxt-check-code recipe."""
-    monkeypatch.setenv("COPYTRADE_BASE_URL", server.base_url)
-    monkeypatch.setenv("COPYTRADE_ACCESS_KEY", creds["access_key"])
-    monkeypatch.setenv("COPYTRADE_SECRET_KEY", creds["secret_key"])
-    scope: dict[str, Any] = {"__name__": "__recipe__"}
-    exec(compile(recipe("ccxt-check-code"), f"{DOC}:ccxt-check-code", "exec"), scope)
-    capsys.readouterr()
+    scope: dict[str, Any] = {}
+    run_recipe("ccxt-check-code", server, creds, monkeypatch, capsys, scope)
     return scope["htx_data"]
 
 
