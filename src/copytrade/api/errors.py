@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from copytrade.domain import errors as d
-from copytrade.protocol.error_codes import ErrorCode, message
+from copytrade.protocol.error_codes import ErrorCode
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 
 
@@ -35,7 +35,7 @@ class Rule:
         """Return ``(code, msg)`` for ``error``."""
         if self.text is not None:
             return self.code, self.text
-        return self.code, message(self.code, *(self.args(error) if self.args else ()))
+        return self.code, self.code.text(*(self.args(error) if self.args else ()))
 
 
 def _bound(error: d.InvalidTakeProfit | d.InvalidStopLoss) -> tuple[object, ...]:

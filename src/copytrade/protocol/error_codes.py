@@ -22,6 +22,10 @@ class ErrorCode(enum.IntEnum):
         member.message = text
         return member
 
+    def text(self, *args: object) -> str:
+        """Return the message with its ``{n}`` placeholders filled from ``args``."""
+        return self.message.format(*args) if args else self.message
+
     VERIFICATION = 403, "Verification failure"
     NOT_FOUND = 404, "Not Found"
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed"
@@ -105,8 +109,4 @@ _BY_CODE: dict[int, ErrorCode] = {c.value: c for c in ErrorCode}
 
 def message(code: int, *args: object) -> str:
     """Return HTX's message for ``code`` with ``{n}`` placeholders filled from ``args``."""
-    known = _BY_CODE.get(code)
-    template = known.message if known is not None else ErrorCode.SYSTEM_ERROR.message
-    if not args:
-        return template
-    return template.format(*args)
+    return _BY_CODE.get(code, ErrorCode.SYSTEM_ERROR).text(*args)
