@@ -58,6 +58,16 @@ def _text(value: Number) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
+def _decimals_as_text(body: dict[str, Any]) -> dict[str, Any]:
+    """Return ``body`` with every Decimal (nested in dicts too) as its exact text."""
+    return {
+        k: _decimals_as_text(v)
+        if isinstance(v, dict)
+        else (_text(v) if isinstance(v, Decimal) else v)
+        for k, v in body.items()
+    }
+
+
 def _settings_body(
     fixed_amount: Number | None,
     tp_ratio: Number | None,
@@ -338,6 +348,26 @@ class AdminClient:
     def slippage(self, trader_uid: int) -> dict[str, Any]:
         """Return each open lead position of a trader with its copies' slippage (bps)."""
         return dict(self._call("GET", f"/_sim/traders/{trader_uid}/slippage"))
+
+    def funding(self, **changes: Any) -> dict[str, Any]:
+        """Return the funding settings and recent settlements; with ``changes``, change them first.
+
+        ``changes``: ``mode`` (``off``/``rate``/``premium``), ``interval_hours``,
+        ``default_rate``, ``rates`` (``{"ETH-USDT": "0.0003"}``), ``impact_volume``.
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/funding"))
+        return dict(self._call("POST", "/_sim/funding", _decimals_as_text(changes)))
+
+    def impact(self, **changes: Any) -> dict[str, Any]:
+        """Return the market impact settings; with ``changes``, change them first.
+
+        ``changes``: ``half_life_ms`` (0: off), ``copy_order`` (``follow_time``/``shuffle``),
+        ``seed``, ``copy_latency_ms``, ``max_slippage`` (``None``: no venue guard).
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/impact"))
+        return dict(self._call("POST", "/_sim/impact", _decimals_as_text(changes)))
 
     def clock(self) -> int:
         """Return the simulation clock (epoch ms)."""

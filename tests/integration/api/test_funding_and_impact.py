@@ -176,3 +176,15 @@ def test_a_followers_max_slippage_is_kept_changed_and_applied_on_every_store(
     assert first_view["positions"] == []
     assert len(second_view["positions"]) == 1
     assert server.admin_get(f"/_sim/users/{second['uid']}/follow")["max_slippage"] == "0.00015"
+
+
+def test_the_sdks_admin_client_reads_and_changes_funding_and_impact(server: LiveServer) -> None:
+    from copytrade.client.admin import AdminClient
+
+    with AdminClient(server.base_url) as admin:
+        assert admin.funding()["mode"] == "off"
+        changed = admin.funding(mode="rate", rates={"ETH-USDT": Decimal("0.0002")})
+        assert (changed["mode"], changed["rates"]["ETH-USDT"]) == ("rate", "0.0002")
+        assert admin.impact(half_life_ms=5000, max_slippage=Decimal("0.01"))["enabled"] is True
+        assert admin.impact()["max_slippage"] == "0.01"
+        assert admin.impact(max_slippage=None)["max_slippage"] is None
