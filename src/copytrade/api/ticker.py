@@ -202,13 +202,14 @@ class MarketTicker:
                 ticks = self.cursors[code].due(now)
                 await self._apply(code, ticks[-1])
                 applied += 1
+            settle_at = await self._settlement_due(now)  # changes only once settled
             while True:
                 due = [(c.next_at(), code) for code, c in self.cursors.items()]
                 ready = sorted((at, code) for at, code in due if at is not None and at <= now)
-                settle_at = await self._settlement_due(now)
                 if settle_at is not None and (not ready or settle_at < ready[0][0]):
                     assert self.funding is not None
                     await self.run(self.funding.settle, settle_at)
+                    settle_at = await self._settlement_due(now)
                     continue
                 if not ready:
                     return applied
