@@ -527,6 +527,15 @@ class MemoryReadModel:
         """Return every mark price."""
         return dict(self._state.marks)
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return copies of the accounts of ``uids``."""
+        found = {}
+        for uid in uids:
+            account = self._state.account(uid)
+            if account is not None:
+                found[uid] = account
+        return found
+
     def user(self, uid: int) -> User | None:
         """Return a user."""
         return self._state.users.get(uid)

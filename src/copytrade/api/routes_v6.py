@@ -8,9 +8,10 @@ from typing import Any
 from copytrade.api import wire
 from copytrade.api.routes import Params, Route, encode_follower_uid, route
 from copytrade.api.wire import WireError
+from copytrade.domain.enums import Wallet
 from copytrade.protocol import v6 as p6
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service import v6
+from copytrade.service import v1, v6
 from copytrade.service.context import ServiceContext
 
 MICROS = 1000
@@ -126,6 +127,44 @@ def render_minted(ctx: ServiceContext, arguments: tuple[()], minted: tuple[str, 
     return p6.MINTED.render((p6.MintedKey("copytrading", access, secret, now * MICROS),))
 
 
+_ACCOUNTS = {
+    p6.ACCOUNT_SPOT: Wallet.SPOT,
+    p6.ACCOUNT_FUTURES: Wallet.FUTURES,
+    p6.ACCOUNT_COPY_TRADING: Wallet.COPY_TRADING,
+}
+
+
+def _account(p: Params, name: str) -> Wallet:
+    """``from``/``to``: 1 spot, 2 USDT-M futures, 4 futures copy trading (3, 5: reserved)."""
+    wallet = _ACCOUNTS.get(wire.int_field(wire.required(p, name), name))
+    if wallet is None:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name)
+    return wallet
+
+
+def parse_transfer(p: Params, now_ms: int) -> tuple[Wallet, Wallet, Decimal, str]:
+    """``POST transfer`` (spec §8.8): ``amt``, ``from``, ``to``, ``ccy`` (default ``USDT``).
+
+    The same account twice, a reserved account, a bad ``amt`` or ``ccy`` ≠ USDT answer 1067
+    (the profile's translation of the domain's 1315/1322/1331/10000); short funds 1047.
+    """
+    amount = wire.decimal_field(wire.required(p, "amt"), "amt")
+    source, target = _account(p, "from"), _account(p, "to")
+    if source is target:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "to")
+    currency = p.get("ccy")
+    if currency in (None, ""):
+        currency = "USDT"
+    if not isinstance(currency, str):
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "ccy")
+    return source, target, amount, currency
+
+
+def render_transfer(ctx: ServiceContext, arguments: object, transfer_id: int) -> Any:
+    """``transfer``: ``data`` is ``[]``, success is the code ``"0"``."""
+    return p6.EMPTY.render(None)
+
+
 V6_ROUTES: dict[str, Route] = {
     "instruments": route(only_inst_type, v6.instruments, render_instruments),
     "followers": route(parse_cursor, v6.followers, render_followers),
@@ -135,6 +174,7 @@ V6_ROUTES: dict[str, Route] = {
     "config": route(only_inst_type, v6.config, render_config),
     "config_post": route(only_inst_type, v6.config, render_config),
     "apikey": route(only_inst_type, v6.mint_key, render_minted),
+    "transfer": route(parse_transfer, v1.move_funds, render_transfer),
 }
-"""The v6 endpoints served; statistics, follower removal, transfer and follower settings wait
-for the v1 account model (three balances, follower settings) to land."""
+"""The v6 endpoints served; statistics, follower removal and follower settings wait for the v1
+follower settings to land."""

@@ -276,6 +276,10 @@ class ReadModel(Protocol):
         """Return every contract's mark price."""
         ...
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the committed accounts of ``uids`` (those that exist), in one read."""
+        ...
+
     def user(self, uid: int) -> User | None:
         """Return a user."""
         ...

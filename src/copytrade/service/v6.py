@@ -16,6 +16,7 @@ from copytrade.domain.model import ProfitShare
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.ports import ApiKey, FollowerRow, Page
+from copytrade.service.queries import with_copy_equity
 
 _ZERO = Decimal(0)
 DEFAULT_MAX_FOLLOWERS = 100
@@ -102,7 +103,7 @@ def followers(ctx: ServiceContext, uid: int, cursor: Cursor) -> FollowersView:
         cursor.end,
     )
     with ctx.reads() as reads:
-        rows = reads.followers_page(uid, page)
+        rows = with_copy_equity(ctx, reads, reads.followers_page(uid, page))
     if page.ascending:
         rows = rows[::-1]
     shared: dict[int, Decimal] = {}
