@@ -257,16 +257,13 @@ def parse_v2_transfer(p: Params, now_ms: int) -> tuple[Wallet, Wallet, Decimal, 
     be ``USDT`` when given: the emulator keeps one cross USDT-M balance, so ccxt's legacy
     isolated form (a contract code) is refused rather than silently pooled.
     """
-    currency = wire.required(p, "currency")
-    amount = wire.decimal_field(wire.required(p, "amount"), "amount")
+    amount, currency = wire.transfer_fields(p, "amount", "currency")
     source, target = _v2_account(p, "from"), _v2_account(p, "to")
     if source is target:
         raise WireError(ErrorCode.ILLEGAL_PARAM, "to")
     margin = p.get("margin-account")
     if margin not in (None, "") and str(margin).upper() != "USDT":
         raise WireError(ErrorCode.ILLEGAL_PARAM, "margin-account")
-    if not isinstance(currency, str):
-        raise WireError(ErrorCode.ILLEGAL_PARAM, "currency")
     return source, target, amount, currency
 
 

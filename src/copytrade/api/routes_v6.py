@@ -146,17 +146,12 @@ def parse_transfer(p: Params, now_ms: int) -> tuple[Wallet, Wallet, Decimal, str
     """``POST transfer`` (spec §8.8): ``amt``, ``from``, ``to``, ``ccy`` (default ``USDT``).
 
     The same account twice, a reserved account, a bad ``amt`` or ``ccy`` ≠ USDT answer 1067
-    (the profile's translation of the domain's 1315/1322/1331/10000); short funds 1047.
+    naming the parameter (v1 would say 1315/1322/1331/10000); short funds 1047.
     """
-    amount = wire.decimal_field(wire.required(p, "amt"), "amt")
+    amount, currency = wire.transfer_fields(p, "amt", "ccy", "USDT")
     source, target = _account(p, "from"), _account(p, "to")
     if source is target:
         raise WireError(ErrorCode.ILLEGAL_PARAM, "to")
-    currency = p.get("ccy")
-    if currency in (None, ""):
-        currency = "USDT"
-    if not isinstance(currency, str):
-        raise WireError(ErrorCode.ILLEGAL_PARAM, "ccy")
     return source, target, amount, currency
 
 

@@ -69,12 +69,13 @@ def check_transfer(amount: Decimal, kind: int, currency: str) -> Transfer:
         The transfer with its source and target wallets.
     """
     checked = transfer_type(kind)
-    _check_currency_and_amount(currency, amount)
+    check_amount(currency, amount)
     source, target = _ROUTES[checked]
     return Transfer(checked, source, target, amount)
 
 
-def _check_currency_and_amount(currency: str, amount: Decimal) -> None:
+def check_amount(currency: str, amount: Decimal) -> None:
+    """Refuse a currency but USDT (10000), an amount ≤ 0 (1322) or finer than 8 places (1331)."""
     if currency.upper() != TRANSFER_CURRENCY:
         raise UnknownCurrency(currency)
     if not amount.is_finite() or amount <= 0:
@@ -98,7 +99,7 @@ def check_move(amount: Decimal, source: Wallet, target: Wallet, currency: str) -
     """
     if source is target:
         raise InvalidTransferType(0)
-    _check_currency_and_amount(currency, amount)
+    check_amount(currency, amount)
     kind = next((k for k, route in _ROUTES.items() if route == (source, target)), None)
     return Transfer(kind, source, target, amount)
 
