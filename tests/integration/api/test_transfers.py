@@ -272,10 +272,12 @@ def test_v2_moves_between_spot_and_usdt_m_futures(
     uid = trader["uid"]
     common = {"currency": "usdt", "margin-account": "USDT"}
     there = v2(server, trader, amount=10.0, **common, **{"from": "spot", "to": "linear-swap"})
-    assert there["code"] == 200 and isinstance(there["data"], int), there
+    assert there["code"] == 200, there
+    assert isinstance(there["data"], int)
     assert funds(server, uid) == (D(1000), D(290), D("210.5"))
     back = v2(server, trader, amount=210.5, **common, **{"from": "linear-swap", "to": "spot"})
-    assert back["code"] == 200 and back["data"] != there["data"]
+    assert back["code"] == 200
+    assert back["data"] != there["data"]
     assert funds(server, uid) == (D(1000), D("500.5"), D(0))
 
 
