@@ -220,7 +220,6 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
             _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
         uow.accounts.save(env.changes)
         uow.commit()
-    ctx.tape.record_mark(contract_code, now, price)
     ctx.committed(env.changes)
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 
