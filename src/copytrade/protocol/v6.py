@@ -159,6 +159,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 """The 11 v6 paths (``config`` answers GET and POST)."""
 
+
+class Empty(Reply[None]):
+    """``data`` is an empty array (``transfer``: success is the code ``"0"`` alone)."""
+
+    __slots__ = ()
+
+    def render(self, value: None) -> Any:
+        """Return ``[]``."""
+        return []
+
+    def parse(self, data: Any) -> None:
+        """Nothing to read."""
+        return None
+
+
+ACCOUNT_SPOT, ACCOUNT_FUTURES, ACCOUNT_COPY_TRADING = 1, 2, 4
+"""``transfer``'s account codes the emulator serves (3 and 5 are reserved by HTX, §8.8)."""
+
+EMPTY = Empty()
 INSTRUMENTS = Many(Instrument)
 STATISTICS = Many(Statistics)
 REMOVALS = Many(Removal)
@@ -180,6 +199,7 @@ REPLIES: dict[str, Reply[Any]] = {
     "config": CONFIG,
     "config_post": CONFIG,
     "apikey": MINTED,
+    "transfer": EMPTY,
 }
 """The shape of ``data`` of the v6 endpoints served, by endpoint name (``transfer``: helper
 v1funds)."""
