@@ -168,6 +168,13 @@ def _plan(trader: Account, req: V5Order) -> _Plan:
     if req.position_side is not None:
         raise IllegalParameter("position_side", req.position_side.value)  # one-way: both
     held_side = req.direction.opens.opposite
+    if any(
+        o.contract_code == req.contract_code
+        and o.margin_mode is req.margin_mode
+        and o.side is held_side
+        for o in trader.orders.values()
+    ):  # a resting order of the other direction would open the other side when it fills
+        raise IllegalParameter("side", req.direction.name.lower())
     held = sum(
         (
             p.volume
