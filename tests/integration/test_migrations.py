@@ -63,7 +63,7 @@ def _check_rows(engine: Engine) -> None:
         lead = text("SELECT lead_enabled, max_followers FROM users WHERE uid = 10000001")
         assert conn.execute(lead).all() == [(None, 100)]
         for table in ("v5_orders", "position_modes", "mark_moves"):
-            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0  # noqa: S608
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
 
 
 @pytest.fixture

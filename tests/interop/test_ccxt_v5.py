@@ -628,3 +628,31 @@ def test_one_way_mode_nets_and_flips_and_the_followers_follow(
     for follower in followers:
         assert live_server.user(follower["uid"])["positions"] == []
     assert exchange.set_position_mode(True, S)["data"] == {"position_mode": "dual_side"}
+
+
+def test_algo_orders_are_fetched_armed_and_after_they_fired(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, (follower,) = _team(live_server, ("1",))
+    exchange = connect(trader)
+    exchange.load_markets()
+    live_server.set_price("ETH-USDT", "3000")  # the session's server: other tests move it
+    exchange.create_order("ETH/USDT:USDT", "market", "buy", 5)
+    sl = exchange.create_order("ETH/USDT:USDT", "market", "sell", 5, None, {"stopLossPrice": 2500})
+    flags = {"stopLossTakeProfit": True}
+    armed = exchange.fetch_order(sl["id"], "ETH/USDT:USDT", flags)
+    assert (armed["id"], armed["status"], armed["stopLossPrice"]) == (sl["id"], "open", 2500)
+    assert exchange.fetch_closed_orders("ETH/USDT:USDT", params=flags) == []
+
+    live_server.set_price("ETH-USDT", "2400")  # fires: the lead and the copy close
+
+    fired = exchange.fetch_order(sl["id"], "ETH/USDT:USDT", flags)
+    assert (fired["id"], fired["info"]["state"], fired["amount"]) == (sl["id"], "effective", 5)
+    (closed,) = exchange.fetch_closed_orders("ETH/USDT:USDT", params=flags)
+    assert (closed["id"], closed["amount"]) == (sl["id"], 5)  # its trigger is gone with the close
+    assert exchange.fetch_canceled_orders("ETH/USDT:USDT", params=flags) == []
+    assert live_server.user(follower["uid"])["positions"] == []
+    with pytest.raises(ccxt.OrderNotFound):
+        exchange.fetch_order("12345", "ETH/USDT:USDT", flags)
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.fetch_closed_orders("ETH/USDT:USDT", params={**flags, "states": "lost"})
