@@ -98,10 +98,10 @@ def parse_remove(p: Params, now_ms: int) -> tuple[tuple[tuple[str, int | None], 
 
 
 def _enable(p: Params) -> bool:
-    value = p.get("enable")
-    if value in (True, "true"):
+    value = p.get("enable")  # a JSON boolean, or its text (HTX's Java SDK); not 0 or 1
+    if value is True or value == "true":
         return True
-    if value in (False, "false"):
+    if value is False or value == "false":
         return False
     raise _illegal("enable")
 
