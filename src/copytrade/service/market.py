@@ -56,7 +56,9 @@ def _tape(ctx: ServiceContext, contract_code: str) -> list[Print]:
     """Return the contract's stored trades (the newest ``TAPE_DEPTH``), oldest first."""
     with ctx.reads() as reads:
         fills = reads.recent_fills(contract_code, TAPE_DEPTH)
-    return [_print(f) for f in reversed(fills)]
+    # only opens and closes are trades (a booking of another kind, such as a funding payment,
+    # is not)
+    return [_print(f) for f in reversed(fills) if f.offset in ("open", "close")]
 
 
 def _mark_moves(ctx: ServiceContext, contract_code: str) -> list[tuple[int, Decimal]]:
