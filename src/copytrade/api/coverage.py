@@ -15,8 +15,9 @@ SECTIONS = (
     (
         "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
         (profiles.V5,),
-        " `/v5/algo/*` serves take-profit and stop-loss orders; not yet: trigger and trailing"
-        " orders, `GET /v5/algo/order`, `/v5/algo/order/history`.",
+        " `/v5/algo/*` serves take-profit and stop-loss orders (the history lists the ones that"
+        " fired); not yet: trigger and trailing orders. `POST /v5/position/mode` switches to"
+        " one-way mode, where orders net, reduce and flip the position and the copies follow.",
         "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover the trading, order, position"
         " and leverage endpoints (not order history, position mode setting or `/v5/algo/*`).",
     ),
