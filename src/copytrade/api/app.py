@@ -74,13 +74,11 @@ def _authenticator(services: Services) -> Authenticator:
 
 
 def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) -> Callable[[], None]:
-    """Return the admin API's reset hook: forget keys, tape, journal, budgets and the clock."""
+    """Return the admin API's reset hook: forget keys, budgets and the clock."""
     background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
-        services.ctx.tape.clear()
-        services.ctx.journal.clear()
         # funding and impact set through the admin API last until a reset, as paths do
         services.ctx.funding = funding_config(services.settings)
         services.ctx.set_impact(impact_settings(services.settings))

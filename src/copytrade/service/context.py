@@ -24,7 +24,6 @@ from copytrade.service.ports import (
 )
 
 if TYPE_CHECKING:
-    from copytrade.service.journal import OrderJournal
     from copytrade.service.market import MarketTape
 
 
@@ -32,12 +31,6 @@ def _new_tape() -> MarketTape:
     from copytrade.service.market import MarketTape
 
     return MarketTape()
-
-
-def _new_journal() -> OrderJournal:
-    from copytrade.service.journal import OrderJournal
-
-    return OrderJournal()
 
 
 @dataclass(slots=True)
@@ -53,9 +46,7 @@ class ServiceContext:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
     tape: MarketTape = field(default_factory=_new_tape)
-    """Public trades and mark moves this process saw (market data)."""
-    journal: OrderJournal = field(default_factory=_new_journal)
-    """Orders committed commands touched (v5 order queries)."""
+    """The market data's settings; trades and marks are read from the store."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
     funding: FundingConfig = field(default_factory=FundingConfig)
@@ -103,15 +94,12 @@ class ServiceContext:
         return out
 
     def committed(self, changes: ChangeSet) -> None:
-        """Publish a committed change set: fills, orders, and the depth it took from the book.
+        """Hook for a committed change set: the depth it took joins the shared ledger.
 
-        Fills go to the tape, orders to the journal, book takes to the shared depth ledger.
+        The store keeps everything the reads need (trades, marks, orders).
         """
         if changes.book_takes:
             self.depth.apply(changes.book_takes)
-        self.tape.record_fills(changes.fills)
-        if changes.orders:
-            self.journal.record(changes.orders.values(), self.clock.now_ms())
 
     def set_impact(self, settings: ImpactSettings) -> None:
         """Use new impact settings; a new half-life starts from a full book."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.copytrading import Follow, check_follow, copy_open
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.enums import CloseType, MarginMode, PositionSide, Wallet
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
 from copytrade.domain.trading import Env, Market, fill_resting_orders
@@ -48,8 +48,14 @@ def create_user(
     access_key: str | None = None,
     secret_key: str | None = None,
     profit_share_ratio: Decimal | None = None,
+    spot: Decimal = Decimal(0),
+    futures: Decimal = Decimal(0),
 ) -> Credentials:
-    """Create a trader or follower with a funded account and one API key."""
+    """Create a trader or follower with a funded account and one API key.
+
+    ``balance`` funds the copy-trading account (the wallet the copy engine trades from);
+    ``spot`` and ``futures`` the UID's two other USDT balances (spec §6.6).
+    """
     with ctx.admin() as uow:
         uid = uow.admin.allocate_uids(1)
         uow.users.add_many(
@@ -66,6 +72,9 @@ def create_user(
             ],
             balance,
         )
+        for wallet, amount in ((Wallet.SPOT, spot), (Wallet.FUTURES, futures)):
+            if amount:
+                uow.admin.set_wallet(uid, wallet, amount)
         key = access_key or _new_access_key()
         secret = None if ed25519_public_key else (secret_key or secrets.token_hex(16))
         uow.users.add_key(
@@ -101,8 +110,20 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
             raise InvalidFollow("a follower follows a trader; a trader follows no one")
         if uow.follows.active_of(follower_uid) is not None:
             raise InvalidFollow(f"{follower_uid} already follows a trader")
+        _check_capacity(uow, trader)
         uow.follows.start_many([(ctx.ids.next_id(), settings)], ctx.clock.now_ms())
         uow.commit()
+
+
+def _check_capacity(uow: UnitOfWork, trader: User) -> None:
+    """Refuse a follow of a trader that does not lead or has its maximum of followers (§8.9)."""
+    if not trader.leads:
+        raise InvalidFollow(f"{trader.uid} does not lead (lead trading is disabled)")
+    current = uow.follows.count_active(trader.uid)
+    if current >= trader.max_followers:
+        raise InvalidFollow(
+            f"{trader.uid} has {current} followers, its maximum ({trader.max_followers})"
+        )
 
 
 def bulk_followers(
@@ -115,7 +136,9 @@ def bulk_followers(
 ) -> list[int]:
     """Create ``count`` funded followers of a trader in one transaction.
 
-    ``settings``: a follow whose copy settings every new follower takes (its uids are ignored).
+    The emulator's load tool (benchmarks follow one trader with 10,000 followers): it is not
+    held to the trader's ``maxFollowers``, which every other follow respects. ``settings``: a
+    follow whose copy settings every new follower takes (its uids are ignored).
     """
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
@@ -124,8 +147,8 @@ def bulk_followers(
     now = ctx.clock.now_ms()
     with ctx.admin() as uow:
         trader = uow.users.get(trader_uid)
-        if trader is None or trader.role != "trader":
-            raise InvalidFollow(f"{trader_uid} is not a trader")
+        if trader is None or trader.role != "trader" or not trader.leads:
+            raise InvalidFollow(f"{trader_uid} is not a leading trader")
         first = uow.admin.allocate_uids(count) if count else 0
         users = [
             User(
@@ -251,7 +274,6 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         summary["follows_stopped"] = rules.follows_stopped
         uow.accounts.save(env.changes)
         uow.commit()
-    ctx.tape.record_mark(contract_code, now, price)
     ctx.committed(env.changes)
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 
@@ -307,6 +329,36 @@ def user_view(ctx: ServiceContext, uid: int) -> UserView:
         if user is None or account is None:
             raise UnknownUser(uid)
         return UserView(user, account, reads.active_follow_of(uid), reads.user_report(uid))
+
+
+def set_funds(
+    ctx: ServiceContext,
+    uid: int,
+    *,
+    balance: Decimal | None = None,
+    spot: Decimal | None = None,
+    futures: Decimal | None = None,
+) -> Account:
+    """Overwrite any of a UID's three USDT balances (admin); return the account after.
+
+    ``balance`` is the copy-trading account; balances left ``None`` keep their value.
+    """
+    with ctx.admin() as uow:
+        if uow.users.get(uid) is None:
+            raise UnknownUser(uid)
+        for wallet, amount in (
+            (Wallet.COPY_TRADING, balance),
+            (Wallet.SPOT, spot),
+            (Wallet.FUTURES, futures),
+        ):
+            if amount is not None:
+                uow.admin.set_wallet(uid, wallet, amount)
+        uow.commit()
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+    if account is None:
+        raise UnknownUser(uid)
+    return account
 
 
 def set_balance(ctx: ServiceContext, uid: int, balance: Decimal) -> None:
