@@ -115,9 +115,7 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--role", type=click.Choice(["trader", "follower"]), default="trader")
-@click.option(
-    "--balance", default="10000", show_default=True, help="Copy-trading USDT balance."
-)
+@click.option("--balance", default="10000", show_default=True, help="Copy-trading USDT balance.")
 @click.option("--spot", help="Spot USDT balance (reached by transfers; default 0).")
 @click.option("--futures", help="USDT-M futures balance (reached by transfers; default 0).")
 @click.option("--permissions", type=click.Choice(["trade", "read"]), default="trade")

@@ -31,9 +31,7 @@ class Serve:
         self, *args: str, cwd: Path, port: int | None = None, env: dict[str, str] | None = None
     ) -> None:
         self.port = port or free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")} | (
-            env or {}
-        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")} | (env or {})
         self.proc = subprocess.Popen(
             [EXE, "serve", "--port", str(self.port), *args],
             cwd=cwd,
@@ -167,7 +165,7 @@ def test_plain_logs_one_line_per_request_with_uid_code_latency_and_tid(
 def test_admin_calls_get_an_access_line_without_the_token_or_a_secret(
     tmp_path: Path, started: list[Serve]
 ) -> None:
-    token = "admin-token-not-for-logs"  # noqa: S105 - a test's token
+    token = "admin-token-not-for-logs"
     server = Serve("--access-log", cwd=tmp_path, env={"COPYTRADE_ADMIN_TOKEN": token})
     started.append(server)
     server.wait_for("Application startup complete")

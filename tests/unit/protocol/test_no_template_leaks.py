@@ -37,7 +37,8 @@ def _texts(body: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("code", list(ErrorCode), ids=lambda c: str(int(c)))
 def test_a_code_used_without_values_gives_a_finished_sentence(code: ErrorCode) -> None:
-    assert "{" not in code.text() and "{" not in message(int(code))
+    assert "{" not in code.text()
+    assert "{" not in message(int(code))
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
@@ -46,7 +47,8 @@ def test_no_family_answers_a_bare_code_with_a_template(profile: Profile, code: E
     for arg in (None, "side", "contract_code"):
         _, body = profile.failure(code, "tid", 1, arg=arg)
         texts = _texts(body)
-        assert texts and all("{" not in t and "}" not in t for t in texts), body
+        assert texts, body
+        assert all("{" not in t and "}" not in t for t in texts), body
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
@@ -60,7 +62,8 @@ def test_no_domain_error_reply_leaks_a_template_in_any_family(
     assert "{" not in msg
     _, body = profile.failure(code, "tid", 1, msg=msg)
     texts = _texts(body)
-    assert texts and all("{" not in t for t in texts), body
+    assert texts, body
+    assert all("{" not in t for t in texts), body
 
 
 def test_a_code_translated_to_1067_keeps_its_reason_instead_of_a_template() -> None:
