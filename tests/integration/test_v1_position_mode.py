@@ -100,3 +100,84 @@ def test_v1_place_order_in_one_way_mode_answers_1503_over_the_wire(
         False,
     )
     assert server.user(trader["uid"])["positions"] == []
+
+
+def _v5_buy(volume: str) -> v5.V5Order:
+    return v5.V5Order(
+        "BTC-USDT",
+        MarginMode.CROSS,
+        OrderDirection.BUY,
+        None,
+        False,
+        "market",
+        "gtc",
+        D(volume),
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_follower_in_one_way_mode_gets_no_copy_and_a_recorded_1507_skip_on_every_store(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A follower that switched to one-way mode (v5 key) is skipped, reason 1507, v1 and v5.
+
+    Copies are hedge-mode sub positions; HTX's 1507 "The copy trading only supports two-way
+    Position Mode" (spec htx-copytrading.md §7.3). Back in hedge mode it is copied again.
+    """
+    if kind == "memory":
+        url = "memory://"
+    elif kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'follower-mode.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_database"))
+    services = _services(url)
+    run: Any = lambda fn, *args: services.executor.submit(fn, *args).result(timeout=60)  # noqa: E731
+    try:
+        ctx = services.ctx
+        trader = int(run(sim.create_user, ctx, "trader", D(100000)).uid)
+        one_way = int(run(sim.create_user, ctx, "follower", D(50000)).uid)
+        hedged = int(run(sim.create_user, ctx, "follower", D(50000)).uid)
+        run(sim.follow, ctx, one_way, trader, D(1))
+        run(sim.follow, ctx, hedged, trader, D(1))
+        assert run(v5.set_position_mode, ctx, one_way, "single_side") == "single_side"
+        balance_before = run(sim.user_view, ctx, one_way).account.balance
+
+        through_v1 = run(handlers.place_order, ctx, trader, _buy("2"))
+        through_v5 = run(v5.place_order, ctx, trader, _v5_buy("3"))
+
+        assert (through_v1.copies, through_v1.skipped) == (1, 1)
+        assert (through_v5.copies, through_v5.skipped) == (1, 1)
+        view = run(sim.user_view, ctx, one_way)
+        assert view.account.positions == {}
+        assert view.account.balance == balance_before  # nothing half-applied
+        skips = view.report.skipped_copies
+        assert [(s.reason.value, s.wanted_volume, s.detail) for s in skips] == [
+            (
+                "one_way_position_mode",
+                D(2),
+                "1507 The copy trading only supports two-way Position Mode",
+            ),
+            (
+                "one_way_position_mode",
+                D(3),
+                "1507 The copy trading only supports two-way Position Mode",
+            ),
+        ]
+        hedged_volume = sum(
+            p.volume for p in run(sim.user_view, ctx, hedged).account.positions.values()
+        )
+        assert hedged_volume == D(5)
+
+        assert run(v5.set_position_mode, ctx, one_way, "dual_side") == "dual_side"
+        again = run(handlers.place_order, ctx, trader, _buy("1"))
+        assert (again.copies, again.skipped) == (2, 0)
+        copied = run(sim.user_view, ctx, one_way).account.positions
+        assert sum(p.volume for p in copied.values()) == D(1)
+    finally:
+        services.close()

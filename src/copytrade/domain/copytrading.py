@@ -306,6 +306,9 @@ def copy_open(
     return copied, skipped
 
 
+_TWO_WAY_ONLY = "1507 The copy trading only supports two-way Position Mode"
+
+
 def _refusal(
     follow: Follow,
     account: Account | None,
@@ -317,6 +320,10 @@ def _refusal(
     """Return why a copy is not even tried (``None``: try it)."""
     if account is None:
         return SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
+    if account.one_way:
+        # copies are hedge-mode sub positions; a follower that switched its account to one-way
+        # mode through a v5 key (allowed only while flat) gets none: HTX's 1507
+        return SkipReason.ONE_WAY_POSITION_MODE, _TWO_WAY_ONLY
     if not follow.copies(lead.contract_code):
         return (
             SkipReason.CONTRACT_NOT_FOLLOWED,

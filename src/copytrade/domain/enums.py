@@ -67,6 +67,9 @@ class SkipReason(enum.Enum):
     CONTRACT_NOT_FOLLOWED = "contract_not_followed"
     SLIPPAGE = "slippage"
     """Market impact on: the copy's expected price is worse than the lead's past the limit."""
+    ONE_WAY_POSITION_MODE = "one_way_position_mode"
+    """The follower's account is in one-way mode (v5 ``single_side``); HTX's 1507 "The copy
+    trading only supports two-way Position Mode" (spec htx-copytrading.md §7.3)."""
 
 
 class CopyMode(enum.Enum):
