@@ -3,7 +3,8 @@ conserved across every UID's three balances, and no copy outlives its lead.
 
 The domain's own property (``tests/unit/domain/test_v1_properties.py``) drives the trading core
 directly; this one drives what the API drives (the service layer over a store: lead opens and
-closes, leverage changes, margin moves, v1 transfers, transfers between any two balances,
+closes, TP/SL set on lead positions and fired by mark moves (closing the copies with the lead),
+leverage changes, margin moves, v1 transfers, transfers between any two balances,
 follower removals, mark moves) and reads every figure back from the store after each step, so a
 balance a store forgot to write, or wrote half of, breaks it.
 """
@@ -97,6 +98,21 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Tpsl:
+    index: int
+    tp_basis_points: int | None
+    sl_basis_points: int | None
+
+
+@dataclass(frozen=True)
+class Fire:
+    """Move a lead's mark onto one of its triggers (TP or SL), so that it fires."""
+
+    index: int
+    take_profit: bool
+
+
+@dataclass(frozen=True)
 class Remove:
     follower: int
 
@@ -107,7 +123,7 @@ class Price:
     basis_points: int
 
 
-Op = Open | CloseOne | CloseAll | Lever | Margin | TransferV1 | Move | Remove | Price
+Op = Open | CloseOne | CloseAll | Tpsl | Fire | Lever | Margin | TransferV1 | Move | Remove | Price
 
 WHO = st.integers(0, 3)  # 0: the trader, 1-3: its followers
 AMOUNTS = st.decimals("0.00000001", "3000", places=8)
@@ -119,6 +135,12 @@ opens = st.builds(
     st.integers(1, 40),
     st.sampled_from([5, 10, 20]),
 )
+tpsl_ops = st.builds(
+    Tpsl,
+    st.integers(0, 9),
+    st.none() | st.integers(5, 150),
+    st.none() | st.integers(5, 150),
+)
 ops = st.one_of(
     opens,
     st.builds(CloseOne, st.integers(0, 9)),
@@ -128,6 +150,8 @@ ops = st.one_of(
         st.sampled_from(MarginMode),
         st.sampled_from(PositionSide),
     ),
+    tpsl_ops,
+    st.builds(Fire, st.integers(0, 9), st.booleans()),
     st.builds(
         Lever, st.sampled_from(CONTRACTS), st.sampled_from(MarginMode), st.sampled_from([2, 10])
     ),
@@ -143,7 +167,7 @@ ops = st.one_of(
     st.builds(Remove, st.sampled_from([1, 2, 3, 9, 9, 9])),  # 9: nobody (removals stay rare)
     st.builds(Price, st.sampled_from(CONTRACTS), st.integers(-400, 400)),
 )
-sessions = st.tuples(st.lists(opens, min_size=1, max_size=3), st.lists(ops, max_size=25)).map(
+sessions = st.tuples(st.lists(opens, min_size=1, max_size=3), st.lists(ops, min_size=8, max_size=25)).map(
     lambda parts: [*parts[0], *parts[1]]
 )
 
@@ -160,6 +184,7 @@ class World:
         ctx = self.ctx = self.services.ctx
         for code, mark in MARKS.items():
             self.run(sim.set_price, ctx, code, mark)
+        self.marks = dict(MARKS)
         self.uids = [self._user("trader", "100000")]
         for ratio, balance in (("1", "20000"), ("0.5", "20000"), ("2", "300")):
             uid = self._user("follower", balance)
@@ -204,6 +229,10 @@ class World:
                 self.run(handlers.close_order, ctx, trader, leads[op.index % len(leads)])
         elif isinstance(op, CloseAll):
             self.run(handlers.close_all_position, ctx, trader, op.contract, op.mode, op.side)
+        elif isinstance(op, Tpsl):
+            self._tpsl(op)
+        elif isinstance(op, Fire):
+            self._fire(op)
         elif isinstance(op, Lever):
             self.run(v1.updated_contract_lever, ctx, trader, op.contract, op.mode, op.lever)
         elif isinstance(op, Margin):
@@ -228,7 +257,44 @@ class World:
             if op.follower < len(self.uids):
                 self.run(v1.remove_follower, ctx, trader, self.uids[op.follower])
         else:
-            self.run(sim.set_price, ctx, op.contract, _moved(op.contract, op.basis_points))
+            self.marks[op.contract] = _moved(op.contract, op.basis_points)
+            self.run(sim.set_price, ctx, op.contract, self.marks[op.contract])
+
+    def _tpsl(self, op: Tpsl) -> None:
+        """Set TP and/or SL a few basis points either side of the mark; later moves fire them."""
+        leads = sorted(
+            self.view(self.trader)[0].positions.values(), key=lambda p: p.sub_position_id
+        )
+        if not leads:
+            return
+        lead = leads[op.index % len(leads)]
+        mark = self.marks[lead.contract_code]
+        up = 1 if lead.side is PositionSide.LONG else -1
+
+        def price(basis_points: int | None, sign: int) -> Decimal | None:
+            if basis_points is None:
+                return None
+            return _ticked(lead.contract_code, mark * (1 + D(sign * basis_points) / 10_000))
+
+        tp, sl = price(op.tp_basis_points, up), price(op.sl_basis_points, -up)
+        self.run(v1.tpsl_order, self.ctx, self.trader, lead.sub_position_id, tp, sl)
+
+    def _fire(self, op: Fire) -> None:
+        armed = [
+            p
+            for p in sorted(
+                self.view(self.trader)[0].positions.values(), key=lambda p: p.sub_position_id
+            )
+            if p.tp_trigger_price is not None or p.sl_trigger_price is not None
+        ]
+        if not armed:
+            return
+        lead = armed[op.index % len(armed)]
+        trigger = lead.tp_trigger_price if op.take_profit else lead.sl_trigger_price
+        trigger = trigger or lead.sl_trigger_price or lead.tp_trigger_price
+        assert trigger is not None
+        self.marks[lead.contract_code] = trigger
+        self.run(sim.set_price, self.ctx, lead.contract_code, trigger)
 
     def money(self) -> tuple[Decimal, dict[int, Decimal]]:
         """Σ (spot + futures + W + isolated margins) + Σ fees − users' realised gross PnL, read
@@ -265,10 +331,13 @@ class World:
         return set(self.run(read))
 
 
-def _moved(contract: str, basis_points: int) -> Decimal:
+def _ticked(contract: str, raw: Decimal) -> Decimal:
     tick = D("0.1") if contract == "BTC-USDT" else D("0.01")
-    raw = MARKS[contract] * (1 + D(basis_points) / 10_000)
     return (raw / tick).to_integral_value() * tick
+
+
+def _moved(contract: str, basis_points: int) -> Decimal:
+    return _ticked(contract, MARKS[contract] * (1 + D(basis_points) / 10_000))
 
 
 def uid_total(account: Account) -> Decimal:
@@ -292,7 +361,7 @@ def check_session(url: str, session: list[Op]) -> None:
             world.step(op)
             now, after = world.money()
             assert now == start, op
-            if isinstance(op, TransferV1 | Move | Margin | Lever):
+            if isinstance(op, TransferV1 | Move | Margin | Lever | Tpsl):
                 assert after == totals, op  # a UID's own total never moves with these
             assert world.orphans() == [], op
             for uid in set(world.uids[1:]) - world.following():

@@ -83,9 +83,8 @@ def session(server: LiveServer, send: Send) -> dict[str, Any]:
         seen.setdefault(name, reply["data"])
         return reply["data"]
 
-    if "account_transfer" in ROUTES:
-        ok("account_transfer", amount="10", type=4, currency="USDT")
-        ok("account_transfer", amount="10", type=3, currency="USDT")
+    ok("account_transfer", amount="10", type=4, currency="USDT")  # copy trading -> spot
+    ok("account_transfer", amount="10", type=3, currency="USDT")  # spot -> copy trading
     ok("place_order", contract_code="BTC-USDT", amount="2", margin_mode="isolated",
        order_price_type=17, order_direction=1, lever=5)  # fmt: skip
     (position,) = ok("current_positions", contract_code="BTC-USDT")["positions"]
@@ -109,7 +108,9 @@ def session(server: LiveServer, send: Send) -> dict[str, Any]:
     ok("close_all_position", contract_code="DOT-USDT", margin_mode="cross", position_side="short")
     ok("remove_follower", follower_uid=followers[0]["follower_uid"])
     after = ok("query_followers")["follower"]
-    assert set(ROUTES) <= set(seen), set(ROUTES) - set(seen)
+    # every one of HTX's 19 endpoints answered success, and all 19 are served
+    assert set(seen) == set(METHODS) == set(ROUTES), set(METHODS) ^ set(seen)
+    assert len(seen) == 19
     return {
         "tpsl": [(r["tpsl_order_type"], r["price"], r["position_side"]) for r in tpsl],
         "echo": {k: echo[k] for k in ("contract_code", "type", "position_side")},
