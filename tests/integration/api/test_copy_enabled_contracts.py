@@ -8,14 +8,12 @@ file or PostgreSQL database with the contract taken off the copy list.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import fresh_postgres_database, service_url
 from copytrade.config import ContractSettings
 from copytrade.testing.server import LiveServer
 
@@ -43,27 +41,24 @@ def contracts(xrp_copy_enabled: bool) -> list[ContractSettings]:
     ]
 
 
-def _url(kind: str, tmp_path: Path) -> Iterator[str]:
+def _url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if kind == "memory":
-        yield "memory://"
-    elif kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'c.db'}"
-    else:
-        base = service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
-        with fresh_postgres_database(base) as url:
-            yield url
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'c.db'}"
+    return str(request.getfixturevalue("postgres_database"))  # fresh for this module
 
 
 @pytest.fixture(params=["memory", *DATABASES])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL per store."""
-    yield from _url(request.param, tmp_path)
+    return _url(request.param, request, tmp_path)
 
 
 @pytest.fixture(params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A SQLite file or PostgreSQL database: a restarted server finds its data again."""
-    yield from _url(request.param, tmp_path)
+    return _url(request.param, request, tmp_path)
 
 
 def serve(url: str, xrp_copy_enabled: bool) -> LiveServer:

@@ -1,4 +1,5 @@
-"""The v1 endpoints over loopback HTTP on SQLite and PostgreSQL (issue 13, spec §6.4–§6.19).
+"""The v1 endpoints over loopback HTTP in memory, on SQLite and PostgreSQL (issue 13, spec
+§6.4–§6.19).
 
 Each endpoint: its happy path, the error codes its spec section names, and the spec's example
 numbers where it gives them (reproduced with real orders on a server whose maker fee is the
@@ -8,9 +9,9 @@ numbers where it gives them (reproduced with real orders on a server whose maker
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,6 +100,31 @@ def follower_id(uid: int) -> str:
     return base64.b64encode(str(uid).encode()).decode().rstrip("=")
 
 
+STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _serve(
+    kind: str,
+    server_on: Callable[..., AbstractContextManager[LiveServer]],
+    tmp_path_factory: pytest.TempPathFactory,
+    **options: Any,
+) -> AbstractContextManager[LiveServer]:
+    if kind == "memory":
+        return LiveServer("memory://", demo_seed=False, **options)
+    return server_on(kind, tmp_path_factory, **options)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def live_server(
+    request: pytest.FixtureRequest,
+    server_on: Callable[..., AbstractContextManager[LiveServer]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """This module's server on every store (the shared fixture has no memory case)."""
+    with _serve(request.param, server_on, tmp_path_factory) as server:
+        yield server
+
+
 @pytest.fixture
 def team(live_server: LiveServer) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """A trader with one follower copying at ratio 1, marks at the spec's values."""
@@ -112,11 +138,15 @@ def team(live_server: LiveServer) -> Iterator[tuple[dict[str, Any], dict[str, An
     live_server.set_price("DOT-USDT", "10")
 
 
-@pytest.fixture(scope="module")
-def htx_fees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server whose maker fee is 0.06 %: HTX's example fees on resting fills."""
-    db: Path = tmp_path_factory.mktemp("htxfees") / "c.db"
-    with LiveServer(db_path=db, demo_seed=False, fee_maker=Decimal("0.0006")) as server:
+@pytest.fixture(scope="module", params=STORES)
+def htx_fees(
+    request: pytest.FixtureRequest,
+    server_on: Callable[..., AbstractContextManager[LiveServer]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """A server whose maker fee is 0.06 %: HTX's example fees on resting fills (every store)."""
+    fees = {"fee_maker": Decimal("0.0006")}
+    with _serve(request.param, server_on, tmp_path_factory, **fees) as server:
         yield server
 
 
@@ -361,6 +391,22 @@ def test_leverage_errors(
                  margin_mode="cross"))  # fmt: skip
     assert (dot["lever_rate_range"], dot["contract_code"]) == ([1, 75], "DOT-USDT")
     refused(get(live_server, trader, "query_contract_lever", contract_code="BTC-USDT"), 1066)
+
+
+def test_lowering_leverage_needs_the_added_isolated_margin_or_answers_1047(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """ΔIM > 0 on an isolated position needs available balance (spec §6.7)."""
+    poor = live_server.create_user("trader", balance="100")
+    market_open(live_server, poor, amount="10", lever=10)  # IM ≈ 60.5 of the 100
+    before = (live_server.user(poor["uid"])["balance"], positions(live_server, poor))
+
+    refused(post(live_server, poor, "updated_contract_lever", contract_code="BTC-USDT", lever=1,
+                 margin_mode="isolated"), 1047)  # fmt: skip
+
+    assert (live_server.user(poor["uid"])["balance"], positions(live_server, poor)) == before
+    query = {"contract_code": "BTC-USDT", "margin_mode": "isolated"}
+    assert ok(get(live_server, poor, "query_contract_lever", **query))["current_lever_rate"] == 10
 
 
 # ----- open_orders / query_contract (§6.13, §6.9) --------------------------------------------
