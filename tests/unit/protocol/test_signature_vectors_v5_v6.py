@@ -139,3 +139,19 @@ def test_negative_vectors_are_refused_with_403(name: str) -> None:
     assert refused.value.code == 403
     good = [*pairs, ("Signature", v["correct_signature"])]
     assert auth.authenticate(method, host, real_path, good, lenient=True).uid == 7
+
+
+def test_every_vector_of_the_file_has_its_test() -> None:
+    """A vector added to the file without a test here fails (the HMAC ones are parametrised)."""
+    assert sorted(VARIANTS) == ["cv-01", "cv-02", "cv-03", "cv-04"]
+    assert len(VECTORS["client_variants"]) == len(VARIANTS)
+    assert sorted(NEGATIVE) == ["neg-01", "neg-02", "neg-03"]
+    assert len(VECTORS["negative_vectors"]) == len(NEGATIVE)
+    assert len(HMAC) == 13
+    assert set(VECTORS) == {
+        "how_made",
+        "conventions",
+        "hmac_sha256",
+        "client_variants",
+        "negative_vectors",
+    }
