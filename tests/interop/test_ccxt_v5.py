@@ -220,9 +220,9 @@ def test_the_same_lead_scenario_through_v1_and_v5_leaves_followers_alike(
 
 
 @pytest.mark.parametrize(
-    ("call", "error"),
+    ("call", "error", "code"),
     [
-        (lambda ex: ex.create_order(S, "market", "buy", 100000), ccxt.InsufficientFunds),
+        (lambda ex: ex.create_order(S, "market", "buy", 100000), ccxt.InsufficientFunds, 1047),
         (
             lambda ex: ex.request(
                 "v5/trade/order",
@@ -237,16 +237,35 @@ def test_the_same_lead_scenario_through_v1_and_v5_leaves_followers_alike(
                 },
             ),
             ccxt.BadSymbol,
+            1013,
         ),
         (
             lambda ex: ex.create_order(S, "market", "buy", 1, None, {"margin_mode": "both"}),
             ccxt.InvalidOrder,
+            1067,
         ),
         (
             lambda ex: ex.create_order(S, "market", "sell", 1, None, {"reduceOnly": True}),
             ccxt.InsufficientFunds,
+            1048,
         ),
-        (lambda ex: ex.cancel_order("123", S), ccxt.OrderNotFound),
+        (lambda ex: ex.cancel_order("123", S), ccxt.OrderNotFound, 1017),
+        (
+            lambda ex: ex.request(
+                "v5/trade/order",
+                ["contract", "private"],
+                "POST",
+                {"margin_mode": "cross", "side": "buy", "type": "market", "volume": "1"},
+            ),
+            ccxt.BadSymbol,
+            1066,
+        ),
+        (lambda ex: ex.create_order(S, "market", "buy", 10_000_000), ccxt.InvalidOrder, 1041),
+        (
+            lambda ex: ex.create_order(S, "market", "buy", 1, None, {"side": "up"}),
+            ccxt.InvalidOrder,
+            1067,
+        ),
     ],
     ids=[
         "insufficient margin",
@@ -254,15 +273,19 @@ def test_the_same_lead_scenario_through_v1_and_v5_leaves_followers_alike(
         "bad parameter",
         "nothing to reduce",
         "unknown order",
+        "contract_code missing",
+        "volume above the order maximum",
+        "bad side",
     ],
 )
 def test_errors_raise_the_ccxt_exceptions_the_spec_names(
-    live_server: LiveServer, connect: Any, call: Any, error: type[Exception]
+    live_server: LiveServer, connect: Any, call: Any, error: type[Exception], code: int
 ) -> None:
     exchange = connect(live_server.create_user("trader", balance="1000"))
     exchange.load_markets()
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         call(exchange)
+    assert f'"code":{code}' in str(raised.value)  # the spec's code (§4.8) for the case
 
 
 def test_a_wrong_secret_raises_authentication_error(live_server: LiveServer, connect: Any) -> None:
@@ -272,6 +295,17 @@ def test_a_wrong_secret_raises_authentication_error(live_server: LiveServer, con
     with pytest.raises(ccxt.AuthenticationError) as raised:
         exchange.fetch_balance()
     assert '"err_code":403' in str(raised.value)
+
+
+def test_an_unknown_access_key_raises_authentication_error(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader = live_server.create_user("trader")
+    exchange = connect({**trader, "access_key": "no-such-key"})
+    exchange.load_markets()
+    with pytest.raises(ccxt.AuthenticationError) as raised:
+        exchange.create_order(S, "market", "buy", 1)
+    assert "Incorrect Access key" in str(raised.value)
 
 
 def test_a_read_only_key_trading_raises_permission_denied(
@@ -433,6 +467,53 @@ def test_stop_loss_and_take_profit_orders_through_ccxt_close_the_lead_and_copies
     view = live_server.user(follower["uid"])
     assert view["positions"] == []
     assert [p["close_type"] for p in view["closed_positions"]] == [4]
+
+
+def test_a_limit_order_with_attached_tp_sl_protects_the_lead_once_filled_and_copies_follow(
+    live_server: LiveServer, connect: Any
+) -> None:
+    """``create_order`` limit with ``takeProfit``/``stopLoss`` (spec htx-v5-v6.md §6.9): the
+    order rests; when the mark fills it the lead carries the triggers and the copy opens; the
+    stop loss then closes both (``close_type`` 4)."""
+    dot = "DOT/USDT:USDT"
+    live_server.set_price("DOT-USDT", "10")
+    trader, (follower,) = _team(live_server, ("1",))
+    exchange = connect(trader)
+    exchange.load_markets()
+    try:
+        order = exchange.create_order(
+            dot,
+            "limit",
+            "buy",
+            10,
+            9.5,
+            {"takeProfit": {"triggerPrice": 11}, "stopLoss": {"triggerPrice": 9}},
+        )
+        assert exchange.fetch_order(order["id"], dot)["status"] == "open"
+        assert _open_volumes(live_server, follower["uid"]) == []
+
+        live_server.set_price("DOT-USDT", "9.4")  # the resting buy fills
+
+        assert exchange.fetch_order(order["id"], dot)["status"] == "closed"
+        query = {"contract_code": "DOT-USDT"}
+        (lead,) = live_server.signed(
+            trader, "GET", "/copytrading/trader/current_positions", params=query
+        ).json()["data"]["positions"]
+        assert (lead["volume"], lead["tp_trigger_price"], lead["sl_trigger_price"]) == (
+            "10",
+            "11",
+            "9",
+        )
+        assert _open_volumes(live_server, follower["uid"]) == ["10"]
+
+        live_server.set_price("DOT-USDT", "9")  # the stop loss fires
+
+        assert exchange.fetch_positions([dot]) == []
+        view = live_server.user(follower["uid"])
+        assert view["positions"] == []
+        assert [p["close_type"] for p in view["closed_positions"]] == [4]
+    finally:
+        live_server.set_price("DOT-USDT", "10")
 
 
 def test_post_only_ioc_fok_and_cancel_all_through_ccxt(
