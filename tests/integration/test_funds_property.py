@@ -167,9 +167,9 @@ ops = st.one_of(
     st.builds(Remove, st.sampled_from([1, 2, 3, 9, 9, 9])),  # 9: nobody (removals stay rare)
     st.builds(Price, st.sampled_from(CONTRACTS), st.integers(-400, 400)),
 )
-sessions = st.tuples(st.lists(opens, min_size=1, max_size=3), st.lists(ops, min_size=8, max_size=25)).map(
-    lambda parts: [*parts[0], *parts[1]]
-)
+sessions = st.tuples(
+    st.lists(opens, min_size=1, max_size=3), st.lists(ops, min_size=8, max_size=25)
+).map(lambda parts: [*parts[0], *parts[1]])
 
 
 class World:
