@@ -7,14 +7,17 @@ account) or a :class:`CopySkipped` record with its reason; nothing is silently d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from copytrade.domain.enums import (
     CloseType,
     CopyMode,
+    Liquidity,
+    MarginMode,
     OrderDirection,
     OrderPriceType,
+    OrderStatus,
     PositionSide,
     SkipReason,
 )
@@ -23,14 +26,24 @@ from copytrade.domain.errors import (
     InvalidFollowSettings,
     NoOpponentPrice,
 )
-from copytrade.domain.margin import div, to_money
-from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
+from copytrade.domain.instruments import FeeSchedule
+from copytrade.domain.margin import div, notional, to_money
+from copytrade.domain.matching import Fill, match_open, reference_price, vwap
+from copytrade.domain.model import (
+    Account,
+    CopySkipped,
+    FillRecord,
+    Order,
+    ProfitShare,
+    SubPosition,
+)
 from copytrade.domain.trading import (
     Env,
     Market,
     OpenRequest,
     close_position,
     close_price,
+    cross_figures,
     open_order,
 )
 
@@ -160,6 +173,151 @@ def wanted_volume(
     return fixed_amount_volume(amount, lead.lever, market.spec.contract_size, price)
 
 
+@dataclass(frozen=True, slots=True)
+class CopyFill:
+    """What a market copy of one volume does: the same for every follower copying it.
+
+    The market maker re-quotes at once, so every copy's market order meets the same book:
+    the margin checks' amounts, the fills and the position's figures are computed once per
+    (lead position, volume) for a whole fan-out, with exactly :func:`open_order`'s arithmetic,
+    and each follower only compares its own available margin and books the result.
+    """
+
+    required: Decimal  # margin + fee at the reference quote (open_order's first check)
+    cost: Decimal  # margin + fee of what the sweep really takes (its second check)
+    fills: tuple[Fill, ...]
+    fees: tuple[Decimal, ...]  # each fill's fee
+    filled: Decimal  # the order's filled, filled_notional and fee fields
+    filled_notional: Decimal
+    fee: Decimal
+    status: OrderStatus
+    volume: Decimal  # the position's volume, open price, open fee and margin
+    open_price: Decimal
+    margin: Decimal
+    debit: Decimal  # taken from the wallet
+
+
+def copy_fill(lead: SubPosition, volume: Decimal, market: Market, fees: FeeSchedule) -> CopyFill:
+    """Return what a market copy of ``volume`` contracts of ``lead`` does on ``market``.
+
+    Raises NoOpponentPrice on an empty book.
+    """
+    spec = market.spec
+    cs = spec.contract_size
+    buy = lead.side is PositionSide.LONG
+    lever = Decimal(lead.lever)
+    reference = reference_price(market.book, buy, OrderPriceType.OPPONENT, None, spec.contract_code)
+    value = notional(volume, cs, reference)
+    required = div(value, lever) + value * fees.taker
+    result = match_open(market.book, buy, volume, OrderPriceType.MARKET, None, spec.contract_code)
+    spent = sum((notional(f.volume, cs, f.price) for f in result.fills), _ZERO)
+    cost = div(spent, lever) + spent * fees.taker
+    rate = fees.taker
+    filled = sum((f.volume for f in result.fills), _ZERO)
+    paid = spent * rate
+    im = to_money(div(spent, lever))
+    isolated = lead.margin_mode is MarginMode.ISOLATED
+    status = OrderStatus.FILLED if volume - (_ZERO + filled) == 0 else OrderStatus.CANCELLED
+    return CopyFill(
+        required=required,
+        cost=cost,
+        fills=result.fills,
+        fees=tuple(notional(f.volume, cs, f.price) * rate for f in result.fills),
+        filled=_ZERO + filled,
+        filled_notional=_ZERO + spent / cs,
+        fee=_ZERO + paid,
+        status=status,
+        volume=filled,
+        open_price=vwap(result.fills) if result.fills else _ZERO,
+        margin=im - paid if isolated else im,
+        debit=im if isolated else paid,
+    )
+
+
+def book_copy(
+    account: Account, lead: SubPosition, volume: Decimal, done: CopyFill, env: Env
+) -> None:
+    """Book a new copy of ``lead`` (``volume`` contracts) as :func:`copy_fill` computed it.
+
+    The same order, sub position and fills :func:`open_order` books for a market copy, with the
+    same ids in the same order, without matching the book again.
+    """
+    now, next_id, changes = env.now, env.next_id, env.changes
+    uid, code, side = account.uid, lead.contract_code, lead.side
+    order = Order(
+        next_id(),
+        uid,
+        code,
+        lead.margin_mode,
+        side,
+        OrderPriceType.MARKET,
+        None,
+        volume,
+        lead.lever,
+        now,
+        None,
+        None,
+        done.filled,
+        done.filled_notional,
+        done.fee,
+        done.status,
+        None,
+        lead.uid,
+        lead.sub_position_id,
+    )
+    order_id = order.order_id
+    if done.fills:
+        position_id = next_id()
+        position = SubPosition(
+            position_id,
+            uid,
+            code,
+            lead.margin_mode,
+            side,
+            lead.lever,
+            done.volume,
+            done.open_price,
+            done.fee,
+            done.margin,
+            order_id,
+            now,
+            None,
+            None,
+            lead.uid,
+            lead.sub_position_id,
+        )
+        account.positions[position_id] = position
+        order.sub_position_id = position_id
+        changes.positions[position_id] = position
+        changes.new_positions.add(position_id)
+        account.balance -= done.debit
+        changes.accounts[uid] = account
+        fills = changes.fills
+        for fill, fee in zip(done.fills, done.fees, strict=True):
+            fills.append(
+                FillRecord(
+                    next_id(),
+                    uid,
+                    order_id,
+                    position_id,
+                    code,
+                    side,
+                    "open",
+                    fill.price,
+                    fill.volume,
+                    fee,
+                    Liquidity.TAKER,
+                    now,
+                )
+            )
+    changes.orders[order_id] = order
+    changes.new_orders.add(order_id)
+
+
+PAUSE_EVERY = 500
+"""Followers copied between two calls of ``env.pause`` (the store may serve others there)."""
+
+
 def copy_open(
     lead: SubPosition,
     lead_change: Decimal,
@@ -169,71 +327,133 @@ def copy_open(
     markets: Mapping[str, Market],
     env: Env,
 ) -> tuple[int, int]:
-    """Copy a lead sub position's growth to every follower; return (copied, skipped)."""
+    """Copy a lead sub position's growth to every follower; return (copied, skipped).
+
+    A follower's first copy of ``lead`` is booked from :func:`copy_fill`, computed once per
+    volume; growing an existing copy goes through :func:`open_order`.
+    """
     copied = skipped = 0
-    direction = OrderDirection.BUY if lead.side is PositionSide.LONG else OrderDirection.SELL
-    for follow in follows:
+    done: dict[Decimal, CopyFill | NoOpponentPrice] = {}
+    pause = env.pause
+    for n, follow in enumerate(follows, 1):
+        if not n % PAUSE_EVERY:
+            pause()
         account = followers.get(follow.follower_uid)
         existing = _copy_of(account, lead.sub_position_id) if account is not None else None
-        volume = (
-            wanted_volume(follow, lead, lead_change, existing, market)
-            if follow.copies(lead.contract_code)
-            else _ZERO
-        )
-        reason: SkipReason | None = None
-        detail = ""
-        if account is None:
-            reason, detail = SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
-        elif not follow.copies(lead.contract_code):
-            reason = SkipReason.CONTRACT_NOT_FOLLOWED
-            detail = f"{lead.contract_code} is not among {sorted(follow.contracts or ())}"
-        elif volume > market.spec.max_order_volume:
-            reason = SkipReason.ABOVE_ORDER_LIMIT
-            detail = f"{volume} contracts > max order {market.spec.max_order_volume}"
-        elif volume < MIN_COPY_VOLUME:
-            reason = SkipReason.BELOW_MINIMUM
-            detail = f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}"
-        else:
-            req = OpenRequest(
-                lead.contract_code,
-                direction,
-                volume,
-                lead.margin_mode,
-                OrderPriceType.MARKET,
-                None,
-                lead.lever,
-                lead_uid=lead.uid,
-                lead_sub_position_id=lead.sub_position_id,
-            )
-            if existing is not None:
-                req = replace(req, sub_position_id=existing.sub_position_id)
-            try:
-                open_order(account, req, market, markets, env)
-            except InsufficientMargin as exc:
-                reason = SkipReason.INSUFFICIENT_MARGIN
-                detail = f"required {exc.required}, available {exc.available}"
-            except NoOpponentPrice:
-                reason, detail = SkipReason.NO_LIQUIDITY, "empty book"
+        volume, reason, detail = _copy_volume(follow, account, lead, lead_change, existing, market)
+        if account is not None and reason is None:
+            if existing is None:
+                reason, detail = _new_copy(account, lead, volume, done, market, markets, env)
             else:
-                copied += 1
-        if reason is not None:
-            skipped += 1
-            env.changes.skips.append(
-                CopySkipped(
-                    env.next_id(),
-                    lead.uid,
-                    follow.follower_uid,
-                    lead.sub_position_id,
-                    lead.contract_code,
-                    lead.margin_mode,
-                    lead.side,
-                    volume,
-                    reason,
-                    detail,
-                    env.now,
-                )
+                reason, detail = _grow_copy(account, lead, volume, existing, market, markets, env)
+        if reason is None:
+            copied += 1
+            continue
+        skipped += 1
+        env.changes.skips.append(
+            CopySkipped(
+                env.next_id(),
+                lead.uid,
+                follow.follower_uid,
+                lead.sub_position_id,
+                lead.contract_code,
+                lead.margin_mode,
+                lead.side,
+                volume,
+                reason,
+                detail,
+                env.now,
             )
+        )
     return copied, skipped
+
+
+def _copy_volume(
+    follow: Follow,
+    account: Account | None,
+    lead: SubPosition,
+    lead_change: Decimal,
+    existing: SubPosition | None,
+    market: Market,
+) -> tuple[Decimal, SkipReason | None, str]:
+    """Return the copy's volume, and why it is not made (``None``: it may be)."""
+    if not follow.copies(lead.contract_code):
+        volume = _ZERO
+    else:
+        volume = wanted_volume(follow, lead, lead_change, existing, market)
+    if account is None:
+        return volume, SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
+    if not follow.copies(lead.contract_code):
+        detail = f"{lead.contract_code} is not among {sorted(follow.contracts or ())}"
+        return volume, SkipReason.CONTRACT_NOT_FOLLOWED, detail
+    if volume > market.spec.max_order_volume:
+        detail = f"{volume} contracts > max order {market.spec.max_order_volume}"
+        return volume, SkipReason.ABOVE_ORDER_LIMIT, detail
+    if volume < MIN_COPY_VOLUME:
+        detail = f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}"
+        return volume, SkipReason.BELOW_MINIMUM, detail
+    return volume, None, ""
+
+
+def _new_copy(
+    account: Account,
+    lead: SubPosition,
+    volume: Decimal,
+    done: dict[Decimal, CopyFill | NoOpponentPrice],
+    market: Market,
+    markets: Mapping[str, Market],
+    env: Env,
+) -> tuple[SkipReason | None, str]:
+    """Book a follower's first copy of ``lead`` from the fan-out's shared figures."""
+    figures = done.get(volume)
+    if figures is None:
+        try:
+            figures = copy_fill(lead, volume, market, env.fees)
+        except NoOpponentPrice as exc:
+            figures = exc
+        done[volume] = figures
+    if isinstance(figures, NoOpponentPrice):
+        return SkipReason.NO_LIQUIDITY, "empty book"
+    if account.positions or account.orders:
+        available = cross_figures(account, markets, env.fees).available
+    else:  # cross_figures of an empty account, without walking it
+        available = account.balance + _ZERO - _ZERO - _ZERO
+    for needed in (figures.required, figures.cost):
+        if needed > available:
+            return SkipReason.INSUFFICIENT_MARGIN, f"required {needed}, available {available}"
+    book_copy(account, lead, volume, figures, env)
+    return None, ""
+
+
+def _grow_copy(
+    account: Account,
+    lead: SubPosition,
+    volume: Decimal,
+    existing: SubPosition,
+    market: Market,
+    markets: Mapping[str, Market],
+    env: Env,
+) -> tuple[SkipReason | None, str]:
+    """Grow an existing copy through the general opening path."""
+    req = OpenRequest(
+        lead.contract_code,
+        OrderDirection.BUY if lead.side is PositionSide.LONG else OrderDirection.SELL,
+        volume,
+        lead.margin_mode,
+        OrderPriceType.MARKET,
+        None,
+        lead.lever,
+        lead_uid=lead.uid,
+        lead_sub_position_id=lead.sub_position_id,
+        sub_position_id=existing.sub_position_id,
+    )
+    try:
+        open_order(account, req, market, markets, env)
+    except InsufficientMargin as exc:
+        return SkipReason.INSUFFICIENT_MARGIN, f"required {exc.required}, available {exc.available}"
+    except NoOpponentPrice:
+        return SkipReason.NO_LIQUIDITY, "empty book"
+    return None, ""
 
 
 def _sizing(follow: Follow, lead_change: Decimal) -> str:

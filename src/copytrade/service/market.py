@@ -46,17 +46,24 @@ class MarketTape:
 
     keep: int = 5000
     funding_rate: Decimal = Decimal("0.0001")
-    _trades: dict[str, deque[Print]] = field(default_factory=dict)
+    # the fills themselves: a Print is made only when the trades are read (a fan-out books
+    # thousands of fills per command, and the tape is read far less often than written)
+    _trades: dict[str, deque[FillRecord]] = field(default_factory=dict)
     _marks: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_fills(self, fills: Iterable[FillRecord]) -> None:
         """Print committed fills (a close of a long is a sell, an open of a long a buy)."""
+        fills = list(fills)
+        if len(fills) > self.keep:  # a fan-out: skip what the deques would drop at once
+            fills = _newest(fills, self.keep)
+        trades = self._trades
         with self._lock:
             for f in fills:
-                buy = (f.side is PositionSide.LONG) == (f.offset == "open")
-                tape = self._trades.setdefault(f.contract_code, deque(maxlen=self.keep))
-                tape.append(Print(f.trade_id, f.ts, f.price, f.volume, buy))
+                tape = trades.get(f.contract_code)
+                if tape is None:
+                    tape = trades[f.contract_code] = deque(maxlen=self.keep)
+                tape.append(f)
 
     def record_mark(self, contract_code: str, ts: int, price: Decimal) -> None:
         """Remember a mark move (candles follow the mark between trades)."""
@@ -66,7 +73,17 @@ class MarketTape:
     def trades(self, contract_code: str) -> list[Print]:
         """Return the contract's trades, oldest first."""
         with self._lock:
-            return list(self._trades.get(contract_code, ()))
+            fills = list(self._trades.get(contract_code, ()))
+        return [
+            Print(
+                f.trade_id,
+                f.ts,
+                f.price,
+                f.volume,
+                (f.side is PositionSide.LONG) == (f.offset == "open"),
+            )
+            for f in fills
+        ]
 
     def marks(self, contract_code: str) -> list[tuple[int, Decimal]]:
         """Return the contract's mark moves, oldest first."""
@@ -78,6 +95,19 @@ class MarketTape:
         with self._lock:
             self._trades.clear()
             self._marks.clear()
+
+
+def _newest(fills: list[FillRecord], keep: int) -> list[FillRecord]:
+    """Return the newest ``keep`` fills of each contract, oldest first."""
+    seen: dict[str, int] = {}
+    newest: list[FillRecord] = []
+    for f in reversed(fills):
+        count = seen.get(f.contract_code, 0)
+        if count < keep:
+            seen[f.contract_code] = count + 1
+            newest.append(f)
+    newest.reverse()
+    return newest
 
 
 @dataclass(frozen=True, slots=True)
