@@ -19,7 +19,7 @@ from copytrade.domain.copytrading import Follow, copy_open
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
 from copytrade.domain.errors import InsufficientMargin
 from copytrade.domain.model import Account
-from copytrade.domain.trading import Env, Market, OpenRequest, open_order
+from copytrade.domain.trading import Env, OpenRequest, open_order
 
 TRADER = 1
 MARKETS = make_markets(BTC="60500.5")
