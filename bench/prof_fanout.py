@@ -206,11 +206,12 @@ def inner(followers: int, store: str, top: int) -> Figures:
             url = store if store != "sqlite" else f"sqlite:///{db_dir}/bench.db"
             server = inproc.InProcess(url)
             await server.start()
-            gc_mode = os.environ.get("PROF_FANOUT_GC", "")
-            if "freeze" in gc_mode:
+            # as `copytrade serve` does (cli/serving.freeze_startup_heap) on both sides, so a
+            # full collection walking the startup heap does not land in a random stage;
+            # PROF_FANOUT_GC=off keeps the collector as a plain process has it
+            if os.environ.get("PROF_FANOUT_GC") != "off":
+                gc.collect()
                 gc.freeze()
-            if "threshold" in gc_mode:
-                gc.set_threshold(50_000, 20, 10)
             try:
                 return await waves(server, inproc, followers, top)
             finally:

@@ -297,6 +297,9 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         default_profit_share_ratio=settings.profit_share_ratio,
         tpsl_side_display=SideDisplay(settings.tpsl_position_side_mode),
     )
+    pause = getattr(store, "pause", None)  # the embedded store serves others mid-fan-out
+    if pause is not None:
+        ctx.pause = pause
     limiter = make_limiter(settings)
     replays = make_replay_guard(settings, limiter)
     return Services(settings, store, ctx, clock, limiter, marks, store.overview(), replays)

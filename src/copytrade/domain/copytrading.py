@@ -488,7 +488,10 @@ def close_copies(
     # The market maker re-quotes at once, so every copy's market order meets the same book:
     # one price per (contract, side, volume), computed once for thousands of equal copies.
     prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
-    for account in followers.values():
+    pause = env.pause
+    for n, account in enumerate(followers.values(), 1):
+        if not n % PAUSE_EVERY:
+            pause()
         copies = [p for p in account.positions.values() if p.lead_sub_position_id in leads]
         for copy in sorted(copies, key=lambda p: p.sub_position_id):
             market = markets[copy.contract_code]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -38,6 +39,10 @@ def _new_journal() -> OrderJournal:
     return OrderJournal()
 
 
+def _no_pause() -> None:
+    """Do nothing: stores that never hold the event loop need no pause."""
+
+
 @dataclass(slots=True)
 class ServiceContext:
     """The store's factories (units of work, admin units, reads), clock, ids, contracts, fees."""
@@ -56,6 +61,8 @@ class ServiceContext:
     """Orders committed commands touched (v5 order queries)."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
+    pause: Callable[[], None] = field(default=_no_pause)
+    """Called by long operations between chunks (``Env.pause``): the store may serve others."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -102,4 +109,4 @@ class ServiceContext:
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet())
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet(), self.pause)
