@@ -39,6 +39,10 @@ def _new_journal() -> OrderJournal:
     return OrderJournal()
 
 
+JOURNAL_CHUNK = 2000
+"""Orders journalled between two pauses of a large command."""
+
+
 def _no_pause() -> None:
     """Do nothing: stores that never hold the event loop need no pause."""
 
@@ -104,8 +108,12 @@ class ServiceContext:
     def committed(self, changes: ChangeSet) -> None:
         """Publish a committed change set: its fills to the tape, its orders to the journal."""
         self.tape.record_fills(changes.fills)
-        if changes.orders:
-            self.journal.record(changes.orders.values(), self.clock.now_ms())
+        orders = list(changes.orders.values())
+        now = self.clock.now_ms()
+        for start in range(0, len(orders), JOURNAL_CHUNK):  # a fan-out's thousands: in chunks
+            if start:
+                self.pause()
+            self.journal.record(orders[start : start + JOURNAL_CHUNK], now)
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""
