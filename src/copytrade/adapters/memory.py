@@ -13,33 +13,48 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import MarginMode, OrderStatus
+from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
+from copytrade.domain.enums import MarginMode, OrderStatus, PositionSide, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
     CopySkipped,
     FillRecord,
     Order,
+    OrderTag,
     ProfitShare,
     SubPosition,
 )
+from copytrade.service import ports
 from copytrade.service.overview import OverviewReader
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    Trade,
+    User,
+    UserReport,
+)
 
 UID_START = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class FollowRow:
-    """A follow as stored: active until ended."""
+    """A follow as stored: active until ended.
+
+    ``settings`` are kept as the database stores keep them (:func:`follow_settings`'s text), so
+    that a setting they would not round-trip is lost here too.
+    """
 
     follow_id: int
     follower_uid: int
@@ -48,6 +63,11 @@ class FollowRow:
     started_at: int
     ended_at: int | None = None
     active: bool = True
+    settings: Mapping[str, str] | None = None
+
+    def follow(self) -> Follow:
+        """Return the follow with its settings."""
+        return follow_with_settings(self.follower_uid, self.trader_uid, self.ratio, self.settings)
 
 
 @dataclass(slots=True)
@@ -57,6 +77,8 @@ class MemoryState:
     users: dict[int, User] = field(default_factory=dict)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     balances: dict[int, Decimal] = field(default_factory=dict)
+    spot: dict[int, Decimal] = field(default_factory=dict)
+    futures: dict[int, Decimal] = field(default_factory=dict)
     open_positions: dict[int, dict[int, SubPosition]] = field(default_factory=dict)
     open_orders: dict[int, dict[int, Order]] = field(default_factory=dict)
     levers: dict[int, dict[tuple[str, MarginMode], int]] = field(default_factory=dict)
@@ -68,6 +90,10 @@ class MemoryState:
     fills: list[FillRecord] = field(default_factory=list)
     skips: list[CopySkipped] = field(default_factory=list)
     shares: list[ProfitShare] = field(default_factory=list)
+    finished_orders: dict[int, Order] = field(default_factory=dict)
+    tags: dict[int, OrderTag] = field(default_factory=dict)
+    one_way: set[int] = field(default_factory=set)
+    mark_moves: list[tuple[str, int, Decimal]] = field(default_factory=list)
 
     def copy(self) -> MemoryState:
         """Return a copy that can change without touching this state."""
@@ -75,6 +101,8 @@ class MemoryState:
             dict(self.users),
             dict(self.keys),
             dict(self.balances),
+            dict(self.spot),
+            dict(self.futures),
             {uid: dict(p) for uid, p in self.open_positions.items()},
             {uid: dict(o) for uid, o in self.open_orders.items()},
             {uid: dict(lv) for uid, lv in self.levers.items()},
@@ -86,6 +114,10 @@ class MemoryState:
             list(self.fills),
             list(self.skips),
             list(self.shares),
+            dict(self.finished_orders),
+            dict(self.tags),
+            set(self.one_way),
+            list(self.mark_moves),
         )
 
     def account(self, uid: int) -> Account | None:
@@ -99,6 +131,9 @@ class MemoryState:
             {i: dataclasses.replace(p) for i, p in self.open_positions.get(uid, {}).items()},
             {i: dataclasses.replace(o) for i, o in self.open_orders.get(uid, {}).items()},
             dict(self.levers.get(uid, {})),
+            self.spot.get(uid, Decimal(0)),
+            self.futures.get(uid, Decimal(0)),
+            one_way=uid in self.one_way,
         )
 
     def key(self, access_key: str) -> ApiKey | None:
@@ -113,7 +148,7 @@ class MemoryState:
         """Return the follower's current follow."""
         for row in self.follows.values():
             if row.follower_uid == follower_uid and row.active:
-                return Follow(row.follower_uid, row.trader_uid, row.ratio)
+                return row.follow()
         return None
 
     def apply(self, changes: ChangeSet) -> None:
@@ -121,6 +156,8 @@ class MemoryState:
         for uid, account in changes.accounts.items():
             if uid in self.balances:
                 self.balances[uid] = account.balance
+                self.spot[uid] = account.spot
+                self.futures[uid] = account.futures
         for pid, pos in changes.positions.items():
             kept = dataclasses.replace(pos)
             book = self.open_positions.setdefault(pos.uid, {})
@@ -136,11 +173,19 @@ class MemoryState:
                 orders[oid] = kept_order
             else:
                 orders.pop(oid, None)
+                self.finished_orders[oid] = kept_order
         for (uid, code, mode), lever in changes.levers.items():
             self.levers.setdefault(uid, {})[(code, mode)] = lever
         self.fills.extend(changes.fills)
         self.skips.extend(changes.skips)
         self.shares.extend(changes.profit_shares)
+        for tag in changes.order_tags:
+            self.tags[tag.order_id] = tag
+        for uid, one_way in changes.modes.items():
+            if one_way:
+                self.one_way.add(uid)
+            else:
+                self.one_way.discard(uid)
 
 
 def _page(
@@ -276,7 +321,7 @@ class MemoryAccounts:
             ),
             key=lambda r: r.follow_id,
         )
-        follows = [Follow(r.follower_uid, r.trader_uid, r.ratio) for r in rows]
+        follows = [r.follow() for r in rows]
         if not follows:
             return [], {}
         return follows, self.get_many([f.follower_uid for f in follows])
@@ -336,6 +381,16 @@ class MemoryUsers:
             raise ValueError("access key exists")
         state.keys[key.access_key] = key
 
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings."""
+        state = self._unit.writable()
+        state.users[uid] = dataclasses.replace(
+            state.users[uid],
+            lead_enabled=enabled,
+            profit_share_ratio=ratio,
+            max_followers=max_followers,
+        )
+
 
 class MemoryFollows:
     """Follows."""
@@ -353,7 +408,12 @@ class MemoryFollows:
         state = self._unit.writable()
         for follow_id, f in rows:
             state.follows[follow_id] = FollowRow(
-                follow_id, f.follower_uid, f.trader_uid, f.ratio, now
+                follow_id,
+                f.follower_uid,
+                f.trader_uid,
+                f.ratio,
+                now,
+                settings=follow_settings(f) or None,
             )
 
     def end(self, follower_uid: int, now: int) -> None:
@@ -362,6 +422,46 @@ class MemoryFollows:
         for fid, row in list(state.follows.items()):
             if row.follower_uid == follower_uid and row.active:
                 state.follows[fid] = dataclasses.replace(row, active=False, ended_at=now)
+
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
+        return sum(
+            1 for r in self._unit.state.follows.values() if r.trader_uid == trader_uid and r.active
+        )
+
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        state = self._unit.writable()
+        for fid, row in list(state.follows.items()):
+            if (row.follower_uid, row.trader_uid) == (
+                follow.follower_uid,
+                follow.trader_uid,
+            ) and row.active:
+                state.follows[fid] = dataclasses.replace(
+                    row, ratio=follow.ratio, settings=follow_settings(follow) or None
+                )
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow."""
+        state = self._unit.state
+        wanted = set(follower_uids)
+        since = {
+            r.follower_uid: (r.trader_uid, r.started_at)
+            for r in state.follows.values()
+            if r.active and r.follower_uid in wanted
+        }
+        out = dict.fromkeys(follower_uids, Decimal(0))
+        for p in state.closed.values():
+            follow = since.get(p.uid)
+            if (
+                follow is not None
+                and p.lead_uid == follow[0]
+                and p.profit is not None
+                and p.close_time is not None
+                and p.close_time >= follow[1]
+            ):
+                out[p.uid] += p.profit
+        return out
 
 
 class MemoryMarkets:
@@ -376,8 +476,30 @@ class MemoryMarkets:
         return dict(self._unit.state.marks)
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
-        """Store a mark price."""
-        self._unit.writable().marks[contract_code] = price
+        """Store a mark price (and remember the move, for the candles)."""
+        state = self._unit.writable()
+        state.marks[contract_code] = price
+        state.mark_moves.append((contract_code, now, price))
+        if len(state.mark_moves) % ports.MARK_MOVES_PRUNE_EVERY == 0:
+            state.mark_moves = _newest_moves(state.mark_moves, ports.MARK_MOVES_KEPT)
+
+
+def _newest_moves(
+    moves: list[tuple[str, int, Decimal]], kept: int
+) -> list[tuple[str, int, Decimal]]:
+    """Return ``moves`` without what is older than each contract's newest ``kept``.
+
+    The database stores' rule (``records.prune_mark_moves``), run in batches as there.
+    """
+    seen: dict[str, int] = {}
+    newest: list[tuple[str, int, Decimal]] = []
+    for move in reversed(moves):
+        count = seen.get(move[0], 0)
+        if count < kept:
+            seen[move[0]] = count + 1
+            newest.append(move)
+    newest.reverse()
+    return newest
 
 
 class MemoryAdmin:
@@ -404,8 +526,20 @@ class MemoryAdmin:
             state.balances[uid] = balance
         self._accounts.forget()
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances."""
+        state = self._unit.writable()
+        if uid in state.balances:
+            books = {
+                Wallet.COPY_TRADING: state.balances,
+                Wallet.SPOT: state.spot,
+                Wallet.FUTURES: state.futures,
+            }
+            books[wallet][uid] = amount
+        self._accounts.forget()
+
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting (units run one at a time: ``lock`` changes nothing)."""
         return self._unit.state.meta.get(key)
 
     def set_meta(self, key: str, value: str) -> None:
@@ -493,6 +627,15 @@ class MemoryReadModel:
         """Return every mark price."""
         return dict(self._state.marks)
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return copies of the accounts of ``uids``."""
+        found = {}
+        for uid in uids:
+            account = self._state.account(uid)
+            if account is not None:
+                found[uid] = account
+        return found
+
     def user(self, uid: int) -> User | None:
         """Return a user."""
         return self._state.users.get(uid)
@@ -562,3 +705,53 @@ class MemoryReadModel:
                 (s for s in state.shares if s.follower_uid == uid), key=lambda s: s.item_id
             ),
         )
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        state, q = self._state, query
+        found: list[TaggedOrder] = []
+        for oid in sorted(state.tags, reverse=True):
+            tag = state.tags[oid]
+            order = state.open_orders.get(tag.uid, {}).get(oid) or state.finished_orders.get(oid)
+            if tag.uid != uid or order is None or not _selected(order, tag, q):
+                continue
+            found.append(TaggedOrder(dataclasses.replace(order), tag))
+            if len(found) >= q.limit:
+                break
+        return found
+
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades (opens and closes)."""
+        rows = [
+            f
+            for f in self._state.fills
+            if f.contract_code == contract_code and f.offset in ("open", "close")
+        ]
+        rows.sort(key=lambda f: f.trade_id, reverse=True)
+        return [
+            Trade(
+                f.trade_id,
+                f.ts,
+                f.price,
+                f.volume,
+                (f.side is PositionSide.LONG) == (f.offset == "open"),
+            )
+            for f in rows[:limit]
+        ]
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        moves = [(ts, p) for code, ts, p in self._state.mark_moves if code == contract_code]
+        return moves[::-1][:limit]
+
+
+def _selected(order: Order, tag: OrderTag, q: OrderQuery) -> bool:
+    """Return whether an order passes a v5 order query's filters."""
+    return (
+        (q.order_ids is None or order.order_id in q.order_ids)
+        and (q.client_order_id is None or tag.client_order_id == q.client_order_id)
+        and (q.contract_code is None or order.contract_code == q.contract_code)
+        and (q.margin_mode is None or order.margin_mode is q.margin_mode)
+        and not (q.finished_only and order.status is OrderStatus.OPEN)
+        and q.start <= order.created_at <= q.end
+    )

@@ -9,7 +9,7 @@ Requests and replies are typed (:mod:`copytrade.api.admin_models`), described at
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from copytrade.api import admin_models as m
 from copytrade.api.admin_http import (
+    TOKEN_REQUIRED,
     AdminError,
     Operation,
     authorised,
@@ -36,9 +37,10 @@ from copytrade.domain.paths import PathError, ReplayPath, StochasticPath, make_p
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
-from copytrade.service import queries, sim
+from copytrade.service import funding, queries, sim
 from copytrade.service.context import ServiceContext
-from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.errors import InvalidFollow, NotFollowing, UnknownUser
+from copytrade.service.follow_rules import SettingsChange, change_settings
 
 
 def _opt_fmt(value: Decimal | None) -> str | None:
@@ -80,6 +82,21 @@ def sim_position(p: SubPosition) -> SimPosition:
     )
 
 
+def follow_fields(follow: Follow) -> dict[str, Any]:
+    """Return a follow's trader and settings as the admin API shows them."""
+    return {
+        "trader_uid": follow.trader_uid,
+        "ratio": fmt(follow.ratio),
+        "mode": follow.mode.value,
+        "fixed_amount": _opt_fmt(follow.fixed_amount),
+        "tp_ratio": _opt_fmt(follow.tp_ratio),
+        "sl_ratio": _opt_fmt(follow.sl_ratio),
+        "total_stop_loss": _opt_fmt(follow.total_stop_loss),
+        "contracts": sorted(follow.contracts) if follow.contracts is not None else None,
+        "max_slippage": _opt_fmt(follow.max_slippage),
+    }
+
+
 def _account_json(account: Account) -> dict[str, Any]:
     positions = sorted(account.positions.values(), key=lambda p: p.sub_position_id)
     orders = [
@@ -96,7 +113,13 @@ def _account_json(account: Account) -> dict[str, Any]:
         for o in account.orders.values()
     ]
     return render(
-        SimAccount(account.balance, tuple(sim_position(p) for p in positions), tuple(orders))
+        SimAccount(
+            account.balance,
+            tuple(sim_position(p) for p in positions),
+            tuple(orders),
+            account.spot,
+            account.futures,
+        )
     )
 
 
@@ -114,8 +137,14 @@ class AdminApi:
         seed: Callable[[], None],
         clock_control: Any,
         ticker: MarketTicker | None = None,
+        extra_operations: Sequence[Operation] = (),
     ) -> None:
-        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
+        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets.
+
+        ``extra_operations`` are calls served by other parts (health and readiness), served
+        and documented with this table's own.
+        """
+        self.extra_operations = tuple(extra_operations)
         self.ctx = ctx
         self._runner = run
         self.token = token
@@ -137,10 +166,33 @@ class AdminApi:
         """Return every admin call with its models (the one table routes and docs use)."""
         op = Operation
         return [
-            op("GET", "/_sim/health", self.health, m.HealthReply),
+            *self.extra_operations,
             op("POST", "/_sim/users", self.create_user, m.CreateUserReply, m.CreateUserRequest),
             op("GET", "/_sim/users/{uid}", self.get_user, m.UserReply, path_params=("uid",)),
+            op(
+                "POST",
+                "/_sim/users/{uid}/funds",
+                self.set_funds,
+                m.FundsReply,
+                m.FundsRequest,
+                ("uid",),
+            ),
             op("POST", "/_sim/follow", self.follow, m.FollowReply, m.FollowRequest),
+            op(
+                "GET",
+                "/_sim/users/{uid}/follow",
+                self.get_follow,
+                m.FollowReply,
+                path_params=("uid",),
+            ),
+            op(
+                "PATCH",
+                "/_sim/users/{uid}/follow",
+                self.change_follow,
+                m.FollowSettingsReply,
+                m.FollowSettingsRequest,
+                ("uid",),
+            ),
             op(
                 "POST",
                 "/_sim/followers/bulk",
@@ -179,6 +231,10 @@ class AdminApi:
                 m.SlippageReply,
                 path_params=("uid",),
             ),
+            op("GET", "/_sim/funding", self.get_funding, m.FundingReply),
+            op("POST", "/_sim/funding", self.set_funding, m.FundingReply, m.FundingRequest),
+            op("GET", "/_sim/impact", self.get_impact, m.ImpactReply),
+            op("POST", "/_sim/impact", self.set_impact, m.ImpactReply, m.ImpactRequest),
             op("GET", "/_sim/clock", self.read_clock, m.ClockReply),
             op("POST", "/_sim/clock", self.set_clock, m.ClockReply, m.ClockRequest),
             op("POST", "/_sim/reset", self.reset, m.ResetReply),
@@ -205,7 +261,7 @@ class AdminApi:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if not self.authorised(request):
-                return error_reply(401, "admin token required (Authorization: Bearer <token>)")
+                return error_reply(401, TOKEN_REQUIRED)
             return await fn(request)
 
         return endpoint
@@ -233,13 +289,6 @@ class AdminApi:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self._runner(fn, *args)
 
-    async def health(self, _: None) -> m.HealthReply:
-        """Report liveness and which server process answered.
-
-        ``worker`` is the process's snowflake worker number (several with ``--workers N``).
-        """
-        return m.HealthReply(status="ok", worker=getattr(self.ctx.ids, "worker", 0))
-
     async def create_user(self, body: m.CreateUserRequest) -> m.CreateUserReply:
         """Create a trader or follower with a funded account and one API key.
 
@@ -254,10 +303,26 @@ class AdminApi:
                 body.permissions == "trade",
                 body.ed25519_public_key,
                 profit_share_ratio=body.profit_share_ratio,
+                spot=body.spot,
+                futures=body.futures,
             )
         )
         return m.CreateUserReply(
             uid=creds.uid, access_key=creds.access_key, secret_key=creds.secret_key
+        )
+
+    async def set_funds(self, body: m.FundsRequest, uid: int) -> m.FundsReply:
+        """Set any of a UID's three USDT balances (``balance``: the copy-trading account)."""
+        account: Account = await self._run(
+            lambda: sim.set_funds(
+                self.ctx, uid, balance=body.balance, spot=body.spot, futures=body.futures
+            )
+        )
+        return m.FundsReply(
+            uid=uid,
+            balance=fmt(account.balance),
+            spot=fmt(account.spot),
+            futures=fmt(account.futures),
         )
 
     async def get_user(self, _: None, uid: int) -> dict[str, Any]:
@@ -268,9 +333,7 @@ class AdminApi:
             "uid": uid,
             "role": view.user.role,
             **_account_json(view.account),
-            "following": {"trader_uid": follow.trader_uid, "ratio": fmt(follow.ratio)}
-            if follow
-            else None,
+            "following": follow_fields(follow) if follow else None,
             "closed_positions": [position_json(p) for p in report.closed_positions],
             "fills": [_record_json(r) for r in report.fills],
             "skipped_copies": [_record_json(r) for r in report.skipped_copies],
@@ -280,39 +343,58 @@ class AdminApi:
 
     async def follow(self, body: m.FollowRequest) -> m.FollowReply:
         """Make a follower copy a trader at ``ratio`` (one trader per follower)."""
-        follow = Follow(
-            body.follower_uid,
-            body.trader_uid,
-            body.ratio,
-            CopyMode(body.mode),
-            body.fixed_amount,
-            body.tp_ratio,
-            body.sl_ratio,
-            body.total_stop_loss,
-            frozenset(c.upper() for c in body.contracts) if body.contracts is not None else None,
-        )
+        follow = _follow_of(body, body.follower_uid, body.trader_uid, body.ratio)
         try:
             await self._run(sim.follow_with, self.ctx, follow)
         except UnknownUser as exc:
             field = "trader_uid" if exc.uid == body.trader_uid else "follower_uid"
             raise AdminError(404, f"{field}: unknown uid {exc.uid}", field) from None
-        return m.FollowReply(
-            follower_uid=body.follower_uid,
-            trader_uid=body.trader_uid,
-            ratio=fmt(body.ratio),
-            mode=follow.mode.value,
-            fixed_amount=_opt_fmt(follow.fixed_amount),
-            tp_ratio=_opt_fmt(follow.tp_ratio),
-            sl_ratio=_opt_fmt(follow.sl_ratio),
-            total_stop_loss=_opt_fmt(follow.total_stop_loss),
-            contracts=sorted(follow.contracts) if follow.contracts is not None else None,
+        return m.FollowReply(follower_uid=body.follower_uid, **follow_fields(follow))
+
+    async def get_follow(self, _: None, uid: int) -> m.FollowReply:
+        """Show whom a follower copies, with its settings (404 when it follows no one)."""
+        view: sim.UserView = await self._run(sim.user_view, self.ctx, uid)
+        if view.follow is None:
+            raise AdminError(404, f"uid: {uid} follows no trader", "uid")
+        return m.FollowReply(follower_uid=uid, **follow_fields(view.follow))
+
+    async def change_follow(self, body: m.FollowSettingsRequest, uid: int) -> m.FollowSettingsReply:
+        """Change a follower's settings; only the fields given change, ``null`` clears one.
+
+        The follow keeps its start (its total stop-loss counts the copy PnL since then). New
+        TP/SL ratios and a new total stop-loss apply at once at the current marks: the reply
+        says which copies they closed. Later lead fills are copied with the new settings;
+        open copies of contracts no longer followed stay open until their lead closes.
+        """
+        try:
+            done: SettingsChange = await self._run(
+                change_settings, self.ctx, uid, body.changes(), body.trader_uid
+            )
+        except NotFollowing:
+            raise AdminError(404, f"uid: {uid} follows no trader", "uid") from None
+        except InvalidFollow as exc:
+            raise AdminError(409, f"trader_uid: {exc.detail}", "trader_uid") from None
+        outcome = done.outcome
+        return m.FollowSettingsReply(
+            follower_uid=uid,
+            **follow_fields(done.follow),
+            copy_exits=outcome.copy_exits,
+            stopped=outcome.follows_stopped > 0,
+            copies_stopped=outcome.copies_stopped,
         )
 
     async def bulk(self, body: m.BulkFollowersRequest) -> m.BulkFollowersReply:
         """Create ``count`` funded followers of one trader in one transaction."""
         try:
+            template = _follow_of(body, 0, body.trader_uid, body.ratio)
             uids = await self._run(
-                sim.bulk_followers, self.ctx, body.trader_uid, body.count, body.balance, body.ratio
+                sim.bulk_followers,
+                self.ctx,
+                body.trader_uid,
+                body.count,
+                body.balance,
+                body.ratio,
+                template,
             )
         except InvalidFollow as exc:
             raise AdminError(400, f"trader_uid: {exc.detail}", "trader_uid") from None
@@ -415,6 +497,95 @@ class AdminApi:
             raise AdminError(400, f"{field}: {exc}", field) from None
         return _path_reply(await self.ticker.set_path(contract_code, path))
 
+    async def get_funding(self, _: None) -> m.FundingReply:
+        """Show funding: mode, interval, each market's rate now, the last settlements."""
+        config = self.ctx.funding
+        now = self.clock.now_ms()
+
+        def rates() -> dict[str, str]:
+            with self.ctx.reads() as reads:
+                markets = self.ctx.markets(reads.marks())
+            return {c: fmt(funding.current_rate(self.ctx, mk, now)) for c, mk in markets.items()}
+
+        schedule = self.ticker.funding
+        history = schedule.history if schedule is not None else []
+        return m.FundingReply(
+            mode=config.mode,
+            interval_hours=config.interval_ms // 3_600_000,
+            default_rate=fmt(config.default_rate),
+            rates=await self._run(rates),
+            impact_volume=_fmt_or_none(config.impact_volume),
+            last_settled_ms=schedule.last_settled() if schedule is not None else None,
+            next_settlement_ms=config.next_settlement(now),
+            settlements=[
+                m.SettlementView(
+                    at_ms=h.at_ms,
+                    payments=h.payments,
+                    paid=fmt(h.paid),
+                    received=fmt(h.received),
+                    venue=fmt(h.venue),
+                    liquidated=h.liquidated,
+                )
+                for h in history
+            ],
+        )
+
+    async def set_funding(self, body: m.FundingRequest) -> m.FundingReply:
+        """Change funding settings (mode, interval, rates); they apply from the next settlement.
+
+        Turning funding on starts the schedule at the clock's time: nothing is settled for
+        the past.
+        """
+        config = self.ctx.funding
+        rates = dict(config.rates)
+        for code, rate in (body.rates or {}).items():
+            if code not in self.ctx.contracts:
+                raise AdminError(400, f"rates: unknown contract {code!r}", "rates")
+            if rate is None:
+                rates.pop(code, None)
+            else:
+                rates[code] = rate
+        self.ctx.funding = dataclasses.replace(
+            config,
+            mode=body.mode or config.mode,
+            interval_ms=body.interval_hours * 3_600_000
+            if body.interval_hours is not None
+            else config.interval_ms,
+            default_rate=body.default_rate
+            if body.default_rate is not None
+            else config.default_rate,
+            rates=rates,
+            impact_volume=body.impact_volume
+            if "impact_volume" in body.model_fields_set
+            else config.impact_volume,
+        )
+        schedule = self.ticker.funding
+        if schedule is not None:  # turned on: the schedule starts now, not at the next tick
+            await self._run(schedule.due, self.clock.now_ms())
+        return await self.get_funding(None)
+
+    async def get_impact(self, _: None) -> m.ImpactReply:
+        """Show the market impact settings."""
+        i = self.ctx.impact
+        return m.ImpactReply(
+            enabled=i.enabled,
+            half_life_ms=i.half_life_ms,
+            copy_order=i.copy_order,
+            seed=i.seed,
+            copy_latency_ms=i.copy_latency_ms,
+            max_slippage=_fmt_or_none(i.max_slippage),
+        )
+
+    async def set_impact(self, body: m.ImpactRequest) -> m.ImpactReply:
+        """Change market impact on copies (``half_life_ms`` 0: off); from the next order on."""
+        changes = {
+            k: getattr(body, k)
+            for k in body.model_fields_set
+            if getattr(body, k) is not None or k == "max_slippage"  # null: no guard
+        }
+        self.ctx.set_impact(dataclasses.replace(self.ctx.impact, **changes))
+        return await self.get_impact(None)
+
     async def read_clock(self, _: None) -> m.ClockReply:
         """Read the simulation clock."""
         return m.ClockReply(now_ms=self.clock.now_ms())
@@ -451,6 +622,22 @@ class AdminApi:
                 listener()
             await self._run(self.seed)
         return m.ResetReply(reset=True)
+
+
+def _follow_of(body: m.CopySettings, follower_uid: int, trader_uid: int, ratio: Decimal) -> Follow:
+    """Return the follow a request's copy settings describe."""
+    return Follow(
+        follower_uid,
+        trader_uid,
+        ratio,
+        CopyMode(body.mode),
+        body.fixed_amount,
+        body.tp_ratio,
+        body.sl_ratio,
+        body.total_stop_loss,
+        frozenset(body.contracts) if body.contracts is not None else None,
+        body.max_slippage,
+    )
 
 
 def _fmt_or_none(value: Decimal | None) -> str | None:

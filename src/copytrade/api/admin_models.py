@@ -106,7 +106,20 @@ class CreateUserRequest(_Request):
     permissions: Literal["trade", "read"] = Field(
         "trade", description="`trade` keys may place orders; `read` keys only query."
     )
-    balance: Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC] = Decimal(10_000)
+    balance: Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            description="The copy-trading account (the copy engine trades from it). " + _DEC_DOC,
+        ),
+        _DEC,
+    ] = Decimal(10_000)
+    spot: Annotated[
+        Decimal, Field(ge=0, description="The spot USDT balance. " + _DEC_DOC), _DEC
+    ] = Decimal(0)
+    futures: Annotated[
+        Decimal, Field(ge=0, description="The USDT-M futures balance. " + _DEC_DOC), _DEC
+    ] = Decimal(0)
     ed25519_public_key: str | None = Field(
         None,
         description="Raw Ed25519 public key (64 hex characters): the key signs with Ed25519 "
@@ -128,14 +141,56 @@ class CreateUserRequest(_Request):
 
 
 _POSITIVE = Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC]
+_FUNDS = Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC]
 
 
-class FollowRequest(_Request):
-    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+class FundsRequest(_Request):
+    """Set any of a UID's three USDT balances; those left out keep their value (spec §6.6).
 
-    follower_uid: Uid
-    trader_uid: Uid
-    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+    ``balance`` is the copy-trading account, the one the copy engine trades from and v1/v5 keys
+    see; ``spot`` and ``futures`` are reached by transfers (v1 ``account_transfer``, v6
+    ``transfer``, ``/v2/account/transfer``).
+    """
+
+    balance: _FUNDS | None = None
+    spot: _FUNDS | None = None
+    futures: _FUNDS | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FundsRequest:
+        if self.balance is None and self.spot is None and self.futures is None:
+            raise PydanticCustomError("funds", "give at least one of balance, spot, futures")
+        return self
+
+
+def _contract_codes(value: Any) -> Any:
+    """Accept a list of contract codes (case-insensitive); return them upper-case, unique."""
+    if not isinstance(value, list):
+        raise PydanticCustomError("contracts", "must be a list of contract codes")
+    codes: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not 0 < len(item) <= 32:
+            raise PydanticCustomError(
+                "contracts", "each contract code is a string of 1 to 32 characters"
+            )
+        code = item.strip().upper()
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise PydanticCustomError("contracts", "must name at least one contract (or be null)")
+    return codes
+
+
+_Contracts = Annotated[
+    list[str],
+    Field(max_length=64, description='Contract codes, e.g. `["BTC-USDT"]`.'),
+    BeforeValidator(_contract_codes),
+]
+
+
+class CopySettings(_Request):
+    """A follower's copy settings (spec §8.1), shared by the calls that start follows."""
+
     mode: Literal["ratio", "fixed_amount"] = Field(
         "ratio",
         description="`ratio`: each copy is floor(ratio × lead change); `fixed_amount`: each "
@@ -153,13 +208,67 @@ class FollowRequest(_Request):
         description="USDT: at this much copy loss the follow stops and its copies close "
         "(close_type 10).",
     )
-    contracts: list[str] | None = Field(
+    contracts: _Contracts | None = Field(
         None, description="Copy only these contracts (others are skipped with their reason)."
+    )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
     )
 
 
-class BulkFollowersRequest(_Request):
-    """Create ``count`` funded followers of one trader in one transaction."""
+class FollowRequest(CopySettings):
+    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+
+    follower_uid: Uid
+    trader_uid: Uid
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+
+
+class FollowSettingsRequest(_Request):
+    """Change a follower's settings: only the fields given change, ``null`` clears one.
+
+    ``ratio`` and ``mode`` cannot be cleared. Switching ``mode`` to ``ratio`` drops the fixed
+    amount. The new TP/SL ratios and total stop-loss apply at once, at the current marks.
+    """
+
+    trader_uid: Uid | None = Field(
+        None, description="When given, the call is refused unless the follower follows this trader."
+    )
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] | None = None
+    mode: Literal["ratio", "fixed_amount"] | None = None
+    fixed_amount: _POSITIVE | None = Field(None, description="USDT per copied open (fixed_amount)")
+    tp_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."
+    )
+    sl_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."
+    )
+    total_stop_loss: _POSITIVE | None = Field(
+        None,
+        description="USDT: at this much copy loss the follow stops and its copies close "
+        "(close_type 10).",
+    )
+    contracts: _Contracts | None = Field(
+        None, description="Copy only these contracts; `null`: every contract."
+    )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """Return the settings this request changes (given fields; ``None`` clears)."""
+        return {name: getattr(self, name) for name in self.model_fields_set if name != "trader_uid"}
+
+
+class BulkFollowersRequest(CopySettings):
+    """Create ``count`` funded followers of one trader in one transaction, alike.
+
+    Each follows with ``ratio`` and the copy settings given (as ``/_sim/follow`` takes them).
+    """
 
     trader_uid: Uid
     count: Annotated[int, Field(ge=0, le=MAX_BULK), _INT]
@@ -218,6 +327,44 @@ class ClockRequest(_Request):
         return self
 
 
+_RATE = Annotated[
+    Decimal, Field(ge=Decimal("-0.0075"), le=Decimal("0.0075"), description=_DEC_DOC), _DEC
+]
+
+
+class FundingRequest(_Request):
+    """Change how funding settles (spec §7.11); keys left out keep their value.
+
+    ``mode``: ``off`` (no settlement), ``rate`` (each market's rate, else ``default_rate``)
+    or ``premium`` (HTX's premium-index formula over the current book). ``interval_hours``:
+    settlements every this many hours from 00:00 UTC. ``rates``: per-market rates (a
+    ``null`` rate removes one).
+    """
+
+    mode: Literal["off", "rate", "premium"] | None = None
+    interval_hours: Annotated[int, Field(ge=1, le=24 * 7), _INT] | None = None
+    default_rate: _RATE | None = None
+    rates: dict[str, _RATE | None] | None = None
+    impact_volume: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] | None = None
+
+
+class ImpactRequest(_Request):
+    """Change market impact on copies; keys left out keep their value.
+
+    ``half_life_ms`` 0 turns impact off (the market maker re-quotes at once); a new half-life
+    starts from a full book. ``copy_order``: ``follow_time`` (who followed first copies first)
+    or ``shuffle`` (seeded per lead position with ``seed``). ``copy_latency_ms``: simulation
+    time between the lead's fill and its copies. ``max_slippage``: skip a copy (reason
+    ``slippage``) expected worse than the lead by more than this fraction; ``null``: no guard.
+    """
+
+    half_life_ms: Annotated[int, Field(ge=0, le=MAX_CLOCK_MS), _INT] | None = None
+    copy_order: Literal["follow_time", "shuffle"] | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_ID), _INT] | None = None
+    copy_latency_ms: Annotated[int, Field(ge=0, le=MAX_CLOCK_MS), _INT] | None = None
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = None
+
+
 # --- replies -------------------------------------------------------------------------------
 
 
@@ -229,10 +376,28 @@ class ErrorReply(BaseModel):
 
 
 class HealthReply(_Reply):
-    """Liveness and the worker number of the process that answered."""
+    """Liveness, and what the process that answered runs on."""
 
-    status: str
-    worker: int
+    status: Literal["ok"] = Field(description="Always `ok`: the process serves.")
+    version: str = Field(description="copytrade's version.")
+    worker: int = Field(
+        description="The process's snowflake worker number (several with `--workers N`)."
+    )
+    store: str = Field(description="`memory`, `sqlite` or `postgresql`.")
+    database: str = Field(description="The store's URL, without a password.")
+    schema_revision: str | None = Field(
+        description="The database's migration revision (`null` in memory or when unreachable)."
+    )
+    schema_head: str | None = Field(description="The revision this server needs.")
+    database_state: str = Field(description="`ok`, or `unreachable (why)`.")
+    redis: str = Field(description="`ok`, `not configured`, or `unreachable (why)`.")
+
+
+class ReadyReply(HealthReply):
+    """Readiness (HTTP 200 or 503), with the process's health."""
+
+    ready: bool = Field(description="Whether the database and Redis (if configured) can serve.")
+    problems: list[str] = Field(description="Why the process is not ready (empty when ready).")
 
 
 class CreateUserReply(_Reply):
@@ -244,7 +409,7 @@ class CreateUserReply(_Reply):
 
 
 class FollowReply(_Reply):
-    """The follow made, with its settings."""
+    """A follow with its settings (the one made, or a follower's current one)."""
 
     follower_uid: int
     trader_uid: int
@@ -255,6 +420,26 @@ class FollowReply(_Reply):
     sl_ratio: DecimalText | None = None
     total_stop_loss: DecimalText | None = None
     contracts: list[str] | None = None
+    max_slippage: DecimalText | None = None
+
+
+class FundsReply(_Reply):
+    """A UID's three USDT balances after the change."""
+
+    uid: int
+    balance: DecimalText = Field(description="The copy-trading account.")
+    spot: DecimalText
+    futures: DecimalText
+
+
+class FollowSettingsReply(FollowReply):
+    """The follow with its new settings, and what applying them at the current marks did."""
+
+    copy_exits: int = Field(description="Copies closed at once by their TP/SL ratio (8/9).")
+    stopped: bool = Field(
+        description="The total stop-loss was reached: the follow ended, its copies closed (10)."
+    )
+    copies_stopped: int = Field(description="Copies closed by the total stop-loss.")
 
 
 class BulkFollowersReply(_Reply):
@@ -283,6 +468,12 @@ class SetPriceReply(_Reply):
     orders_filled: int
     tpsl_triggered: int
     liquidated: int
+    copy_exits: int = Field(
+        0, description="Follower copies closed by their own TP/SL ratio (close_type 8/9)."
+    )
+    follows_stopped: int = Field(
+        0, description="Follows ended by their total stop-loss (copies closed, close_type 10)."
+    )
 
 
 class PathReply(_Reply):
@@ -325,6 +516,41 @@ class SlippageReply(_Reply):
     positions: list[LeadSlippage]
 
 
+class SettlementView(_Reply):
+    """One funding settlement this process applied."""
+
+    at_ms: int
+    payments: int
+    paid: DecimalText = Field(description="What positions paid, summed.")
+    received: DecimalText = Field(description="What positions received, summed.")
+    venue: DecimalText = Field(description="The market maker's side: paid − received.")
+    liquidated: int
+
+
+class FundingReply(_Reply):
+    """Funding settings, each market's rate for the next settlement, and recent settlements."""
+
+    mode: str
+    interval_hours: int
+    default_rate: DecimalText
+    rates: dict[str, DecimalText] = Field(description="Each market's rate as things stand.")
+    impact_volume: DecimalText | None
+    last_settled_ms: int | None
+    next_settlement_ms: int
+    settlements: list[SettlementView]
+
+
+class ImpactReply(_Reply):
+    """Market impact settings."""
+
+    enabled: bool
+    half_life_ms: int
+    copy_order: str
+    seed: int
+    copy_latency_ms: int
+    max_slippage: DecimalText | None
+
+
 class ClockReply(_Reply):
     """The simulation clock's time (epoch milliseconds)."""
 
@@ -351,10 +577,16 @@ SimOrders = Annotated[list[dict[str, Any]], _struct_list("SimOrder")]
 
 
 class FollowingView(_Reply):
-    """Whom a follower copies, and at which ratio."""
+    """Whom a follower copies, and with which settings."""
 
     trader_uid: int
     ratio: DecimalText
+    mode: str = "ratio"
+    fixed_amount: DecimalText | None = None
+    tp_ratio: DecimalText | None = None
+    sl_ratio: DecimalText | None = None
+    total_stop_loss: DecimalText | None = None
+    contracts: list[str] | None = None
 
 
 class FillView(_Reply):
@@ -400,7 +632,9 @@ class UserReply(_Reply):
 
     uid: int
     role: str
-    balance: DecimalText
+    balance: DecimalText = Field(description="The copy-trading account.")
+    spot: DecimalText
+    futures: DecimalText
     positions: SimPositions
     open_orders: SimOrders
     following: FollowingView | None

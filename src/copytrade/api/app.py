@@ -11,19 +11,23 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
+from copytrade import __version__
 from copytrade.api.admin import AdminApi
+from copytrade.api.admin_http import error_reply, reply
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
 from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
-from copytrade.api.observe import observe
+from copytrade.api.observe import observe, observe_admin
 from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
-from copytrade.bootstrap import Services, make_limiter
+from copytrade.bootstrap import Services, funding_config, impact_settings, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service import queries
+from copytrade.service.funding import FundingSchedule
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -70,13 +74,15 @@ def _authenticator(services: Services) -> Authenticator:
 
 
 def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) -> Callable[[], None]:
-    """Return the admin API's reset hook: forget keys, tape, journal, budgets and the clock."""
+    """Return the admin API's reset hook: forget keys, budgets and the clock."""
     background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
-        services.ctx.tape.clear()
-        services.ctx.journal.clear()
+        # funding and impact set through the admin API last until a reset, as paths do
+        services.ctx.funding = funding_config(services.settings)
+        services.ctx.set_impact(impact_settings(services.settings))
+        services.ctx.depth.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
             if reset_async is None:
@@ -90,10 +96,47 @@ def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) ->
     return on_reset
 
 
+SIM_PREFIX = "/_sim/"
+INDEX = {
+    "service": "copytrade",
+    "version": __version__,
+    "dashboard": "/_sim/ui",
+    "admin_docs": "/_sim/docs",
+    "admin_openapi": "/_sim/openapi.json",
+    "health": "/_sim/health",
+    "ready": "/_sim/ready",
+    "metrics": "/metrics",
+}
+"""What ``/`` and ``/_sim/`` answer: where a newcomer finds the rest (paths only, no data)."""
+
+
+async def _index(request: Request) -> Response:
+    return reply(INDEX)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Return every method some route serves at this path (Starlette's 405 names one route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
-    status = getattr(exc, "status_code", 404)
-    code = 405 if status == 405 else 404
-    return json_response(error_body(code, new_tid()), code)
+    """Answer an unknown path or method: the admin shape under ``/_sim/``, else HTX's envelope."""
+    code = 405 if getattr(exc, "status_code", 404) == 405 else 404
+    headers = {"Allow": _allowed_methods(request)} if code == 405 else None
+    path = request.url.path
+    if (path + "/").startswith(SIM_PREFIX):
+        if code == 405:
+            text = f"{request.method} is not allowed on {path} (see /_sim/docs)"
+        else:
+            text = f"no admin call {request.method} {path} (see /_sim/docs)"
+        answer = error_reply(code, text)
+        answer.headers.update(headers or {})
+        return answer
+    return json_response(error_body(code, new_tid()), code, headers)
 
 
 def _lifespan(
@@ -160,7 +203,6 @@ def create_app(
     v5_limiter = _family_limiter(services, "v5", settings.rate_limit_v5_per_second)
     # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
     v6_limiter = _family_limiter(services, "v6", settings.rate_limit_v6_per_second)
-    services.ctx.tape.funding_rate = settings.funding_rate
     htx = HtxApi(
         services.ctx,
         auth,
@@ -185,6 +227,7 @@ def create_app(
         services.clock,
         configured_paths(settings),
         price_listeners,
+        FundingSchedule(services.ctx),
     )
     admin = AdminApi(
         services.ctx,
@@ -195,11 +238,16 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
         ticker=ticker,
+        extra_operations=health.operations(),
     )
     admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
     # HTX's paths never reach the router: the entry (_entry) serves them
-    routes = health.routes()  # before the admin API's: its /_sim/health is this one
-    routes += admin.routes()
+    routes = [
+        Route("/", _index, methods=["GET"]),
+        Route(SIM_PREFIX, _index, methods=["GET"]),
+        *health.routes(),
+        *admin.routes(),
+    ]
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
 
@@ -214,7 +262,8 @@ def create_app(
         exception_handlers={404: _not_found, 405: _not_found},
         lifespan=_lifespan(services, ticker, recorder, seed_on_start),
     )
-    asgi = _entry(app, htx_asgi, htx_paths)
+    # admin, dashboard, health and index calls get an access line too (HTX's get theirs above)
+    asgi = _entry(observe_admin(app), htx_asgi, htx_paths)
     if recorder is not None:
         recorder.app = asgi
         return recorder

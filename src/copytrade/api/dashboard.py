@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from copytrade.api.admin import AdminApi
-from copytrade.api.admin_http import error_reply, json_default, reply
+from copytrade.api.admin_http import TOKEN_REQUIRED, error_reply, json_default, reply
 from copytrade.api.dashboard_html import Point, render_live, render_login, render_page
 from copytrade.domain.trading import Market
 from copytrade.protocol.decimals import fmt
@@ -138,7 +138,7 @@ class Dashboard:
     async def live(self, request: Request) -> Response:
         """The live fragment the page polls."""
         if not self._authorised(request):
-            return error_reply(401, "admin token required")
+            return error_reply(401, TOKEN_REQUIRED)
         view = await self.snapshot()
         return HTMLResponse(
             render_live(view, self.history.snapshot()), headers={"cache-control": "no-store"}
@@ -147,7 +147,7 @@ class Dashboard:
     async def state(self, request: Request) -> Response:
         """The snapshot as JSON (decimals as strings)."""
         if not self._authorised(request):
-            return error_reply(401, "admin token required")
+            return error_reply(401, TOKEN_REQUIRED)
         view = await self.snapshot()
         return reply(_state_json(view, self.history.snapshot()))
 
@@ -194,5 +194,20 @@ def _state_json(view: Overview, history: dict[str, list[Point]]) -> dict[str, An
         "copies": [{**_plain(c), "slippage_bps": str(c.slippage_bps)} for c in rows.copies],
         "skips": _plain(rows.skips),
         "fills": _plain(rows.fills),
+        "slippage": [
+            {
+                "lead_sub_position_id": s.lead.sub_position_id,
+                "lead_uid": s.lead.uid,
+                "contract_code": s.lead.contract_code,
+                "position_side": s.lead.side.value,
+                "lead_price": fmt(s.lead.open_avg_price),
+                "copies": s.stats.copies,
+                "mean_bps": _plain(s.stats.mean_bps),
+                "worst_bps": _plain(s.stats.worst_bps),
+                "best_bps": _plain(s.stats.best_bps),
+                "distribution": s.stats.distribution,
+            }
+            for s in view.slippage
+        ],
         "totals": {"users": rows.users, "open_positions": rows.open_positions},
     }

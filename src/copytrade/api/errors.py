@@ -14,7 +14,7 @@ from typing import Any
 
 from copytrade.domain import errors as d
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, NotFollowing, UnknownUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,7 @@ class Rule:
         """Return ``(code, msg)`` for ``error``."""
         if self.text is not None:
             return self.code, self.text
-        if self.args is None:
-            return self.code, self.code.message
-        return self.code, self.code.message.format(*self.args(error))
+        return self.code, self.code.text(*(self.args(error) if self.args else ()))
 
 
 def _bound(error: d.InvalidTakeProfit | d.InvalidStopLoss) -> tuple[object, ...]:
@@ -83,8 +81,12 @@ CATALOGUE: dict[type[d.DomainError], Rule] = {
     d.InsufficientTransferable: Rule(ErrorCode.INSUFFICIENT_TRANSFER),
     d.UnknownFollower: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     d.InvalidFollowSettings: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: (e.field,)),
+    # v1 traders are hedge-only: HTX's 1503 "The trader only supports the two-way position
+    # mode." (spec htx-copytrading.md §7.2/§7.3; 1507 is the follower-side variant)
+    d.OneWayPositionMode: Rule(ErrorCode.TWO_WAY_ONLY),
     UnknownUser: Rule(ErrorCode.USER_LOCKED),
     InvalidFollow: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
+    NotFollowing: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     InvalidMark: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("price",)),
 }
 

@@ -25,7 +25,14 @@ FORMAT = 1
 SIGNATURE_PARAMS = frozenset(
     {"AccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp", "Signature"}
 )
-_SKIPPED = ("/_sim/ui", "/_sim/openapi.json", "/_sim/docs", "/_sim/ping", "/_sim/health")
+_SKIPPED = (
+    "/_sim/ui",
+    "/_sim/openapi.json",
+    "/_sim/docs",
+    "/_sim/ping",
+    "/_sim/health",
+    "/_sim/ready",
+)
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
 
@@ -33,7 +40,23 @@ def header(settings: Settings) -> dict[str, Any]:
     """Return the header line: what a replay's server must be configured with."""
     kept = settings.model_dump(
         mode="json",
-        include={"contracts", "fee_maker", "fee_taker", "profit_share_ratio", "demo_seed"},
+        include={
+            "contracts",
+            "fee_maker",
+            "fee_taker",
+            "profit_share_ratio",
+            "demo_seed",
+            # funding and market impact change what commands do
+            "funding_mode",
+            "funding_interval_hours",
+            "funding_rate",
+            "funding_impact_volume",
+            "impact_half_life_ms",
+            "copy_order",
+            "copy_order_seed",
+            "copy_latency_ms",
+            "max_copy_slippage",
+        },
     )
     return {"copytrade_record": FORMAT, "settings": kept}
 
@@ -42,7 +65,7 @@ def recorded(path: str, htx_paths: frozenset[str]) -> bool:
     """Return whether requests to ``path`` are recorded."""
     if path in htx_paths:
         return True
-    return path.startswith("/_sim/") and not path.startswith(_SKIPPED)
+    return path.startswith("/_sim/") and path != "/_sim/" and not path.startswith(_SKIPPED)
 
 
 class Recorder:

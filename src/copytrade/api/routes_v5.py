@@ -49,12 +49,13 @@ def _flag(p: Params, name: str) -> bool:
 
 
 def _optional_side(p: Params) -> PositionSide | None:
+    """``position_side``: ``long``/``short``; ``None`` when absent or ``both`` (one-way)."""
     raw = p.get("position_side")
-    if raw in (None, ""):
+    if raw in (None, "", "both"):
         return None
     side = _POSITION_SIDES.get(raw) if isinstance(raw, str) else None
     if side is None:
-        raise _illegal("position_side")  # "both": copy-trading accounts are hedge-mode
+        raise _illegal("position_side")
     return side
 
 
@@ -93,21 +94,12 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[v5.V5Order]:
     price = wire.optional_decimal(p, "price")
     if kind != "market" and price is None:
         raise _illegal("price")
-    reduce_only = _flag(p, "reduce_only")
-    side = _optional_side(p)
-    if side is None:  # ccxt never sends position_side (spec §6.9, infer_position_side)
-        side = direction.opens if not reduce_only else direction.opens.opposite
-    opening = direction.opens is side
-    if reduce_only and opening:
-        raise _illegal("reduce_only")
-    if not opening and kind != "market":
-        raise _illegal("type")  # reducing orders execute at market [INF]
     order = v5.V5Order(
         contract_code=code,
         margin_mode=mode,
         direction=direction,
-        position_side=side,
-        opening=opening,
+        position_side=_optional_side(p),
+        reduce_only=_flag(p, "reduce_only"),
         kind=kind,
         tif=tif,
         volume=volume,
@@ -115,6 +107,7 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[v5.V5Order]:
         tp_trigger_price=wire.optional_decimal(p, "tp_trigger_price"),
         sl_trigger_price=wire.optional_decimal(p, "sl_trigger_price"),
         client_order_id=_client_id(p),
+        both=p.get("position_side") == "both",
     )
     return (order,)
 
@@ -174,11 +167,12 @@ def parse_set_lever(p: Params, now_ms: int) -> tuple[str, MarginMode, int]:
     return wire.contract_code(p), wire.margin_mode(p), lever
 
 
-def parse_position_mode(p: Params, now_ms: int) -> tuple[()]:
-    """``POST /v5/position/mode``: copy-trading accounts are hedge-mode (``dual_side``) only."""
-    if p.get("position_mode") != "dual_side":
+def parse_position_mode(p: Params, now_ms: int) -> tuple[str]:
+    """``POST /v5/position/mode``: ``single_side`` (one-way) or ``dual_side`` (hedge)."""
+    mode = p.get("position_mode")
+    if mode not in (v5.SINGLE_SIDE, v5.DUAL_SIDE):
         raise _illegal("position_mode")
-    return ()
+    return (mode,)
 
 
 _STATES = frozenset({"filled", "partially_canceled", "canceled"})
@@ -203,11 +197,6 @@ def parse_history(p: Params, now_ms: int) -> tuple[v5.HistoryQuery]:
     return (v5.HistoryQuery(code, mode, states, max(start, now_ms - 90 * DAY_MS), end, limit),)
 
 
-def dual_side(ctx: ServiceContext, uid: int) -> str:
-    """The account's position mode."""
-    return "dual_side"
-
-
 # --- renderers ---------------------------------------------------------------------------------
 
 
@@ -222,6 +211,35 @@ def render_close(ctx: ServiceContext, arguments: tuple[Any, ...], order_id: int)
     return p5.ORDER_ACK.render(p5.OrderAck(str(order_id), str(order_id)))
 
 
+_NOT_FOUND = ErrorCode.ORDER_NOT_EXIST
+
+
+def _tpsl(
+    tp: Decimal | None,
+    sl: Decimal | None,
+    *,
+    tp_armed: bool,
+    sl_armed: bool,
+    order_price: Decimal | None = None,
+) -> dict[str, Any]:
+    """Return the eight ``tp_*``/``sl_*`` fields of a v5 order or algo order.
+
+    Args:
+        tp: The take-profit trigger (``None``: none, or not known any more).
+        sl: The stop-loss trigger.
+        tp_armed: Whether there is a take profit (its type and trigger type are shown).
+        sl_armed: Whether there is a stop loss.
+        order_price: The order price shown beside a known trigger (``None``: none).
+    """
+    fields: dict[str, Any] = {}
+    for leg, trigger, armed in (("tp", tp, tp_armed), ("sl", sl, sl_armed)):
+        fields[f"{leg}_trigger_price"] = trigger
+        fields[f"{leg}_order_price"] = order_price if trigger is not None else None
+        fields[f"{leg}_type"] = "market" if armed else None
+        fields[f"{leg}_trigger_price_type"] = "last" if armed else None
+    return fields
+
+
 def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
     """Return an order as v5 shows it (a reducing order: its side closes ``position_side``)."""
     order = entry.order
@@ -234,7 +252,7 @@ def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
         client_order_id=entry.client_order_id or oid,
         contract_code=order.contract_code,
         side=entry.side,
-        position_side=order.side.value,
+        position_side=entry.position_side_shown,
         type=entry.kind,
         price=order.price if order.price is not None and not market else _ZERO,
         price_match=None,
@@ -253,14 +271,7 @@ def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
         cancel_reason=None,
         reduce_only=entry.reduce_only,
         time_in_force=entry.tif,
-        tp_trigger_price=tp,
-        tp_order_price=None,
-        tp_type="market" if tp is not None else None,
-        tp_trigger_price_type="last" if tp is not None else None,
-        sl_trigger_price=sl,
-        sl_order_price=None,
-        sl_type="market" if sl is not None else None,
-        sl_trigger_price_type="last" if sl is not None else None,
+        **_tpsl(tp, sl, tp_armed=tp is not None, sl_armed=sl is not None),
         created_time=order.created_at,
         updated_time=entry.updated,
     )
@@ -345,7 +356,7 @@ def render_positions(
             p5.Position(
                 contract_code=agg.contract_code,
                 contract_type="swap",
-                position_side=agg.side.value,
+                position_side="both" if view.one_way else agg.side.value,
                 direction="buy" if long else "sell",
                 margin_mode=agg.margin_mode.value,
                 open_avg_price=agg.open_avg_price,
@@ -413,7 +424,7 @@ def render_levers(
     return p5.LEVERS.render(tuple(p5.Lever(c, m.value, lv) for c, m, lv in rows))
 
 
-def render_mode(ctx: ServiceContext, arguments: tuple[()], mode: str) -> Any:
+def render_mode(ctx: ServiceContext, arguments: tuple[Any, ...], mode: str) -> Any:
     """``position/mode``."""
     return p5.POSITION_MODE.render(p5.PositionMode(mode))
 
@@ -452,6 +463,49 @@ def parse_algo_cancel(p: Params, now_ms: int) -> tuple[str, tuple[str, ...]]:
     return code, ids
 
 
+_ALGO_TYPES = frozenset({"tp", "sl", "tpsl", "trigger", "trailing_stop"})
+
+
+def _algo_type(p: Params) -> str | None:
+    kind = p.get("type")
+    if kind in (None, ""):
+        return None
+    if kind not in _ALGO_TYPES:
+        raise _illegal("type")
+    return str(kind)
+
+
+def parse_algo_query(p: Params, now_ms: int) -> tuple[str, str | None]:
+    """``GET /v5/algo/order``: ``algo_id`` (client ids are not kept: unknown) and ``type``."""
+    if p.get("algo_id") in (None, "") and p.get("algo_client_order_id") not in (None, ""):
+        raise WireError(ErrorCode.ORDER_NOT_EXIST, "algo_client_order_id")
+    return wire.id_field(wire.required(p, "algo_id"), "algo_id"), _algo_type(p)
+
+
+_ALGO_STATES = frozenset({"active", "effective", "triggered", "canceled"})
+
+
+def parse_algo_history(p: Params, now_ms: int) -> tuple[v5.AlgoHistoryQuery]:
+    """``GET /v5/algo/order/history``: filters as ``order/history``'s (spec §6.11)."""
+    (code,) = parse_optional_contract(p, now_ms)
+    mode = wire.margin_mode(p) if p.get("margin_mode") not in (None, "") else None
+    raw = p.get("states") or p.get("state")
+    states = None
+    if raw not in (None, ""):
+        states = frozenset(str(raw).split(","))
+        if not states <= _ALGO_STATES:
+            raise _illegal("states")
+    end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
+    start = (
+        wire.int_field(p["start_time"], "start_time") if p.get("start_time") else end - 2 * DAY_MS
+    )
+    limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 10
+    if not 1 <= limit <= 100:
+        raise _illegal("limit")
+    start = max(start, now_ms - 90 * DAY_MS)
+    return (v5.AlgoHistoryQuery(code, mode, _algo_type(p), states, start, end, limit),)
+
+
 def render_algo_acks(
     ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
 ) -> Any:
@@ -466,7 +520,7 @@ def render_algo_cancels(
     return p5.ALGO_CANCELS.render(
         tuple(
             p5.AlgoCancel(
-                algo_id, None, *((200, "Success") if ok else (1017, "Order doesn't exist."))
+                algo_id, None, *((200, "Success") if ok else (_NOT_FOUND, _NOT_FOUND.text()))
             )
             for algo_id, ok in done
         )
@@ -490,19 +544,18 @@ def render_algo_orders(
                 position_side=a.position_side.value,
                 margin_mode=a.margin_mode.value,
                 type=a.kind,
-                state="active",
+                state=a.state,
                 volume=a.volume,
-                tp_trigger_price=a.trigger if tp else None,
-                tp_order_price=_ZERO if tp else None,
-                tp_type="market" if tp else None,
-                tp_trigger_price_type="last" if tp else None,
-                sl_trigger_price=None if tp else a.trigger,
-                sl_order_price=None if tp else _ZERO,
-                sl_type=None if tp else "market",
-                sl_trigger_price_type=None if tp else "last",
+                **_tpsl(
+                    a.trigger if tp else None,
+                    None if tp else a.trigger,
+                    tp_armed=tp,
+                    sl_armed=not tp,
+                    order_price=_ZERO,  # a market order once triggered
+                ),
                 order_source="api",
                 created_time=a.created,
-                updated_time=a.created,
+                updated_time=a.updated if a.updated is not None else a.created,
             )
         )
     return p5.ALGO_ORDERS.render(tuple(items))
@@ -512,6 +565,8 @@ V5_ROUTES: dict[str, Route] = {
     "algo_order": route(parse_algo_order, v5.set_protection, render_algo_acks),
     "algo_cancel": route(parse_algo_cancel, v5.cancel_protections, render_algo_cancels),
     "algo_opens": route(parse_optional_contract, v5.open_protections, render_algo_orders),
+    "algo_query": route(parse_algo_query, v5.algo_order, render_algo_orders),
+    "algo_history": route(parse_algo_history, v5.algo_history, render_algo_orders),
     "balance": route(no_parameters, v5.balance, render_balance),
     "place_order": route(parse_place_order, v5.place_order, render_ack),
     "cancel_order": route(parse_cancel, v5.cancel_orders, render_cancelled),
@@ -524,7 +579,7 @@ V5_ROUTES: dict[str, Route] = {
     "close_position": route(parse_close_position, v5.close_position, render_close),
     "set_lever": route(parse_set_lever, v5.set_lever, render_lever),
     "get_lever": route(parse_optional_contract, v5.levers, render_levers),
-    "set_position_mode": route(parse_position_mode, dual_side, render_mode),
-    "get_position_mode": route(no_parameters, dual_side, render_mode),
+    "set_position_mode": route(parse_position_mode, v5.set_position_mode, render_mode),
+    "get_position_mode": route(no_parameters, v5.position_mode, render_mode),
 }
 """The v5 endpoints the server implements, by name."""

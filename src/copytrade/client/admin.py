@@ -42,8 +42,56 @@ class AdminUnreachable(CopytradeClientError):
     """No answer from the server (not running, wrong URL, network)."""
 
 
+class Unset:
+    """The type of :data:`UNSET`: a setting left as it is (``None`` clears one)."""
+
+    def __repr__(self) -> str:
+        """Name the marker."""
+        return "UNSET"
+
+
+UNSET = Unset()
+"""Leave a follower setting unchanged (the default of :meth:`AdminClient.follower_settings`)."""
+
+
 def _text(value: Number) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _decimals_as_text(body: dict[str, Any]) -> dict[str, Any]:
+    """Return ``body`` with every Decimal (nested in dicts too) as its exact text."""
+    return {
+        k: _decimals_as_text(v)
+        if isinstance(v, dict)
+        else (_text(v) if isinstance(v, Decimal) else v)
+        for k, v in body.items()
+    }
+
+
+def _settings_body(
+    fixed_amount: Number | None,
+    tp_ratio: Number | None,
+    sl_ratio: Number | None,
+    total_stop_loss: Number | None,
+    contracts: Sequence[str] | None,
+    max_slippage: Number | None = None,
+) -> dict[str, Any]:
+    """Return the copy settings given, as a follow call's body takes them."""
+    body: dict[str, Any] = {}
+    if fixed_amount is not None:
+        body["mode"] = "fixed_amount"
+        body["fixed_amount"] = _text(fixed_amount)
+    for name, value in (
+        ("tp_ratio", tp_ratio),
+        ("sl_ratio", sl_ratio),
+        ("total_stop_loss", total_stop_loss),
+        ("max_slippage", max_slippage),
+    ):
+        if value is not None:
+            body[name] = _text(value)
+    if contracts is not None:
+        body["contracts"] = list(contracts)
+    return body
 
 
 class AdminClient:
@@ -113,9 +161,18 @@ class AdminClient:
         permissions: str = "trade",
         ed25519_public_key: str | None = None,
         profit_share_ratio: Number | None = None,
+        spot: Number | None = None,
+        futures: Number | None = None,
     ) -> dict[str, Any]:
-        """Create a user; return ``{"uid", "access_key", "secret_key"}``."""
+        """Create a user; return ``{"uid", "access_key", "secret_key"}``.
+
+        ``balance`` funds the copy-trading account (the one trading keys see); ``spot`` and
+        ``futures`` the UID's other two USDT balances, reached by transfers.
+        """
         body: dict[str, Any] = {"role": role, "balance": _text(balance), "permissions": permissions}
+        for name, value in (("spot", spot), ("futures", futures)):
+            if value is not None:
+                body[name] = _text(value)
         if ed25519_public_key is not None:
             body["ed25519_public_key"] = ed25519_public_key
         if profit_share_ratio is not None:
@@ -125,6 +182,25 @@ class AdminClient:
     def user(self, uid: int) -> dict[str, Any]:
         """Return a user's balance, positions, orders, follow and history."""
         return dict(self._call("GET", f"/_sim/users/{uid}"))
+
+    def set_funds(
+        self,
+        uid: int,
+        *,
+        balance: Number | None = None,
+        spot: Number | None = None,
+        futures: Number | None = None,
+    ) -> dict[str, Any]:
+        """Set any of a UID's three USDT balances; return ``{"uid", "balance", "spot", "futures"}``.
+
+        ``balance`` is the copy-trading account; balances left out keep their value.
+        """
+        body = {
+            name: _text(value)
+            for name, value in (("balance", balance), ("spot", spot), ("futures", futures))
+            if value is not None
+        }
+        return dict(self._call("POST", f"/_sim/users/{uid}/funds", body))
 
     def follow(
         self,
@@ -137,6 +213,7 @@ class AdminClient:
         sl_ratio: Number | None = None,
         total_stop_loss: Number | None = None,
         contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> dict[str, Any]:
         """Make a follower copy a trader, with the follower's settings (spec §8.1).
 
@@ -149,6 +226,8 @@ class AdminClient:
             sl_ratio: A copy closes on its own at PnL / margin ≤ −this.
             total_stop_loss: USDT of copy loss after which the follow stops, copies closed.
             contracts: Copy only these contracts.
+            max_slippage: Skip a market copy expected worse than the lead by more than this
+                fraction (reason ``slippage``).
 
         Returns:
             The follow made, with its settings.
@@ -158,30 +237,105 @@ class AdminClient:
             "trader_uid": trader_uid,
             "ratio": _text(ratio),
         }
-        if fixed_amount is not None:
-            body["mode"] = "fixed_amount"
-            body["fixed_amount"] = _text(fixed_amount)
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
+        return dict(self._call("POST", "/_sim/follow", body))
+
+    def follow_of(self, follower_uid: int) -> dict[str, Any]:
+        """Return whom a follower copies, with its settings (404 when it follows no one)."""
+        return dict(self._call("GET", f"/_sim/users/{follower_uid}/follow"))
+
+    def follower_settings(
+        self,
+        follower_uid: int,
+        *,
+        trader_uid: int | None = None,
+        ratio: Number | None = None,
+        mode: str | None = None,
+        fixed_amount: Number | Unset | None = UNSET,
+        tp_ratio: Number | Unset | None = UNSET,
+        sl_ratio: Number | Unset | None = UNSET,
+        total_stop_loss: Number | Unset | None = UNSET,
+        contracts: Sequence[str] | Unset | None = UNSET,
+        max_slippage: Number | Unset | None = UNSET,
+    ) -> dict[str, Any]:
+        """Change a follower's settings (``PATCH /_sim/users/{uid}/follow``).
+
+        Only the settings given change; ``None`` clears an optional one (TP/SL ratio, total
+        stop-loss, contracts). A ``fixed_amount`` without ``mode`` selects ``fixed_amount``
+        mode. The new rules apply at once at the current marks.
+
+        Args:
+            follower_uid: The follower.
+            trader_uid: Refuse (409) unless the follower follows this trader.
+            ratio: Copy ratio (``ratio`` mode).
+            mode: ``ratio`` or ``fixed_amount``.
+            fixed_amount: USDT of margin per copied lead open.
+            tp_ratio: A copy closes on its own at PnL / margin ≥ this (``None``: off).
+            sl_ratio: A copy closes on its own at PnL / margin ≤ −this (``None``: off).
+            total_stop_loss: USDT of copy loss that ends the follow (``None``: off).
+            contracts: Copy only these contracts (``None``: every contract).
+            max_slippage: Skip copies worse than the lead by more than this fraction
+                (``None``: off).
+
+        Returns:
+            The follow with its new settings, ``copy_exits`` and ``copies_stopped`` (copies
+            the new rules closed at once) and ``stopped`` (the total stop-loss was reached).
+        """
+        body: dict[str, Any] = {}
+        if trader_uid is not None:
+            body["trader_uid"] = trader_uid
+        if ratio is not None:
+            body["ratio"] = _text(ratio)
+        if mode is None and fixed_amount is not None and not isinstance(fixed_amount, Unset):
+            mode = "fixed_amount"
+        if mode is not None:
+            body["mode"] = mode
         for name, value in (
+            ("fixed_amount", fixed_amount),
             ("tp_ratio", tp_ratio),
             ("sl_ratio", sl_ratio),
             ("total_stop_loss", total_stop_loss),
+            ("max_slippage", max_slippage),
         ):
-            if value is not None:
-                body[name] = _text(value)
-        if contracts is not None:
-            body["contracts"] = list(contracts)
-        return dict(self._call("POST", "/_sim/follow", body))
+            if not isinstance(value, Unset):
+                body[name] = None if value is None else _text(value)
+        if not isinstance(contracts, Unset):
+            body["contracts"] = None if contracts is None else list(contracts)
+        return dict(self._call("PATCH", f"/_sim/users/{follower_uid}/follow", body))
 
     def bulk_followers(
-        self, trader_uid: int, count: int, *, balance: Number = "10000", ratio: Number = "1"
+        self,
+        trader_uid: int,
+        count: int,
+        *,
+        balance: Number = "10000",
+        ratio: Number = "1",
+        fixed_amount: Number | None = None,
+        tp_ratio: Number | None = None,
+        sl_ratio: Number | None = None,
+        total_stop_loss: Number | None = None,
+        contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> list[int]:
-        """Create ``count`` funded followers of a trader; return their UIDs."""
-        body = {
+        """Create ``count`` funded followers of a trader, alike; return their UIDs.
+
+        The settings are those :meth:`follow` takes, given to every new follower.
+        """
+        body: dict[str, Any] = {
             "trader_uid": trader_uid,
             "count": count,
             "balance": _text(balance),
             "ratio": _text(ratio),
         }
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
         return list(self._call("POST", "/_sim/followers/bulk", body)["uids"])
 
     def markets(self) -> dict[str, Any]:
@@ -222,6 +376,26 @@ class AdminClient:
     def slippage(self, trader_uid: int) -> dict[str, Any]:
         """Return each open lead position of a trader with its copies' slippage (bps)."""
         return dict(self._call("GET", f"/_sim/traders/{trader_uid}/slippage"))
+
+    def funding(self, **changes: Any) -> dict[str, Any]:
+        """Return the funding settings and recent settlements; with ``changes``, change them first.
+
+        ``changes``: ``mode`` (``off``/``rate``/``premium``), ``interval_hours``,
+        ``default_rate``, ``rates`` (``{"ETH-USDT": "0.0003"}``), ``impact_volume``.
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/funding"))
+        return dict(self._call("POST", "/_sim/funding", _decimals_as_text(changes)))
+
+    def impact(self, **changes: Any) -> dict[str, Any]:
+        """Return the market impact settings; with ``changes``, change them first.
+
+        ``changes``: ``half_life_ms`` (0: off), ``copy_order`` (``follow_time``/``shuffle``),
+        ``seed``, ``copy_latency_ms``, ``max_slippage`` (``None``: no venue guard).
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/impact"))
+        return dict(self._call("POST", "/_sim/impact", _decimals_as_text(changes)))
 
     def clock(self) -> int:
         """Return the simulation clock (epoch ms)."""

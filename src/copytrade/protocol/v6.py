@@ -77,6 +77,42 @@ class Config(Struct):
 
 
 @structure
+class DayProfit(Struct):
+    """One ``profitDetails90d`` point: a day's PnL, its rate, the day's start (µs, UTC+8)."""
+
+    label = "profitDetails90d"
+    pnl_rate: Decimal = wire(DEC18, name="pnlRate")
+    pnl: Decimal = wire(DEC18)
+    ts: int = wire(INT_STR)
+
+
+@structure
+class Statistics(Struct):
+    """``statistics``: followers, lead and follower PnL, wins and losses, 90 daily points."""
+
+    label = "statistics"
+    inst_type: str = wire(STR, name="instType")
+    total_follower_num: int = wire(INT_STR, name="totalFollowerNum")
+    cur_follower_num: int = wire(INT_STR, name="curFollowerNum")
+    total_pnl: Decimal = wire(DEC18, name="totalPnl")
+    follower_total_pnl: Decimal = wire(DEC18, name="followerTotalPnl")
+    win_rate: Decimal = wire(DEC18, name="winRate")
+    win_num: int = wire(INT_STR, name="winNum")
+    loss_num: int = wire(INT_STR, name="lossNum")
+    profit_details_90d: tuple[DayProfit, ...] = wire(name="profitDetails90d")
+
+
+@structure
+class Removal(Struct):
+    """One ``follower`` (remove) item: ``sCode`` ``"0"`` removed, else why not."""
+
+    label = "follower"
+    follower_uid: str = wire(STR, name="followerUid")
+    s_code: str = wire(STR, "scode", name="sCode")
+    s_msg: str = wire(STR, "smsg", name="sMsg")
+
+
+@structure
 class MintedKey(Struct):
     """``apikey``: a new lead-trading key; the secret is shown only here."""
 
@@ -123,7 +159,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 """The 11 v6 paths (``config`` answers GET and POST)."""
 
+
+class Empty(Reply[None]):
+    """``data`` is an empty array (``transfer``: success is the code ``"0"`` alone)."""
+
+    __slots__ = ()
+
+    def render(self, value: None) -> Any:
+        """Return ``[]``."""
+        return []
+
+    def parse(self, data: Any) -> None:
+        """Nothing to read."""
+        return None
+
+
+ACCOUNT_SPOT, ACCOUNT_FUTURES, ACCOUNT_COPY_TRADING = 1, 2, 4
+"""``transfer``'s account codes the emulator serves (3 and 5 are reserved by HTX, §8.8)."""
+
+EMPTY = Empty()
 INSTRUMENTS = Many(Instrument)
+STATISTICS = Many(Statistics)
+REMOVALS = Many(Removal)
 FOLLOWERS = Many(Follower)
 PROFIT_SHARING = Many(ProfitSharing)
 TOTALS = Many(Total)
@@ -132,6 +189,9 @@ MINTED = Many(MintedKey)
 
 REPLIES: dict[str, Reply[Any]] = {
     "instruments": INSTRUMENTS,
+    "statistics": STATISTICS,
+    "remove_followers": REMOVALS,
+    "follower_settings": CONFIG,
     "profit_sharing_history": PROFIT_SHARING,
     "profit_sharing_summary": TOTALS,
     "unrealized_summary": TOTALS,
@@ -139,5 +199,7 @@ REPLIES: dict[str, Reply[Any]] = {
     "config": CONFIG,
     "config_post": CONFIG,
     "apikey": MINTED,
+    "transfer": EMPTY,
 }
-"""The shape of ``data`` of the v6 endpoints served, by endpoint name."""
+"""The shape of ``data`` of the v6 endpoints served, by endpoint name (``transfer``: helper
+v1funds)."""

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from copytrade.domain.errors import UnknownContract
+from copytrade.domain.funding import FundingConfig
+from copytrade.domain.impact import DepthLedger, ImpactSettings
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.tpsl import SideDisplay
@@ -23,7 +25,6 @@ from copytrade.service.ports import (
 )
 
 if TYPE_CHECKING:
-    from copytrade.service.journal import OrderJournal
     from copytrade.service.market import MarketTape
 
 
@@ -31,16 +32,6 @@ def _new_tape() -> MarketTape:
     from copytrade.service.market import MarketTape
 
     return MarketTape()
-
-
-def _new_journal() -> OrderJournal:
-    from copytrade.service.journal import OrderJournal
-
-    return OrderJournal()
-
-
-JOURNAL_CHUNK = 2000
-"""Orders journalled between two pauses of a large command."""
 
 
 def _no_pause() -> None:
@@ -60,11 +51,15 @@ class ServiceContext:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
     tape: MarketTape = field(default_factory=_new_tape)
-    """Public trades and mark moves this process saw (market data)."""
-    journal: OrderJournal = field(default_factory=_new_journal)
-    """Orders committed commands touched (v5 order queries)."""
+    """The market data's settings; trades and marks are read from the store."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
+    funding: FundingConfig = field(default_factory=FundingConfig)
+    """When and at what rate funding settles (:mod:`copytrade.service.funding`)."""
+    impact: ImpactSettings = field(default_factory=ImpactSettings)
+    """Market impact on copies (off by default)."""
+    depth: DepthLedger = field(default_factory=lambda: DepthLedger(0))
+    """Depth fills took from the market maker's book, in this process (see ``set_impact``)."""
     pause: Callable[[], None] = field(default=_no_pause)
     """Called by long operations between chunks (``Env.pause``): the store may serve others."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
@@ -106,15 +101,23 @@ class ServiceContext:
         return out
 
     def committed(self, changes: ChangeSet) -> None:
-        """Publish a committed change set: its fills to the tape, its orders to the journal."""
-        self.tape.record_fills(changes.fills)
-        orders = list(changes.orders.values())
-        now = self.clock.now_ms()
-        for start in range(0, len(orders), JOURNAL_CHUNK):  # a fan-out's thousands: in chunks
-            if start:
-                self.pause()
-            self.journal.record(orders[start : start + JOURNAL_CHUNK], now)
+        """Hook for a committed change set: the depth it took joins the shared ledger.
+
+        The store keeps everything the reads need (trades, marks, orders).
+        """
+        if changes.book_takes:
+            self.depth.apply(changes.book_takes)
+
+    def set_impact(self, settings: ImpactSettings) -> None:
+        """Use new impact settings; a new half-life starts from a full book."""
+        if settings.half_life_ms != self.depth.half_life_ms:
+            self.depth = DepthLedger(settings.half_life_ms)
+        self.impact = settings
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet(), self.pause)
+        changes = ChangeSet()
+        depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
+        return Env(
+            self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth, self.pause
+        )

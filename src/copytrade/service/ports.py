@@ -9,11 +9,14 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import MarginMode, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
     CopySkipped,
     FillRecord,
+    Order,
+    OrderTag,
     ProfitShare,
     SubPosition,
 )
@@ -35,15 +38,32 @@ class IdGenerator(Protocol):
         ...
 
 
+DEFAULT_MAX_FOLLOWERS = 100
+"""A lead trader's follower cap until it sets another (v6 ``follower-settings``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class User:
-    """A UID known to the emulator."""
+    """A UID known to the emulator.
+
+    Attributes:
+        lead_enabled: Whether the UID leads (v6 ``follower-settings``); ``None``: as its role
+            says (traders lead, followers do not).
+        max_followers: How many current followers a lead accepts; a follow past it is refused.
+    """
 
     uid: int
     role: str
     name: str
     profit_share_ratio: Decimal
     created_at: int
+    max_followers: int = DEFAULT_MAX_FOLLOWERS
+    lead_enabled: bool | None = None
+
+    @property
+    def leads(self) -> bool:
+        """Return whether the UID is leading (followers may follow it)."""
+        return self.role == "trader" if self.lead_enabled is None else self.lead_enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,60 @@ class UserReport:
     profit_shares_paid: list[ProfitShare]
 
 
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """Which of a UID's v5 orders to read (every filter optional), newest first.
+
+    Attributes:
+        finished_only: Only filled or cancelled orders (``/v5/trade/order/history``).
+        start: Earliest creation time (ms); ``end``: latest.
+        limit: At most this many.
+    """
+
+    order_ids: tuple[int, ...] | None = None
+    client_order_id: str | None = None
+    contract_code: str | None = None
+    margin_mode: MarginMode | None = None
+    finished_only: bool = False
+    start: int = 0
+    end: int = 2**62
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedOrder:
+    """A v5 order: the core's order (its current state) with what v5 says beyond it."""
+
+    order: Order
+    tag: OrderTag
+
+
+TAPE_DEPTH = 5000
+"""How many of a contract's newest trades and mark moves the public market data reads."""
+
+MARK_MOVES_KEPT = TAPE_DEPTH
+"""How many of a contract's newest mark moves a store keeps: what the candles read, no more.
+
+Unlike fills (the ledger), a mark move is only candle material: older ones are never read.
+"""
+MARK_MOVES_PRUNE_EVERY = 500
+"""Stores prune mark moves once per this many moves (all contracts at once), not per move; a
+contract holds at most ``MARK_MOVES_KEPT + MARK_MOVES_PRUNE_EVERY`` of them."""
+
+
+class Trade(NamedTuple):
+    """One public trade: a fill (an open or a close), with the taker's direction.
+
+    A named tuple: the market data reads thousands per request.
+    """
+
+    trade_id: int
+    ts: int
+    price: Decimal
+    volume: Decimal
+    buy: bool
+
+
 class AccountRepository(Protocol):
     """Accounts as the trading core mutates them (locked for the unit of work's duration)."""
 
@@ -140,6 +214,10 @@ class UserRepository(Protocol):
         """Store an API key (its secret encrypted at rest)."""
         ...
 
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings (v6 ``follower-settings``)."""
+        ...
+
 
 class FollowRepository(Protocol):
     """Who copies whom."""
@@ -154,6 +232,26 @@ class FollowRepository(Protocol):
 
     def end(self, follower_uid: int, now: int) -> None:
         """End the follower's current follow."""
+        ...
+
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
+        ...
+
+    def change(self, follow: Follow) -> None:
+        """Replace the settings (ratio included) of the follower's current follow of its trader.
+
+        The follow keeps its id and start time, so the copy PnL counted towards its total
+        stop-loss runs on.
+        """
+        ...
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow, as committed.
+
+        Per follower: the profit (net of fees) of its copies of its trader closed since the
+        current follow started; 0 for one with no such copy or following no one.
+        """
         ...
 
 
@@ -225,8 +323,12 @@ class AdminRepository(Protocol):
         """Overwrite a wallet balance."""
         ...
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (spot, futures, copy trading)."""
+        ...
+
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting; ``lock``: no other unit reads it locked until this ends."""
         ...
 
     def set_meta(self, key: str, value: str) -> None:
@@ -271,6 +373,10 @@ class ReadModel(Protocol):
         """Return every contract's mark price."""
         ...
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the committed accounts of ``uids`` (those that exist), in one read."""
+        ...
+
     def user(self, uid: int) -> User | None:
         """Return a user."""
         ...
@@ -295,6 +401,22 @@ class ReadModel(Protocol):
 
     def user_report(self, uid: int) -> UserReport:
         """Return fills, skipped copies, closed positions and profit shares of a UID."""
+        ...
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's orders placed through v5 that ``query`` selects, newest first."""
+        ...
+
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest ``limit`` trades (every account's fills), newest first.
+
+        A close of a long is a sell, an open of a long a buy; bookings other than opens and
+        closes are no trades.
+        """
+        ...
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest ``limit`` mark moves ``(ts, price)``, newest first."""
         ...
 
 

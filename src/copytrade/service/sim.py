@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, check_follow, copy_open, follow_settings
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide
-from copytrade.domain.errors import InvalidFollowSettings
+from copytrade.domain.copytrading import Follow, check_follow, copy_open
+from copytrade.domain.enums import CloseType, MarginMode, PositionSide, Wallet
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
 from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
+from copytrade.service.follow_rules import check_contracts, rules_after_move
 from copytrade.service.handlers import close_with_copies
 from copytrade.service.ports import ApiKey, UnitOfWork, User, UserReport
 from copytrade.service.retry import retry_conflicts
@@ -48,8 +48,14 @@ def create_user(
     access_key: str | None = None,
     secret_key: str | None = None,
     profit_share_ratio: Decimal | None = None,
+    spot: Decimal = Decimal(0),
+    futures: Decimal = Decimal(0),
 ) -> Credentials:
-    """Create a trader or follower with a funded account and one API key."""
+    """Create a trader or follower with a funded account and one API key.
+
+    ``balance`` funds the copy-trading account (the wallet the copy engine trades from);
+    ``spot`` and ``futures`` the UID's two other USDT balances (spec §6.6).
+    """
     with ctx.admin() as uow:
         uid = uow.admin.allocate_uids(1)
         uow.users.add_many(
@@ -66,6 +72,9 @@ def create_user(
             ],
             balance,
         )
+        for wallet, amount in ((Wallet.SPOT, spot), (Wallet.FUTURES, futures)):
+            if amount:
+                uow.admin.set_wallet(uid, wallet, amount)
         key = access_key or _new_access_key()
         secret = None if ed25519_public_key else (secret_key or secrets.token_hex(16))
         uow.users.add_key(
@@ -92,15 +101,7 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
     follower_uid, trader_uid, ratio = settings.follower_uid, settings.trader_uid, settings.ratio
     if ratio <= 0:
         raise InvalidFollow("ratio must be positive")
-    check_follow(settings)
-    unknown = sorted((settings.contracts or frozenset()) - set(ctx.contracts))
-    if unknown:
-        raise InvalidFollowSettings("contracts", f"unknown contracts {unknown}")
-    # the stores keep only the ratio so far: refuse settings rather than drop them silently
-    extra = follow_settings(settings)
-    if extra:
-        field = sorted(extra)[0]
-        raise InvalidFollowSettings(field, "follower settings are not stored yet (issue 13)")
+    check_contracts(ctx, check_follow(settings))
     with ctx.admin() as uow:
         trader, follower = uow.users.get(trader_uid), uow.users.get(follower_uid)
         if trader is None or follower is None:
@@ -109,21 +110,45 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
             raise InvalidFollow("a follower follows a trader; a trader follows no one")
         if uow.follows.active_of(follower_uid) is not None:
             raise InvalidFollow(f"{follower_uid} already follows a trader")
+        _check_capacity(uow, trader)
         uow.follows.start_many([(ctx.ids.next_id(), settings)], ctx.clock.now_ms())
         uow.commit()
 
 
+def _check_capacity(uow: UnitOfWork, trader: User) -> None:
+    """Refuse a follow of a trader that does not lead or has its maximum of followers (§8.9)."""
+    if not trader.leads:
+        raise InvalidFollow(f"{trader.uid} does not lead (lead trading is disabled)")
+    current = uow.follows.count_active(trader.uid)
+    if current >= trader.max_followers:
+        raise InvalidFollow(
+            f"{trader.uid} has {current} followers, its maximum ({trader.max_followers})"
+        )
+
+
 def bulk_followers(
-    ctx: ServiceContext, trader_uid: int, count: int, balance: Decimal, ratio: Decimal
+    ctx: ServiceContext,
+    trader_uid: int,
+    count: int,
+    balance: Decimal,
+    ratio: Decimal,
+    settings: Follow | None = None,
 ) -> list[int]:
-    """Create ``count`` funded followers of a trader in one transaction."""
+    """Create ``count`` funded followers of a trader in one transaction.
+
+    The emulator's load tool (benchmarks follow one trader with 10,000 followers): it is not
+    held to the trader's ``maxFollowers``, which every other follow respects. ``settings``: a
+    follow whose copy settings every new follower takes (its uids are ignored).
+    """
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
+    template = replace(settings or Follow(0, trader_uid, ratio), trader_uid=trader_uid, ratio=ratio)
+    check_contracts(ctx, check_follow(template))
     now = ctx.clock.now_ms()
     with ctx.admin() as uow:
         trader = uow.users.get(trader_uid)
-        if trader is None or trader.role != "trader":
-            raise InvalidFollow(f"{trader_uid} is not a trader")
+        if trader is None or trader.role != "trader" or not trader.leads:
+            raise InvalidFollow(f"{trader_uid} is not a leading trader")
         first = uow.admin.allocate_uids(count) if count else 0
         users = [
             User(
@@ -137,7 +162,7 @@ def bulk_followers(
         ]
         uow.users.add_many(users, balance)
         uow.follows.start_many(
-            [(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now
+            [(ctx.ids.next_id(), replace(template, follower_uid=u.uid)) for u in users], now
         )
         uow.commit()
     return [u.uid for u in users]
@@ -178,13 +203,29 @@ def _move_account(
         if kind is not None:
             close_with_copies(ctx, uow, account, [pos], market, markets, kind, env)
             summary["tpsl_triggered"] += 1
+    summary["liquidated"] += liquidate(ctx, uow, account, markets, env)
+
+
+def liquidate(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    account: Account,
+    markets: dict[str, Market],
+    env: Env,
+) -> int:
+    """Liquidate every scope of ``account`` past its maintenance margin, with the copies.
+
+    Returns the positions closed (the account's and its followers' copies).
+    """
+    closed = 0
     for key in liquidation_scopes(account, markets, ctx.fees):
         _cancel_orders(account, key, env)
         positions = account.open_positions(key)
         result = close_with_copies(
             ctx, uow, account, positions, markets[key[0]], markets, CloseType.LIQUIDATION, env
         )
-        summary["liquidated"] += len(result.closed) + result.copies_closed
+        closed += len(result.closed) + result.copies_closed
+    return closed
 
 
 def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
@@ -202,14 +243,24 @@ def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
 
 @retry_conflicts
 def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[str, Any]:
-    """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire."""
+    """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire.
+
+    Then the followers' own rules (copy TP/SL ratios, total stop-loss) are applied to the
+    followers the move touched (:mod:`copytrade.service.follow_rules`).
+    """
     spec = ctx.spec(contract_code)
     if price <= 0:
         raise InvalidMark("must be positive")
     if price < spec.price_tick:  # would round to 0: a mark of 0 fills buys for nothing
         raise InvalidMark(f"must be at least one tick ({spec.price_tick}) for {contract_code}")
     price = (price / spec.price_tick).to_integral_value() * spec.price_tick
-    summary = {"orders_filled": 0, "tpsl_triggered": 0, "liquidated": 0}
+    summary = {
+        "orders_filled": 0,
+        "tpsl_triggered": 0,
+        "liquidated": 0,
+        "copy_exits": 0,
+        "follows_stopped": 0,
+    }
     with ctx.admin() as uow:
         now = ctx.clock.now_ms()
         uow.markets.set_mark(contract_code, price, now)
@@ -218,9 +269,11 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         exposed = uow.accounts.get_many(uow.accounts.exposed_to(contract_code))
         for uid in sorted(exposed):
             _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
+        rules = rules_after_move(ctx, uow, exposed, markets, env)
+        summary["copy_exits"] = rules.copy_exits
+        summary["follows_stopped"] = rules.follows_stopped
         uow.accounts.save(env.changes)
         uow.commit()
-    ctx.tape.record_mark(contract_code, now, price)
     ctx.committed(env.changes)
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 
@@ -276,6 +329,36 @@ def user_view(ctx: ServiceContext, uid: int) -> UserView:
         if user is None or account is None:
             raise UnknownUser(uid)
         return UserView(user, account, reads.active_follow_of(uid), reads.user_report(uid))
+
+
+def set_funds(
+    ctx: ServiceContext,
+    uid: int,
+    *,
+    balance: Decimal | None = None,
+    spot: Decimal | None = None,
+    futures: Decimal | None = None,
+) -> Account:
+    """Overwrite any of a UID's three USDT balances (admin); return the account after.
+
+    ``balance`` is the copy-trading account; balances left ``None`` keep their value.
+    """
+    with ctx.admin() as uow:
+        if uow.users.get(uid) is None:
+            raise UnknownUser(uid)
+        for wallet, amount in (
+            (Wallet.COPY_TRADING, balance),
+            (Wallet.SPOT, spot),
+            (Wallet.FUTURES, futures),
+        ):
+            if amount is not None:
+                uow.admin.set_wallet(uid, wallet, amount)
+        uow.commit()
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+    if account is None:
+        raise UnknownUser(uid)
+    return account
 
 
 def set_balance(ctx: ServiceContext, uid: int, balance: Decimal) -> None:

@@ -189,7 +189,10 @@ def test_every_reply_matches_its_published_model(live_server: LiveServer) -> Non
         "sl_ratio": None,
         "total_stop_loss": None,
         "contracts": None,
+        "max_slippage": None,
     }
+    _validate(m.FundingReply, http.get("/_sim/funding").json())
+    _validate(m.ImpactReply, http.get("/_sim/impact").json())
     bulk = live_server.admin("/_sim/followers/bulk", {"trader_uid": trader["uid"], "count": 2})
     _validate(m.BulkFollowersReply, bulk)
     opened = live_server.signed(
@@ -230,15 +233,23 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
     assert doc["openapi"].startswith("3.1")
     expected = {
         ("get", "/_sim/health"),
+        ("get", "/_sim/ready"),
         ("post", "/_sim/users"),
         ("get", "/_sim/users/{uid}"),
+        ("post", "/_sim/users/{uid}/funds"),
         ("post", "/_sim/follow"),
+        ("get", "/_sim/users/{uid}/follow"),
+        ("patch", "/_sim/users/{uid}/follow"),
         ("post", "/_sim/followers/bulk"),
         ("get", "/_sim/markets"),
         ("post", "/_sim/markets/{contract_code}/price"),
         ("get", "/_sim/markets/{contract_code}/path"),
         ("post", "/_sim/markets/{contract_code}/path"),
         ("get", "/_sim/traders/{uid}/slippage"),
+        ("get", "/_sim/funding"),
+        ("post", "/_sim/funding"),
+        ("get", "/_sim/impact"),
+        ("post", "/_sim/impact"),
         ("get", "/_sim/clock"),
         ("post", "/_sim/clock"),
         ("post", "/_sim/reset"),
@@ -253,7 +264,8 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
                 assert ref.rsplit("/", 1)[-1] in schemas, (path, status)
     create = schemas["CreateUserRequest"]
     assert create["additionalProperties"] is False
-    assert set(create["properties"]) >= {"role", "balance", "ed25519_public_key"}
+    assert set(create["properties"]) >= {"role", "balance", "spot", "futures", "ed25519_public_key"}
+    assert set(schemas["FundsRequest"]["properties"]) == {"balance", "spot", "futures"}
     assert schemas["FollowRequest"]["properties"]["follower_uid"]["maximum"] == 2**63 - 1
 
 
@@ -275,3 +287,18 @@ def test_the_schema_and_docs_need_the_token_when_one_is_set(tmp_path: Path) -> N
             _refused(server.http.get(path), None, 401)
         ok = server.http.get("/_sim/openapi.json", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
+
+
+def test_funding_refuses_bad_bodies_and_unknown_uids_and_changes_nothing(
+    live_server: LiveServer,
+) -> None:
+    uid = live_server.create_user("trader", balance="5", spot="6", futures="7")["uid"]
+    post = live_server.http.post
+    _refused(post(f"/_sim/users/{uid}/funds", json={}), None)  # nothing to set
+    _refused(post(f"/_sim/users/{uid}/funds", json={"spot": "-1"}), "spot")
+    _refused(post(f"/_sim/users/{uid}/funds", json={"futures": "1e30"}), "futures")
+    _refused(post(f"/_sim/users/{uid}/funds", json={"wallet": "1"}), "wallet")
+    _refused(post("/_sim/users/42/funds", json={"spot": "1"}), "uid", 404)
+    _refused(post("/_sim/users", json={"role": "trader", "futures": "-0.1"}), "futures")
+    view = live_server.user(uid)
+    assert (view["balance"], view["spot"], view["futures"]) == ("5", "6", "7")

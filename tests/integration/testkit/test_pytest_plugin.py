@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copytrade.client import Client, MarginMode, OrderDirection, OrderPriceType
+from copytrade.client import Client, MarginMode, OrderDirection, OrderPriceType, TransferType
 from copytrade.testing import LiveServer, Sandbox
 
 pytest_plugins = ["pytester"]
@@ -35,6 +35,25 @@ def test_followers_made_by_the_factory_copy_an_order_placed_through_client_for(
         (position,) = copytrade.admin.user(uid)["positions"]
         assert position["volume"] == "2"
         assert position["lead_uid"] == team.trader["uid"]
+
+
+def test_the_sandbox_funds_spot_and_futures_and_the_sdk_transfers_between_them(
+    copytrade: Sandbox, client_for: object
+) -> None:
+    trader = copytrade.create_user("trader", "1000", spot="250.5", futures=Decimal(40))
+    view = copytrade.admin.user(trader["uid"])
+    assert (view["balance"], view["spot"], view["futures"]) == ("1000", "250.5", "40")
+    assert copytrade.set_funds(trader["uid"], futures="60") == {
+        "uid": trader["uid"],
+        "balance": "1000",
+        "spot": "250.5",
+        "futures": "60",
+    }
+    assert callable(client_for)
+    bot = client_for(trader)
+    assert bot.account_transfer(amount=Decimal("50.5"), type=TransferType.SPOT_TO_COPY) is True
+    view = copytrade.admin.user(trader["uid"])
+    assert (view["balance"], view["spot"], view["futures"]) == ("1050.5", "200", "60")
 
 
 INNER_TESTS = """
@@ -106,3 +125,32 @@ def test_create(copytrade):
             f"--copytrade-admin-token={token}",
         )
         ok.assert_outcomes(passed=1)
+
+
+def test_the_factory_gives_every_follower_the_settings_asked_for(
+    copytrade: Sandbox, trader_with_followers: object, client_for: object
+) -> None:
+    assert callable(trader_with_followers)
+    assert callable(client_for)
+    team = trader_with_followers(2, settings={"fixed_amount": "100", "contracts": ["ETH-USDT"]})
+    bot = client_for(team.trader)
+    for code in ("BTC-USDT", "ETH-USDT"):
+        bot.place_order(
+            contract_code=code,
+            amount=Decimal(10),
+            margin_mode=MarginMode.ISOLATED,
+            order_price_type=OrderPriceType.MARKET,
+            order_direction=OrderDirection.BUY,
+            lever=5,
+        )
+    for uid in team.follower_uids:
+        view = copytrade.admin.user(uid)
+        assert view["following"]["mode"] == "fixed_amount"
+        (copy,) = view["positions"]
+        assert copy["contract_code"] == "ETH-USDT"
+        assert Decimal(copy["position_margin"]) <= 100
+        assert [s["reason"] for s in view["skipped_copies"]] == ["contract_not_followed"]
+
+    changed = copytrade.follower_settings(team.followers[0], tp_ratio="0.5", contracts=None)
+    assert (changed["tp_ratio"], changed["contracts"]) == ("0.5", None)
+    assert copytrade.admin.follow_of(team.follower_uids[0])["tp_ratio"] == "0.5"

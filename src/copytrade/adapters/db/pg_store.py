@@ -8,7 +8,7 @@ and a thread pool running the use cases.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from types import TracebackType
@@ -33,7 +33,16 @@ from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    Trade,
+    User,
+    UserReport,
+)
 
 
 class SharedReadModel:
@@ -77,6 +86,10 @@ class SharedReadModel:
         """Return every contract's mark price."""
         return marks_of(self.conn)
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the accounts of ``uids`` as committed, in one read without a lock."""
+        return load_accounts(self.conn, POSTGRES, sorted(set(uids)))
+
     def user(self, uid: int) -> User | None:
         """Return a user."""
         return user_of(self.conn, uid)
@@ -102,6 +115,18 @@ class SharedReadModel:
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self.conn, uid)
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        return readmodel.v5_orders(self.conn, uid, query)
+
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades."""
+        return readmodel.recent_trades(self.conn, contract_code, limit)
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        return readmodel.recent_marks(self.conn, contract_code, limit)
 
 
 class SharedStore:

@@ -24,6 +24,7 @@ from copytrade.adapters.db.rows import (
     position_values,
     share_values,
     skip_values,
+    tag_values,
 )
 from copytrade.adapters.db.sql import columns, driver, executemany, insert_sql, mutable, update_sql
 from copytrade.domain.model import Account, ChangeSet
@@ -70,6 +71,13 @@ def write_change_set(
             {"uid": uid, "contract_code": code, "margin_mode": mode.value, "lever": lever},
             ["uid", "contract_code", "margin_mode"],
         )
+    for uid, one_way in changes.modes.items():
+        upsert(
+            conn,
+            t.position_modes,
+            {"uid": uid, "position_mode": "single_side" if one_way else "dual_side"},
+            ["uid"],
+        )
 
 
 def _parts(
@@ -82,7 +90,7 @@ def _parts(
     """
     versioned, blind = _versioned_accounts(changes, version_of, identity)
     parts: list[Part] = [
-        ("update", "accounts", ("balance", "version"), "uid", versioned),
+        ("update", "accounts", ("balance", "spot", "futures", "version"), "uid", versioned),
         ("bump", "accounts", (), "uid", blind),
     ]
     for table, rows, new in (
@@ -103,6 +111,7 @@ def _parts(
         ("fills", map(fill_values, changes.fills)),
         ("copy_skips", map(skip_values, changes.skips)),
         ("profit_shares", map(share_values, changes.profit_shares)),
+        ("v5_orders", map(tag_values, changes.order_tags)),
     ):
         parts.append(("insert", table, columns(table), "", list(records)))
     return parts
@@ -113,13 +122,15 @@ def _versioned_accounts(
 ) -> tuple[list[tuple[Any, ...]], list[int]]:
     """Return the account rows to write and the uids whose version only moves on.
 
-    Return the (balance, version, uid) rows of the accounts whose state changed, each with
-    its version moved on, and the uids of those the unit did not lock (version only moved on).
+    Return the (balance, spot, futures, version, uid) rows of the accounts whose state
+    changed, each with its version moved on, and the uids of those the unit did not lock
+    (version only moved on).
     """
     uids = set(changes.accounts)
     uids.update(p.uid for p in changes.positions.values())
     uids.update(o.uid for o in changes.orders.values())
     uids.update(uid for uid, _code, _mode in changes.levers)
+    uids.update(changes.modes)
     rows: list[tuple[Any, ...]] = []
     blind: list[int] = []
     for uid in sorted(uids):  # one order for every writer's row locks
@@ -130,7 +141,15 @@ def _versioned_accounts(
             blind.append(uid)
             continue
         version_of[uid] = version + 1
-        rows.append((format(account.balance, "f"), version + 1, uid))
+        rows.append(
+            (
+                format(account.balance, "f"),
+                format(account.spot, "f"),
+                format(account.futures, "f"),
+                version + 1,
+                uid,
+            )
+        )
     return rows, blind
 
 

@@ -7,6 +7,7 @@ in memory (the embedded store's cache, the shared store's version-vouched copies
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -18,9 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.sql import UID_START, Flavour, executemany, query
 from copytrade.adapters.secrets import SecretBox
-from copytrade.domain.copytrading import Follow
+from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
+from copytrade.domain.enums import Wallet
+from copytrade.service import ports
 from copytrade.service.ports import ApiKey, User
 
+_REALISED_CHUNK = 500  # followers per realised-PnL query (SQLite bounds a statement's parameters)
 _RANDOM = random.Random()  # not a secret: versions only have to differ across resets
 
 Conn = Callable[[], Connection]
@@ -71,7 +75,15 @@ def user_of(conn: Connection, uid: int) -> User | None:
     r = conn.execute(select(t.users).where(t.users.c.uid == uid)).first()
     if r is None:
         return None
-    return User(r.uid, r.role, r.name, r.profit_share_ratio, r.created_at)
+    return User(
+        r.uid,
+        r.role,
+        r.name,
+        r.profit_share_ratio,
+        r.created_at,
+        r.max_followers,
+        r.lead_enabled,
+    )
 
 
 def key_of(conn: Connection, secrets: SecretBox, access_key: str) -> ApiKey | None:
@@ -96,24 +108,37 @@ def key_of(conn: Connection, secrets: SecretBox, access_key: str) -> ApiKey | No
     )
 
 
+def settings_text(follow: Follow) -> str | None:
+    """Return the ``follows.settings`` text of a follow (``None`` for a plain ratio follow)."""
+    settings = follow_settings(follow)
+    return json.dumps(settings, sort_keys=True, separators=(",", ":")) if settings else None
+
+
+def follow_of(follower_uid: int, trader_uid: int, ratio: Any, settings: str | None) -> Follow:
+    """Return the follow a ``follows`` row describes, its settings included."""
+    return follow_with_settings(
+        follower_uid, trader_uid, Decimal(ratio), json.loads(settings) if settings else None
+    )
+
+
 def active_follow_of(conn: Connection, follower_uid: int) -> Follow | None:
     """Return the follower's current follow."""
     f = t.follows
     r = conn.execute(
         select(f).where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
     ).first()
-    return Follow(r.follower_uid, r.trader_uid, r.ratio) if r else None
+    return follow_of(r.follower_uid, r.trader_uid, r.ratio, r.settings) if r else None
 
 
 def follows_of(conn: Connection, flavour: Flavour, trader_uid: int) -> list[Follow]:
     """Return a trader's active follows, oldest first."""
     rows = query(
         conn,
-        "SELECT follower_uid, ratio FROM follows "  # noqa: S608 - our own names
+        "SELECT follower_uid, ratio, settings FROM follows "  # noqa: S608 - our own names
         f"WHERE trader_uid = {flavour.mark} AND active ORDER BY follow_id",
         [trader_uid],
     )
-    return [Follow(uid, trader_uid, Decimal(ratio)) for uid, ratio in rows]
+    return [follow_of(uid, trader_uid, ratio, settings) for uid, ratio, settings in rows]
 
 
 def marks_of(conn: Connection) -> dict[str, Decimal]:
@@ -160,6 +185,8 @@ class SqlUsers:
                     "name": u.name,
                     "profit_share_ratio": u.profit_share_ratio,
                     "created_at": u.created_at,
+                    "max_followers": u.max_followers,
+                    "lead_enabled": u.lead_enabled,
                 }
                 for u in users
             ],
@@ -185,6 +212,15 @@ class SqlUsers:
                 permissions="trade" if key.can_trade else "read",
                 created_at=0,
             )
+        )
+
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings."""
+        u = t.users
+        self._write().execute(
+            update(u)
+            .where(u.c.uid == uid)
+            .values(lead_enabled=enabled, profit_share_ratio=ratio, max_followers=max_followers)
         )
 
 
@@ -220,6 +256,7 @@ class SqlFollows:
                     "started_at": now,
                     "ended_at": None,
                     "active": True,
+                    "settings": settings_text(f),
                 }
                 for fid, f in rows
             ],
@@ -240,6 +277,59 @@ class SqlFollows:
             .where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
             .values(active=False, ended_at=now)
         )
+
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
+        rows = query(
+            self._conn(),
+            "SELECT COUNT(*) FROM follows "  # noqa: S608 - our own names
+            f"WHERE trader_uid = {self._flavour.mark} AND active",
+            [trader_uid],
+        )
+        return int(rows[0][0])
+
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        f = t.follows
+        self._bump([follow.trader_uid])
+        self._write().execute(
+            update(f)
+            .where(
+                and_(
+                    f.c.follower_uid == follow.follower_uid,
+                    f.c.trader_uid == follow.trader_uid,
+                    f.c.active.is_(True),
+                )
+            )
+            .values(ratio=follow.ratio, settings=settings_text(follow))
+        )
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow (one query a chunk).
+
+        Read on the writing connection: on SQLite it writes the rows of the commit group's
+        earlier calls first, so their closed copies count too.
+        """
+        f, p = t.follows, t.positions
+        out = dict.fromkeys(follower_uids, Decimal(0))
+        uids = sorted(out)
+        for start in range(0, len(uids), _REALISED_CHUNK):
+            rows = self._write().execute(
+                select(p.c.uid, p.c.profit)
+                .join(f, and_(f.c.follower_uid == p.c.uid, f.c.active.is_(True)))
+                .where(
+                    and_(
+                        p.c.uid.in_(uids[start : start + _REALISED_CHUNK]),
+                        p.c.lead_uid == f.c.trader_uid,
+                        p.c.is_open.is_(False),
+                        p.c.close_time >= f.c.started_at,
+                    )
+                )
+            )
+            for uid, profit in rows:
+                if profit is not None:
+                    out[uid] += Decimal(profit)
+        return out
 
     def _bump(self, trader_uids: Sequence[int]) -> None:
         """Move the traders' versions on: a copy of their follows kept anywhere expires."""
@@ -273,8 +363,34 @@ class SqlMarkets:
             {"contract_code": contract_code, "mark_price": price, "updated_at": now},
             ["contract_code"],
         )
+        added = conn.execute(
+            insert(t.mark_moves).values(contract_code=contract_code, mark_price=price, ts=now)
+        )
+        move_id = added.inserted_primary_key[0] if added.inserted_primary_key else None
+        if move_id is not None and move_id % ports.MARK_MOVES_PRUNE_EVERY == 0:
+            prune_mark_moves(conn, ports.MARK_MOVES_KEPT)
         bump_marks(conn)
         self._changes.marks_changed()
+
+
+_PRUNE_MARK_MOVES = text(
+    "DELETE FROM mark_moves WHERE move_id IN ("
+    " SELECT move_id FROM ("
+    "  SELECT move_id, ROW_NUMBER() OVER"
+    "   (PARTITION BY contract_code ORDER BY move_id DESC) AS newer"
+    "  FROM mark_moves) AS ranked"
+    " WHERE newer > :kept)"
+)
+
+
+def prune_mark_moves(conn: Connection, kept: int) -> None:
+    """Delete every contract's mark moves but its newest ``kept`` (the candles read no more).
+
+    Run once per ``MARK_MOVES_PRUNE_EVERY`` moves (by the global move id, so all contracts
+    together: pruning only the contract that moved could skip one whose moves always fall
+    between the multiples); the table it scans is bounded by that rule itself.
+    """
+    conn.execute(_PRUNE_MARK_MOVES, {"kept": kept})
 
 
 def bump_marks(conn: Connection) -> None:
@@ -325,9 +441,23 @@ class SqlAdmin:
         )
         self._changes.balance_set(uid)
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
-        value = self._conn().execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (and move its version on)."""
+        a = t.accounts
+        column = {Wallet.COPY_TRADING: "balance", Wallet.SPOT: "spot", Wallet.FUTURES: "futures"}
+        self._conn().execute(
+            update(a)
+            .where(a.c.uid == uid)
+            .values({column[wallet]: amount, "version": a.c.version + 1})
+        )
+        self._changes.balance_set(uid)
+
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting (``lock``: hold its row until the unit ends; PostgreSQL)."""
+        query = select(t.meta.c.value).where(t.meta.c.key == key)
+        if lock:
+            query = query.with_for_update()  # SQLite (one writer) renders no FOR UPDATE
+        value = self._conn().execute(query).scalar()
         return str(value) if value is not None else None
 
     def set_meta(self, key: str, value: str) -> None:

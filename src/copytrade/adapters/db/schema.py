@@ -34,6 +34,9 @@ users = Table(
     Column("name", String(128), nullable=False),
     Column("profit_share_ratio", DecimalText, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # v6 follower-settings (migration 0009); NULL: as the role says (traders lead)
+    Column("lead_enabled", Boolean, nullable=True),
+    Column("max_followers", Integer, nullable=False, server_default=text("100")),
 )
 
 api_keys = Table(
@@ -55,6 +58,9 @@ accounts = Table(
     Column("balance", DecimalText, nullable=False),
     # PostgreSQL: moved on by every write of the account's state (migration 0003)
     Column("version", BigInteger, nullable=False, server_default=text("0")),
+    # the UID's two other USDT balances; ``balance`` is the copy-trading wallet (migration 0008)
+    Column("spot", DecimalText, nullable=False, server_default=text("'0'")),
+    Column("futures", DecimalText, nullable=False, server_default=text("'0'")),
 )
 
 levers = Table(
@@ -150,6 +156,9 @@ fills = Table(
     Column("fee", DecimalText, nullable=False),
     Column("liquidity", String(8), nullable=False),
     Column("ts", BigInteger, nullable=False),
+    # the public tape reads a contract's newest fills; ids grow with time, so an entry lands
+    # at the end of its contract's range (migration 0009)
+    Index("ix_fills_contract_trade", "contract_code", "trade_id"),
 )
 
 follows = Table(
@@ -162,6 +171,8 @@ follows = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger, nullable=True),
     Column("active", Boolean, nullable=False),
+    # the follower's settings beyond the ratio, a JSON object; NULL: a ratio follow (0008)
+    Column("settings", Text, nullable=True),
     Index("ix_follows_trader_active", "trader_uid", "active"),
     Index("ix_follows_follower", "follower_uid"),
 )
@@ -194,6 +205,40 @@ profit_shares = Table(
     Column("ts", BigInteger, nullable=False),
 )
 
+# v5 attributes of the orders placed through v5 (migration 0009): only those, so keyed by
+# UID for the order queries without an index on ``orders``
+v5_orders = Table(
+    "v5_orders",
+    metadata,
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("direction", String(8), nullable=False),
+    Column("position_side", String(8), nullable=False),
+    Column("reduce_only", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("tif", String(8), nullable=False),
+    Column("client_order_id", String(32), nullable=True),
+)
+
+# accounts in one-way position mode (migration 0009); absent: hedge mode (dual_side)
+position_modes = Table(
+    "position_modes",
+    metadata,
+    Column("uid", ROWID, primary_key=True, autoincrement=False),
+    Column("position_mode", String(16), nullable=False),
+)
+
+# every mark move, for the public candles (migration 0009)
+mark_moves = Table(
+    "mark_moves",
+    metadata,
+    Column("move_id", ROWID, primary_key=True, autoincrement=True),
+    Column("contract_code", String(32), nullable=False),
+    Column("mark_price", DecimalText, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_mark_moves_contract", "contract_code", "move_id"),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -221,5 +266,8 @@ ALL_DATA_TABLES = (
     follows,
     copy_skips,
     profit_shares,
+    v5_orders,
+    position_modes,
+    mark_moves,
     meta,
 )

@@ -7,7 +7,7 @@ of work (:mod:`.sqlite_uow`) and the background WAL checkpointer (:mod:`.checkpo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -32,7 +32,16 @@ from copytrade.adapters.db.sqlite_uow import EmbeddedUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    Trade,
+    User,
+    UserReport,
+)
 
 
 class EmbeddedReadModel:
@@ -104,6 +113,20 @@ class EmbeddedReadModel:
                 cached[uid] = account
         return account
 
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the accounts of ``uids`` (from memory inside the group), in one read."""
+        wanted = sorted(set(uids))
+        if self._batch is None:
+            return load_accounts(self.conn, SQLITE, wanted)
+        cached = self._cache.accounts
+        found = {uid: cached[uid] for uid in wanted if uid in cached}
+        missing = [uid for uid in wanted if uid not in found]
+        if missing:
+            loaded = load_accounts(self._fresh(), SQLITE, missing)
+            cached.update(loaded)
+            found.update(loaded)
+        return found
+
     def marks(self) -> dict[str, Decimal]:
         """Return the marks (from memory inside the group)."""
         if self._batch is None:
@@ -137,6 +160,18 @@ class EmbeddedReadModel:
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self._fresh(), uid)
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        return readmodel.v5_orders(self._fresh(), uid, query)
+
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades."""
+        return readmodel.recent_trades(self._fresh(), contract_code, limit)
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        return readmodel.recent_marks(self._fresh(), contract_code, limit)
 
 
 class EmbeddedStore:

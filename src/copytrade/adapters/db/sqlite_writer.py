@@ -21,10 +21,15 @@ from copytrade.adapters.db.rows import (
     position_values,
     share_values,
     skip_values,
+    tag_values,
 )
 from copytrade.adapters.db.sql import columns, executemany, insert_sql, mutable, update_sql
 from copytrade.domain.model import ChangeSet
 
+_MODE_SQL = (
+    'INSERT INTO position_modes ("uid", "position_mode") VALUES (?, ?) '
+    'ON CONFLICT ("uid") DO UPDATE SET "position_mode" = excluded."position_mode"'
+)
 _LEVER_SQL = (
     'INSERT INTO levers ("uid", "contract_code", "margin_mode", "lever") VALUES (?, ?, ?, ?) '
     'ON CONFLICT ("uid", "contract_code", "margin_mode") DO UPDATE SET "lever" = excluded."lever"'
@@ -38,17 +43,19 @@ class ChangeRows:
         "balances",
         "fills",
         "levers",
+        "modes",
         "new_orders",
         "new_positions",
         "orders",
         "positions",
         "shares",
         "skips",
+        "tags",
     )
 
     def __init__(self) -> None:
         """Start empty."""
-        self.balances: dict[int, str] = {}
+        self.balances: dict[int, tuple[str, str, str]] = {}
         self.positions: dict[int, tuple[Any, ...]] = {}
         self.new_positions: set[int] = set()
         self.orders: dict[int, tuple[Any, ...]] = {}
@@ -57,6 +64,8 @@ class ChangeRows:
         self.fills: list[tuple[Any, ...]] = []
         self.skips: list[tuple[Any, ...]] = []
         self.shares: list[tuple[Any, ...]] = []
+        self.tags: list[tuple[Any, ...]] = []
+        self.modes: dict[int, str] = {}
 
     @classmethod
     def of(cls, changes: ChangeSet, pause: Callable[[], None] | None = None) -> ChangeRows:
@@ -69,7 +78,12 @@ class ChangeRows:
         rows = cls.__new__(cls)
         accounts = changes.accounts
         rows.balances = (
-            {uid: format(a.balance, "f") for uid, a in accounts.items()} if accounts else {}
+            {
+                uid: (format(a.balance, "f"), format(a.spot, "f"), format(a.futures, "f"))
+                for uid, a in accounts.items()
+            }
+            if accounts
+            else {}
         )
         positions = changes.positions
         rows.positions = _keyed(positions, position_values, pause) if positions else {}
@@ -83,6 +97,10 @@ class ChangeRows:
         rows.skips = _listed(changes.skips, skip_values, pause) if changes.skips else []
         shares = changes.profit_shares
         rows.shares = _listed(shares, share_values, pause) if shares else []
+        tags = changes.order_tags
+        rows.tags = [tag_values(g) for g in tags] if tags else []
+        modes = changes.modes
+        rows.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
         return rows
 
     def merge(self, later: ChangeRows) -> None:
@@ -96,6 +114,8 @@ class ChangeRows:
         self.fills.extend(later.fills)
         self.skips.extend(later.skips)
         self.shares.extend(later.shares)
+        self.tags.extend(later.tags)
+        self.modes.update(later.modes)
 
 
 # A new row's columns that hold the same value in every row of a fresh market fill (a copy
@@ -198,8 +218,8 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
     if rows.balances:
         executemany(
             conn,
-            update_sql("?", "accounts", ("balance",), "uid"),
-            [(balance, uid) for uid, balance in rows.balances.items()],
+            update_sql("?", "accounts", ("balance", "spot", "futures"), "uid"),
+            [(*funds, uid) for uid, funds in rows.balances.items()],
         )
     for table, keyed, new in (
         ("positions", rows.positions, rows.new_positions),
@@ -226,8 +246,15 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
         ("fills", rows.fills),
         ("copy_skips", rows.skips),
         ("profit_shares", rows.shares),
+        ("v5_orders", rows.tags),
     ):
         if records:
             executemany(conn, insert_sql("?", table), records)
     if rows.levers:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
+    if rows.modes:
+        executemany(conn, _MODE_SQL, list(rows.modes.items()))
+
+
+def _mode(one_way: bool) -> str:
+    return "single_side" if one_way else "dual_side"
