@@ -118,6 +118,4 @@ class ServiceContext:
         """Return a fresh operation environment (now, ids, empty change set)."""
         changes = ChangeSet()
         depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
-        return Env(
-            self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth, self.pause
-        )
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth, self.pause)
