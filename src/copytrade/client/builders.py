@@ -50,6 +50,9 @@ __all__ = [
 
 T = TypeVar("T")
 JsonScalar = str | int | bool | None
+JsonValue = JsonScalar | tuple[JsonScalar, ...]
+JsonBody = Mapping[str, JsonValue] | tuple[Mapping[str, JsonValue], ...]
+"""A POST body: one object, or an array of objects (v5 batch endpoints)."""
 
 
 class DataRejection(Exception):
@@ -73,7 +76,8 @@ class PreparedRequest(Generic[T]):
     Attributes:
         endpoint: the row of :data:`copytrade.protocol.endpoints.ENDPOINTS`.
         params: GET business parameters (signed with the auth parameters).
-        body: POST JSON body (never signed), ``None`` for GET.
+        body: POST JSON body (never signed): an object, or a tuple of objects sent as an
+            array; ``None`` for GET.
         parse: turns the envelope's ``data`` into the typed result.
         whole_body: ``parse`` reads the whole reply, not ``data`` (the market family puts its
             payload beside ``status`` under ``tick``, ``ticks`` or ``data``).
@@ -81,7 +85,7 @@ class PreparedRequest(Generic[T]):
 
     endpoint: Endpoint
     params: tuple[tuple[str, str], ...]
-    body: Mapping[str, JsonScalar] | None
+    body: JsonBody | None
     parse: Callable[[Any], T]
     whole_body: bool = False
 
@@ -104,7 +108,8 @@ class PreparedRequest(Generic[T]):
         """Return the JSON body bytes for a POST, ``None`` for a GET."""
         if self.body is None:
             return None
-        return json.dumps(dict(self.body), separators=(",", ":")).encode()
+        body = [dict(b) for b in self.body] if isinstance(self.body, tuple) else dict(self.body)
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _decimal_text(value: Decimal, name: str) -> str:

@@ -7,16 +7,19 @@ of :mod:`copytrade.protocol.v5`. The clients expose them as ``client.v5.<name>(.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
-from copytrade.client.builders import JsonScalar, PreparedRequest, _decimal_text
+from copytrade.client.builders import JsonBody, JsonScalar, PreparedRequest, _decimal_text
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.enums import MarginMode, PositionSide
 
 __all__ = [
+    "algo_open_orders",
+    "algo_order",
     "balance",
+    "cancel_algo_orders",
     "cancel_all_orders",
     "cancel_order",
     "close_position",
@@ -25,18 +28,23 @@ __all__ = [
     "get_position_mode",
     "open_orders",
     "order",
+    "order_history",
     "place_order",
     "positions",
     "set_lever",
+    "set_position_mode",
 ]
 
 BY_NAME = {e.name: e for e in p5.ENDPOINTS}
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "post_only"]
 TimeInForce = Literal["gtc", "ioc", "fok"]
+OrderState = Literal["filled", "partially_canceled", "canceled"]
+PositionModeName = Literal["single_side", "dual_side"]
+AlgoType = Literal["tp", "sl", "tpsl"]
 
 
-def _post(name: str, body: dict[str, JsonScalar], parse: Any) -> PreparedRequest[Any]:
+def _post(name: str, body: JsonBody, parse: Any) -> PreparedRequest[Any]:
     return PreparedRequest(BY_NAME[name], (), body, parse)
 
 
@@ -131,6 +139,37 @@ def open_orders(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5
     return _get("open_orders", {"contract_code": contract_code}, p5.ORDERS.parse)
 
 
+def order_history(
+    *,
+    contract_code: str,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    states: Sequence[OrderState] | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    limit: int | None = None,
+) -> PreparedRequest[tuple[p5.Order, ...]]:
+    """List finished orders, newest first: ``GET /v5/trade/order/history``.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        margin_mode: cross or isolated.
+        states: only these final states (``filled``, ``partially_canceled``, ``canceled``);
+            every one when ``None``.
+        start_time: epoch ms lower bound (default: 48 hours before ``end_time``).
+        end_time: epoch ms upper bound (default: now).
+        limit: at most this many orders (1-100, default 10).
+    """
+    params: dict[str, str | int | None] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "states": ",".join(states) if states else None,
+        "start_time": start_time,
+        "end_time": end_time,
+        "limit": limit,
+    }
+    return _get("order_history", params, p5.ORDERS.parse)
+
+
 def fills(
     *, contract_code: str | None = None, start_time: int | None = None, end_time: int | None = None
 ) -> PreparedRequest[tuple[p5.Fill, ...]]:
@@ -183,3 +222,78 @@ def get_lever(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.L
 def get_position_mode() -> PreparedRequest[p5.PositionMode]:
     """Read the position mode: ``GET /v5/position/mode``."""
     return _get("get_position_mode", {}, p5.POSITION_MODE.parse)
+
+
+def set_position_mode(*, position_mode: PositionModeName) -> PreparedRequest[p5.PositionMode]:
+    """Set the position mode, ``single_side`` or ``dual_side``: ``POST /v5/position/mode``.
+
+    A copytrade server keeps copy-trading accounts in hedge mode (``dual_side``) and refuses
+    ``single_side`` with 1067.
+    """
+    return _post("set_position_mode", {"position_mode": position_mode}, p5.POSITION_MODE.parse)
+
+
+def algo_order(
+    *,
+    contract_code: str,
+    side: Side,
+    type: AlgoType,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    position_side: PositionSide | None = None,
+    volume: Decimal | None = None,
+    tp_trigger_price: Decimal | None = None,
+    sl_trigger_price: Decimal | None = None,
+) -> PreparedRequest[tuple[p5.AlgoAck, ...]]:
+    """Arm a take profit and/or stop loss on a position: ``POST /v5/algo/order``.
+
+    ``side`` is the closing side: ``"sell"`` protects a long, ``"buy"`` a short. When it fires,
+    the position closes at market, the followers' copies with it.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        side: the side of the closing order.
+        type: ``tp``, ``sl`` or ``tpsl``.
+        margin_mode: cross or isolated.
+        position_side: the position protected (default: the one ``side`` closes).
+        volume: contracts (a copytrade server protects the whole position).
+        tp_trigger_price: take-profit trigger (``tp``, ``tpsl``).
+        sl_trigger_price: stop-loss trigger (``sl``, ``tpsl``).
+
+    Returns:
+        One ``algo_id`` per order armed.
+    """
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "side": side,
+        "type": type,
+    }
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    if volume is not None:
+        body["volume"] = _decimal_text(volume, "volume")
+    if tp_trigger_price is not None:
+        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
+    if sl_trigger_price is not None:
+        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    return _post("algo_order", body, p5.ALGO_ACKS.parse)
+
+
+def cancel_algo_orders(
+    *, contract_code: str, algo_ids: Sequence[str]
+) -> PreparedRequest[tuple[p5.AlgoCancel, ...]]:
+    """Cancel conditional orders: ``POST /v5/algo/cancel_orders`` (a JSON array, as ccxt sends).
+
+    Each item of the reply has its own ``code``: 200 cancelled, 1017 unknown.
+    """
+    if isinstance(algo_ids, str) or not algo_ids:
+        raise ValueError("algo_ids must be a non-empty sequence of ids")
+    body = tuple({"contract_code": contract_code, "algo_id": str(a)} for a in algo_ids)
+    return _post("algo_cancel", body, p5.ALGO_CANCELS.parse)
+
+
+def algo_open_orders(
+    *, contract_code: str | None = None
+) -> PreparedRequest[tuple[p5.AlgoOrder, ...]]:
+    """List untriggered conditional orders: ``GET /v5/algo/order/opens``."""
+    return _get("algo_opens", {"contract_code": contract_code}, p5.ALGO_ORDERS.parse)

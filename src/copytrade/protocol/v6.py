@@ -11,7 +11,17 @@ from typing import Any
 
 from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
 from copytrade.protocol.replies import Many, Reply
-from copytrade.protocol.schema import BOOL, DEC18, ID, INT_STR, STR, Struct, structure, wire
+from copytrade.protocol.schema import (
+    BOOL,
+    DEC18,
+    ID,
+    INT_STR,
+    STR,
+    Struct,
+    as_list,
+    structure,
+    wire,
+)
 
 INST_TYPE = "PERP"
 
@@ -77,6 +87,42 @@ class Config(Struct):
 
 
 @structure
+class ProfitDetail(Struct):
+    """One day of ``statistics.profitDetails90d``: PnL and PnL rate (``ts``: the day, µs)."""
+
+    label = "statistics.profitDetails90d"
+    pnl_rate: Decimal = wire(DEC18, name="pnlRate")
+    pnl: Decimal = wire(DEC18)
+    ts: int = wire(INT_STR)
+
+
+@structure
+class Statistics(Struct):
+    """``statistics``: follower counts, PnL and win rate of the lead trader (spec §8.2)."""
+
+    label = "statistics"
+    inst_type: str = wire(STR, name="instType")
+    total_follower_num: int = wire(INT_STR, name="totalFollowerNum")
+    cur_follower_num: int = wire(INT_STR, name="curFollowerNum")
+    total_pnl: Decimal = wire(DEC18, name="totalPnl")
+    follower_total_pnl: Decimal = wire(DEC18, name="followerTotalPnl")
+    win_rate: Decimal = wire(DEC18, name="winRate")
+    win_num: int = wire(INT_STR, name="winNum")
+    loss_num: int = wire(INT_STR, name="lossNum")
+    profit_details_90d: tuple[ProfitDetail, ...] = wire(name="profitDetails90d")
+
+
+@structure
+class Removal(Struct):
+    """One ``follower`` (remove) item: ``s_code`` ``"0"`` removed, else why not (spec §8.7)."""
+
+    label = "follower"
+    follower_uid: str = wire(STR, name="followerUid")
+    s_code: str = wire(STR, "scode", name="sCode")
+    s_msg: str | None = wire(STR, "smsg", name="sMsg")
+
+
+@structure
 class MintedKey(Struct):
     """``apikey``: a new lead-trading key; the secret is shown only here."""
 
@@ -85,6 +131,21 @@ class MintedKey(Struct):
     access_key: str = wire(STR, name="accessKey")
     secret_key: str = wire(STR, name="secretKey")
     ts: int = wire(INT_STR)
+
+
+class Done(Reply[bool]):
+    """``data`` is an empty array: the call succeeded (``transfer``)."""
+
+    __slots__ = ()
+
+    def render(self, value: bool) -> Any:
+        """Return ``[]``."""
+        return []
+
+    def parse(self, data: Any) -> bool:
+        """Accept an array (``[]``) or ``null``: success is the envelope's."""
+        as_list(data, "transfer")
+        return True
 
 
 _P = "/api/v6/copyTrading/trader/"
@@ -124,11 +185,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 """The 11 v6 paths (``config`` answers GET and POST)."""
 
 INSTRUMENTS = Many(Instrument)
+STATISTICS = Many(Statistics)
+REMOVALS = Many(Removal)
 FOLLOWERS = Many(Follower)
 PROFIT_SHARING = Many(ProfitSharing)
 TOTALS = Many(Total)
 CONFIG = Many(Config)
 MINTED = Many(MintedKey)
+DONE = Done()
+"""``transfer``: ``data`` is ``[]`` (success is the envelope's code ``"0"``)."""
 
 REPLIES: dict[str, Reply[Any]] = {
     "instruments": INSTRUMENTS,
