@@ -121,6 +121,13 @@ def _decimal_text(value: Decimal, name: str) -> str:
     return fmt(dec)
 
 
+def _put_decimals(body: dict[str, JsonScalar], **values: Decimal | None) -> None:
+    """Add each given decimal to ``body`` as its exact text; ``None`` values are left out."""
+    for name, value in values.items():
+        if value is not None:
+            body[name] = _decimal_text(value, name)
+
+
 def _post(name: str, body: dict[str, JsonScalar], parse: Callable[[Any], T]) -> PreparedRequest[T]:
     return PreparedRequest(BY_NAME[name], (), body, parse)
 
@@ -200,10 +207,7 @@ def place_order(
         "order_direction": int(m.OrderDirection(order_direction)),
         "lever": int(lever),
     }
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     return _post("place_order", body, ct.ACCEPTED.parse)
 
 
@@ -280,10 +284,7 @@ def tpsl_order(
     if tp_trigger_price is None and sl_trigger_price is None:
         raise ValueError("give tp_trigger_price, sl_trigger_price or both")
     body: dict[str, JsonScalar] = {"sub_position_id": str(sub_position_id)}
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     return _post("tpsl_order", body, ct.ACCEPTED.parse)
 
 

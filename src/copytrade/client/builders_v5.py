@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
-from copytrade.client.builders import JsonBody, JsonScalar, PreparedRequest, _decimal_text
+from copytrade.client.builders import (
+    JsonBody,
+    JsonScalar,
+    PreparedRequest,
+    _decimal_text,
+    _put_decimals,
+)
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.enums import MarginMode, PositionSide
 
@@ -103,16 +109,12 @@ def place_order(
         "volume": _decimal_text(volume, "volume"),
         "time_in_force": time_in_force,
     }
-    if price is not None:
-        body["price"] = _decimal_text(price, "price")
+    _put_decimals(body, price=price)
     if position_side is not None:
         body["position_side"] = PositionSide(position_side).value
     if reduce_only:
         body["reduce_only"] = 1
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     if client_order_id is not None:
         body["client_order_id"] = int(client_order_id)
     return _post("place_order", body, p5.ORDER_ACK.parse)
@@ -270,12 +272,9 @@ def algo_order(
     }
     if position_side is not None:
         body["position_side"] = PositionSide(position_side).value
-    if volume is not None:
-        body["volume"] = _decimal_text(volume, "volume")
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(
+        body, volume=volume, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price
+    )
     return _post("algo_order", body, p5.ALGO_ACKS.parse)
 
 
