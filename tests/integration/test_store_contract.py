@@ -19,7 +19,7 @@ from copytrade.bootstrap import Services, bootstrap
 from copytrade.config import Settings
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
 from copytrade.domain.trading import OpenRequest
-from copytrade.service import handlers, queries, sim
+from copytrade.service import handlers, queries, sim, v5, v6
 from copytrade.service.ports import Page
 
 NOW = 1_719_304_200_000
@@ -252,7 +252,127 @@ def dashboard(w: World) -> list[Any]:
     ]
 
 
+def v5_order(volume: str, side: str = "buy", **extra: Any) -> v5.V5Order:
+    fields: dict[str, Any] = {
+        "contract_code": "BTC-USDT",
+        "margin_mode": MarginMode.CROSS,
+        "direction": OrderDirection.BUY if side == "buy" else OrderDirection.SELL,
+        "position_side": None,
+        "reduce_only": False,
+        "kind": "market",
+        "tif": "gtc",
+        "volume": D(volume),
+        "price": None,
+        "tp_trigger_price": None,
+        "sl_trigger_price": None,
+        "client_order_id": None,
+        **extra,
+    }
+    return v5.V5Order(**fields)
+
+
+def v5_one_way_orders_and_tape(w: World) -> list[Any]:
+    """One-way mode nets and flips with the copies; orders, trades and candles are stored."""
+    trader = w.user("trader", "100000")
+    follower = w.user("follower", "50000")
+    w.run(sim.follow, w.ctx, follower, trader, D(2))
+    modes = [w.run(v5.set_position_mode, w.ctx, trader, "single_side")]
+    modes.append(w.run(v5.position_mode, w.ctx, trader))
+    w.run(v5.place_order, w.ctx, trader, v5_order("4", client_order_id="11"))
+    w.run(v5.place_order, w.ctx, trader, v5_order("1", "sell"))  # reduces the long to 3
+    flip = w.run(v5.place_order, w.ctx, trader, v5_order("5", "sell"))  # closes 3, opens 2 short
+    refused = [
+        outcome(w.run, v5.set_position_mode, w.ctx, trader, "dual_side"),
+        outcome(w.run, v5.place_order, w.ctx, trader, v5_order("9", reduce_only=True)),
+        outcome(w.run, v5.place_order, w.ctx, trader, v5_order("1", position_side=LONG)),
+    ]
+    resting = w.run(
+        v5.place_order, w.ctx, trader, v5_order("1", "sell", kind="limit", price=D(90000))
+    )
+    w.run(v5.cancel_orders, w.ctx, trader, "BTC-USDT", resting.order_id)
+    positions = w.run(v5.positions, w.ctx, trader, None)
+    history = w.run(
+        v5.order_history,
+        w.ctx,
+        trader,
+        v5.HistoryQuery("BTC-USDT", MarginMode.CROSS, None, NOW - 86_400_000, NOW, 100),
+    )
+    by_client = w.run(v5.order, w.ctx, trader, "BTC-USDT", None, "11")
+    fetched_flip = w.run(v5.order, w.ctx, trader, "BTC-USDT", flip.order_id)
+    w.run(sim.set_price, w.ctx, "BTC-USDT", D(60500))
+    from copytrade.service import market
+
+    trades = w.run(market.trades, w.ctx, 0, "BTC-USDT", 50)
+    candles = w.run(market.candles, w.ctx, 0, "BTC-USDT", 60, 3, None, None)
+    copies = w.account(follower)
+    return [
+        modes,
+        refused,
+        [(p.side, p.volume, positions.one_way) for p in positions.positions],
+        [
+            (e.side, e.position_side_shown, e.reduce_only, e.kind, e.order.volume, e.order.filled)
+            for e in history
+        ],
+        [v5.state_of(e.order) for e in history],
+        (by_client.client_order_id, by_client.order.filled),
+        (fetched_flip.order.volume, fetched_flip.order.filled, fetched_flip.side),
+        [(t.volume, t.buy) for t in trades],
+        [(c.volume, c.close, c.count) for c in candles],
+        copies[1],
+        [(v, o) for v, _fee, o in copies[4]],
+    ]
+
+
+def v6_lead_settings_and_removal(w: World) -> list[Any]:
+    """follower-settings caps follows; removing followers closes their copies; statistics."""
+    trader = w.user("trader", "100000")
+    first = w.user("follower", "50000")
+    second = w.user("follower", "50000")
+    third = w.user("follower", "50000")
+    w.run(sim.follow, w.ctx, first, trader, D(1))
+    w.run(sim.follow, w.ctx, second, trader, D(1))
+    settings = w.run(v6.follower_settings, w.ctx, trader, v6.LeadSettings(True, D("0.25"), 200))
+    config = w.run(v6.config, w.ctx, trader)
+    refused_disable = outcome(
+        w.run, v6.follower_settings, w.ctx, trader, v6.LeadSettings(False, None, None)
+    )
+    w.run(handlers.place_order, w.ctx, trader, order("4"))
+    w.run(sim.set_price, w.ctx, "BTC-USDT", D(61000))
+    removed = w.run(v6.remove_followers, w.ctx, trader, (("a", first), ("b", third), ("c", None)))
+    w.run(handlers.place_order, w.ctx, trader, order("2"))  # not copied to the removed one
+    w.run(handlers.close_all_position, w.ctx, trader, "BTC-USDT", MarginMode.CROSS, LONG)
+    stats = w.run(v6.statistics, w.ctx, trader)
+    return [
+        (settings.enabled, settings.ratio, settings.max_followers),
+        (config.enabled, config.ratio, config.max_followers),
+        refused_disable,
+        removed,
+        w.account(first),
+        w.account(second)[4],
+        (stats.total_followers, stats.current_followers, stats.wins, stats.losses),
+        (stats.total_pnl > 0, stats.follower_total_pnl > 0, stats.win_rate),
+        sum(1 for d in stats.days if d.amount),
+        w.run(v6.profit_total, w.ctx, trader) > 0,
+    ]
+
+
+def follower_cap(w: World) -> list[Any]:
+    """A follow past the trader's maximum is refused; a disabled lead cannot be followed."""
+    trader = w.user("trader", "100000")
+    followers = [w.user("follower", "100") for _ in range(101)]
+    got = [outcome(w.run, sim.follow, w.ctx, f, trader, D(1)) for f in followers]
+    w.run(v6.follower_settings, w.ctx, trader, v6.LeadSettings(True, None, 200))
+    after = outcome(w.run, sim.follow, w.ctx, followers[-1], trader, D(1))
+    lone = w.user("trader", "100")
+    w.run(v6.follower_settings, w.ctx, lone, v6.LeadSettings(False, None, None))
+    disabled = outcome(w.run, sim.follow, w.ctx, w.user("follower", "1"), lone, D(1))
+    return [got.count(None), got[-1], after, disabled, w.run(v6.config, w.ctx, lone)]
+
+
 SCENARIOS = [
+    v5_one_way_orders_and_tape,
+    v6_lead_settings_and_removal,
+    follower_cap,
     trade_copy_and_close,
     marks_move_orders_and_triggers,
     paging,

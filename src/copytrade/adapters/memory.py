@@ -28,11 +28,20 @@ from copytrade.domain.model import (
     CopySkipped,
     FillRecord,
     Order,
+    OrderTag,
     ProfitShare,
     SubPosition,
 )
 from copytrade.service.overview import OverviewReader
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    User,
+    UserReport,
+)
 
 UID_START = 10_000_000
 
@@ -68,6 +77,10 @@ class MemoryState:
     fills: list[FillRecord] = field(default_factory=list)
     skips: list[CopySkipped] = field(default_factory=list)
     shares: list[ProfitShare] = field(default_factory=list)
+    finished_orders: dict[int, Order] = field(default_factory=dict)
+    tags: dict[int, OrderTag] = field(default_factory=dict)
+    one_way: set[int] = field(default_factory=set)
+    mark_moves: list[tuple[str, int, Decimal]] = field(default_factory=list)
 
     def copy(self) -> MemoryState:
         """Return a copy that can change without touching this state."""
@@ -86,6 +99,10 @@ class MemoryState:
             list(self.fills),
             list(self.skips),
             list(self.shares),
+            dict(self.finished_orders),
+            dict(self.tags),
+            set(self.one_way),
+            list(self.mark_moves),
         )
 
     def account(self, uid: int) -> Account | None:
@@ -99,6 +116,7 @@ class MemoryState:
             {i: dataclasses.replace(p) for i, p in self.open_positions.get(uid, {}).items()},
             {i: dataclasses.replace(o) for i, o in self.open_orders.get(uid, {}).items()},
             dict(self.levers.get(uid, {})),
+            one_way=uid in self.one_way,
         )
 
     def key(self, access_key: str) -> ApiKey | None:
@@ -136,11 +154,19 @@ class MemoryState:
                 orders[oid] = kept_order
             else:
                 orders.pop(oid, None)
+                self.finished_orders[oid] = kept_order
         for (uid, code, mode), lever in changes.levers.items():
             self.levers.setdefault(uid, {})[(code, mode)] = lever
         self.fills.extend(changes.fills)
         self.skips.extend(changes.skips)
         self.shares.extend(changes.profit_shares)
+        for tag in changes.order_tags:
+            self.tags[tag.order_id] = tag
+        for uid, one_way in changes.modes.items():
+            if one_way:
+                self.one_way.add(uid)
+            else:
+                self.one_way.discard(uid)
 
 
 def _page(
@@ -336,6 +362,16 @@ class MemoryUsers:
             raise ValueError("access key exists")
         state.keys[key.access_key] = key
 
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings."""
+        state = self._unit.writable()
+        state.users[uid] = dataclasses.replace(
+            state.users[uid],
+            lead_enabled=enabled,
+            profit_share_ratio=ratio,
+            max_followers=max_followers,
+        )
+
 
 class MemoryFollows:
     """Follows."""
@@ -363,6 +399,12 @@ class MemoryFollows:
             if row.follower_uid == follower_uid and row.active:
                 state.follows[fid] = dataclasses.replace(row, active=False, ended_at=now)
 
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
+        return sum(
+            1 for r in self._unit.state.follows.values() if r.trader_uid == trader_uid and r.active
+        )
+
 
 class MemoryMarkets:
     """Mark prices."""
@@ -376,8 +418,10 @@ class MemoryMarkets:
         return dict(self._unit.state.marks)
 
     def set_mark(self, contract_code: str, price: Decimal, now: int) -> None:
-        """Store a mark price."""
-        self._unit.writable().marks[contract_code] = price
+        """Store a mark price (and remember the move, for the candles)."""
+        state = self._unit.writable()
+        state.marks[contract_code] = price
+        state.mark_moves.append((contract_code, now, price))
 
 
 class MemoryAdmin:
@@ -562,3 +606,40 @@ class MemoryReadModel:
                 (s for s in state.shares if s.follower_uid == uid), key=lambda s: s.item_id
             ),
         )
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        state, q = self._state, query
+        found: list[TaggedOrder] = []
+        for oid in sorted(state.tags, reverse=True):
+            tag = state.tags[oid]
+            order = state.open_orders.get(tag.uid, {}).get(oid) or state.finished_orders.get(oid)
+            if tag.uid != uid or order is None or not _selected(order, tag, q):
+                continue
+            found.append(TaggedOrder(dataclasses.replace(order), tag))
+            if len(found) >= q.limit:
+                break
+        return found
+
+    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
+        """Return a contract's newest fills."""
+        rows = [f for f in self._state.fills if f.contract_code == contract_code]
+        rows.sort(key=lambda f: f.trade_id, reverse=True)
+        return rows[:limit]
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        moves = [(ts, p) for code, ts, p in self._state.mark_moves if code == contract_code]
+        return moves[::-1][:limit]
+
+
+def _selected(order: Order, tag: OrderTag, q: OrderQuery) -> bool:
+    """Return whether an order passes a v5 order query's filters."""
+    return (
+        (q.order_ids is None or order.order_id in q.order_ids)
+        and (q.client_order_id is None or tag.client_order_id == q.client_order_id)
+        and (q.contract_code is None or order.contract_code == q.contract_code)
+        and (q.margin_mode is None or order.margin_mode is q.margin_mode)
+        and not (q.finished_only and order.status is OrderStatus.OPEN)
+        and q.start <= order.created_at <= q.end
+    )

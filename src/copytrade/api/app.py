@@ -70,13 +70,11 @@ def _authenticator(services: Services) -> Authenticator:
 
 
 def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) -> Callable[[], None]:
-    """Return the admin API's reset hook: forget keys, tape, journal, budgets and the clock."""
+    """Return the admin API's reset hook: forget keys, budgets and the clock."""
     background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
-        services.ctx.tape.clear()
-        services.ctx.journal.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
             if reset_async is None:

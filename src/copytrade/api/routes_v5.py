@@ -49,12 +49,13 @@ def _flag(p: Params, name: str) -> bool:
 
 
 def _optional_side(p: Params) -> PositionSide | None:
+    """``position_side``: ``long``/``short``; ``None`` when absent or ``both`` (one-way)."""
     raw = p.get("position_side")
-    if raw in (None, ""):
+    if raw in (None, "", "both"):
         return None
     side = _POSITION_SIDES.get(raw) if isinstance(raw, str) else None
     if side is None:
-        raise _illegal("position_side")  # "both": copy-trading accounts are hedge-mode
+        raise _illegal("position_side")
     return side
 
 
@@ -93,21 +94,12 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[v5.V5Order]:
     price = wire.optional_decimal(p, "price")
     if kind != "market" and price is None:
         raise _illegal("price")
-    reduce_only = _flag(p, "reduce_only")
-    side = _optional_side(p)
-    if side is None:  # ccxt never sends position_side (spec §6.9, infer_position_side)
-        side = direction.opens if not reduce_only else direction.opens.opposite
-    opening = direction.opens is side
-    if reduce_only and opening:
-        raise _illegal("reduce_only")
-    if not opening and kind != "market":
-        raise _illegal("type")  # reducing orders execute at market [INF]
     order = v5.V5Order(
         contract_code=code,
         margin_mode=mode,
         direction=direction,
-        position_side=side,
-        opening=opening,
+        position_side=_optional_side(p),
+        reduce_only=_flag(p, "reduce_only"),
         kind=kind,
         tif=tif,
         volume=volume,
@@ -115,6 +107,7 @@ def parse_place_order(p: Params, now_ms: int) -> tuple[v5.V5Order]:
         tp_trigger_price=wire.optional_decimal(p, "tp_trigger_price"),
         sl_trigger_price=wire.optional_decimal(p, "sl_trigger_price"),
         client_order_id=_client_id(p),
+        both=p.get("position_side") == "both",
     )
     return (order,)
 
@@ -174,11 +167,12 @@ def parse_set_lever(p: Params, now_ms: int) -> tuple[str, MarginMode, int]:
     return wire.contract_code(p), wire.margin_mode(p), lever
 
 
-def parse_position_mode(p: Params, now_ms: int) -> tuple[()]:
-    """``POST /v5/position/mode``: copy-trading accounts are hedge-mode (``dual_side``) only."""
-    if p.get("position_mode") != "dual_side":
+def parse_position_mode(p: Params, now_ms: int) -> tuple[str]:
+    """``POST /v5/position/mode``: ``single_side`` (one-way) or ``dual_side`` (hedge)."""
+    mode = p.get("position_mode")
+    if mode not in (v5.SINGLE_SIDE, v5.DUAL_SIDE):
         raise _illegal("position_mode")
-    return ()
+    return (mode,)
 
 
 _STATES = frozenset({"filled", "partially_canceled", "canceled"})
@@ -201,11 +195,6 @@ def parse_history(p: Params, now_ms: int) -> tuple[v5.HistoryQuery]:
     if not 1 <= limit <= 100:
         raise _illegal("limit")
     return (v5.HistoryQuery(code, mode, states, max(start, now_ms - 90 * DAY_MS), end, limit),)
-
-
-def dual_side(ctx: ServiceContext, uid: int) -> str:
-    """The account's position mode."""
-    return "dual_side"
 
 
 # --- renderers ---------------------------------------------------------------------------------
@@ -234,7 +223,7 @@ def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
         client_order_id=entry.client_order_id or oid,
         contract_code=order.contract_code,
         side=entry.side,
-        position_side=order.side.value,
+        position_side=entry.position_side_shown,
         type=entry.kind,
         price=order.price if order.price is not None and not market else _ZERO,
         price_match=None,
@@ -345,7 +334,7 @@ def render_positions(
             p5.Position(
                 contract_code=agg.contract_code,
                 contract_type="swap",
-                position_side=agg.side.value,
+                position_side="both" if view.one_way else agg.side.value,
                 direction="buy" if long else "sell",
                 margin_mode=agg.margin_mode.value,
                 open_avg_price=agg.open_avg_price,
@@ -413,7 +402,7 @@ def render_levers(
     return p5.LEVERS.render(tuple(p5.Lever(c, m.value, lv) for c, m, lv in rows))
 
 
-def render_mode(ctx: ServiceContext, arguments: tuple[()], mode: str) -> Any:
+def render_mode(ctx: ServiceContext, arguments: tuple[Any, ...], mode: str) -> Any:
     """``position/mode``."""
     return p5.POSITION_MODE.render(p5.PositionMode(mode))
 
@@ -524,7 +513,7 @@ V5_ROUTES: dict[str, Route] = {
     "close_position": route(parse_close_position, v5.close_position, render_close),
     "set_lever": route(parse_set_lever, v5.set_lever, render_lever),
     "get_lever": route(parse_optional_contract, v5.levers, render_levers),
-    "set_position_mode": route(parse_position_mode, dual_side, render_mode),
-    "get_position_mode": route(no_parameters, dual_side, render_mode),
+    "set_position_mode": route(parse_position_mode, v5.set_position_mode, render_mode),
+    "get_position_mode": route(no_parameters, v5.position_mode, render_mode),
 }
 """The v5 endpoints the server implements, by name."""

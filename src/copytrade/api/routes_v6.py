@@ -7,7 +7,9 @@ from typing import Any
 
 from copytrade.api import wire
 from copytrade.api.routes import Params, Route, encode_follower_uid, route
+from copytrade.api.v1_wire import decode_follower_uid
 from copytrade.api.wire import WireError
+from copytrade.domain.errors import UnknownFollower
 from copytrade.protocol import v6 as p6
 from copytrade.protocol.error_codes import ErrorCode
 from copytrade.service import v6
@@ -57,6 +59,100 @@ def parse_cursor(p: Params, now_ms: int) -> tuple[v6.Cursor]:
         raise WireError(ErrorCode.ILLEGAL_PARAM, "limit")
     begin, end = _ms(p, "begin", 0), _ms(p, "end", now_ms)
     return (v6.Cursor(_id(p, "after"), _id(p, "before"), limit, begin, end),)
+
+
+_RATIOS = frozenset(Decimal(r) for r in ("0.1", "0.15", "0.2", "0.25"))
+_CAPS = frozenset({100, 200, 500, 1000})
+
+
+def _illegal(name: str) -> WireError:
+    return WireError(ErrorCode.ILLEGAL_PARAM, name)
+
+
+def _follower_uid(raw: str) -> int | None:
+    """Return the UID behind a follower id (``followers``' opaque id, or a plain UID)."""
+    try:
+        return decode_follower_uid(raw)
+    except UnknownFollower:
+        return int(raw) if raw.isdigit() and len(raw) <= 19 else None
+
+
+def parse_remove(p: Params, now_ms: int) -> tuple[tuple[tuple[str, int | None], ...]]:
+    """``POST follower``: ``followerUids`` an array or a comma-separated string (spec §8.7).
+
+    At most 10; an id that is no current follower fails alone (its ``sCode``).
+    """
+    _inst_type(p)
+    raw = p.get("followerUids")
+    if isinstance(raw, str):
+        items: list[Any] = [i.strip() for i in raw.split(",") if i.strip()]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise _illegal("followerUids")
+    if not 1 <= len(items) <= v6.MAX_REMOVALS:
+        raise _illegal("followerUids")
+    ids = [wire.id_field(i, "followerUids") for i in items]
+    return (tuple((i, _follower_uid(i)) for i in ids),)
+
+
+def _enable(p: Params) -> bool:
+    value = p.get("enable")
+    if value in (True, "true"):
+        return True
+    if value in (False, "false"):
+        return False
+    raise _illegal("enable")
+
+
+def parse_settings(p: Params, now_ms: int) -> tuple[v6.LeadSettings]:
+    """``POST follower-settings``: ``enable``, ratio and cap tiers (spec §8.9)."""
+    _inst_type(p)
+    enable = _enable(p)
+    ratio = wire.optional_decimal(p, "profitSharingRatio")
+    if ratio is not None and ratio not in _RATIOS:
+        raise _illegal("profitSharingRatio")
+    cap = None
+    if p.get("maxFollowers") not in (None, ""):
+        cap = wire.int_field(p["maxFollowers"], "maxFollowers")
+        if cap not in _CAPS:
+            raise _illegal("maxFollowers")
+    return (v6.LeadSettings(enable, ratio, cap),)
+
+
+def render_statistics(ctx: ServiceContext, arguments: tuple[()], stats: v6.LeadStats) -> Any:
+    """``statistics``: one item; days as µs."""
+    days = tuple(p6.DayProfit(d.rate, d.amount, d.ts * MICROS) for d in stats.days)
+    return p6.STATISTICS.render(
+        (
+            p6.Statistics(
+                inst_type=p6.INST_TYPE,
+                total_follower_num=stats.total_followers,
+                cur_follower_num=stats.current_followers,
+                total_pnl=stats.total_pnl,
+                follower_total_pnl=stats.follower_total_pnl,
+                win_rate=stats.win_rate,
+                win_num=stats.wins,
+                loss_num=stats.losses,
+                profit_details_90d=days,
+            ),
+        )
+    )
+
+
+_NOT_FOLLOWING = "Illegal parameter followerUids: not a current follower."
+
+
+def render_removals(
+    ctx: ServiceContext, arguments: tuple[Any, ...], done: list[tuple[str, bool]]
+) -> Any:
+    """``follower``: per id ``sCode`` ``"0"`` (removed) or ``"1067"`` (spec §8.7)."""
+    return p6.REMOVALS.render(
+        tuple(
+            p6.Removal(raw, "0", "") if ok else p6.Removal(raw, "1067", _NOT_FOLLOWING)
+            for raw, ok in done
+        )
+    )
 
 
 def render_instruments(ctx: ServiceContext, arguments: tuple[()], codes: tuple[str, ...]) -> Any:
@@ -113,7 +209,7 @@ def render_total(ctx: ServiceContext, arguments: tuple[()], total: Decimal) -> A
     return p6.TOTALS.render((p6.Total(p6.INST_TYPE, "USDT", total),))
 
 
-def render_config(ctx: ServiceContext, arguments: tuple[()], config: v6.LeadConfig) -> Any:
+def render_config(ctx: ServiceContext, arguments: tuple[Any, ...], config: v6.LeadConfig) -> Any:
     """``config``: ratio and cap only while lead trading is enabled."""
     return p6.CONFIG.render(
         (p6.Config(p6.INST_TYPE, config.enabled, config.ratio, config.max_followers),)
@@ -135,6 +231,8 @@ V6_ROUTES: dict[str, Route] = {
     "config": route(only_inst_type, v6.config, render_config),
     "config_post": route(only_inst_type, v6.config, render_config),
     "apikey": route(only_inst_type, v6.mint_key, render_minted),
+    "statistics": route(only_inst_type, v6.statistics, render_statistics),
+    "remove_followers": route(parse_remove, v6.remove_followers, render_removals),
+    "follower_settings": route(parse_settings, v6.follower_settings, render_config),
 }
-"""The v6 endpoints served; statistics, follower removal, transfer and follower settings wait
-for the v1 account model (three balances, follower settings) to land."""
+"""The v6 endpoints served (``transfer``: helper v1funds)."""

@@ -229,8 +229,7 @@ def get_position_mode() -> PreparedRequest[p5.PositionMode]:
 def set_position_mode(*, position_mode: PositionModeName) -> PreparedRequest[p5.PositionMode]:
     """Set the position mode, ``single_side`` or ``dual_side``: ``POST /v5/position/mode``.
 
-    A copytrade server keeps copy-trading accounts in hedge mode (``dual_side``) and refuses
-    ``single_side`` with 1067.
+    Refused (1067) while the account holds positions or resting orders.
     """
     return _post("set_position_mode", {"position_mode": position_mode}, p5.POSITION_MODE.parse)
 

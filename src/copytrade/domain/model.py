@@ -145,6 +145,7 @@ class Account:
     levers: dict[LeverKey, int] = field(default_factory=dict)
     spot: Decimal = _ZERO
     futures: Decimal = _ZERO
+    one_way: bool = False
 
     def open_positions(self, key: PositionKey) -> list[SubPosition]:
         """Return the open sub positions of exactly ``key``, oldest first."""
@@ -211,6 +212,27 @@ class ProfitShare:
     ts: int
 
 
+@dataclass(frozen=True, slots=True)
+class OrderTag:
+    """What a v5 order says beyond the core's :class:`Order` (kept for the v5 order queries).
+
+    Attributes:
+        direction: ``buy`` or ``sell``.
+        position_side: ``long``, ``short`` (hedge mode) or ``both`` (one-way mode).
+        reduce_only: Whether it reduced a position (the core books such an order as closes).
+        kind: ``market``, ``limit`` or ``post_only``; ``tif``: ``gtc``, ``ioc`` or ``fok``.
+    """
+
+    order_id: int
+    uid: int
+    direction: str
+    position_side: str
+    reduce_only: bool
+    kind: str
+    tif: str
+    client_order_id: str | None
+
+
 @dataclass(slots=True)
 class ChangeSet:
     """Everything one command changed, for the unit of work to persist atomically."""
@@ -224,6 +246,9 @@ class ChangeSet:
     fills: list[FillRecord] = field(default_factory=list)
     skips: list[CopySkipped] = field(default_factory=list)
     profit_shares: list[ProfitShare] = field(default_factory=list)
+    order_tags: list[OrderTag] = field(default_factory=list)
+    modes: dict[int, bool] = field(default_factory=dict)
+    """Accounts whose position mode changed: uid -> one-way."""
 
     def touch(self, account: Account) -> None:
         """Mark an account's wallet as changed."""

@@ -131,3 +131,22 @@ def profit_totals(shares: Iterable[ProfitShare]) -> dict[str, Decimal]:
     for share in shares:
         totals[share.currency] = totals.get(share.currency, _ZERO) + share.amount
     return dict(sorted(totals.items()))
+
+
+def daily_pnl(closed: Iterable[ClosedLead], now: int) -> list[ProfitPoint]:
+    """Return 90 daily points (midnight UTC+8, oldest first), each with its own day's PnL.
+
+    Unlike :func:`daily_series` a point is not cumulative: ``amount`` is the realised profit
+    closed within its day, ``rate`` that over the initial margin of those positions (v6
+    ``profitDetails90d``).
+    """
+    leads = list(closed)
+    today = (now + UTC8_OFFSET_MS) // DAY_MS * DAY_MS - UTC8_OFFSET_MS
+    points: list[ProfitPoint] = []
+    for i in range(DAILY_POINTS):
+        start = today - (DAILY_POINTS - 1 - i) * DAY_MS
+        day = [c for c in leads if start <= c.close_time < start + DAY_MS]
+        amount = sum((c.profit for c in day), _ZERO)
+        margin = sum((c.initial_margin for c in day), _ZERO)
+        points.append(ProfitPoint(start, amount, div(amount, margin) if margin else _ZERO))
+    return points

@@ -87,10 +87,10 @@ class Config(Struct):
 
 
 @structure
-class ProfitDetail(Struct):
-    """One day of ``statistics.profitDetails90d``: PnL and PnL rate (``ts``: the day, µs)."""
+class DayProfit(Struct):
+    """One ``profitDetails90d`` point: a day's PnL, its rate, the day's start (µs, UTC+8)."""
 
-    label = "statistics.profitDetails90d"
+    label = "profitDetails90d"
     pnl_rate: Decimal = wire(DEC18, name="pnlRate")
     pnl: Decimal = wire(DEC18)
     ts: int = wire(INT_STR)
@@ -98,7 +98,7 @@ class ProfitDetail(Struct):
 
 @structure
 class Statistics(Struct):
-    """``statistics``: follower counts, PnL and win rate of the lead trader (spec §8.2)."""
+    """``statistics``: followers, lead and follower PnL, wins and losses, 90 daily points."""
 
     label = "statistics"
     inst_type: str = wire(STR, name="instType")
@@ -109,17 +109,17 @@ class Statistics(Struct):
     win_rate: Decimal = wire(DEC18, name="winRate")
     win_num: int = wire(INT_STR, name="winNum")
     loss_num: int = wire(INT_STR, name="lossNum")
-    profit_details_90d: tuple[ProfitDetail, ...] = wire(name="profitDetails90d")
+    profit_details_90d: tuple[DayProfit, ...] = wire(name="profitDetails90d")
 
 
 @structure
 class Removal(Struct):
-    """One ``follower`` (remove) item: ``s_code`` ``"0"`` removed, else why not (spec §8.7)."""
+    """One ``follower`` (remove) item: ``sCode`` ``"0"`` removed, else why not."""
 
     label = "follower"
     follower_uid: str = wire(STR, name="followerUid")
     s_code: str = wire(STR, "scode", name="sCode")
-    s_msg: str | None = wire(STR, "smsg", name="sMsg")
+    s_msg: str = wire(STR, "smsg", name="sMsg")
 
 
 @structure
@@ -197,6 +197,9 @@ DONE = Done()
 
 REPLIES: dict[str, Reply[Any]] = {
     "instruments": INSTRUMENTS,
+    "statistics": STATISTICS,
+    "remove_followers": REMOVALS,
+    "follower_settings": CONFIG,
     "profit_sharing_history": PROFIT_SHARING,
     "profit_sharing_summary": TOTALS,
     "unrealized_summary": TOTALS,
@@ -205,4 +208,5 @@ REPLIES: dict[str, Reply[Any]] = {
     "config_post": CONFIG,
     "apikey": MINTED,
 }
-"""The shape of ``data`` of the v6 endpoints served, by endpoint name."""
+"""The shape of ``data`` of the v6 endpoints served, by endpoint name (``transfer``: helper
+v1funds)."""

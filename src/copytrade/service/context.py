@@ -22,7 +22,6 @@ from copytrade.service.ports import (
 )
 
 if TYPE_CHECKING:
-    from copytrade.service.journal import OrderJournal
     from copytrade.service.market import MarketTape
 
 
@@ -30,12 +29,6 @@ def _new_tape() -> MarketTape:
     from copytrade.service.market import MarketTape
 
     return MarketTape()
-
-
-def _new_journal() -> OrderJournal:
-    from copytrade.service.journal import OrderJournal
-
-    return OrderJournal()
 
 
 @dataclass(slots=True)
@@ -51,9 +44,7 @@ class ServiceContext:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
     tape: MarketTape = field(default_factory=_new_tape)
-    """Public trades and mark moves this process saw (market data)."""
-    journal: OrderJournal = field(default_factory=_new_journal)
-    """Orders committed commands touched (v5 order queries)."""
+    """The market data's settings (funding rate); trades and marks are read from the store."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
@@ -95,10 +86,7 @@ class ServiceContext:
         return out
 
     def committed(self, changes: ChangeSet) -> None:
-        """Publish a committed change set: its fills to the tape, its orders to the journal."""
-        self.tape.record_fills(changes.fills)
-        if changes.orders:
-            self.journal.record(changes.orders.values(), self.clock.now_ms())
+        """Hook for a committed change set (the store keeps everything the reads need)."""
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""

@@ -1,28 +1,24 @@
-"""Finished orders for the v5 order queries, kept by this process (bounded per UID).
+"""How v5 shows an order: the core's order with what v5 says beyond it.
 
-The store keeps every order, but its ports read only resting ones (inside the account); until a
-read of finished orders exists there, the orders that committed commands touched are remembered
-here, with what v5 shows beside the core's :class:`~copytrade.domain.model.Order`: the side
-(``buy``/``sell``), reduce-only, type, time in force and client id. Reducing v5 orders, which
-the core books as closes without an order, are recorded as filled orders of their own.
+Orders placed through v5 are kept by the store with their :class:`~copytrade.domain.model.
+OrderTag`; other orders (v1's, copies) are shown as :func:`entry_for` derives them.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from copytrade.domain.enums import OrderPriceType, PositionSide
 from copytrade.domain.model import Order
 
-KEEP_PER_UID = 2000
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One order as v5 shows it: the core's order (a snapshot) and the v5 attributes."""
+    """One order as v5 shows it: the core's order (a snapshot) and the v5 attributes.
+
+    Attributes:
+        position_side: ``long``/``short``, or ``both`` for an order of a one-way account.
+    """
 
     order: Order
     side: str
@@ -31,11 +27,12 @@ class Entry:
     tif: str
     client_order_id: str | None
     updated: int
+    position_side: str = ""
 
     @property
-    def position_side(self) -> PositionSide:
-        """Return the side of the position the order opens or reduces."""
-        return self.order.side
+    def position_side_shown(self) -> str:
+        """Return the ``position_side`` v5 shows (the order's side unless recorded)."""
+        return self.position_side or self.order.side.value
 
 
 def entry_for(order: Order, updated: int) -> Entry:
@@ -50,50 +47,3 @@ def entry_for(order: Order, updated: int) -> Entry:
         None,
         updated,
     )
-
-
-@dataclass(slots=True)
-class OrderJournal:
-    """The orders committed commands touched, newest kept, per UID."""
-
-    keep: int = KEEP_PER_UID
-    _by_uid: dict[int, OrderedDict[int, Entry]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, orders: Iterable[Order], now: int) -> None:
-        """Remember committed orders (keeping v5 attributes recorded earlier)."""
-        with self._lock:
-            for order in orders:
-                book = self._by_uid.setdefault(order.uid, OrderedDict())
-                known = book.get(order.order_id)
-                if known is None:
-                    entry = entry_for(order, now)
-                else:
-                    entry = replace(known, order=replace(order), updated=now)
-                self._put(book, entry)
-
-    def annotate(self, entry: Entry) -> None:
-        """Remember an order with its v5 attributes (placed through v5)."""
-        with self._lock:
-            self._put(self._by_uid.setdefault(entry.order.uid, OrderedDict()), entry)
-
-    def _put(self, book: OrderedDict[int, Entry], entry: Entry) -> None:
-        book[entry.order.order_id] = entry
-        book.move_to_end(entry.order.order_id)
-        while len(book) > self.keep:
-            book.popitem(last=False)
-
-    def get(self, uid: int, order_id: int) -> Entry | None:
-        """Return one remembered order of the UID."""
-        with self._lock:
-            return self._by_uid.get(uid, OrderedDict()).get(order_id)
-
-    def of(self, uid: int) -> list[Entry]:
-        """Return the UID's remembered orders, oldest first."""
-        with self._lock:
-            return list(self._by_uid.get(uid, OrderedDict()).values())
-
-    def clear(self) -> None:
-        """Forget everything (after a reset)."""
-        with self._lock:
-            self._by_uid.clear()

@@ -1,16 +1,15 @@
 """Public market data from the simulated market: tickers, book, trades, candles, funding.
 
-The book is the market maker's (a pure function of the mark). Trades are the real fills this
-process booked, kept on a bounded :class:`MarketTape` with the mark moves; candles aggregate
-both on the simulation clock (spec ``htx-v5-v6.md`` §6.3-§6.7).
+The book is the market maker's (a pure function of the mark). Trades are the real fills the
+store holds (each contract's newest :data:`~copytrade.service.ports.TAPE_DEPTH`); candles
+aggregate them with the stored mark moves on the simulation clock (spec ``htx-v5-v6.md``
+§6.3-§6.7). Reading the store, every process of a PostgreSQL deployment shows the same tape,
+and a restart loses none of it.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from copytrade.domain.book import Book
@@ -18,6 +17,7 @@ from copytrade.domain.enums import PositionSide
 from copytrade.domain.instruments import ContractSpec
 from copytrade.domain.model import FillRecord
 from copytrade.service.context import ServiceContext
+from copytrade.service.ports import TAPE_DEPTH
 
 DAY_MS = 86_400_000
 FUNDING_INTERVAL_MS = 8 * 3_600_000
@@ -35,49 +35,34 @@ class Print:
     buy: bool
 
 
+def _print(f: FillRecord) -> Print:
+    """Return a fill as a public trade (a close of a long is a sell, an open of a long a buy)."""
+    buy = (f.side is PositionSide.LONG) == (f.offset == "open")
+    return Print(f.trade_id, f.ts, f.price, f.volume, buy)
+
+
 @dataclass(slots=True)
 class MarketTape:
-    """The trades and mark moves this process saw, per contract (the newest ``keep`` of each).
+    """The public market data's settings.
 
     Attributes:
-        keep: How many trades and marks to keep per contract.
         funding_rate: The funding rate ``/v5/market/funding_rate`` reports.
     """
 
-    keep: int = 5000
     funding_rate: Decimal = Decimal("0.0001")
-    _trades: dict[str, deque[Print]] = field(default_factory=dict)
-    _marks: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record_fills(self, fills: Iterable[FillRecord]) -> None:
-        """Print committed fills (a close of a long is a sell, an open of a long a buy)."""
-        with self._lock:
-            for f in fills:
-                buy = (f.side is PositionSide.LONG) == (f.offset == "open")
-                tape = self._trades.setdefault(f.contract_code, deque(maxlen=self.keep))
-                tape.append(Print(f.trade_id, f.ts, f.price, f.volume, buy))
 
-    def record_mark(self, contract_code: str, ts: int, price: Decimal) -> None:
-        """Remember a mark move (candles follow the mark between trades)."""
-        with self._lock:
-            self._marks.setdefault(contract_code, deque(maxlen=self.keep)).append((ts, price))
+def _tape(ctx: ServiceContext, contract_code: str) -> list[Print]:
+    """Return the contract's stored trades (the newest ``TAPE_DEPTH``), oldest first."""
+    with ctx.reads() as reads:
+        fills = reads.recent_fills(contract_code, TAPE_DEPTH)
+    return [_print(f) for f in reversed(fills)]
 
-    def trades(self, contract_code: str) -> list[Print]:
-        """Return the contract's trades, oldest first."""
-        with self._lock:
-            return list(self._trades.get(contract_code, ()))
 
-    def marks(self, contract_code: str) -> list[tuple[int, Decimal]]:
-        """Return the contract's mark moves, oldest first."""
-        with self._lock:
-            return list(self._marks.get(contract_code, ()))
-
-    def clear(self) -> None:
-        """Forget everything (after a reset)."""
-        with self._lock:
-            self._trades.clear()
-            self._marks.clear()
+def _mark_moves(ctx: ServiceContext, contract_code: str) -> list[tuple[int, Decimal]]:
+    """Return the contract's stored mark moves (the newest ``TAPE_DEPTH``), oldest first."""
+    with ctx.reads() as reads:
+        return reads.recent_marks(contract_code, TAPE_DEPTH)[::-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +108,7 @@ def contracts(ctx: ServiceContext, uid: int) -> list[ContractSpec]:
 
 def _summary(ctx: ServiceContext, spec: ContractSpec, mark: Decimal, now: int) -> Summary:
     book = ctx.markets({spec.contract_code: mark})[spec.contract_code].book
-    day = [t for t in ctx.tape.trades(spec.contract_code) if t.ts > now - DAY_MS]
+    day = [t for t in _tape(ctx, spec.contract_code) if t.ts > now - DAY_MS]
     prices = [t.price for t in day] or [mark]
     volume = sum((t.volume for t in day), _ZERO)
     turnover = sum((t.volume * spec.contract_size * t.price for t in day), _ZERO)
@@ -166,7 +151,7 @@ def book(ctx: ServiceContext, uid: int, contract_code: str) -> Book:
 def trades(ctx: ServiceContext, uid: int, contract_code: str, size: int) -> list[Print]:
     """Return the newest ``size`` trades of one contract, newest first."""
     ctx.spec(contract_code)
-    return ctx.tape.trades(contract_code)[-size:][::-1]
+    return _tape(ctx, contract_code)[-size:][::-1]
 
 
 def candles(
@@ -181,7 +166,7 @@ def candles(
     """Return ``period_s`` candles, ascending: the newest ``size``, else ``[start, end]``.
 
     A bucket without trades follows the mark (or repeats the previous close); buckets before
-    the first trade or mark move this process saw are not reported.
+    the first trade or mark move the store holds are not reported.
     """
     spec = ctx.spec(contract_code)
     now_s = ctx.clock.now_ms() // 1000
@@ -195,9 +180,9 @@ def candles(
         first = start_s - start_s % period_s
         last = min(last, end_s - end_s % period_s)
     events: list[tuple[int, Decimal, Decimal]] = [
-        (ts // 1000, price, _ZERO) for ts, price in ctx.tape.marks(contract_code)
+        (ts // 1000, price, _ZERO) for ts, price in _mark_moves(ctx, contract_code)
     ]
-    events += [(t.ts // 1000, t.price, t.volume) for t in ctx.tape.trades(contract_code)]
+    events += [(t.ts // 1000, t.price, t.volume) for t in _tape(ctx, contract_code)]
     events.sort(key=lambda e: e[0])
     known = events[0][0] - events[0][0] % period_s if events else last
     first = max(first, known)

@@ -9,11 +9,14 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import MarginMode
 from copytrade.domain.model import (
     Account,
     ChangeSet,
     CopySkipped,
     FillRecord,
+    Order,
+    OrderTag,
     ProfitShare,
     SubPosition,
 )
@@ -35,15 +38,32 @@ class IdGenerator(Protocol):
         ...
 
 
+DEFAULT_MAX_FOLLOWERS = 100
+"""A lead trader's follower cap until it sets another (v6 ``follower-settings``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class User:
-    """A UID known to the emulator."""
+    """A UID known to the emulator.
+
+    Attributes:
+        lead_enabled: Whether the UID leads (v6 ``follower-settings``); ``None``: as its role
+            says (traders lead, followers do not).
+        max_followers: How many current followers a lead accepts; a follow past it is refused.
+    """
 
     uid: int
     role: str
     name: str
     profit_share_ratio: Decimal
     created_at: int
+    max_followers: int = DEFAULT_MAX_FOLLOWERS
+    lead_enabled: bool | None = None
+
+    @property
+    def leads(self) -> bool:
+        """Return whether the UID is leading (followers may follow it)."""
+        return self.role == "trader" if self.lead_enabled is None else self.lead_enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,38 @@ class UserReport:
     profit_shares_paid: list[ProfitShare]
 
 
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """Which of a UID's v5 orders to read (every filter optional), newest first.
+
+    Attributes:
+        finished_only: Only filled or cancelled orders (``/v5/trade/order/history``).
+        start: Earliest creation time (ms); ``end``: latest.
+        limit: At most this many.
+    """
+
+    order_ids: tuple[int, ...] | None = None
+    client_order_id: str | None = None
+    contract_code: str | None = None
+    margin_mode: MarginMode | None = None
+    finished_only: bool = False
+    start: int = 0
+    end: int = 2**62
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedOrder:
+    """A v5 order: the core's order (its current state) with what v5 says beyond it."""
+
+    order: Order
+    tag: OrderTag
+
+
+TAPE_DEPTH = 5000
+"""How many of a contract's newest fills and mark moves the public market data reads."""
+
+
 class AccountRepository(Protocol):
     """Accounts as the trading core mutates them (locked for the unit of work's duration)."""
 
@@ -140,6 +192,10 @@ class UserRepository(Protocol):
         """Store an API key (its secret encrypted at rest)."""
         ...
 
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings (v6 ``follower-settings``)."""
+        ...
+
 
 class FollowRepository(Protocol):
     """Who copies whom."""
@@ -154,6 +210,10 @@ class FollowRepository(Protocol):
 
     def end(self, follower_uid: int, now: int) -> None:
         """End the follower's current follow."""
+        ...
+
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
         ...
 
 
@@ -295,6 +355,18 @@ class ReadModel(Protocol):
 
     def user_report(self, uid: int) -> UserReport:
         """Return fills, skipped copies, closed positions and profit shares of a UID."""
+        ...
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's orders placed through v5 that ``query`` selects, newest first."""
+        ...
+
+    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
+        """Return a contract's newest ``limit`` fills (every account's), newest first."""
+        ...
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest ``limit`` mark moves ``(ts, price)``, newest first."""
         ...
 
 

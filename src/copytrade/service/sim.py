@@ -109,21 +109,37 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
             raise InvalidFollow("a follower follows a trader; a trader follows no one")
         if uow.follows.active_of(follower_uid) is not None:
             raise InvalidFollow(f"{follower_uid} already follows a trader")
+        _check_capacity(uow, trader)
         uow.follows.start_many([(ctx.ids.next_id(), settings)], ctx.clock.now_ms())
         uow.commit()
+
+
+def _check_capacity(uow: UnitOfWork, trader: User) -> None:
+    """Refuse a follow of a trader that does not lead or has its maximum of followers (§8.9)."""
+    if not trader.leads:
+        raise InvalidFollow(f"{trader.uid} does not lead (lead trading is disabled)")
+    current = uow.follows.count_active(trader.uid)
+    if current >= trader.max_followers:
+        raise InvalidFollow(
+            f"{trader.uid} has {current} followers, its maximum ({trader.max_followers})"
+        )
 
 
 def bulk_followers(
     ctx: ServiceContext, trader_uid: int, count: int, balance: Decimal, ratio: Decimal
 ) -> list[int]:
-    """Create ``count`` funded followers of a trader in one transaction."""
+    """Create ``count`` funded followers of a trader in one transaction.
+
+    The emulator's load tool (benchmarks follow one trader with 10,000 followers): it is not
+    held to the trader's ``maxFollowers``, which every other follow respects.
+    """
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
     now = ctx.clock.now_ms()
     with ctx.admin() as uow:
         trader = uow.users.get(trader_uid)
-        if trader is None or trader.role != "trader":
-            raise InvalidFollow(f"{trader_uid} is not a trader")
+        if trader is None or trader.role != "trader" or not trader.leads:
+            raise InvalidFollow(f"{trader_uid} is not a leading trader")
         first = uow.admin.allocate_uids(count) if count else 0
         users = [
             User(
@@ -220,7 +236,6 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
             _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
         uow.accounts.save(env.changes)
         uow.commit()
-    ctx.tape.record_mark(contract_code, now, price)
     ctx.committed(env.changes)
     return {"contract_code": contract_code, "mark_price": str(price), **summary}
 

@@ -2,12 +2,15 @@
 
 Opening orders go through :func:`copytrade.service.handlers.open_with_copies` and closes through
 :func:`copytrade.service.handlers.close_with_copies`: a lead's v5 fills are copied exactly as its
-v1 ones. Accounts are hedge-mode (``dual_side``), as HTX's copy-trading accounts are.
+v1 ones. Accounts are hedge-mode (``dual_side``) unless switched to one-way mode
+(``single_side``), where an order nets against the held side and may flip it (spec §9.4).
+Orders placed through v5 are kept by the store with their v5 attributes (:class:`OrderTag`), so
+the order queries survive restarts and agree across processes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +24,8 @@ from copytrade.domain.enums import (
     PositionSide,
 )
 from copytrade.domain.errors import (
+    CloseAboveHolding,
+    IllegalParameter,
     InvalidLever,
     InvalidStopLoss,
     InvalidTakeProfit,
@@ -30,7 +35,7 @@ from copytrade.domain.errors import (
     PostOnlyWouldTake,
 )
 from copytrade.domain.margin import pnl
-from copytrade.domain.model import Account, FillRecord, Order, SubPosition
+from copytrade.domain.model import Account, FillRecord, Order, OrderTag, SubPosition
 from copytrade.domain.reduce import reduce_pieces
 from copytrade.domain.risk import AggregatePosition, aggregate_positions
 from copytrade.domain.trading import (
@@ -43,9 +48,9 @@ from copytrade.domain.trading import (
 )
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
-from copytrade.service.handlers import close_with_copies, open_with_copies, report_open
+from copytrade.service.handlers import FanOut, close_with_copies, open_with_copies, report_open
 from copytrade.service.journal import Entry, entry_for
-from copytrade.service.ports import UnitOfWork
+from copytrade.service.ports import OrderQuery, TaggedOrder, UnitOfWork
 from copytrade.service.retry import retry_conflicts
 
 DEFAULT_LEVER = 5
@@ -57,15 +62,17 @@ class V5Order:
     """A ``/v5/trade/order`` request, parsed.
 
     Attributes:
-        opening: Whether it opens (else reduces) ``position_side``.
+        position_side: ``long``/``short`` as sent; ``None`` when absent or ``both`` (the
+            account's position mode decides: spec §6.9).
+        both: ``position_side`` was sent as ``both`` (one-way mode only).
         kind: ``market``, ``limit``, ``post_only``; ``tif``: ``gtc``, ``ioc``, ``fok``.
     """
 
     contract_code: str
     margin_mode: MarginMode
     direction: OrderDirection
-    position_side: PositionSide
-    opening: bool
+    position_side: PositionSide | None
+    reduce_only: bool
     kind: str
     tif: str
     volume: Decimal
@@ -73,6 +80,7 @@ class V5Order:
     tp_trigger_price: Decimal | None
     sl_trigger_price: Decimal | None
     client_order_id: str | None
+    both: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class PositionsView:
     positions: list[AggregatePosition]
     marks: dict[str, Decimal]
     opened: dict[tuple[str, MarginMode, PositionSide], int]
+    one_way: bool = False
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
@@ -131,79 +140,133 @@ def _price_type(order: V5Order) -> OrderPriceType:
     return OrderPriceType.FOK if order.tif == "fok" else OrderPriceType.LIMIT
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a v5 order does to the account: reduce ``reduce`` of ``side``, then open ``open``.
+
+    Hedge mode: one of the two. One-way mode: a fill against the held side reduces it, and
+    what exceeds it flips the position (a full close, then an open: spec §9.4).
+    """
+
+    side: PositionSide
+    reduce: Decimal
+    open: Decimal
+
+
+def _plan(trader: Account, req: V5Order) -> _Plan:
+    """Decide, from the account's position mode, what the order reduces and opens."""
+    if not trader.one_way:
+        if req.both:
+            raise IllegalParameter("position_side", "both")  # hedge mode: long or short
+        side = req.position_side
+        if side is None:  # ccxt never sends position_side (spec §6.9, infer_position_side)
+            side = req.direction.opens.opposite if req.reduce_only else req.direction.opens
+        opening = req.direction.opens is side
+        if req.reduce_only and opening:
+            raise IllegalParameter("reduce_only", 1)
+        return _Plan(side, _ZERO if opening else req.volume, req.volume if opening else _ZERO)
+    if req.position_side is not None:
+        raise IllegalParameter("position_side", req.position_side.value)  # one-way: both
+    held_side = req.direction.opens.opposite
+    held = sum(
+        (
+            p.volume
+            for p in trader.open_positions((req.contract_code, req.margin_mode, held_side))
+            if p.lead_uid is None
+        ),
+        _ZERO,
+    )
+    reduce = min(held, req.volume)
+    rest = req.volume - reduce
+    if req.reduce_only and rest > 0:
+        raise CloseAboveHolding(req.volume, held)  # 1048: more than the position holds
+    return _Plan(held_side if reduce else req.direction.opens, reduce, rest)
+
+
+def _open_request(trader: Account, req: V5Order, volume: Decimal) -> OpenRequest:
+    lever = trader.levers.get((req.contract_code, req.margin_mode), DEFAULT_LEVER)
+    return OpenRequest(
+        req.contract_code,
+        req.direction,
+        volume,
+        req.margin_mode,
+        _price_type(req),
+        req.price,
+        lever,
+        tp_trigger_price=req.tp_trigger_price,
+        sl_trigger_price=req.sl_trigger_price,
+    )
+
+
 @retry_conflicts
 def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
-    """Place a v5 order: open (copied to followers) or reduce (followers reduce with it)."""
+    """Place a v5 order: open (copied), reduce (the copies shrink with it) or flip (one-way)."""
     spec = ctx.spec(req.contract_code)
     with ctx.uow() as uow:
         trader = _account(uow, uid)
+        plan = _plan(trader, req)
+        if plan.reduce and req.kind != "market":
+            raise IllegalParameter("type", req.kind)  # reducing orders execute at market [INF]
         markets = ctx.markets(uow.markets.marks())
         market = markets[spec.contract_code]
         env = ctx.env()
-        if req.opening:
-            lever = trader.levers.get((spec.contract_code, req.margin_mode), DEFAULT_LEVER)
-            request = OpenRequest(
-                spec.contract_code,
-                req.direction,
-                req.volume,
-                req.margin_mode,
-                _price_type(req),
-                req.price,
-                lever,
-                tp_trigger_price=req.tp_trigger_price,
-                sl_trigger_price=req.sl_trigger_price,
-            )
-            check_order_shape(spec, request)
-            if req.kind == "post_only":
-                _check_post_only(market, req)
-            order, copies, skipped, fan_out = open_with_copies(uow, trader, request, markets, env)
-            if req.tif == "ioc" and order.status is OrderStatus.OPEN:
-                order.apply("cancel")  # immediate-or-cancel: the remainder does not rest
-                trader.orders.pop(order.order_id, None)
-                env.changes.save_order(order)
-            placed = Placed(order.order_id, req.client_order_id, order.filled, copies, skipped)
-            entry = Entry(
-                replace(order),
-                "buy" if req.direction is OrderDirection.BUY else "sell",
-                False,
-                req.kind,
-                req.tif,
-                req.client_order_id,
-                env.now,
-            )
+        closed = None
+        if plan.reduce:
+            closed = _reduce(ctx, uow, trader, req, plan, market, markets, env)
+        fan_out: FanOut = None
+        if plan.open:
+            placed, fan_out = _open(uow, trader, req, plan, closed, markets, env)
         else:
-            placed = _reduce(ctx, uow, trader, req, market, markets, env)
-            entry = _reduce_entry(trader, req, placed, env)
+            assert closed is not None
+            env.changes.save_order(closed, new=True)
+            placed = Placed(closed.order_id, req.client_order_id, closed.filled, 0, 0)
+        env.changes.order_tags.append(_tag(trader, req, placed.order_id, plan))
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
-    ctx.journal.annotate(entry)
-    if req.opening:
-        report_open(ctx, env, fan_out)
+    report_open(ctx, env, fan_out)
     return placed
 
 
-def _reduce_entry(trader: Account, req: V5Order, placed: Placed, env: Env) -> Entry:
-    """Return a reducing order as a filled order of its own (the core books only closes)."""
-    closes = [f for f in env.changes.fills if f.uid == trader.uid and f.offset == "close"]
-    order = Order(
-        order_id=placed.order_id,
-        uid=trader.uid,
-        contract_code=req.contract_code,
-        margin_mode=req.margin_mode,
-        side=req.position_side,
-        price_type=OrderPriceType.MARKET,
-        price=None,
-        volume=req.volume,
-        lever=trader.levers.get((req.contract_code, req.margin_mode), DEFAULT_LEVER),
-        created_at=env.now,
-        filled=sum((f.volume for f in closes), _ZERO),
-        filled_notional=sum((f.volume * f.price for f in closes), _ZERO),
-        fee=sum((f.fee for f in closes), _ZERO),
-        status=OrderStatus.FILLED,
+def _open(
+    uow: UnitOfWork,
+    trader: Account,
+    req: V5Order,
+    plan: _Plan,
+    closed: Order | None,
+    markets: dict[str, Market],
+    env: Env,
+) -> tuple[Placed, FanOut]:
+    """Open ``plan.open`` (after a flip's close part, ``closed``), copied to the followers."""
+    market = markets[req.contract_code]
+    request = _open_request(trader, req, plan.open)
+    check_order_shape(market.spec, request)
+    if req.kind == "post_only":
+        _check_post_only(market, req)
+    order, copies, skipped, fan_out = open_with_copies(uow, trader, request, markets, env)
+    if req.tif == "ioc" and order.status is OrderStatus.OPEN:
+        order.apply("cancel")  # immediate-or-cancel: the remainder does not rest
+        trader.orders.pop(order.order_id, None)
+    if closed is not None:  # a flip: one order, its close part included
+        order.volume += closed.volume
+        order.filled += closed.filled
+        order.filled_notional += closed.filled_notional
+        order.fee += closed.fee
+    env.changes.save_order(order)
+    return Placed(order.order_id, req.client_order_id, order.filled, copies, skipped), fan_out
+
+
+def _tag(trader: Account, req: V5Order, order_id: int, plan: _Plan) -> OrderTag:
+    return OrderTag(
+        order_id,
+        trader.uid,
+        "buy" if req.direction is OrderDirection.BUY else "sell",
+        "both" if trader.one_way else plan.side.value,
+        req.reduce_only or not plan.open,
+        req.kind,
+        req.tif,
+        req.client_order_id,
     )
-    side = "buy" if req.direction is OrderDirection.BUY else "sell"
-    return Entry(order, side, True, "market", req.tif, req.client_order_id, env.now)
 
 
 def _check_post_only(market: Market, req: V5Order) -> None:
@@ -221,18 +284,37 @@ def _reduce(
     uow: UnitOfWork,
     trader: Account,
     req: V5Order,
+    plan: _Plan,
     market: Market,
     markets: dict[str, Market],
     env: Env,
-) -> Placed:
-    """Close ``req.volume`` of the position at market; the followers' copies shrink with it."""
-    key = (req.contract_code, req.margin_mode, req.position_side)
+) -> Order:
+    """Close ``plan.reduce`` of the position at market; the followers' copies shrink with it.
+
+    Returns the reducing order as a filled order of its own (the core books only closes).
+    """
+    key = (req.contract_code, req.margin_mode, plan.side)
     _follows, followers = uow.accounts.followers_of(trader.uid)
-    pieces = reduce_pieces(trader, key, req.volume, followers, env)
-    result = close_with_copies(
-        ctx, uow, trader, pieces, market, markets, CloseType.CLOSE_ORDER, env
+    pieces = reduce_pieces(trader, key, plan.reduce, followers, env)
+    mark = len(env.changes.fills)
+    close_with_copies(ctx, uow, trader, pieces, market, markets, CloseType.CLOSE_ORDER, env)
+    closes = [f for f in env.changes.fills[mark:] if f.uid == trader.uid and f.offset == "close"]
+    return Order(
+        order_id=env.next_id(),
+        uid=trader.uid,
+        contract_code=req.contract_code,
+        margin_mode=req.margin_mode,
+        side=plan.side,
+        price_type=OrderPriceType.MARKET,
+        price=None,
+        volume=plan.reduce,
+        lever=trader.levers.get((req.contract_code, req.margin_mode), DEFAULT_LEVER),
+        created_at=env.now,
+        filled=sum((f.volume for f in closes), _ZERO),
+        filled_notional=sum((f.volume * f.price for f in closes), _ZERO),
+        fee=sum((f.fee for f in closes), _ZERO),
+        status=OrderStatus.FILLED,
     )
-    return Placed(env.next_id(), req.client_order_id, req.volume, result.copies_closed, 0)
 
 
 @retry_conflicts
@@ -313,27 +395,40 @@ def cancel_orders(
     return sorted(chosen, key=lambda o: o.order_id)
 
 
-def _view(ctx: ServiceContext, order: Order) -> Entry:
-    known = ctx.journal.get(order.uid, order.order_id)
-    now = ctx.clock.now_ms()
-    return entry_for(order, now) if known is None else replace(known, order=replace(order))
+def _entry(tagged: TaggedOrder, now: int) -> Entry:
+    """Return a stored v5 order as v5 shows it (a resting one as of ``now``)."""
+    order, tag = tagged.order, tagged.tag
+    updated = now if order.status is OrderStatus.OPEN else order.created_at
+    return Entry(
+        order,
+        tag.direction,
+        tag.reduce_only,
+        tag.kind,
+        tag.tif,
+        tag.client_order_id,
+        updated,
+        tag.position_side,
+    )
 
 
 def open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -> list[Entry]:
     """Return the account's resting orders (of one contract when given), oldest first."""
-    account, _marks = _read_account(ctx, uid)
-    live = sorted(
-        (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
-        key=lambda o: o.order_id,
-    )
-    return [_view(ctx, o) for o in live]
-
-
-def _by_client_id(ctx: ServiceContext, uid: int, client_order_id: str) -> int:
-    for entry in reversed(ctx.journal.of(uid)):
-        if entry.client_order_id == client_order_id:
-            return entry.order.order_id
-    raise OrderNotFound(client_order_id)
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+        if account is None:
+            raise UnknownUser(uid)
+        live = sorted(
+            (o for o in account.orders.values() if contract_code in (None, o.contract_code)),
+            key=lambda o: o.order_id,
+        )
+        ids = tuple(o.order_id for o in live)
+        tagged = reads.v5_orders(uid, OrderQuery(order_ids=ids)) if ids else []
+    now = ctx.clock.now_ms()
+    tags = {t.order.order_id: t.tag for t in tagged}
+    return [
+        _entry(TaggedOrder(o, tags[o.order_id]), now) if o.order_id in tags else entry_for(o, now)
+        for o in live
+    ]
 
 
 def order(
@@ -343,16 +438,30 @@ def order(
     order_id: int | None,
     client_order_id: str | None = None,
 ) -> Entry:
-    """Return one order: resting, or finished and still remembered; else ``OrderNotFound``."""
-    if order_id is None:
-        order_id = _by_client_id(ctx, uid, client_order_id or "")
-    for live in open_orders(ctx, uid, contract_code):
-        if live.order.order_id == order_id:
-            return live
-    done = ctx.journal.get(uid, order_id)
-    if done is None or done.order.contract_code != contract_code:
-        raise OrderNotFound(str(order_id))
-    return done
+    """Return one order: resting, or placed through v5 and finished; else ``OrderNotFound``."""
+    query = (
+        OrderQuery(order_ids=(order_id,), contract_code=contract_code, limit=1)
+        if order_id is not None
+        else OrderQuery(client_order_id=client_order_id, contract_code=contract_code, limit=1)
+    )
+    with ctx.reads() as reads:
+        found = reads.v5_orders(uid, query)
+        account = reads.account(uid) if not found else None
+    now = ctx.clock.now_ms()
+    if found:
+        return _entry(found[0], now)
+    live = account.orders.get(order_id) if account is not None and order_id else None
+    if live is None or live.contract_code != contract_code:
+        raise OrderNotFound(str(order_id if order_id is not None else client_order_id))
+    return entry_for(live, now)
+
+
+def _by_client_id(ctx: ServiceContext, uid: int, client_order_id: str) -> int:
+    with ctx.reads() as reads:
+        found = reads.v5_orders(uid, OrderQuery(client_order_id=client_order_id, limit=1))
+    if not found:
+        raise OrderNotFound(client_order_id)
+    return found[0].order.order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +476,10 @@ class HistoryQuery:
     limit: int
 
 
+HISTORY_SCAN = 1000
+"""How many of the newest finished orders ``order/history`` filters by state."""
+
+
 def state_of(order: Order) -> str:
     """Return v5's order state."""
     if order.status is OrderStatus.OPEN:
@@ -377,20 +490,23 @@ def state_of(order: Order) -> str:
 
 
 def order_history(ctx: ServiceContext, uid: int, query: HistoryQuery) -> list[Entry]:
-    """Return finished orders of (contract, margin mode), newest first."""
+    """Return finished v5 orders of (contract, margin mode), newest first, from the store."""
     ctx.spec(query.contract_code)
-    live = set(_read_account(ctx, uid)[0].orders)
-    found = [
-        e
-        for e in ctx.journal.of(uid)
-        if e.order.order_id not in live
-        and e.order.status is not OrderStatus.OPEN
-        and e.order.contract_code == query.contract_code
-        and e.order.margin_mode is query.margin_mode
-        and query.start <= e.order.created_at <= query.end
-        and (query.states is None or state_of(e.order) in query.states)
-    ]
-    return found[::-1][: query.limit]
+    scan = OrderQuery(
+        contract_code=query.contract_code,
+        margin_mode=query.margin_mode,
+        finished_only=True,
+        start=query.start,
+        end=query.end,
+        limit=HISTORY_SCAN,
+    )
+    with ctx.reads() as reads:
+        if reads.user(uid) is None:
+            raise UnknownUser(uid)
+        found = reads.v5_orders(uid, scan)
+    now = ctx.clock.now_ms()
+    chosen = [t for t in found if query.states is None or state_of(t.order) in query.states]
+    return [_entry(t, now) for t in chosen[: query.limit]]
 
 
 def balance(ctx: ServiceContext, uid: int) -> BalanceView:
@@ -432,7 +548,7 @@ def positions(ctx: ServiceContext, uid: int, contract_code: str | None) -> Posit
     opened: dict[tuple[str, MarginMode, PositionSide], int] = {}
     for pos in account.positions.values():
         opened[pos.key] = min(opened.get(pos.key, pos.open_time), pos.open_time)
-    return PositionsView(rows, marks, opened)
+    return PositionsView(rows, marks, opened, account.one_way)
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +627,31 @@ def set_lever(
         uow.accounts.save(env.changes)
         uow.commit()
     return lever
+
+
+SINGLE_SIDE, DUAL_SIDE = "single_side", "dual_side"
+
+
+def position_mode(ctx: ServiceContext, uid: int) -> str:
+    """Return the account's position mode: ``single_side`` (one-way) or ``dual_side``."""
+    return SINGLE_SIDE if _read_account(ctx, uid)[0].one_way else DUAL_SIDE
+
+
+@retry_conflicts
+def set_position_mode(ctx: ServiceContext, uid: int, mode: str) -> str:
+    """Switch between one-way and hedge mode; refused with positions or resting orders [INF]."""
+    one_way = mode == SINGLE_SIDE
+    with ctx.uow() as uow:
+        account = _account(uow, uid)
+        if account.one_way is not one_way:
+            if account.positions or account.orders:
+                raise IllegalParameter("position_mode", mode)  # spec §6.15: only while flat
+            env = ctx.env()
+            account.one_way = one_way
+            env.changes.modes[uid] = one_way
+            uow.accounts.save(env.changes)
+            uow.commit()
+    return mode
 
 
 def levers(

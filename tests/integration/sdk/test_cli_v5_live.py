@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from click.testing import CliRunner
 
@@ -75,3 +76,10 @@ def test_v5_tpsl_and_v6_commands_against_the_server(live_server: LiveServer) -> 
     (row,) = json.loads(run("v6", "followers", "--json"))
     assert len(str(row["follow_time"])) == 16  # microseconds
     assert "USDT" in run("v6", "profit-total")
+    time.sleep(1)  # v6 allows 5 requests a second per UID, and each command is a new client
+    assert json.loads(run("v6", "stats", "--json"))["cur_follower_num"] == 1
+    capped = json.loads(run("v6", "settings", "--enable", "--max-followers", "200", "--json"))
+    assert (capped["enable"], capped["max_followers"]) == (True, 200)
+    (removed,) = json.loads(run("v6", "remove-followers", row["follower_uid"], "--json"))
+    assert removed["s_code"] == "0"
+    assert json.loads(run("v6", "followers", "--json")) == []

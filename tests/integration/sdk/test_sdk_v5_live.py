@@ -109,6 +109,9 @@ def test_v5_order_history_position_mode_and_take_profit_methods(
     live_server: LiveServer, lead: tuple[Client, dict[str, Any], dict[str, Any]]
 ) -> None:
     client, _trader, follower = lead
+    assert client.v5.set_position_mode(position_mode="single_side").position_mode == "single_side"
+    assert client.v5.get_position_mode().position_mode == "single_side"
+    assert client.v5.set_position_mode(position_mode="dual_side").position_mode == "dual_side"
     resting = client.v5.place_order(
         contract_code="BTC-USDT", side="buy", volume=Decimal(1), type="limit", price=Decimal(1000)
     )
@@ -119,8 +122,7 @@ def test_v5_order_history_position_mode_and_take_profit_methods(
     filled = client.v5.order_history(contract_code="BTC-USDT", states=["filled"])
     assert [(o.side, o.volume, o.state) for o in filled] == [("buy", Decimal(2), "filled")]
 
-    assert client.v5.set_position_mode(position_mode="dual_side").position_mode == "dual_side"
-    with pytest.raises(BadRequest) as refused:  # copy-trading accounts stay in hedge mode
+    with pytest.raises(BadRequest) as refused:  # only while flat (spec §6.15)
         client.v5.set_position_mode(position_mode="single_side")
     assert refused.value.code == 1067
 

@@ -98,3 +98,42 @@ def test_v6_refusals_raise_the_sdk_exceptions(live_server: LiveServer, team: Tea
     ):
         burst(unpaced)
     assert (limited.value.code, limited.value.http_status) == (1032, 429)
+
+
+def test_v6_statistics_settings_and_follower_removal(live_server: LiveServer, team: Team) -> None:
+    client, trader, follower = team
+    client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(10))
+    (position,) = client.v5.positions()
+    live_server.set_price("BTC-USDT", position.mark_price * Decimal("1.05"))
+    client.v5.close_position(contract_code="BTC-USDT", position_side=PositionSide.LONG)
+    stats = client.v6.statistics()
+    assert (stats.cur_follower_num, stats.win_num, stats.loss_num) == (1, 1, 0)
+    assert stats.win_rate == 1
+    assert stats.total_pnl > 0
+    assert stats.follower_total_pnl > 0
+
+    settings = client.v6.follower_settings(
+        enable=True, profit_sharing_ratio=Decimal("0.2"), max_followers=200
+    )
+    assert (settings.enable, settings.profit_sharing_ratio, settings.max_followers) == (
+        True,
+        Decimal("0.2"),
+        200,
+    )
+    assert client.v6.config() == settings
+
+    (row,) = client.v6.followers()
+    removed = client.v6.remove_followers(follower_uids=[row.follower_uid, "MjAwMDAwMDAwMDA"])
+    assert [(r.follower_uid, r.s_code) for r in removed] == [
+        (row.follower_uid, "0"),
+        ("MjAwMDAwMDAwMDA", "1067"),
+    ]
+    assert client.v6.followers() == ()
+    v1 = live_server.signed(trader, "GET", "/copytrading/trader/query_followers").json()
+    assert v1["data"]["follower"] == []
+    client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(1))
+    assert live_server.user(follower["uid"])["positions"] == []  # no longer copied
+
+    off = client.v6.follower_settings(enable=False)
+    assert (off.enable, off.profit_sharing_ratio, off.max_followers) == (False, None, None)
+    assert client.v6.config().enable is False

@@ -62,6 +62,8 @@ def fill_accounts(
         fresh[row[1]].orders[row[0]] = order_from_row(row)
     for uid, code, mode, lever in whole_rows(conn, "levers", scope, params):
         fresh[uid].levers[(code, MarginMode(mode))] = lever
+    for uid, position_mode in whole_rows(conn, "position_modes", scope, params):
+        fresh[uid].one_way = position_mode == "single_side"
 
 
 def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[int, Account]:

@@ -32,8 +32,16 @@ from copytrade.adapters.db.sql import POSTGRES
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.model import Account, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.domain.model import Account, FillRecord, SubPosition
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    User,
+    UserReport,
+)
 
 
 class SharedReadModel:
@@ -102,6 +110,18 @@ class SharedReadModel:
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self.conn, uid)
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        return readmodel.v5_orders(self.conn, uid, query)
+
+    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
+        """Return a contract's newest fills."""
+        return readmodel.recent_fills(self.conn, contract_code, limit)
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        return readmodel.recent_marks(self.conn, contract_code, limit)
 
 
 class SharedStore:

@@ -23,6 +23,7 @@ from copytrade.adapters.db.rows import (
     position_values,
     share_values,
     skip_values,
+    tag_values,
 )
 from copytrade.adapters.db.sql import columns, driver, executemany, insert_sql, mutable, update_sql
 from copytrade.domain.model import Account, ChangeSet
@@ -69,6 +70,13 @@ def write_change_set(
             {"uid": uid, "contract_code": code, "margin_mode": mode.value, "lever": lever},
             ["uid", "contract_code", "margin_mode"],
         )
+    for uid, one_way in changes.modes.items():
+        upsert(
+            conn,
+            t.position_modes,
+            {"uid": uid, "position_mode": "single_side" if one_way else "dual_side"},
+            ["uid"],
+        )
 
 
 def _parts(
@@ -102,6 +110,7 @@ def _parts(
         ("fills", map(fill_values, changes.fills)),
         ("copy_skips", map(skip_values, changes.skips)),
         ("profit_shares", map(share_values, changes.profit_shares)),
+        ("v5_orders", map(tag_values, changes.order_tags)),
     ):
         parts.append(("insert", table, columns(table), "", list(records)))
     return parts
@@ -119,6 +128,7 @@ def _versioned_accounts(
     uids.update(p.uid for p in changes.positions.values())
     uids.update(o.uid for o in changes.orders.values())
     uids.update(uid for uid, _code, _mode in changes.levers)
+    uids.update(changes.modes)
     rows: list[tuple[Any, ...]] = []
     blind: list[int] = []
     for uid in sorted(uids):  # one order for every writer's row locks

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, desc, select
 
 from copytrade.adapters.db import schema as t
-from copytrade.adapters.db.rows import position_from_row
+from copytrade.adapters.db.rows import order_from_row, position_from_row
 from copytrade.domain.enums import Liquidity, MarginMode, PositionSide, SkipReason
-from copytrade.domain.model import CopySkipped, FillRecord, ProfitShare, SubPosition
-from copytrade.service.ports import FollowerRow, Page, UserReport
+from copytrade.domain.model import CopySkipped, FillRecord, OrderTag, ProfitShare, SubPosition
+from copytrade.service.ports import FollowerRow, OrderQuery, Page, TaggedOrder, UserReport
 
 
 def positions_page(
@@ -165,3 +165,66 @@ def user_report(conn: Connection, uid: int) -> UserReport:
             select(shares).where(shares.c.follower_uid == uid).order_by(shares.c.item_id), _share
         ),
     )
+
+
+def v5_orders(conn: Connection, uid: int, q: OrderQuery) -> list[TaggedOrder]:
+    """Return a UID's v5 orders (its ``v5_orders`` rows, keyed by UID) with their state."""
+    o, g = t.orders, t.v5_orders
+    conds = [g.c.uid == uid, o.c.created_at >= q.start, o.c.created_at <= q.end]
+    if q.order_ids is not None:
+        conds.append(g.c.order_id.in_(list(q.order_ids)))
+    if q.client_order_id is not None:
+        conds.append(g.c.client_order_id == q.client_order_id)
+    if q.contract_code is not None:
+        conds.append(o.c.contract_code == q.contract_code)
+    if q.margin_mode is not None:
+        conds.append(o.c.margin_mode == q.margin_mode.value)
+    if q.finished_only:
+        conds.append(o.c.status != "open")
+    rows = conn.execute(
+        select(
+            o,
+            g.c.direction,
+            g.c.position_side,
+            g.c.reduce_only,
+            g.c.kind,
+            g.c.tif,
+            g.c.client_order_id,
+        )
+        .join(o, o.c.order_id == g.c.order_id)
+        .where(and_(*conds))
+        .order_by(desc(g.c.order_id))
+        .limit(q.limit)
+    )
+    width = len(o.columns)
+    found = []
+    for r in rows:
+        order = order_from_row(r)
+        d, side, reduce_only, kind, tif, client = r[width:]
+        tag = OrderTag(order.order_id, uid, d, side, bool(reduce_only), kind, tif, client)
+        found.append(TaggedOrder(order, tag))
+    return found
+
+
+def recent_fills(conn: Connection, contract_code: str, limit: int) -> list[FillRecord]:
+    """Return a contract's newest fills (a backward scan of the ids, which grow with time)."""
+    f = t.fills
+    stmt = (
+        select(f)
+        .where(f.c.contract_code == contract_code)
+        .order_by(desc(f.c.trade_id))
+        .limit(limit)
+    )
+    return [_fill(r) for r in conn.execute(stmt)]
+
+
+def recent_marks(conn: Connection, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+    """Return a contract's newest mark moves ``(ts, price)``."""
+    m = t.mark_moves
+    stmt = (
+        select(m.c.ts, m.c.mark_price)
+        .where(m.c.contract_code == contract_code)
+        .order_by(desc(m.c.move_id))
+        .limit(limit)
+    )
+    return [(int(ts), Decimal(price)) for ts, price in conn.execute(stmt)]

@@ -71,7 +71,15 @@ def user_of(conn: Connection, uid: int) -> User | None:
     r = conn.execute(select(t.users).where(t.users.c.uid == uid)).first()
     if r is None:
         return None
-    return User(r.uid, r.role, r.name, r.profit_share_ratio, r.created_at)
+    return User(
+        r.uid,
+        r.role,
+        r.name,
+        r.profit_share_ratio,
+        r.created_at,
+        r.max_followers,
+        r.lead_enabled,
+    )
 
 
 def key_of(conn: Connection, secrets: SecretBox, access_key: str) -> ApiKey | None:
@@ -160,6 +168,8 @@ class SqlUsers:
                     "name": u.name,
                     "profit_share_ratio": u.profit_share_ratio,
                     "created_at": u.created_at,
+                    "max_followers": u.max_followers,
+                    "lead_enabled": u.lead_enabled,
                 }
                 for u in users
             ],
@@ -185,6 +195,15 @@ class SqlUsers:
                 permissions="trade" if key.can_trade else "read",
                 created_at=0,
             )
+        )
+
+    def set_lead(self, uid: int, enabled: bool, ratio: Decimal, max_followers: int) -> None:
+        """Store a UID's lead-trading settings."""
+        u = t.users
+        self._write().execute(
+            update(u)
+            .where(u.c.uid == uid)
+            .values(lead_enabled=enabled, profit_share_ratio=ratio, max_followers=max_followers)
         )
 
 
@@ -241,6 +260,16 @@ class SqlFollows:
             .values(active=False, ended_at=now)
         )
 
+    def count_active(self, trader_uid: int) -> int:
+        """Return how many followers the trader has now."""
+        rows = query(
+            self._conn(),
+            "SELECT COUNT(*) FROM follows "  # noqa: S608 - our own names
+            f"WHERE trader_uid = {self._flavour.mark} AND active",
+            [trader_uid],
+        )
+        return int(rows[0][0])
+
     def _bump(self, trader_uids: Sequence[int]) -> None:
         """Move the traders' versions on: a copy of their follows kept anywhere expires."""
         executemany(
@@ -272,6 +301,9 @@ class SqlMarkets:
             t.markets,
             {"contract_code": contract_code, "mark_price": price, "updated_at": now},
             ["contract_code"],
+        )
+        conn.execute(
+            insert(t.mark_moves).values(contract_code=contract_code, mark_price=price, ts=now)
         )
         bump_marks(conn)
         self._changes.marks_changed()

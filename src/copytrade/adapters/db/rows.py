@@ -13,7 +13,14 @@ from copytrade.domain.enums import (
     OrderStatus,
     PositionSide,
 )
-from copytrade.domain.model import CopySkipped, FillRecord, Order, ProfitShare, SubPosition
+from copytrade.domain.model import (
+    CopySkipped,
+    FillRecord,
+    Order,
+    OrderTag,
+    ProfitShare,
+    SubPosition,
+)
 
 _ZERO = Decimal(0)
 
@@ -189,4 +196,18 @@ def share_values(s: ProfitShare) -> tuple[Any, ...]:
         format(s.amount, "f"),
         s.currency,
         s.ts,
+    )
+
+
+def tag_values(g: OrderTag) -> tuple[Any, ...]:
+    """Return a v5 order's ``v5_orders`` row, in column order."""
+    return (
+        g.uid,
+        g.order_id,
+        g.direction,
+        g.position_side,
+        g.reduce_only,
+        g.kind,
+        g.tif,
+        g.client_order_id,
     )

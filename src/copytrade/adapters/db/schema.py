@@ -34,6 +34,9 @@ users = Table(
     Column("name", String(128), nullable=False),
     Column("profit_share_ratio", DecimalText, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # v6 follower-settings (migration 0009); NULL: as the role says (traders lead)
+    Column("lead_enabled", Boolean, nullable=True),
+    Column("max_followers", Integer, nullable=False, server_default=text("100")),
 )
 
 api_keys = Table(
@@ -194,6 +197,39 @@ profit_shares = Table(
     Column("ts", BigInteger, nullable=False),
 )
 
+# v5 attributes of the orders placed through v5 (migration 0009): only those, so keyed by
+# UID for the order queries without an index on ``orders``
+v5_orders = Table(
+    "v5_orders",
+    metadata,
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("direction", String(8), nullable=False),
+    Column("position_side", String(8), nullable=False),
+    Column("reduce_only", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("tif", String(8), nullable=False),
+    Column("client_order_id", String(32), nullable=True),
+)
+
+# accounts in one-way position mode (migration 0009); absent: hedge mode (dual_side)
+position_modes = Table(
+    "position_modes",
+    metadata,
+    Column("uid", ROWID, primary_key=True, autoincrement=False),
+    Column("position_mode", String(16), nullable=False),
+)
+
+# every mark move, for the public candles (migration 0009)
+mark_moves = Table(
+    "mark_moves",
+    metadata,
+    Column("move_id", ROWID, primary_key=True, autoincrement=True),
+    Column("contract_code", String(32), nullable=False),
+    Column("mark_price", DecimalText, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -221,5 +257,8 @@ ALL_DATA_TABLES = (
     follows,
     copy_skips,
     profit_shares,
+    v5_orders,
+    position_modes,
+    mark_moves,
     meta,
 )

@@ -31,8 +31,16 @@ from copytrade.adapters.db.sqlite_cache import AccountCache
 from copytrade.adapters.db.sqlite_uow import EmbeddedUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.model import Account, SubPosition
-from copytrade.service.ports import ApiKey, FollowerRow, Page, User, UserReport
+from copytrade.domain.model import Account, FillRecord, SubPosition
+from copytrade.service.ports import (
+    ApiKey,
+    FollowerRow,
+    OrderQuery,
+    Page,
+    TaggedOrder,
+    User,
+    UserReport,
+)
 
 
 class EmbeddedReadModel:
@@ -135,6 +143,18 @@ class EmbeddedReadModel:
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self._fresh(), uid)
+
+    def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
+        """Return a UID's v5 orders, newest first."""
+        return readmodel.v5_orders(self._fresh(), uid, query)
+
+    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
+        """Return a contract's newest fills."""
+        return readmodel.recent_fills(self._fresh(), contract_code, limit)
+
+    def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
+        """Return a contract's newest mark moves."""
+        return readmodel.recent_marks(self._fresh(), contract_code, limit)
 
 
 class EmbeddedStore:

@@ -18,10 +18,15 @@ from copytrade.adapters.db.rows import (
     position_values,
     share_values,
     skip_values,
+    tag_values,
 )
 from copytrade.adapters.db.sql import columns, executemany, insert_sql, mutable, update_sql
 from copytrade.domain.model import ChangeSet
 
+_MODE_SQL = (
+    'INSERT INTO position_modes ("uid", "position_mode") VALUES (?, ?) '
+    'ON CONFLICT ("uid") DO UPDATE SET "position_mode" = excluded."position_mode"'
+)
 _LEVER_SQL = (
     'INSERT INTO levers ("uid", "contract_code", "margin_mode", "lever") VALUES (?, ?, ?, ?) '
     'ON CONFLICT ("uid", "contract_code", "margin_mode") DO UPDATE SET "lever" = excluded."lever"'
@@ -35,12 +40,14 @@ class ChangeRows:
         "balances",
         "fills",
         "levers",
+        "modes",
         "new_orders",
         "new_positions",
         "orders",
         "positions",
         "shares",
         "skips",
+        "tags",
     )
 
     def __init__(self) -> None:
@@ -54,6 +61,8 @@ class ChangeRows:
         self.fills: list[tuple[Any, ...]] = []
         self.skips: list[tuple[Any, ...]] = []
         self.shares: list[tuple[Any, ...]] = []
+        self.tags: list[tuple[Any, ...]] = []
+        self.modes: dict[int, str] = {}
 
     @classmethod
     def of(cls, changes: ChangeSet) -> ChangeRows:
@@ -79,6 +88,10 @@ class ChangeRows:
         rows.skips = [skip_values(s) for s in changes.skips] if changes.skips else []
         shares = changes.profit_shares
         rows.shares = [share_values(s) for s in shares] if shares else []
+        tags = changes.order_tags
+        rows.tags = [tag_values(g) for g in tags] if tags else []
+        modes = changes.modes
+        rows.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
         return rows
 
     def merge(self, later: ChangeRows) -> None:
@@ -92,6 +105,8 @@ class ChangeRows:
         self.fills.extend(later.fills)
         self.skips.extend(later.skips)
         self.shares.extend(later.shares)
+        self.tags.extend(later.tags)
+        self.modes.update(later.modes)
 
 
 def write_rows(conn: Connection, rows: ChangeRows) -> None:
@@ -127,8 +142,15 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
         ("fills", rows.fills),
         ("copy_skips", rows.skips),
         ("profit_shares", rows.shares),
+        ("v5_orders", rows.tags),
     ):
         if records:
             executemany(conn, insert_sql("?", table), records)
     if rows.levers:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
+    if rows.modes:
+        executemany(conn, _MODE_SQL, list(rows.modes.items()))
+
+
+def _mode(one_way: bool) -> str:
+    return "single_side" if one_way else "dual_side"
