@@ -37,6 +37,12 @@ def _seed_rows(engine: Engine) -> None:
                 " true, '0', '0')"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO follows (follow_id, follower_uid, trader_uid, ratio, started_at,"
+                " active) VALUES (1, 10000002, 10000001, '2', 0, true)"
+            )
+        )
 
 
 def _check_rows(engine: Engine) -> None:
@@ -50,6 +56,14 @@ def _check_rows(engine: Engine) -> None:
         # 0007: the marks version exists from the upgrade on
         marks = text("SELECT value FROM counters WHERE name = 'marks'")
         assert conn.execute(marks).scalar_one() == 0
+        # 0008: existing accounts hold nothing in spot and futures; existing follows are plain
+        assert conn.execute(text("SELECT spot, futures FROM accounts")).all() == [("0", "0")]
+        assert conn.execute(text("SELECT settings FROM follows")).all() == [(None,)]
+        # 0009: an existing trader leads as its role says, with HTX's default cap of 100
+        lead = text("SELECT lead_enabled, max_followers FROM users WHERE uid = 10000001")
+        assert conn.execute(lead).all() == [(None, 100)]
+        for table in ("v5_orders", "position_modes", "mark_moves"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
 
 
 @pytest.fixture

@@ -289,6 +289,7 @@ def v5_one_way_orders_and_tape(w: World) -> list[Any]:
     resting = w.run(
         v5.place_order, w.ctx, trader, v5_order("1", "sell", kind="limit", price=D(90000))
     )
+    refused.append(outcome(w.run, v5.place_order, w.ctx, trader, v5_order("1")))  # a sell rests
     w.run(v5.cancel_orders, w.ctx, trader, "BTC-USDT", resting.order_id)
     positions = w.run(v5.positions, w.ctx, trader, None)
     history = w.run(

@@ -453,3 +453,206 @@ def test_post_only_ioc_fok_and_cancel_all_through_ccxt(
     assert {o["id"] for o in cancelled} == {maker["id"], second["id"]}
     assert exchange.fetch_open_orders(S) == []
     assert exchange.fetch_positions() == []
+
+
+def _v6(exchange: Any) -> Any:
+    exchange.enableRateLimit = True  # ccxt's own pacing keeps v6 under its 5 requests/s
+    return exchange
+
+
+def test_v6_follower_settings_remove_and_statistics_act_on_the_copies(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, (kept, removed) = _team(live_server, ("1", "1"))
+    exchange = _v6(connect(trader))
+    exchange.load_markets()
+    settings = exchange.contractPrivatePostApiV6CopyTradingTraderFollowerSettings(
+        {"instType": "PERP", "enable": True, "profitSharingRatio": "0.2", "maxFollowers": "200"}
+    )
+    assert settings["data"] == [
+        {"instType": "PERP", "enable": True, "profitSharingRatio": "0.2", "maxFollowers": "200"}
+    ]
+    config = exchange.contractPrivatePostApiV6CopyTradingTraderConfig({"instType": "PERP"})
+    assert config["data"][0]["maxFollowers"] == "200"
+
+    live_server.set_price("BTC-USDT", "60000")  # the session's server: other tests move it
+    exchange.create_order(S, "market", "buy", 4)
+    assert [_open_volumes(live_server, f["uid"]) for f in (kept, removed)] == [["4"], ["4"]]
+    live_server.set_price("BTC-USDT", "66000")
+    listed = exchange.contractPrivateGetApiV6CopyTradingTraderFollowers({"instType": "PERP"})
+    by_uid = {r["followerUid"]: r for r in listed["data"]}  # opaque, as v1 shows them
+    v1 = live_server.signed(trader, "GET", "/copytrading/trader/query_followers").json()
+    assert set(by_uid) == {f["follower_uid"] for f in v1["data"]["follower"]}
+    opaque = next(
+        f["follower_uid"]
+        for f in v1["data"]["follower"]
+        if f["follower_head_pic"].endswith(f"/{removed['uid']}.png")
+    )
+    reply = exchange.contractPrivatePostApiV6CopyTradingTraderFollower(
+        {"instType": "PERP", "followerUids": [opaque, "not-a-follower"]}
+    )
+    assert reply["code"] == "0"
+    assert [(r["followerUid"], r["sCode"]) for r in reply["data"]] == [
+        (opaque, "0"),
+        ("not-a-follower", "1067"),
+    ]
+    gone = live_server.user(removed["uid"])
+    assert gone["positions"] == []
+    assert [p["close_type"] for p in gone["closed_positions"]] == [7]
+    (share,) = gone["profit_shares_paid"]
+    profit = Decimal(gone["closed_positions"][0]["profit"])
+    assert profit > 0
+    assert Decimal(share["amount"]) == profit * Decimal("0.2")  # the ratio just set
+    assert _open_volumes(live_server, kept["uid"]) == ["4"]  # the lead's position stays
+
+    exchange.create_order(S, "market", "buy", 2)  # no longer copied to the removed follower
+    assert live_server.user(removed["uid"])["positions"] == []
+    assert sorted(_open_volumes(live_server, kept["uid"])) == ["2", "4"]
+    listed = exchange.contractPrivateGetApiV6CopyTradingTraderFollowers({"instType": "PERP"})
+    assert [r["followerUid"] for r in listed["data"]] != [opaque]
+    assert len(listed["data"]) == 1
+
+    exchange.close_position(S)
+    stats = exchange.contractPrivateGetApiV6CopyTradingTraderStatistics({"instType": "PERP"})
+    (row,) = stats["data"]
+    assert (row["totalFollowerNum"], row["curFollowerNum"]) == ("2", "1")
+    assert (row["winNum"], row["lossNum"]) == ("1", "1")  # bought at ~60000 and at 66000
+    assert row["winRate"] == "0.5"
+    assert Decimal(row["totalPnl"]) > 0
+    assert Decimal(row["followerTotalPnl"]) > 0
+    assert len(row["profitDetails90d"]) == 90
+    assert len(row["profitDetails90d"][-1]["ts"]) == 16  # microseconds
+    assert Decimal(row["profitDetails90d"][-1]["pnl"]) == Decimal(row["totalPnl"])
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"instType": "PERP", "enable": "maybe"}, ccxt.InvalidOrder),
+        ({"instType": "PERP", "enable": True, "profitSharingRatio": "0.3"}, ccxt.InvalidOrder),
+        ({"instType": "PERP", "enable": True, "maxFollowers": "300"}, ccxt.InvalidOrder),
+        ({"instType": "SPOT", "enable": True}, ccxt.InvalidOrder),
+        ({"instType": "PERP", "enable": False}, ccxt.InvalidOrder),  # followers remain
+    ],
+    ids=["enable", "ratio tier", "cap tier", "instType", "disable with followers"],
+)
+def test_v6_follower_settings_errors_raise_invalid_order(
+    live_server: LiveServer, connect: Any, body: dict[str, Any], error: type[Exception]
+) -> None:
+    trader, _followers = _team(live_server, ("1",))
+    exchange = connect(trader)
+    with pytest.raises(error) as raised:
+        exchange.contractPrivatePostApiV6CopyTradingTraderFollowerSettings(body)
+    assert '"code":"1067"' in str(raised.value)
+
+
+def test_v6_remove_followers_errors(live_server: LiveServer, connect: Any) -> None:
+    trader, _followers = _team(live_server, ("1",))
+    exchange = connect(trader)
+    eleven = {"instType": "PERP", "followerUids": [str(10_000_000 + i) for i in range(11)]}
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.contractPrivatePostApiV6CopyTradingTraderFollower(eleven)
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.contractPrivatePostApiV6CopyTradingTraderFollower({"instType": "PERP"})
+    follower = connect(_followers[0])
+    with pytest.raises(ccxt.AccountNotEnabled):  # the family is for lead traders
+        follower.contractPrivatePostApiV6CopyTradingTraderFollower(
+            {"instType": "PERP", "followerUids": "10000001"}
+        )
+    read_only = connect({**live_server.create_user("trader", permissions="read")})
+    with pytest.raises(ccxt.PermissionDenied):
+        read_only.contractPrivatePostApiV6CopyTradingTraderFollower(
+            {"instType": "PERP", "followerUids": "10000001"}
+        )
+
+
+def test_a_follow_past_the_maximum_is_refused_through_the_admin_api(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader = live_server.create_user("trader", balance="100000")
+    for _ in range(100):  # the default maximum (spec §8.9)
+        live_server.follow(live_server.create_user("follower", balance="10")["uid"], trader["uid"])
+    extra = live_server.create_user("follower", balance="10")
+    refused = live_server.http.post(
+        "/_sim/follow",
+        json={"follower_uid": extra["uid"], "trader_uid": trader["uid"], "ratio": "1"},
+    )
+    assert refused.status_code == 400
+    assert "maximum" in refused.text
+    exchange = connect(trader)
+    exchange.contractPrivatePostApiV6CopyTradingTraderFollowerSettings(
+        {"instType": "PERP", "enable": True, "maxFollowers": "200"}
+    )
+    live_server.follow(extra["uid"], trader["uid"])
+    assert (
+        len(exchange.contractPrivateGetApiV6CopyTradingTraderFollowers({"limit": "100"})["data"])
+        == 100
+    )
+
+
+def test_one_way_mode_nets_and_flips_and_the_followers_follow(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, followers = _team(live_server)
+    exchange = connect(trader)
+    exchange.load_markets()
+    assert exchange.set_position_mode(False, S)["data"] == {"position_mode": "single_side"}
+    reply = live_server.signed(trader, "GET", "/v5/position/mode").json()
+    assert reply["data"] == {"position_mode": "single_side"}
+
+    exchange.create_order(S, "market", "buy", 4)
+    (long,) = exchange.fetch_positions()
+    assert (long["side"], long["contracts"], long["info"]["position_side"]) == ("long", 4, "both")
+    exchange.create_order(S, "market", "sell", 2)  # nets: the long shrinks, and the copies
+    assert [_open_volumes(live_server, f["uid"]) for f in followers] == [["2"], ["1"]]
+
+    flip = exchange.create_order(S, "market", "sell", 5)  # 2 close, 3 open short
+    (short,) = exchange.fetch_positions()
+    assert (short["side"], short["contracts"]) == ("short", 3)
+    for follower, volume in zip(followers, ("3", "1"), strict=True):
+        view = live_server.user(follower["uid"])
+        assert [(p["position_side"], p["volume"]) for p in view["positions"]] == [("short", volume)]
+        assert {p["close_type"] for p in view["closed_positions"]} == {1}  # closing orders
+    fetched = exchange.fetch_order(flip["id"], S)
+    assert (fetched["status"], fetched["side"], fetched["filled"]) == ("closed", "sell", 5)
+    assert fetched["info"]["position_side"] == "both"
+
+    with pytest.raises(ccxt.InvalidOrder):  # switching back is refused while a position is open
+        exchange.set_position_mode(True, S)
+    with pytest.raises(ccxt.InsufficientFunds):  # reduce-only beyond the short: 1048
+        exchange.create_order(S, "market", "buy", 4, None, {"reduceOnly": True})
+    with pytest.raises(ccxt.InvalidOrder):  # one-way mode knows only position_side both
+        exchange.create_order(S, "market", "buy", 1, None, {"position_side": "long"})
+    exchange.close_position(S)
+    assert exchange.fetch_positions() == []
+    for follower in followers:
+        assert live_server.user(follower["uid"])["positions"] == []
+    assert exchange.set_position_mode(True, S)["data"] == {"position_mode": "dual_side"}
+
+
+def test_algo_orders_are_fetched_armed_and_after_they_fired(
+    live_server: LiveServer, connect: Any
+) -> None:
+    trader, (follower,) = _team(live_server, ("1",))
+    exchange = connect(trader)
+    exchange.load_markets()
+    live_server.set_price("ETH-USDT", "3000")  # the session's server: other tests move it
+    exchange.create_order("ETH/USDT:USDT", "market", "buy", 5)
+    sl = exchange.create_order("ETH/USDT:USDT", "market", "sell", 5, None, {"stopLossPrice": 2500})
+    flags = {"stopLossTakeProfit": True}
+    armed = exchange.fetch_order(sl["id"], "ETH/USDT:USDT", flags)
+    assert (armed["id"], armed["status"], armed["stopLossPrice"]) == (sl["id"], "open", 2500)
+    assert exchange.fetch_closed_orders("ETH/USDT:USDT", params=flags) == []
+
+    live_server.set_price("ETH-USDT", "2400")  # fires: the lead and the copy close
+
+    fired = exchange.fetch_order(sl["id"], "ETH/USDT:USDT", flags)
+    assert (fired["id"], fired["info"]["state"], fired["amount"]) == (sl["id"], "effective", 5)
+    (closed,) = exchange.fetch_closed_orders("ETH/USDT:USDT", params=flags)
+    assert (closed["id"], closed["amount"]) == (sl["id"], 5)  # its trigger is gone with the close
+    assert exchange.fetch_canceled_orders("ETH/USDT:USDT", params=flags) == []
+    assert live_server.user(follower["uid"])["positions"] == []
+    with pytest.raises(ccxt.OrderNotFound):
+        exchange.fetch_order("12345", "ETH/USDT:USDT", flags)
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.fetch_closed_orders("ETH/USDT:USDT", params={**flags, "states": "lost"})

@@ -68,7 +68,7 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
 
 def test_every_recipe_in_the_doc_is_run_by_this_module() -> None:
     markers = re.findall(r"^# example: ([\w-]+)$", DOC.read_text(encoding="utf-8"), re.M)
-    assert sorted(markers) == sorted([*RECIPES, "htx-sync-sdk", "htx-async-sdk"])
+    assert sorted(markers) == sorted([*RECIPES, "htx-sync-sdk", "htx-async-sdk", "ccxt-transfer"])
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -85,6 +85,22 @@ def test_recipe_runs_against_a_default_server(
     assert "positions:" in out or "refused:" in out
     if name in ("ccxt-check-code", "copytrade-sdk"):
         assert "1046" in out
+
+
+def test_the_transfer_recipe_moves_usdt_round_the_three_balances(
+    live_server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trader = live_server.create_user("trader", balance="10000")
+
+    out = run_recipe("ccxt-transfer", live_server, trader, monkeypatch, capsys)
+
+    assert "transfer id" in out
+    assert "refused: not that much in spot" in out
+    assert "copy-trading equity: 10000" in out  # 10 out to spot, to futures, back in
+    view = live_server.user(trader["uid"])
+    assert (view["balance"], view["spot"], view["futures"]) == ("10000", "0", "0")
 
 
 def test_the_sync_sdk_recipe_runs_against_a_server_accepting_unsigned_get_params(

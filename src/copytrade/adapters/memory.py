@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import MarginMode, OrderStatus
+from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
+from copytrade.domain.enums import MarginMode, OrderStatus, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -48,7 +48,11 @@ UID_START = 10_000_000
 
 @dataclass(frozen=True, slots=True)
 class FollowRow:
-    """A follow as stored: active until ended."""
+    """A follow as stored: active until ended.
+
+    ``settings`` are kept as the database stores keep them (:func:`follow_settings`'s text), so
+    that a setting they would not round-trip is lost here too.
+    """
 
     follow_id: int
     follower_uid: int
@@ -57,6 +61,11 @@ class FollowRow:
     started_at: int
     ended_at: int | None = None
     active: bool = True
+    settings: Mapping[str, str] | None = None
+
+    def follow(self) -> Follow:
+        """Return the follow with its settings."""
+        return follow_with_settings(self.follower_uid, self.trader_uid, self.ratio, self.settings)
 
 
 @dataclass(slots=True)
@@ -66,6 +75,8 @@ class MemoryState:
     users: dict[int, User] = field(default_factory=dict)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     balances: dict[int, Decimal] = field(default_factory=dict)
+    spot: dict[int, Decimal] = field(default_factory=dict)
+    futures: dict[int, Decimal] = field(default_factory=dict)
     open_positions: dict[int, dict[int, SubPosition]] = field(default_factory=dict)
     open_orders: dict[int, dict[int, Order]] = field(default_factory=dict)
     levers: dict[int, dict[tuple[str, MarginMode], int]] = field(default_factory=dict)
@@ -88,6 +99,8 @@ class MemoryState:
             dict(self.users),
             dict(self.keys),
             dict(self.balances),
+            dict(self.spot),
+            dict(self.futures),
             {uid: dict(p) for uid, p in self.open_positions.items()},
             {uid: dict(o) for uid, o in self.open_orders.items()},
             {uid: dict(lv) for uid, lv in self.levers.items()},
@@ -116,6 +129,8 @@ class MemoryState:
             {i: dataclasses.replace(p) for i, p in self.open_positions.get(uid, {}).items()},
             {i: dataclasses.replace(o) for i, o in self.open_orders.get(uid, {}).items()},
             dict(self.levers.get(uid, {})),
+            self.spot.get(uid, Decimal(0)),
+            self.futures.get(uid, Decimal(0)),
             one_way=uid in self.one_way,
         )
 
@@ -131,7 +146,7 @@ class MemoryState:
         """Return the follower's current follow."""
         for row in self.follows.values():
             if row.follower_uid == follower_uid and row.active:
-                return Follow(row.follower_uid, row.trader_uid, row.ratio)
+                return row.follow()
         return None
 
     def apply(self, changes: ChangeSet) -> None:
@@ -139,6 +154,8 @@ class MemoryState:
         for uid, account in changes.accounts.items():
             if uid in self.balances:
                 self.balances[uid] = account.balance
+                self.spot[uid] = account.spot
+                self.futures[uid] = account.futures
         for pid, pos in changes.positions.items():
             kept = dataclasses.replace(pos)
             book = self.open_positions.setdefault(pos.uid, {})
@@ -302,7 +319,7 @@ class MemoryAccounts:
             ),
             key=lambda r: r.follow_id,
         )
-        follows = [Follow(r.follower_uid, r.trader_uid, r.ratio) for r in rows]
+        follows = [r.follow() for r in rows]
         if not follows:
             return [], {}
         return follows, self.get_many([f.follower_uid for f in follows])
@@ -389,7 +406,12 @@ class MemoryFollows:
         state = self._unit.writable()
         for follow_id, f in rows:
             state.follows[follow_id] = FollowRow(
-                follow_id, f.follower_uid, f.trader_uid, f.ratio, now
+                follow_id,
+                f.follower_uid,
+                f.trader_uid,
+                f.ratio,
+                now,
+                settings=follow_settings(f) or None,
             )
 
     def end(self, follower_uid: int, now: int) -> None:
@@ -446,6 +468,18 @@ class MemoryAdmin:
         state = self._unit.writable()
         if uid in state.balances:
             state.balances[uid] = balance
+        self._accounts.forget()
+
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances."""
+        state = self._unit.writable()
+        if uid in state.balances:
+            books = {
+                Wallet.COPY_TRADING: state.balances,
+                Wallet.SPOT: state.spot,
+                Wallet.FUTURES: state.futures,
+            }
+            books[wallet][uid] = amount
         self._accounts.forget()
 
     def meta(self, key: str) -> str | None:
@@ -536,6 +570,15 @@ class MemoryReadModel:
     def marks(self) -> dict[str, Decimal]:
         """Return every mark price."""
         return dict(self._state.marks)
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return copies of the accounts of ``uids``."""
+        found = {}
+        for uid in uids:
+            account = self._state.account(uid)
+            if account is not None:
+                found[uid] = account
+        return found
 
     def user(self, uid: int) -> User | None:
         """Return a user."""

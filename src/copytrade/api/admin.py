@@ -96,7 +96,13 @@ def _account_json(account: Account) -> dict[str, Any]:
         for o in account.orders.values()
     ]
     return render(
-        SimAccount(account.balance, tuple(sim_position(p) for p in positions), tuple(orders))
+        SimAccount(
+            account.balance,
+            tuple(sim_position(p) for p in positions),
+            tuple(orders),
+            account.spot,
+            account.futures,
+        )
     )
 
 
@@ -140,6 +146,14 @@ class AdminApi:
             op("GET", "/_sim/health", self.health, m.HealthReply),
             op("POST", "/_sim/users", self.create_user, m.CreateUserReply, m.CreateUserRequest),
             op("GET", "/_sim/users/{uid}", self.get_user, m.UserReply, path_params=("uid",)),
+            op(
+                "POST",
+                "/_sim/users/{uid}/funds",
+                self.set_funds,
+                m.FundsReply,
+                m.FundsRequest,
+                ("uid",),
+            ),
             op("POST", "/_sim/follow", self.follow, m.FollowReply, m.FollowRequest),
             op(
                 "POST",
@@ -254,10 +268,26 @@ class AdminApi:
                 body.permissions == "trade",
                 body.ed25519_public_key,
                 profit_share_ratio=body.profit_share_ratio,
+                spot=body.spot,
+                futures=body.futures,
             )
         )
         return m.CreateUserReply(
             uid=creds.uid, access_key=creds.access_key, secret_key=creds.secret_key
+        )
+
+    async def set_funds(self, body: m.FundsRequest, uid: int) -> m.FundsReply:
+        """Set any of a UID's three USDT balances (``balance``: the copy-trading account)."""
+        account: Account = await self._run(
+            lambda: sim.set_funds(
+                self.ctx, uid, balance=body.balance, spot=body.spot, futures=body.futures
+            )
+        )
+        return m.FundsReply(
+            uid=uid,
+            balance=fmt(account.balance),
+            spot=fmt(account.spot),
+            futures=fmt(account.futures),
         )
 
     async def get_user(self, _: None, uid: int) -> dict[str, Any]:

@@ -106,7 +106,20 @@ class CreateUserRequest(_Request):
     permissions: Literal["trade", "read"] = Field(
         "trade", description="`trade` keys may place orders; `read` keys only query."
     )
-    balance: Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC] = Decimal(10_000)
+    balance: Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            description="The copy-trading account (the copy engine trades from it). " + _DEC_DOC,
+        ),
+        _DEC,
+    ] = Decimal(10_000)
+    spot: Annotated[
+        Decimal, Field(ge=0, description="The spot USDT balance. " + _DEC_DOC), _DEC
+    ] = Decimal(0)
+    futures: Annotated[
+        Decimal, Field(ge=0, description="The USDT-M futures balance. " + _DEC_DOC), _DEC
+    ] = Decimal(0)
     ed25519_public_key: str | None = Field(
         None,
         description="Raw Ed25519 public key (64 hex characters): the key signs with Ed25519 "
@@ -128,6 +141,26 @@ class CreateUserRequest(_Request):
 
 
 _POSITIVE = Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC]
+_FUNDS = Annotated[Decimal, Field(ge=0, description=_DEC_DOC), _DEC]
+
+
+class FundsRequest(_Request):
+    """Set any of a UID's three USDT balances; those left out keep their value (spec §6.6).
+
+    ``balance`` is the copy-trading account, the one the copy engine trades from and v1/v5 keys
+    see; ``spot`` and ``futures`` are reached by transfers (v1 ``account_transfer``, v6
+    ``transfer``, ``/v2/account/transfer``).
+    """
+
+    balance: _FUNDS | None = None
+    spot: _FUNDS | None = None
+    futures: _FUNDS | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FundsRequest:
+        if self.balance is None and self.spot is None and self.futures is None:
+            raise PydanticCustomError("funds", "give at least one of balance, spot, futures")
+        return self
 
 
 class FollowRequest(_Request):
@@ -255,6 +288,15 @@ class FollowReply(_Reply):
     sl_ratio: DecimalText | None = None
     total_stop_loss: DecimalText | None = None
     contracts: list[str] | None = None
+
+
+class FundsReply(_Reply):
+    """A UID's three USDT balances after the change."""
+
+    uid: int
+    balance: DecimalText = Field(description="The copy-trading account.")
+    spot: DecimalText
+    futures: DecimalText
 
 
 class BulkFollowersReply(_Reply):
@@ -400,7 +442,9 @@ class UserReply(_Reply):
 
     uid: int
     role: str
-    balance: DecimalText
+    balance: DecimalText = Field(description="The copy-trading account.")
+    spot: DecimalText
+    futures: DecimalText
     positions: SimPositions
     open_orders: SimOrders
     following: FollowingView | None

@@ -15,8 +15,9 @@ SECTIONS = (
     (
         "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
         (profiles.V5,),
-        " `/v5/algo/*` serves take-profit and stop-loss orders; not yet: trigger and trailing"
-        " orders, `GET /v5/algo/order`, `/v5/algo/order/history`, `/v2/account/transfer`.",
+        " `/v5/algo/*` serves take-profit and stop-loss orders (the history lists the ones that"
+        " fired); not yet: trigger and trailing orders. `POST /v5/position/mode` switches to"
+        " one-way mode, where orders net, reduce and flip the position and the copies follow.",
         "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover every endpoint of this table.",
     ),
     (
@@ -27,9 +28,16 @@ SECTIONS = (
     ),
     (
         "Public market data (spec htx-v5-v6.md §6.1-§6.7)",
-        (profiles.MARKET, profiles.V5_MARKET, profiles.SPOT),
+        (profiles.MARKET, profiles.V5_MARKET),
         "",
-        "The SDK's `client.market` covers them (the currency list aside).",
+        "The SDK's `client.market` covers them.",
+    ),
+    (
+        "Spot host (`/v2/*`, spec htx-v5-v6.md §4.5, §6.16)",
+        (profiles.SPOT,),
+        " ccxt's `transfer` (spot and USDT-M futures; the copy-trading account is reached by v6"
+        " `transfer`) runs in `tests/interop/test_ccxt_transfer.py`.",
+        "The SDK does not cover them (ccxt's `load_markets` and `transfer` call them).",
     ),
 )
 """The v5-generation families: title, profiles, what is missing beyond the table, the SDK."""

@@ -330,6 +330,7 @@ ROUTES: dict[str, Route] = {
     "tpsl_order": route(v1_wire.parse_tpsl_order, v1.tpsl_order, accepted),
     "tpsl_open_orders": route(v1_wire.parse_optional_contract, v1.tpsl_open_orders, _tpsl_orders),
     "add_margin": route(v1_wire.parse_add_margin, v1.add_margin, _margin_echo),
+    "account_transfer": route(v1_wire.parse_account_transfer, v1.account_transfer, accepted),
     "updated_contract_lever": route(
         v1_wire.parse_updated_lever, v1.updated_contract_lever, _leverage_setting
     ),

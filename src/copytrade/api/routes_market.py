@@ -9,10 +9,11 @@ from copytrade.api import wire
 from copytrade.api.routes import Params, Route, no_parameters, route
 from copytrade.api.wire import WireError
 from copytrade.domain.book import Book
+from copytrade.domain.enums import Wallet
 from copytrade.domain.instruments import ContractSpec
 from copytrade.protocol import market as m
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service import market
+from copytrade.service import market, v1
 from copytrade.service.context import ServiceContext
 
 PERIODS: dict[str, int] = {
@@ -238,6 +239,41 @@ def nothing(ctx: ServiceContext, uid: int) -> None:
     return None
 
 
+_V2_ACCOUNTS = {"spot": Wallet.SPOT, "linear-swap": Wallet.FUTURES}
+
+
+def _v2_account(p: Params, name: str) -> Wallet:
+    wallet = _V2_ACCOUNTS.get(str(wire.required(p, name)).lower())
+    if wallet is None:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name)
+    return wallet
+
+
+def parse_v2_transfer(p: Params, now_ms: int) -> tuple[Wallet, Wallet, Decimal, str]:
+    """``POST /v2/account/transfer`` as ccxt's ``transfer`` sends it (spec §6.16).
+
+    ``from``/``to``: ``spot`` and ``linear-swap`` (the USDT-M futures balance); the
+    copy-trading account is not reachable here (v6 ``transfer`` is). ``margin-account`` must
+    be ``USDT`` when given: the emulator keeps one cross USDT-M balance, so ccxt's legacy
+    isolated form (a contract code) is refused rather than silently pooled.
+    """
+    amount, currency = wire.transfer_fields(p, "amount", "currency")
+    source, target = _v2_account(p, "from"), _v2_account(p, "to")
+    if source is target:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "to")
+    margin = p.get("margin-account")
+    if margin not in (None, "") and str(margin).upper() != "USDT":
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "margin-account")
+    return source, target, amount, currency
+
+
+def render_transfer_id(
+    ctx: ServiceContext, arguments: tuple[Wallet, Wallet, Decimal, str], transfer_id: int
+) -> Any:
+    """``/v2/account/transfer``: ``data`` is the transfer's id (ccxt's ``id``)."""
+    return m.REPLIES["account_transfer"].render(transfer_id)
+
+
 MARKET_ROUTES: dict[str, Route] = {
     "swap_contract_info": route(no_parameters, market.contracts, render_contracts),
     "timestamp": route(no_parameters, nothing, render_timestamp),
@@ -253,4 +289,5 @@ V5_MARKET_ROUTES: dict[str, Route] = {
 }
 SPOT_ROUTES: dict[str, Route] = {
     "currencies": route(no_parameters, nothing, render_currencies),
+    "account_transfer": route(parse_v2_transfer, v1.move_funds, render_transfer_id),
 }

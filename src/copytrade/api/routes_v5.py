@@ -441,6 +441,49 @@ def parse_algo_cancel(p: Params, now_ms: int) -> tuple[str, tuple[str, ...]]:
     return code, ids
 
 
+_ALGO_TYPES = frozenset({"tp", "sl", "tpsl", "trigger", "trailing_stop"})
+
+
+def _algo_type(p: Params) -> str | None:
+    kind = p.get("type")
+    if kind in (None, ""):
+        return None
+    if kind not in _ALGO_TYPES:
+        raise _illegal("type")
+    return str(kind)
+
+
+def parse_algo_query(p: Params, now_ms: int) -> tuple[str, str | None]:
+    """``GET /v5/algo/order``: ``algo_id`` (client ids are not kept: unknown) and ``type``."""
+    if p.get("algo_id") in (None, "") and p.get("algo_client_order_id") not in (None, ""):
+        raise WireError(ErrorCode.ORDER_NOT_EXIST, "algo_client_order_id")
+    return wire.id_field(wire.required(p, "algo_id"), "algo_id"), _algo_type(p)
+
+
+_ALGO_STATES = frozenset({"active", "effective", "triggered", "canceled"})
+
+
+def parse_algo_history(p: Params, now_ms: int) -> tuple[v5.AlgoHistoryQuery]:
+    """``GET /v5/algo/order/history``: filters as ``order/history``'s (spec §6.11)."""
+    (code,) = parse_optional_contract(p, now_ms)
+    mode = wire.margin_mode(p) if p.get("margin_mode") not in (None, "") else None
+    raw = p.get("states") or p.get("state")
+    states = None
+    if raw not in (None, ""):
+        states = frozenset(str(raw).split(","))
+        if not states <= _ALGO_STATES:
+            raise _illegal("states")
+    end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
+    start = (
+        wire.int_field(p["start_time"], "start_time") if p.get("start_time") else end - 2 * DAY_MS
+    )
+    limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 10
+    if not 1 <= limit <= 100:
+        raise _illegal("limit")
+    start = max(start, now_ms - 90 * DAY_MS)
+    return (v5.AlgoHistoryQuery(code, mode, _algo_type(p), states, start, end, limit),)
+
+
 def render_algo_acks(
     ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
 ) -> Any:
@@ -479,19 +522,19 @@ def render_algo_orders(
                 position_side=a.position_side.value,
                 margin_mode=a.margin_mode.value,
                 type=a.kind,
-                state="active",
+                state=a.state,
                 volume=a.volume,
                 tp_trigger_price=a.trigger if tp else None,
-                tp_order_price=_ZERO if tp else None,
+                tp_order_price=_ZERO if tp and a.trigger is not None else None,
                 tp_type="market" if tp else None,
                 tp_trigger_price_type="last" if tp else None,
                 sl_trigger_price=None if tp else a.trigger,
-                sl_order_price=None if tp else _ZERO,
+                sl_order_price=None if tp or a.trigger is None else _ZERO,
                 sl_type=None if tp else "market",
                 sl_trigger_price_type=None if tp else "last",
                 order_source="api",
                 created_time=a.created,
-                updated_time=a.created,
+                updated_time=a.updated if a.updated is not None else a.created,
             )
         )
     return p5.ALGO_ORDERS.render(tuple(items))
@@ -501,6 +544,8 @@ V5_ROUTES: dict[str, Route] = {
     "algo_order": route(parse_algo_order, v5.set_protection, render_algo_acks),
     "algo_cancel": route(parse_algo_cancel, v5.cancel_protections, render_algo_cancels),
     "algo_opens": route(parse_optional_contract, v5.open_protections, render_algo_orders),
+    "algo_query": route(parse_algo_query, v5.algo_order, render_algo_orders),
+    "algo_history": route(parse_algo_history, v5.algo_history, render_algo_orders),
     "balance": route(no_parameters, v5.balance, render_balance),
     "place_order": route(parse_place_order, v5.place_order, render_ack),
     "cancel_order": route(parse_cancel, v5.cancel_orders, render_cancelled),

@@ -9,10 +9,11 @@ from copytrade.api import wire
 from copytrade.api.routes import Params, Route, encode_follower_uid, route
 from copytrade.api.v1_wire import decode_follower_uid
 from copytrade.api.wire import WireError
+from copytrade.domain.enums import Wallet
 from copytrade.domain.errors import UnknownFollower
 from copytrade.protocol import v6 as p6
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service import v6
+from copytrade.service import v1, v6
 from copytrade.service.context import ServiceContext
 
 MICROS = 1000
@@ -97,10 +98,10 @@ def parse_remove(p: Params, now_ms: int) -> tuple[tuple[tuple[str, int | None], 
 
 
 def _enable(p: Params) -> bool:
-    value = p.get("enable")
-    if value in (True, "true"):
+    value = p.get("enable")  # a JSON boolean, or its text (HTX's Java SDK); not 0 or 1
+    if value is True or value == "true":
         return True
-    if value in (False, "false"):
+    if value is False or value == "false":
         return False
     raise _illegal("enable")
 
@@ -222,6 +223,39 @@ def render_minted(ctx: ServiceContext, arguments: tuple[()], minted: tuple[str, 
     return p6.MINTED.render((p6.MintedKey("copytrading", access, secret, now * MICROS),))
 
 
+_ACCOUNTS = {
+    p6.ACCOUNT_SPOT: Wallet.SPOT,
+    p6.ACCOUNT_FUTURES: Wallet.FUTURES,
+    p6.ACCOUNT_COPY_TRADING: Wallet.COPY_TRADING,
+}
+
+
+def _account(p: Params, name: str) -> Wallet:
+    """``from``/``to``: 1 spot, 2 USDT-M futures, 4 futures copy trading (3, 5: reserved)."""
+    wallet = _ACCOUNTS.get(wire.int_field(wire.required(p, name), name))
+    if wallet is None:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, name)
+    return wallet
+
+
+def parse_transfer(p: Params, now_ms: int) -> tuple[Wallet, Wallet, Decimal, str]:
+    """``POST transfer`` (spec §8.8): ``amt``, ``from``, ``to``, ``ccy`` (default ``USDT``).
+
+    The same account twice, a reserved account, a bad ``amt`` or ``ccy`` ≠ USDT answer 1067
+    naming the parameter (v1 would say 1315/1322/1331/10000); short funds 1047.
+    """
+    amount, currency = wire.transfer_fields(p, "amt", "ccy", "USDT")
+    source, target = _account(p, "from"), _account(p, "to")
+    if source is target:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, "to")
+    return source, target, amount, currency
+
+
+def render_transfer(ctx: ServiceContext, arguments: object, transfer_id: int) -> Any:
+    """``transfer``: ``data`` is ``[]``, success is the code ``"0"``."""
+    return p6.EMPTY.render(None)
+
+
 V6_ROUTES: dict[str, Route] = {
     "instruments": route(only_inst_type, v6.instruments, render_instruments),
     "followers": route(parse_cursor, v6.followers, render_followers),
@@ -234,5 +268,6 @@ V6_ROUTES: dict[str, Route] = {
     "statistics": route(only_inst_type, v6.statistics, render_statistics),
     "remove_followers": route(parse_remove, v6.remove_followers, render_removals),
     "follower_settings": route(parse_settings, v6.follower_settings, render_config),
+    "transfer": route(parse_transfer, v1.move_funds, render_transfer),
 }
-"""The v6 endpoints served (``transfer``: helper v1funds)."""
+"""The v6 endpoints served: all eleven (``config`` answers GET and POST)."""

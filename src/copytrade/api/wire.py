@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
+from copytrade.domain.errors import DomainError, UnknownCurrency
+from copytrade.domain.funds import check_amount
 from copytrade.protocol import strict
 from copytrade.protocol.error_codes import ErrorCode
 from copytrade.protocol.strict import MAX_DECIMAL, MalformedValue, OutOfRange
@@ -181,3 +183,27 @@ def lever(params: dict[str, Any]) -> int:
         raise WireError(ErrorCode.LEVER_INVALID) from exc
     except MalformedValue as exc:
         raise WireError(ErrorCode.INPUT_ERROR, "lever") from exc
+
+
+def transfer_fields(
+    params: dict[str, Any], amount_name: str, currency_name: str, default: str | None = None
+) -> tuple[Decimal, str]:
+    """Return a transfer's amount and currency, each refused as 1067 naming its parameter.
+
+    For the v6 and ``/v2`` transfers, whose families answer every bad parameter with 1067
+    ``Illegal parameter {name}.``: the domain's own checks (:func:`check_amount`) decide, and
+    only the parameter named changes. A missing ``currency_name`` is ``default`` when given.
+    """
+    currency = _present(params, currency_name)
+    if currency is None:
+        currency = default if default is not None else required(params, currency_name)
+    if not isinstance(currency, str):
+        raise WireError(ErrorCode.ILLEGAL_PARAM, currency_name)
+    amount = decimal_field(required(params, amount_name), amount_name)
+    try:
+        check_amount(currency, amount)
+    except UnknownCurrency:
+        raise WireError(ErrorCode.ILLEGAL_PARAM, currency_name) from None
+    except DomainError:  # amount ≤ 0 or finer than 8 places
+        raise WireError(ErrorCode.ILLEGAL_PARAM, amount_name) from None
+    return amount, currency

@@ -202,7 +202,7 @@ def tpsl(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) 
     kind: AlgoType = "sl" if take is None else "tp" if stop is None else "tpsl"
     side = PositionSide(position_side) if position_side else None
     _run(
-        lambda c: c.v5.algo_order(
+        lambda c: c.v5.place_algo_order(
             type=kind, margin_mode=MarginMode(margin_mode), position_side=side, **kw
         ),
         as_json,
@@ -215,6 +215,32 @@ def tpsl(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) 
 def tpsl_orders(contract_code: str | None, as_json: bool) -> None:
     """List untriggered take-profit / stop-loss orders. GET /v5/algo/order/opens."""
     _run(lambda c: c.v5.algo_open_orders(contract_code=contract_code), as_json)
+
+
+@v5.command("tpsl-order")
+@click.argument("algo_id")
+@_json_option
+def tpsl_order(algo_id: str, as_json: bool) -> None:
+    """Show one take-profit / stop-loss order, armed or fired. GET /v5/algo/order."""
+    _run(lambda c: c.v5.algo_order(algo_id=algo_id), as_json)
+
+
+@v5.command("tpsl-history")
+@_contract(required=False)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(["active", "effective", "triggered", "canceled"]),
+    help="Only this state (repeatable).",
+)
+@click.option("--start-time", type=int, help="Epoch ms lower bound (default: 48 h ago).")
+@click.option("--end-time", type=int, help="Epoch ms upper bound (default: now).")
+@click.option("--limit", type=click.IntRange(1, 100), help="At most this many (default 10).")
+@_json_option
+def tpsl_history(as_json: bool, **kw: Any) -> None:
+    """List finished take-profit / stop-loss orders. GET /v5/algo/order/history."""
+    _run(lambda c: c.v5.algo_order_history(**kw), as_json)
 
 
 @v5.command("tpsl-cancel")

@@ -113,9 +113,18 @@ class AdminClient:
         permissions: str = "trade",
         ed25519_public_key: str | None = None,
         profit_share_ratio: Number | None = None,
+        spot: Number | None = None,
+        futures: Number | None = None,
     ) -> dict[str, Any]:
-        """Create a user; return ``{"uid", "access_key", "secret_key"}``."""
+        """Create a user; return ``{"uid", "access_key", "secret_key"}``.
+
+        ``balance`` funds the copy-trading account (the one trading keys see); ``spot`` and
+        ``futures`` the UID's other two USDT balances, reached by transfers.
+        """
         body: dict[str, Any] = {"role": role, "balance": _text(balance), "permissions": permissions}
+        for name, value in (("spot", spot), ("futures", futures)):
+            if value is not None:
+                body[name] = _text(value)
         if ed25519_public_key is not None:
             body["ed25519_public_key"] = ed25519_public_key
         if profit_share_ratio is not None:
@@ -125,6 +134,25 @@ class AdminClient:
     def user(self, uid: int) -> dict[str, Any]:
         """Return a user's balance, positions, orders, follow and history."""
         return dict(self._call("GET", f"/_sim/users/{uid}"))
+
+    def set_funds(
+        self,
+        uid: int,
+        *,
+        balance: Number | None = None,
+        spot: Number | None = None,
+        futures: Number | None = None,
+    ) -> dict[str, Any]:
+        """Set any of a UID's three USDT balances; return ``{"uid", "balance", "spot", "futures"}``.
+
+        ``balance`` is the copy-trading account; balances left out keep their value.
+        """
+        body = {
+            name: _text(value)
+            for name, value in (("balance", balance), ("spot", spot), ("futures", futures))
+            if value is not None
+        }
+        return dict(self._call("POST", f"/_sim/users/{uid}/funds", body))
 
     def follow(
         self,

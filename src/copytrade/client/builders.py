@@ -23,6 +23,8 @@ from copytrade.client import models as m
 from copytrade.protocol import copytrading as ct
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.endpoints import BY_NAME, Endpoint, HttpMethod
+from copytrade.protocol.replies import Many
+from copytrade.protocol.schema import Struct
 
 __all__ = [
     "DataRejection",
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Struct)
 JsonScalar = str | int | bool | None
 JsonValue = JsonScalar | tuple[JsonScalar, ...]
 JsonBody = Mapping[str, JsonValue] | tuple[Mapping[str, JsonValue], ...]
@@ -119,6 +122,18 @@ def _decimal_text(value: Decimal, name: str) -> str:
     if not dec.is_finite():
         raise ValueError(f"{name} must be finite")
     return fmt(dec)
+
+
+def single(reply: Many[S]) -> Callable[[Any], S]:
+    """Parse ``data`` holding exactly one item (HTX wraps some single results in an array)."""
+
+    def parse(data: Any) -> S:
+        items = reply.parse(data)
+        if len(items) != 1:
+            raise m.WireFormatError(f"expected one {reply.cls.label}, got {len(items)}")
+        return items[0]
+
+    return parse
 
 
 def _put_decimals(body: dict[str, JsonScalar], **values: Decimal | None) -> None:

@@ -17,6 +17,7 @@ from copytrade.client.builders import (
     PreparedRequest,
     _decimal_text,
     _put_decimals,
+    single,
 )
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.enums import MarginMode, PositionSide
@@ -24,6 +25,7 @@ from copytrade.protocol.enums import MarginMode, PositionSide
 __all__ = [
     "algo_open_orders",
     "algo_order",
+    "algo_order_history",
     "balance",
     "cancel_algo_orders",
     "cancel_all_orders",
@@ -35,6 +37,7 @@ __all__ = [
     "open_orders",
     "order",
     "order_history",
+    "place_algo_order",
     "place_order",
     "positions",
     "set_lever",
@@ -48,6 +51,8 @@ TimeInForce = Literal["gtc", "ioc", "fok"]
 OrderState = Literal["filled", "partially_canceled", "canceled"]
 PositionModeName = Literal["single_side", "dual_side"]
 AlgoType = Literal["tp", "sl", "tpsl"]
+AlgoKind = Literal["tp", "sl", "tpsl", "trigger", "trailing_stop"]
+AlgoState = Literal["active", "effective", "triggered", "canceled"]
 
 
 def _post(name: str, body: JsonBody, parse: Any) -> PreparedRequest[Any]:
@@ -234,7 +239,7 @@ def set_position_mode(*, position_mode: PositionModeName) -> PreparedRequest[p5.
     return _post("set_position_mode", {"position_mode": position_mode}, p5.POSITION_MODE.parse)
 
 
-def algo_order(
+def place_algo_order(
     *,
     contract_code: str,
     side: Side,
@@ -288,6 +293,52 @@ def cancel_algo_orders(
         raise ValueError("algo_ids must be a non-empty sequence of ids")
     body = tuple({"contract_code": contract_code, "algo_id": str(a)} for a in algo_ids)
     return _post("algo_cancel", body, p5.ALGO_CANCELS.parse)
+
+
+def algo_order(*, algo_id: str, type: AlgoKind | None = None) -> PreparedRequest[p5.AlgoOrder]:
+    """Read one conditional order, armed or fired: ``GET /v5/algo/order``.
+
+    HTX answers an array (ccxt reads its first item); this returns that one order. Unknown ids
+    raise :class:`~copytrade.client.errors.OrderNotFound` (1017).
+
+    Args:
+        algo_id: the id :func:`place_algo_order` returned.
+        type: ``tp``, ``sl``, ``tpsl``, ``trigger`` or ``trailing_stop`` (as ccxt sends).
+    """
+    return _get("algo_query", {"algo_id": algo_id, "type": type}, single(p5.ALGO_ORDERS))
+
+
+def algo_order_history(
+    *,
+    contract_code: str | None = None,
+    margin_mode: MarginMode | None = None,
+    type: AlgoKind | None = None,
+    states: Sequence[AlgoState] | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    limit: int | None = None,
+) -> PreparedRequest[tuple[p5.AlgoOrder, ...]]:
+    """List finished conditional orders, newest first: ``GET /v5/algo/order/history``.
+
+    Args:
+        contract_code: only this contract.
+        margin_mode: only this margin mode.
+        type: only this kind (``tp``, ``sl``, ``tpsl``, ...).
+        states: only these states (ccxt: ``effective`` for fired, ``canceled``).
+        start_time: epoch ms lower bound (default: 48 hours before ``end_time``).
+        end_time: epoch ms upper bound (default: now).
+        limit: at most this many (1-100, default 10).
+    """
+    params: dict[str, str | int | None] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value if margin_mode is not None else None,
+        "type": type,
+        "states": ",".join(states) if states else None,
+        "start_time": start_time,
+        "end_time": end_time,
+        "limit": limit,
+    }
+    return _get("algo_history", params, p5.ALGO_ORDERS.parse)
 
 
 def algo_open_orders(

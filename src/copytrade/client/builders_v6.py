@@ -11,14 +11,12 @@ these as ``client.v6.<name>(...)``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from copytrade.client.builders import JsonValue, PreparedRequest, _decimal_text
+from copytrade.client.builders import JsonValue, PreparedRequest, _decimal_text, single
 from copytrade.protocol import v6 as p6
-from copytrade.protocol.replies import Many
-from copytrade.protocol.schema import Struct, WireFormatError
 
 __all__ = [
     "MAX_REMOVALS",
@@ -39,16 +37,15 @@ __all__ = [
 BY_NAME = {e.name: e for e in p6.ENDPOINTS}
 MAX_REMOVALS = 10
 """``follower`` removes at most this many followers per call (spec §8.7)."""
-S = TypeVar("S", bound=Struct)
 
 
 class TransferAccount(enum.IntEnum):
     """Account codes of ``transfer`` (spec §8.8); 3 and 5 are reserved by HTX."""
 
-    SPOT = 1
-    FUTURES = 2
+    SPOT = p6.ACCOUNT_SPOT
+    FUTURES = p6.ACCOUNT_FUTURES
     TRADING = 3
-    COPY_TRADING = 4
+    COPY_TRADING = p6.ACCOUNT_COPY_TRADING
     SPOT_COPY_TRADING = 5
 
 
@@ -62,16 +59,10 @@ def _post(name: str, body: Mapping[str, JsonValue], parse: Any) -> PreparedReque
     return PreparedRequest(BY_NAME[name], (), {"instType": p6.INST_TYPE, **body}, parse)
 
 
-def _one(reply: Many[S]) -> Callable[[Any], S]:
-    """Parse ``data`` holding exactly one item (HTX wraps single results in an array)."""
-
-    def parse(data: Any) -> S:
-        items = reply.parse(data)
-        if len(items) != 1:
-            raise WireFormatError(f"expected one {reply.cls.label}, got {len(items)}")
-        return items[0]
-
-    return parse
+def _done(data: Any) -> bool:
+    """``transfer``: ``data`` is ``[]``; the envelope's code ``"0"`` already said success."""
+    p6.EMPTY.parse(data)
+    return True
 
 
 def _window(
@@ -93,7 +84,7 @@ def statistics() -> PreparedRequest[p6.Statistics]:
 
     Follower counts, the trader's and its followers' PnL, win rate, and 90 days of daily PnL.
     """
-    return _get("statistics", {}, _one(p6.STATISTICS))
+    return _get("statistics", {}, single(p6.STATISTICS))
 
 
 def profit_sharing_history(
@@ -198,7 +189,7 @@ def transfer(
         "to": str(int(TransferAccount(to_account))),
         "ccy": ccy,
     }
-    return _post("transfer", body, p6.DONE.parse)
+    return _post("transfer", body, _done)
 
 
 def follower_settings(
@@ -224,7 +215,7 @@ def follower_settings(
         body["profitSharingRatio"] = _decimal_text(profit_sharing_ratio, "profit_sharing_ratio")
     if max_followers is not None:
         body["maxFollowers"] = str(int(max_followers))
-    return _post("follower_settings", body, _one(p6.CONFIG))
+    return _post("follower_settings", body, single(p6.CONFIG))
 
 
 def config() -> PreparedRequest[p6.Config]:
@@ -232,7 +223,7 @@ def config() -> PreparedRequest[p6.Config]:
 
     The ratio and the cap are ``None`` while lead trading is off.
     """
-    return _get("config", {}, _one(p6.CONFIG))
+    return _get("config", {}, single(p6.CONFIG))
 
 
 def create_apikey() -> PreparedRequest[p6.MintedKey]:
@@ -240,4 +231,4 @@ def create_apikey() -> PreparedRequest[p6.MintedKey]:
 
     The key trades the copy-trading account; its secret is returned only here.
     """
-    return _post("apikey", {}, _one(p6.MINTED))
+    return _post("apikey", {}, single(p6.MINTED))

@@ -168,9 +168,11 @@ class V5Methods(_Family[K]):
     get_lever = _Method(b5.get_lever)
     set_position_mode = _Method(b5.set_position_mode)
     get_position_mode = _Method(b5.get_position_mode)
-    algo_order = _Method(b5.algo_order)
+    place_algo_order = _Method(b5.place_algo_order)
     cancel_algo_orders = _Method(b5.cancel_algo_orders)
+    algo_order = _Method(b5.algo_order)
     algo_open_orders = _Method(b5.algo_open_orders)
+    algo_order_history = _Method(b5.algo_order_history)
 
 
 class V6Methods(_Family[K]):

@@ -38,9 +38,12 @@ _ROUTES: dict[TransferType, tuple[Wallet, Wallet]] = {
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """A checked transfer: ``amount`` USDT from ``source`` to ``target``."""
+    """A checked transfer: ``amount`` USDT from ``source`` to ``target``.
 
-    kind: TransferType
+    ``kind`` is v1's ``type`` (``None`` for a move v1 cannot name: spot ↔ futures).
+    """
+
+    kind: TransferType | None
     source: Wallet
     target: Wallet
     amount: Decimal
@@ -66,6 +69,13 @@ def check_transfer(amount: Decimal, kind: int, currency: str) -> Transfer:
         The transfer with its source and target wallets.
     """
     checked = transfer_type(kind)
+    check_amount(currency, amount)
+    source, target = _ROUTES[checked]
+    return Transfer(checked, source, target, amount)
+
+
+def check_amount(currency: str, amount: Decimal) -> None:
+    """Refuse a currency but USDT (10000), an amount ≤ 0 (1322) or finer than 8 places (1331)."""
     if currency.upper() != TRANSFER_CURRENCY:
         raise UnknownCurrency(currency)
     if not amount.is_finite() or amount <= 0:
@@ -73,8 +83,25 @@ def check_transfer(amount: Decimal, kind: int, currency: str) -> Transfer:
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > TRANSFER_PLACES:
         raise TransferPrecision(amount, TRANSFER_PLACES)
-    source, target = _ROUTES[checked]
-    return Transfer(checked, source, target, amount)
+
+
+def check_move(amount: Decimal, source: Wallet, target: Wallet, currency: str) -> Transfer:
+    """Check a transfer between any two of the UID's balances (v6 ``transfer``, ``/v2``).
+
+    Args:
+        amount: USDT to move; positive (1322) with at most 8 decimal places (1331).
+        source: The balance it leaves.
+        target: The balance it enters; the same as ``source`` is refused (1315).
+        currency: Must be ``USDT`` (case-insensitive; 10000 otherwise).
+
+    Returns:
+        The transfer, with v1's ``type`` when v1 has one for the move.
+    """
+    if source is target:
+        raise InvalidTransferType(0)
+    check_amount(currency, amount)
+    kind = next((k for k, route in _ROUTES.items() if route == (source, target)), None)
+    return Transfer(kind, source, target, amount)
 
 
 def balance_of(account: Account, wallet: Wallet) -> Decimal:

@@ -233,6 +233,22 @@ def _public(name: str, path: str, summary: str) -> Endpoint:
     return Endpoint(name, HttpMethod.GET, path, Permission.PUBLIC, summary)
 
 
+class TransferId(Reply[int]):
+    """``data`` is the transfer's id, a JSON integer (``/v2/account/transfer``, spec §4.5)."""
+
+    __slots__ = ()
+
+    def render(self, value: int) -> Any:
+        """Return the id itself."""
+        return value
+
+    def parse(self, data: Any) -> int:
+        """Accept a JSON integer or a string of digits."""
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
+            raise WireFormatError(f"expected a transfer id, got {data!r}")
+        return int(data)
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     _public(
         "swap_contract_info",
@@ -268,6 +284,13 @@ V5_ENDPOINTS: tuple[Endpoint, ...] = (
 
 SPOT_ENDPOINTS: tuple[Endpoint, ...] = (
     _public("currencies", "/v2/reference/currencies", "Currency list (ccxt fetch_currencies)"),
+    Endpoint(
+        "account_transfer",
+        HttpMethod.POST,
+        "/v2/account/transfer",
+        Permission.TRADE,
+        "Move USDT between spot and USDT-M futures (ccxt transfer)",
+    ),
 )
 """The public spot-host endpoints ccxt's ``load_markets`` calls."""
 
@@ -293,5 +316,6 @@ REPLIES: dict[str, Reply[Any]] = {
     "history_kline": CANDLES,
     "funding_rate": FUNDING_RATES,
     "currencies": CURRENCIES,
+    "account_transfer": TransferId(),
 }
 """The shape of every public endpoint's reply, by endpoint name."""

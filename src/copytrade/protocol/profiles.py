@@ -9,7 +9,7 @@ dispatcher (``copytrade.api.htx``) serves every profile from its endpoint table:
   shape with codes ccxt maps, authentication failures take the gateway shape, an exhausted
   rate limit answers HTTP 429 (spec ``htx-v5-v6.md`` §4.2, §4.3, §4.6, §4.8);
 * :data:`MARKET`: the public market family, ``{status: "ok", ..., ts}`` (spec §4.1);
-* :data:`SPOT`: the public ``/v2/*`` family, ``{code: 200, data}`` (spec §4.5).
+* :data:`SPOT`: the ``/v2/*`` family (currencies, transfer), ``{code: 200, data}`` (spec §4.5).
 
 Every error reply is built by :meth:`Profile.failure` from a catalogue code
 (:class:`~copytrade.protocol.error_codes.ErrorCode`): the profile translates it to a code its
@@ -316,9 +316,14 @@ SPOT = Profile(
     replies=market.REPLIES,
     codes=V5_CODES,
     statuses=V5_STATUSES,
-    limiter=None,
+    # the signed transfer: authentication fails as v5's does, and it counts on v5's budget
+    auth_envelope=GATEWAY,
+    auth_codes=_GATEWAY_AUTH,
+    permission_text=NO_KEY_PERMISSION,
+    limiter="v5",
+    lenient_signing=True,
 )
-"""HTX's ``/v2/*`` family (only the public currency list is served)."""
+"""HTX's ``/v2/*`` family: the public currency list and ccxt's ``transfer`` (spec §4.5, §6.16)."""
 
 
 def _parse_v6(body: Any, http_status: int) -> ParsedEnvelope:

@@ -54,9 +54,11 @@ class SimOrder(Struct):
 
 @structure
 class SimAccount(Struct):
-    """A user's copy-trading balance, open positions and resting orders."""
+    """A user's balances (``balance``: copy trading; ``spot``, ``futures``), positions, orders."""
 
     label = "sim account"
     balance: Decimal = wire(DEC)
     positions: tuple[SimPosition, ...] = wire()
     open_orders: tuple[SimOrder, ...] = wire()
+    spot: Decimal = wire(DEC)
+    futures: Decimal = wire(DEC)

@@ -307,6 +307,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         array_body=True,
     ),
     _ep("algo_opens", G, "/v5/algo/order/opens", R, "Open take-profit / stop-loss orders"),
+    _ep(
+        "algo_query",
+        G,
+        "/v5/algo/order",
+        R,
+        "One take-profit / stop-loss order, armed or fired (ccxt fetch_order with algo flags)",
+    ),
+    _ep(
+        "algo_history",
+        G,
+        "/v5/algo/order/history",
+        R,
+        "Fired take-profit / stop-loss orders (ccxt fetch_closed_orders with algo flags)",
+    ),
 )
 """The v5 endpoints of spec §10.1 served (trigger and trailing orders, transfers: not yet)."""
 
@@ -329,6 +343,8 @@ REPLIES: dict[str, Reply[Any]] = {
     "algo_order": ALGO_ACKS,
     "algo_cancel": ALGO_CANCELS,
     "algo_opens": ALGO_ORDERS,
+    "algo_query": ALGO_ORDERS,
+    "algo_history": ALGO_ORDERS,
     "balance": BALANCE,
     "place_order": ORDER_ACK,
     "cancel_order": ORDER_ACK,

@@ -11,17 +11,7 @@ from typing import Any
 
 from copytrade.protocol.endpoints import Endpoint, HttpMethod, Permission
 from copytrade.protocol.replies import Many, Reply
-from copytrade.protocol.schema import (
-    BOOL,
-    DEC18,
-    ID,
-    INT_STR,
-    STR,
-    Struct,
-    as_list,
-    structure,
-    wire,
-)
+from copytrade.protocol.schema import BOOL, DEC18, ID, INT_STR, STR, Struct, structure, wire
 
 INST_TYPE = "PERP"
 
@@ -133,21 +123,6 @@ class MintedKey(Struct):
     ts: int = wire(INT_STR)
 
 
-class Done(Reply[bool]):
-    """``data`` is an empty array: the call succeeded (``transfer``)."""
-
-    __slots__ = ()
-
-    def render(self, value: bool) -> Any:
-        """Return ``[]``."""
-        return []
-
-    def parse(self, data: Any) -> bool:
-        """Accept an array (``[]``) or ``null``: success is the envelope's."""
-        as_list(data, "transfer")
-        return True
-
-
 _P = "/api/v6/copyTrading/trader/"
 G, P = HttpMethod.GET, HttpMethod.POST
 R, T = Permission.READ, Permission.TRADE
@@ -184,6 +159,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 """The 11 v6 paths (``config`` answers GET and POST)."""
 
+
+class Empty(Reply[None]):
+    """``data`` is an empty array (``transfer``: success is the code ``"0"`` alone)."""
+
+    __slots__ = ()
+
+    def render(self, value: None) -> Any:
+        """Return ``[]``."""
+        return []
+
+    def parse(self, data: Any) -> None:
+        """Nothing to read."""
+        return None
+
+
+ACCOUNT_SPOT, ACCOUNT_FUTURES, ACCOUNT_COPY_TRADING = 1, 2, 4
+"""``transfer``'s account codes the emulator serves (3 and 5 are reserved by HTX, §8.8)."""
+
+EMPTY = Empty()
 INSTRUMENTS = Many(Instrument)
 STATISTICS = Many(Statistics)
 REMOVALS = Many(Removal)
@@ -192,8 +186,6 @@ PROFIT_SHARING = Many(ProfitSharing)
 TOTALS = Many(Total)
 CONFIG = Many(Config)
 MINTED = Many(MintedKey)
-DONE = Done()
-"""``transfer``: ``data`` is ``[]`` (success is the envelope's code ``"0"``)."""
 
 REPLIES: dict[str, Reply[Any]] = {
     "instruments": INSTRUMENTS,
@@ -207,6 +199,7 @@ REPLIES: dict[str, Reply[Any]] = {
     "config": CONFIG,
     "config_post": CONFIG,
     "apikey": MINTED,
+    "transfer": EMPTY,
 }
 """The shape of ``data`` of the v6 endpoints served, by endpoint name (``transfer``: helper
 v1funds)."""

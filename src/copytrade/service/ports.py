@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import MarginMode
+from copytrade.domain.enums import MarginMode, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -285,6 +285,10 @@ class AdminRepository(Protocol):
         """Overwrite a wallet balance."""
         ...
 
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (spot, futures, copy trading)."""
+        ...
+
     def meta(self, key: str) -> str | None:
         """Read an emulator setting."""
         ...
@@ -329,6 +333,10 @@ class ReadModel(Protocol):
 
     def marks(self) -> dict[str, Decimal]:
         """Return every contract's mark price."""
+        ...
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the committed accounts of ``uids`` (those that exist), in one read."""
         ...
 
     def user(self, uid: int) -> User | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
 from copytrade.domain.enums import MarginMode, PositionSide
+from copytrade.domain.funds import copy_equity
 from copytrade.domain.model import SubPosition
 from copytrade.domain.risk import (
     AggregatePosition,
@@ -15,7 +17,7 @@ from copytrade.domain.risk import (
 from copytrade.domain.trading import Market
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
-from copytrade.service.ports import ApiKey, FollowerRow, Page
+from copytrade.service.ports import ApiKey, FollowerRow, Page, ReadModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,28 @@ def position_history(
 def followers(ctx: ServiceContext, uid: int, page: Page) -> list[FollowerRow]:
     """Return a page of the trader's current followers (spec §6.18)."""
     with ctx.reads() as reads:
-        return reads.followers_page(uid, page)
+        return with_copy_equity(ctx, reads, reads.followers_page(uid, page))
+
+
+def with_copy_equity(
+    ctx: ServiceContext, reads: ReadModel, rows: list[FollowerRow]
+) -> list[FollowerRow]:
+    """Return ``rows`` with ``trade_amount`` = each follower's copy-account equity (issue 13).
+
+    What a follower has committed to copying: its copy-trading wallet plus isolated margins and
+    unrealised PnL at the marks (:func:`copytrade.domain.funds.copy_equity`); its spot and
+    futures balances are not part of it. One read of the page's accounts.
+    """
+    if not rows:
+        return rows
+    accounts = reads.accounts([r.follower_uid for r in rows])
+    markets = ctx.markets(reads.marks())
+    out = []
+    for r in rows:
+        account = accounts.get(r.follower_uid)
+        equity = copy_equity(account, markets) if account is not None else r.trade_amount
+        out.append(dataclasses.replace(r, trade_amount=equity))
+    return out
 
 
 def api_key(ctx: ServiceContext, access_key: str) -> ApiKey | None:

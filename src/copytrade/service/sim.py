@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.copytrading import Follow, check_follow, copy_open, follow_settings
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.enums import CloseType, MarginMode, PositionSide, Wallet
 from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
@@ -48,8 +48,14 @@ def create_user(
     access_key: str | None = None,
     secret_key: str | None = None,
     profit_share_ratio: Decimal | None = None,
+    spot: Decimal = Decimal(0),
+    futures: Decimal = Decimal(0),
 ) -> Credentials:
-    """Create a trader or follower with a funded account and one API key."""
+    """Create a trader or follower with a funded account and one API key.
+
+    ``balance`` funds the copy-trading account (the wallet the copy engine trades from);
+    ``spot`` and ``futures`` the UID's two other USDT balances (spec §6.6).
+    """
     with ctx.admin() as uow:
         uid = uow.admin.allocate_uids(1)
         uow.users.add_many(
@@ -66,6 +72,9 @@ def create_user(
             ],
             balance,
         )
+        for wallet, amount in ((Wallet.SPOT, spot), (Wallet.FUTURES, futures)):
+            if amount:
+                uow.admin.set_wallet(uid, wallet, amount)
         key = access_key or _new_access_key()
         secret = None if ed25519_public_key else (secret_key or secrets.token_hex(16))
         uow.users.add_key(
@@ -291,6 +300,36 @@ def user_view(ctx: ServiceContext, uid: int) -> UserView:
         if user is None or account is None:
             raise UnknownUser(uid)
         return UserView(user, account, reads.active_follow_of(uid), reads.user_report(uid))
+
+
+def set_funds(
+    ctx: ServiceContext,
+    uid: int,
+    *,
+    balance: Decimal | None = None,
+    spot: Decimal | None = None,
+    futures: Decimal | None = None,
+) -> Account:
+    """Overwrite any of a UID's three USDT balances (admin); return the account after.
+
+    ``balance`` is the copy-trading account; balances left ``None`` keep their value.
+    """
+    with ctx.admin() as uow:
+        if uow.users.get(uid) is None:
+            raise UnknownUser(uid)
+        for wallet, amount in (
+            (Wallet.COPY_TRADING, balance),
+            (Wallet.SPOT, spot),
+            (Wallet.FUTURES, futures),
+        ):
+            if amount is not None:
+                uow.admin.set_wallet(uid, wallet, amount)
+        uow.commit()
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+    if account is None:
+        raise UnknownUser(uid)
+    return account
 
 
 def set_balance(ctx: ServiceContext, uid: int, balance: Decimal) -> None:

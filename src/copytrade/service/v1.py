@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from copytrade.domain.adjustments import adjust_margin, change_lever, current_lever
-from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide
+from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide, Wallet
 from copytrade.domain.errors import UnknownFollower
 from copytrade.domain.following import end_follow
-from copytrade.domain.funds import apply_transfer, check_transfer
+from copytrade.domain.funds import Transfer, apply_transfer, check_move, check_transfer
 from copytrade.domain.model import Account, ChangeSet, Order, ProfitShare, SubPosition
 from copytrade.domain.statistics import TraderStats, closed_lead, profit_totals, trader_stats
 from copytrade.domain.tpsl import TpslOrder, set_tpsl, tpsl_orders
@@ -166,12 +166,8 @@ def tpsl_open_orders(ctx: ServiceContext, uid: int, contract_code: str | None) -
     return tpsl_orders(leads, contract_code)
 
 
-@retry_conflicts
-def account_transfer(
-    ctx: ServiceContext, uid: int, amount: Decimal, kind: int, currency: str
-) -> None:
-    """Move USDT between the copy-trading account and spot or futures (spec §6.6)."""
-    transfer = check_transfer(amount, kind, currency)
+def _transfer(ctx: ServiceContext, uid: int, transfer: Transfer) -> None:
+    """Apply a checked transfer in one unit: both balances move, or neither."""
     with ctx.uow() as uow:
         account = _account(uow, uid)
         markets = ctx.markets(_marks(uow))
@@ -179,6 +175,29 @@ def account_transfer(
         apply_transfer(account, transfer, markets, env)
         _save(uow, env.changes)
         uow.commit()
+
+
+@retry_conflicts
+def account_transfer(
+    ctx: ServiceContext, uid: int, amount: Decimal, kind: int, currency: str
+) -> None:
+    """Move USDT between the copy-trading account and spot or futures (spec §6.6)."""
+    _transfer(ctx, uid, check_transfer(amount, kind, currency))
+
+
+@retry_conflicts
+def move_funds(
+    ctx: ServiceContext, uid: int, source: Wallet, target: Wallet, amount: Decimal, currency: str
+) -> int:
+    """Move USDT between any two of the UID's balances (v6 ``transfer``, ``/v2/account/transfer``).
+
+    Out of the copy-trading account only its available balance may leave (v1 §6.6's rule).
+
+    Returns:
+        A new transfer id (``/v2/account/transfer`` answers with one; nothing else keeps it).
+    """
+    _transfer(ctx, uid, check_move(amount, source, target, currency))
+    return ctx.ids.next_id()
 
 
 @retry_conflicts

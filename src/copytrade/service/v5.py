@@ -168,6 +168,13 @@ def _plan(trader: Account, req: V5Order) -> _Plan:
     if req.position_side is not None:
         raise IllegalParameter("position_side", req.position_side.value)  # one-way: both
     held_side = req.direction.opens.opposite
+    if any(
+        o.contract_code == req.contract_code
+        and o.margin_mode is req.margin_mode
+        and o.side is held_side
+        for o in trader.orders.values()
+    ):  # a resting order of the other direction would open the other side when it fills
+        raise IllegalParameter("side", req.direction.name.lower())
     held = sum(
         (
             p.volume
@@ -681,12 +688,112 @@ class Protection:
     contract_code: str
     margin_mode: MarginMode
     position_side: PositionSide
-    trigger: Decimal
+    trigger: Decimal | None
     volume: Decimal
     created: int
+    state: str = "active"
+    """``active`` (armed) or ``effective`` (it fired and closed the position)."""
+    updated: int | None = None
 
 
 _KIND_DIGIT = {"tp": "1", "sl": "2"}
+_FIRED = {CloseType.TAKE_PROFIT: "tp", CloseType.STOP_LOSS: "sl"}
+
+
+def fired_protections(closed: list[SubPosition]) -> list[Protection]:
+    """Return the take-profit and stop-loss orders that fired, newest first.
+
+    One per kind, key and time, from the lead positions they closed (a group armed together
+    fires together). Their ids are the ones :func:`protections` gave them while armed when the
+    oldest protected sub position closed with them (the usual case). The trigger price is not
+    known: the core clears it when the position closes.
+    """
+    groups: dict[tuple[Any, ...], list[SubPosition]] = {}
+    for pos in sorted(closed, key=lambda p: p.sub_position_id):
+        kind = _FIRED.get(pos.close_type) if pos.close_type is not None else None
+        if pos.lead_uid is None and kind is not None and pos.close_time is not None:
+            groups.setdefault((pos.key, kind, pos.close_time), []).append(pos)
+    found: list[Protection] = []
+    for ((code, mode, side), kind, when), group in groups.items():
+        first = group[0]
+        found.append(
+            Protection(
+                f"{first.sub_position_id}{_KIND_DIGIT[kind]}",
+                kind,
+                code,
+                mode,
+                side,
+                None,
+                sum((p.volume for p in group), _ZERO),
+                first.open_time,
+                "effective",
+                when,
+            )
+        )
+    found.sort(key=lambda a: (a.updated or 0, a.algo_id), reverse=True)
+    return found
+
+
+_TYPES = {"tp": frozenset({"tp"}), "sl": frozenset({"sl"}), "tpsl": frozenset({"tp", "sl"})}
+
+
+def _of_type(kinds: str | None) -> frozenset[str]:
+    """Return the protection kinds an algo ``type`` selects (trigger/trailing: none served)."""
+    return _TYPES.get(kinds or "tpsl", frozenset())
+
+
+def algo_order(ctx: ServiceContext, uid: int, algo_id: str, kind: str | None) -> list[Protection]:
+    """Return one take-profit/stop-loss order, armed or fired; ``OrderNotFound`` otherwise."""
+    wanted = _of_type(kind)
+    with ctx.reads() as reads:
+        account = reads.account(uid)
+        if account is None:
+            raise UnknownUser(uid)
+        armed = [p for p in protections(account) if p.algo_id == algo_id]
+        closed = [] if armed else list(reads.user_report(uid).closed_positions)
+    found = armed or [p for p in fired_protections(closed) if p.algo_id == algo_id]
+    found = [p for p in found if p.kind in wanted]
+    if not found:
+        raise OrderNotFound(algo_id)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoHistoryQuery:
+    """``algo/order/history`` filters: contract, margin mode, type, states, time, size."""
+
+    contract_code: str | None
+    margin_mode: MarginMode | None
+    kind: str | None
+    states: frozenset[str] | None
+    start: int
+    end: int
+    limit: int
+
+
+def algo_history(ctx: ServiceContext, uid: int, query: AlgoHistoryQuery) -> list[Protection]:
+    """Return the take-profit/stop-loss orders that fired, newest first.
+
+    Cancelled ones are not kept by the store (disarming clears the trigger): ``canceled``
+    selects nothing [INF].
+    """
+    if query.contract_code is not None:
+        ctx.spec(query.contract_code)
+    if query.states is not None and not query.states & {"effective", "triggered"}:
+        return []
+    wanted = _of_type(query.kind)
+    with ctx.reads() as reads:
+        if reads.user(uid) is None:
+            raise UnknownUser(uid)
+        closed = list(reads.user_report(uid).closed_positions)
+    return [
+        p
+        for p in fired_protections(closed)
+        if p.kind in wanted
+        and query.contract_code in (None, p.contract_code)
+        and query.margin_mode in (None, p.margin_mode)
+        and query.start <= (p.updated or 0) <= query.end
+    ][: query.limit]
 
 
 def protections(account: Account, contract_code: str | None = None) -> list[Protection]:
@@ -707,7 +814,6 @@ def protections(account: Account, contract_code: str | None = None) -> list[Prot
                 continue
             first = armed[0]
             trigger = first.tp_trigger_price if kind == "tp" else first.sl_trigger_price
-            assert trigger is not None
             found.append(
                 Protection(
                     f"{first.sub_position_id}{_KIND_DIGIT[kind]}",

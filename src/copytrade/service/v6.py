@@ -23,6 +23,7 @@ from copytrade.domain.statistics import ProfitPoint, closed_lead, daily_pnl, win
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.ports import ApiKey, FollowerRow, Page
+from copytrade.service.queries import with_copy_equity
 from copytrade.service.retry import retry_conflicts
 
 _ZERO = Decimal(0)
@@ -111,7 +112,7 @@ def followers(ctx: ServiceContext, uid: int, cursor: Cursor) -> FollowersView:
         cursor.end,
     )
     with ctx.reads() as reads:
-        rows = reads.followers_page(uid, page)
+        rows = with_copy_equity(ctx, reads, reads.followers_page(uid, page))
     if page.ascending:
         rows = rows[::-1]
     shared: dict[int, Decimal] = {}

@@ -49,10 +49,30 @@ class Sandbox:
         self.admin.reset()
 
     def create_user(
-        self, role: str = "trader", balance: str | Decimal = "10000", **extra: Any
+        self,
+        role: str = "trader",
+        balance: str | Decimal = "10000",
+        *,
+        spot: str | Decimal | None = None,
+        futures: str | Decimal | None = None,
+        **extra: Any,
     ) -> Credentials:
-        """Create a user with an HMAC key; return its credentials."""
-        return self.admin.create_user(role, balance=balance, **extra)
+        """Create a user with an HMAC key; return its credentials.
+
+        ``balance`` funds the copy-trading account; ``spot`` and ``futures`` the other two.
+        """
+        return self.admin.create_user(role, balance=balance, spot=spot, futures=futures, **extra)
+
+    def set_funds(
+        self,
+        uid: int,
+        *,
+        balance: str | Decimal | None = None,
+        spot: str | Decimal | None = None,
+        futures: str | Decimal | None = None,
+    ) -> dict[str, Any]:
+        """Set any of a UID's three USDT balances (``balance``: the copy-trading account)."""
+        return self.admin.set_funds(uid, balance=balance, spot=spot, futures=futures)
 
     def trader_with_followers(
         self,

@@ -143,6 +143,10 @@ class LiveServer:
             )
         )
 
+    def set_funds(self, uid: int, **funds: str) -> Any:
+        """Set any of ``balance`` (copy trading), ``spot``, ``futures``; return all three."""
+        return self.admin(f"/_sim/users/{uid}/funds", funds)
+
     def follow(self, follower_uid: int, trader_uid: int, ratio: str = "1", **settings: Any) -> Any:
         """Make a follower copy a trader, with the admin API's follow settings.
 

@@ -232,6 +232,7 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
         ("get", "/_sim/health"),
         ("post", "/_sim/users"),
         ("get", "/_sim/users/{uid}"),
+        ("post", "/_sim/users/{uid}/funds"),
         ("post", "/_sim/follow"),
         ("post", "/_sim/followers/bulk"),
         ("get", "/_sim/markets"),

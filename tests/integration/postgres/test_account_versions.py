@@ -179,7 +179,7 @@ def test_a_trader_kept_with_its_follows_reads_them_once(
     one, _ = processes
     trader = new_trader(one)
     sim.bulk_followers(one.ctx, trader, 2, Decimal("10000"), Decimal("1"))
-    reads = count_reads(monkeypatch, "SELECT follower_uid, ratio FROM follows")
+    reads = count_reads(monkeypatch, "SELECT follower_uid, ratio, settings FROM follows")
     handlers.place_order(one.ctx, trader, BUY_ONE)  # reads the follows, keeps them
     handlers.place_order(one.ctx, trader, BUY_ONE)  # the version matched: kept follows used
     assert len(reads) == 1

@@ -83,3 +83,8 @@ def test_v5_tpsl_and_v6_commands_against_the_server(live_server: LiveServer) -> 
     (removed,) = json.loads(run("v6", "remove-followers", row["follower_uid"], "--json"))
     assert removed["s_code"] == "0"
     assert json.loads(run("v6", "followers", "--json")) == []
+    live_server.set_funds(trader["uid"], futures="10")
+    assert run("v6", "transfer", "--amount", "10", "--from", "futures", "--to", "copy-trading") == (
+        "ok\n"
+    )
+    assert live_server.user(trader["uid"])["futures"] == "0"

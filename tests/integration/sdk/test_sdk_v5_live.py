@@ -128,7 +128,7 @@ def test_v5_order_history_position_mode_and_take_profit_methods(
 
     (position,) = client.v5.positions(contract_code="BTC-USDT")
     take = (position.mark_price * Decimal("1.2")).quantize(Decimal(1))
-    (ack,) = client.v5.algo_order(
+    (ack,) = client.v5.place_algo_order(
         contract_code="BTC-USDT", side="sell", type="tp", tp_trigger_price=take
     )
     (armed,) = client.v5.algo_open_orders(contract_code="BTC-USDT")
@@ -142,6 +142,9 @@ def test_v5_order_history_position_mode_and_take_profit_methods(
     assert client.v5.positions() == ()
     assert live_server.user(follower["uid"])["positions"] == []
     assert client.v5.algo_open_orders() == ()
+    (fired,) = client.v5.algo_order_history(contract_code="BTC-USDT", states=["effective"])
+    assert (fired.algo_id, fired.type, fired.state) == (ack.algo_id, "tp", "effective")
+    assert client.v5.algo_order(algo_id=fired.algo_id, type="tp").state == fired.state
 
 
 def test_v5_algo_cancel_reports_each_id(
@@ -151,7 +154,7 @@ def test_v5_algo_cancel_reports_each_id(
     client.v5.place_order(contract_code="ETH-USDT", side="sell", volume=Decimal(1))
     (position,) = client.v5.positions(contract_code="ETH-USDT")
     stop = (position.mark_price * Decimal("1.1")).quantize(Decimal(1))
-    (ack,) = client.v5.algo_order(
+    (ack,) = client.v5.place_algo_order(
         contract_code="ETH-USDT", side="buy", type="sl", sl_trigger_price=stop
     )
     done = client.v5.cancel_algo_orders(contract_code="ETH-USDT", algo_ids=[ack.algo_id, "42"])

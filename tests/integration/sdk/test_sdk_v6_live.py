@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 
 from copytrade.client import (
+    BadRequest,
     Client,
     HmacAuth,
+    InsufficientFunds,
     PermissionDenied,
     PositionSide,
     RateLimitExceeded,
     TokenBucket,
+    TransferAccount,
 )
 from copytrade.protocol import v6 as p6
 from copytrade.testing.server import LiveServer
@@ -137,3 +140,38 @@ def test_v6_statistics_settings_and_follower_removal(live_server: LiveServer, te
     off = client.v6.follower_settings(enable=False)
     assert (off.enable, off.profit_sharing_ratio, off.max_followers) == (False, None, None)
     assert client.v6.config().enable is False
+
+
+def test_v6_transfer_moves_usdt_between_the_three_accounts(
+    live_server: LiveServer, team: Team
+) -> None:
+    client, trader, _follower = team
+    live_server.set_funds(trader["uid"], futures="1000", spot="0")
+    before = client.v5.balance().equity
+    moved = client.v6.transfer(
+        amount=Decimal("250.5"),
+        from_account=TransferAccount.FUTURES,
+        to_account=TransferAccount.COPY_TRADING,
+    )
+    assert moved is True
+    assert client.v5.balance().equity == before + Decimal("250.5")
+    client.v6.transfer(
+        amount=Decimal(100),
+        from_account=TransferAccount.COPY_TRADING,
+        to_account=TransferAccount.SPOT,
+    )
+    funds = live_server.user(trader["uid"])
+    assert (Decimal(funds["spot"]), Decimal(funds["futures"])) == (Decimal(100), Decimal("749.5"))
+
+    with pytest.raises(InsufficientFunds) as short:
+        client.v6.transfer(
+            amount=Decimal(5000),
+            from_account=TransferAccount.SPOT,
+            to_account=TransferAccount.FUTURES,
+        )
+    assert short.value.code == 1047
+    with pytest.raises(BadRequest) as same:
+        client.v6.transfer(
+            amount=Decimal(1), from_account=TransferAccount.SPOT, to_account=TransferAccount.SPOT
+        )
+    assert same.value.code == 1067

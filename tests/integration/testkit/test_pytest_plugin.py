@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copytrade.client import Client, MarginMode, OrderDirection, OrderPriceType
+from copytrade.client import Client, MarginMode, OrderDirection, OrderPriceType, TransferType
 from copytrade.testing import LiveServer, Sandbox
 
 pytest_plugins = ["pytester"]
@@ -35,6 +35,25 @@ def test_followers_made_by_the_factory_copy_an_order_placed_through_client_for(
         (position,) = copytrade.admin.user(uid)["positions"]
         assert position["volume"] == "2"
         assert position["lead_uid"] == team.trader["uid"]
+
+
+def test_the_sandbox_funds_spot_and_futures_and_the_sdk_transfers_between_them(
+    copytrade: Sandbox, client_for: object
+) -> None:
+    trader = copytrade.create_user("trader", "1000", spot="250.5", futures=Decimal(40))
+    view = copytrade.admin.user(trader["uid"])
+    assert (view["balance"], view["spot"], view["futures"]) == ("1000", "250.5", "40")
+    assert copytrade.set_funds(trader["uid"], futures="60") == {
+        "uid": trader["uid"],
+        "balance": "1000",
+        "spot": "250.5",
+        "futures": "60",
+    }
+    assert callable(client_for)
+    bot = client_for(trader)
+    assert bot.account_transfer(amount=Decimal("50.5"), type=TransferType.SPOT_TO_COPY) is True
+    view = copytrade.admin.user(trader["uid"])
+    assert (view["balance"], view["spot"], view["futures"]) == ("1050.5", "200", "60")
 
 
 INNER_TESTS = """

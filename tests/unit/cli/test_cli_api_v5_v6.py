@@ -27,6 +27,14 @@ STATS = {
 }  # fmt: skip
 TOTAL = [{"instType": "PERP", "ccy": "USDT", "totalAmt": "2.5"}]
 ACK = [{"algo_id": "77", "algo_client_order_id": None}]
+ALGO = {
+    "id": "77", "algo_id": "77", "algo_client_order_id": None, "contract_code": "BTC-USDT",
+    "side": "sell", "position_side": "long", "margin_mode": "cross", "type": "tp",
+    "state": "effective", "volume": "3", "tp_trigger_price": "70000", "tp_order_price": "0",
+    "tp_type": "market", "tp_trigger_price_type": "last", "sl_trigger_price": None,
+    "sl_order_price": None, "sl_type": None, "sl_trigger_price_type": None,
+    "order_source": "api", "created_time": "1781900000000", "updated_time": "1781900000000",
+}  # fmt: skip
 
 
 class Server:
@@ -75,6 +83,9 @@ COMMANDS: list[tuple[list[str], str, str, Any, Any]] = [
      {"contract_code": "ETH-USDT", "margin_mode": "isolated", "side": "buy", "type": "tpsl",
       "tp_trigger_price": "2000", "sl_trigger_price": "3500.5"}),
     (["v5", "tpsl-orders"], "GET", "/v5/algo/order/opens", [], {}),
+    (["v5", "tpsl-order", "77"], "GET", "/v5/algo/order", [ALGO], {"algo_id": "77"}),
+    (["v5", "tpsl-history", "-c", "BTC-USDT", "--state", "effective"], "GET",
+     "/v5/algo/order/history", [ALGO], {"contract_code": "BTC-USDT", "states": "effective"}),
     (["v5", "tpsl-cancel", "-c", "BTC-USDT", "77", "78"], "POST", "/v5/algo/cancel_orders",
      [{"algo_id": "77", "algo_client_order_id": None, "code": 200, "message": "Success"},
       {"algo_id": "78", "algo_client_order_id": None, "code": 1017, "message": "no"}],

@@ -40,10 +40,11 @@ from copytrade.domain.enums import (
     MarginMode,
     OrderPriceType,
     PositionSide,
+    Wallet,
 )
 from copytrade.domain.errors import DomainError
 from copytrade.domain.following import apply_own_exits, copies_of, end_follow, total_stop_hit
-from copytrade.domain.funds import apply_transfer, check_transfer
+from copytrade.domain.funds import apply_transfer, check_move, check_transfer
 from copytrade.domain.margin import pnl, to_money
 from copytrade.domain.model import Account, SubPosition
 from copytrade.domain.tpsl import fire_triggers, set_tpsl
@@ -113,7 +114,7 @@ margin_ops = st.builds(
 transfer_ops = st.builds(
     TransferOp,
     uid=UIDS,
-    kind=st.integers(0, 5),
+    kind=st.integers(0, 7),  # 1-4: v1's types; 6, 7: spot <-> futures (v6, /v2)
     amount=st.decimals("0.00000001", "3000", places=8),
 )
 # mostly UID 0 (no follower, a no-op): a session should copy for a while before removals
@@ -269,7 +270,10 @@ class V1Session(Session):
             )
 
     def transfer(self, op: TransferOp) -> None:
-        checked = check_transfer(op.amount, op.kind, "USDT")
+        if op.kind in _SPOT_FUTURES:
+            checked = check_move(op.amount, *_SPOT_FUTURES[op.kind], "USDT")
+        else:
+            checked = check_transfer(op.amount, op.kind, "USDT")
         apply_transfer(self.accounts[op.uid], checked, self.markets, self.env)
 
     def remove(self, op: RemoveOp) -> None:
@@ -281,6 +285,9 @@ class V1Session(Session):
             self.accounts[uid], self.trader, PROFIT_SHARE, self.markets, close_type, self.env
         )
         del self.follows[uid]
+
+
+_SPOT_FUTURES = {6: (Wallet.SPOT, Wallet.FUTURES), 7: (Wallet.FUTURES, Wallet.SPOT)}
 
 
 def _tick(contract_code: str, price: Decimal) -> Decimal:

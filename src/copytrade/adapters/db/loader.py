@@ -24,7 +24,7 @@ MARKS_VERSION = "(SELECT value FROM counters WHERE name = 'marks')"
 def select_heads(
     conn: Connection, scope: str, params: list[Any], *, lock: bool = False
 ) -> list[Any]:
-    """Return ``(uid, balance, version)`` of the ``accounts`` rows in ``scope``.
+    """Return ``(uid, balance, version, spot, futures)`` of the ``accounts`` rows in ``scope``.
 
     With ``lock`` (PostgreSQL) the rows are locked in uid order (``FOR UPDATE``) and each row
     also carries the marks version (one round trip for both).
@@ -32,11 +32,21 @@ def select_heads(
     if lock:
         return query(
             conn,
-            f"SELECT uid, balance, version, {MARKS_VERSION} FROM accounts "  # noqa: S608
+            f"SELECT uid, balance, version, spot, futures, {MARKS_VERSION} "  # noqa: S608
+            f"FROM accounts "
             f"WHERE {scope} ORDER BY uid FOR UPDATE",
             params,
         )
-    return query(conn, f"SELECT uid, balance, version FROM accounts WHERE {scope}", params)  # noqa: S608
+    return query(
+        conn,
+        f"SELECT uid, balance, version, spot, futures FROM accounts WHERE {scope}",  # noqa: S608
+        params,
+    )
+
+
+def account_of(head: Any) -> Account:
+    """Return the empty account (no positions yet) of a row of :func:`select_heads`."""
+    return Account(head[0], Decimal(head[1]), spot=Decimal(head[3]), futures=Decimal(head[4]))
 
 
 def fill_accounts(
@@ -71,7 +81,7 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
     if not uids:
         return {}
     heads = select_heads(conn, flavour.uid_scope(len(uids)), flavour.uid_params(uids))
-    found = {uid: Account(uid, Decimal(balance)) for uid, balance, _version in heads}
+    found = {head[0]: account_of(head) for head in heads}
     fill_accounts(conn, flavour, found)
     return found
 
@@ -79,6 +89,6 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
 def load_followers(conn: Connection, flavour: Flavour, trader_uid: int) -> dict[int, Account]:
     """Load every active follower of a trader in full, without locking."""
     heads = select_heads(conn, flavour.followers_scope(), [trader_uid])
-    found = {uid: Account(uid, Decimal(balance)) for uid, balance, _version in heads}
+    found = {head[0]: account_of(head) for head in heads}
     fill_accounts(conn, flavour, found, follower_of=trader_uid)
     return found

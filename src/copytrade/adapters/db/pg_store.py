@@ -8,7 +8,7 @@ and a thread pool running the use cases.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from types import TracebackType
@@ -84,6 +84,10 @@ class SharedReadModel:
     def marks(self) -> dict[str, Decimal]:
         """Return every contract's mark price."""
         return marks_of(self.conn)
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the accounts of ``uids`` as committed, in one read without a lock."""
+        return load_accounts(self.conn, POSTGRES, sorted(set(uids)))
 
     def user(self, uid: int) -> User | None:
         """Return a user."""

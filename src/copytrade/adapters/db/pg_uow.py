@@ -34,7 +34,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db.engine import ConnectionKeeper
-from copytrade.adapters.db.loader import MARKS_VERSION, fill_accounts, select_heads
+from copytrade.adapters.db.loader import (
+    MARKS_VERSION,
+    account_of,
+    fill_accounts,
+    select_heads,
+)
 from copytrade.adapters.db.pg_writer import write_change_set
 from copytrade.adapters.db.records import SqlAdmin, SqlFollows, SqlUsers, exposed_to, follows_of
 from copytrade.adapters.db.records import SqlMarkets as _SqlMarkets
@@ -191,11 +196,12 @@ class PgAccounts:
         locks, versions = unit.locks, unit.versions
         rows = select_heads(unit.conn, scope, params, lock=True)
         if rows and not unit.marks_written:  # the marks version came along
-            locks.marks_version = rows[0][3]
+            locks.marks_version = rows[0][5]
         identity = locks.identity
         found: dict[int, Account] = {}
         fresh: dict[int, Account] = {}
-        for uid, balance, version, _marks in rows:
+        for row in rows:
+            uid, version = row[0], row[2]
             known = identity.get(uid)
             if known is None:
                 locks.version_of[uid] = version
@@ -205,7 +211,7 @@ class PgAccounts:
                     if follows is not None:
                         locks.follows_of[uid] = follows
                 if known is None:
-                    known = fresh[uid] = Account(uid, Decimal(balance))
+                    known = fresh[uid] = account_of(row)
                 identity[uid] = known
             found[uid] = known
         whole = follower_of is not None and len(fresh) == len(found)

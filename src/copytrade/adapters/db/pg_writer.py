@@ -89,7 +89,7 @@ def _parts(
     """
     versioned, blind = _versioned_accounts(changes, version_of, identity)
     parts: list[Part] = [
-        ("update", "accounts", ("balance", "version"), "uid", versioned),
+        ("update", "accounts", ("balance", "spot", "futures", "version"), "uid", versioned),
         ("bump", "accounts", (), "uid", blind),
     ]
     for table, rows, new in (
@@ -121,8 +121,9 @@ def _versioned_accounts(
 ) -> tuple[list[tuple[Any, ...]], list[int]]:
     """Return the account rows to write and the uids whose version only moves on.
 
-    Return the (balance, version, uid) rows of the accounts whose state changed, each with
-    its version moved on, and the uids of those the unit did not lock (version only moved on).
+    Return the (balance, spot, futures, version, uid) rows of the accounts whose state
+    changed, each with its version moved on, and the uids of those the unit did not lock
+    (version only moved on).
     """
     uids = set(changes.accounts)
     uids.update(p.uid for p in changes.positions.values())
@@ -139,7 +140,15 @@ def _versioned_accounts(
             blind.append(uid)
             continue
         version_of[uid] = version + 1
-        rows.append((format(account.balance, "f"), version + 1, uid))
+        rows.append(
+            (
+                format(account.balance, "f"),
+                format(account.spot, "f"),
+                format(account.futures, "f"),
+                version + 1,
+                uid,
+            )
+        )
     return rows, blind
 
 

@@ -7,6 +7,7 @@ in memory (the embedded store's cache, the shared store's version-vouched copies
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -18,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.sql import UID_START, Flavour, executemany, query
 from copytrade.adapters.secrets import SecretBox
-from copytrade.domain.copytrading import Follow
+from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
+from copytrade.domain.enums import Wallet
 from copytrade.service.ports import ApiKey, User
 
 _RANDOM = random.Random()  # not a secret: versions only have to differ across resets
@@ -104,24 +106,37 @@ def key_of(conn: Connection, secrets: SecretBox, access_key: str) -> ApiKey | No
     )
 
 
+def settings_text(follow: Follow) -> str | None:
+    """Return the ``follows.settings`` text of a follow (``None`` for a plain ratio follow)."""
+    settings = follow_settings(follow)
+    return json.dumps(settings, sort_keys=True, separators=(",", ":")) if settings else None
+
+
+def follow_of(follower_uid: int, trader_uid: int, ratio: Any, settings: str | None) -> Follow:
+    """Return the follow a ``follows`` row describes, its settings included."""
+    return follow_with_settings(
+        follower_uid, trader_uid, Decimal(ratio), json.loads(settings) if settings else None
+    )
+
+
 def active_follow_of(conn: Connection, follower_uid: int) -> Follow | None:
     """Return the follower's current follow."""
     f = t.follows
     r = conn.execute(
         select(f).where(and_(f.c.follower_uid == follower_uid, f.c.active.is_(True)))
     ).first()
-    return Follow(r.follower_uid, r.trader_uid, r.ratio) if r else None
+    return follow_of(r.follower_uid, r.trader_uid, r.ratio, r.settings) if r else None
 
 
 def follows_of(conn: Connection, flavour: Flavour, trader_uid: int) -> list[Follow]:
     """Return a trader's active follows, oldest first."""
     rows = query(
         conn,
-        "SELECT follower_uid, ratio FROM follows "  # noqa: S608 - our own names
+        "SELECT follower_uid, ratio, settings FROM follows "  # noqa: S608 - our own names
         f"WHERE trader_uid = {flavour.mark} AND active ORDER BY follow_id",
         [trader_uid],
     )
-    return [Follow(uid, trader_uid, Decimal(ratio)) for uid, ratio in rows]
+    return [follow_of(uid, trader_uid, ratio, settings) for uid, ratio, settings in rows]
 
 
 def marks_of(conn: Connection) -> dict[str, Decimal]:
@@ -239,6 +254,7 @@ class SqlFollows:
                     "started_at": now,
                     "ended_at": None,
                     "active": True,
+                    "settings": settings_text(f),
                 }
                 for fid, f in rows
             ],
@@ -354,6 +370,17 @@ class SqlAdmin:
         a = t.accounts
         self._conn().execute(
             update(a).where(a.c.uid == uid).values(balance=balance, version=a.c.version + 1)
+        )
+        self._changes.balance_set(uid)
+
+    def set_wallet(self, uid: int, wallet: Wallet, amount: Decimal) -> None:
+        """Overwrite one of a UID's three USDT balances (and move its version on)."""
+        a = t.accounts
+        column = {Wallet.COPY_TRADING: "balance", Wallet.SPOT: "spot", Wallet.FUTURES: "futures"}
+        self._conn().execute(
+            update(a)
+            .where(a.c.uid == uid)
+            .values({column[wallet]: amount, "version": a.c.version + 1})
         )
         self._changes.balance_set(uid)
 

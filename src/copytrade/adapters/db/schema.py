@@ -58,6 +58,9 @@ accounts = Table(
     Column("balance", DecimalText, nullable=False),
     # PostgreSQL: moved on by every write of the account's state (migration 0003)
     Column("version", BigInteger, nullable=False, server_default=text("0")),
+    # the UID's two other USDT balances; ``balance`` is the copy-trading wallet (migration 0008)
+    Column("spot", DecimalText, nullable=False, server_default=text("'0'")),
+    Column("futures", DecimalText, nullable=False, server_default=text("'0'")),
 )
 
 levers = Table(
@@ -165,6 +168,8 @@ follows = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger, nullable=True),
     Column("active", Boolean, nullable=False),
+    # the follower's settings beyond the ratio, a JSON object; NULL: a ratio follow (0008)
+    Column("settings", Text, nullable=True),
     Index("ix_follows_trader_active", "trader_uid", "active"),
     Index("ix_follows_follower", "follower_uid"),
 )

@@ -7,7 +7,7 @@ of work (:mod:`.sqlite_uow`) and the background WAL checkpointer (:mod:`.checkpo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -109,6 +109,20 @@ class EmbeddedReadModel:
             if account is not None:
                 cached[uid] = account
         return account
+
+    def accounts(self, uids: Sequence[int]) -> dict[int, Account]:
+        """Return the accounts of ``uids`` (from memory inside the group), in one read."""
+        wanted = sorted(set(uids))
+        if self._batch is None:
+            return load_accounts(self.conn, SQLITE, wanted)
+        cached = self._cache.accounts
+        found = {uid: cached[uid] for uid in wanted if uid in cached}
+        missing = [uid for uid in wanted if uid not in found]
+        if missing:
+            loaded = load_accounts(self._fresh(), SQLITE, missing)
+            cached.update(loaded)
+            found.update(loaded)
+        return found
 
     def marks(self) -> dict[str, Decimal]:
         """Return the marks (from memory inside the group)."""

@@ -52,7 +52,7 @@ class ChangeRows:
 
     def __init__(self) -> None:
         """Start empty."""
-        self.balances: dict[int, str] = {}
+        self.balances: dict[int, tuple[str, str, str]] = {}
         self.positions: dict[int, tuple[Any, ...]] = {}
         self.new_positions: set[int] = set()
         self.orders: dict[int, tuple[Any, ...]] = {}
@@ -74,7 +74,12 @@ class ChangeRows:
         rows = cls.__new__(cls)
         accounts = changes.accounts
         rows.balances = (
-            {uid: format(a.balance, "f") for uid, a in accounts.items()} if accounts else {}
+            {
+                uid: (format(a.balance, "f"), format(a.spot, "f"), format(a.futures, "f"))
+                for uid, a in accounts.items()
+            }
+            if accounts
+            else {}
         )
         positions = changes.positions
         rows.positions = {i: position_values(p) for i, p in positions.items()} if positions else {}
@@ -114,8 +119,8 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
     if rows.balances:
         executemany(
             conn,
-            update_sql("?", "accounts", ("balance",), "uid"),
-            [(balance, uid) for uid, balance in rows.balances.items()],
+            update_sql("?", "accounts", ("balance", "spot", "futures"), "uid"),
+            [(*funds, uid) for uid, funds in rows.balances.items()],
         )
     for table, keyed, new in (
         ("positions", rows.positions, rows.new_positions),

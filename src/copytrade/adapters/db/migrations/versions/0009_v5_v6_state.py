@@ -20,7 +20,7 @@ from alembic import op
 from copytrade.adapters.db.types import DecimalText
 
 revision = "0009"
-down_revision = "0007"  # v6rest: "0008" once v1funds' migration lands (the integrator rechains)
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
