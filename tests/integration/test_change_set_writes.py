@@ -116,7 +116,9 @@ def test_every_part_of_a_change_set_is_stored_exactly(engine: Engine, count: int
     owners = UIDS[:count]
     changes = ChangeSet()
     for uid in owners:
-        changes.touch(Account(uid, Decimal("1234.56789012")))
+        changes.touch(
+            Account(uid, Decimal("1234.56789012"), spot=Decimal("0.1"), futures=Decimal("2E+3"))
+        )
     new_positions = [position(100 + i, uid) for i, uid in enumerate(owners)]
     for p in new_positions:
         changes.save_position(p, new=True)
@@ -148,9 +150,9 @@ def test_every_part_of_a_change_set_is_stored_exactly(engine: Engine, count: int
     )
     persist(engine, changes, owners)
 
-    assert [(u, Decimal(b)) for u, b, _v in rows(engine, t.accounts)][:count] == [
-        (uid, Decimal("1234.56789012")) for uid in owners
-    ]
+    assert [(r[0], str(r[1]), str(r[3]), str(r[4])) for r in rows(engine, t.accounts)][:count] == [
+        (uid, "1234.56789012", "0.1", "2000") for uid in owners
+    ]  # exact text, no exponent
     assert rows(engine, t.positions) == [
         tuple(_stored(v) for v in position_values(p)) for p in new_positions
     ]

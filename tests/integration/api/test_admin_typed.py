@@ -254,7 +254,8 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
                 assert ref.rsplit("/", 1)[-1] in schemas, (path, status)
     create = schemas["CreateUserRequest"]
     assert create["additionalProperties"] is False
-    assert set(create["properties"]) >= {"role", "balance", "ed25519_public_key"}
+    assert set(create["properties"]) >= {"role", "balance", "spot", "futures", "ed25519_public_key"}
+    assert set(schemas["FundsRequest"]["properties"]) == {"balance", "spot", "futures"}
     assert schemas["FollowRequest"]["properties"]["follower_uid"]["maximum"] == 2**63 - 1
 
 
@@ -276,3 +277,18 @@ def test_the_schema_and_docs_need_the_token_when_one_is_set(tmp_path: Path) -> N
             _refused(server.http.get(path), None, 401)
         ok = server.http.get("/_sim/openapi.json", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
+
+
+def test_funding_refuses_bad_bodies_and_unknown_uids_and_changes_nothing(
+    live_server: LiveServer,
+) -> None:
+    uid = live_server.create_user("trader", balance="5", spot="6", futures="7")["uid"]
+    post = live_server.http.post
+    _refused(post(f"/_sim/users/{uid}/funds", json={}), None)  # nothing to set
+    _refused(post(f"/_sim/users/{uid}/funds", json={"spot": "-1"}), "spot")
+    _refused(post(f"/_sim/users/{uid}/funds", json={"futures": "1e30"}), "futures")
+    _refused(post(f"/_sim/users/{uid}/funds", json={"wallet": "1"}), "wallet")
+    _refused(post("/_sim/users/42/funds", json={"spot": "1"}), "uid", 404)
+    _refused(post("/_sim/users", json={"role": "trader", "futures": "-0.1"}), "futures")
+    view = live_server.user(uid)
+    assert (view["balance"], view["spot"], view["futures"]) == ("5", "6", "7")

@@ -243,7 +243,7 @@ def test_a_request_without_any_auth_parameter_is_403(live_server: LiveServer) ->
 @pytest.mark.parametrize(
     "stamp",
     [
-        timedelta(minutes=-6),  # made into a time when the test runs, not when collected
+        timedelta(minutes=-6),  # made when the test runs: a long session would age it
         timedelta(minutes=6),
         "2024-06-25 08:30:00",
         "2024-06-25T08:30",
@@ -266,8 +266,9 @@ def test_a_request_without_any_auth_parameter_is_403(live_server: LiveServer) ->
 def test_a_timestamp_outside_the_window_or_malformed_is_12001(
     live_server: LiveServer, trader: dict[str, Any], stamp: str | timedelta
 ) -> None:
-    when = _now(stamp) if isinstance(stamp, timedelta) else stamp
-    reply = send(live_server, trader, "GET", CURRENT, params=BTC, Timestamp=when)
+    if isinstance(stamp, timedelta):
+        stamp = _now(stamp)
+    reply = send(live_server, trader, "GET", CURRENT, params=BTC, Timestamp=stamp)
     assert_error(reply, 12001, "Invalid submission time.")
 
 
