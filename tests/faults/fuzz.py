@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning
 
+from copytrade.cli.serving import MAX_HEAD_BYTES
 from copytrade.protocol.error_codes import ErrorCode
 from copytrade.protocol.signing import (
     canonical_string,
@@ -60,6 +61,7 @@ MAX_RESTARTS = 25
 ENVELOPE_KEYS = {"code", "data", "tid", "success"}
 _VARYING = re.compile(r"[0-9a-f]{8,}|\\d+")
 UVICORN_400 = "Invalid HTTP request received."
+HEAD_CAP = f"(limit {MAX_HEAD_BYTES} bytes)."
 DOCUMENTED = frozenset(c.value for c in ErrorCode)
 
 
@@ -374,9 +376,11 @@ class Fuzzer:
             self.secrets.append(secret)
 
     def _uvicorn_400(self, reply: httpx.Response, text: str) -> bool:
-        """Count uvicorn's own plain-text 400 for a request it cannot parse (the app never sees
-        it, issue 12 item 9 accepts it)."""
-        if reply.status_code == 400 and text.strip() == UVICORN_400:
+        """Count the plain-text refusals of a request the app never sees: uvicorn's 400 for one
+        it cannot parse (issue 12 item 9 accepts it), and the head cap's 414/431
+        (``cli/serving.py``)."""
+        unparsable = reply.status_code == 400 and text.strip() == UVICORN_400
+        if unparsable or (reply.status_code in (414, 431) and HEAD_CAP in text):
             self.fig.uvicorn_400 += 1
             return True
         return False

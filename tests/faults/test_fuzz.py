@@ -44,3 +44,8 @@ def test_nothing_leaks_a_traceback_or_a_secret(fuzz: FuzzFigures) -> None:
 
 def test_no_case_breaks_the_server(fuzz: FuzzFigures) -> None:
     assert fuzz.broken_server == 0, fuzz.report("server broken by a case")
+
+
+def test_every_request_gets_an_answer(fuzz: FuzzFigures) -> None:
+    # raw non-ASCII bytes or a head over the cap used to end in a reset before the reply
+    assert fuzz.transport_errors == 0, fuzz.report("transport error")

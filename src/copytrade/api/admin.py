@@ -9,7 +9,7 @@ Requests and replies are typed (:mod:`copytrade.api.admin_models`), described at
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from copytrade.api import admin_models as m
 from copytrade.api.admin_http import (
+    TOKEN_REQUIRED,
     AdminError,
     Operation,
     authorised,
@@ -120,8 +121,14 @@ class AdminApi:
         seed: Callable[[], None],
         clock_control: Any,
         ticker: MarketTicker | None = None,
+        extra_operations: Sequence[Operation] = (),
     ) -> None:
-        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets."""
+        """Wire the service context; ``on_reset`` clears caches, ``seed`` re-seeds markets.
+
+        ``extra_operations`` are calls served by other parts (health and readiness), served
+        and documented with this table's own.
+        """
+        self.extra_operations = tuple(extra_operations)
         self.ctx = ctx
         self._runner = run
         self.token = token
@@ -143,7 +150,7 @@ class AdminApi:
         """Return every admin call with its models (the one table routes and docs use)."""
         op = Operation
         return [
-            op("GET", "/_sim/health", self.health, m.HealthReply),
+            *self.extra_operations,
             op("POST", "/_sim/users", self.create_user, m.CreateUserReply, m.CreateUserRequest),
             op("GET", "/_sim/users/{uid}", self.get_user, m.UserReply, path_params=("uid",)),
             op(
@@ -219,7 +226,7 @@ class AdminApi:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if not self.authorised(request):
-                return error_reply(401, "admin token required (Authorization: Bearer <token>)")
+                return error_reply(401, TOKEN_REQUIRED)
             return await fn(request)
 
         return endpoint
@@ -246,13 +253,6 @@ class AdminApi:
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self._runner(fn, *args)
-
-    async def health(self, _: None) -> m.HealthReply:
-        """Report liveness and which server process answered.
-
-        ``worker`` is the process's snowflake worker number (several with ``--workers N``).
-        """
-        return m.HealthReply(status="ok", worker=getattr(self.ctx.ids, "worker", 0))
 
     async def create_user(self, body: m.CreateUserRequest) -> m.CreateUserReply:
         """Create a trader or follower with a funded account and one API key.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,8 @@ from copytrade.service.ports import ServiceBusy
 
 MAX_BODY_BYTES = 1 << 20
 """An admin body larger than this (1 MiB) is refused unread."""
+TOKEN_REQUIRED = "admin token required (Authorization: Bearer <token>)"  # noqa: S105 - a message
+"""The 401 text of every guarded ``/_sim/`` call and of ``/metrics``."""
 
 _UID = TypeAdapter(Uid)
 
@@ -47,8 +49,10 @@ class Operation:
     """One admin call: method and path, its handler, and the models of its body and reply.
 
     The handler is called as ``handler(body, **path_params)``; ``body`` is the validated
-    request model (``None`` when the call takes none). Its docstring's first line is the
-    summary in the OpenAPI document, the rest the description.
+    request model (``None`` when the call takes none). It returns the reply model (sent with
+    200), or a ready response for another status listed in ``also`` (the same model, e.g. a
+    503 of readiness). Its docstring's first line is the summary in the OpenAPI document, the
+    rest the description.
     """
 
     method: str
@@ -57,6 +61,8 @@ class Operation:
     reply: type[BaseModel]
     request: type[BaseModel] | None = None
     path_params: tuple[str, ...] = ()
+    also: dict[str, str] = field(default_factory=dict)
+    """Other statuses answered with the ``reply`` model, and when (for the OpenAPI document)."""
 
 
 def json_default(value: Any) -> Any:
@@ -159,7 +165,8 @@ async def dispatch(operation: Operation, request: Request) -> Response:
         body = None
         if operation.request is not None:
             body = operation.request.model_validate(await read_json(request))
-        return reply(await operation.handler(body, **path))
+        answer = await operation.handler(body, **path)
+        return answer if isinstance(answer, Response) else reply(answer)
     except ValidationError as exc:
         return _validation_reply(exc)
     except AdminError as exc:

@@ -262,10 +262,28 @@ class ErrorReply(BaseModel):
 
 
 class HealthReply(_Reply):
-    """Liveness and the worker number of the process that answered."""
+    """Liveness, and what the process that answered runs on."""
 
-    status: str
-    worker: int
+    status: Literal["ok"] = Field(description="Always `ok`: the process serves.")
+    version: str = Field(description="copytrade's version.")
+    worker: int = Field(
+        description="The process's snowflake worker number (several with `--workers N`)."
+    )
+    store: str = Field(description="`memory`, `sqlite` or `postgresql`.")
+    database: str = Field(description="The store's URL, without a password.")
+    schema_revision: str | None = Field(
+        description="The database's migration revision (`null` in memory or when unreachable)."
+    )
+    schema_head: str | None = Field(description="The revision this server needs.")
+    database_state: str = Field(description="`ok`, or `unreachable (why)`.")
+    redis: str = Field(description="`ok`, `not configured`, or `unreachable (why)`.")
+
+
+class ReadyReply(HealthReply):
+    """Readiness (HTTP 200 or 503), with the process's health."""
+
+    ready: bool = Field(description="Whether the database and Redis (if configured) can serve.")
+    problems: list[str] = Field(description="Why the process is not ready (empty when ready).")
 
 
 class CreateUserReply(_Reply):

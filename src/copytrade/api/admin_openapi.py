@@ -42,6 +42,7 @@ _ERRORS = {
     "401": "The admin token is missing or wrong.",
     "404": "No such user or contract.",
     "413": "The body is larger than 1 MiB.",
+    "503": "The database is busy or unreachable: retry shortly.",
 }
 
 
@@ -115,13 +116,16 @@ def openapi_document(operations: Sequence[Operation]) -> dict[str, Any]:
             "summary": summary,
             "tags": ["admin"],
             "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": _json_content(refs[(o.reply, "serialization")]),
-                },
                 **{
                     code: {"description": text, "content": _json_content(error_ref)}
                     for code, text in _ERRORS.items()
+                },
+                **{
+                    status: {
+                        "description": text,
+                        "content": _json_content(refs[(o.reply, "serialization")]),
+                    }
+                    for status, text in {"200": "OK", **o.also}.items()
                 },
             },
         }

@@ -11,8 +11,11 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
+from copytrade import __version__
 from copytrade.api.admin import AdminApi
+from copytrade.api.admin_http import error_reply, reply
 from copytrade.api.auth import Authenticator
 from copytrade.api.dashboard import Dashboard
 from copytrade.api.health import HealthApi
@@ -88,10 +91,47 @@ def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) ->
     return on_reset
 
 
+SIM_PREFIX = "/_sim/"
+INDEX = {
+    "service": "copytrade",
+    "version": __version__,
+    "dashboard": "/_sim/ui",
+    "admin_docs": "/_sim/docs",
+    "admin_openapi": "/_sim/openapi.json",
+    "health": "/_sim/health",
+    "ready": "/_sim/ready",
+    "metrics": "/metrics",
+}
+"""What ``/`` and ``/_sim/`` answer: where a newcomer finds the rest (paths only, no data)."""
+
+
+async def _index(request: Request) -> Response:
+    return reply(INDEX)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Return every method some route serves at this path (Starlette's 405 names one route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
-    status = getattr(exc, "status_code", 404)
-    code = 405 if status == 405 else 404
-    return json_response(error_body(code, new_tid()), code)
+    """Answer an unknown path or method: the admin shape under ``/_sim/``, else HTX's envelope."""
+    code = 405 if getattr(exc, "status_code", 404) == 405 else 404
+    headers = {"Allow": _allowed_methods(request)} if code == 405 else None
+    path = request.url.path
+    if (path + "/").startswith(SIM_PREFIX):
+        if code == 405:
+            text = f"{request.method} is not allowed on {path} (see /_sim/docs)"
+        else:
+            text = f"no admin call {request.method} {path} (see /_sim/docs)"
+        answer = error_reply(code, text)
+        answer.headers.update(headers or {})
+        return answer
+    return json_response(error_body(code, new_tid()), code, headers)
 
 
 def _lifespan(
@@ -193,11 +233,16 @@ def create_app(
         seed=services.seed,
         clock_control=services.clock,
         ticker=ticker,
+        extra_operations=health.operations(),
     )
     admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
     # HTX's paths never reach the router: the entry (_entry) serves them
-    routes = health.routes()  # before the admin API's: its /_sim/health is this one
-    routes += admin.routes()
+    routes = [
+        Route("/", _index, methods=["GET"]),
+        Route(SIM_PREFIX, _index, methods=["GET"]),
+        *health.routes(),
+        *admin.routes(),
+    ]
     if services.overview is not None:
         routes += Dashboard.for_admin(admin, services.overview).routes()
 

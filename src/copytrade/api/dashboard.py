@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from copytrade.api.admin import AdminApi
-from copytrade.api.admin_http import error_reply, json_default, reply
+from copytrade.api.admin_http import TOKEN_REQUIRED, error_reply, json_default, reply
 from copytrade.api.dashboard_html import Point, render_live, render_login, render_page
 from copytrade.domain.trading import Market
 from copytrade.protocol.decimals import fmt
@@ -138,7 +138,7 @@ class Dashboard:
     async def live(self, request: Request) -> Response:
         """The live fragment the page polls."""
         if not self._authorised(request):
-            return error_reply(401, "admin token required")
+            return error_reply(401, TOKEN_REQUIRED)
         view = await self.snapshot()
         return HTMLResponse(
             render_live(view, self.history.snapshot()), headers={"cache-control": "no-store"}
@@ -147,7 +147,7 @@ class Dashboard:
     async def state(self, request: Request) -> Response:
         """The snapshot as JSON (decimals as strings)."""
         if not self._authorised(request):
-            return error_reply(401, "admin token required")
+            return error_reply(401, TOKEN_REQUIRED)
         view = await self.snapshot()
         return reply(_state_json(view, self.history.snapshot()))
 

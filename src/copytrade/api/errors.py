@@ -35,9 +35,7 @@ class Rule:
         """Return ``(code, msg)`` for ``error``."""
         if self.text is not None:
             return self.code, self.text
-        if self.args is None:
-            return self.code, self.code.message
-        return self.code, self.code.message.format(*self.args(error))
+        return self.code, self.code.text(*(self.args(error) if self.args else ()))
 
 
 def _bound(error: d.InvalidTakeProfit | d.InvalidStopLoss) -> tuple[object, ...]:

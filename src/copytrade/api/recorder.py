@@ -25,7 +25,14 @@ FORMAT = 1
 SIGNATURE_PARAMS = frozenset(
     {"AccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp", "Signature"}
 )
-_SKIPPED = ("/_sim/ui", "/_sim/openapi.json", "/_sim/docs", "/_sim/ping", "/_sim/health")
+_SKIPPED = (
+    "/_sim/ui",
+    "/_sim/openapi.json",
+    "/_sim/docs",
+    "/_sim/ping",
+    "/_sim/health",
+    "/_sim/ready",
+)
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
 
@@ -42,7 +49,7 @@ def recorded(path: str, htx_paths: frozenset[str]) -> bool:
     """Return whether requests to ``path`` are recorded."""
     if path in htx_paths:
         return True
-    return path.startswith("/_sim/") and not path.startswith(_SKIPPED)
+    return path.startswith("/_sim/") and path != "/_sim/" and not path.startswith(_SKIPPED)
 
 
 class Recorder:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from copytrade.api.logs import LOG_FORMATS, LOG_LEVELS
 from copytrade.cli._output import ENV_HELP
@@ -30,7 +31,40 @@ class ServerError(click.ClickException):
     exit_code = 2
 
 
-@click.group(epilog=ENV_HELP)
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """Return ``exc`` as one line naming the help to read (click prints a usage block).
+
+    A group called without a subcommand still shows its help (click's ``NoArgsIsHelpError``).
+    """
+    if isinstance(exc, NoArgsIsHelpError):
+        return exc
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return click.UsageError(exc.format_message() + where)
+
+
+class _Copytrade(click.Group):
+    """The ``copytrade`` group: every usage mistake, of any subcommand, is one line (exit 2)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc.__cause__
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc.__cause__
+
+
+@click.group(cls=_Copytrade, epilog=ENV_HELP)
 @click.version_option(package_name="copytrade")
 def main() -> None:
     """Copytrade: an HTX-compatible copy-trading futures engine, its SDK and CLI."""

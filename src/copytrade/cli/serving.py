@@ -10,7 +10,10 @@ connection (or of the request's first byte), and the body within ``body_timeout_
 headers (checked every quarter second). Past either, the connection is closed without a reply
 (there is no request to answer).
 The request line and headers are also capped at ``max_head_bytes`` (httptools sets no limit, and
-uvicorn would buffer a URL of any length).
+uvicorn would buffer a URL of any length): past it the client gets ``414`` (still in the URL)
+or ``431`` in plain text, as uvicorn answers an unparsable request (``400``). After any of
+these refusals the connection drops what the client still sends for up to :data:`LINGER_S`
+before closing, so that the reply is read rather than lost to a TCP reset.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ MAX_HEAD_BYTES = 256 * 1024
 SWEEP_EVERY_S = 0.25
 """How often each server checks its connections' deadlines (their resolution)."""
 
-_HEAD, _BODY = 1, 2
+LINGER_S = 1.0
+"""How long a refused connection's input is still read (and dropped) before it is closed."""
+
+_HEAD, _BODY, _LINGER = 1, 2, 3
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _ProtocolBase
@@ -83,9 +89,47 @@ class _Deadlines(_ProtocolBase):
         if self._phase == _HEAD:
             self._head_bytes += len(data)
             if self._head_bytes > self._max_head_bytes:
-                self.transport.close()
+                self._refuse_head()
                 return
+        elif self._phase == _LINGER:
+            return  # refused: what the client still sends is dropped
         super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        """Refuse an unparsable request with uvicorn's 400, then close as :meth:`_linger` does."""
+        self._linger(plain_reply(400, msg, self.server_state.default_headers))
+
+    def _refuse_head(self) -> None:
+        """Answer a head over the cap (414 while still in the URL, else 431), then close.
+
+        Nothing is written while an earlier (pipelined) request's reply is still being sent:
+        a status line in the middle of it would corrupt it; the connection is only closed.
+        """
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            if self.headers:
+                status, text = 431, "Request line and headers too large"
+            else:
+                status, text = 414, "Request URL too long"
+            text += f" (limit {self._max_head_bytes} bytes)."
+            self._linger(plain_reply(status, text, self.server_state.default_headers))
+        else:
+            self.transport.close()
+
+    def _linger(self, reply: bytes) -> None:
+        """Send ``reply``, end the sending side, and drop the client's input for a while.
+
+        Closing at once, with the client's request still arriving, makes the kernel answer
+        with a reset that can discard the reply before the client reads it. The connection
+        is closed when the client closes it, or :data:`LINGER_S` later.
+        """
+        self.transport.write(reply)
+        if not self.transport.can_write_eof():  # pragma: no cover - TCP can
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._phase = _LINGER
+        self._since = self.loop.time()
 
     def on_headers_complete(self) -> None:
         self._phase = _BODY
@@ -97,12 +141,27 @@ class _Deadlines(_ProtocolBase):
         self._phase = None
 
     def check(self, now: float) -> None:
-        """Close the connection if its head or body is overdue."""
+        """Close the connection if its head or body is overdue, or its lingering over."""
         if self._phase is None or self.transport.is_closing():
             return
-        limit = self._header_timeout_s if self._phase == _HEAD else self._body_timeout_s
+        if self._phase == _HEAD:
+            limit = self._header_timeout_s
+        else:
+            limit = self._body_timeout_s if self._phase == _BODY else LINGER_S
         if now - self._since > limit:
             self.transport.close()
+
+
+def plain_reply(status: int, text: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Return a whole ``text/plain`` reply that closes the connection, as uvicorn's own 400 is."""
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+
+    body = text.encode("ascii")
+    head = [STATUS_LINE[status]]
+    head += [name + b": " + value + b"\r\n" for name, value in default_headers]
+    head.append(b"content-type: text/plain; charset=utf-8\r\n")
+    head.append(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+    return b"".join(head) + body
 
 
 def deadline_protocol(

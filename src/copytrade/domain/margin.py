@@ -89,10 +89,7 @@ def isolated_liquidation_price(
     contract_size: Decimal,
 ) -> Decimal:
     """Return the isolated liquidation price; a long's is floored at 0."""
-    move = div(position_margin - mm, volume * contract_size)
-    if side is PositionSide.LONG:
-        return max(_ZERO, open_price - move)
-    return open_price + move
+    return _price_losing(side, open_price, position_margin - mm, volume * contract_size)
 
 
 def cross_liquidation_price(
@@ -104,7 +101,15 @@ def cross_liquidation_price(
     contract_size: Decimal,
 ) -> Decimal:
     """Return a cross position's liquidation price with the others' PnL held fixed."""
-    move = div(cross_equity - total_mm, volume * contract_size)
+    return _price_losing(side, mark, cross_equity - total_mm, volume * contract_size)
+
+
+def _price_losing(side: PositionSide, price: Decimal, cushion: Decimal, size: Decimal) -> Decimal:
+    """Return the price at which ``size`` base units held from ``price`` have lost ``cushion``.
+
+    Below ``price`` for a long (floored at 0), above it for a short.
+    """
+    move = div(cushion, size)
     if side is PositionSide.LONG:
-        return max(_ZERO, mark - move)
-    return mark + move
+        return max(_ZERO, price - move)
+    return price + move

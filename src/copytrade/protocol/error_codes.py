@@ -22,6 +22,10 @@ class ErrorCode(enum.IntEnum):
         member.message = text
         return member
 
+    def text(self, *args: object) -> str:
+        """Return the message with its ``{n}`` placeholders filled from ``args``."""
+        return self.message.format(*args) if args else self.message
+
     VERIFICATION = 403, "Verification failure"
     NOT_FOUND = 404, "Not Found"
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed"
@@ -96,17 +100,13 @@ class ErrorCode(enum.IntEnum):
 
 
 INCORRECT_ACCESS_KEY = "Incorrect Access key"
+"""The 403 text for an unknown or disabled access key (403 says "Verification failure" else)."""
 NO_KEY_PERMISSION = "API key has no permission"
 """The gateway's 1205 text (v5/v6): ccxt raises PermissionDenied on this exact phrase."""
-"""The 403 text for an unknown or disabled access key (403 says "Verification failure" else)."""
 
 _BY_CODE: dict[int, ErrorCode] = {c.value: c for c in ErrorCode}
 
 
 def message(code: int, *args: object) -> str:
     """Return HTX's message for ``code`` with ``{n}`` placeholders filled from ``args``."""
-    known = _BY_CODE.get(code)
-    template = known.message if known is not None else ErrorCode.SYSTEM_ERROR.message
-    if not args:
-        return template
-    return template.format(*args)
+    return _BY_CODE.get(code, ErrorCode.SYSTEM_ERROR).text(*args)

@@ -230,6 +230,7 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
     assert doc["openapi"].startswith("3.1")
     expected = {
         ("get", "/_sim/health"),
+        ("get", "/_sim/ready"),
         ("post", "/_sim/users"),
         ("get", "/_sim/users/{uid}"),
         ("post", "/_sim/users/{uid}/funds"),

@@ -6,6 +6,7 @@ A raw socket plays the slow client against a real server with short deadlines.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -170,19 +171,56 @@ def test_a_body_cut_off_by_its_deadline_is_never_run(
     assert "Traceback" not in caplog.text
 
 
-def test_an_oversized_request_head_is_cut_off(server: LiveServer) -> None:
+def _answer(sock: socket.socket, request: bytes) -> bytes:
+    """Send ``request`` (the server may refuse it half-way), then read until the server closes."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(request)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    return data
+
+
+def test_an_oversized_request_head_is_answered_431_and_cut_off(server: LiveServer) -> None:
     # httptools caps the URL (~64 KB) but not the headers: 2 MB of them used to be buffered
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     big = b"GET /_sim/ping HTTP/1.1\r\nHost: x\r\nX-Big: "
     sock.sendall(big + b"a" * 100_000 + b"\r\n\r\n")
     assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # large but under the cap: served
-    sock.settimeout(2)
     start = time.monotonic()
-    try:
-        sock.sendall(big + b"a" * 400_000)
-        assert sock.recv(65536) == b""
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    finally:
-        sock.close()
+    reply = _answer(sock, big + b"a" * 2_000_000)  # the server stops parsing at the cap
+    assert reply.startswith(b"HTTP/1.1 431 "), reply[:80]
+    assert reply.endswith(b"Request line and headers too large (limit 262144 bytes).")
     assert time.monotonic() - start < DEADLINE / 2  # cut at the cap, not at the deadline
+
+
+def test_a_url_over_the_cap_is_answered_414(server: LiveServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    reply = _answer(sock, b"GET /copytrading/trader/position_list?x=" + b"%C3%A9" * 100_000)
+    assert reply.startswith(b"HTTP/1.1 414 "), reply[:80]
+    assert b"connection: close" in reply
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /copytrading/trader/\xc3\xa9 HTTP/1.1",
+        b"GET /_sim/\xff HTTP/1.1",
+        b"GET /copytrading/trader/position_list?contract_code=\xe9 HTTP/1.1",
+        b"G\xc3T / HTTP/1.1",
+    ],
+)
+def test_raw_non_ascii_bytes_in_the_request_line_are_answered_400(
+    server: LiveServer, request_line: bytes
+) -> None:
+    # the fuzzer's finding: such requests must get an answer, however much more the client sends
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    reply = _answer(sock, request_line + b"\r\nHost: x\r\nX-Pad: " + b"p" * 1_000_000)
+    assert reply.startswith(b"HTTP/1.1 400 "), reply[:80]
+    assert reply.endswith(b"Invalid HTTP request received.")
+
+
+def test_the_server_serves_on_after_refusing_heads(server: LiveServer) -> None:
+    test_an_oversized_request_head_is_answered_431_and_cut_off(server)
+    assert server.http.get("/_sim/ping").json() == {"pong": True}

@@ -378,11 +378,18 @@ def test_close_all_position_for_another_key_leaves_the_open_position_alone(
 
 
 @pytest.mark.parametrize(
-    "path", [P + "no_such_endpoint", "/copytrading/trader", "/linear-swap-api/v1/swap_order", "/"]
+    "path", [P + "no_such_endpoint", "/copytrading/trader", "/linear-swap-api/v1/swap_order"]
 )
 def test_an_unknown_path_is_http_404_with_code_404(live_server: LiveServer, path: str) -> None:
     assert_error(live_server.http.get(path), 404, "Not Found", status=404)
     assert_error(live_server.http.post(path, json={}), 404, "Not Found", status=404)
+
+
+def test_a_post_to_the_root_is_http_405_in_htxs_envelope(live_server: LiveServer) -> None:
+    # GET / lists where things are (test_admin_paths.py); anything else there is HTX's 405
+    reply = live_server.http.post("/", json={})
+    assert_error(reply, 405, status=405)
+    assert reply.headers["allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize(
