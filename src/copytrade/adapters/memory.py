@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
-from copytrade.domain.enums import MarginMode, OrderStatus, Wallet
+from copytrade.domain.enums import MarginMode, OrderStatus, PositionSide, Wallet
 from copytrade.domain.model import (
     Account,
     ChangeSet,
@@ -39,6 +39,7 @@ from copytrade.service.ports import (
     OrderQuery,
     Page,
     TaggedOrder,
+    Trade,
     User,
     UserReport,
 )
@@ -664,11 +665,24 @@ class MemoryReadModel:
                 break
         return found
 
-    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
-        """Return a contract's newest fills."""
-        rows = [f for f in self._state.fills if f.contract_code == contract_code]
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades (opens and closes)."""
+        rows = [
+            f
+            for f in self._state.fills
+            if f.contract_code == contract_code and f.offset in ("open", "close")
+        ]
         rows.sort(key=lambda f: f.trade_id, reverse=True)
-        return rows[:limit]
+        return [
+            Trade(
+                f.trade_id,
+                f.ts,
+                f.price,
+                f.volume,
+                (f.side is PositionSide.LONG) == (f.offset == "open"),
+            )
+            for f in rows[:limit]
+        ]
 
     def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
         """Return a contract's newest mark moves."""

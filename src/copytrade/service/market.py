@@ -13,32 +13,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from copytrade.domain.book import Book
-from copytrade.domain.enums import PositionSide
 from copytrade.domain.instruments import ContractSpec
-from copytrade.domain.model import FillRecord
 from copytrade.service.context import ServiceContext
-from copytrade.service.ports import TAPE_DEPTH
+from copytrade.service.ports import TAPE_DEPTH, Trade
 
 DAY_MS = 86_400_000
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Print:
-    """One public trade: a fill, with the taker's direction."""
-
-    trade_id: int
-    ts: int
-    price: Decimal
-    volume: Decimal
-    buy: bool
-
-
-def _print(f: FillRecord) -> Print:
-    """Return a fill as a public trade (a close of a long is a sell, an open of a long a buy)."""
-    buy = (f.side is PositionSide.LONG) == (f.offset == "open")
-    return Print(f.trade_id, f.ts, f.price, f.volume, buy)
+Print = Trade
+"""One public trade (the store's :class:`~copytrade.service.ports.Trade`)."""
 
 
 @dataclass(slots=True)
@@ -52,11 +37,10 @@ class MarketTape:
     funding_rate: Decimal = Decimal("0.0001")
 
 
-def _tape(ctx: ServiceContext, contract_code: str) -> list[Print]:
-    """Return the contract's stored trades (the newest ``TAPE_DEPTH``), oldest first."""
+def _tape(ctx: ServiceContext, contract_code: str, depth: int = TAPE_DEPTH) -> list[Print]:
+    """Return the contract's stored trades (the newest ``depth``), oldest first."""
     with ctx.reads() as reads:
-        fills = reads.recent_fills(contract_code, TAPE_DEPTH)
-    return [_print(f) for f in reversed(fills)]
+        return reads.recent_trades(contract_code, depth)[::-1]
 
 
 def _mark_moves(ctx: ServiceContext, contract_code: str) -> list[tuple[int, Decimal]]:
@@ -151,7 +135,7 @@ def book(ctx: ServiceContext, uid: int, contract_code: str) -> Book:
 def trades(ctx: ServiceContext, uid: int, contract_code: str, size: int) -> list[Print]:
     """Return the newest ``size`` trades of one contract, newest first."""
     ctx.spec(contract_code)
-    return _tape(ctx, contract_code)[-size:][::-1]
+    return _tape(ctx, contract_code, size)[::-1]
 
 
 def candles(

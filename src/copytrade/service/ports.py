@@ -146,7 +146,20 @@ class TaggedOrder:
 
 
 TAPE_DEPTH = 5000
-"""How many of a contract's newest fills and mark moves the public market data reads."""
+"""How many of a contract's newest trades and mark moves the public market data reads."""
+
+
+class Trade(NamedTuple):
+    """One public trade: a fill (an open or a close), with the taker's direction.
+
+    A named tuple: the market data reads thousands per request.
+    """
+
+    trade_id: int
+    ts: int
+    price: Decimal
+    volume: Decimal
+    buy: bool
 
 
 class AccountRepository(Protocol):
@@ -369,8 +382,12 @@ class ReadModel(Protocol):
         """Return a UID's orders placed through v5 that ``query`` selects, newest first."""
         ...
 
-    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
-        """Return a contract's newest ``limit`` fills (every account's), newest first."""
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest ``limit`` trades (every account's fills), newest first.
+
+        A close of a long is a sell, an open of a long a buy; bookings other than opens and
+        closes are no trades.
+        """
         ...
 
     def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:

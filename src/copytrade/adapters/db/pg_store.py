@@ -32,13 +32,14 @@ from copytrade.adapters.db.sql import POSTGRES
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.model import Account, FillRecord, SubPosition
+from copytrade.domain.model import Account, SubPosition
 from copytrade.service.ports import (
     ApiKey,
     FollowerRow,
     OrderQuery,
     Page,
     TaggedOrder,
+    Trade,
     User,
     UserReport,
 )
@@ -119,9 +120,9 @@ class SharedReadModel:
         """Return a UID's v5 orders, newest first."""
         return readmodel.v5_orders(self.conn, uid, query)
 
-    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
-        """Return a contract's newest fills."""
-        return readmodel.recent_fills(self.conn, contract_code, limit)
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades."""
+        return readmodel.recent_trades(self.conn, contract_code, limit)
 
     def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
         """Return a contract's newest mark moves."""

@@ -156,6 +156,9 @@ fills = Table(
     Column("fee", DecimalText, nullable=False),
     Column("liquidity", String(8), nullable=False),
     Column("ts", BigInteger, nullable=False),
+    # the public tape reads a contract's newest fills; ids grow with time, so an entry lands
+    # at the end of its contract's range (migration 0009)
+    Index("ix_fills_contract_trade", "contract_code", "trade_id"),
 )
 
 follows = Table(
@@ -233,6 +236,7 @@ mark_moves = Table(
     Column("contract_code", String(32), nullable=False),
     Column("mark_price", DecimalText, nullable=False),
     Column("ts", BigInteger, nullable=False),
+    Index("ix_mark_moves_contract", "contract_code", "move_id"),
 )
 
 meta = Table(

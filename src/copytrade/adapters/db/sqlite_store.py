@@ -31,13 +31,14 @@ from copytrade.adapters.db.sqlite_cache import AccountCache
 from copytrade.adapters.db.sqlite_uow import EmbeddedUnitOfWork
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.model import Account, FillRecord, SubPosition
+from copytrade.domain.model import Account, SubPosition
 from copytrade.service.ports import (
     ApiKey,
     FollowerRow,
     OrderQuery,
     Page,
     TaggedOrder,
+    Trade,
     User,
     UserReport,
 )
@@ -162,9 +163,9 @@ class EmbeddedReadModel:
         """Return a UID's v5 orders, newest first."""
         return readmodel.v5_orders(self._fresh(), uid, query)
 
-    def recent_fills(self, contract_code: str, limit: int) -> list[FillRecord]:
-        """Return a contract's newest fills."""
-        return readmodel.recent_fills(self._fresh(), contract_code, limit)
+    def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
+        """Return a contract's newest trades."""
+        return readmodel.recent_trades(self._fresh(), contract_code, limit)
 
     def recent_marks(self, contract_code: str, limit: int) -> list[tuple[int, Decimal]]:
         """Return a contract's newest mark moves."""

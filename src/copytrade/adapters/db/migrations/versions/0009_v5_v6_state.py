@@ -6,7 +6,9 @@
   in force, client id), so that ``/v5/trade/order/history`` survives restarts and agrees across
   processes;
 * ``position_modes``: accounts switched to one-way mode (``single_side``);
-* ``mark_moves``: every mark move, for the public candles.
+* ``mark_moves``: every mark move, for the public candles;
+* ``ix_fills_contract_trade``: the public tape reads a contract's newest fills (without it, a
+  contract with few fills would scan the whole table backwards on every ticker).
 
 Revision ID: 0009
 Revises: 0008
@@ -28,7 +30,7 @@ ROWID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    """Add the lead settings and the three tables."""
+    """Add the lead settings, the three tables and the tape's index."""
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("lead_enabled", sa.Boolean(), nullable=True))
         batch.add_column(
@@ -57,10 +59,13 @@ def upgrade() -> None:
         sa.Column("mark_price", DecimalText, nullable=False),
         sa.Column("ts", sa.BigInteger(), nullable=False),
     )
+    op.create_index("ix_mark_moves_contract", "mark_moves", ["contract_code", "move_id"])
+    op.create_index("ix_fills_contract_trade", "fills", ["contract_code", "trade_id"])
 
 
 def downgrade() -> None:
     """Drop them."""
+    op.drop_index("ix_fills_contract_trade", table_name="fills")
     op.drop_table("mark_moves")
     op.drop_table("position_modes")
     op.drop_table("v5_orders")
