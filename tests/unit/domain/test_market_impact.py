@@ -95,6 +95,8 @@ def test_after_any_latency_impact_never_makes_a_copy_cheaper_than_the_untouched_
         assert slippage(untouched, result.price, buy) >= 0
 
 
+# no deadline: a draw takes ~6 ms, but over 200 ms on a loaded shared machine (a flaky failure)
+@settings(deadline=None)
 @given(buy=st.booleans(), lead_volume=st.integers(1, 300), copies=volumes)
 def test_with_impact_off_every_copy_of_the_lead_size_gets_the_lead_price(
     buy: bool, lead_volume: int, copies: list[int]
