@@ -17,9 +17,17 @@ import pytest
 
 from copytrade.bootstrap import Services, bootstrap
 from copytrade.config import Settings
-from copytrade.domain.enums import MarginMode, OrderDirection, OrderPriceType, PositionSide
+from copytrade.domain.copytrading import Follow
+from copytrade.domain.enums import (
+    CopyMode,
+    MarginMode,
+    OrderDirection,
+    OrderPriceType,
+    PositionSide,
+)
 from copytrade.domain.trading import OpenRequest
 from copytrade.service import handlers, queries, sim, v5, v6
+from copytrade.service.follow_rules import SettingsChange, change_settings
 from copytrade.service.ports import Page
 
 NOW = 1_719_304_200_000
@@ -370,10 +378,52 @@ def follower_cap(w: World) -> list[Any]:
     return [got.count(None), got[-1], after, disabled, w.run(v6.config, w.ctx, lone)]
 
 
+def follower_settings(w: World) -> list[Any]:
+    trader = w.user("trader", "1000000")
+    fixed, picky, stopper, changer = (w.user("follower", "10000") for _ in range(4))
+    settings = {
+        fixed: Follow(fixed, trader, D(1), CopyMode.FIXED_AMOUNT, D(100), tp_ratio=D("0.5")),
+        picky: Follow(picky, trader, D(1), contracts=frozenset({"ETH-USDT"}), sl_ratio=D("0.2")),
+        stopper: Follow(stopper, trader, D(1), total_stop_loss=D(30)),
+        changer: Follow(changer, trader, D("0.5")),
+    }
+    for follow in settings.values():
+        w.run(sim.follow_with, w.ctx, follow)
+    isolated = order("10", mode=MarginMode.ISOLATED, lever=5)
+    w.run(handlers.place_order, w.ctx, trader, isolated)
+    w.run(sim.set_price, w.ctx, "BTC-USDT", D(58600))
+    w.run(handlers.close_all_position, w.ctx, trader, "BTC-USDT", MarginMode.ISOLATED, LONG)
+    realised = [w.run(_realised, w.ctx, uid) for uid in (fixed, stopper, changer)]
+    w.run(sim.set_price, w.ctx, "BTC-USDT", D(60500))
+    w.run(handlers.place_order, w.ctx, trader, isolated)
+    changed = outcome(
+        w.run, change_settings, w.ctx, changer, {"contracts": ["BTC-USDT"], "sl_ratio": D(1)}
+    )
+    moves = [w.run(sim.set_price, w.ctx, "BTC-USDT", D(p)) for p in ("59300", "67000")]
+    refused = outcome(w.run, change_settings, w.ctx, stopper, {"tp_ratio": D(1)})
+    following = [
+        w.run(sim.user_view, w.ctx, uid).follow for uid in (fixed, picky, stopper, changer)
+    ]
+    return [
+        realised,
+        changed.follow if isinstance(changed, SettingsChange) else changed,
+        moves,
+        refused,
+        following,
+        *(w.account(uid) for uid in (trader, fixed, picky, stopper, changer)),
+    ]
+
+
+def _realised(ctx: Any, uid: int) -> Decimal:
+    with ctx.admin() as uow:
+        return uow.follows.realised([uid])[uid]
+
+
 SCENARIOS = [
     v5_one_way_orders_and_tape,
     v6_lead_settings_and_removal,
     follower_cap,
+    follower_settings,
     trade_copy_and_close,
     marks_move_orders_and_triggers,
     paging,

@@ -428,6 +428,40 @@ class MemoryFollows:
             1 for r in self._unit.state.follows.values() if r.trader_uid == trader_uid and r.active
         )
 
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        state = self._unit.writable()
+        for fid, row in list(state.follows.items()):
+            if (row.follower_uid, row.trader_uid) == (
+                follow.follower_uid,
+                follow.trader_uid,
+            ) and row.active:
+                state.follows[fid] = dataclasses.replace(
+                    row, ratio=follow.ratio, settings=follow_settings(follow) or None
+                )
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow."""
+        state = self._unit.state
+        wanted = set(follower_uids)
+        since = {
+            r.follower_uid: (r.trader_uid, r.started_at)
+            for r in state.follows.values()
+            if r.active and r.follower_uid in wanted
+        }
+        out = dict.fromkeys(follower_uids, Decimal(0))
+        for p in state.closed.values():
+            follow = since.get(p.uid)
+            if (
+                follow is not None
+                and p.lead_uid == follow[0]
+                and p.profit is not None
+                and p.close_time is not None
+                and p.close_time >= follow[1]
+            ):
+                out[p.uid] += p.profit
+        return out
+
 
 class MemoryMarkets:
     """Mark prices."""

@@ -39,7 +39,8 @@ from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
 from copytrade.service import queries, sim
 from copytrade.service.context import ServiceContext
-from copytrade.service.errors import InvalidFollow, UnknownUser
+from copytrade.service.errors import InvalidFollow, NotFollowing, UnknownUser
+from copytrade.service.follow_rules import SettingsChange, change_settings
 
 
 def _opt_fmt(value: Decimal | None) -> str | None:
@@ -79,6 +80,20 @@ def sim_position(p: SubPosition) -> SimPosition:
         close_type=p.close_type,
         follow_takes=p.follow_takes,
     )
+
+
+def follow_fields(follow: Follow) -> dict[str, Any]:
+    """Return a follow's trader and settings as the admin API shows them."""
+    return {
+        "trader_uid": follow.trader_uid,
+        "ratio": fmt(follow.ratio),
+        "mode": follow.mode.value,
+        "fixed_amount": _opt_fmt(follow.fixed_amount),
+        "tp_ratio": _opt_fmt(follow.tp_ratio),
+        "sl_ratio": _opt_fmt(follow.sl_ratio),
+        "total_stop_loss": _opt_fmt(follow.total_stop_loss),
+        "contracts": sorted(follow.contracts) if follow.contracts is not None else None,
+    }
 
 
 def _account_json(account: Account) -> dict[str, Any]:
@@ -162,6 +177,21 @@ class AdminApi:
                 ("uid",),
             ),
             op("POST", "/_sim/follow", self.follow, m.FollowReply, m.FollowRequest),
+            op(
+                "GET",
+                "/_sim/users/{uid}/follow",
+                self.get_follow,
+                m.FollowReply,
+                path_params=("uid",),
+            ),
+            op(
+                "PATCH",
+                "/_sim/users/{uid}/follow",
+                self.change_follow,
+                m.FollowSettingsReply,
+                m.FollowSettingsRequest,
+                ("uid",),
+            ),
             op(
                 "POST",
                 "/_sim/followers/bulk",
@@ -298,9 +328,7 @@ class AdminApi:
             "uid": uid,
             "role": view.user.role,
             **_account_json(view.account),
-            "following": {"trader_uid": follow.trader_uid, "ratio": fmt(follow.ratio)}
-            if follow
-            else None,
+            "following": follow_fields(follow) if follow else None,
             "closed_positions": [position_json(p) for p in report.closed_positions],
             "fills": [_record_json(r) for r in report.fills],
             "skipped_copies": [_record_json(r) for r in report.skipped_copies],
@@ -310,39 +338,58 @@ class AdminApi:
 
     async def follow(self, body: m.FollowRequest) -> m.FollowReply:
         """Make a follower copy a trader at ``ratio`` (one trader per follower)."""
-        follow = Follow(
-            body.follower_uid,
-            body.trader_uid,
-            body.ratio,
-            CopyMode(body.mode),
-            body.fixed_amount,
-            body.tp_ratio,
-            body.sl_ratio,
-            body.total_stop_loss,
-            frozenset(c.upper() for c in body.contracts) if body.contracts is not None else None,
-        )
+        follow = _follow_of(body, body.follower_uid, body.trader_uid, body.ratio)
         try:
             await self._run(sim.follow_with, self.ctx, follow)
         except UnknownUser as exc:
             field = "trader_uid" if exc.uid == body.trader_uid else "follower_uid"
             raise AdminError(404, f"{field}: unknown uid {exc.uid}", field) from None
-        return m.FollowReply(
-            follower_uid=body.follower_uid,
-            trader_uid=body.trader_uid,
-            ratio=fmt(body.ratio),
-            mode=follow.mode.value,
-            fixed_amount=_opt_fmt(follow.fixed_amount),
-            tp_ratio=_opt_fmt(follow.tp_ratio),
-            sl_ratio=_opt_fmt(follow.sl_ratio),
-            total_stop_loss=_opt_fmt(follow.total_stop_loss),
-            contracts=sorted(follow.contracts) if follow.contracts is not None else None,
+        return m.FollowReply(follower_uid=body.follower_uid, **follow_fields(follow))
+
+    async def get_follow(self, _: None, uid: int) -> m.FollowReply:
+        """Show whom a follower copies, with its settings (404 when it follows no one)."""
+        view: sim.UserView = await self._run(sim.user_view, self.ctx, uid)
+        if view.follow is None:
+            raise AdminError(404, f"uid: {uid} follows no trader", "uid")
+        return m.FollowReply(follower_uid=uid, **follow_fields(view.follow))
+
+    async def change_follow(self, body: m.FollowSettingsRequest, uid: int) -> m.FollowSettingsReply:
+        """Change a follower's settings; only the fields given change, ``null`` clears one.
+
+        The follow keeps its start (its total stop-loss counts the copy PnL since then). New
+        TP/SL ratios and a new total stop-loss apply at once at the current marks: the reply
+        says which copies they closed. Later lead fills are copied with the new settings;
+        open copies of contracts no longer followed stay open until their lead closes.
+        """
+        try:
+            done: SettingsChange = await self._run(
+                change_settings, self.ctx, uid, body.changes(), body.trader_uid
+            )
+        except NotFollowing:
+            raise AdminError(404, f"uid: {uid} follows no trader", "uid") from None
+        except InvalidFollow as exc:
+            raise AdminError(409, f"trader_uid: {exc.detail}", "trader_uid") from None
+        outcome = done.outcome
+        return m.FollowSettingsReply(
+            follower_uid=uid,
+            **follow_fields(done.follow),
+            copy_exits=outcome.copy_exits,
+            stopped=outcome.follows_stopped > 0,
+            copies_stopped=outcome.copies_stopped,
         )
 
     async def bulk(self, body: m.BulkFollowersRequest) -> m.BulkFollowersReply:
         """Create ``count`` funded followers of one trader in one transaction."""
         try:
+            template = _follow_of(body, 0, body.trader_uid, body.ratio)
             uids = await self._run(
-                sim.bulk_followers, self.ctx, body.trader_uid, body.count, body.balance, body.ratio
+                sim.bulk_followers,
+                self.ctx,
+                body.trader_uid,
+                body.count,
+                body.balance,
+                body.ratio,
+                template,
             )
         except InvalidFollow as exc:
             raise AdminError(400, f"trader_uid: {exc.detail}", "trader_uid") from None
@@ -481,6 +528,21 @@ class AdminApi:
                 listener()
             await self._run(self.seed)
         return m.ResetReply(reset=True)
+
+
+def _follow_of(body: m.CopySettings, follower_uid: int, trader_uid: int, ratio: Decimal) -> Follow:
+    """Return the follow a request's copy settings describe."""
+    return Follow(
+        follower_uid,
+        trader_uid,
+        ratio,
+        CopyMode(body.mode),
+        body.fixed_amount,
+        body.tp_ratio,
+        body.sl_ratio,
+        body.total_stop_loss,
+        frozenset(body.contracts) if body.contracts is not None else None,
+    )
 
 
 def _fmt_or_none(value: Decimal | None) -> str | None:

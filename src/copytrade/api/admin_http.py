@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from copytrade.api.admin_models import Uid
-from copytrade.domain.errors import DomainError, UnknownContract
+from copytrade.domain.errors import DomainError, InvalidFollowSettings, UnknownContract
 from copytrade.protocol.decimals import fmt
-from copytrade.service.errors import InvalidMark, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 from copytrade.service.ports import ServiceBusy
 
 MAX_BODY_BYTES = 1 << 20
@@ -177,6 +177,10 @@ async def dispatch(operation: Operation, request: Request) -> Response:
         return error_reply(404, f"unknown contract {exc.contract_code}", "contract_code")
     except InvalidMark as exc:
         return error_reply(400, f"price: {exc.detail}", "price")
+    except InvalidFollowSettings as exc:
+        return error_reply(400, f"{exc.field}: {exc.reason}", exc.field)
+    except InvalidFollow as exc:
+        return error_reply(400, exc.detail)
     except DomainError as exc:
         return error_reply(400, f"{type(exc).__name__}: {exc}")
     except ServiceBusy:

@@ -163,12 +163,34 @@ class FundsRequest(_Request):
         return self
 
 
-class FollowRequest(_Request):
-    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+def _contract_codes(value: Any) -> Any:
+    """Accept a list of contract codes (case-insensitive); return them upper-case, unique."""
+    if not isinstance(value, list):
+        raise PydanticCustomError("contracts", "must be a list of contract codes")
+    codes: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not 0 < len(item) <= 32:
+            raise PydanticCustomError(
+                "contracts", "each contract code is a string of 1 to 32 characters"
+            )
+        code = item.strip().upper()
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise PydanticCustomError("contracts", "must name at least one contract (or be null)")
+    return codes
 
-    follower_uid: Uid
-    trader_uid: Uid
-    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+
+_Contracts = Annotated[
+    list[str],
+    Field(max_length=64, description='Contract codes, e.g. `["BTC-USDT"]`.'),
+    BeforeValidator(_contract_codes),
+]
+
+
+class CopySettings(_Request):
+    """A follower's copy settings (spec §8.1), shared by the calls that start follows."""
+
     mode: Literal["ratio", "fixed_amount"] = Field(
         "ratio",
         description="`ratio`: each copy is floor(ratio × lead change); `fixed_amount`: each "
@@ -186,13 +208,57 @@ class FollowRequest(_Request):
         description="USDT: at this much copy loss the follow stops and its copies close "
         "(close_type 10).",
     )
-    contracts: list[str] | None = Field(
+    contracts: _Contracts | None = Field(
         None, description="Copy only these contracts (others are skipped with their reason)."
     )
 
 
-class BulkFollowersRequest(_Request):
-    """Create ``count`` funded followers of one trader in one transaction."""
+class FollowRequest(CopySettings):
+    """Make a follower copy a trader, with the follower's copy settings (spec §8.1)."""
+
+    follower_uid: Uid
+    trader_uid: Uid
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] = Decimal(1)
+
+
+class FollowSettingsRequest(_Request):
+    """Change a follower's settings: only the fields given change, ``null`` clears one.
+
+    ``ratio`` and ``mode`` cannot be cleared. Switching ``mode`` to ``ratio`` drops the fixed
+    amount. The new TP/SL ratios and total stop-loss apply at once, at the current marks.
+    """
+
+    trader_uid: Uid | None = Field(
+        None, description="When given, the call is refused unless the follower follows this trader."
+    )
+    ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] | None = None
+    mode: Literal["ratio", "fixed_amount"] | None = None
+    fixed_amount: _POSITIVE | None = Field(None, description="USDT per copied open (fixed_amount)")
+    tp_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."
+    )
+    sl_ratio: _POSITIVE | None = Field(
+        None, description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."
+    )
+    total_stop_loss: _POSITIVE | None = Field(
+        None,
+        description="USDT: at this much copy loss the follow stops and its copies close "
+        "(close_type 10).",
+    )
+    contracts: _Contracts | None = Field(
+        None, description="Copy only these contracts; `null`: every contract."
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """Return the settings this request changes (given fields; ``None`` clears)."""
+        return {name: getattr(self, name) for name in self.model_fields_set if name != "trader_uid"}
+
+
+class BulkFollowersRequest(CopySettings):
+    """Create ``count`` funded followers of one trader in one transaction, alike.
+
+    Each follows with ``ratio`` and the copy settings given (as ``/_sim/follow`` takes them).
+    """
 
     trader_uid: Uid
     count: Annotated[int, Field(ge=0, le=MAX_BULK), _INT]
@@ -295,7 +361,7 @@ class CreateUserReply(_Reply):
 
 
 class FollowReply(_Reply):
-    """The follow made, with its settings."""
+    """A follow with its settings (the one made, or a follower's current one)."""
 
     follower_uid: int
     trader_uid: int
@@ -315,6 +381,16 @@ class FundsReply(_Reply):
     balance: DecimalText = Field(description="The copy-trading account.")
     spot: DecimalText
     futures: DecimalText
+
+
+class FollowSettingsReply(FollowReply):
+    """The follow with its new settings, and what applying them at the current marks did."""
+
+    copy_exits: int = Field(description="Copies closed at once by their TP/SL ratio (8/9).")
+    stopped: bool = Field(
+        description="The total stop-loss was reached: the follow ended, its copies closed (10)."
+    )
+    copies_stopped: int = Field(description="Copies closed by the total stop-loss.")
 
 
 class BulkFollowersReply(_Reply):
@@ -343,6 +419,12 @@ class SetPriceReply(_Reply):
     orders_filled: int
     tpsl_triggered: int
     liquidated: int
+    copy_exits: int = Field(
+        0, description="Follower copies closed by their own TP/SL ratio (close_type 8/9)."
+    )
+    follows_stopped: int = Field(
+        0, description="Follows ended by their total stop-loss (copies closed, close_type 10)."
+    )
 
 
 class PathReply(_Reply):
@@ -411,10 +493,16 @@ SimOrders = Annotated[list[dict[str, Any]], _struct_list("SimOrder")]
 
 
 class FollowingView(_Reply):
-    """Whom a follower copies, and at which ratio."""
+    """Whom a follower copies, and with which settings."""
 
     trader_uid: int
     ratio: DecimalText
+    mode: str = "ratio"
+    fixed_amount: DecimalText | None = None
+    tp_ratio: DecimalText | None = None
+    sl_ratio: DecimalText | None = None
+    total_stop_loss: DecimalText | None = None
+    contracts: list[str] | None = None
 
 
 class FillView(_Reply):

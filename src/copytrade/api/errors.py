@@ -14,7 +14,7 @@ from typing import Any
 
 from copytrade.domain import errors as d
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
+from copytrade.service.errors import InvalidFollow, InvalidMark, NotFollowing, UnknownUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,7 @@ CATALOGUE: dict[type[d.DomainError], Rule] = {
     d.InvalidFollowSettings: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: (e.field,)),
     UnknownUser: Rule(ErrorCode.USER_LOCKED),
     InvalidFollow: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
+    NotFollowing: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     InvalidMark: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("price",)),
 }
 

@@ -128,15 +128,26 @@ def users_create(as_json: bool, count: int, role: str, **kw: Any) -> None:
     _emit(data, as_json, lambda _: table(made, ["uid", "access_key", "secret_key"]))
 
 
+def _following_text(following: dict[str, Any]) -> str:
+    if following.get("mode") == "fixed_amount":
+        text = f"{following['trader_uid']} ({following['fixed_amount']} USDT a copy"
+    else:
+        text = f"{following['trader_uid']} (ratio {following['ratio']}"
+    for key, label in (("tp_ratio", "tp"), ("sl_ratio", "sl"), ("total_stop_loss", "stop")):
+        if following.get(key) is not None:
+            text += f", {label} {following[key]}"
+    if following.get("contracts"):
+        text += f", only {','.join(following['contracts'])}"
+    return text + ")"
+
+
 def _user_text(view: dict[str, Any]) -> str:
     following = view.get("following")
     summary = {
         "uid": view["uid"],
         "role": view["role"],
         "balance": view["balance"],
-        "following": f"{following['trader_uid']} (ratio {following['ratio']})"
-        if following
-        else None,
+        "following": _following_text(following) if following else None,
         "fills": len(view.get("fills", [])),
         "closed positions": len(view.get("closed_positions", [])),
         "skipped copies": len(view.get("skipped_copies", [])),
@@ -178,19 +189,139 @@ def users_show(uid: int, as_json: bool) -> None:
     _emit(_call(lambda a: a.user(uid)), as_json, _user_text)
 
 
+_SETTING_COLUMNS = (
+    "trader_uid",
+    "ratio",
+    "mode",
+    "fixed_amount",
+    "tp_ratio",
+    "sl_ratio",
+    "total_stop_loss",
+    "contracts",
+)
+_CLEARABLE = {
+    "tp-ratio": "tp_ratio",
+    "sl-ratio": "sl_ratio",
+    "total-stop-loss": "total_stop_loss",
+    "contracts": "contracts",
+}
+
+
+def _contracts(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    if not codes:
+        raise click.BadParameter("name at least one contract, e.g. BTC-USDT,ETH-USDT")
+    return codes
+
+
+def _settings_text(d: dict[str, Any]) -> str:
+    shown = {k: d.get(k) for k in ("follower_uid", *_SETTING_COLUMNS)}
+    if shown["contracts"] is not None:
+        shown["contracts"] = ",".join(shown["contracts"])
+    else:
+        shown["contracts"] = "(all)"
+    if "stopped" in d:
+        shown["copy_exits"] = d["copy_exits"]
+        shown["stopped"] = "yes (total stop-loss reached)" if d["stopped"] else "no"
+        shown["copies_stopped"] = d["copies_stopped"]
+    return _record(shown)
+
+
+def _setting_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option("--fixed-amount", help="USDT of margin per copied lead open."),
+            click.option("--tp-ratio", help="A copy closes on its own at PnL/margin >= this."),
+            click.option("--sl-ratio", help="A copy closes on its own at PnL/margin <= -this."),
+            click.option("--total-stop-loss", help="USDT of copy loss that ends the follow."),
+            click.option("--contracts", help="Copy only these, comma-separated (BTC-USDT,…)."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 @sim.command("follow")
 @click.argument("follower_uid", type=click.IntRange(1, 2**63 - 1))
 @click.argument("trader_uid", type=click.IntRange(1, 2**63 - 1))
 @click.option("--ratio", default="1", show_default=True, help="Copy ratio.")
+@_setting_options
 @_json_option
-def follow(follower_uid: int, trader_uid: int, ratio: str, as_json: bool) -> None:
-    """Make FOLLOWER_UID copy TRADER_UID."""
-    done = _call(lambda a: a.follow(follower_uid, trader_uid, ratio))
-    _emit(
-        done,
-        as_json,
-        lambda d: f"{d['follower_uid']} now follows {d['trader_uid']} at ratio {d['ratio']}",
-    )
+def follow(
+    follower_uid: int,
+    trader_uid: int,
+    ratio: str,
+    as_json: bool,
+    contracts: str | None,
+    **settings: Any,
+) -> None:
+    """Make FOLLOWER_UID copy TRADER_UID, with its settings (a fixed amount selects that mode)."""
+    kw = {k: v for k, v in settings.items() if v is not None}
+    codes = _contracts(contracts)
+    done = _call(lambda a: a.follow(follower_uid, trader_uid, ratio, contracts=codes, **kw))
+
+    def human(d: dict[str, Any]) -> str:
+        if not (kw or codes):
+            return f"{d['follower_uid']} now follows {d['trader_uid']} at ratio {d['ratio']}"
+        return f"{d['follower_uid']} now follows {_following_text(d)}"
+
+    _emit(done, as_json, human)
+
+
+@sim.command("follower-settings")
+@click.argument("follower_uid", type=click.IntRange(1, 2**63 - 1))
+@click.option(
+    "--trader",
+    "trader_uid",
+    type=click.IntRange(1, 2**63 - 1),
+    help="Refuse unless following this trader.",
+)
+@click.option("--ratio", help="Copy ratio (ratio mode).")
+@click.option("--mode", type=click.Choice(["ratio", "fixed_amount"]), help="How copies are sized.")
+@_setting_options
+@click.option(
+    "--clear",
+    "clear",
+    multiple=True,
+    type=click.Choice(sorted(_CLEARABLE)),
+    help="Turn a setting off (repeatable).",
+)
+@_json_option
+def follower_settings(
+    follower_uid: int,
+    trader_uid: int | None,
+    ratio: str | None,
+    mode: str | None,
+    contracts: str | None,
+    clear: tuple[str, ...],
+    as_json: bool,
+    **settings: Any,
+) -> None:
+    """Show FOLLOWER_UID's follower settings, or change the ones given.
+
+    Only the options given change; --clear turns TP/SL ratios, the total stop-loss or the
+    contract list off. New TP/SL ratios and stop-loss apply at once at the current marks.
+    """
+    changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+    codes = _contracts(contracts)
+    if codes is not None:
+        changes["contracts"] = codes
+    for name in clear:
+        field = _CLEARABLE[name]
+        if field in changes:
+            raise click.UsageError(f"--{name} is both set and cleared")
+        changes[field] = None
+    if ratio is None and mode is None and trader_uid is None and not changes:
+        shown = _call(lambda a: a.follow_of(follower_uid))
+    else:
+        shown = _call(
+            lambda a: a.follower_settings(
+                follower_uid, trader_uid=trader_uid, ratio=ratio, mode=mode, **changes
+            )
+        )
+    _emit(shown, as_json, _settings_text)
 
 
 @sim.group("followers")
@@ -203,10 +334,25 @@ def followers() -> None:
 @click.option("--count", type=click.IntRange(1, 100_000), required=True)
 @click.option("--balance", default="10000", show_default=True)
 @click.option("--ratio", default="1", show_default=True)
+@_setting_options
 @_json_option
-def followers_bulk(trader_uid: int, count: int, balance: str, ratio: str, as_json: bool) -> None:
-    """Create COUNT funded followers of TRADER_UID in one transaction."""
-    uids = _call(lambda a: a.bulk_followers(trader_uid, count, balance=balance, ratio=ratio))
+def followers_bulk(
+    trader_uid: int,
+    count: int,
+    balance: str,
+    ratio: str,
+    as_json: bool,
+    contracts: str | None,
+    **settings: Any,
+) -> None:
+    """Create COUNT funded followers of TRADER_UID in one transaction, with the same settings."""
+    kw = {k: v for k, v in settings.items() if v is not None}
+    codes = _contracts(contracts)
+    uids = _call(
+        lambda a: a.bulk_followers(
+            trader_uid, count, balance=balance, ratio=ratio, contracts=codes, **kw
+        )
+    )
 
     def human(made: list[int]) -> str:
         span = f"{made[0]} … {made[-1]}" if made else "-"

@@ -42,8 +42,44 @@ class AdminUnreachable(CopytradeClientError):
     """No answer from the server (not running, wrong URL, network)."""
 
 
+class Unset:
+    """The type of :data:`UNSET`: a setting left as it is (``None`` clears one)."""
+
+    def __repr__(self) -> str:
+        """Name the marker."""
+        return "UNSET"
+
+
+UNSET = Unset()
+"""Leave a follower setting unchanged (the default of :meth:`AdminClient.follower_settings`)."""
+
+
 def _text(value: Number) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _settings_body(
+    fixed_amount: Number | None,
+    tp_ratio: Number | None,
+    sl_ratio: Number | None,
+    total_stop_loss: Number | None,
+    contracts: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Return the copy settings given, as a follow call's body takes them."""
+    body: dict[str, Any] = {}
+    if fixed_amount is not None:
+        body["mode"] = "fixed_amount"
+        body["fixed_amount"] = _text(fixed_amount)
+    for name, value in (
+        ("tp_ratio", tp_ratio),
+        ("sl_ratio", sl_ratio),
+        ("total_stop_loss", total_stop_loss),
+    ):
+        if value is not None:
+            body[name] = _text(value)
+    if contracts is not None:
+        body["contracts"] = list(contracts)
+    return body
 
 
 class AdminClient:
@@ -186,30 +222,92 @@ class AdminClient:
             "trader_uid": trader_uid,
             "ratio": _text(ratio),
         }
-        if fixed_amount is not None:
-            body["mode"] = "fixed_amount"
-            body["fixed_amount"] = _text(fixed_amount)
+        body.update(_settings_body(fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts))
+        return dict(self._call("POST", "/_sim/follow", body))
+
+    def follow_of(self, follower_uid: int) -> dict[str, Any]:
+        """Return whom a follower copies, with its settings (404 when it follows no one)."""
+        return dict(self._call("GET", f"/_sim/users/{follower_uid}/follow"))
+
+    def follower_settings(
+        self,
+        follower_uid: int,
+        *,
+        trader_uid: int | None = None,
+        ratio: Number | None = None,
+        mode: str | None = None,
+        fixed_amount: Number | Unset | None = UNSET,
+        tp_ratio: Number | Unset | None = UNSET,
+        sl_ratio: Number | Unset | None = UNSET,
+        total_stop_loss: Number | Unset | None = UNSET,
+        contracts: Sequence[str] | Unset | None = UNSET,
+    ) -> dict[str, Any]:
+        """Change a follower's settings (``PATCH /_sim/users/{uid}/follow``).
+
+        Only the settings given change; ``None`` clears an optional one (TP/SL ratio, total
+        stop-loss, contracts). A ``fixed_amount`` without ``mode`` selects ``fixed_amount``
+        mode. The new rules apply at once at the current marks.
+
+        Args:
+            follower_uid: The follower.
+            trader_uid: Refuse (409) unless the follower follows this trader.
+            ratio: Copy ratio (``ratio`` mode).
+            mode: ``ratio`` or ``fixed_amount``.
+            fixed_amount: USDT of margin per copied lead open.
+            tp_ratio: A copy closes on its own at PnL / margin ≥ this (``None``: off).
+            sl_ratio: A copy closes on its own at PnL / margin ≤ −this (``None``: off).
+            total_stop_loss: USDT of copy loss that ends the follow (``None``: off).
+            contracts: Copy only these contracts (``None``: every contract).
+
+        Returns:
+            The follow with its new settings, ``copy_exits`` and ``copies_stopped`` (copies
+            the new rules closed at once) and ``stopped`` (the total stop-loss was reached).
+        """
+        body: dict[str, Any] = {}
+        if trader_uid is not None:
+            body["trader_uid"] = trader_uid
+        if ratio is not None:
+            body["ratio"] = _text(ratio)
+        if mode is None and fixed_amount is not None and not isinstance(fixed_amount, Unset):
+            mode = "fixed_amount"
+        if mode is not None:
+            body["mode"] = mode
         for name, value in (
+            ("fixed_amount", fixed_amount),
             ("tp_ratio", tp_ratio),
             ("sl_ratio", sl_ratio),
             ("total_stop_loss", total_stop_loss),
         ):
-            if value is not None:
-                body[name] = _text(value)
-        if contracts is not None:
-            body["contracts"] = list(contracts)
-        return dict(self._call("POST", "/_sim/follow", body))
+            if not isinstance(value, Unset):
+                body[name] = None if value is None else _text(value)
+        if not isinstance(contracts, Unset):
+            body["contracts"] = None if contracts is None else list(contracts)
+        return dict(self._call("PATCH", f"/_sim/users/{follower_uid}/follow", body))
 
     def bulk_followers(
-        self, trader_uid: int, count: int, *, balance: Number = "10000", ratio: Number = "1"
+        self,
+        trader_uid: int,
+        count: int,
+        *,
+        balance: Number = "10000",
+        ratio: Number = "1",
+        fixed_amount: Number | None = None,
+        tp_ratio: Number | None = None,
+        sl_ratio: Number | None = None,
+        total_stop_loss: Number | None = None,
+        contracts: Sequence[str] | None = None,
     ) -> list[int]:
-        """Create ``count`` funded followers of a trader; return their UIDs."""
-        body = {
+        """Create ``count`` funded followers of a trader, alike; return their UIDs.
+
+        The settings are those :meth:`follow` takes, given to every new follower.
+        """
+        body: dict[str, Any] = {
             "trader_uid": trader_uid,
             "count": count,
             "balance": _text(balance),
             "ratio": _text(ratio),
         }
+        body.update(_settings_body(fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts))
         return list(self._call("POST", "/_sim/followers/bulk", body)["uids"])
 
     def markets(self) -> dict[str, Any]:

@@ -68,6 +68,13 @@ class Follow:
         """Return whether this follower copies ``contract_code``."""
         return self.contracts is None or contract_code in self.contracts
 
+    @property
+    def watches_marks(self) -> bool:
+        """Return whether a mark move can close copies on their own (TP/SL ratio, total stop)."""
+        return not (
+            self.tp_ratio is None and self.sl_ratio is None and self.total_stop_loss is None
+        )
+
 
 def check_follow(follow: Follow) -> Follow:
     """Return ``follow`` if its settings hold together, else raise InvalidFollowSettings."""
@@ -77,6 +84,8 @@ def check_follow(follow: Follow) -> Follow:
         follow.fixed_amount is not None and follow.fixed_amount > 0
     ):
         raise InvalidFollowSettings("fixed_amount", "must be positive in fixed_amount mode")
+    if follow.mode is CopyMode.RATIO and follow.fixed_amount is not None:
+        raise InvalidFollowSettings("fixed_amount", "is used only with mode fixed_amount")
     for name in ("tp_ratio", "sl_ratio", "total_stop_loss"):
         value = getattr(follow, name)
         if value is not None and not value > 0:

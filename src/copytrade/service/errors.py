@@ -27,3 +27,11 @@ class InvalidMark(DomainError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class NotFollowing(DomainError):
+    """The user follows no trader now (so it has no follower settings to change)."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(uid)
+        self.uid = uid

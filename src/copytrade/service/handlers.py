@@ -6,10 +6,10 @@ commits; any error rolls everything back (all or nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter
 
-from copytrade.domain.copytrading import close_copies, copy_open
+from copytrade.domain.copytrading import Follow, close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
 from copytrade.domain.errors import PositionNotFound
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
@@ -23,6 +23,7 @@ from copytrade.domain.trading import (
 )
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
+from copytrade.service.follow_rules import rules_after_close
 from copytrade.service.ports import UnitOfWork
 from copytrade.service.retry import retry_conflicts
 
@@ -44,6 +45,8 @@ class CloseResult:
 
     closed: list[int]
     copies_closed: int
+    follows: list[Follow] = field(default_factory=list)
+    """The trader's follows as the close saw them."""
 
 
 def _account(uow: UnitOfWork, uid: int) -> Account:
@@ -126,7 +129,7 @@ def close_with_copies(
     """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
     closed = close_at_market(trader, positions, market, close_type, env)
     copies = 0
-    _follows, followers = uow.accounts.followers_of(trader.uid)
+    follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
         user = uow.users.get(trader.uid)
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
@@ -134,7 +137,7 @@ def close_with_copies(
         started = perf_counter()
         copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
         ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
-    return CloseResult([p.sub_position_id for p in closed], copies)
+    return CloseResult([p.sub_position_id for p in closed], copies, follows)
 
 
 def _close_and_commit(
@@ -157,6 +160,8 @@ def _close_and_commit(
         close_type,
         env,
     )
+    # a loss realised with the lead may reach a follower's total stop-loss (spec §8.1)
+    rules_after_close(ctx, uow, trader.uid, result.follows, markets, env)
     uow.accounts.save(env.changes)
     uow.commit()
     ctx.committed(env.changes)

@@ -229,6 +229,22 @@ class FollowRepository(Protocol):
         """Return how many followers the trader has now."""
         ...
 
+    def change(self, follow: Follow) -> None:
+        """Replace the settings (ratio included) of the follower's current follow of its trader.
+
+        The follow keeps its id and start time, so the copy PnL counted towards its total
+        stop-loss runs on.
+        """
+        ...
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow, as committed.
+
+        Per follower: the profit (net of fees) of its copies of its trader closed since the
+        current follow started; 0 for one with no such copy or following no one.
+        """
+        ...
+
 
 class MarketRepository(Protocol):
     """Mark prices."""

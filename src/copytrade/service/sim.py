@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, check_follow, copy_open, follow_settings
+from copytrade.domain.copytrading import Follow, check_follow, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide, Wallet
-from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.model import Account, PositionKey, SubPosition
 from copytrade.domain.risk import liquidation_scopes
 from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
+from copytrade.service.follow_rules import check_contracts, rules_after_move
 from copytrade.service.handlers import close_with_copies
 from copytrade.service.ports import ApiKey, UnitOfWork, User, UserReport
 from copytrade.service.retry import retry_conflicts
@@ -101,15 +101,7 @@ def follow_with(ctx: ServiceContext, settings: Follow) -> None:
     follower_uid, trader_uid, ratio = settings.follower_uid, settings.trader_uid, settings.ratio
     if ratio <= 0:
         raise InvalidFollow("ratio must be positive")
-    check_follow(settings)
-    unknown = sorted((settings.contracts or frozenset()) - set(ctx.contracts))
-    if unknown:
-        raise InvalidFollowSettings("contracts", f"unknown contracts {unknown}")
-    # the stores keep only the ratio so far: refuse settings rather than drop them silently
-    extra = follow_settings(settings)
-    if extra:
-        field = sorted(extra)[0]
-        raise InvalidFollowSettings(field, "follower settings are not stored yet (issue 13)")
+    check_contracts(ctx, check_follow(settings))
     with ctx.admin() as uow:
         trader, follower = uow.users.get(trader_uid), uow.users.get(follower_uid)
         if trader is None or follower is None:
@@ -135,15 +127,23 @@ def _check_capacity(uow: UnitOfWork, trader: User) -> None:
 
 
 def bulk_followers(
-    ctx: ServiceContext, trader_uid: int, count: int, balance: Decimal, ratio: Decimal
+    ctx: ServiceContext,
+    trader_uid: int,
+    count: int,
+    balance: Decimal,
+    ratio: Decimal,
+    settings: Follow | None = None,
 ) -> list[int]:
     """Create ``count`` funded followers of a trader in one transaction.
 
     The emulator's load tool (benchmarks follow one trader with 10,000 followers): it is not
-    held to the trader's ``maxFollowers``, which every other follow respects.
+    held to the trader's ``maxFollowers``, which every other follow respects. ``settings``: a
+    follow whose copy settings every new follower takes (its uids are ignored).
     """
     if ratio <= 0 or count < 0:
         raise InvalidFollow("count must be >= 0 and ratio positive")
+    template = replace(settings or Follow(0, trader_uid, ratio), trader_uid=trader_uid, ratio=ratio)
+    check_contracts(ctx, check_follow(template))
     now = ctx.clock.now_ms()
     with ctx.admin() as uow:
         trader = uow.users.get(trader_uid)
@@ -162,7 +162,7 @@ def bulk_followers(
         ]
         uow.users.add_many(users, balance)
         uow.follows.start_many(
-            [(ctx.ids.next_id(), Follow(u.uid, trader_uid, ratio)) for u in users], now
+            [(ctx.ids.next_id(), replace(template, follower_uid=u.uid)) for u in users], now
         )
         uow.commit()
     return [u.uid for u in users]
@@ -227,14 +227,24 @@ def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
 
 @retry_conflicts
 def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[str, Any]:
-    """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire."""
+    """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire.
+
+    Then the followers' own rules (copy TP/SL ratios, total stop-loss) are applied to the
+    followers the move touched (:mod:`copytrade.service.follow_rules`).
+    """
     spec = ctx.spec(contract_code)
     if price <= 0:
         raise InvalidMark("must be positive")
     if price < spec.price_tick:  # would round to 0: a mark of 0 fills buys for nothing
         raise InvalidMark(f"must be at least one tick ({spec.price_tick}) for {contract_code}")
     price = (price / spec.price_tick).to_integral_value() * spec.price_tick
-    summary = {"orders_filled": 0, "tpsl_triggered": 0, "liquidated": 0}
+    summary = {
+        "orders_filled": 0,
+        "tpsl_triggered": 0,
+        "liquidated": 0,
+        "copy_exits": 0,
+        "follows_stopped": 0,
+    }
     with ctx.admin() as uow:
         now = ctx.clock.now_ms()
         uow.markets.set_mark(contract_code, price, now)
@@ -243,6 +253,9 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         exposed = uow.accounts.get_many(uow.accounts.exposed_to(contract_code))
         for uid in sorted(exposed):
             _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
+        rules = rules_after_move(ctx, uow, exposed, markets, env)
+        summary["copy_exits"] = rules.copy_exits
+        summary["follows_stopped"] = rules.follows_stopped
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)

@@ -11,7 +11,10 @@ Fixtures:
 
 - ``copytrade``: a :class:`~copytrade.testing.sandbox.Sandbox` over the session's server,
   reset before each test (every user, position and record deleted).
-- ``trader_with_followers(n, ratio=…)``: a trader and ``n`` followers, all with API keys.
+- ``trader_with_followers(n, ratio=…, settings={…})``: a trader and ``n`` followers, all with
+  API keys; ``settings`` are each follower's settings (``fixed_amount``, ``tp_ratio``,
+  ``sl_ratio``, ``total_stop_loss``, ``contracts``). ``copytrade.follower_settings(f, …)``
+  changes them later.
 - ``client_for(creds)``: an SDK client signed with a user's key (closed after the test).
 - ``copytrade_session_server``: the session's server (started once): its ``base_url``.
 - ``copytrade_server``: a server of its own for one test (a fresh SQLite file).
@@ -91,7 +94,7 @@ def copytrade(copytrade_session_server: SessionServer) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def trader_with_followers(copytrade: Sandbox) -> Callable[..., Team]:
-    """Factory: ``trader_with_followers(n, ratio="1", …)`` → a :class:`Team` with keys."""
+    """Factory: ``trader_with_followers(n, ratio="1", settings=None, …)`` → a :class:`Team`."""
     return copytrade.trader_with_followers
 
 

@@ -7,6 +7,7 @@ Everything goes through the admin API (``/_sim/``) and the SDK, never inside the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -81,15 +82,34 @@ class Sandbox:
         trader_balance: str | Decimal = "100000",
         follower_balance: str | Decimal = "10000",
         ratio: str | Decimal = "1",
+        settings: Mapping[str, Any] | None = None,
     ) -> Team:
-        """Create a trader and ``followers`` followers copying it at ``ratio``, all keyed."""
+        """Create a trader and ``followers`` followers copying it, all keyed.
+
+        Args:
+            followers: How many followers.
+            trader_balance: The trader's USDT.
+            follower_balance: Each follower's USDT.
+            ratio: Copy ratio of each follower.
+            settings: Each follower's settings, as :meth:`AdminClient.follow` takes them:
+                ``fixed_amount``, ``tp_ratio``, ``sl_ratio``, ``total_stop_loss``,
+                ``contracts`` (e.g. ``{"fixed_amount": "100", "sl_ratio": "0.5"}``).
+
+        Returns:
+            The trader and its followers with their credentials.
+        """
         trader = self.create_user("trader", trader_balance)
         made = []
         for _ in range(followers):
             follower = self.create_user("follower", follower_balance)
-            self.admin.follow(int(follower["uid"]), int(trader["uid"]), ratio)
+            self.admin.follow(int(follower["uid"]), int(trader["uid"]), ratio, **(settings or {}))
             made.append(follower)
         return Team(trader, made)
+
+    def follower_settings(self, follower: Credentials | int, **changes: Any) -> dict[str, Any]:
+        """Change a follower's settings (see :meth:`AdminClient.follower_settings`)."""
+        uid = follower if isinstance(follower, int) else int(follower["uid"])
+        return self.admin.follower_settings(uid, **changes)
 
     def client_for(self, creds: Credentials, **options: Any) -> Client:
         """Return an SDK :class:`~copytrade.client.Client` signed with ``creds``' key."""

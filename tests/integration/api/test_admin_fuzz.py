@@ -91,3 +91,43 @@ def test_no_admin_call_answers_500(
     assert reply.status_code < 500, (call, body, reply.text)
     if reply.status_code >= 400 and reply.headers["content-type"] == "application/json":
         assert "Traceback" not in reply.text
+
+
+SETTINGS = ["trader_uid", "ratio", "mode", "fixed_amount", "tp_ratio", "sl_ratio",
+            "total_stop_loss", "contracts"]  # fmt: skip
+_setting_values = st.one_of(
+    _values,
+    st.sampled_from(["ratio", "fixed_amount", "0.5", "100", "1e-30"]),
+    st.lists(st.sampled_from(["BTC-USDT", "eth-usdt", "", "NOPE", "x" * 40]), max_size=3),
+)
+
+
+@pytest.fixture(scope="module")
+def follower_uid(fuzzed_server: LiveServer) -> int:
+    trader = fuzzed_server.create_user("trader")
+    follower = fuzzed_server.create_user("follower")
+    fuzzed_server.follow(follower["uid"], trader["uid"])
+    return int(follower["uid"])
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
+)
+@given(body=st.dictionaries(st.sampled_from(SETTINGS), _setting_values, max_size=4))
+def test_no_follower_settings_change_answers_500_or_breaks_the_follow(
+    fuzzed_server: LiveServer, follower_uid: int, body: dict[str, Any]
+) -> None:
+    reply = fuzzed_server.http.patch(f"/_sim/users/{follower_uid}/follow", json=body)
+    assert reply.status_code in (200, 400, 409), (body, reply.text)
+    if reply.status_code >= 400:
+        assert reply.json()["field"] in (*SETTINGS, None), (body, reply.text)
+    shown = fuzzed_server.http.get(f"/_sim/users/{follower_uid}/follow")
+    assert shown.status_code == 200, shown.text  # no market moved: nothing can stop the follow
+    if reply.status_code == 200:
+        assert shown.json() == {
+            k: v for k, v in reply.json().items() if k not in ("copy_exits", "stopped",
+                                                               "copies_stopped")
+        }  # fmt: skip

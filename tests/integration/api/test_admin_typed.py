@@ -235,6 +235,8 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
         ("get", "/_sim/users/{uid}"),
         ("post", "/_sim/users/{uid}/funds"),
         ("post", "/_sim/follow"),
+        ("get", "/_sim/users/{uid}/follow"),
+        ("patch", "/_sim/users/{uid}/follow"),
         ("post", "/_sim/followers/bulk"),
         ("get", "/_sim/markets"),
         ("post", "/_sim/markets/{contract_code}/price"),

@@ -187,3 +187,69 @@ def test_slippage_shows_each_open_lead_position_and_its_copies(server: LiveServe
     code, out = _sim(server, "slippage", str(trader["uid"]))
     assert code == 0, out
     assert "[<= 0]:4" in out
+
+
+def test_follower_settings_show_change_and_clear(server: LiveServer) -> None:
+    trader = server.create_user("trader")
+    follower = server.create_user("follower")
+    uid = str(follower["uid"])
+    code, out = _sim(server, "follow", uid, str(trader["uid"]), "--fixed-amount", "100",
+                     "--contracts", "btc-usdt,eth-usdt")  # fmt: skip
+    assert code == 0, out
+    assert f"{uid} now follows {trader['uid']} (100 USDT a copy, only BTC-USDT,ETH-USDT)" in out
+
+    code, out = _sim(server, "follower-settings", uid)
+    assert code == 0, out
+    lines = dict(line.split(None, 1) for line in out.strip().splitlines())
+    assert lines["mode"] == "fixed_amount"
+    assert lines["fixed_amount"] == "100"
+    assert lines["contracts"] == "BTC-USDT,ETH-USDT"
+    assert lines["tp_ratio"] == "-"
+
+    changed = _json(server, "follower-settings", uid, "--tp-ratio", "0.5", "--sl-ratio", "0.25",
+                    "--total-stop-loss", "40", "--trader", str(trader["uid"]))  # fmt: skip
+    assert isinstance(changed, dict)
+    assert (changed["tp_ratio"], changed["sl_ratio"], changed["total_stop_loss"]) == (
+        "0.5",
+        "0.25",
+        "40",
+    )
+    assert (changed["copy_exits"], changed["stopped"]) == (0, False)
+
+    code, out = _sim(server, "follower-settings", uid, "--clear", "contracts", "--clear",
+                     "sl-ratio", "--mode", "ratio", "--ratio", "2")  # fmt: skip
+    assert code == 0, out
+    lines = dict(line.split(None, 1) for line in out.strip().splitlines())
+    assert (lines["mode"], lines["ratio"], lines["fixed_amount"]) == ("ratio", "2", "-")
+    assert (lines["contracts"], lines["sl_ratio"], lines["tp_ratio"]) == ("(all)", "-", "0.5")
+    assert lines["stopped"] == "no"
+    code, out = _sim(server, "users", "show", uid)
+    assert f"{trader['uid']} (ratio 2, tp 0.5, stop 40)" in out
+
+
+def test_follower_settings_refusals_name_the_field_and_exit_1(server: LiveServer) -> None:
+    trader = server.create_user("trader")
+    follower = server.create_user("follower")
+    loner = server.create_user("follower")
+    server.follow(follower["uid"], trader["uid"])
+    code, out = _sim(server, "follower-settings", str(follower["uid"]), "--tp-ratio", "-1")
+    assert code == 1
+    assert "refused (400): tp_ratio:" in out
+    code, out = _sim(server, "follower-settings", str(loner["uid"]))
+    assert code == 1
+    assert "refused (404)" in out
+    code, out = _sim(server, "follower-settings", str(follower["uid"]), "--tp-ratio", "1",
+                     "--clear", "tp-ratio")  # fmt: skip
+    assert code == 2
+    assert "both set and cleared" in out
+
+
+def test_bulk_followers_with_settings_from_the_command_line(server: LiveServer) -> None:
+    trader = server.create_user("trader")
+    made = _json(server, "followers", "bulk", str(trader["uid"]), "--count", "2",
+                 "--tp-ratio", "0.5", "--contracts", "dot-usdt")  # fmt: skip
+    assert isinstance(made, dict)
+    for uid in made["uids"]:
+        shown = _json(server, "follower-settings", str(uid))
+        assert isinstance(shown, dict)
+        assert (shown["tp_ratio"], shown["contracts"]) == ("0.5", ["DOT-USDT"])

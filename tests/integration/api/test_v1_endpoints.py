@@ -479,17 +479,14 @@ def test_statistics_and_profit_shares_after_a_profitable_copy(
     refused(get(live_server, trader, "profit_history_details", limit="0"), 1067)
 
 
-def test_follower_settings_are_validated_and_refused_until_the_stores_keep_them(
-    live_server: LiveServer,
-) -> None:
+def test_follower_settings_are_validated_and_kept(live_server: LiveServer) -> None:
     trader = live_server.create_user("trader")
     follower = live_server.create_user("follower")
     body = {"follower_uid": follower["uid"], "trader_uid": trader["uid"]}
 
     invalid = live_server.http.post("/_sim/follow", json={**body, "tp_ratio": "-1"})
-    not_kept = live_server.http.post("/_sim/follow", json={**body, "tp_ratio": "0.2"})
+    kept = live_server.http.post("/_sim/follow", json={**body, "tp_ratio": "0.2"})
 
     assert (invalid.status_code, invalid.json()["field"]) == (400, "tp_ratio")
-    assert not_kept.status_code == 400
-    assert "not stored yet" in not_kept.json()["error"]
-    assert live_server.user(follower["uid"])["following"] is None
+    assert kept.status_code == 200, kept.text
+    assert live_server.user(follower["uid"])["following"]["tp_ratio"] == "0.2"

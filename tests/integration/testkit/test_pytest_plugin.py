@@ -125,3 +125,32 @@ def test_create(copytrade):
             f"--copytrade-admin-token={token}",
         )
         ok.assert_outcomes(passed=1)
+
+
+def test_the_factory_gives_every_follower_the_settings_asked_for(
+    copytrade: Sandbox, trader_with_followers: object, client_for: object
+) -> None:
+    assert callable(trader_with_followers)
+    assert callable(client_for)
+    team = trader_with_followers(2, settings={"fixed_amount": "100", "contracts": ["ETH-USDT"]})
+    bot = client_for(team.trader)
+    for code in ("BTC-USDT", "ETH-USDT"):
+        bot.place_order(
+            contract_code=code,
+            amount=Decimal(10),
+            margin_mode=MarginMode.ISOLATED,
+            order_price_type=OrderPriceType.MARKET,
+            order_direction=OrderDirection.BUY,
+            lever=5,
+        )
+    for uid in team.follower_uids:
+        view = copytrade.admin.user(uid)
+        assert view["following"]["mode"] == "fixed_amount"
+        (copy,) = view["positions"]
+        assert copy["contract_code"] == "ETH-USDT"
+        assert Decimal(copy["position_margin"]) <= 100
+        assert [s["reason"] for s in view["skipped_copies"]] == ["contract_not_followed"]
+
+    changed = copytrade.follower_settings(team.followers[0], tp_ratio="0.5", contracts=None)
+    assert (changed["tp_ratio"], changed["contracts"]) == ("0.5", None)
+    assert copytrade.admin.follow_of(team.follower_uids[0])["tp_ratio"] == "0.5"

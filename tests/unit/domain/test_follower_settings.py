@@ -140,6 +140,7 @@ def test_a_follower_copying_a_subset_skips_other_contracts_with_the_reason() -> 
         (Follow(2, 1, D(0)), "ratio"),
         (Follow(2, 1, D(1), CopyMode.FIXED_AMOUNT), "fixed_amount"),
         (Follow(2, 1, D(1), CopyMode.FIXED_AMOUNT, fixed_amount=D(-1)), "fixed_amount"),
+        (Follow(2, 1, D(1), fixed_amount=D(100)), "fixed_amount"),
         (Follow(2, 1, D(1), tp_ratio=D(0)), "tp_ratio"),
         (Follow(2, 1, D(1), sl_ratio=D(-1)), "sl_ratio"),
         (Follow(2, 1, D(1), total_stop_loss=D(0)), "total_stop_loss"),

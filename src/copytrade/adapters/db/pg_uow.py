@@ -362,9 +362,21 @@ class SharedUnitOfWork:
 
     # -- what the record repositories report -------------------------------------------------
     def follows_changed(self, trader_uids: Sequence[int]) -> None:
-        """Never keep this unit's copy of these traders (their follows changed)."""
+        """Read these traders' follows again; their accounts stay this unit's own.
+
+        The follows write moved each trader's version on by one (``SqlFollows._bump``). A trader
+        this unit locked keeps its loaded account, now at that version: dropping it instead
+        would make a later change set of this unit skip the trader's balance (a profit share
+        credited after ``end`` or ``change``) as the write of an account it never locked.
+        """
+        locks = self.locks
         for uid in trader_uids:
-            self.locks.drop(uid)
+            version = locks.version_of.get(uid)
+            if version is None or uid not in locks.identity:
+                locks.drop(uid)
+                continue
+            locks.version_of[uid] = version + 1
+            locks.follows_of.pop(uid, None)
 
     def balance_set(self, uid: int) -> None:
         """Never keep this unit's copy of ``uid`` (its balance was overwritten)."""

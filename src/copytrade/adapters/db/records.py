@@ -23,6 +23,7 @@ from copytrade.domain.copytrading import Follow, follow_settings, follow_with_se
 from copytrade.domain.enums import Wallet
 from copytrade.service.ports import ApiKey, User
 
+_REALISED_CHUNK = 500  # followers per realised-PnL query (SQLite bounds a statement's parameters)
 _RANDOM = random.Random()  # not a secret: versions only have to differ across resets
 
 Conn = Callable[[], Connection]
@@ -285,6 +286,49 @@ class SqlFollows:
             [trader_uid],
         )
         return int(rows[0][0])
+
+    def change(self, follow: Follow) -> None:
+        """Replace the ratio and settings of the follower's current follow of its trader."""
+        f = t.follows
+        self._bump([follow.trader_uid])
+        self._write().execute(
+            update(f)
+            .where(
+                and_(
+                    f.c.follower_uid == follow.follower_uid,
+                    f.c.trader_uid == follow.trader_uid,
+                    f.c.active.is_(True),
+                )
+            )
+            .values(ratio=follow.ratio, settings=settings_text(follow))
+        )
+
+    def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
+        """Return the realised copy PnL of each follower's current follow (one query a chunk).
+
+        Read on the writing connection: on SQLite it writes the rows of the commit group's
+        earlier calls first, so their closed copies count too.
+        """
+        f, p = t.follows, t.positions
+        out = dict.fromkeys(follower_uids, Decimal(0))
+        uids = sorted(out)
+        for start in range(0, len(uids), _REALISED_CHUNK):
+            rows = self._write().execute(
+                select(p.c.uid, p.c.profit)
+                .join(f, and_(f.c.follower_uid == p.c.uid, f.c.active.is_(True)))
+                .where(
+                    and_(
+                        p.c.uid.in_(uids[start : start + _REALISED_CHUNK]),
+                        p.c.lead_uid == f.c.trader_uid,
+                        p.c.is_open.is_(False),
+                        p.c.close_time >= f.c.started_at,
+                    )
+                )
+            )
+            for uid, profit in rows:
+                if profit is not None:
+                    out[uid] += Decimal(profit)
+        return out
 
     def _bump(self, trader_uids: Sequence[int]) -> None:
         """Move the traders' versions on: a copy of their follows kept anywhere expires."""
