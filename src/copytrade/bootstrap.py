@@ -18,6 +18,8 @@ from copytrade.adapters.ids import SnowflakeIds
 from copytrade.adapters.ratelimit import MemoryRateLimiter
 from copytrade.adapters.secrets import SecretBox
 from copytrade.config import Settings
+from copytrade.domain.funding import FundingConfig
+from copytrade.domain.impact import ImpactSettings
 from copytrade.domain.instruments import (
     DEFAULT_CONTRACTS,
     DEFAULT_MARKS,
@@ -276,6 +278,32 @@ def make_replay_guard(settings: Settings, limiter: RateLimiter) -> Any:
     return MemoryReplayGuard(settings.replay_cache_bytes)
 
 
+def funding_config(settings: Settings) -> FundingConfig:
+    """Return the funding settings of ``settings`` (per-market rates from ``[[contracts]]``)."""
+    return FundingConfig(
+        mode=settings.funding_mode,
+        interval_ms=settings.funding_interval_hours * 3_600_000,
+        default_rate=settings.funding_rate,
+        rates={
+            c.contract_code.upper(): c.funding_rate
+            for c in settings.contracts
+            if c.funding_rate is not None
+        },
+        impact_volume=settings.funding_impact_volume,
+    )
+
+
+def impact_settings(settings: Settings) -> ImpactSettings:
+    """Return the market impact settings of ``settings`` (off unless a half-life is set)."""
+    return ImpactSettings(
+        half_life_ms=settings.impact_half_life_ms,
+        copy_order=settings.copy_order,
+        seed=settings.copy_order_seed,
+        copy_latency_ms=settings.copy_latency_ms,
+        max_slippage=settings.max_copy_slippage,
+    )
+
+
 def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
     """Build the services: store (by URL scheme), clock, ids, limiter, service context."""
     if not settings.is_loopback and not settings.admin_token:
@@ -296,7 +324,9 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         fees=FeeSchedule(settings.fee_maker, settings.fee_taker),
         default_profit_share_ratio=settings.profit_share_ratio,
         tpsl_side_display=SideDisplay(settings.tpsl_position_side_mode),
+        funding=funding_config(settings),
     )
+    ctx.set_impact(impact_settings(settings))
     limiter = make_limiter(settings)
     replays = make_replay_guard(settings, limiter)
     return Services(settings, store, ctx, clock, limiter, marks, store.overview(), replays)

@@ -85,6 +85,13 @@ class ContractSettings(BaseModel):
     mm_levels: int = 50
     mm_depth: Decimal = Decimal(1000)
     path: PathSettings | None = None
+    funding_rate: Decimal | None = Field(
+        default=None,
+        ge=Decimal("-0.0075"),
+        le=Decimal("0.0075"),
+        description="this market's funding rate per settlement (funding_mode 'rate'); "
+        "default: the server's funding_rate",
+    )
 
 
 class Settings(BaseSettings):
@@ -115,7 +122,51 @@ class Settings(BaseSettings):
         default=5, description="v6 copy-trading requests per second per UID (spec v5 §5)"
     )
     funding_rate: Decimal = Field(
-        default=Decimal("0.0001"), description="the funding rate /v5/market/funding_rate shows"
+        default=Decimal("0.0001"),
+        ge=Decimal("-0.0075"),
+        le=Decimal("0.0075"),
+        description="the funding rate per settlement of markets without one of their own "
+        "(what /v5/market/funding_rate shows unless funding_mode is 'premium')",
+    )
+    funding_mode: Literal["off", "rate", "premium"] = Field(
+        default="off",
+        description="'off': no settlement (spec §7.11 lets the simulator skip funding); "
+        "'rate': every open position pays or receives the market's rate each interval; "
+        "'premium': the rate of HTX's premium-index formula over the current book",
+    )
+    funding_interval_hours: int = Field(
+        default=8, gt=0, le=24 * 7, description="hours between settlements (from 00:00 UTC)"
+    )
+    funding_impact_volume: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="'premium': contracts the impact bid and ask are averaged over "
+        "(default: one level of the market maker's book)",
+    )
+    impact_half_life_ms: int = Field(
+        default=0,
+        ge=0,
+        description="market impact: depth fills take from the market maker's book comes back "
+        "with this half-life of simulation time; 0 (off): it re-quotes at once",
+    )
+    copy_order: Literal["follow_time", "shuffle"] = Field(
+        default="follow_time",
+        description="market impact: the order copies are placed in after the lead's fill: "
+        "'follow_time' (who followed first copies first) or 'shuffle' (seeded per lead "
+        "position, copy_order_seed)",
+    )
+    copy_order_seed: int = 0
+    copy_latency_ms: int = Field(
+        default=0,
+        ge=0,
+        description="market impact: simulation time between the lead's fill and its copies "
+        "(the lead's depth comes partly back meanwhile)",
+    )
+    max_copy_slippage: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="market impact: skip a copy (reason 'slippage') expected worse than the "
+        "lead's price by more than this fraction (0.01 = 1 %); none by default",
     )
     timestamp_window_seconds: int = 300
     signature_host_aliases: list[str] = Field(

@@ -95,6 +95,10 @@ def test_the_dashboard_shows_copies_and_skips_as_they_happen(browser: Any, tmp_p
         page.wait_for_selector("[data-section=skips] tr.skip", timeout=15_000)
         skips = page.inner_text("[data-section=skips]")
         assert str(poor["uid"]) in skips
+        page.wait_for_selector("[data-section=slippage] tr.slip", timeout=15_000)
+        slippage = page.inner_text("[data-section=slippage]")
+        assert str(trader["uid"]) in slippage
+        assert "<= 0" in slippage  # impact off: both copies at the lead's price
         traders = page.inner_text("[data-section=traders]")
         assert str(trader["uid"]) in traders
         page.wait_for_function(

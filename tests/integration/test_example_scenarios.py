@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,63 @@ from copytrade.scenario.runner import run_scenario
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
 
-@pytest.mark.parametrize("name", ["liquidation-cascade", "gap-through-stop", "copy-wave-10k"])
+def test_every_example_is_run_here() -> None:
+    assert {p.stem for p in EXAMPLES.glob("*.toml")} == {*SMALL, "copy-wave-10k"}
+
+
+SMALL = ["liquidation-cascade", "gap-through-stop", "funding-day"]
+
+
+@pytest.mark.parametrize("name", SMALL)
 def test_an_example_scenario_meets_its_declared_expectations(name: str) -> None:
     scenario = load_scenario(EXAMPLES / f"{name}.toml")
     assert scenario.expect.model_fields_set  # every example declares what it should show
     report = run_scenario(scenario)
     assert report.failures == [], report.render()
     assert report.errors == []
+
+
+def test_the_funding_day_reports_the_same_on_the_memory_store_as_on_sqlite() -> None:
+    scenario = load_scenario(EXAMPLES / "funding-day.toml")
+    on_sqlite = run_scenario(scenario).as_json()
+    on_memory = run_scenario(scenario, store="memory").as_json()
+    assert on_memory == on_sqlite
+    funding = on_memory["funding"]
+    assert funding["settlements"] == 3
+    # 31 longs pay at each of three settlements, 21 shorts receive at the first two
+    assert funding["payments"] == 31 * 3 + 21 * 2
+    assert Decimal(funding["paid"]) - Decimal(funding["received"]) == Decimal(funding["venue"])
+    assert Decimal(funding["venue"]) > 0  # longs outweigh shorts: the venue keeps the rest
+
+
+def test_the_copy_wave_scaled_down_ten_times_shows_the_same_slippage_distribution() -> None:
+    """The 10k wave at 1/10 of the followers and 1/100 of the depth per level, in memory.
+
+    Each copy is 1/10 of the full run's, so each level holds as many copies as in the full
+    run and the distribution keeps its shape; the README command runs the full size.
+    """
+    full = load_scenario(EXAMPLES / "copy-wave-10k.toml")
+    scenario = full.model_copy(deep=True)
+    scenario.followers[0].count //= 10
+    scenario.contracts[0].mm_depth /= 100
+    scenario.actions[0].amount /= 10
+    report = run_scenario(scenario, store="memory")
+    assert report.errors == []
+    assert report.copies + report.skips["slippage"] == 1000
+    assert set(report.skips) == {"slippage"}
+    # about a tenth of the full run's copies and skips (the lead's own take does not scale)
+    assert abs(report.copies * 10 - full.expect.copies) <= 10  # type: ignore[operator]
+    slip = report.slippage_bps
+    assert slip["worst"] <= full.expect.max_copy_slippage_bps
+    assert slip["mean"] >= full.expect.min_mean_copy_slippage_bps  # type: ignore[operator]
+    assert slip["distribution"] == {
+        "<= 0": 19,
+        "0-1": 20,
+        "1-5": 80,
+        "5-10": 100,
+        "10-50": 600,
+        "> 50": 0,
+    }
 
 
 def test_the_cascade_liquidates_the_high_leverage_traders_and_their_copies_only() -> None:
@@ -59,3 +110,23 @@ def test_a_bad_scenario_file_is_refused_before_anything_runs(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["scenario", "run", str(bad)])
     assert result.exit_code == 1
     assert "no trader 'b'" in result.output
+
+
+def test_the_cli_runs_a_scenario_on_the_memory_store(tmp_path: Path) -> None:
+    example = str(EXAMPLES / "gap-through-stop.toml")
+    on_memory = CliRunner().invoke(main, ["scenario", "run", "--db", "memory://", example])
+    assert on_memory.exit_code == 0, on_memory.output
+    assert "closed positions: stop_loss 26" in on_memory.output
+    keep = CliRunner().invoke(
+        main, ["scenario", "run", "--db", "memory", "--keep", str(tmp_path), example]
+    )
+    assert keep.exit_code == 1
+    assert "--keep keeps a SQLite store" in keep.output
+
+
+def test_a_scenario_may_not_set_what_the_run_decides(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[server]\ndb_url = "sqlite:///x.db"\n[[traders]]\nname = "a"\n')
+    result = CliRunner().invoke(main, ["scenario", "run", str(bad)])
+    assert result.exit_code == 1
+    assert "not a setting a scenario may give: ['db_url']" in result.output

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from copytrade.cli.main import main
@@ -111,3 +112,70 @@ def test_the_replay_command_prints_the_digest(tmp_path: Path) -> None:
     refused = CliRunner().invoke(main, ["replay", str(bad)])
     assert refused.exit_code == 1
     assert "not a copytrade record" in refused.output
+
+
+@pytest.mark.parametrize("configured", ["admin", "settings"])
+def test_a_session_with_funding_and_market_impact_replays_byte_identically_on_both_stores(
+    tmp_path: Path, configured: str
+) -> None:
+    """Funding settled over clock jumps and copies walking the book replay to the same state.
+
+    The settings come through the admin API (recorded with the rest, so the replay turns them
+    on at the same point) or the server's settings (in the record's header); SQLite and the
+    in-memory store give the same digest.
+    """
+    record = tmp_path / "session.jsonl"
+    settings: dict[str, Any] = {}
+    if configured == "settings":
+        settings = {
+            "funding_mode": "rate",
+            "funding_rate": "0.0005",
+            "funding_interval_hours": 4,
+            "impact_half_life_ms": 30_000,
+            "copy_order": "shuffle",
+            "copy_order_seed": 5,
+            "max_copy_slippage": "0.0003",
+        }
+    with LiveServer(
+        db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record), **settings
+    ) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        if configured == "admin":
+            s.admin(
+                "/_sim/funding", {"mode": "rate", "default_rate": "0.0005", "interval_hours": 4}
+            )
+            s.admin(
+                "/_sim/impact",
+                {
+                    "half_life_ms": 30_000,
+                    "copy_order": "shuffle",
+                    "seed": 5,
+                    "max_slippage": "0.0003",
+                },
+            )
+        uids = _session(s, seed=5)
+        trader = s.create_user("trader", balance="100000")
+        uids.append(trader["uid"])
+        uids += s.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": 8, "balance": "3000", "ratio": "0.5"},
+        )["uids"]
+        for direction in (1, 2):
+            order = {
+                "contract_code": "DOT-USDT",
+                "amount": "1500",
+                "margin_mode": "cross",
+                "order_direction": direction,
+                "lever": 5,
+                "order_price_type": 17,
+            }
+            assert s.signed(trader, "POST", PLACE, body=order).json()["code"] == 200
+        s.admin("/_sim/markets/ETH-USDT/path", {"kind": "fixed"})  # no 9,000 ticks on the way
+        s.admin("/_sim/clock", {"advance_ms": 13 * 3_600_000})  # over three settlements
+        original = state_digest(s, uids)
+        funded = [f for f in s.user(trader["uid"])["fills"] if f["offset"] == "funding"]
+        skipped = [k for u in uids for k in s.user(u)["skipped_copies"]]
+    assert len({f["ts"] for f in funded}) == 3
+    assert any(k["reason"] == "slippage" for k in skipped)
+    assert replay(record).digest == original
+    assert replay(record, store="memory").digest == original

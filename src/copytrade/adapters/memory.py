@@ -517,8 +517,8 @@ class MemoryAdmin:
             books[wallet][uid] = amount
         self._accounts.forget()
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting (units run one at a time: ``lock`` changes nothing)."""
         return self._unit.state.meta.get(key)
 
     def set_meta(self, key: str, value: str) -> None:

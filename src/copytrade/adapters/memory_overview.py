@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 from copytrade.adapters.memory import MemoryStore
 from copytrade.domain.model import SubPosition
@@ -126,13 +127,22 @@ class MemoryOverviewReader:
                 )
                 for s in sorted(state.skips, key=lambda s: -s.skip_id)[:limit]
             ]
+            shown = [p for p in leads if p.uid in chosen]
+            shown_ids = {p.sub_position_id for p in shown}
+            copy_prices: dict[int, list[Decimal]] = {}
+            for p in open_all:
+                if p.lead_sub_position_id in shown_ids:
+                    copy_prices.setdefault(p.lead_sub_position_id, []).append(p.open_avg_price)
+            for prices in copy_prices.values():
+                prices.sort()
             return OverviewRows(
                 traders,
                 [_row(p) for p in sorted(open_all, key=lambda p: -p.sub_position_id)[:limit]],
                 fills,
                 copies,
                 skips,
-                [_row(p) for p in leads if p.uid in chosen],
+                [_row(p) for p in shown],
                 len(state.users),
                 len(open_all),
+                copy_prices,
             )

@@ -37,7 +37,7 @@ from copytrade.domain.paths import PathError, ReplayPath, StochasticPath, make_p
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.schema import render
 from copytrade.protocol.sim import SimAccount, SimOrder, SimPosition
-from copytrade.service import queries, sim
+from copytrade.service import funding, queries, sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, NotFollowing, UnknownUser
 from copytrade.service.follow_rules import SettingsChange, change_settings
@@ -93,6 +93,7 @@ def follow_fields(follow: Follow) -> dict[str, Any]:
         "sl_ratio": _opt_fmt(follow.sl_ratio),
         "total_stop_loss": _opt_fmt(follow.total_stop_loss),
         "contracts": sorted(follow.contracts) if follow.contracts is not None else None,
+        "max_slippage": _opt_fmt(follow.max_slippage),
     }
 
 
@@ -230,6 +231,10 @@ class AdminApi:
                 m.SlippageReply,
                 path_params=("uid",),
             ),
+            op("GET", "/_sim/funding", self.get_funding, m.FundingReply),
+            op("POST", "/_sim/funding", self.set_funding, m.FundingReply, m.FundingRequest),
+            op("GET", "/_sim/impact", self.get_impact, m.ImpactReply),
+            op("POST", "/_sim/impact", self.set_impact, m.ImpactReply, m.ImpactRequest),
             op("GET", "/_sim/clock", self.read_clock, m.ClockReply),
             op("POST", "/_sim/clock", self.set_clock, m.ClockReply, m.ClockRequest),
             op("POST", "/_sim/reset", self.reset, m.ResetReply),
@@ -492,6 +497,95 @@ class AdminApi:
             raise AdminError(400, f"{field}: {exc}", field) from None
         return _path_reply(await self.ticker.set_path(contract_code, path))
 
+    async def get_funding(self, _: None) -> m.FundingReply:
+        """Show funding: mode, interval, each market's rate now, the last settlements."""
+        config = self.ctx.funding
+        now = self.clock.now_ms()
+
+        def rates() -> dict[str, str]:
+            with self.ctx.reads() as reads:
+                markets = self.ctx.markets(reads.marks())
+            return {c: fmt(funding.current_rate(self.ctx, mk, now)) for c, mk in markets.items()}
+
+        schedule = self.ticker.funding
+        history = schedule.history if schedule is not None else []
+        return m.FundingReply(
+            mode=config.mode,
+            interval_hours=config.interval_ms // 3_600_000,
+            default_rate=fmt(config.default_rate),
+            rates=await self._run(rates),
+            impact_volume=_fmt_or_none(config.impact_volume),
+            last_settled_ms=schedule.last_settled() if schedule is not None else None,
+            next_settlement_ms=config.next_settlement(now),
+            settlements=[
+                m.SettlementView(
+                    at_ms=h.at_ms,
+                    payments=h.payments,
+                    paid=fmt(h.paid),
+                    received=fmt(h.received),
+                    venue=fmt(h.venue),
+                    liquidated=h.liquidated,
+                )
+                for h in history
+            ],
+        )
+
+    async def set_funding(self, body: m.FundingRequest) -> m.FundingReply:
+        """Change funding settings (mode, interval, rates); they apply from the next settlement.
+
+        Turning funding on starts the schedule at the clock's time: nothing is settled for
+        the past.
+        """
+        config = self.ctx.funding
+        rates = dict(config.rates)
+        for code, rate in (body.rates or {}).items():
+            if code not in self.ctx.contracts:
+                raise AdminError(400, f"rates: unknown contract {code!r}", "rates")
+            if rate is None:
+                rates.pop(code, None)
+            else:
+                rates[code] = rate
+        self.ctx.funding = dataclasses.replace(
+            config,
+            mode=body.mode or config.mode,
+            interval_ms=body.interval_hours * 3_600_000
+            if body.interval_hours is not None
+            else config.interval_ms,
+            default_rate=body.default_rate
+            if body.default_rate is not None
+            else config.default_rate,
+            rates=rates,
+            impact_volume=body.impact_volume
+            if "impact_volume" in body.model_fields_set
+            else config.impact_volume,
+        )
+        schedule = self.ticker.funding
+        if schedule is not None:  # turned on: the schedule starts now, not at the next tick
+            await self._run(schedule.due, self.clock.now_ms())
+        return await self.get_funding(None)
+
+    async def get_impact(self, _: None) -> m.ImpactReply:
+        """Show the market impact settings."""
+        i = self.ctx.impact
+        return m.ImpactReply(
+            enabled=i.enabled,
+            half_life_ms=i.half_life_ms,
+            copy_order=i.copy_order,
+            seed=i.seed,
+            copy_latency_ms=i.copy_latency_ms,
+            max_slippage=_fmt_or_none(i.max_slippage),
+        )
+
+    async def set_impact(self, body: m.ImpactRequest) -> m.ImpactReply:
+        """Change market impact on copies (``half_life_ms`` 0: off); from the next order on."""
+        changes = {
+            k: getattr(body, k)
+            for k in body.model_fields_set
+            if getattr(body, k) is not None or k == "max_slippage"  # null: no guard
+        }
+        self.ctx.set_impact(dataclasses.replace(self.ctx.impact, **changes))
+        return await self.get_impact(None)
+
     async def read_clock(self, _: None) -> m.ClockReply:
         """Read the simulation clock."""
         return m.ClockReply(now_ms=self.clock.now_ms())
@@ -542,6 +636,7 @@ def _follow_of(body: m.CopySettings, follower_uid: int, trader_uid: int, ratio: 
         body.sl_ratio,
         body.total_stop_loss,
         frozenset(body.contracts) if body.contracts is not None else None,
+        body.max_slippage,
     )
 
 

@@ -211,6 +211,11 @@ class CopySettings(_Request):
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts (others are skipped with their reason)."
     )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
+    )
 
 
 class FollowRequest(CopySettings):
@@ -247,6 +252,11 @@ class FollowSettingsRequest(_Request):
     )
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts; `null`: every contract."
+    )
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
+        None,
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
     )
 
     def changes(self) -> dict[str, Any]:
@@ -317,6 +327,44 @@ class ClockRequest(_Request):
         return self
 
 
+_RATE = Annotated[
+    Decimal, Field(ge=Decimal("-0.0075"), le=Decimal("0.0075"), description=_DEC_DOC), _DEC
+]
+
+
+class FundingRequest(_Request):
+    """Change how funding settles (spec §7.11); keys left out keep their value.
+
+    ``mode``: ``off`` (no settlement), ``rate`` (each market's rate, else ``default_rate``)
+    or ``premium`` (HTX's premium-index formula over the current book). ``interval_hours``:
+    settlements every this many hours from 00:00 UTC. ``rates``: per-market rates (a
+    ``null`` rate removes one).
+    """
+
+    mode: Literal["off", "rate", "premium"] | None = None
+    interval_hours: Annotated[int, Field(ge=1, le=24 * 7), _INT] | None = None
+    default_rate: _RATE | None = None
+    rates: dict[str, _RATE | None] | None = None
+    impact_volume: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] | None = None
+
+
+class ImpactRequest(_Request):
+    """Change market impact on copies; keys left out keep their value.
+
+    ``half_life_ms`` 0 turns impact off (the market maker re-quotes at once); a new half-life
+    starts from a full book. ``copy_order``: ``follow_time`` (who followed first copies first)
+    or ``shuffle`` (seeded per lead position with ``seed``). ``copy_latency_ms``: simulation
+    time between the lead's fill and its copies. ``max_slippage``: skip a copy (reason
+    ``slippage``) expected worse than the lead by more than this fraction; ``null``: no guard.
+    """
+
+    half_life_ms: Annotated[int, Field(ge=0, le=MAX_CLOCK_MS), _INT] | None = None
+    copy_order: Literal["follow_time", "shuffle"] | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_ID), _INT] | None = None
+    copy_latency_ms: Annotated[int, Field(ge=0, le=MAX_CLOCK_MS), _INT] | None = None
+    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = None
+
+
 # --- replies -------------------------------------------------------------------------------
 
 
@@ -372,6 +420,7 @@ class FollowReply(_Reply):
     sl_ratio: DecimalText | None = None
     total_stop_loss: DecimalText | None = None
     contracts: list[str] | None = None
+    max_slippage: DecimalText | None = None
 
 
 class FundsReply(_Reply):
@@ -465,6 +514,41 @@ class SlippageReply(_Reply):
 
     trader_uid: int
     positions: list[LeadSlippage]
+
+
+class SettlementView(_Reply):
+    """One funding settlement this process applied."""
+
+    at_ms: int
+    payments: int
+    paid: DecimalText = Field(description="What positions paid, summed.")
+    received: DecimalText = Field(description="What positions received, summed.")
+    venue: DecimalText = Field(description="The market maker's side: paid − received.")
+    liquidated: int
+
+
+class FundingReply(_Reply):
+    """Funding settings, each market's rate for the next settlement, and recent settlements."""
+
+    mode: str
+    interval_hours: int
+    default_rate: DecimalText
+    rates: dict[str, DecimalText] = Field(description="Each market's rate as things stand.")
+    impact_volume: DecimalText | None
+    last_settled_ms: int | None
+    next_settlement_ms: int
+    settlements: list[SettlementView]
+
+
+class ImpactReply(_Reply):
+    """Market impact settings."""
+
+    enabled: bool
+    half_life_ms: int
+    copy_order: str
+    seed: int
+    copy_latency_ms: int
+    max_slippage: DecimalText | None
 
 
 class ClockReply(_Reply):

@@ -24,9 +24,10 @@ from copytrade.api.metrics import ServerMetrics
 from copytrade.api.observe import observe
 from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
-from copytrade.bootstrap import Services, make_limiter
+from copytrade.bootstrap import Services, funding_config, impact_settings, make_limiter
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service import queries
+from copytrade.service.funding import FundingSchedule
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -78,6 +79,10 @@ def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) ->
 
     def on_reset() -> None:
         auth.forget_keys()
+        # funding and impact set through the admin API last until a reset, as paths do
+        services.ctx.funding = funding_config(services.settings)
+        services.ctx.set_impact(impact_settings(services.settings))
+        services.ctx.depth.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
             if reset_async is None:
@@ -198,7 +203,6 @@ def create_app(
     v5_limiter = _family_limiter(services, "v5", settings.rate_limit_v5_per_second)
     # v6: 5 requests per second per UID, one budget for its 11 endpoints (spec §5)
     v6_limiter = _family_limiter(services, "v6", settings.rate_limit_v6_per_second)
-    services.ctx.tape.funding_rate = settings.funding_rate
     htx = HtxApi(
         services.ctx,
         auth,
@@ -223,6 +227,7 @@ def create_app(
         services.clock,
         configured_paths(settings),
         price_listeners,
+        FundingSchedule(services.ctx),
     )
     admin = AdminApi(
         services.ctx,

@@ -194,5 +194,20 @@ def _state_json(view: Overview, history: dict[str, list[Point]]) -> dict[str, An
         "copies": [{**_plain(c), "slippage_bps": str(c.slippage_bps)} for c in rows.copies],
         "skips": _plain(rows.skips),
         "fills": _plain(rows.fills),
+        "slippage": [
+            {
+                "lead_sub_position_id": s.lead.sub_position_id,
+                "lead_uid": s.lead.uid,
+                "contract_code": s.lead.contract_code,
+                "position_side": s.lead.side.value,
+                "lead_price": fmt(s.lead.open_avg_price),
+                "copies": s.stats.copies,
+                "mean_bps": _plain(s.stats.mean_bps),
+                "worst_bps": _plain(s.stats.worst_bps),
+                "best_bps": _plain(s.stats.best_bps),
+                "distribution": s.stats.distribution,
+            }
+            for s in view.slippage
+        ],
         "totals": {"users": rows.users, "open_positions": rows.open_positions},
     }

@@ -15,7 +15,7 @@ from html import escape
 from copytrade.domain.enums import PositionSide
 from copytrade.domain.trading import Market
 from copytrade.protocol.decimals import fmt
-from copytrade.service.overview import Overview, TraderRow
+from copytrade.service.overview import LeadSlippage, Overview, TraderRow
 
 Point = tuple[int, Decimal]
 _BOOK_LEVELS = 5
@@ -123,6 +123,29 @@ def _market_card(code: str, market: Market, history: Sequence[Point]) -> str:
     )
 
 
+def _distribution(buckets: dict[str, int]) -> str:
+    """Return a bucket histogram as inline bars (width by share of the copies)."""
+    total = sum(buckets.values()) or 1
+    bars = "".join(
+        f"<span class='bucket' title='{escape(label)} bps: {n}'>"
+        f"<span class='bar' style='width:{round(48 * n / total)}px'></span>"
+        f"<span class='blabel'>{escape(label)}</span> <b>{n}</b></span>"
+        for label, n in buckets.items()
+    )
+    return f"<div class='dist'>{bars}</div>"
+
+
+def _slippage_row(s: LeadSlippage) -> str:
+    lead = s.lead
+    return (
+        f"<tr class='slip' data-lead='{lead.sub_position_id}'><td>{lead.uid}</td>"
+        f"<td>{escape(lead.contract_code)}</td>{_side(lead.side)}"
+        f"<td class='num'>{fmt(lead.open_avg_price)}</td><td class='num'>{s.stats.copies}</td>"
+        f"<td class='num'>{s.stats.mean_bps}</td><td class='num'>{s.stats.worst_bps}</td>"
+        f"<td class='wrap'>{_distribution(s.stats.distribution)}</td></tr>"
+    )
+
+
 def render_live(view: Overview, history: dict[str, list[Point]]) -> str:
     """Return the ``live`` fragment: every section of the dashboard for one snapshot."""
     rows = view.rows
@@ -166,6 +189,7 @@ def render_live(view: Overview, history: dict[str, list[Point]]) -> str:
         f"<td class='num'>{fmt(f.volume)}</td><td class='num'>{fmt(f.fee)}</td></tr>"
         for f in rows.fills
     )
+    slippage = (_slippage_row(s) for s in view.slippage)
     stats = (
         f"<div class='stats'><span><b>{rows.users}</b> users</span>"
         f"<span><b>{len(rows.traders)}</b> traders</span>"
@@ -204,6 +228,12 @@ def render_live(view: Overview, history: dict[str, list[Point]]) -> str:
             ],
             copies,
             key="copies",
+        )
+        + _table(
+            "Copy slippage (open copies vs their lead, bps; positive: worse)",
+            ["lead", "contract", "side", "lead price", "copies", "mean", "worst", "distribution"],
+            slippage,
+            key="slippage",
         )
         + _table(
             "Skipped copies",
@@ -247,6 +277,9 @@ font-variant-numeric:tabular-nums}.up{color:#12805c}.down{color:#c0392b}
 .book .ask td:first-child{color:#c0392b}.book .bid td:first-child{color:#12805c}
 .book .mid td{text-align:center;color:#6b7486;border-top:1px dashed #e3e7ee;
 border-bottom:1px dashed #e3e7ee}
+.dist{display:flex;flex-wrap:wrap;gap:2px 10px;font-size:12px}.bucket{white-space:nowrap}
+.bar{display:inline-block;height:8px;background:#2d5fa8;opacity:.6;vertical-align:middle;
+margin-right:3px}.blabel{color:#6b7486}
 @media(max-width:900px){.grid{grid-template-columns:1fr}}
 """
 

@@ -40,7 +40,23 @@ def header(settings: Settings) -> dict[str, Any]:
     """Return the header line: what a replay's server must be configured with."""
     kept = settings.model_dump(
         mode="json",
-        include={"contracts", "fee_maker", "fee_taker", "profit_share_ratio", "demo_seed"},
+        include={
+            "contracts",
+            "fee_maker",
+            "fee_taker",
+            "profit_share_ratio",
+            "demo_seed",
+            # funding and market impact change what commands do
+            "funding_mode",
+            "funding_interval_hours",
+            "funding_rate",
+            "funding_impact_volume",
+            "impact_half_life_ms",
+            "copy_order",
+            "copy_order_seed",
+            "copy_latency_ms",
+            "max_copy_slippage",
+        },
     )
     return {"copytrade_record": FORMAT, "settings": kept}
 

@@ -10,6 +10,7 @@ from copytrade.api.routes import Params, Route, no_parameters, route
 from copytrade.api.wire import WireError
 from copytrade.domain.book import Book
 from copytrade.domain.enums import Wallet
+from copytrade.domain.funding import RATE_CAP
 from copytrade.domain.instruments import ContractSpec
 from copytrade.protocol import market as m
 from copytrade.protocol.error_codes import ErrorCode
@@ -202,8 +203,8 @@ def render_funding(ctx: ServiceContext, arguments: tuple[str], f: market.Funding
             m.FundingRate(
                 contract_code=f.contract_code,
                 funding_rate=rate,
-                min_funding_rate=Decimal("-0.0075"),
-                max_funding_rate=Decimal("0.0075"),
+                min_funding_rate=-RATE_CAP,
+                max_funding_rate=RATE_CAP,
                 funding_time=f.funding_time,
                 next_funding_time=f.next_funding_time,
             ),

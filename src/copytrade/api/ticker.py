@@ -3,9 +3,11 @@
 :class:`MarketTicker` keeps one :class:`~copytrade.domain.paths.PathCursor` per market with a
 path. Every due tick goes through the set-price use case (:func:`copytrade.service.sim.
 set_price`), so resting orders, take-profit/stop-loss and liquidations fire on the way, tick by
-tick, in time order across markets. Ticks become due in two ways: a background task on the
-server's loop follows the clock while it runs, and an admin clock move applies every tick it
-jumped over before it answers.
+tick, in time order across markets. Funding settlements
+(:class:`~copytrade.service.funding.FundingSchedule`) take their place among the ticks. Ticks
+and settlements become due in two ways: a background task on the server's loop follows the
+clock while it runs, and an admin clock move applies every one it jumped over, in order,
+before it answers.
 
 Paths live in the server process: configured ones (TOML ``[[contracts]] path``) start when the
 markets are seeded and start again after ``/_sim/reset``; ones set through the admin API last
@@ -36,6 +38,7 @@ from copytrade.domain.paths import (
 )
 from copytrade.service import sim
 from copytrade.service.context import ServiceContext
+from copytrade.service.funding import FundingSchedule
 from copytrade.service.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -95,9 +98,15 @@ class MarketTicker:
         clock: Clock,
         configured: dict[str, PricePath],
         listeners: list[PriceListener] | None = None,
+        funding: FundingSchedule | None = None,
     ) -> None:
-        """``run`` runs a blocking use case for the loop; ``configured`` paths start at seed."""
+        """``run`` runs a blocking use case for the loop; ``configured`` paths start at seed.
+
+        ``funding``: settlements to apply in time order with the ticks (a tick at a
+        settlement's time goes first, so the settlement uses the mark of that time).
+        """
         self.ctx = ctx
+        self.funding = funding
         self.run = run
         self.clock = clock
         self.configured = {c: p for c, p in configured.items() if not isinstance(p, FixedPath)}
@@ -153,6 +162,8 @@ class MarketTicker:
         """Forget admin-set paths; configured ones start again once the markets are seeded."""
         self.cursors.clear()
         self.pending = dict(self.configured)
+        if self.funding is not None:
+            self.funding.forget()
 
     # -- applying ticks ----------------------------------------------------------------------
     def _marks(self) -> dict[str, Decimal]:
@@ -191,15 +202,27 @@ class MarketTicker:
                 ticks = self.cursors[code].due(now)
                 await self._apply(code, ticks[-1])
                 applied += 1
+            settle_at = await self._settlement_due(now)  # changes only once settled
             while True:
                 due = [(c.next_at(), code) for code, c in self.cursors.items()]
                 ready = sorted((at, code) for at, code in due if at is not None and at <= now)
+                if settle_at is not None and (not ready or settle_at < ready[0][0]):
+                    assert self.funding is not None
+                    await self.run(self.funding.settle, settle_at)
+                    settle_at = await self._settlement_due(now)
+                    continue
                 if not ready:
                     return applied
                 code = ready[0][1]
                 (tick,) = self.cursors[code].due(now, limit=1)
                 await self._apply(code, tick)
                 applied += 1
+
+    async def _settlement_due(self, now: int) -> int | None:
+        if self.funding is None or self.ctx.funding.mode == "off":
+            return None
+        due: int | None = await self.run(self.funding.due, now)
+        return due
 
     async def _apply(self, contract_code: str, tick: Tick) -> None:
         moved = await self.run(sim.set_price, self.ctx, contract_code, tick.price)

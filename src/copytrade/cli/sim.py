@@ -133,7 +133,12 @@ def _following_text(following: dict[str, Any]) -> str:
         text = f"{following['trader_uid']} ({following['fixed_amount']} USDT a copy"
     else:
         text = f"{following['trader_uid']} (ratio {following['ratio']}"
-    for key, label in (("tp_ratio", "tp"), ("sl_ratio", "sl"), ("total_stop_loss", "stop")):
+    for key, label in (
+        ("tp_ratio", "tp"),
+        ("sl_ratio", "sl"),
+        ("total_stop_loss", "stop"),
+        ("max_slippage", "max slippage"),
+    ):
         if following.get(key) is not None:
             text += f", {label} {following[key]}"
     if following.get("contracts"):
@@ -198,12 +203,14 @@ _SETTING_COLUMNS = (
     "sl_ratio",
     "total_stop_loss",
     "contracts",
+    "max_slippage",
 )
 _CLEARABLE = {
     "tp-ratio": "tp_ratio",
     "sl-ratio": "sl_ratio",
     "total-stop-loss": "total_stop_loss",
     "contracts": "contracts",
+    "max-slippage": "max_slippage",
 }
 
 
@@ -237,6 +244,10 @@ def _setting_options(func: F) -> F:
             click.option("--sl-ratio", help="A copy closes on its own at PnL/margin <= -this."),
             click.option("--total-stop-loss", help="USDT of copy loss that ends the follow."),
             click.option("--contracts", help="Copy only these, comma-separated (BTC-USDT,…)."),
+            click.option(
+                "--max-slippage",
+                help="Skip copies worse than the lead by more than this fraction (0.01 = 1 %).",
+            ),
         ]
     ):
         func = option(func)

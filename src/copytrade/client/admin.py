@@ -58,12 +58,23 @@ def _text(value: Number) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
+def _decimals_as_text(body: dict[str, Any]) -> dict[str, Any]:
+    """Return ``body`` with every Decimal (nested in dicts too) as its exact text."""
+    return {
+        k: _decimals_as_text(v)
+        if isinstance(v, dict)
+        else (_text(v) if isinstance(v, Decimal) else v)
+        for k, v in body.items()
+    }
+
+
 def _settings_body(
     fixed_amount: Number | None,
     tp_ratio: Number | None,
     sl_ratio: Number | None,
     total_stop_loss: Number | None,
     contracts: Sequence[str] | None,
+    max_slippage: Number | None = None,
 ) -> dict[str, Any]:
     """Return the copy settings given, as a follow call's body takes them."""
     body: dict[str, Any] = {}
@@ -74,6 +85,7 @@ def _settings_body(
         ("tp_ratio", tp_ratio),
         ("sl_ratio", sl_ratio),
         ("total_stop_loss", total_stop_loss),
+        ("max_slippage", max_slippage),
     ):
         if value is not None:
             body[name] = _text(value)
@@ -201,6 +213,7 @@ class AdminClient:
         sl_ratio: Number | None = None,
         total_stop_loss: Number | None = None,
         contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> dict[str, Any]:
         """Make a follower copy a trader, with the follower's settings (spec §8.1).
 
@@ -213,6 +226,8 @@ class AdminClient:
             sl_ratio: A copy closes on its own at PnL / margin ≤ −this.
             total_stop_loss: USDT of copy loss after which the follow stops, copies closed.
             contracts: Copy only these contracts.
+            max_slippage: Skip a market copy expected worse than the lead by more than this
+                fraction (reason ``slippage``).
 
         Returns:
             The follow made, with its settings.
@@ -222,7 +237,11 @@ class AdminClient:
             "trader_uid": trader_uid,
             "ratio": _text(ratio),
         }
-        body.update(_settings_body(fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts))
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
         return dict(self._call("POST", "/_sim/follow", body))
 
     def follow_of(self, follower_uid: int) -> dict[str, Any]:
@@ -241,6 +260,7 @@ class AdminClient:
         sl_ratio: Number | Unset | None = UNSET,
         total_stop_loss: Number | Unset | None = UNSET,
         contracts: Sequence[str] | Unset | None = UNSET,
+        max_slippage: Number | Unset | None = UNSET,
     ) -> dict[str, Any]:
         """Change a follower's settings (``PATCH /_sim/users/{uid}/follow``).
 
@@ -258,6 +278,8 @@ class AdminClient:
             sl_ratio: A copy closes on its own at PnL / margin ≤ −this (``None``: off).
             total_stop_loss: USDT of copy loss that ends the follow (``None``: off).
             contracts: Copy only these contracts (``None``: every contract).
+            max_slippage: Skip copies worse than the lead by more than this fraction
+                (``None``: off).
 
         Returns:
             The follow with its new settings, ``copy_exits`` and ``copies_stopped`` (copies
@@ -277,6 +299,7 @@ class AdminClient:
             ("tp_ratio", tp_ratio),
             ("sl_ratio", sl_ratio),
             ("total_stop_loss", total_stop_loss),
+            ("max_slippage", max_slippage),
         ):
             if not isinstance(value, Unset):
                 body[name] = None if value is None else _text(value)
@@ -296,6 +319,7 @@ class AdminClient:
         sl_ratio: Number | None = None,
         total_stop_loss: Number | None = None,
         contracts: Sequence[str] | None = None,
+        max_slippage: Number | None = None,
     ) -> list[int]:
         """Create ``count`` funded followers of a trader, alike; return their UIDs.
 
@@ -307,7 +331,11 @@ class AdminClient:
             "balance": _text(balance),
             "ratio": _text(ratio),
         }
-        body.update(_settings_body(fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts))
+        body.update(
+            _settings_body(
+                fixed_amount, tp_ratio, sl_ratio, total_stop_loss, contracts, max_slippage
+            )
+        )
         return list(self._call("POST", "/_sim/followers/bulk", body)["uids"])
 
     def markets(self) -> dict[str, Any]:
@@ -348,6 +376,26 @@ class AdminClient:
     def slippage(self, trader_uid: int) -> dict[str, Any]:
         """Return each open lead position of a trader with its copies' slippage (bps)."""
         return dict(self._call("GET", f"/_sim/traders/{trader_uid}/slippage"))
+
+    def funding(self, **changes: Any) -> dict[str, Any]:
+        """Return the funding settings and recent settlements; with ``changes``, change them first.
+
+        ``changes``: ``mode`` (``off``/``rate``/``premium``), ``interval_hours``,
+        ``default_rate``, ``rates`` (``{"ETH-USDT": "0.0003"}``), ``impact_volume``.
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/funding"))
+        return dict(self._call("POST", "/_sim/funding", _decimals_as_text(changes)))
+
+    def impact(self, **changes: Any) -> dict[str, Any]:
+        """Return the market impact settings; with ``changes``, change them first.
+
+        ``changes``: ``half_life_ms`` (0: off), ``copy_order`` (``follow_time``/``shuffle``),
+        ``seed``, ``copy_latency_ms``, ``max_slippage`` (``None``: no venue guard).
+        """
+        if not changes:
+            return dict(self._call("GET", "/_sim/impact"))
+        return dict(self._call("POST", "/_sim/impact", _decimals_as_text(changes)))
 
     def clock(self) -> int:
         """Return the simulation clock (epoch ms)."""

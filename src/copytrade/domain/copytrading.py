@@ -7,9 +7,10 @@ account) or a :class:`CopySkipped` record with its reason; nothing is silently d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 
+from copytrade.domain.book import Book
 from copytrade.domain.enums import (
     CloseType,
     CopyMode,
@@ -23,8 +24,16 @@ from copytrade.domain.errors import (
     InvalidFollowSettings,
     NoOpponentPrice,
 )
+from copytrade.domain.impact import (
+    DepthLedger,
+    ImpactSettings,
+    copy_order,
+    deplete,
+    slippage_refusal,
+)
 from copytrade.domain.margin import div, to_money
-from copytrade.domain.model import Account, CopySkipped, ProfitShare, SubPosition
+from copytrade.domain.matching import Fill, match_close, vwap
+from copytrade.domain.model import Account, CopySkipped, FillRecord, ProfitShare, SubPosition
 from copytrade.domain.trading import (
     Env,
     Market,
@@ -52,6 +61,9 @@ class Follow:
       unrealised) reaches ``−total_stop_loss``, the follow stops and its copies close (type 10).
     * ``contracts``: only these contracts are copied (``None``: all); others are skipped with
       the reason ``contract_not_followed``.
+    * ``max_slippage``: a market copy expected worse than the lead's price by more than this
+      fraction (0.01 = 1 %) is skipped with the reason ``slippage`` (OKX's and Binance's
+      guard); with the venue's own limit the stricter applies.
     """
 
     follower_uid: int
@@ -63,6 +75,7 @@ class Follow:
     sl_ratio: Decimal | None = None
     total_stop_loss: Decimal | None = None
     contracts: frozenset[str] | None = None
+    max_slippage: Decimal | None = None
 
     def copies(self, contract_code: str) -> bool:
         """Return whether this follower copies ``contract_code``."""
@@ -92,6 +105,8 @@ def check_follow(follow: Follow) -> Follow:
             raise InvalidFollowSettings(name, "must be positive when set")
     if follow.contracts is not None and not follow.contracts:
         raise InvalidFollowSettings("contracts", "must name at least one contract when set")
+    if follow.max_slippage is not None and not 0 <= follow.max_slippage <= 1:
+        raise InvalidFollowSettings("max_slippage", "is a fraction from 0 to 1 when set")
     return follow
 
 
@@ -103,7 +118,7 @@ def follow_settings(follow: Follow) -> dict[str, str]:
     out: dict[str, str] = {}
     if follow.mode is not CopyMode.RATIO:
         out["mode"] = follow.mode.value
-    for name in ("fixed_amount", "tp_ratio", "sl_ratio", "total_stop_loss"):
+    for name in ("fixed_amount", "tp_ratio", "sl_ratio", "total_stop_loss", "max_slippage"):
         value = getattr(follow, name)
         if value is not None:
             out[name] = str(value)
@@ -134,6 +149,7 @@ def follow_with_settings(
         number("sl_ratio"),
         number("total_stop_loss"),
         frozenset(contracts.split(",")) if contracts is not None else None,
+        number("max_slippage"),
     )
 
 
@@ -169,6 +185,73 @@ def wanted_volume(
     return fixed_amount_volume(amount, lead.lever, market.spec.contract_size, price)
 
 
+@dataclass(slots=True)
+class CopyWave:
+    """Market impact on one lead fill's copies (:mod:`copytrade.domain.impact`).
+
+    The copies are placed at ``at_ms`` (the lead's time plus the copy latency), one after
+    another in ``settings.copy_order``: ``follow_time`` keeps the follows as the stores give
+    them (oldest follow first), ``shuffle`` orders them by the seeded hash of
+    :func:`~copytrade.domain.impact.copy_order`. Each copy meets the book the lead and the
+    earlier copies left (``ledger``) and must pass the slippage guard against ``lead_price``.
+    With impact off (``settings.enabled`` false) a wave only applies the slippage guards, the
+    venue's and the followers': every copy meets the freshly quoted book.
+    """
+
+    ledger: DepthLedger
+    settings: ImpactSettings
+    lead_price: Decimal
+    at_ms: int
+    _books: dict[str, Book] = field(default_factory=dict)
+
+    def ordered(self, follows: Iterable[Follow], lead: SubPosition) -> list[Follow]:
+        """Return ``follows`` in the order their copies are placed.
+
+        The shuffle is keyed by what identifies the lead position across a replay (its
+        owner, contract, side and open time), not by its id, which a replay hands out anew.
+        """
+        follows = list(follows)
+        if self.settings.copy_order != "shuffle" or not self.settings.enabled:
+            return follows
+        by_uid = {f.follower_uid: f for f in follows}
+        lead_key = f"{lead.uid}:{lead.contract_code}:{lead.side.value}:{lead.open_time}"
+        uids = copy_order(
+            [(f.follower_uid, 0) for f in follows], "shuffle", self.settings.seed, lead_key
+        )
+        return [by_uid[u] for u in uids]
+
+    def market(self, base: Market) -> Market:
+        """Return ``base`` with the book the earlier fills left."""
+        code = base.spec.contract_code
+        book = self._books.get(code)
+        if book is None:
+            book = self._books[code] = self.ledger.book(code, base.book, self.at_ms)
+        return Market(base.spec, base.mark, book)
+
+    def refusal(self, follow: Follow, book: Book, volume: Decimal, buy: bool) -> str | None:
+        """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go).
+
+        The limit is the stricter of the venue's and the follower's own.
+        """
+        limits = [x for x in (self.settings.max_slippage, follow.max_slippage) if x is not None]
+        limit = min(limits) if limits else None
+        return slippage_refusal(book, volume, buy, self.lead_price, limit)
+
+    def forget_books(self) -> None:
+        """Read the book from the ledger again (after the wave's time moved)."""
+        self._books.clear()
+
+    def took(self, code: str, buy: bool, fills: Iterable[Fill | FillRecord]) -> None:
+        """Record what a copy's fills took from the book (impact off: nothing stays taken)."""
+        if not self.settings.enabled:
+            return
+        taken = [Fill(f.price, f.volume) for f in fills]
+        self.ledger.take(code, buy, taken, self.at_ms)
+        book = self._books.get(code)
+        if book is not None:
+            self._books[code] = deplete(book, buy, taken)
+
+
 def copy_open(
     lead: SubPosition,
     lead_change: Decimal,
@@ -177,72 +260,121 @@ def copy_open(
     market: Market,
     markets: Mapping[str, Market],
     env: Env,
+    wave: CopyWave | None = None,
 ) -> tuple[int, int]:
-    """Copy a lead sub position's growth to every follower; return (copied, skipped)."""
+    """Copy a lead sub position's growth to every follower; return (copied, skipped).
+
+    With ``wave`` (market impact on) the copies walk the book one after another.
+    """
     copied = skipped = 0
-    direction = OrderDirection.BUY if lead.side is PositionSide.LONG else OrderDirection.SELL
+    if wave is not None:
+        follows = wave.ordered(follows, lead)
     for follow in follows:
         account = followers.get(follow.follower_uid)
+        here = wave.market(market) if wave is not None else market
         existing = _copy_of(account, lead.sub_position_id) if account is not None else None
         volume = (
-            wanted_volume(follow, lead, lead_change, existing, market)
+            wanted_volume(follow, lead, lead_change, existing, here)
             if follow.copies(lead.contract_code)
             else _ZERO
         )
-        reason: SkipReason | None = None
-        detail = ""
-        if account is None:
-            reason, detail = SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
-        elif not follow.copies(lead.contract_code):
-            reason = SkipReason.CONTRACT_NOT_FOLLOWED
-            detail = f"{lead.contract_code} is not among {sorted(follow.contracts or ())}"
-        elif volume > market.spec.max_order_volume:
-            reason = SkipReason.ABOVE_ORDER_LIMIT
-            detail = f"{volume} contracts > max order {market.spec.max_order_volume}"
-        elif volume < MIN_COPY_VOLUME:
-            reason = SkipReason.BELOW_MINIMUM
-            detail = f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}"
-        else:
-            req = OpenRequest(
+        reason, detail = _refusal(follow, account, lead, lead_change, volume, here)
+        if reason is None:
+            assert account is not None
+            reason, detail = _place_copy(
+                account, follow, lead, volume, existing, here, markets, env, wave
+            )
+        if reason is None:
+            copied += 1
+            continue
+        skipped += 1
+        env.changes.skips.append(
+            CopySkipped(
+                env.next_id(),
+                lead.uid,
+                follow.follower_uid,
+                lead.sub_position_id,
                 lead.contract_code,
-                direction,
-                volume,
                 lead.margin_mode,
-                OrderPriceType.MARKET,
-                None,
-                lead.lever,
-                lead_uid=lead.uid,
-                lead_sub_position_id=lead.sub_position_id,
+                lead.side,
+                volume,
+                reason,
+                detail,
+                env.now,
             )
-            if existing is not None:
-                req = replace(req, sub_position_id=existing.sub_position_id)
-            try:
-                open_order(account, req, market, markets, env)
-            except InsufficientMargin as exc:
-                reason = SkipReason.INSUFFICIENT_MARGIN
-                detail = f"required {exc.required}, available {exc.available}"
-            except NoOpponentPrice:
-                reason, detail = SkipReason.NO_LIQUIDITY, "empty book"
-            else:
-                copied += 1
-        if reason is not None:
-            skipped += 1
-            env.changes.skips.append(
-                CopySkipped(
-                    env.next_id(),
-                    lead.uid,
-                    follow.follower_uid,
-                    lead.sub_position_id,
-                    lead.contract_code,
-                    lead.margin_mode,
-                    lead.side,
-                    volume,
-                    reason,
-                    detail,
-                    env.now,
-                )
-            )
+        )
     return copied, skipped
+
+
+def _refusal(
+    follow: Follow,
+    account: Account | None,
+    lead: SubPosition,
+    lead_change: Decimal,
+    volume: Decimal,
+    market: Market,
+) -> tuple[SkipReason | None, str]:
+    """Return why a copy is not even tried (``None``: try it)."""
+    if account is None:
+        return SkipReason.INSUFFICIENT_MARGIN, "follower has no account"
+    if not follow.copies(lead.contract_code):
+        return (
+            SkipReason.CONTRACT_NOT_FOLLOWED,
+            f"{lead.contract_code} is not among {sorted(follow.contracts or ())}",
+        )
+    if volume > market.spec.max_order_volume:
+        return (
+            SkipReason.ABOVE_ORDER_LIMIT,
+            f"{volume} contracts > max order {market.spec.max_order_volume}",
+        )
+    if volume < MIN_COPY_VOLUME:
+        return (
+            SkipReason.BELOW_MINIMUM,
+            f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}",
+        )
+    return None, ""
+
+
+def _place_copy(
+    account: Account,
+    follow: Follow,
+    lead: SubPosition,
+    volume: Decimal,
+    existing: SubPosition | None,
+    market: Market,
+    markets: Mapping[str, Market],
+    env: Env,
+    wave: CopyWave | None,
+) -> tuple[SkipReason | None, str]:
+    """Place one market copy; return why it was skipped (``None``: it was made)."""
+    buy = lead.side is PositionSide.LONG
+    if wave is not None:
+        refusal = wave.refusal(follow, market.book, volume, buy)
+        if refusal is not None:
+            return SkipReason.SLIPPAGE, refusal
+    req = OpenRequest(
+        lead.contract_code,
+        OrderDirection.BUY if buy else OrderDirection.SELL,
+        volume,
+        lead.margin_mode,
+        OrderPriceType.MARKET,
+        None,
+        lead.lever,
+        lead_uid=lead.uid,
+        lead_sub_position_id=lead.sub_position_id,
+    )
+    if existing is not None:
+        req = replace(req, sub_position_id=existing.sub_position_id)
+    first = len(env.changes.fills)
+    try:
+        open_order(account, req, market, markets, env)
+    except InsufficientMargin as exc:
+        return SkipReason.INSUFFICIENT_MARGIN, f"required {exc.required}, available {exc.available}"
+    except NoOpponentPrice:
+        return SkipReason.NO_LIQUIDITY, "empty book"
+    if wave is not None:
+        wave.took(lead.contract_code, buy, env.changes.fills[first:])
+    return None, ""
 
 
 def _sizing(follow: Follow, lead_change: Decimal) -> str:
@@ -266,11 +398,14 @@ def close_copies(
     markets: Mapping[str, Market],
     close_type: CloseType,
     env: Env,
+    wave: CopyWave | None = None,
 ) -> int:
     """Close every follower copy of the (now closed) lead positions and share profits.
 
     Returns the number of copies closed. A profitable copy pays ``profit × ratio`` to the trader
     (net of fees, credited immediately, spec §8.4), added to the lead position's ``follow_takes``.
+    With ``wave`` (market impact on) the copies close one after another, in the order of the
+    followers given, each walking the book the lead's close and the earlier copies left.
     """
     leads = {p.sub_position_id: p for p in lead_positions}
     closed = 0
@@ -282,15 +417,24 @@ def close_copies(
         for copy in sorted(copies, key=lambda p: p.sub_position_id):
             market = markets[copy.contract_code]
             key = (copy.contract_code, copy.side, copy.volume)
-            price = prices.get(key)
-            if price is None:
-                price = prices[key] = close_price(market, [copy])
+            if wave is not None and wave.settings.enabled:
+                price = _walk_close(wave, market, copy)
+            else:
+                price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
             settle_copy(
                 account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
             )
             closed += 1
     return closed
+
+
+def _walk_close(wave: CopyWave, market: Market, copy: SubPosition) -> Decimal:
+    """Return the price of a copy's market close on the book the wave has left; take it."""
+    buy = copy.side is PositionSide.SHORT  # closing a short buys
+    fills = match_close(wave.market(market).book, buy, copy.volume, market.mark)
+    wave.took(copy.contract_code, buy, fills)
+    return vwap(fills)
 
 
 def settle_copy(

@@ -53,6 +53,8 @@ class Liquidity(enum.Enum):
 
     MAKER = "maker"
     TAKER = "taker"
+    NONE = "none"
+    """Not a trade: a funding payment booked with the fills (offset ``funding``)."""
 
 
 class SkipReason(enum.Enum):
@@ -63,6 +65,8 @@ class SkipReason(enum.Enum):
     ABOVE_ORDER_LIMIT = "above_order_limit"
     NO_LIQUIDITY = "no_liquidity"
     CONTRACT_NOT_FOLLOWED = "contract_not_followed"
+    SLIPPAGE = "slippage"
+    """Market impact on: the copy's expected price is worse than the lead's past the limit."""
 
 
 class CopyMode(enum.Enum):

@@ -11,16 +11,57 @@ the money of a settlement sums to zero (:class:`Settlement`). Each payment is ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from typing import Literal
 
-from copytrade.domain.enums import MarginMode, PositionSide
-from copytrade.domain.model import Account, ChangeSet, SubPosition
+from copytrade.domain.book import Book
+from copytrade.domain.enums import Liquidity, MarginMode, PositionSide
+from copytrade.domain.matching import sweep, vwap
+from copytrade.domain.model import Account, ChangeSet, FillRecord, SubPosition
 
 EIGHT_HOURS_MS = 8 * 3600 * 1000
 FUNDING_QUANTUM = Decimal("0.00000001")
+INTEREST_RATE = Decimal("0.0001")
+"""The interest part of the premium formula per 8 h (HTX, Binance: 0.01 %)."""
+PREMIUM_CLAMP = Decimal("0.0005")
+RATE_CAP = Decimal("0.0075")
+"""HTX's bounds of a USDT-M funding rate (also ``min/max_funding_rate`` on the wire)."""
 _ZERO = Decimal(0)
+FundingMode = Literal["off", "rate", "premium"]
+_RATE_QUANTUM = Decimal("0.00000001")
+
+
+@dataclass(slots=True)
+class FundingConfig:
+    """How funding is settled (changeable at run time through the admin API).
+
+    ``mode``: ``off`` (no settlement; ``/v5/market/funding_rate`` still shows the rate),
+    ``rate`` (each market's configured rate, else ``default_rate``) or ``premium`` (the
+    premium-index formula, :func:`premium_rate`, over ``impact_volume`` contracts, by default
+    one level of the market maker's book). ``interval_ms``: settlements fall on its multiples
+    since the epoch.
+    """
+
+    mode: FundingMode = "off"
+    interval_ms: int = EIGHT_HOURS_MS
+    default_rate: Decimal = Decimal("0.0001")
+    rates: dict[str, Decimal] = field(default_factory=dict)
+    impact_volume: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse an interval that is not positive."""
+        if self.interval_ms <= 0:
+            raise ValueError("interval_ms must be positive")
+
+    def configured_rate(self, contract_code: str) -> Decimal:
+        """Return a market's configured rate (its own, else the default)."""
+        return self.rates.get(contract_code, self.default_rate)
+
+    def next_settlement(self, now_ms: int) -> int:
+        """Return the first settlement time after ``now_ms``."""
+        return (now_ms // self.interval_ms + 1) * self.interval_ms
 
 
 def settlement_times(after_ms: int, up_to_ms: int, interval_ms: int = EIGHT_HOURS_MS) -> list[int]:
@@ -146,3 +187,58 @@ def apply_settlement(
         else:
             account.balance += payment.amount
         changes.touch(account)
+
+
+def record_settlement(
+    settlement: Settlement, changes: ChangeSet, next_id: Callable[[], int]
+) -> None:
+    """Book each payment in the fills ledger (offset ``funding``, see :class:`FillRecord`)."""
+    for p in settlement.payments:
+        changes.fills.append(
+            FillRecord(
+                next_id(),
+                p.uid,
+                None,
+                p.sub_position_id,
+                p.contract_code,
+                p.side,
+                "funding",
+                p.mark,
+                p.volume,
+                -p.amount,
+                Liquidity.NONE,
+                p.at_ms,
+            )
+        )
+
+
+def _impact_price(book: Book, volume: Decimal, buy: bool, fallback: Decimal) -> Decimal:
+    """Return the average price of ``volume`` on one side; the last level's when it runs out."""
+    levels = book.side_for(buy)
+    fills = sweep(levels, volume, None, buy)
+    if not fills:
+        return fallback
+    return vwap(fills)
+
+
+def premium_rate(
+    book: Book,
+    index: Decimal,
+    impact_volume: Decimal,
+    interest: Decimal = INTEREST_RATE,
+) -> Decimal:
+    """Return the funding rate of the premium-index formula, clamped to ±:data:`RATE_CAP`.
+
+    ``premium = (impact mid − index) / index``, the impact mid being the middle of the average
+    bid and ask of ``impact_volume`` contracts on ``book``; ``rate = premium + clamp(interest −
+    premium, ±0.05 %)`` (HTX's and Binance's form). The simulator's index is the mark, and the
+    book is the market maker's less the depth fills took (market impact), so a crowd that has
+    bought the asks away pushes the mid above the index and longs pay more. With impact off
+    the book is symmetric about the mark and the rate is about ``interest``.
+    """
+    ask = _impact_price(book, impact_volume, True, index)
+    bid = _impact_price(book, impact_volume, False, index)
+    premium = ((ask + bid) / 2 - index) / index
+    rate = premium + min(max(interest - premium, -PREMIUM_CLAMP), PREMIUM_CLAMP)
+    rate = min(max(rate, -RATE_CAP), RATE_CAP)
+    return rate.quantize(_RATE_QUANTUM)

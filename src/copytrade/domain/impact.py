@@ -15,6 +15,7 @@ the simulation time.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
@@ -45,11 +46,15 @@ class ImpactSettings:
     copy_order: CopyOrder = "follow_time"
     seed: int = 0
     copy_latency_ms: int = 0
+    max_slippage: Decimal | None = None
+    """Venue-wide guard: skip a copy expected worse than the lead's price by more (0.01: 1 %)."""
 
     def __post_init__(self) -> None:
         """Refuse negative times."""
         if self.half_life_ms < 0 or self.copy_latency_ms < 0:
             raise ValueError("half_life_ms and copy_latency_ms must not be negative")
+        if self.max_slippage is not None and self.max_slippage < 0:
+            raise ValueError("max_slippage must not be negative")
 
     @property
     def enabled(self) -> bool:
@@ -57,13 +62,39 @@ class ImpactSettings:
         return self.half_life_ms > 0
 
 
-class DepthLedger:
-    """Depth taken from the market maker's book and not yet given back."""
+TakenDepth = tuple[str, bool, tuple[Fill, ...], int]
+"""One record of depth taken: contract, buy side, the fills, when."""
 
-    def __init__(self, half_life_ms: int) -> None:
-        """Give depth back with this half-life (0: at once, the ledger stays empty)."""
+
+class DepthLedger:
+    """Depth taken from the market maker's book and not yet given back.
+
+    A command works on a :meth:`fork` and the depth it took joins the shared ledger only once
+    it commits (:meth:`apply`): a command that fails, or is rerun after a write conflict,
+    leaves no mark on the book.
+    """
+
+    def __init__(self, half_life_ms: int, journal: list[TakenDepth] | None = None) -> None:
+        """Give depth back with this half-life (0: at once, the ledger stays empty).
+
+        ``journal``: where a fork records each take, for :meth:`apply` after the commit.
+        """
         self.half_life_ms = half_life_ms
         self._taken: dict[tuple[str, bool, Decimal], tuple[Decimal, int]] = {}
+        self.journal = journal
+        self._lock = threading.Lock()
+
+    def fork(self, journal: list[TakenDepth]) -> DepthLedger:
+        """Return a private copy that records its takes in ``journal``."""
+        copy = DepthLedger(self.half_life_ms, journal)
+        with self._lock:
+            copy._taken = dict(self._taken)
+        return copy
+
+    def apply(self, taken: Iterable[TakenDepth]) -> None:
+        """Take what a committed command's fork took (in order)."""
+        for code, buy, fills, at in taken:
+            self.take(code, buy, fills, at)
 
     def outstanding(self, code: str, buy: bool, price: Decimal, now_ms: int) -> Decimal:
         """Return the contracts still missing at ``price`` on the side a buy (or sell) takes."""
@@ -108,24 +139,30 @@ class DepthLedger:
         """Record that ``fills`` (a buy takes asks, a sell bids) emptied part of the book."""
         if self.half_life_ms <= 0:
             return
-        for fill in fills:
-            key = (code, buy, fill.price)
-            entry = self._taken.get(key)
-            before = self._decayed(entry, now_ms) if entry is not None else _ZERO
-            self._taken[key] = (before + fill.volume, now_ms)
+        fills = tuple(fills)
+        if self.journal is not None:
+            self.journal.append((code, buy, fills, now_ms))
+        with self._lock:
+            for fill in fills:
+                key = (code, buy, fill.price)
+                entry = self._taken.get(key)
+                before = self._decayed(entry, now_ms) if entry is not None else _ZERO
+                self._taken[key] = (before + fill.volume, max(now_ms, entry[1] if entry else 0))
 
     def prune(self, now_ms: int) -> None:
         """Forget levels whose depth is back."""
-        for key in [k for k, e in self._taken.items() if self._decayed(e, now_ms) == 0]:
-            del self._taken[key]
+        with self._lock:
+            for key in [k for k, e in self._taken.items() if self._decayed(e, now_ms) == 0]:
+                del self._taken[key]
 
     def clear(self) -> None:
         """Give every level back (a reset)."""
-        self._taken.clear()
+        with self._lock:
+            self._taken.clear()
 
 
 def copy_order(
-    followers: Sequence[tuple[int, int]], order: CopyOrder, seed: int, lead_key: int
+    followers: Sequence[tuple[int, int]], order: CopyOrder, seed: int, lead_key: int | str
 ) -> list[int]:
     """Return follower UIDs in the order their copies are placed.
 
@@ -146,6 +183,39 @@ def slippage(lead_price: Decimal, price: Decimal, buy: bool) -> Decimal:
     """Return how much worse than ``lead_price`` a fill at ``price`` is (0.01 = 1 % worse)."""
     worse = price - lead_price if buy else lead_price - price
     return worse / lead_price
+
+
+def deplete(book: Book, buy: bool, fills: Iterable[Fill]) -> Book:
+    """Return ``book`` less what ``fills`` took from the side a buy (or sell) takes."""
+    taken: dict[Decimal, Decimal] = {}
+    for fill in fills:
+        taken[fill.price] = taken.get(fill.price, _ZERO) + fill.volume
+    if not taken:
+        return book
+    side = tuple(
+        level if level.price not in taken else Level(level.price, level.volume - taken[level.price])
+        for level in book.side_for(buy)
+    )
+    side = tuple(level for level in side if level.volume > 0)
+    return Book(bids=book.bids, asks=side) if buy else Book(bids=side, asks=book.asks)
+
+
+def slippage_refusal(
+    book: Book, volume: Decimal, buy: bool, lead_price: Decimal, limit: Decimal | None
+) -> str | None:
+    """Return why a market copy of ``volume`` breaks a slippage ``limit`` (``None``: it may go).
+
+    A copy the book cannot fill in full is left to the order path (it fills what there is).
+    """
+    if limit is None:
+        return None
+    price = expected_price(book, volume, buy)
+    if price is None:
+        return None
+    moved = slippage(lead_price, price, buy)
+    if moved <= limit:
+        return None
+    return f"expected {price} vs lead {lead_price}: {moved:.6f} > {limit}"
 
 
 def expected_price(book: Book, volume: Decimal, buy: bool) -> Decimal | None:
@@ -200,14 +270,12 @@ def place_copies(
     results: list[CopyResult] = []
     for copy in copies:
         book = ledger.book(code, quoted, now_ms)
-        price = expected_price(book, copy.volume, buy)
-        if price is None:
+        if expected_price(book, copy.volume, buy) is None:
             results.append(CopyResult(copy.uid, (), "no_liquidity", "the book cannot fill it"))
             continue
-        moved = slippage(lead_price, price, buy)
-        if copy.max_slippage is not None and moved > copy.max_slippage:
-            detail = f"expected {price} vs lead {lead_price}: {moved:.6f} > {copy.max_slippage}"
-            results.append(CopyResult(copy.uid, (), "slippage", detail))
+        refusal = slippage_refusal(book, copy.volume, buy, lead_price, copy.max_slippage)
+        if refusal is not None:
+            results.append(CopyResult(copy.uid, (), "slippage", refusal))
             continue
         fills = tuple(sweep(book.side_for(buy), copy.volume, None, buy))
         ledger.take(code, buy, fills, now_ms)

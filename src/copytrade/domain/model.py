@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from copytrade.domain.enums import (
     CloseType,
@@ -21,6 +22,9 @@ from copytrade.domain.enums import (
 )
 from copytrade.domain.errors import InvalidOrderTransition
 from copytrade.domain.margin import div, initial_margin
+
+if TYPE_CHECKING:
+    from copytrade.domain.impact import TakenDepth
 
 _ZERO = Decimal(0)
 
@@ -166,7 +170,13 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class FillRecord:
-    """One trade of an account: an open or close fill, with its fee."""
+    """One entry of an account's fills: an open or close fill with its fee, or a funding payment.
+
+    ``offset`` is ``open``, ``close`` or ``funding``. A funding row (spec §7.11) is no trade:
+    ``price`` is the mark it settled at, ``volume`` the position's, ``fee`` what the position
+    paid (negative: it received), ``order_id`` ``None`` and ``liquidity`` ``none``. Keeping
+    funding in the fills ledger avoids a schema change; trade views leave these rows out.
+    """
 
     trade_id: int
     uid: int
@@ -246,6 +256,9 @@ class ChangeSet:
     fills: list[FillRecord] = field(default_factory=list)
     skips: list[CopySkipped] = field(default_factory=list)
     profit_shares: list[ProfitShare] = field(default_factory=list)
+    book_takes: list[TakenDepth] = field(default_factory=list)
+    """Depth the command took from the market maker's book (market impact), for the shared
+    ledger once it commits; no store keeps it."""
     order_tags: list[OrderTag] = field(default_factory=list)
     modes: dict[int, bool] = field(default_factory=dict)
     """Accounts whose position mode changed: uid -> one-way."""

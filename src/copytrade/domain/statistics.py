@@ -1,6 +1,7 @@
 """A trader's statistics and profit-share totals (spec §6.15–§6.17). Pure.
 
-* ``total_pl``: Σ realised profit (net of fees) of the trader's closed lead sub positions.
+* ``total_pl``: Σ realised profit (net of fees) of the trader's closed lead sub positions, plus
+  the funding its lead positions received (less what they paid), spec §7.11.
 * ``win_rate``: closed lead positions with ``profit > 0`` over all of them, truncated to 4
   decimals (0 when none closed).
 * ``last_24_hours_profit``: 24 points one hour apart, the last at the end of the current hour
@@ -104,7 +105,11 @@ def daily_series(closed: list[ClosedLead], now: int) -> list[ProfitPoint]:
 
 
 def trader_stats(
-    closed: Iterable[ClosedLead], total_followers: int, current_followers: int, now: int
+    closed: Iterable[ClosedLead],
+    total_followers: int,
+    current_followers: int,
+    now: int,
+    funding: Decimal = _ZERO,
 ) -> TraderStats:
     """Return the trader's statistics at ``now`` (epoch ms).
 
@@ -113,12 +118,13 @@ def trader_stats(
         total_followers: Distinct followers ever.
         current_followers: Followers now.
         now: The current time, epoch ms.
+        funding: Funding the trader's lead positions received, net (negative: paid).
     """
     leads = sorted(closed, key=lambda c: c.close_time)
     return TraderStats(
         total_follower_num=total_followers,
         current_follower_num=current_followers,
-        total_pl=sum((c.profit for c in leads), _ZERO),
+        total_pl=sum((c.profit for c in leads), funding),
         win_rate=win_rate(leads),
         last_24_hours_profit=hourly_series(leads, now),
         last_90_days_profit=daily_series(leads, now),

@@ -28,6 +28,7 @@ from copytrade.domain.errors import (
     InvalidTakeProfit,
     LeverMismatch,
 )
+from copytrade.domain.impact import DepthLedger
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.margin import (
     div,
@@ -72,6 +73,9 @@ class Env:
     now: int
     next_id: Callable[[], int]
     changes: ChangeSet
+    depth: DepthLedger | None = None
+    """With market impact on: this command's fork of the depth ledger (its takes land in
+    ``changes.book_takes``)."""
 
 
 @dataclass(frozen=True, slots=True)

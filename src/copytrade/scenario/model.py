@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from copytrade.config import ContractSettings
+from copytrade.config import ContractSettings, Settings
 
 
 class _Strict(BaseModel):
@@ -42,6 +42,9 @@ class FollowerGroup(_Strict):
     count: int = Field(default=1, ge=1, le=100_000)
     balance: Decimal = Decimal(10_000)
     ratio: Decimal = Field(default=Decimal(1), gt=0)
+    max_slippage: Decimal | None = Field(
+        default=None, ge=0, le=1, description="each follower's own slippage guard (fraction)"
+    )
 
 
 class Action(_Strict):
@@ -90,6 +93,18 @@ class Expect(_Strict):
     )
     final_marks: dict[str, Decimal] = Field(default_factory=dict)
     max_copy_slippage_bps: Decimal | None = None
+    min_mean_copy_slippage_bps: Decimal | None = Field(
+        default=None, description="the copies' mean slippage is at least this (impact on)"
+    )
+    funding_settlements: int | None = Field(
+        default=None, description="funding settlements that charged or credited a position"
+    )
+    funding_payers: list[str] = Field(
+        default_factory=list, description="traders / follower groups whose funding net is < 0"
+    )
+    funding_receivers: list[str] = Field(
+        default_factory=list, description="traders / follower groups whose funding net is > 0"
+    )
     traders_pnl_positive: list[str] = Field(default_factory=list)
     traders_pnl_negative: list[str] = Field(default_factory=list)
 
@@ -102,10 +117,24 @@ class Scenario(_Strict):
     start_ms: int = 1_767_225_600_000  # 2026-01-01T00:00:00Z
     end_ms: int = Field(default=0, ge=0, description="advance to here (after start) at the end")
     contracts: list[ContractSettings] = Field(default_factory=list)
+    server: dict[str, Any] = Field(
+        default_factory=dict,
+        description="server settings for the run (funding_mode, impact_half_life_ms, …)",
+    )
     traders: list[TraderSpec]
     followers: list[FollowerGroup] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _server(self) -> Scenario:
+        # the run picks the store, the scenario its contracts ([[contracts]]) and users
+        taken = {"db_url", "contracts", "demo_seed", "host", "port", "record_file"}
+        wrong = sorted((set(self.server) - set(Settings.model_fields)) | (set(self.server) & taken))
+        if wrong:
+            raise ValueError(f"server: not a setting a scenario may give: {wrong}")
+        Settings.model_validate({**self.server, "demo_seed": False})  # refused before a run
+        return self
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:

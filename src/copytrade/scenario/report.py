@@ -15,7 +15,7 @@ from typing import Any
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
 from copytrade.domain.impact import bps_distribution, slippage_bps
 from copytrade.domain.model import Account, SubPosition
-from copytrade.scenario.model import Scenario
+from copytrade.scenario.model import Expect, Scenario
 from copytrade.service.context import ServiceContext
 
 _ZERO = Decimal(0)
@@ -42,6 +42,8 @@ class GroupLine:
     worst_pnl: Decimal
     copies: int
     liquidations: int
+    funding: Decimal = _ZERO
+    """Funding received, net (negative: paid)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ class Report:
     slippage_bps: dict[str, Any]
     errors: list[str]
     closes: dict[str, int] = field(default_factory=dict)
+    funding: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -88,6 +91,7 @@ class Report:
                 "skips": self.skips,
                 "closes": self.closes,
                 "slippage_bps": self.slippage_bps,
+                "funding": self.funding,
                 "errors": self.errors,
                 "passed": self.passed,
                 "failures": self.failures,
@@ -98,7 +102,18 @@ class Report:
     def render(self) -> str:
         """Return the report for people."""
         out = [f"scenario: {self.name}", ""]
-        head = ("account", "kind", "n", "start", "equity", "pnl", "worst pnl", "copies", "liq")
+        head = (
+            "account",
+            "kind",
+            "n",
+            "start",
+            "equity",
+            "pnl",
+            "worst pnl",
+            "copies",
+            "liq",
+            "funding",
+        )
         rows = [
             (
                 ln.name,
@@ -110,6 +125,7 @@ class Report:
                 f"{ln.worst_pnl:.2f}",
                 str(ln.copies),
                 str(ln.liquidations),
+                f"{ln.funding:.4f}",
             )
             for ln in self.lines
         ]
@@ -127,6 +143,12 @@ class Report:
             out.append(
                 f"copy slippage (bps vs lead): mean {s['mean']}, worst {s['worst']}, "
                 + ", ".join(f"{k}: {v}" for k, v in s["distribution"].items())
+            )
+        f = self.funding
+        if f.get("settlements"):
+            out.append(
+                f"funding: {f['settlements']} settlements, {f['payments']} payments; positions "
+                f"paid {f['paid']}, received {f['received']}; venue {f['venue']}"
             )
         out += [f"error: {e}" for e in self.errors]
         out.append("")
@@ -167,6 +189,11 @@ def build_report(
     }
     by_id = {p.sub_position_id: p for ps in positions.values() for p in ps}
 
+    funding_rows = [f for uid in every for f in history[uid].fills if f.offset == "funding"]
+    net: dict[int, Decimal] = {}
+    for f in funding_rows:
+        net[f.uid] = net.get(f.uid, _ZERO) - f.fee
+
     def line(name: str, kind: str, uids: list[int], start: Decimal) -> GroupLine:
         pnls = [_equity(accounts[u], marks, ctx) - start for u in uids]
         return GroupLine(
@@ -179,6 +206,7 @@ def build_report(
             min(pnls, default=_ZERO),
             sum(1 for u in uids for p in positions[u] if p.lead_uid is not None),
             sum(1 for u in uids for p in positions[u] if p.close_type is CloseType.LIQUIDATION),
+            sum((net.get(u, _ZERO) for u in uids), _ZERO),
         )
 
     lines = [line(n, "trader", [uid], bal) for n, (uid, bal) in population.traders.items()]
@@ -219,6 +247,15 @@ def build_report(
             )
         ),
     )
+    received = sum((-f.fee for f in funding_rows if f.fee < 0), _ZERO)
+    paid = sum((f.fee for f in funding_rows if f.fee > 0), _ZERO)
+    report.funding = {
+        "settlements": len({f.ts for f in funding_rows}),
+        "payments": len(funding_rows),
+        "paid": paid,
+        "received": received,
+        "venue": paid - received,
+    }
     report.failures = check(scenario, report)
     return report
 
@@ -253,6 +290,7 @@ def check(scenario: Scenario, report: Report) -> list[str]:
         and worst > e.max_copy_slippage_bps
     ):
         failed.append(f"copy slippage: worst {worst} bps > {e.max_copy_slippage_bps}")
+    failed += _check_impact_and_funding(e, report)
     pnl = {ln.name: ln.pnl for ln in report.lines if ln.kind == "trader"}
     failed += [
         f"{n}: PnL {pnl.get(n)} is not positive"
@@ -266,4 +304,28 @@ def check(scenario: Scenario, report: Report) -> list[str]:
     ]
     if report.errors:
         failed.append(f"{len(report.errors)} action(s) refused")
+    return failed
+
+
+def _check_impact_and_funding(e: Expect, report: Report) -> list[str]:
+    """Return the slippage-floor and funding expectations the report does not meet."""
+    failed: list[str] = []
+    mean = report.slippage_bps["mean"]
+    floor = e.min_mean_copy_slippage_bps
+    if floor is not None and (mean is None or mean < floor):
+        failed.append(f"copy slippage: mean {mean} bps < {floor}")
+    settlements = report.funding.get("settlements", 0)
+    if e.funding_settlements is not None and settlements != e.funding_settlements:
+        failed.append(f"funding settlements: expected {e.funding_settlements}, got {settlements}")
+    funding = {ln.name: ln.funding for ln in report.lines}
+    failed += [
+        f"{n}: funding {funding.get(n)} is not paid"
+        for n in e.funding_payers
+        if not funding.get(n, _ZERO) < 0
+    ]
+    failed += [
+        f"{n}: funding {funding.get(n)} is not received"
+        for n in e.funding_receivers
+        if not funding.get(n, _ZERO) > 0
+    ]
     return failed

@@ -1,4 +1,4 @@
-"""Run a scenario on a server of its own over a fresh SQLite store, then read the outcome.
+"""Run a scenario on a server of its own over a fresh store, then read the outcome.
 
 Actions go over HTTP as a bot's would (signed HTX calls, admin calls), in ``at_ms`` order with
 the simulation clock frozen and advanced to each action's time first, so price paths tick on
@@ -23,7 +23,7 @@ _P = "/copytrading/trader/"
 
 def _settings(scenario: Scenario) -> dict[str, Any]:
     contracts = [c.model_dump(mode="json", exclude_none=True) for c in scenario.contracts]
-    return {"demo_seed": False, "contracts": contracts}
+    return {**scenario.server, "demo_seed": False, "contracts": contracts}
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -73,47 +73,66 @@ def _act(server: LiveServer, action: Action, creds: dict[str, dict[str, Any]]) -
     return f"{reply.get('code')} {reply.get('msg', '')}".strip()
 
 
-def run_scenario(scenario: Scenario, workdir: Path | None = None) -> Report:
-    """Run ``scenario`` on a fresh SQLite store (in ``workdir``, else a temporary directory)."""
+def run_scenario(
+    scenario: Scenario, workdir: Path | None = None, *, store: str = "sqlite"
+) -> Report:
+    """Run ``scenario`` on a fresh store and report what it left.
+
+    ``store``: ``sqlite`` (a file in ``workdir``, else a temporary directory) or ``memory``
+    (the in-memory store, read before the server stops).
+    """
+    if store not in ("sqlite", "memory"):
+        raise ValueError(f"store must be sqlite or memory, not {store!r}")
     with tempfile.TemporaryDirectory(prefix="copytrade-scenario-") as tmp:
         db = (workdir or Path(tmp)) / "scenario.db"
-        if db.exists():
+        if store == "sqlite" and db.exists():
             db.unlink()
         options = _settings(scenario)
-        population = Population()
-        errors: list[str] = []
-        with LiveServer(db_path=db, **options) as server:
-            server.admin("/_sim/clock", {"now_ms": scenario.start_ms})
-            creds: dict[str, dict[str, Any]] = {}
-            for t in scenario.traders:
-                extra = {"profit_share_ratio": _text(t.profit_share_ratio)}
-                creds[t.name] = server.create_user(
-                    "trader",
-                    balance=str(t.balance),
-                    **{k: v for k, v in extra.items() if v is not None},
-                )
-                population.traders[t.name] = (creds[t.name]["uid"], t.balance)
-            for g in scenario.followers:
-                body = {
-                    "trader_uid": creds[g.trader]["uid"],
-                    "count": g.count,
-                    "balance": str(g.balance),
-                    "ratio": str(g.ratio),
-                }
-                uids = server.admin("/_sim/followers/bulk", body)["uids"]
-                population.followers[g.name] = ([int(u) for u in uids], g.balance)
-            now = 0
-            for action in sorted(scenario.actions, key=lambda a: a.at_ms):
-                if action.at_ms > now:
-                    server.admin("/_sim/clock", {"advance_ms": action.at_ms - now})
-                    now = action.at_ms
-                problem = _act(server, action, creds)
-                if problem is not None:
-                    errors.append(f"{action.do} at {action.at_ms} ms: {problem}")
-            if scenario.end_ms > now:
-                server.admin("/_sim/clock", {"advance_ms": scenario.end_ms - now})
-        services = bootstrap(Settings(db_url=f"sqlite:///{db}", **options))
+        url = "memory://" if store == "memory" else f"sqlite:///{db}"
+        with LiveServer(url, **options) as server:
+            population, errors = _play(server, scenario)
+            if store == "memory":  # the state goes with the server
+                return build_report(scenario, server.services.ctx, population, errors)
+        services = bootstrap(Settings(db_url=url, **options))
         try:
             return build_report(scenario, services.ctx, population, errors)
         finally:
             services.close()
+
+
+def _play(server: LiveServer, scenario: Scenario) -> tuple[Population, list[str]]:
+    """Create the scenario's users and perform its actions; return who and what went wrong."""
+    population = Population()
+    errors: list[str] = []
+    server.admin("/_sim/clock", {"now_ms": scenario.start_ms})
+    creds: dict[str, dict[str, Any]] = {}
+    for t in scenario.traders:
+        extra = {"profit_share_ratio": _text(t.profit_share_ratio)}
+        creds[t.name] = server.create_user(
+            "trader",
+            balance=str(t.balance),
+            **{k: v for k, v in extra.items() if v is not None},
+        )
+        population.traders[t.name] = (creds[t.name]["uid"], t.balance)
+    for g in scenario.followers:
+        body = {
+            "trader_uid": creds[g.trader]["uid"],
+            "count": g.count,
+            "balance": str(g.balance),
+            "ratio": str(g.ratio),
+        }
+        if g.max_slippage is not None:
+            body["max_slippage"] = str(g.max_slippage)
+        uids = server.admin("/_sim/followers/bulk", body)["uids"]
+        population.followers[g.name] = ([int(u) for u in uids], g.balance)
+    now = 0
+    for action in sorted(scenario.actions, key=lambda a: a.at_ms):
+        if action.at_ms > now:
+            server.admin("/_sim/clock", {"advance_ms": action.at_ms - now})
+            now = action.at_ms
+        problem = _act(server, action, creds)
+        if problem is not None:
+            errors.append(f"{action.do} at {action.at_ms} ms: {problem}")
+    if scenario.end_ms > now:
+        server.admin("/_sim/clock", {"advance_ms": scenario.end_ms - now})
+    return population, errors

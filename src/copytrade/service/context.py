@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from copytrade.domain.errors import UnknownContract
+from copytrade.domain.funding import FundingConfig
+from copytrade.domain.impact import DepthLedger, ImpactSettings
 from copytrade.domain.instruments import ContractSpec, FeeSchedule
 from copytrade.domain.model import ChangeSet
 from copytrade.domain.tpsl import SideDisplay
@@ -44,9 +46,15 @@ class ServiceContext:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     default_profit_share_ratio: Decimal = Decimal("0.10")
     tape: MarketTape = field(default_factory=_new_tape)
-    """The market data's settings (funding rate); trades and marks are read from the store."""
+    """The market data's settings; trades and marks are read from the store."""
     tpsl_side_display: SideDisplay = SideDisplay.HTX
     metrics: Metrics = field(default_factory=NoMetrics)
+    funding: FundingConfig = field(default_factory=FundingConfig)
+    """When and at what rate funding settles (:mod:`copytrade.service.funding`)."""
+    impact: ImpactSettings = field(default_factory=ImpactSettings)
+    """Market impact on copies (off by default)."""
+    depth: DepthLedger = field(default_factory=lambda: DepthLedger(0))
+    """Depth fills took from the market maker's book, in this process (see ``set_impact``)."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -86,8 +94,21 @@ class ServiceContext:
         return out
 
     def committed(self, changes: ChangeSet) -> None:
-        """Hook for a committed change set (the store keeps everything the reads need)."""
+        """Hook for a committed change set: the depth it took joins the shared ledger.
+
+        The store keeps everything the reads need (trades, marks, orders).
+        """
+        if changes.book_takes:
+            self.depth.apply(changes.book_takes)
+
+    def set_impact(self, settings: ImpactSettings) -> None:
+        """Use new impact settings; a new half-life starts from a full book."""
+        if settings.half_life_ms != self.depth.half_life_ms:
+            self.depth = DepthLedger(settings.half_life_ms)
+        self.impact = settings
 
     def env(self) -> Env:
         """Return a fresh operation environment (now, ids, empty change set)."""
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, ChangeSet())
+        changes = ChangeSet()
+        depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth)

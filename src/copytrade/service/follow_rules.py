@@ -37,6 +37,7 @@ SETTING_FIELDS = (
     "sl_ratio",
     "total_stop_loss",
     "contracts",
+    "max_slippage",
 )
 """The settings a follower may change (absent ones keep their value)."""
 

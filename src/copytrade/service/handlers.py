@@ -7,11 +7,14 @@ commits; any error rolls everything back (all or nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from time import perf_counter
 
-from copytrade.domain.copytrading import Follow, close_copies, copy_open
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide
+from copytrade.domain.copytrading import CopyWave, Follow, close_copies, copy_open
+from copytrade.domain.enums import CloseType, MarginMode, OrderDirection, PositionSide
 from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.impact import DepthLedger
+from copytrade.domain.matching import Fill, match_close
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
 from copytrade.domain.trading import (
     Env,
@@ -66,7 +69,7 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
         trader = _account(uow, uid)
         markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
-        order, copies, skipped, fan_out = open_with_copies(uow, trader, req, markets, env)
+        order, copies, skipped, fan_out = open_with_copies(ctx, uow, trader, req, markets, env)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
@@ -81,6 +84,7 @@ FanOut = tuple[int, float] | None
 
 
 def open_with_copies(
+    ctx: ServiceContext,
     uow: UnitOfWork,
     trader: Account,
     req: OpenRequest,
@@ -89,20 +93,41 @@ def open_with_copies(
 ) -> tuple[Order, int, int, FanOut]:
     """Open a lead order and copy what filled to every follower.
 
-    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). Returns the
-    order, the copies made and skipped, and the fan-out's size and duration.
+    Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). With market
+    impact on (``ctx.impact``), the lead meets the book earlier fills left and its copies
+    walk what it left, one after another (:class:`~copytrade.domain.copytrading.CopyWave`).
+    Returns the order, the copies made and skipped, and the fan-out's size and duration.
     """
-    market = markets[req.contract_code]
+    quoted = markets[req.contract_code]
+    impact = ctx.impact
+    depth = env.depth if impact.enabled else None
+    market = quoted
+    if depth is not None:
+        market = Market(
+            quoted.spec, quoted.mark, depth.book(req.contract_code, quoted.book, env.now)
+        )
+    first = len(env.changes.fills)
     order = open_order(trader, req, market, markets, env)
+    buy = req.direction is OrderDirection.BUY
+    if depth is not None:
+        taken = [Fill(f.price, f.volume) for f in env.changes.fills[first:]]
+        depth.take(req.contract_code, buy, taken, env.now)
     copies = skipped = 0
     fan_out: FanOut = None
     if order.filled > 0 and order.sub_position_id is not None:
         lead = trader.positions[order.sub_position_id]
         follows, followers = uow.accounts.followers_of(trader.uid)
         if follows:
+            guarded = impact.max_slippage is not None or any(
+                f.max_slippage is not None for f in follows
+            )
+            wave = None
+            if (depth is not None or guarded) and order.avg_price is not None:
+                at = env.now + impact.copy_latency_ms if depth is not None else env.now
+                wave = CopyWave(depth or DepthLedger(0), impact, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(
-                lead, order.filled, follows, followers, market, markets, env
+                lead, order.filled, follows, followers, quoted, markets, env, wave
             )
             fan_out = (len(follows), perf_counter() - started)
     return order, copies, skipped, fan_out
@@ -126,8 +151,21 @@ def close_with_copies(
     close_type: CloseType,
     env: Env,
 ) -> CloseResult:
-    """Close ``positions`` of one key at market, then every follower copy of the lead ones."""
+    """Close ``positions`` of one key at market, then every follower copy of the lead ones.
+
+    With market impact on, the lead's close meets the book earlier fills left and the copies
+    close one after another on what it left.
+    """
+    wave = _close_wave(ctx, positions, env) if ctx.impact.enabled and env.depth else None
+    if wave is not None:
+        market = wave.market(market)
     closed = close_at_market(trader, positions, market, close_type, env)
+    if wave is not None and closed:
+        buy = closed[0].side is PositionSide.SHORT  # closing a short buys
+        volume = sum((p.volume for p in closed), Decimal(0))
+        wave.took(
+            market.spec.contract_code, buy, match_close(market.book, buy, volume, market.mark)
+        )
     copies = 0
     follows, followers = uow.accounts.followers_of(trader.uid)
     if followers:
@@ -135,9 +173,19 @@ def close_with_copies(
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         started = perf_counter()
-        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env)
+        if wave is not None:
+            wave.at_ms = env.now + ctx.impact.copy_latency_ms
+            wave.forget_books()
+        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env, wave)
         ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies, follows)
+
+
+def _close_wave(ctx: ServiceContext, positions: list[SubPosition], env: Env) -> CopyWave:
+    """Return the impact wave a close walks (the lead's close now, its copies after)."""
+    assert env.depth is not None
+    lead_price = positions[0].open_avg_price  # no guard on closes: the price is not used
+    return CopyWave(env.depth, ctx.impact, lead_price, env.now)
 
 
 def _close_and_commit(

@@ -15,10 +15,10 @@ from decimal import Decimal
 from copytrade.domain.book import Book
 from copytrade.domain.instruments import ContractSpec
 from copytrade.service.context import ServiceContext
+from copytrade.service.funding import current_rate
 from copytrade.service.ports import TAPE_DEPTH, Trade
 
 DAY_MS = 86_400_000
-FUNDING_INTERVAL_MS = 8 * 3_600_000
 _ZERO = Decimal(0)
 
 
@@ -28,13 +28,11 @@ Print = Trade
 
 @dataclass(slots=True)
 class MarketTape:
-    """The public market data's settings.
+    """The public market data's settings: none of its own now.
 
-    Attributes:
-        funding_rate: The funding rate ``/v5/market/funding_rate`` reports.
+    The funding rate ``/v5/market/funding_rate`` reports comes from ``ctx.funding`` (the
+    settlements' settings, :mod:`copytrade.service.funding`).
     """
-
-    funding_rate: Decimal = Decimal("0.0001")
 
 
 def _tape(ctx: ServiceContext, contract_code: str, depth: int = TAPE_DEPTH) -> list[Print]:
@@ -209,8 +207,21 @@ class Funding:
 
 
 def funding(ctx: ServiceContext, uid: int, contract_code: str) -> Funding:
-    """Return the configured funding rate; funding happens every 8 h from 00:00 UTC."""
-    ctx.spec(contract_code)
+    """Return the market's funding rate now and its next two settlement times.
+
+    The rate is the one the next settlement uses as things stand (configured, or the
+    premium-index formula over the current book: it moves with the market until then);
+    settlements fall every ``ctx.funding.interval_ms`` from the epoch (8 h: 00, 08, 16 UTC).
+    """
+    spec = ctx.spec(contract_code)
     now = ctx.clock.now_ms()
-    upcoming = now - now % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
-    return Funding(contract_code, ctx.tape.funding_rate, upcoming, upcoming + FUNDING_INTERVAL_MS)
+    with ctx.reads() as reads:
+        mark = reads.marks().get(contract_code)
+    market = ctx.markets({contract_code: mark}).get(contract_code) if mark is not None else None
+    rate = (
+        current_rate(ctx, market, now)
+        if market is not None
+        else ctx.funding.configured_rate(spec.contract_code)
+    )
+    upcoming = ctx.funding.next_settlement(now)
+    return Funding(contract_code, rate, upcoming, upcoming + ctx.funding.interval_ms)

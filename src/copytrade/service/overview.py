@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from copytrade.domain.enums import PositionSide
+from copytrade.domain.impact import SlippageStats, slippage_stats
 from copytrade.domain.margin import pnl
 from copytrade.domain.trading import Market
 from copytrade.service.context import ServiceContext
@@ -115,6 +116,17 @@ class OverviewRows:
     lead_positions: list[PositionRow] = field(default_factory=list)
     users: int = 0
     open_positions: int = 0
+    copy_prices: dict[int, list[Decimal]] = field(default_factory=dict)
+    """Open copies' average open prices by lead sub position, for ``lead_positions``
+    (sorted, so that every store shows the same)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSlippage:
+    """An open lead position and its open copies' prices against its own (basis points)."""
+
+    lead: PositionRow
+    stats: SlippageStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +137,7 @@ class Overview:
     markets: dict[str, Market]
     rows: OverviewRows
     totals: dict[str, int] = field(default_factory=dict)
+    slippage: list[LeadSlippage] = field(default_factory=list)
 
 
 class OverviewReader(Protocol):
@@ -193,6 +206,18 @@ def overview(
         rows.lead_positions,
         rows.users,
         rows.open_positions,
+        rows.copy_prices,
     )
     totals = {"users": rows.users, "open_positions": rows.open_positions}
-    return Overview(ctx.clock.now_ms(), markets, valued, totals)
+    return Overview(ctx.clock.now_ms(), markets, valued, totals, lead_slippage(rows))
+
+
+def lead_slippage(rows: OverviewRows) -> list[LeadSlippage]:
+    """Return, per open lead position with copies, its copies' slippage (newest lead first)."""
+    out = []
+    for lead in sorted(rows.lead_positions, key=lambda p: -p.sub_position_id):
+        prices = rows.copy_prices.get(lead.sub_position_id)
+        if prices:
+            stats = slippage_stats(lead.open_avg_price, lead.side is PositionSide.LONG, prices)
+            out.append(LeadSlippage(lead, stats))
+    return out

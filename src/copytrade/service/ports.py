@@ -318,8 +318,8 @@ class AdminRepository(Protocol):
         """Overwrite one of a UID's three USDT balances (spot, futures, copy trading)."""
         ...
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting; ``lock``: no other unit reads it locked until this ends."""
         ...
 
     def set_meta(self, key: str, value: str) -> None:

@@ -203,13 +203,29 @@ def _move_account(
         if kind is not None:
             close_with_copies(ctx, uow, account, [pos], market, markets, kind, env)
             summary["tpsl_triggered"] += 1
+    summary["liquidated"] += liquidate(ctx, uow, account, markets, env)
+
+
+def liquidate(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    account: Account,
+    markets: dict[str, Market],
+    env: Env,
+) -> int:
+    """Liquidate every scope of ``account`` past its maintenance margin, with the copies.
+
+    Returns the positions closed (the account's and its followers' copies).
+    """
+    closed = 0
     for key in liquidation_scopes(account, markets, ctx.fees):
         _cancel_orders(account, key, env)
         positions = account.open_positions(key)
         result = close_with_copies(
             ctx, uow, account, positions, markets[key[0]], markets, CloseType.LIQUIDATION, env
         )
-        summary["liquidated"] += len(result.closed) + result.copies_closed
+        closed += len(result.closed) + result.copies_closed
+    return closed
 
 
 def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:

@@ -227,8 +227,11 @@ def remove_follower(ctx: ServiceContext, uid: int, follower_uid: int) -> int:
 
 
 def order_total_detail(ctx: ServiceContext, uid: int) -> TraderStats:
-    """Return the trader's statistics (spec §6.15)."""
+    """Return the trader's statistics (spec §6.15); ``total_pl`` is net of funding (§7.11)."""
     positions, shares = _closed_and_shares(ctx, uid)
+    with ctx.reads() as reads:
+        fills = reads.user_report(uid).fills
+    funding = -sum((f.fee for f in fills if f.offset == "funding"), Decimal(0))
     current = _current_followers(ctx, uid)
     closed = [
         closed_lead(p, ctx.spec(p.contract_code).contract_size)
@@ -236,7 +239,7 @@ def order_total_detail(ctx: ServiceContext, uid: int) -> TraderStats:
         if p.lead_uid is None and p.close_time is not None
     ]
     ever = len({s.follower_uid for s in shares})
-    return trader_stats(closed, max(ever, current), current, ctx.clock.now_ms())
+    return trader_stats(closed, max(ever, current), current, ctx.clock.now_ms(), funding)
 
 
 def profit_history_details(ctx: ServiceContext, uid: int, page: Page) -> list[ProfitShare]:

@@ -222,7 +222,7 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
             closed = _reduce(ctx, uow, trader, req, plan, market, markets, env)
         fan_out: FanOut = None
         if plan.open:
-            placed, fan_out = _open(uow, trader, req, plan, closed, markets, env)
+            placed, fan_out = _open(ctx, uow, trader, req, plan, closed, markets, env)
         else:
             assert closed is not None
             env.changes.save_order(closed, new=True)
@@ -236,6 +236,7 @@ def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
 
 
 def _open(
+    ctx: ServiceContext,
     uow: UnitOfWork,
     trader: Account,
     req: V5Order,
@@ -250,7 +251,7 @@ def _open(
     check_order_shape(market.spec, request)
     if req.kind == "post_only":
         _check_post_only(market, req)
-    order, copies, skipped, fan_out = open_with_copies(uow, trader, request, markets, env)
+    order, copies, skipped, fan_out = open_with_copies(ctx, uow, trader, request, markets, env)
     if req.tif == "ioc" and order.status is OrderStatus.OPEN:
         order.apply("cancel")  # immediate-or-cancel: the remainder does not rest
         trader.orders.pop(order.order_id, None)
@@ -594,7 +595,7 @@ def _report_part(report: Any, name: str) -> list[Any]:
 def fills(
     ctx: ServiceContext, uid: int, contract_code: str | None, start: int, end: int
 ) -> list[FillView]:
-    """Return the account's fills in ``[start, end]`` (of one contract when given), newest first."""
+    """Return the account's trades in ``[start, end]`` (one contract when given), newest first."""
     with ctx.reads() as reads:
         account = reads.account(uid)
         if account is None:
@@ -608,7 +609,9 @@ def fills(
     found = [
         FillView(f, modes.get(f.sub_position_id, MarginMode.CROSS))
         for f in map(_fill_record, _report_part(report, "fills"))
-        if contract_code in (None, f.contract_code) and start <= f.ts <= end
+        if contract_code in (None, f.contract_code)
+        and start <= f.ts <= end
+        and f.offset != "funding"  # match results are trades; funding is no trade
     ]
     found.sort(key=lambda v: v.fill.trade_id, reverse=True)
     return found

@@ -189,7 +189,10 @@ def test_every_reply_matches_its_published_model(live_server: LiveServer) -> Non
         "sl_ratio": None,
         "total_stop_loss": None,
         "contracts": None,
+        "max_slippage": None,
     }
+    _validate(m.FundingReply, http.get("/_sim/funding").json())
+    _validate(m.ImpactReply, http.get("/_sim/impact").json())
     bulk = live_server.admin("/_sim/followers/bulk", {"trader_uid": trader["uid"], "count": 2})
     _validate(m.BulkFollowersReply, bulk)
     opened = live_server.signed(
@@ -243,6 +246,10 @@ def test_the_openapi_document_lists_every_admin_call_with_its_models(
         ("get", "/_sim/markets/{contract_code}/path"),
         ("post", "/_sim/markets/{contract_code}/path"),
         ("get", "/_sim/traders/{uid}/slippage"),
+        ("get", "/_sim/funding"),
+        ("post", "/_sim/funding"),
+        ("get", "/_sim/impact"),
+        ("post", "/_sim/impact"),
         ("get", "/_sim/clock"),
         ("post", "/_sim/clock"),
         ("post", "/_sim/reset"),

@@ -226,6 +226,7 @@ def test_settings_change_later_apply_to_the_next_copies_and_read_back(
         "sl_ratio": "0.9",
         "total_stop_loss": None,
         "contracts": ["ETH-USDT"],
+        "max_slippage": None,
     }
     view = server.user(follower["uid"])
     assert [p["volume"] for p in view["positions"]] == ["5"]  # the open copy stays
@@ -338,6 +339,7 @@ def test_settings_survive_a_restart_on_sqlite(tmp_path: Path) -> None:
             "sl_ratio": None,
             "total_stop_loss": "40",
             "contracts": ["ETH-USDT"],
+            "max_slippage": None,
         }
         lead_open(second, trader, "10")  # BTC: skipped after the restart too
         assert [s["reason"] for s in second.user(follower["uid"])["skipped_copies"]] == [

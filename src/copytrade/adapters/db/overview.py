@@ -10,6 +10,8 @@ read a WAL snapshot and never wait for, nor hold up, the writer.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import Connection, Engine, and_, create_engine, func, select
 from sqlalchemy.orm import aliased
 
@@ -254,6 +256,17 @@ class SqlOverviewReader:
                     .limit(limit)
                 )
             ]
+            copy_prices: dict[int, list[Decimal]] = {}
+            lead_ids = [p.sub_position_id for p in lead_positions]
+            if lead_ids:
+                for lead_id, price in c.execute(
+                    select(copy.c.lead_sub_position_id, copy.c.open_avg_price).where(
+                        copy.c.lead_sub_position_id.in_(lead_ids), copy.c.is_open.is_(True)
+                    )
+                ):
+                    copy_prices.setdefault(lead_id, []).append(Decimal(price))
+            for prices in copy_prices.values():
+                prices.sort()
             users = c.execute(select(func.count()).select_from(t.users)).scalar_one()
             open_count = c.execute(
                 select(func.count())
@@ -261,5 +274,13 @@ class SqlOverviewReader:
                 .where(and_(t.positions.c.is_open.is_(True)))
             ).scalar_one()
         return OverviewRows(
-            traders, positions, fills, copies, skips, lead_positions, int(users), int(open_count)
+            traders,
+            positions,
+            fills,
+            copies,
+            skips,
+            lead_positions,
+            int(users),
+            int(open_count),
+            copy_prices,
         )

@@ -428,9 +428,12 @@ class SqlAdmin:
         )
         self._changes.balance_set(uid)
 
-    def meta(self, key: str) -> str | None:
-        """Read an emulator setting."""
-        value = self._conn().execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+    def meta(self, key: str, *, lock: bool = False) -> str | None:
+        """Read an emulator setting (``lock``: hold its row until the unit ends; PostgreSQL)."""
+        query = select(t.meta.c.value).where(t.meta.c.key == key)
+        if lock:
+            query = query.with_for_update()  # SQLite (one writer) renders no FOR UPDATE
+        value = self._conn().execute(query).scalar()
         return str(value) if value is not None else None
 
     def set_meta(self, key: str, value: str) -> None:
