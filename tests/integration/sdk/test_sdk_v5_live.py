@@ -15,7 +15,9 @@ from copytrade.testing.server import LiveServer
 
 
 @pytest.fixture
-def lead(live_server: LiveServer) -> Iterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
+def lead(
+    live_server: LiveServer, restore_marks: None
+) -> Iterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
     """A trader's v5 client, the trader and one follower copying at ratio 2."""
     trader = live_server.create_user("trader", balance="100000")
     follower = live_server.create_user("follower", balance="50000")

@@ -33,7 +33,7 @@ def _client(live_server: LiveServer, user: dict[str, Any], paced: bool = True) -
 
 
 @pytest.fixture
-def team(live_server: LiveServer) -> Iterator[Team]:
+def team(live_server: LiveServer, restore_marks: None) -> Iterator[Team]:
     """A lead trader's client (paced for v6), the trader and one follower copying at ratio 1."""
     trader = live_server.create_user("trader", balance="100000")
     follower = live_server.create_user("follower", balance="50000")
