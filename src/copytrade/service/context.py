@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -33,6 +34,10 @@ def _new_tape() -> MarketTape:
     return MarketTape()
 
 
+def _no_pause() -> None:
+    """Do nothing: stores that never hold the event loop need no pause."""
+
+
 @dataclass(slots=True)
 class ServiceContext:
     """The store's factories (units of work, admin units, reads), clock, ids, contracts, fees."""
@@ -55,6 +60,8 @@ class ServiceContext:
     """Market impact on copies (off by default)."""
     depth: DepthLedger = field(default_factory=lambda: DepthLedger(0))
     """Depth fills took from the market maker's book, in this process (see ``set_impact``)."""
+    pause: Callable[[], None] = field(default=_no_pause)
+    """Called by long operations between chunks (``Env.pause``): the store may serve others."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -111,4 +118,4 @@ class ServiceContext:
         """Return a fresh operation environment (now, ids, empty change set)."""
         changes = ChangeSet()
         depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth)
+        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth, self.pause)
