@@ -135,9 +135,8 @@ def test_authenticated_replies_carry_the_rate_limit_headers(
     assert int(refused.headers["ratelimit-remaining"]) == (16 if same_window else 17)
 
 
-def test_all_19_v1_endpoints_are_built() -> None:
-    """Every endpoint of HTX's copy-trading table is served (issue 13); none answers the
-    "not implemented" 1000 any more (that path stays for other profiles' unserved paths)."""
+def test_every_v1_endpoint_is_built() -> None:
+    # the 19 of spec §6: none is left to answer 1000 "not implemented"
     assert len(ENDPOINTS) == 19
     assert NOT_BUILT == []
 

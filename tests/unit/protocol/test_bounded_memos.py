@@ -20,8 +20,7 @@ def test_a_memo_never_holds_more_than_its_byte_budget() -> None:
 
 
 def test_signing_memos_stay_bounded_under_unique_large_values() -> None:
-    # the memos are per process: start empty, so the short entries earlier tests (in-process
-    # servers) left behind do not count against the bound on what this test adds
+    # start empty: the memos are per process, and earlier tests' short values would count
     for memo in (signing._encoded, signing._decoded, signing._pairs):
         memo.clear()
     big = "%41" * 4000  # 12 KB percent-encoded
