@@ -201,7 +201,9 @@ def _move_account(
             _trigger(pos, market.mark) if pos.contract_code == market.spec.contract_code else None
         )
         if kind is not None:
-            close_with_copies(ctx, uow, account, [pos], market, markets, kind, env)
+            close_with_copies(
+                ctx, uow, account, [pos], market, markets, kind, env, paths_move=False
+            )
             summary["tpsl_triggered"] += 1
     summary["liquidated"] += liquidate(ctx, uow, account, markets, env)
 
@@ -222,7 +224,15 @@ def liquidate(
         _cancel_orders(account, key, env)
         positions = account.open_positions(key)
         result = close_with_copies(
-            ctx, uow, account, positions, markets[key[0]], markets, CloseType.LIQUIDATION, env
+            ctx,
+            uow,
+            account,
+            positions,
+            markets[key[0]],
+            markets,
+            CloseType.LIQUIDATION,
+            env,
+            paths_move=False,
         )
         closed += len(result.closed) + result.copies_closed
     return closed
