@@ -134,8 +134,11 @@ def open_with_copies(
 def copy_markets(
     ctx: ServiceContext, markets: dict[str, Market], now_ms: int, at_ms: int
 ) -> dict[str, Market]:
-    """Return the markets a command's copies meet at ``at_ms`` (later than ``now_ms``: the
-    copy latency lets the price paths move the marks; see ``ServiceContext.markets_at``)."""
+    """Return the markets a command's copies meet at ``at_ms``.
+
+    Later than ``now_ms`` (a copy latency), the price paths may have moved the marks by then
+    (``ServiceContext.markets_at``).
+    """
     return ctx.markets_at(markets, at_ms) if at_ms > now_ms else markets
 
 

@@ -105,7 +105,8 @@ def test_a_close_copies_at_the_mark_the_path_reaches_after_the_latency() -> None
         for p in sim.user_view(ctx, c.uid).report.closed_positions
     }
     expected = cursor.ahead(NOW + 3000)
-    assert expected is not None and expected < D(3000)
+    assert expected is not None
+    assert expected < D(3000)
     assert lead_closed.close_avg_price is not None
     (close,) = closes  # both copies close on the same re-centred book
     assert close is not None
