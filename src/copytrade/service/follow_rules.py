@@ -51,16 +51,27 @@ class RulesOutcome:
     copies_stopped: int = 0
 
 
-def pending_realised(changes: ChangeSet, trader_uid: int) -> dict[int, Decimal]:
+def pending_realised(
+    changes: ChangeSet, trader_uid: int, followers: Mapping[int, Account] | None = None
+) -> dict[int, Decimal]:
     """Return, per follower, the profit of its copies of the trader closed in ``changes``.
 
-    These are not stored yet while the unit of work runs, so ``FollowRepository.realised``
-    does not count them.
+    With the funding its copies of the trader paid or received in ``changes`` (a copy is
+    found among the changed positions or the ``followers``' open ones). These are not stored
+    yet while the unit of work runs, so ``FollowRepository.realised`` does not count them.
     """
     out: dict[int, Decimal] = {}
     for p in changes.positions.values():
         if p.lead_uid == trader_uid and not p.is_open and p.profit is not None:
             out[p.uid] = out.get(p.uid, _ZERO) + p.profit
+    for f in changes.fills:
+        if f.offset != "funding":
+            continue
+        pos = changes.positions.get(f.sub_position_id)
+        if pos is None and followers is not None and f.uid in followers:
+            pos = followers[f.uid].positions.get(f.sub_position_id)
+        if pos is not None and pos.lead_uid == trader_uid:
+            out[f.uid] = out.get(f.uid, _ZERO) - f.fee
     return out
 
 
@@ -120,7 +131,7 @@ def rules_of_trader(
     ratio = share_ratio(ctx, uow, trader_uid)
     stopping = [f.follower_uid for f in ruled if f.total_stop_loss is not None]
     stored = uow.follows.realised(stopping) if stopping else {}
-    pending = pending_realised(env.changes, trader_uid) if stopping else {}
+    pending = pending_realised(env.changes, trader_uid, followers) if stopping else {}
     for follow in ruled:
         follower = followers.get(follow.follower_uid)
         if follower is not None:

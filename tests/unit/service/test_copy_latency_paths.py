@@ -100,9 +100,7 @@ def test_a_close_copies_at_the_mark_the_path_reaches_after_the_latency() -> None
     handlers.close_order(ctx, lead.uid, lead.sub_position_id)
     (lead_closed,) = sim.user_view(ctx, lead.uid).report.closed_positions
     closes = {
-        p.close_avg_price
-        for c in copies
-        for p in sim.user_view(ctx, c.uid).report.closed_positions
+        p.close_avg_price for c in copies for p in sim.user_view(ctx, c.uid).report.closed_positions
     }
     expected = cursor.ahead(NOW + 3000)
     assert expected is not None
