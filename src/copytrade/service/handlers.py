@@ -122,7 +122,7 @@ def open_with_copies(
         if follows:
             at = env.now + impact.copy_latency_ms
             later = copy_markets(ctx, markets, env.now, at)
-            wave = _open_wave(ctx, depth, follows, order.avg_price, at)
+            wave = open_wave(ctx, env, follows, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(
                 lead, order.filled, follows, followers, later[req.contract_code], later, env, wave
@@ -142,15 +142,21 @@ def copy_markets(
     return ctx.markets_at(markets, at_ms) if at_ms > now_ms else markets
 
 
-def _open_wave(
+def open_wave(
     ctx: ServiceContext,
-    depth: DepthLedger | None,
+    env: Env,
     follows: list[Follow],
     lead_price: Decimal | None,
     at_ms: int,
 ) -> CopyWave | None:
-    """Return the wave an open's copies walk (``None``: no impact and no slippage guard)."""
+    """Return the wave an open's copies walk (``None``: no impact and no slippage guard).
+
+    Used by lead market orders and by resting lead orders a mark move fills
+    (``sim.set_price``): their copies are market orders either way, walking the book and
+    held to the slippage guards against the lead's fill price.
+    """
     impact = ctx.impact
+    depth = env.depth if impact.enabled else None
     guarded = impact.max_slippage is not None or any(f.max_slippage is not None for f in follows)
     if (depth is None and not guarded) or lead_price is None:
         return None
@@ -215,8 +221,7 @@ def close_with_copies(
 def _close_wave(ctx: ServiceContext, positions: list[SubPosition], env: Env) -> CopyWave:
     """Return the impact wave a close walks (the lead's close now, its copies after)."""
     assert env.depth is not None
-    lead_price = positions[0].open_avg_price  # no guard on closes: the price is not used
-    return CopyWave(env.depth, ctx.impact, lead_price, env.now)
+    return CopyWave(env.depth, ctx.impact, None, env.now)  # no guard holds a close back
 
 
 def _close_and_commit(
