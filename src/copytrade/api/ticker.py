@@ -103,13 +103,17 @@ class MarketTicker:
         configured: dict[str, PricePath],
         listeners: list[PriceListener] | None = None,
         funding: FundingSchedule | None = None,
+        refresh: Callable[[], None] | None = None,
     ) -> None:
         """``run`` runs a blocking use case for the loop; ``configured`` paths start at seed.
 
         ``funding``: settlements to apply in time order with the ticks (a tick at a
         settlement's time goes first, so the settlement uses the mark of that time).
+        ``refresh``: applies the settings other processes set (blocking), before each look at
+        the clock (:class:`~copytrade.service.market_settings.SharedMarketSettings`).
         """
         self.ctx = ctx
+        self.refresh = refresh
         self.funding = funding
         self.run = run
         self.clock = clock
@@ -205,6 +209,8 @@ class MarketTicker:
         """Apply every tick due by now, in time order across markets; return how many."""
         applied = 0
         async with self._lock:
+            if self.refresh is not None:
+                await self.run(self.refresh)
             await self._start_pending()
             now = self.clock.now_ms()
             moving = [
