@@ -32,6 +32,7 @@ from copytrade.domain.model import (
     ProfitShare,
     SubPosition,
 )
+from copytrade.service import ports
 from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import (
     ApiKey,
@@ -488,6 +489,26 @@ class MemoryMarkets:
         state = self._unit.writable()
         state.marks[contract_code] = price
         state.mark_moves.append((contract_code, now, price))
+        if len(state.mark_moves) % ports.MARK_MOVES_PRUNE_EVERY == 0:
+            state.mark_moves = _newest_moves(state.mark_moves, ports.MARK_MOVES_KEPT)
+
+
+def _newest_moves(
+    moves: list[tuple[str, int, Decimal]], kept: int
+) -> list[tuple[str, int, Decimal]]:
+    """Return ``moves`` without what is older than each contract's newest ``kept``.
+
+    The database stores' rule (``records.prune_mark_moves``), run in batches as there.
+    """
+    seen: dict[str, int] = {}
+    newest: list[tuple[str, int, Decimal]] = []
+    for move in reversed(moves):
+        count = seen.get(move[0], 0)
+        if count < kept:
+            seen[move[0]] = count + 1
+            newest.append(move)
+    newest.reverse()
+    return newest
 
 
 class MemoryAdmin:

@@ -21,7 +21,7 @@ from copytrade.api.dashboard import Dashboard
 from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
-from copytrade.api.observe import observe
+from copytrade.api.observe import observe, observe_admin
 from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services, funding_config, impact_settings, make_limiter
@@ -271,7 +271,8 @@ def create_app(
         exception_handlers={404: _not_found, 405: _not_found},
         lifespan=_lifespan(services, ticker, recorder, seed_on_start),
     )
-    asgi = _entry(app, htx_asgi, htx_paths)
+    # admin, dashboard, health and index calls get an access line too (HTX's get theirs above)
+    asgi = _entry(observe_admin(app), htx_asgi, htx_paths)
     if recorder is not None:
         recorder.app = asgi
         return recorder

@@ -81,6 +81,9 @@ CATALOGUE: dict[type[d.DomainError], Rule] = {
     d.InsufficientTransferable: Rule(ErrorCode.INSUFFICIENT_TRANSFER),
     d.UnknownFollower: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     d.InvalidFollowSettings: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: (e.field,)),
+    # v1 traders are hedge-only: HTX's 1503 "The trader only supports the two-way position
+    # mode." (spec htx-copytrading.md §7.2/§7.3; 1507 is the follower-side variant)
+    d.OneWayPositionMode: Rule(ErrorCode.TWO_WAY_ONLY),
     UnknownUser: Rule(ErrorCode.USER_LOCKED),
     InvalidFollow: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),
     NotFollowing: Rule(ErrorCode.ILLEGAL_PARAM, lambda e: ("follower_uid",)),

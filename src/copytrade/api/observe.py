@@ -1,4 +1,4 @@
-"""The edge of every HTX request: one access-log line and the request metrics.
+"""The edge of every request: one access-log line (and, for HTX's, the request metrics).
 
 :func:`observe` wraps the raw-ASGI HTX endpoint without touching it: it times the call and
 reads the reply's HTX ``code`` and ``tid`` from the bytes sent (the envelope always starts
@@ -94,6 +94,60 @@ def observe(
     return observed
 
 
+def observe_admin(app: ASGIApp) -> ASGIApp:
+    """Return ``app`` (everything but HTX's paths) writing one access line per HTTP request.
+
+    The line has the method, the path (never the query string), the HTTP status and the
+    latency; no header and no body is read into it, so neither the admin token nor a secret
+    a reply carries (``POST /_sim/users``) can reach the log.
+    """
+    access = logging.getLogger(ACCESS_LOGGER)
+    perf_counter = time.perf_counter
+
+    async def observed(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not access.isEnabledFor(_INFO):
+            await app(scope, receive, send)
+            return
+        started = perf_counter()
+        status = [0]
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            _log_admin(access, scope, status[0], perf_counter() - started)
+
+    return observed
+
+
+def _log_admin(log: logging.Logger, scope: Any, status: int, seconds: float) -> None:
+    method, path = scope["method"], scope["path"]
+    latency = round(seconds * 1000, 3)
+    text = f"{method} {path} status={status or '-'} {latency}ms admin"
+    fields: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "status": status or None,
+        "latency_ms": latency,
+        "admin": True,
+    }
+    _write(log, text, fields)
+
+
+def _write(log: logging.Logger, text: str, fields: dict[str, Any]) -> None:
+    """Write one access line: through the fast sink when it is ours, else through logging."""
+    sink = access_sink(log)
+    if sink is not None:
+        sink.write(text, fields)
+        return
+    # the record is made directly: Logger.info would also walk the stack for the caller
+    log.handle(log.makeRecord(log.name, _INFO, __file__, 0, text, (), None, extra=fields))
+
+
 def _log_request(
     log: logging.Logger,
     scope: Any,
@@ -128,11 +182,7 @@ def _log_request(
     }
     if error:
         fields["error"] = error
-    if sink is not None:
-        sink.write(text, fields)
-        return
-    # the record is made directly: Logger.info would also walk the stack for the caller
-    log.handle(log.makeRecord(log.name, _INFO, __file__, 0, text, (), None, extra=fields))
+    _write(log, text, fields)
 
 
 def _reply_msg(body: bytes) -> str | None:

@@ -211,6 +211,35 @@ def render_close(ctx: ServiceContext, arguments: tuple[Any, ...], order_id: int)
     return p5.ORDER_ACK.render(p5.OrderAck(str(order_id), str(order_id)))
 
 
+_NOT_FOUND = ErrorCode.ORDER_NOT_EXIST
+
+
+def _tpsl(
+    tp: Decimal | None,
+    sl: Decimal | None,
+    *,
+    tp_armed: bool,
+    sl_armed: bool,
+    order_price: Decimal | None = None,
+) -> dict[str, Any]:
+    """Return the eight ``tp_*``/``sl_*`` fields of a v5 order or algo order.
+
+    Args:
+        tp: The take-profit trigger (``None``: none, or not known any more).
+        sl: The stop-loss trigger.
+        tp_armed: Whether there is a take profit (its type and trigger type are shown).
+        sl_armed: Whether there is a stop loss.
+        order_price: The order price shown beside a known trigger (``None``: none).
+    """
+    fields: dict[str, Any] = {}
+    for leg, trigger, armed in (("tp", tp, tp_armed), ("sl", sl, sl_armed)):
+        fields[f"{leg}_trigger_price"] = trigger
+        fields[f"{leg}_order_price"] = order_price if trigger is not None else None
+        fields[f"{leg}_type"] = "market" if armed else None
+        fields[f"{leg}_trigger_price_type"] = "last" if armed else None
+    return fields
+
+
 def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
     """Return an order as v5 shows it (a reducing order: its side closes ``position_side``)."""
     order = entry.order
@@ -242,14 +271,7 @@ def v5_order(entry: Entry, contract_size: Decimal) -> p5.Order:
         cancel_reason=None,
         reduce_only=entry.reduce_only,
         time_in_force=entry.tif,
-        tp_trigger_price=tp,
-        tp_order_price=None,
-        tp_type="market" if tp is not None else None,
-        tp_trigger_price_type="last" if tp is not None else None,
-        sl_trigger_price=sl,
-        sl_order_price=None,
-        sl_type="market" if sl is not None else None,
-        sl_trigger_price_type="last" if sl is not None else None,
+        **_tpsl(tp, sl, tp_armed=tp is not None, sl_armed=sl is not None),
         created_time=order.created_at,
         updated_time=entry.updated,
     )
@@ -498,7 +520,7 @@ def render_algo_cancels(
     return p5.ALGO_CANCELS.render(
         tuple(
             p5.AlgoCancel(
-                algo_id, None, *((200, "Success") if ok else (1017, "Order doesn't exist."))
+                algo_id, None, *((200, "Success") if ok else (_NOT_FOUND, _NOT_FOUND.text()))
             )
             for algo_id, ok in done
         )
@@ -524,14 +546,13 @@ def render_algo_orders(
                 type=a.kind,
                 state=a.state,
                 volume=a.volume,
-                tp_trigger_price=a.trigger if tp else None,
-                tp_order_price=_ZERO if tp and a.trigger is not None else None,
-                tp_type="market" if tp else None,
-                tp_trigger_price_type="last" if tp else None,
-                sl_trigger_price=None if tp else a.trigger,
-                sl_order_price=None if tp or a.trigger is None else _ZERO,
-                sl_type=None if tp else "market",
-                sl_trigger_price_type=None if tp else "last",
+                **_tpsl(
+                    a.trigger if tp else None,
+                    None if tp else a.trigger,
+                    tp_armed=tp,
+                    sl_armed=not tp,
+                    order_price=_ZERO,  # a market order once triggered
+                ),
                 order_source="api",
                 created_time=a.created,
                 updated_time=a.updated if a.updated is not None else a.created,

@@ -115,7 +115,9 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--role", type=click.Choice(["trader", "follower"]), default="trader")
-@click.option("--balance", default="10000", show_default=True, help="USDT balance.")
+@click.option("--balance", default="10000", show_default=True, help="Copy-trading USDT balance.")
+@click.option("--spot", help="Spot USDT balance (reached by transfers; default 0).")
+@click.option("--futures", help="USDT-M futures balance (reached by transfers; default 0).")
 @click.option("--permissions", type=click.Choice(["trade", "read"]), default="trade")
 @click.option("--ed25519-public-key", help="Raw Ed25519 public key (64 hex) instead of HMAC.")
 @click.option("--profit-share-ratio", help="A trader's profit share (0 … 1).")

@@ -158,6 +158,7 @@ _BY_CODE: dict[int, type[ExchangeError]] = {
             E.CONTRACT_NOT_EXIST,
             E.SYMBOL_NOT_EXIST,
             E.PAIR_NOT_ALLOWED,
+            E.TWO_WAY_ONLY,
         ),
         BadRequest,
     ),

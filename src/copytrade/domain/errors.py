@@ -28,7 +28,8 @@ Hierarchy::
     ├── UnknownCurrency(currency)
     ├── InsufficientTransferable(amount, available)
     ├── UnknownFollower(follower_uid)
-    └── InvalidFollowSettings(field, reason)
+    ├── InvalidFollowSettings(field, reason)
+    └── OneWayPositionMode(uid)            v1 place_order on an account in one-way mode
 """
 
 from __future__ import annotations
@@ -271,3 +272,11 @@ class InvalidFollowSettings(DomainError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(field, reason)
         self.field, self.reason = field, reason
+
+
+class OneWayPositionMode(DomainError):
+    """A hedge-only operation (v1 ``place_order``) on an account switched to one-way mode."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(uid)
+        self.uid = uid

@@ -14,17 +14,26 @@ class ErrorCode(enum.IntEnum):
     """Error codes this family emits (and the SDK maps), each with HTX's message text."""
 
     message: str
+    bare: str
 
-    def __new__(cls, code: int, text: str) -> ErrorCode:
-        """Make a member whose value is ``code`` and whose ``message`` is ``text``."""
+    def __new__(cls, code: int, text: str, bare: str | None = None) -> ErrorCode:
+        """Make a member whose value is ``code`` and whose ``message`` is ``text``.
+
+        ``bare`` is the message when no values for ``text``'s ``{n}`` placeholders are known
+        (a template must never reach a client unfilled); it defaults to ``text``.
+        """
         member = int.__new__(cls, code)
         member._value_ = code
         member.message = text
+        member.bare = text if bare is None else bare
         return member
 
     def text(self, *args: object) -> str:
-        """Return the message with its ``{n}`` placeholders filled from ``args``."""
-        return self.message.format(*args) if args else self.message
+        """Return the message with its ``{n}`` placeholders filled from ``args``.
+
+        Without ``args`` the bare message: never a template with ``{n}`` left in it.
+        """
+        return self.message.format(*args) if args else self.bare
 
     VERIFICATION = 403, "Verification failure"
     NOT_FOUND = 404, "Not Found"
@@ -44,19 +53,24 @@ class ErrorCode(enum.IntEnum):
     PRICE_BAND = (
         1039,
         "Buy price must be lower than {0}{1}. Sell price must be higher than {2}{3}.",
+        "The price is outside the price band.",
     )
     AMOUNT_INVALID = (
         1040,
         "The amount cannot be left empty or smaller than the value of one contract.",
     )
-    AMOUNT_LIMIT = 1041, "The amount has exceeded the limit ({0} Cont)."
+    AMOUNT_LIMIT = (
+        1041,
+        "The amount has exceeded the limit ({0} Cont).",
+        "The amount has exceeded the limit.",
+    )
     LEVER_OPEN_ORDERS = 1045, "Unable to change leverage due to open orders."
     POSITION_NOT_EXIST = 1046, "The position for this contract does not exist."
     INSUFFICIENT_MARGIN = 1047, "Insufficient margin available."
     INSUFFICIENT_CLOSE = 1048, "Insufficient open positions to be closed."
     SETTLING = 1056, "Settling. Unable to place/cancel orders currently."
-    EMPTY_PARAM = 1066, "{0} cannot be empty."
-    ILLEGAL_PARAM = 1067, "Illegal parameter {0}."
+    EMPTY_PARAM = 1066, "{0} cannot be empty.", "A required parameter cannot be empty."
+    ILLEGAL_PARAM = 1067, "Illegal parameter {0}.", "Illegal parameter."
     LIQUIDATING = (
         1083,
         "Your position has been taken over for liquidation. Unable to place orders now.",
@@ -77,12 +91,24 @@ class ErrorCode(enum.IntEnum):
         1349,
         "The leverage for new orders does not match current positions. Please change the leverage.",
     )
-    TP_PRICE = 1405, "The take-profit price shall not be {0}{1}{2}"
-    SL_PRICE = 1407, "The stop-loss price shall not be {0}{1}{2}"
+    TP_PRICE = (
+        1405,
+        "The take-profit price shall not be {0}{1}{2}",
+        "The take-profit price is on the wrong side of the latest price.",
+    )
+    SL_PRICE = (
+        1407,
+        "The stop-loss price shall not be {0}{1}{2}",
+        "The stop-loss price is on the wrong side of the latest price.",
+    )
     PAIR_NOT_ALLOWED = (
         1505,
         "After becoming a trader, only the following trading pairs are allowed to trade:{0}",
+        "After becoming a trader, only the copy-enabled trading pairs are allowed to trade.",
     )
+    # v1 traders are hedge-only (spec htx-copytrading.md §7.2, §7.3): v1 place_order on an
+    # account v5 switched to one-way mode answers this
+    TWO_WAY_ONLY = 1503, "The trader only supports the two-way position mode."
     COPY_TRADING_ACTIVE = (
         1508,
         "You are using Copy Trading right now. You will have to exit Copy Trading (and "

@@ -114,11 +114,14 @@ class Profile:
         answered = self.codes.get(code, code)
         if answered == E.EMPTY_PARAM and arg not in (None, "contract_code") and self.codes:
             answered = E.ILLEGAL_PARAM  # v5: only a missing contract_code is 1066 (BadSymbol)
+        named = answered in (E.EMPTY_PARAM, E.ILLEGAL_PARAM) and arg
         if answered != code:
-            msg = None
+            # the text belongs to the original code; a 1067 that names no parameter keeps the
+            # original reason after HTX's bare "Illegal parameter." (never the "{0}" template)
+            reason = None if named or answered != E.ILLEGAL_PARAM else msg or message(code)
+            msg = None if reason is None else f"{message(answered)} {reason}"
         if msg is None:
-            with_arg = answered in (E.EMPTY_PARAM, E.ILLEGAL_PARAM) and arg
-            msg = message(answered, arg) if with_arg else message(answered)
+            msg = message(answered, arg) if named else message(answered)
         status = self.statuses.get(answered, 200)
         return status, self.envelope.error(answered, msg, tid, now_ms)
 
@@ -219,6 +222,7 @@ V5_CODES: dict[int, int] = {
             E.TP_PRICE,
             E.SL_PRICE,
             E.PAIR_NOT_ALLOWED,
+            E.TWO_WAY_ONLY,
             E.CURRENCY_NOT_EXIST,
         ),
         E.ILLEGAL_PARAM,

@@ -12,7 +12,7 @@ from time import perf_counter
 
 from copytrade.domain.copytrading import CopyWave, Follow, close_copies, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, OrderDirection, PositionSide
-from copytrade.domain.errors import PositionNotFound
+from copytrade.domain.errors import OneWayPositionMode, PositionNotFound
 from copytrade.domain.impact import DepthLedger
 from copytrade.domain.matching import Fill, match_close
 from copytrade.domain.model import Account, Order, PositionKey, SubPosition
@@ -67,6 +67,11 @@ def place_order(ctx: ServiceContext, uid: int, req: OpenRequest) -> PlaceOrderRe
     with ctx.uow() as uow:
         # the trader's lock first: on PostgreSQL it also tells whether kept marks are current
         trader = _account(uow, uid)
+        if trader.one_way:
+            # v1 has no offset and no netting: on an account v5 switched to one-way mode
+            # (``POST /v5/position/mode`` single_side) an opening order could hold both sides
+            # at once, so it is refused as HTX refuses a trader outside hedge mode (1503)
+            raise OneWayPositionMode(uid)
         markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
         order, copies, skipped, fan_out = open_with_copies(ctx, uow, trader, req, markets, env)

@@ -148,6 +148,15 @@ class TaggedOrder:
 TAPE_DEPTH = 5000
 """How many of a contract's newest trades and mark moves the public market data reads."""
 
+MARK_MOVES_KEPT = TAPE_DEPTH
+"""How many of a contract's newest mark moves a store keeps: what the candles read, no more.
+
+Unlike fills (the ledger), a mark move is only candle material: older ones are never read.
+"""
+MARK_MOVES_PRUNE_EVERY = 500
+"""Stores prune mark moves once per this many moves (all contracts at once), not per move; a
+contract holds at most ``MARK_MOVES_KEPT + MARK_MOVES_PRUNE_EVERY`` of them."""
+
 
 class Trade(NamedTuple):
     """One public trade: a fill (an open or a close), with the taker's direction.

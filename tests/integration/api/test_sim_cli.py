@@ -189,6 +189,22 @@ def test_slippage_shows_each_open_lead_position_and_its_copies(server: LiveServe
     assert "[<= 0]:4" in out
 
 
+def test_users_create_funds_the_spot_and_futures_balances(server: LiveServer) -> None:
+    made = _json(server, "users", "create", "--balance", "7", "--spot", "12.5", "--futures", "30")
+    assert isinstance(made, dict)
+    shown = _json(server, "users", "show", str(made["uid"]))
+    assert isinstance(shown, dict)
+    assert (shown["balance"], shown["spot"], shown["futures"]) == ("7", "12.5", "30")
+    plain = _json(server, "users", "create")
+    assert isinstance(plain, dict)
+    shown = _json(server, "users", "show", str(plain["uid"]))
+    assert isinstance(shown, dict)
+    assert (shown["spot"], shown["futures"]) == ("0", "0")
+    code, out = _sim(server, "users", "create", "--spot", "-1")
+    assert code == 1
+    assert "spot" in out
+
+
 def test_follower_settings_show_change_and_clear(server: LiveServer) -> None:
     trader = server.create_user("trader")
     follower = server.create_user("follower")

@@ -27,9 +27,11 @@ DEMO = {"access_key": "demo-access-key", "secret_key": "demo-secret-key"}
 class Serve:
     """``copytrade serve`` in a subprocess; its stderr is collected line by line."""
 
-    def __init__(self, *args: str, cwd: Path, port: int | None = None) -> None:
+    def __init__(
+        self, *args: str, cwd: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port or free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")} | (env or {})
         self.proc = subprocess.Popen(
             [EXE, "serve", "--port", str(self.port), *args],
             cwd=cwd,
@@ -158,6 +160,31 @@ def test_plain_logs_one_line_per_request_with_uid_code_latency_and_tid(
     # uvicorn's own lines share the format
     started_line = server.wait_for("Started server process")
     assert started_line.split(" ")[1:3] == ["INFO", "uvicorn.error:"]
+
+
+def test_admin_calls_get_an_access_line_without_the_token_or_a_secret(
+    tmp_path: Path, started: list[Serve]
+) -> None:
+    token = "admin-token-not-for-logs"
+    server = Serve("--access-log", cwd=tmp_path, env={"COPYTRADE_ADMIN_TOKEN": token})
+    started.append(server)
+    server.wait_for("Application startup complete")
+    auth = {"Authorization": f"Bearer {token}"}
+    made = httpx.post(
+        f"{server.url}/_sim/users", json={"role": "trader"}, headers=auth, timeout=10
+    ).json()
+    denied = httpx.get(f"{server.url}/_sim/users/{made['uid']}?token={token}", timeout=10)
+    assert denied.status_code == 401
+    created = server.wait_for("POST /_sim/users ")
+    assert "INFO copytrade.access: POST /_sim/users status=200 " in created
+    assert created.endswith("ms admin")
+    refused = server.wait_for(f"GET /_sim/users/{made['uid']} ")
+    assert " status=401 " in refused
+    server.stop()
+    server.finish()
+    everything = "\n".join(server.lines)
+    assert token not in everything
+    assert made["secret_key"] not in everything
 
 
 def test_json_logs_put_every_line_in_json_alembic_and_uvicorn_included(

@@ -12,7 +12,13 @@ import pytest
 
 from copytrade.api import logs
 from copytrade.api.logs import ACCESS_LOGGER, configure_logging
-from copytrade.api.observe import _log_request, access_key_of, reply_code, reply_tid
+from copytrade.api.observe import (
+    _log_admin,
+    _log_request,
+    access_key_of,
+    reply_code,
+    reply_tid,
+)
 
 SCOPE = {
     "method": "POST",
@@ -80,3 +86,40 @@ def test_the_envelope_is_read_from_the_bytes_sent() -> None:
     assert reply_tid(OK) == "07402081290f14b2d6c891b1b1aee91c"  # the envelope's, not data's
     assert access_key_of(SCOPE["query_string"]) == "ak-1"  # type: ignore[arg-type]
     assert access_key_of(b"XAccessKeyId=x") is None
+
+
+ADMIN = {"method": "POST", "path": "/_sim/users", "query_string": b"token=do-not-log"}
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_an_admin_line_is_the_same_either_way_and_has_no_query(
+    stderr: io.StringIO, fmt: str
+) -> None:
+    real, sys.stderr = sys.stderr, stderr
+    try:
+        configure_logging("info", fmt, access_log=True)
+    finally:
+        sys.stderr = real
+    access = logging.getLogger(ACCESS_LOGGER)
+    _log_admin(access, ADMIN, 201, 0.0012345)
+    access.addFilter(lambda record: True)  # the logging path
+    try:
+        _log_admin(access, ADMIN, 201, 0.0012345)
+    finally:
+        access.filters.clear()
+    fast, slow = stderr.getvalue().splitlines()
+    assert "do-not-log" not in fast + slow
+    if fmt == "plain":
+        assert fast.split(" ", 1)[1] == slow.split(" ", 1)[1]
+        assert fast.endswith("INFO copytrade.access: POST /_sim/users status=201 1.234ms admin")
+        return
+    one, two = json.loads(fast), json.loads(slow)
+    one.pop("ts")
+    two.pop("ts")
+    assert one == two
+    assert (one["method"], one["path"], one["status"], one["admin"]) == (
+        "POST",
+        "/_sim/users",
+        201,
+        True,
+    )

@@ -21,6 +21,7 @@ from copytrade.adapters.db.sql import UID_START, Flavour, executemany, query
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
 from copytrade.domain.enums import Wallet
+from copytrade.service import ports
 from copytrade.service.ports import ApiKey, User
 
 _REALISED_CHUNK = 500  # followers per realised-PnL query (SQLite bounds a statement's parameters)
@@ -385,11 +386,34 @@ class SqlMarkets:
             {"contract_code": contract_code, "mark_price": price, "updated_at": now},
             ["contract_code"],
         )
-        conn.execute(
+        added = conn.execute(
             insert(t.mark_moves).values(contract_code=contract_code, mark_price=price, ts=now)
         )
+        move_id = added.inserted_primary_key[0] if added.inserted_primary_key else None
+        if move_id is not None and move_id % ports.MARK_MOVES_PRUNE_EVERY == 0:
+            prune_mark_moves(conn, ports.MARK_MOVES_KEPT)
         bump_marks(conn)
         self._changes.marks_changed()
+
+
+_PRUNE_MARK_MOVES = text(
+    "DELETE FROM mark_moves WHERE move_id IN ("
+    " SELECT move_id FROM ("
+    "  SELECT move_id, ROW_NUMBER() OVER"
+    "   (PARTITION BY contract_code ORDER BY move_id DESC) AS newer"
+    "  FROM mark_moves) AS ranked"
+    " WHERE newer > :kept)"
+)
+
+
+def prune_mark_moves(conn: Connection, kept: int) -> None:
+    """Delete every contract's mark moves but its newest ``kept`` (the candles read no more).
+
+    Run once per ``MARK_MOVES_PRUNE_EVERY`` moves (by the global move id, so all contracts
+    together: pruning only the contract that moved could skip one whose moves always fall
+    between the multiples); the table it scans is bounded by that rule itself.
+    """
+    conn.execute(_PRUNE_MARK_MOVES, {"kept": kept})
 
 
 def bump_marks(conn: Connection) -> None:
