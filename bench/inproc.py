@@ -149,6 +149,20 @@ async def run_cycles(server: InProcess, work: list[tuple[Request, Request]], cou
                 raise RuntimeError(f"{request[1]} refused: {body[:200]!r}")
 
 
+async def run_concurrent(
+    server: InProcess, work: list[tuple[Request, Request]], count: int, concurrency: int
+) -> None:
+    """Serve ``count`` cycles from ``concurrency`` clients at once, each on keys of its own.
+
+    Requests of one loop iteration share a commit group, as under ``cycle.py``'s 32 HTTP
+    connections (the sequential :func:`run_cycles` commits every request alone).
+    """
+    if len(work) < concurrency:
+        raise ValueError(f"{concurrency} clients need at least as many keys, got {len(work)}")
+    shares = [work[i::concurrency] for i in range(concurrency)]
+    await asyncio.gather(*(run_cycles(server, mine, count // concurrency) for mine in shares))
+
+
 def ping() -> Request:
     """Return the raw-ASGI ping request (the floor of any request)."""
     return ("GET", "/_sim/ping", b"", b"")

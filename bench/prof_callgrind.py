@@ -18,6 +18,8 @@ Usage::
 
     .venv/bin/python bench/prof_callgrind.py [--cycles 50,250] [--keys 20] [--ping]
     .venv/bin/python bench/prof_callgrind.py --ab OLD_SRC NEW_SRC   # both, same sitting
+    .venv/bin/python bench/prof_callgrind.py --concurrency 32 --cycles 64,320 --ab OLD NEW
+        # 32 clients at once: commit groups of several calls, as under the HTTP load
 
 Time: ~1-2 min per side and mode (python under callgrind runs ~50× slower).
 
@@ -55,7 +57,7 @@ def _instrument(on: bool) -> None:
         )
 
 
-def inner(count: int, keys: int, mode: str, db_dir: str) -> None:
+def inner(count: int, keys: int, mode: str, db_dir: str, concurrency: int = 1) -> None:
     """Serve ``count`` cycles (or 2×``count`` pings) after start-up and a warm-up; exit.
 
     Under callgrind only the served requests are counted (``callgrind_control -i on/off``).
@@ -69,10 +71,14 @@ def inner(count: int, keys: int, mode: str, db_dir: str) -> None:
         try:
             work = inproc.cycles(await server.traders(keys))
             await inproc.run_cycles(server, work, len(work))  # warm-up: every key once
+            if concurrency > 1:  # and the concurrent path once (groups of several calls)
+                await inproc.run_concurrent(server, work, concurrency, concurrency)
             _instrument(True)
             if mode == "ping":
                 for _ in range(2 * count):
                     await server.call(inproc.ping())
+            elif concurrency > 1:
+                await inproc.run_concurrent(server, work, count, concurrency)
             else:
                 await inproc.run_cycles(server, work, count)
             _instrument(False)
@@ -90,7 +96,14 @@ def _total_ir(path: Path) -> int:
     return int(found[-1])
 
 
-def measure(src: Path | None, counts: tuple[int, int], keys: int, mode: str, out: Path) -> float:
+def measure(
+    src: Path | None,
+    counts: tuple[int, int],
+    keys: int,
+    mode: str,
+    out: Path,
+    concurrency: int = 1,
+) -> float:
     """Return Ir per request of ``mode`` for the code in ``src`` (None: installed)."""
     env = {**os.environ, UNDER_CALLGRIND: "1"}
     if src is not None:
@@ -115,6 +128,8 @@ def measure(src: Path | None, counts: tuple[int, int], keys: int, mode: str, out
                     mode,
                     "--db-dir",
                     db_dir,
+                    "--concurrency",
+                    str(concurrency),
                 ],
                 env=env,
                 check=True,
@@ -132,6 +147,12 @@ def main() -> None:
     p.add_argument("--cycles", default="50,250", help="N1,N2: cycles of the two runs")
     p.add_argument("--keys", type=int, default=20, help="traders the cycles rotate over")
     p.add_argument("--ping", action="store_true", help="also measure the raw-ASGI ping")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="clients at once (32: commit groups as under cycle.py's load; keys raised to match)",
+    )
     p.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     p.add_argument("--out", default=tempfile.gettempdir() + "/copytrade-callgrind")
     p.add_argument("--inner", type=int, help=argparse.SUPPRESS)
@@ -139,9 +160,10 @@ def main() -> None:
     p.add_argument("--db-dir", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.inner is not None:
-        inner(args.inner, args.keys, args.mode, args.db_dir)
+        inner(args.inner, args.keys, args.mode, args.db_dir, args.concurrency)
         return
     n1, n2 = (int(x) for x in args.cycles.split(","))
+    args.keys = max(args.keys, args.concurrency)
     sides: list[tuple[str, Path | None]] = [("installed", None)]
     if args.ab:
         sides = [("old", Path(args.ab[0]).resolve()), ("new", Path(args.ab[1]).resolve())]
@@ -155,7 +177,7 @@ def main() -> None:
         out = Path(args.out) / label
         out.mkdir(parents=True, exist_ok=True)
         for mode in modes:
-            results[label, mode] = measure(src, (n1, n2), args.keys, mode, out)
+            results[label, mode] = measure(src, (n1, n2), args.keys, mode, out, args.concurrency)
             print(
                 f"{label:>9} {mode:>5}: {results[label, mode]:>10,.0f} Ir/request"
                 f"   (profile: {out}/callgrind.{mode}.{n2}.out)",

@@ -327,6 +327,9 @@ def bootstrap(settings: Settings, *, migrate_sqlite: bool = True) -> Services:
         funding=funding_config(settings),
     )
     ctx.set_impact(impact_settings(settings))
+    pause = getattr(store, "pause", None)  # the embedded store serves others mid-fan-out
+    if pause is not None:
+        ctx.pause = pause
     limiter = make_limiter(settings)
     replays = make_replay_guard(settings, limiter)
     return Services(settings, store, ctx, clock, limiter, marks, store.overview(), replays)

@@ -208,3 +208,33 @@ def test_every_part_of_a_change_set_is_stored_exactly(engine: Engine, count: int
 def _stored(value: Any) -> Any:
     """A row value as a plain select returns it (decimals are stored as text)."""
     return Decimal(value) if isinstance(value, str) and value[:1] in "-0123456789" else value
+
+
+def test_a_copy_waves_rows_are_stored_exactly(engine: Engine) -> None:
+    """Hundreds of new rows: the bulk paths (SQLite binds only what differs between fresh
+    rows, PostgreSQL copies fresh rows without their NULL columns) store each row exactly,
+    fresh or not."""
+    owner = UIDS[0]
+    changes = ChangeSet()
+    changes.touch(Account(owner, Decimal("1")))
+    positions = [
+        position(
+            1_000 + i,
+            owner,
+            **({"tp_trigger_price": Decimal("70000.5")} if i % 7 == 0 else {}),
+            **({"follow_takes": Decimal("0.5")} if i % 11 == 0 else {}),
+        )
+        for i in range(300)
+    ]
+    orders = [
+        order(5_000 + i, owner, **({} if i % 5 == 0 else {"price": None})) for i in range(300)
+    ]
+    for p in positions:
+        changes.save_position(p, new=True)
+    for o in orders:
+        changes.save_order(o, new=True)
+    persist(engine, changes, [owner])
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in positions
+    ]
+    assert rows(engine, t.orders) == [tuple(_stored(v) for v in order_values(o)) for o in orders]

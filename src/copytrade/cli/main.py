@@ -197,7 +197,7 @@ def _run_one(services: Any, sock: socket.socket) -> None:
     import uvicorn
 
     from copytrade.api.app import create_app
-    from copytrade.cli.serving import uvicorn_options
+    from copytrade.cli.serving import freeze_startup_heap, uvicorn_options
 
     settings = services.settings
     config = uvicorn.Config(
@@ -209,6 +209,7 @@ def _run_one(services: Any, sock: socket.socket) -> None:
         access_log=False,  # ours (copytrade.access) carries uid, HTX code and tid
         **uvicorn_options(settings),
     )
+    freeze_startup_heap()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

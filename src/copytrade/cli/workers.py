@@ -83,7 +83,7 @@ def _worker(settings_json: str, parent_pid: int) -> None:
     from copytrade.api.app import create_app
     from copytrade.api.logs import configure_logging
     from copytrade.bootstrap import bootstrap
-    from copytrade.cli.serving import uvicorn_options
+    from copytrade.cli.serving import freeze_startup_heap, uvicorn_options
     from copytrade.config import Settings
 
     _die_with_parent()
@@ -104,6 +104,7 @@ def _worker(settings_json: str, parent_pid: int) -> None:
             access_log=False,
             **uvicorn_options(settings),
         )
+        freeze_startup_heap()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         services.close()

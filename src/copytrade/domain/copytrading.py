@@ -14,8 +14,11 @@ from copytrade.domain.book import Book
 from copytrade.domain.enums import (
     CloseType,
     CopyMode,
+    Liquidity,
+    MarginMode,
     OrderDirection,
     OrderPriceType,
+    OrderStatus,
     PositionSide,
     SkipReason,
 )
@@ -31,15 +34,24 @@ from copytrade.domain.impact import (
     deplete,
     slippage_refusal,
 )
-from copytrade.domain.margin import div, to_money
-from copytrade.domain.matching import Fill, match_close, vwap
-from copytrade.domain.model import Account, CopySkipped, FillRecord, ProfitShare, SubPosition
+from copytrade.domain.instruments import FeeSchedule
+from copytrade.domain.margin import div, notional, to_money
+from copytrade.domain.matching import Fill, match_close, match_open, reference_price, vwap
+from copytrade.domain.model import (
+    Account,
+    CopySkipped,
+    FillRecord,
+    Order,
+    ProfitShare,
+    SubPosition,
+)
 from copytrade.domain.trading import (
     Env,
     Market,
     OpenRequest,
     close_position,
     close_price,
+    cross_figures,
     open_order,
 )
 
@@ -258,6 +270,151 @@ class CopyWave:
             self._books[code] = deplete(book, buy, taken)
 
 
+@dataclass(frozen=True, slots=True)
+class CopyFill:
+    """What a market copy of one volume does: the same for every follower copying it.
+
+    The market maker re-quotes at once, so every copy's market order meets the same book:
+    the margin checks' amounts, the fills and the position's figures are computed once per
+    (lead position, volume) for a whole fan-out, with exactly :func:`open_order`'s arithmetic,
+    and each follower only compares its own available margin and books the result.
+    """
+
+    required: Decimal  # margin + fee at the reference quote (open_order's first check)
+    cost: Decimal  # margin + fee of what the sweep really takes (its second check)
+    fills: tuple[Fill, ...]
+    fees: tuple[Decimal, ...]  # each fill's fee
+    filled: Decimal  # the order's filled, filled_notional and fee fields
+    filled_notional: Decimal
+    fee: Decimal
+    status: OrderStatus
+    volume: Decimal  # the position's volume, open price, open fee and margin
+    open_price: Decimal
+    margin: Decimal
+    debit: Decimal  # taken from the wallet
+
+
+def copy_fill(lead: SubPosition, volume: Decimal, market: Market, fees: FeeSchedule) -> CopyFill:
+    """Return what a market copy of ``volume`` contracts of ``lead`` does on ``market``.
+
+    Raises NoOpponentPrice on an empty book.
+    """
+    spec = market.spec
+    cs = spec.contract_size
+    buy = lead.side is PositionSide.LONG
+    lever = Decimal(lead.lever)
+    reference = reference_price(market.book, buy, OrderPriceType.OPPONENT, None, spec.contract_code)
+    value = notional(volume, cs, reference)
+    required = div(value, lever) + value * fees.taker
+    result = match_open(market.book, buy, volume, OrderPriceType.MARKET, None, spec.contract_code)
+    spent = sum((notional(f.volume, cs, f.price) for f in result.fills), _ZERO)
+    cost = div(spent, lever) + spent * fees.taker
+    rate = fees.taker
+    filled = sum((f.volume for f in result.fills), _ZERO)
+    paid = spent * rate
+    im = to_money(div(spent, lever))
+    isolated = lead.margin_mode is MarginMode.ISOLATED
+    status = OrderStatus.FILLED if volume - (_ZERO + filled) == 0 else OrderStatus.CANCELLED
+    return CopyFill(
+        required=required,
+        cost=cost,
+        fills=result.fills,
+        fees=tuple(notional(f.volume, cs, f.price) * rate for f in result.fills),
+        filled=_ZERO + filled,
+        filled_notional=_ZERO + spent / cs,
+        fee=_ZERO + paid,
+        status=status,
+        volume=filled,
+        open_price=vwap(result.fills) if result.fills else _ZERO,
+        margin=im - paid if isolated else im,
+        debit=im if isolated else paid,
+    )
+
+
+def book_copy(
+    account: Account, lead: SubPosition, volume: Decimal, done: CopyFill, env: Env
+) -> None:
+    """Book a new copy of ``lead`` (``volume`` contracts) as :func:`copy_fill` computed it.
+
+    The same order, sub position and fills :func:`open_order` books for a market copy, with the
+    same ids in the same order, without matching the book again.
+    """
+    now, next_id, changes = env.now, env.next_id, env.changes
+    uid, code, side = account.uid, lead.contract_code, lead.side
+    order = Order(
+        next_id(),
+        uid,
+        code,
+        lead.margin_mode,
+        side,
+        OrderPriceType.MARKET,
+        None,
+        volume,
+        lead.lever,
+        now,
+        None,
+        None,
+        done.filled,
+        done.filled_notional,
+        done.fee,
+        done.status,
+        None,
+        lead.uid,
+        lead.sub_position_id,
+    )
+    order_id = order.order_id
+    if done.fills:
+        position_id = next_id()
+        position = SubPosition(
+            position_id,
+            uid,
+            code,
+            lead.margin_mode,
+            side,
+            lead.lever,
+            done.volume,
+            done.open_price,
+            done.fee,
+            done.margin,
+            order_id,
+            now,
+            None,
+            None,
+            lead.uid,
+            lead.sub_position_id,
+        )
+        account.positions[position_id] = position
+        order.sub_position_id = position_id
+        changes.positions[position_id] = position
+        changes.new_positions.add(position_id)
+        account.balance -= done.debit
+        changes.accounts[uid] = account
+        fills = changes.fills
+        for fill, fee in zip(done.fills, done.fees, strict=True):
+            fills.append(
+                FillRecord(
+                    next_id(),
+                    uid,
+                    order_id,
+                    position_id,
+                    code,
+                    side,
+                    "open",
+                    fill.price,
+                    fill.volume,
+                    fee,
+                    Liquidity.TAKER,
+                    now,
+                )
+            )
+    changes.orders[order_id] = order
+    changes.new_orders.add(order_id)
+
+
+PAUSE_EVERY = 500
+"""Followers copied between two calls of ``env.pause`` (the store may serve others there)."""
+
+
 def copy_open(
     lead: SubPosition,
     lead_change: Decimal,
@@ -270,12 +427,19 @@ def copy_open(
 ) -> tuple[int, int]:
     """Copy a lead sub position's growth to every follower; return (copied, skipped).
 
-    With ``wave`` (market impact on) the copies walk the book one after another.
+    With ``wave`` (market impact on) the copies walk the book one after another. Without it,
+    a follower's first copy of ``lead`` is booked from :func:`copy_fill`, computed once per
+    volume; growing an existing copy goes through :func:`open_order`. ``env.pause`` is called
+    every :data:`PAUSE_EVERY` followers.
     """
     copied = skipped = 0
     if wave is not None:
         follows = wave.ordered(follows, lead)
-    for follow in follows:
+    done: dict[Decimal, CopyFill | NoOpponentPrice] = {}  # first copies, per volume
+    pause = env.pause
+    for n, follow in enumerate(follows, 1):
+        if not n % PAUSE_EVERY:
+            pause()
         account = followers.get(follow.follower_uid)
         here = wave.market(market) if wave is not None else market
         existing = _copy_of(account, lead.sub_position_id) if account is not None else None
@@ -287,9 +451,12 @@ def copy_open(
         reason, detail = _refusal(follow, account, lead, lead_change, volume, here)
         if reason is None:
             assert account is not None
-            reason, detail = _place_copy(
-                account, follow, lead, volume, existing, here, markets, env, wave
-            )
+            if wave is None and existing is None:
+                reason, detail = _new_copy(account, lead, volume, done, here, markets, env)
+            else:
+                reason, detail = _place_copy(
+                    account, follow, lead, volume, existing, here, markets, env, wave
+                )
         if reason is None:
             copied += 1
             continue
@@ -338,6 +505,36 @@ def _refusal(
             SkipReason.BELOW_MINIMUM,
             f"{_sizing(follow, lead_change)} = {volume} < {MIN_COPY_VOLUME}",
         )
+    return None, ""
+
+
+def _new_copy(
+    account: Account,
+    lead: SubPosition,
+    volume: Decimal,
+    done: dict[Decimal, CopyFill | NoOpponentPrice],
+    market: Market,
+    markets: Mapping[str, Market],
+    env: Env,
+) -> tuple[SkipReason | None, str]:
+    """Book a follower's first copy of ``lead`` from the fan-out's shared figures."""
+    figures = done.get(volume)
+    if figures is None:
+        try:
+            figures = copy_fill(lead, volume, market, env.fees)
+        except NoOpponentPrice as exc:
+            figures = exc
+        done[volume] = figures
+    if isinstance(figures, NoOpponentPrice):
+        return SkipReason.NO_LIQUIDITY, "empty book"
+    if account.positions or account.orders:
+        available = cross_figures(account, markets, env.fees).available
+    else:  # cross_figures of an empty account, without walking it
+        available = account.balance + _ZERO - _ZERO - _ZERO
+    for needed in (figures.required, figures.cost):
+        if needed > available:
+            return SkipReason.INSUFFICIENT_MARGIN, f"required {needed}, available {available}"
+    book_copy(account, lead, volume, figures, env)
     return None, ""
 
 
@@ -418,7 +615,10 @@ def close_copies(
     # The market maker re-quotes at once, so every copy's market order meets the same book:
     # one price per (contract, side, volume), computed once for thousands of equal copies.
     prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
-    for account in followers.values():
+    pause = env.pause
+    for n, account in enumerate(followers.values(), 1):
+        if not n % PAUSE_EVERY:
+            pause()
         copies = [p for p in account.positions.values() if p.lead_sub_position_id in leads]
         for copy in sorted(copies, key=lambda p: p.sub_position_id):
             market = markets[copy.contract_code]

@@ -65,9 +65,17 @@ class Market:
         return cls(spec, mark, quote_book(spec, mark))
 
 
+def _no_pause() -> None:
+    """Do nothing: the default of :attr:`Env.pause`."""
+
+
 @dataclass(slots=True)
 class Env:
-    """What every operation needs besides the accounts: fees, time, ids and the change set."""
+    """What every operation needs besides the accounts: fees, time, ids and the change set.
+
+    ``pause`` is called between chunks of a long fan-out: a store that serves other commands
+    meanwhile (the embedded store's event loop) gets its turn there; by default it does nothing.
+    """
 
     fees: FeeSchedule
     now: int
@@ -76,6 +84,7 @@ class Env:
     depth: DepthLedger | None = None
     """With market impact on: this command's fork of the depth ledger (its takes land in
     ``changes.book_takes``)."""
+    pause: Callable[[], None] = _no_pause
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,10 @@ def _new_tape() -> MarketTape:
     return MarketTape()
 
 
+def _no_pause() -> None:
+    """Do nothing: stores that never hold the event loop need no pause."""
+
+
 @dataclass(slots=True)
 class ServiceContext:
     """The store's factories (units of work, admin units, reads), clock, ids, contracts, fees."""
@@ -64,6 +68,8 @@ class ServiceContext:
     path_ahead: PathAhead | None = None
     """Peeks at the price paths (set by the server's market ticker; ``None``: no paths, so a
     copy latency leaves the marks where they are). See :meth:`markets_at`."""
+    pause: Callable[[], None] = field(default=_no_pause)
+    """Called by long operations between chunks (``Env.pause``): the store may serve others."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
     _last_markets: tuple[dict[str, Decimal], dict[str, Market]] | None = None
 
@@ -150,4 +156,4 @@ class ServiceContext:
         changes = ChangeSet()
         depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
         now = self.clock.now_ms() if now_ms is None else now_ms
-        return Env(self.fees, now, self.ids.next_id, changes, depth)
+        return Env(self.fees, now, self.ids.next_id, changes, depth, self.pause)

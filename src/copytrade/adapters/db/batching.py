@@ -16,6 +16,18 @@ When the database itself fails (an error from a statement, or at commit), the tr
 no longer be trusted: it is rolled back, memory is emptied, and every call of the group runs
 again on its own, each committing alone, so only the call that causes the failure fails.
 Nobody has been answered yet, so the rerun is invisible.
+
+A long call does not hold the event loop: calls from the loop run in a greenlet, and a call
+that calls :meth:`InlineGroupExecutor.pause` (a fan-out does, every few hundred followers,
+through ``Env.pause``) is suspended there and resumed in a later loop iteration, so other
+clients are served meanwhile. While suspended it leaves its group (which commits without it)
+and *claims* every account it was handed: another call that needs one of them raises
+:class:`AccountBusy` before touching it, is undone like any failed call, and runs again once
+the holder has finished. The suspended call's rows stay staged on it until it returns, and then
+commit with the group it finishes in: all of its changes, or none, are ever visible (reads of
+a claimed account see the committed rows, not the live object being changed). A call inside a
+direct write (a savepoint) never pauses. If a group fails while calls are suspended, they are
+undone and rerun with it: what they read may have been rolled back.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any
 
+from greenlet import getcurrent, greenlet
 from sqlalchemy import Connection, Engine, NestedTransaction
 from sqlalchemy.exc import DBAPIError
 
@@ -36,20 +49,29 @@ from copytrade.adapters.db.sqlite_writer import ChangeRows, write_rows
 _DATABASE_ERRORS = (DBAPIError, sqlite3.Error)
 
 
+_PAUSED = object()
+_DONE = object()
+
+
 class Call:
     """One call of a group: what it staged, and what to undo if it fails."""
 
     __slots__ = (
         "args",
+        "batch",
+        "claimed",
         "fn",
         "future",
+        "glet",
         "handed_out",
         "kwargs",
+        "loop",
         "ok",
         "savepoint",
         "staged",
         "undo",
         "value",
+        "waiters",
     )
 
     def __init__(self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
@@ -64,6 +86,26 @@ class Call:
         self.handed_out: list[Iterable[int]] = []  # accounts its units were handed
         self.undo: list[Callable[[], object]] = []  # memory to drop if it fails (direct writes)
         self.savepoint: NestedTransaction | None = None
+        self.batch: Batch | None = None  # the group it runs in now
+        self.loop: asyncio.AbstractEventLoop | None = None  # set: it runs in a greenlet
+        self.glet: greenlet | None = None  # its greenlet while running or suspended
+        self.claimed = 0  # entries of handed_out already claimed
+        self.waiters: list[Call] = []  # calls to run again once this one ends
+
+    def reset(self) -> None:
+        """Forget a run (before it runs again from the start)."""
+        self.ok, self.value, self.staged = False, None, None
+        self.handed_out, self.undo, self.savepoint = [], [], None
+        self.glet, self.claimed = None, 0
+
+
+class AccountBusy(Exception):
+    """A call needs an account that a suspended call holds: it runs again after the holder."""
+
+    def __init__(self, holder: Call) -> None:
+        """Name the holder the call waits for."""
+        super().__init__("account held by a suspended call")
+        self.holder = holder
 
 
 class Batch:
@@ -156,6 +198,11 @@ class InlineGroupExecutor(Executor):
         self._conn: Connection | None = None
         # observer of each commit: (calls in the group, seconds to write and commit)
         self.on_commit: Callable[[int, float], None] | None = None
+        # suspended calls and the accounts they hold (uid -> holder)
+        self.claims: dict[int, Call] = {}
+        self._suspended: list[Call] = []
+        self._running: Call | None = None  # the call whose greenlet runs now
+        self._idle: greenlet | None = None  # a finished call's greenlet, for the next call
 
     def current(self) -> Batch | None:
         """Return the open group when called on the thread that runs it."""
@@ -168,8 +215,22 @@ class InlineGroupExecutor(Executor):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._join(loop)
-        self._call(Call(future, fn, args, {}))
+        call = Call(future, fn, args, {})
+        call.loop = loop
+        self._call(call)
         return await future
+
+    def pause(self) -> None:
+        """Let the loop serve others: suspend the running call until a later loop iteration.
+
+        A no-op outside a call that runs in a greenlet, or inside a direct write.
+        """
+        call = self._running
+        if call is None or call.savepoint is not None or call.glet is not getcurrent():
+            return
+        parent = call.glet.parent
+        assert parent is not None
+        parent.switch(_PAUSED)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run ``fn`` in the current group; the future resolves after the group commits."""
@@ -186,7 +247,9 @@ class InlineGroupExecutor(Executor):
                 self._commit()
             return future
         self._join(loop)
-        self._call(Call(future, fn, args, kwargs))
+        call = Call(future, fn, args, kwargs)
+        call.loop = loop
+        self._call(call)
         return future
 
     def _join(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -215,22 +278,130 @@ class InlineGroupExecutor(Executor):
             return
         batch = self._batch
         assert batch is not None
-        batch.call = call
+        batch.call, call.batch = call, batch
+        self._running = call
         try:
-            call.value = call.fn(*call.args, **call.kwargs)
-            call.ok = True
-        except Exception as exc:
-            call.value = exc
-            try:
-                batch.settle(call, exc)
-            except Exception:
-                self._broken = True
-            if isinstance(exc, _DATABASE_ERRORS):
-                self._broken = True  # the transaction may be gone with the statement
-        else:
-            batch.settle(call, None)
+            finished = self._step(call)
         finally:
+            self._running = None
             batch.call = None
+        if not finished:
+            self._suspend(call)
+            return
+        exc = None if call.ok else call.value
+        if isinstance(exc, AccountBusy):
+            self._calls.remove(call)  # answered after it runs again
+            self._settle(batch, call, exc)
+            self._end(call)
+            exc.holder.waiters.append(call)
+            return
+        self._settle(batch, call, exc)
+        self._end(call)
+
+    def _settle(self, batch: Batch, call: Call, exc: BaseException | None) -> None:
+        try:
+            batch.settle(call, exc)
+        except Exception:
+            self._broken = True
+        if isinstance(exc, _DATABASE_ERRORS):
+            self._broken = True  # the transaction may be gone with the statement
+
+    def _step(self, call: Call) -> bool:
+        """Run (or resume) the call until it returns or pauses; return whether it returned."""
+        if call.loop is None:  # not on the loop: no greenlet, no pause
+            try:
+                call.value = call.fn(*call.args, **call.kwargs)
+                call.ok = True
+            except Exception as exc:
+                call.value = exc
+            return True
+        glet = call.glet
+        if glet is None:
+            glet, self._idle = self._idle, None
+            if glet is None or glet.dead:
+                glet = greenlet(self._serve)
+            call.glet = glet
+            outcome = glet.switch(call)
+        else:
+            outcome = glet.switch()
+        if outcome is _PAUSED:
+            return False
+        call.glet = None
+        self._idle = glet  # reused by the next call: a new greenlet costs ~10x a switch
+        return True
+
+    @staticmethod
+    def _serve(call: Call) -> None:
+        """A greenlet's life: run calls one after another, reporting each one's end."""
+        while True:
+            try:
+                call.value = call.fn(*call.args, **call.kwargs)
+                call.ok = True
+            except Exception as exc:
+                call.value, call.ok = exc, False
+            parent = getcurrent().parent
+            assert parent is not None
+            call = parent.switch(_DONE)
+
+    def _suspend(self, call: Call) -> None:
+        """Take a paused call out of its group, claim its accounts, resume it next iteration."""
+        self._calls.remove(call)
+        call.batch = None
+        claims = self.claims
+        for uids in call.handed_out[call.claimed :]:
+            for uid in uids:
+                claims[uid] = call
+        call.claimed = len(call.handed_out)
+        if call not in self._suspended:
+            self._suspended.append(call)
+        assert call.loop is not None
+        call.loop.call_soon(self._resume, call)
+
+    def _resume(self, call: Call) -> None:
+        if call not in self._suspended:  # undone meanwhile (a group failed): rerun there
+            return
+        assert call.loop is not None
+        self._join(call.loop)
+        if self._broken:  # this group reruns call by call: undo the call, rerun it with them
+            self._abort(call)
+            self._calls.append(call)
+            return
+        self._call(call)
+
+    def _end(self, call: Call) -> None:
+        """A call that may have been suspended ended: release its claims, restart its waiters."""
+        if call in self._suspended:
+            self._suspended.remove(call)
+            # by scan, not by handed_out: a unit that rolled back has trimmed that list
+            claims = self.claims
+            for uid in [uid for uid, holder in claims.items() if holder is call]:
+                del claims[uid]
+        waiters, call.waiters = call.waiters, []
+        for waiter in waiters:
+            assert waiter.loop is not None
+            waiter.loop.call_soon(self._restart, waiter)
+
+    def _restart(self, call: Call) -> None:
+        call.reset()
+        assert call.loop is not None
+        self._join(call.loop)
+        self._call(call)
+
+    def _abort(self, call: Call) -> None:
+        """Undo a suspended call (it runs again from the start)."""
+        glet = call.glet
+        if glet is not None and not glet.dead:
+            # raised where it paused: its units roll back on the way out, and its greenlet,
+            # back in _serve, reports the end (the exception becomes the call's value)
+            glet.throw(GroupFailed)
+            if self._idle is None:
+                self._idle = glet
+        for uids in call.handed_out:  # what it changed in memory is dropped
+            self._evict(uids)
+        for undo in call.undo:
+            undo()
+        self._end(call)
+        call.reset()
 
     def _commit_and_release(self) -> None:
         try:
@@ -252,6 +423,10 @@ class InlineGroupExecutor(Executor):
             batch.conn.commit()
         except Exception:
             self._discard(batch)
+            undone = list(self._suspended)  # what they read may be gone with this group
+            for call in undone:
+                self._abort(call)
+            calls += undone
             self._rerun_alone(calls)
         if self.on_commit is not None:
             self.on_commit(len(calls), time.perf_counter() - started)
@@ -283,9 +458,8 @@ class InlineGroupExecutor(Executor):
             conn.begin()
             batch = self._batch = Batch(conn, self._evict)
             self._owner = threading.get_ident()
-            batch.call = call
-            call.ok, call.value, call.staged = False, None, None
-            call.handed_out, call.undo = [], []
+            batch.call, call.batch = call, batch
+            call.reset()
             try:
                 call.value = call.fn(*call.args, **call.kwargs)
                 batch.settle(call, None)

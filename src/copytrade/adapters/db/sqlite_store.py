@@ -103,6 +103,8 @@ class EmbeddedReadModel:
         """Return an account (from memory inside the group)."""
         if self._batch is None:
             return load_accounts(self.conn, SQLITE, [uid]).get(uid)
+        if uid in self._executor.claims:  # being changed by a suspended call: as committed
+            return load_accounts(self._fresh(), SQLITE, [uid]).get(uid)
         cached = self._cache.accounts
         account = cached.get(uid)
         if account is None:
@@ -217,6 +219,10 @@ class EmbeddedStore:
     def overview(self) -> SqlOverviewReader:
         """Return the dashboard's reader (committed rows, on a connection of its own)."""
         return SqlOverviewReader(self.engine)
+
+    def pause(self) -> None:
+        """Let the event loop serve others in the middle of a long command (``Env.pause``)."""
+        self.executor.pause()
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return the group executor's ``run`` (calls join the current commit group)."""

@@ -16,7 +16,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, NestedTransaction
 
-from copytrade.adapters.db.batching import Batch, Call, InlineGroupExecutor
+from copytrade.adapters.db.batching import AccountBusy, Batch, Call, InlineGroupExecutor
 from copytrade.adapters.db.loader import load_accounts
 from copytrade.adapters.db.records import (
     SqlAdmin,
@@ -34,8 +34,9 @@ from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, ChangeSet
 
-CHUNK = 5000
-"""Accounts loaded per statement (SQLite limits a statement's parameters)."""
+CHUNK = 2000
+"""Accounts loaded per statement (SQLite limits a statement's parameters); the call may pause
+between two (a trader's 10,000 followers load in ~50-100 ms)."""
 
 
 class EmbeddedAccounts:
@@ -50,23 +51,32 @@ class EmbeddedAccounts:
 
     def get(self, uid: int) -> Account | None:
         """Return an account."""
+        unit = self._unit
+        if unit.claims:
+            unit.check_claims((uid,))
         account = self._cache.accounts.get(uid)
         if account is None:
             return self.get_many([uid]).get(uid)
-        self._unit.handed_out.append((uid,))
+        unit.handed_out.append((uid,))
         return account
 
     def get_many(self, uids: Sequence[int]) -> dict[int, Account]:
-        """Return accounts, loading the missing ones in chunks."""
+        """Return accounts, loading the missing ones in chunks.
+
+        Raises AccountBusy (before handing anything out) when a suspended call holds one.
+        """
+        unit = self._unit
+        if unit.claims:
+            unit.check_claims(uids)
         cached = self._cache.accounts
         missing = [u for u in set(uids) if u not in cached]
-        if missing:
-            unit = self._unit
+        for start in range(0, len(missing), CHUNK):
+            if start:
+                unit.pause()
             unit.batch.flush()  # an account dropped from memory may have rows pending
-            for start in range(0, len(missing), CHUNK):
-                cached.update(load_accounts(unit.conn, SQLITE, missing[start : start + CHUNK]))
+            cached.update(load_accounts(unit.conn, SQLITE, missing[start : start + CHUNK]))
         found = {u: cached[u] for u in uids if u in cached}
-        self._unit.handed_out.append(found)
+        unit.handed_out.append(found)
         return found
 
     def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
@@ -193,6 +203,7 @@ class EmbeddedUnitOfWork:
             conn.begin()
             batch = Batch(conn, self.cache.evict)
             batch.call = Call(None, _nothing, (), {})
+            batch.call.batch = batch
         call = batch.call
         if call is None:
             raise RuntimeError("unit of work opened in a group but outside its calls")
@@ -228,10 +239,29 @@ class EmbeddedUnitOfWork:
 
     @property
     def batch(self) -> Batch:
-        """Return the group this unit belongs to."""
-        if self._batch is None:
+        """Return the group this unit's call runs in now (a call that paused moved on)."""
+        call = self._call
+        batch = call.batch if call is not None else None
+        if batch is None:
             raise RuntimeError("unit of work used outside its `with` block")
-        return self._batch
+        return batch
+
+    @property
+    def claims(self) -> dict[int, Call]:
+        """Accounts held by suspended calls (uid -> holder); usually empty."""
+        return self._executor.claims
+
+    def check_claims(self, uids: Iterable[int]) -> None:
+        """Raise AccountBusy if a suspended call other than this unit's holds one of ``uids``."""
+        claims, mine = self._executor.claims, self._call
+        for uid in uids:
+            holder = claims.get(uid)
+            if holder is not None and holder is not mine:
+                raise AccountBusy(holder)
+
+    def pause(self) -> None:
+        """Let the event loop serve others (a no-op where this unit cannot be suspended)."""
+        self._executor.pause()
 
     @property
     def conn(self) -> Connection:
@@ -261,7 +291,7 @@ class EmbeddedUnitOfWork:
             raise RuntimeError("unit of work used outside its `with` block")
         if self.changes:
             for changes in self.changes:
-                rows = ChangeRows.of(changes)
+                rows = ChangeRows.of(changes, self._executor.pause)
                 if call.staged is None:
                     call.staged = rows
                 else:
@@ -307,6 +337,8 @@ class EmbeddedUnitOfWork:
 
     def balance_set(self, uid: int) -> None:
         """Drop the kept account (its balance was overwritten)."""
+        if self.claims:
+            self.check_claims((uid,))
         cache = self.cache
         self._on_failure(lambda: cache.evict((uid,)))
 
@@ -320,7 +352,9 @@ class EmbeddedUnitOfWork:
         self._on_failure(forget_marks)
 
     def was_reset(self) -> None:
-        """Forget everything kept."""
+        """Forget everything kept (after the suspended calls, whose accounts it would drop)."""
+        if self.claims:
+            raise AccountBusy(next(iter(self.claims.values())))
         self._on_failure(self.cache.clear)
 
 
