@@ -167,9 +167,9 @@ ops = st.one_of(
     st.builds(Remove, st.sampled_from([1, 2, 3, 9, 9, 9])),  # 9: nobody (removals stay rare)
     st.builds(Price, st.sampled_from(CONTRACTS), st.integers(-400, 400)),
 )
-sessions = st.tuples(
-    st.lists(opens, min_size=1, max_size=3), st.lists(ops, min_size=8, max_size=25)
-).map(lambda parts: [*parts[0], *parts[1]])
+sessions = st.tuples(st.lists(opens, min_size=1, max_size=3), st.lists(ops, max_size=25)).map(
+    lambda parts: [*parts[0], *parts[1]]
+)
 
 
 class World:
@@ -397,3 +397,20 @@ def test_money_is_conserved_through_the_use_cases_on_sqlite(
     session: list[Op], sqlite_dir: Path
 ) -> None:
     check_session(f"sqlite:///{sqlite_dir / f'{secrets.token_hex(6)}.db'}", session)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug found by this property with longer sessions: an isolated short at lever 20 "
+    "liquidated by a +109 bp move creates 0.021536 USDT (Σ balances + fees − gross PnL moves)",
+)
+def test_an_isolated_liquidation_past_its_margin_conserves_money() -> None:
+    btc, isolated = "BTC-USDT", MarginMode.ISOLATED
+    session: list[Op] = [
+        Open(btc, OrderDirection.BUY, isolated, 1, 5),
+        *[CloseOne(0)] * 5,
+        Price(btc, -360),
+        Open(btc, OrderDirection.SELL, isolated, 1, 20),
+        Price(btc, 109),
+    ]
+    check_session("memory://", session)
