@@ -160,7 +160,7 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="market impact: simulation time between the lead's fill and its copies "
-        "(the lead's depth comes partly back meanwhile)",
+        "(the lead's depth comes partly back, and a price path moves the mark, meanwhile)",
     )
     max_copy_slippage: Decimal | None = Field(
         default=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -177,5 +178,47 @@ def test_a_session_with_funding_and_market_impact_replays_byte_identically_on_bo
         skipped = [k for u in uids for k in s.user(u)["skipped_copies"]]
     assert len({f["ts"] for f in funded}) == 3
     assert any(k["reason"] == "slippage" for k in skipped)
+    assert replay(record).digest == original
+    assert replay(record, store="memory").digest == original
+
+
+def test_copies_after_a_latency_meet_the_mark_a_path_moved_and_replay_identically(
+    tmp_path: Path,
+) -> None:
+    """With a copy latency the copies fill around the mark the path reaches by their time.
+
+    The path is peeked, not moved, so a replay (SQLite and in memory) meets the same marks.
+    """
+    record = tmp_path / "latency.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        s.admin("/_sim/impact", {"half_life_ms": 30_000, "copy_latency_ms": 2_000})
+        s.admin(
+            "/_sim/markets/ETH-USDT/path",
+            {"kind": "gbm", "seed": 11, "volatility": "5", "tick_ms": 100},
+        )
+        trader = s.create_user("trader", balance="1000000")
+        uids = [trader["uid"]]
+        uids += s.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": 3, "balance": "100000", "ratio": "1"},
+        )["uids"]
+        for step in range(4):
+            order = {
+                "contract_code": "ETH-USDT",
+                "amount": "10",
+                "margin_mode": "cross",
+                "order_direction": 1 + step % 2,
+                "lever": 5,
+                "order_price_type": 17,
+            }
+            assert s.signed(trader, "POST", PLACE, body=order).json()["code"] == 200
+            s.admin("/_sim/clock", {"advance_ms": 700})
+        original = state_digest(s, uids)
+        lead_prices = [Decimal(f["price"]) for f in s.user(trader["uid"])["fills"]]
+        copy_prices = [Decimal(f["price"]) for f in s.user(uids[1])["fills"]]
+    assert len(lead_prices) == len(copy_prices) == 4
+    # every copy is ~20 ticks of a 5-volatility path away from its lead: never the same price
+    assert all(a != b for a, b in zip(lead_prices, copy_prices, strict=True))
     assert replay(record).digest == original
     assert replay(record, store="memory").digest == original

@@ -25,9 +25,11 @@ from copytrade.domain.enums import (
     OrderPriceType,
     PositionSide,
 )
+from copytrade.domain.funding import FundingConfig
 from copytrade.domain.trading import OpenRequest
 from copytrade.service import handlers, queries, sim, v5, v6
 from copytrade.service.follow_rules import SettingsChange, change_settings
+from copytrade.service.funding import settle_funding
 from copytrade.service.ports import Page
 
 NOW = 1_719_304_200_000
@@ -414,6 +416,30 @@ def follower_settings(w: World) -> list[Any]:
     ]
 
 
+def funding_and_the_total_stop(w: World) -> list[Any]:
+    """Funding paid by a follower's copies counts towards its total stop-loss on every store."""
+    trader = w.user("trader", "1000000")
+    stopper, keeper = w.user("follower", "10000"), w.user("follower", "10000")
+    w.run(sim.follow_with, w.ctx, Follow(stopper, trader, D(1), total_stop_loss=D(20)))
+    w.run(sim.follow_with, w.ctx, Follow(keeper, trader, D(1), total_stop_loss=D(200)))
+    w.run(handlers.place_order, w.ctx, trader, order("10", lever=5))
+    w.ctx.funding = FundingConfig(mode="rate", default_rate=D("0.02"))
+    try:
+        first = w.run(settle_funding, w.ctx, NOW + 1)
+        realised = [w.run(_realised, w.ctx, uid) for uid in (stopper, keeper)]
+        second = w.run(settle_funding, w.ctx, NOW + 2)
+    finally:
+        w.ctx.funding = FundingConfig()
+    following = [w.run(sim.user_view, w.ctx, uid).follow for uid in (stopper, keeper)]
+    return [
+        first,
+        realised,
+        second,
+        following,
+        *(w.account(uid) for uid in (trader, stopper, keeper)),
+    ]
+
+
 def _realised(ctx: Any, uid: int) -> Decimal:
     with ctx.admin() as uow:
         return uow.follows.realised([uid])[uid]
@@ -424,6 +450,7 @@ SCENARIOS = [
     v6_lead_settings_and_removal,
     follower_cap,
     follower_settings,
+    funding_and_the_total_stop,
     trade_copy_and_close,
     marks_move_orders_and_triggers,
     paging,

@@ -442,7 +442,7 @@ class MemoryFollows:
                 )
 
     def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
-        """Return the realised copy PnL of each follower's current follow."""
+        """Return the realised copy PnL of each follower's current follow (funding included)."""
         state = self._unit.state
         wanted = set(follower_uids)
         since = {
@@ -461,6 +461,15 @@ class MemoryFollows:
                 and p.close_time >= follow[1]
             ):
                 out[p.uid] += p.profit
+        for f in state.fills:  # funding paid (fee > 0) or received on the follow's copies
+            follow = since.get(f.uid)
+            if follow is None or f.offset != "funding" or f.ts < follow[1]:
+                continue
+            pos = state.closed.get(f.sub_position_id) or state.open_positions.get(f.uid, {}).get(
+                f.sub_position_id
+            )
+            if pos is not None and pos.lead_uid == follow[0]:
+                out[f.uid] -= f.fee
         return out
 
 

@@ -41,6 +41,7 @@ from copytrade.service import funding, queries, sim
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, NotFollowing, UnknownUser
 from copytrade.service.follow_rules import SettingsChange, change_settings
+from copytrade.service.market_settings import SharedMarketSettings
 
 
 def _opt_fmt(value: Decimal | None) -> str | None:
@@ -155,6 +156,8 @@ class AdminApi:
         self.ticker = ticker or MarketTicker(ctx, run, clock_control, {})
         self._openapi: dict[str, Any] | None = None
         self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
+        self.shared_settings: SharedMarketSettings | None = None
+        """Where funding and impact changes go to reach every process (``None``: here only)."""
         self.reset_listeners: list[Callable[[], None]] = []
 
     @property
@@ -545,7 +548,7 @@ class AdminApi:
                 rates.pop(code, None)
             else:
                 rates[code] = rate
-        self.ctx.funding = dataclasses.replace(
+        changed = dataclasses.replace(
             config,
             mode=body.mode or config.mode,
             interval_ms=body.interval_hours * 3_600_000
@@ -559,6 +562,10 @@ class AdminApi:
             if "impact_volume" in body.model_fields_set
             else config.impact_volume,
         )
+        if self.shared_settings is not None:
+            await self._run(self.shared_settings.publish, changed)
+        else:
+            self.ctx.funding = changed
         schedule = self.ticker.funding
         if schedule is not None:  # turned on: the schedule starts now, not at the next tick
             await self._run(schedule.due, self.clock.now_ms())
@@ -583,7 +590,11 @@ class AdminApi:
             for k in body.model_fields_set
             if getattr(body, k) is not None or k == "max_slippage"  # null: no guard
         }
-        self.ctx.set_impact(dataclasses.replace(self.ctx.impact, **changes))
+        changed = dataclasses.replace(self.ctx.impact, **changes)
+        if self.shared_settings is not None:
+            await self._run(self.shared_settings.publish, None, changed)
+        else:
+            self.ctx.set_impact(changed)
         return await self.get_impact(None)
 
     async def read_clock(self, _: None) -> m.ClockReply:

@@ -354,7 +354,8 @@ class ImpactRequest(_Request):
     ``half_life_ms`` 0 turns impact off (the market maker re-quotes at once); a new half-life
     starts from a full book. ``copy_order``: ``follow_time`` (who followed first copies first)
     or ``shuffle`` (seeded per lead position with ``seed``). ``copy_latency_ms``: simulation
-    time between the lead's fill and its copies. ``max_slippage``: skip a copy (reason
+    time between the lead's fill and its copies (depth comes back, a price path moves the
+    mark meanwhile). ``max_slippage``: skip a copy (reason
     ``slippage``) expected worse than the lead by more than this fraction; ``null``: no guard.
     """
 

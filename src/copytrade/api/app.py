@@ -28,6 +28,7 @@ from copytrade.bootstrap import Services, funding_config, impact_settings, make_
 from copytrade.protocol.envelope import error_body, new_tid
 from copytrade.service import queries
 from copytrade.service.funding import FundingSchedule
+from copytrade.service.market_settings import SharedMarketSettings
 from copytrade.service.ports import Clock, ServiceBusy
 
 PING = b'{"pong":true}'
@@ -73,15 +74,20 @@ def _authenticator(services: Services) -> Authenticator:
     )
 
 
-def _reset_hook(services: Services, auth: Authenticator, limiters: list[Any]) -> Callable[[], None]:
+def _reset_hook(
+    services: Services,
+    auth: Authenticator,
+    limiters: list[Any],
+    shared: SharedMarketSettings,
+) -> Callable[[], None]:
     """Return the admin API's reset hook: forget keys, budgets and the clock."""
     background: set[asyncio.Task[None]] = set()
 
     def on_reset() -> None:
         auth.forget_keys()
-        # funding and impact set through the admin API last until a reset, as paths do
-        services.ctx.funding = funding_config(services.settings)
-        services.ctx.set_impact(impact_settings(services.settings))
+        # funding and impact set through the admin API last until a reset, as paths do (the
+        # reset deleted the shared keys too: other processes go back at their next refresh)
+        shared.revert()
         services.ctx.depth.clear()
         for limiter in limiters:
             reset_async = getattr(limiter, "reset_async", None)
@@ -221,6 +227,7 @@ def create_app(
     health = HealthApi(services, metrics)
 
     price_listeners: list[Any] = []
+    shared = SharedMarketSettings(services.ctx, funding_config(settings), impact_settings(settings))
     ticker = MarketTicker(
         services.ctx,
         services.run,
@@ -228,19 +235,21 @@ def create_app(
         configured_paths(settings),
         price_listeners,
         FundingSchedule(services.ctx),
+        refresh=shared.refresh,
     )
     admin = AdminApi(
         services.ctx,
         services.run,
         token=settings.admin_token,
         open_without_token=settings.is_loopback,
-        on_reset=_reset_hook(services, auth, [services.limiter, v5_limiter, v6_limiter]),
+        on_reset=_reset_hook(services, auth, [services.limiter, v5_limiter, v6_limiter], shared),
         seed=services.seed,
         clock_control=services.clock,
         ticker=ticker,
         extra_operations=health.operations(),
     )
     admin.price_listeners = price_listeners  # dashboard history hears the paths' ticks too
+    admin.shared_settings = shared  # funding and impact changes reach every process
     # HTX's paths never reach the router: the entry (_entry) serves them
     routes = [
         Route("/", _index, methods=["GET"]),

@@ -18,14 +18,13 @@ SECTIONS = (
         " `/v5/algo/*` serves take-profit and stop-loss orders (the history lists the ones that"
         " fired); not yet: trigger and trailing orders. `POST /v5/position/mode` switches to"
         " one-way mode, where orders net, reduce and flip the position and the copies follow.",
-        "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover the trading, order, position"
-        " and leverage endpoints (not order history, position mode setting or `/v5/algo/*`).",
+        "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover every endpoint of this table.",
     ),
     (
         "HTX v6 copy trading (`/api/v6/copyTrading/trader/*`, spec htx-v5-v6.md §8)",
         (profiles.V6,),
         " `config` answers GET and POST.",
-        "The SDK has no typed methods for them yet (ccxt's implicit methods reach them).",
+        "The SDK (`client.v6`) and CLI (`copytrade api v6`) cover all 11 (`config` through GET).",
     ),
     (
         "Public market data (spec htx-v5-v6.md §6.1-§6.7)",

@@ -9,6 +9,10 @@ and settlements become due in two ways: a background task on the server's loop f
 clock while it runs, and an admin clock move applies every one it jumped over, in order,
 before it answers.
 
+A copy latency (``copy_latency_ms``) lets the paths move the marks between a lead and its
+copies: a command peeks at its markets' cursors (:meth:`MarketTicker.ahead`) for the mark they
+reach by the copies' time, without applying those ticks; they are applied when due, as always.
+
 Paths live in the server process: configured ones (TOML ``[[contracts]] path``) start when the
 markets are seeded and start again after ``/_sim/reset``; ones set through the admin API last
 until the next reset. With ``serve --workers N`` each process walks its configured paths on its
@@ -99,13 +103,17 @@ class MarketTicker:
         configured: dict[str, PricePath],
         listeners: list[PriceListener] | None = None,
         funding: FundingSchedule | None = None,
+        refresh: Callable[[], None] | None = None,
     ) -> None:
         """``run`` runs a blocking use case for the loop; ``configured`` paths start at seed.
 
         ``funding``: settlements to apply in time order with the ticks (a tick at a
         settlement's time goes first, so the settlement uses the mark of that time).
+        ``refresh``: applies the settings other processes set (blocking), before each look at
+        the clock (:class:`~copytrade.service.market_settings.SharedMarketSettings`).
         """
         self.ctx = ctx
+        self.refresh = refresh
         self.funding = funding
         self.run = run
         self.clock = clock
@@ -115,6 +123,17 @@ class MarketTicker:
         self.pending: dict[str, PricePath] = dict(self.configured)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        ctx.path_ahead = self.ahead  # the copy latency peeks at these paths
+
+    def ahead(self, contract_code: str, at_ms: int) -> Decimal | None:
+        """Return the mark a market's path reaches by ``at_ms``, without moving it.
+
+        Called from the store's runner thread by a command with a copy latency; the cursor
+        is read as one snapshot (:meth:`PathCursor.ahead`). ``None``: no path there, or no
+        tick by ``at_ms``.
+        """
+        cursor = self.cursors.get(contract_code)
+        return cursor.ahead(at_ms) if cursor is not None else None
 
     # -- control -----------------------------------------------------------------------------
     async def set_path(self, contract_code: str, path: PricePath) -> PathState:
@@ -190,6 +209,8 @@ class MarketTicker:
         """Apply every tick due by now, in time order across markets; return how many."""
         applied = 0
         async with self._lock:
+            if self.refresh is not None:
+                await self.run(self.refresh)
             await self._start_pending()
             now = self.clock.now_ms()
             moving = [

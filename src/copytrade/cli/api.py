@@ -613,10 +613,12 @@ def followers(as_json: bool, **kw: Any) -> None:
     _run(lambda c: c.query_followers(**_page_args(kw)), as_json)
 
 
-def _add_v5() -> None:
+def _add_families() -> None:
     from copytrade.cli.api_v5 import v5
+    from copytrade.cli.api_v6 import v6
 
     api.add_command(v5)
+    api.add_command(v6)
 
 
-_add_v5()
+_add_families()

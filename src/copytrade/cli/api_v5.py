@@ -10,17 +10,13 @@ from typing import Any, TypeVar
 
 import click
 
-from copytrade.cli.api import DECIMAL, _json_option, _run
+from copytrade.cli.api import DECIMAL, _contract, _json_option, _run
 from copytrade.client import MarginMode, PositionSide
-from copytrade.client.builders_v5 import OrderType
+from copytrade.client.builders_v5 import AlgoType, OrderType
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MARGIN = click.Choice([m.value for m in MarginMode])
 _SIDE = click.Choice([s.value for s in PositionSide])
-
-
-def _contract(required: bool = True) -> Callable[[F], F]:
-    return click.option("--contract-code", "-c", required=required, help="Contract, e.g. BTC-USDT.")
 
 
 def _margin(func: F) -> F:
@@ -147,3 +143,110 @@ def set_leverage(contract_code: str, margin_mode: str, lever: int, as_json: bool
 def leverage(contract_code: str | None, as_json: bool) -> None:
     """Show leverage per contract and margin mode. GET /v5/position/lever."""
     _run(lambda c: c.v5.get_lever(contract_code=contract_code), as_json)
+
+
+@v5.command("order-history")
+@_contract()
+@_margin
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(["filled", "partially_canceled", "canceled"]),
+    help="Only this final state (repeatable; default: every one).",
+)
+@click.option("--start-time", type=int, help="Epoch ms lower bound (default: 48 h ago).")
+@click.option("--end-time", type=int, help="Epoch ms upper bound (default: now).")
+@click.option("--limit", type=click.IntRange(1, 100), help="At most this many (default 10).")
+@_json_option
+def order_history(as_json: bool, margin_mode: str, **kw: Any) -> None:
+    """List finished orders, newest first. GET /v5/trade/order/history."""
+    _run(lambda c: c.v5.order_history(margin_mode=MarginMode(margin_mode), **kw), as_json)
+
+
+@v5.command("position-mode")
+@click.option(
+    "--set",
+    "mode",
+    type=click.Choice(["single_side", "dual_side"]),
+    help="Switch to this mode (POST); without it, show the mode (GET).",
+)
+@_json_option
+def position_mode(mode: Any, as_json: bool) -> None:
+    """Show or set the position mode. GET/POST /v5/position/mode."""
+    if mode is None:
+        _run(lambda c: c.v5.get_position_mode(), as_json)
+    else:
+        _run(lambda c: c.v5.set_position_mode(position_mode=mode), as_json)
+
+
+@v5.command("tpsl")
+@_contract()
+@click.option(
+    "--side",
+    type=click.Choice(["buy", "sell"]),
+    required=True,
+    help="The closing side: sell protects a long, buy a short.",
+)
+@_margin
+@click.option("--position-side", type=_SIDE, help="The position (inferred from --side).")
+@click.option("--tp-trigger-price", type=DECIMAL, help="Take-profit trigger.")
+@click.option("--sl-trigger-price", type=DECIMAL, help="Stop-loss trigger.")
+@click.option("--volume", type=DECIMAL, help="Contracts (a copytrade server protects it all).")
+@_json_option
+def tpsl(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) -> None:
+    """Arm a take profit and/or stop loss on a position. POST /v5/algo/order."""
+    take, stop = kw["tp_trigger_price"], kw["sl_trigger_price"]
+    if take is None and stop is None:
+        raise click.UsageError("give --tp-trigger-price, --sl-trigger-price or both")
+    kind: AlgoType = "sl" if take is None else "tp" if stop is None else "tpsl"
+    side = PositionSide(position_side) if position_side else None
+    _run(
+        lambda c: c.v5.place_algo_order(
+            type=kind, margin_mode=MarginMode(margin_mode), position_side=side, **kw
+        ),
+        as_json,
+    )
+
+
+@v5.command("tpsl-orders")
+@_contract(required=False)
+@_json_option
+def tpsl_orders(contract_code: str | None, as_json: bool) -> None:
+    """List untriggered take-profit / stop-loss orders. GET /v5/algo/order/opens."""
+    _run(lambda c: c.v5.algo_open_orders(contract_code=contract_code), as_json)
+
+
+@v5.command("tpsl-order")
+@click.argument("algo_id")
+@_json_option
+def tpsl_order(algo_id: str, as_json: bool) -> None:
+    """Show one take-profit / stop-loss order, armed or fired. GET /v5/algo/order."""
+    _run(lambda c: c.v5.algo_order(algo_id=algo_id), as_json)
+
+
+@v5.command("tpsl-history")
+@_contract(required=False)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(["active", "effective", "triggered", "canceled"]),
+    help="Only this state (repeatable).",
+)
+@click.option("--start-time", type=int, help="Epoch ms lower bound (default: 48 h ago).")
+@click.option("--end-time", type=int, help="Epoch ms upper bound (default: now).")
+@click.option("--limit", type=click.IntRange(1, 100), help="At most this many (default 10).")
+@_json_option
+def tpsl_history(as_json: bool, **kw: Any) -> None:
+    """List finished take-profit / stop-loss orders. GET /v5/algo/order/history."""
+    _run(lambda c: c.v5.algo_order_history(**kw), as_json)
+
+
+@v5.command("tpsl-cancel")
+@_contract()
+@click.argument("algo_ids", nargs=-1, required=True)
+@_json_option
+def tpsl_cancel(contract_code: str, algo_ids: tuple[str, ...], as_json: bool) -> None:
+    """Cancel take-profit / stop-loss orders by algo id. POST /v5/algo/cancel_orders."""
+    _run(lambda c: c.v5.cancel_algo_orders(contract_code=contract_code, algo_ids=algo_ids), as_json)

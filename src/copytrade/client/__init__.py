@@ -1,8 +1,9 @@
 """Typed Python SDK for HTX's copy-trading API (real HTX or a copytrade server).
 
 Start with :class:`Client` (blocking) or :class:`AsyncClient`, an :class:`HmacAuth` or
-:class:`Ed25519Auth` key, and call one method per endpoint. Errors are described in
-:mod:`copytrade.client.errors`.
+:class:`Ed25519Auth` key, and call one method per endpoint: v1 copy trading on the client,
+``client.v5`` (v5 USDT-M trading), ``client.v6`` (v6 copy trading), ``client.market``.
+Errors are described in :mod:`copytrade.client.errors`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from copytrade.client import builders
 from copytrade.client.auth import Credentials, Ed25519Auth, HmacAuth, load_ed25519_private_key
 from copytrade.client.builders import PreparedRequest
+from copytrade.client.builders_v6 import TransferAccount
 from copytrade.client.client import DEFAULT_BASE_URL, AsyncClient, Client
 from copytrade.client.errors import (
     AuthenticationError,
@@ -52,6 +54,8 @@ from copytrade.client.models import (
     TraderStats,
     TransferType,
     TriggerType,
+    v5,
+    v6,
 )
 from copytrade.client.ratelimit import TokenBucket
 
@@ -99,9 +103,12 @@ __all__ = [
     "TpslOrder",
     "TpslOrderType",
     "TraderStats",
+    "TransferAccount",
     "TransferType",
     "TransportError",
     "TriggerType",
     "builders",
     "load_ed25519_private_key",
+    "v5",
+    "v6",
 ]

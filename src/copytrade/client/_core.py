@@ -27,7 +27,9 @@ from copytrade.client.errors import (
 )
 from copytrade.client.models import ApiResponse, RateLimit, WireFormatError
 from copytrade.client.ratelimit import TokenBucket
-from copytrade.protocol.envelope import parse_envelope
+from copytrade.protocol.endpoints import Endpoint as EndpointRow
+from copytrade.protocol.envelope import ParsedEnvelope, parse_envelope
+from copytrade.protocol.profiles import PROFILES
 from copytrade.protocol.signing import Signer, encode_query, format_timestamp
 
 T = TypeVar("T")
@@ -36,6 +38,10 @@ DEFAULT_BASE_URL = "https://api.hbdm.com"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DEFAULT_WAIT_MS = 1000
+_ENVELOPES: dict[EndpointRow, Callable[[Any, int], ParsedEnvelope]] = {
+    e: p.envelope.parse for p in PROFILES for e in p.endpoints
+}
+"""Each endpoint's family envelope reader (v6 succeeds with the string code ``"0"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +166,7 @@ def decode_reply(prepared: PreparedRequest[T], response: httpx.Response) -> ApiR
     except ValueError as exc:
         cls = error_class_for(None, status) if status >= 400 else InvalidResponse
         raise fail(cls, None, "reply is not JSON") from exc
-    env = parse_envelope(body, status)
+    env = _ENVELOPES.get(prepared.endpoint, parse_envelope)(body, status)
     if not env.ok:
         raise fail(error_class_for(env.code, status), env.code, env.msg, env.tid)
     try:

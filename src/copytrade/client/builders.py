@@ -23,6 +23,8 @@ from copytrade.client import models as m
 from copytrade.protocol import copytrading as ct
 from copytrade.protocol.decimals import fmt
 from copytrade.protocol.endpoints import BY_NAME, Endpoint, HttpMethod
+from copytrade.protocol.replies import Many
+from copytrade.protocol.schema import Struct
 
 __all__ = [
     "DataRejection",
@@ -49,7 +51,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Struct)
 JsonScalar = str | int | bool | None
+JsonValue = JsonScalar | tuple[JsonScalar, ...]
+JsonBody = Mapping[str, JsonValue] | tuple[Mapping[str, JsonValue], ...]
+"""A POST body: one object, or an array of objects (v5 batch endpoints)."""
 
 
 class DataRejection(Exception):
@@ -73,7 +79,8 @@ class PreparedRequest(Generic[T]):
     Attributes:
         endpoint: the row of :data:`copytrade.protocol.endpoints.ENDPOINTS`.
         params: GET business parameters (signed with the auth parameters).
-        body: POST JSON body (never signed), ``None`` for GET.
+        body: POST JSON body (never signed): an object, or a tuple of objects sent as an
+            array; ``None`` for GET.
         parse: turns the envelope's ``data`` into the typed result.
         whole_body: ``parse`` reads the whole reply, not ``data`` (the market family puts its
             payload beside ``status`` under ``tick``, ``ticks`` or ``data``).
@@ -81,7 +88,7 @@ class PreparedRequest(Generic[T]):
 
     endpoint: Endpoint
     params: tuple[tuple[str, str], ...]
-    body: Mapping[str, JsonScalar] | None
+    body: JsonBody | None
     parse: Callable[[Any], T]
     whole_body: bool = False
 
@@ -104,7 +111,8 @@ class PreparedRequest(Generic[T]):
         """Return the JSON body bytes for a POST, ``None`` for a GET."""
         if self.body is None:
             return None
-        return json.dumps(dict(self.body), separators=(",", ":")).encode()
+        body = [dict(b) for b in self.body] if isinstance(self.body, tuple) else dict(self.body)
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _decimal_text(value: Decimal, name: str) -> str:
@@ -114,6 +122,25 @@ def _decimal_text(value: Decimal, name: str) -> str:
     if not dec.is_finite():
         raise ValueError(f"{name} must be finite")
     return fmt(dec)
+
+
+def single(reply: Many[S]) -> Callable[[Any], S]:
+    """Parse ``data`` holding exactly one item (HTX wraps some single results in an array)."""
+
+    def parse(data: Any) -> S:
+        items = reply.parse(data)
+        if len(items) != 1:
+            raise m.WireFormatError(f"expected one {reply.cls.label}, got {len(items)}")
+        return items[0]
+
+    return parse
+
+
+def _put_decimals(body: dict[str, JsonScalar], **values: Decimal | None) -> None:
+    """Add each given decimal to ``body`` as its exact text; ``None`` values are left out."""
+    for name, value in values.items():
+        if value is not None:
+            body[name] = _decimal_text(value, name)
 
 
 def _post(name: str, body: dict[str, JsonScalar], parse: Callable[[Any], T]) -> PreparedRequest[T]:
@@ -195,10 +222,7 @@ def place_order(
         "order_direction": int(m.OrderDirection(order_direction)),
         "lever": int(lever),
     }
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     return _post("place_order", body, ct.ACCEPTED.parse)
 
 
@@ -275,10 +299,7 @@ def tpsl_order(
     if tp_trigger_price is None and sl_trigger_price is None:
         raise ValueError("give tp_trigger_price, sl_trigger_price or both")
     body: dict[str, JsonScalar] = {"sub_position_id": str(sub_position_id)}
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     return _post("tpsl_order", body, ct.ACCEPTED.parse)
 
 

@@ -7,16 +7,27 @@ of :mod:`copytrade.protocol.v5`. The clients expose them as ``client.v5.<name>(.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
-from copytrade.client.builders import JsonScalar, PreparedRequest, _decimal_text
+from copytrade.client.builders import (
+    JsonBody,
+    JsonScalar,
+    PreparedRequest,
+    _decimal_text,
+    _put_decimals,
+    single,
+)
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.enums import MarginMode, PositionSide
 
 __all__ = [
+    "algo_open_orders",
+    "algo_order",
+    "algo_order_history",
     "balance",
+    "cancel_algo_orders",
     "cancel_all_orders",
     "cancel_order",
     "close_position",
@@ -25,18 +36,26 @@ __all__ = [
     "get_position_mode",
     "open_orders",
     "order",
+    "order_history",
+    "place_algo_order",
     "place_order",
     "positions",
     "set_lever",
+    "set_position_mode",
 ]
 
 BY_NAME = {e.name: e for e in p5.ENDPOINTS}
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "post_only"]
 TimeInForce = Literal["gtc", "ioc", "fok"]
+OrderState = Literal["filled", "partially_canceled", "canceled"]
+PositionModeName = Literal["single_side", "dual_side"]
+AlgoType = Literal["tp", "sl", "tpsl"]
+AlgoKind = Literal["tp", "sl", "tpsl", "trigger", "trailing_stop"]
+AlgoState = Literal["active", "effective", "triggered", "canceled"]
 
 
-def _post(name: str, body: dict[str, JsonScalar], parse: Any) -> PreparedRequest[Any]:
+def _post(name: str, body: JsonBody, parse: Any) -> PreparedRequest[Any]:
     return PreparedRequest(BY_NAME[name], (), body, parse)
 
 
@@ -95,16 +114,12 @@ def place_order(
         "volume": _decimal_text(volume, "volume"),
         "time_in_force": time_in_force,
     }
-    if price is not None:
-        body["price"] = _decimal_text(price, "price")
+    _put_decimals(body, price=price)
     if position_side is not None:
         body["position_side"] = PositionSide(position_side).value
     if reduce_only:
         body["reduce_only"] = 1
-    if tp_trigger_price is not None:
-        body["tp_trigger_price"] = _decimal_text(tp_trigger_price, "tp_trigger_price")
-    if sl_trigger_price is not None:
-        body["sl_trigger_price"] = _decimal_text(sl_trigger_price, "sl_trigger_price")
+    _put_decimals(body, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price)
     if client_order_id is not None:
         body["client_order_id"] = int(client_order_id)
     return _post("place_order", body, p5.ORDER_ACK.parse)
@@ -129,6 +144,37 @@ def order(*, contract_code: str, order_id: str) -> PreparedRequest[p5.Order]:
 def open_orders(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.Order, ...]]:
     """List open orders: ``GET /v5/trade/order/opens``."""
     return _get("open_orders", {"contract_code": contract_code}, p5.ORDERS.parse)
+
+
+def order_history(
+    *,
+    contract_code: str,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    states: Sequence[OrderState] | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    limit: int | None = None,
+) -> PreparedRequest[tuple[p5.Order, ...]]:
+    """List finished orders, newest first: ``GET /v5/trade/order/history``.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        margin_mode: cross or isolated.
+        states: only these final states (``filled``, ``partially_canceled``, ``canceled``);
+            every one when ``None``.
+        start_time: epoch ms lower bound (default: 48 hours before ``end_time``).
+        end_time: epoch ms upper bound (default: now).
+        limit: at most this many orders (1-100, default 10).
+    """
+    params: dict[str, str | int | None] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "states": ",".join(states) if states else None,
+        "start_time": start_time,
+        "end_time": end_time,
+        "limit": limit,
+    }
+    return _get("order_history", params, p5.ORDERS.parse)
 
 
 def fills(
@@ -183,3 +229,120 @@ def get_lever(*, contract_code: str | None = None) -> PreparedRequest[tuple[p5.L
 def get_position_mode() -> PreparedRequest[p5.PositionMode]:
     """Read the position mode: ``GET /v5/position/mode``."""
     return _get("get_position_mode", {}, p5.POSITION_MODE.parse)
+
+
+def set_position_mode(*, position_mode: PositionModeName) -> PreparedRequest[p5.PositionMode]:
+    """Set the position mode, ``single_side`` or ``dual_side``: ``POST /v5/position/mode``.
+
+    Refused (1067) while the account holds positions or resting orders.
+    """
+    return _post("set_position_mode", {"position_mode": position_mode}, p5.POSITION_MODE.parse)
+
+
+def place_algo_order(
+    *,
+    contract_code: str,
+    side: Side,
+    type: AlgoType,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    position_side: PositionSide | None = None,
+    volume: Decimal | None = None,
+    tp_trigger_price: Decimal | None = None,
+    sl_trigger_price: Decimal | None = None,
+) -> PreparedRequest[tuple[p5.AlgoAck, ...]]:
+    """Arm a take profit and/or stop loss on a position: ``POST /v5/algo/order``.
+
+    ``side`` is the closing side: ``"sell"`` protects a long, ``"buy"`` a short. When it fires,
+    the position closes at market, the followers' copies with it.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        side: the side of the closing order.
+        type: ``tp``, ``sl`` or ``tpsl``.
+        margin_mode: cross or isolated.
+        position_side: the position protected (default: the one ``side`` closes).
+        volume: contracts (a copytrade server protects the whole position).
+        tp_trigger_price: take-profit trigger (``tp``, ``tpsl``).
+        sl_trigger_price: stop-loss trigger (``sl``, ``tpsl``).
+
+    Returns:
+        One ``algo_id`` per order armed.
+    """
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "side": side,
+        "type": type,
+    }
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    _put_decimals(
+        body, volume=volume, tp_trigger_price=tp_trigger_price, sl_trigger_price=sl_trigger_price
+    )
+    return _post("algo_order", body, p5.ALGO_ACKS.parse)
+
+
+def cancel_algo_orders(
+    *, contract_code: str, algo_ids: Sequence[str]
+) -> PreparedRequest[tuple[p5.AlgoCancel, ...]]:
+    """Cancel conditional orders: ``POST /v5/algo/cancel_orders`` (a JSON array, as ccxt sends).
+
+    Each item of the reply has its own ``code``: 200 cancelled, 1017 unknown.
+    """
+    if isinstance(algo_ids, str) or not algo_ids:
+        raise ValueError("algo_ids must be a non-empty sequence of ids")
+    body = tuple({"contract_code": contract_code, "algo_id": str(a)} for a in algo_ids)
+    return _post("algo_cancel", body, p5.ALGO_CANCELS.parse)
+
+
+def algo_order(*, algo_id: str, type: AlgoKind | None = None) -> PreparedRequest[p5.AlgoOrder]:
+    """Read one conditional order, armed or fired: ``GET /v5/algo/order``.
+
+    HTX answers an array (ccxt reads its first item); this returns that one order. Unknown ids
+    raise :class:`~copytrade.client.errors.OrderNotFound` (1017).
+
+    Args:
+        algo_id: the id :func:`place_algo_order` returned.
+        type: ``tp``, ``sl``, ``tpsl``, ``trigger`` or ``trailing_stop`` (as ccxt sends).
+    """
+    return _get("algo_query", {"algo_id": algo_id, "type": type}, single(p5.ALGO_ORDERS))
+
+
+def algo_order_history(
+    *,
+    contract_code: str | None = None,
+    margin_mode: MarginMode | None = None,
+    type: AlgoKind | None = None,
+    states: Sequence[AlgoState] | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    limit: int | None = None,
+) -> PreparedRequest[tuple[p5.AlgoOrder, ...]]:
+    """List finished conditional orders, newest first: ``GET /v5/algo/order/history``.
+
+    Args:
+        contract_code: only this contract.
+        margin_mode: only this margin mode.
+        type: only this kind (``tp``, ``sl``, ``tpsl``, ...).
+        states: only these states (ccxt: ``effective`` for fired, ``canceled``).
+        start_time: epoch ms lower bound (default: 48 hours before ``end_time``).
+        end_time: epoch ms upper bound (default: now).
+        limit: at most this many (1-100, default 10).
+    """
+    params: dict[str, str | int | None] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value if margin_mode is not None else None,
+        "type": type,
+        "states": ",".join(states) if states else None,
+        "start_time": start_time,
+        "end_time": end_time,
+        "limit": limit,
+    }
+    return _get("algo_history", params, p5.ALGO_ORDERS.parse)
+
+
+def algo_open_orders(
+    *, contract_code: str | None = None
+) -> PreparedRequest[tuple[p5.AlgoOrder, ...]]:
+    """List untriggered conditional orders: ``GET /v5/algo/order/opens``."""
+    return _get("algo_opens", {"contract_code": contract_code}, p5.ALGO_ORDERS.parse)

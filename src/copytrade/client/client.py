@@ -1,10 +1,17 @@
 """``Client`` (sync) and ``AsyncClient`` (async) for HTX's copy-trading API.
 
-Design: every endpoint is one pure builder in :mod:`copytrade.client.builders`; both clients
-expose each builder as a method through a small descriptor, so a method has the builder's
-typed keyword arguments and docstring and its body is written once. The two classes differ
-only in :meth:`Client.send` / :meth:`AsyncClient.send`, which drive the shared sans-I/O
-:func:`copytrade.client._core.exchange` with blocking or awaiting I/O.
+Design: every endpoint is one pure builder (:mod:`copytrade.client.builders`, ``builders_v5``,
+``builders_v6``, ``builders_market``). Each family of endpoints is declared once, as a class of
+:class:`_Method` descriptors over its builders, generic in the kind of client
+(:class:`Blocking` or :class:`Awaiting`): a method has the builder's typed keyword arguments and
+docstring, and type checkers see it return the result or a coroutine of it. Both clients share
+that table and their configuration (:class:`_Base`); they differ only in :meth:`Client.send` /
+:meth:`AsyncClient.send`, which drive the shared sans-I/O :func:`copytrade.client._core.exchange`
+with blocking or awaiting I/O, and in ``_invoke``, which builds a request and sends it.
+
+Families: the v1 copy-trading endpoints are the clients' own methods; ``client.v5`` (v5 USDT-M
+trading), ``client.v6`` (v6 copy trading) and ``client.market`` (public market data) hold the
+others.
 
 Results: an endpoint method returns the typed ``data`` (``client.position_list()`` →
 ``tuple[AggregatePosition, ...]``). The full reply with ``tid`` and the ``ratelimit-*``
@@ -31,7 +38,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
 import httpx
 
@@ -39,12 +46,23 @@ from copytrade.client import _core
 from copytrade.client import builders as b
 from copytrade.client import builders_market as bm
 from copytrade.client import builders_v5 as b5
+from copytrade.client import builders_v6 as b6
 from copytrade.client.auth import Credentials
 from copytrade.client.builders import PreparedRequest
 from copytrade.client.models import ApiResponse
 from copytrade.client.ratelimit import TokenBucket
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AsyncClient",
+    "Awaiting",
+    "Blocking",
+    "Client",
+    "MarketMethods",
+    "V1Methods",
+    "V5Methods",
+    "V6Methods",
+]
 
 DEFAULT_BASE_URL = _core.DEFAULT_BASE_URL
 """HTX's production host. ``https://api.hbdm.vn`` serves the same API through AWS."""
@@ -54,40 +72,27 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-class _SyncSender(Protocol):
-    def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]: ...
+class Blocking:
+    """Marker: the methods of a :class:`Client` return their results."""
 
 
-class _AsyncSender(Protocol):
-    def send(self, prepared: PreparedRequest[T]) -> Coroutine[Any, Any, ApiResponse[T]]: ...
+class Awaiting:
+    """Marker: the methods of an :class:`AsyncClient` return coroutines of their results."""
 
 
-class _SyncMethod(Generic[P, T_co]):
-    """Expose a builder as a blocking method returning the typed ``data``."""
-
-    def __init__(self, builder: Callable[P, PreparedRequest[T_co]]) -> None:
-        self._builder = builder
-        self.__doc__ = builder.__doc__
-        self.__name__ = builder.__name__
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: _SyncSender, owner: type[Any]) -> Callable[P, T_co]: ...
-    def __get__(self, obj: _SyncSender | None, owner: type[Any]) -> Self | Callable[P, T_co]:
-        if obj is None:
-            return self
-        builder = self._builder
-
-        @functools.wraps(builder)
-        def call(*args: P.args, **kwargs: P.kwargs) -> T_co:
-            return obj.send(builder(*args, **kwargs)).data
-
-        return call
+K = TypeVar("K", Blocking, Awaiting)
+TransportT = TypeVar("TransportT")
+SleepT = TypeVar("SleepT")
 
 
-class _AsyncMethod(Generic[P, T_co]):
-    """Expose a builder as a coroutine method returning the typed ``data``."""
+class Methods(Generic[K]):
+    """A family of endpoint methods; ``_invoke(builder, *args, **kwargs)`` sends one call."""
+
+    _invoke: Callable[..., Any]
+
+
+class _Method(Generic[P, T_co]):
+    """Expose a builder as a method: blocking on a ``Methods[Blocking]``, else awaitable."""
 
     def __init__(self, builder: Callable[P, PreparedRequest[T_co]]) -> None:
         self._builder = builder
@@ -96,109 +101,131 @@ class _AsyncMethod(Generic[P, T_co]):
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: Methods[Blocking], owner: type[Any]) -> Callable[P, T_co]: ...
     @overload
     def __get__(
-        self, obj: _AsyncSender, owner: type[Any]
+        self, obj: Methods[Awaiting], owner: type[Any]
     ) -> Callable[P, Coroutine[Any, Any, T_co]]: ...
-    def __get__(
-        self, obj: _AsyncSender | None, owner: type[Any]
-    ) -> Self | Callable[P, Coroutine[Any, Any, T_co]]:
+    def __get__(self, obj: Methods[Any] | None, owner: type[Any]) -> Any:
         if obj is None:
             return self
-        builder = self._builder
+        builder, invoke = self._builder, obj._invoke
 
         @functools.wraps(builder)
-        async def call(*args: P.args, **kwargs: P.kwargs) -> T_co:
-            return (await obj.send(builder(*args, **kwargs))).data
+        def call(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return invoke(builder, *args, **kwargs)
 
         return call
 
 
-class V5Methods:
-    """The v5 trading family on a blocking client: ``client.v5.place_order(...)``."""
+class _Family(Methods[K]):
+    """Methods reached through an attribute of a client (``client.v5``)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Methods[K]) -> None:
         """Send through ``client``."""
-        self._client = client
-
-    def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
-        """Send a prepared v5 request and return the full reply."""
-        return self._client.send(prepared)
-
-    balance = _SyncMethod(b5.balance)
-    place_order = _SyncMethod(b5.place_order)
-    cancel_order = _SyncMethod(b5.cancel_order)
-    cancel_all_orders = _SyncMethod(b5.cancel_all_orders)
-    order = _SyncMethod(b5.order)
-    open_orders = _SyncMethod(b5.open_orders)
-    fills = _SyncMethod(b5.fills)
-    positions = _SyncMethod(b5.positions)
-    close_position = _SyncMethod(b5.close_position)
-    set_lever = _SyncMethod(b5.set_lever)
-    get_lever = _SyncMethod(b5.get_lever)
-    get_position_mode = _SyncMethod(b5.get_position_mode)
+        self._invoke = client._invoke
 
 
-class MarketMethods:
-    """Public market data on a blocking client: ``client.market.ticker(...)``."""
+class V1Methods(Methods[K]):
+    """HTX's 19 v1 copy-trading endpoints, ``/copytrading/trader/*``: the clients' own methods."""
 
-    def __init__(self, client: Client) -> None:
-        """Send through ``client``."""
-        self._client = client
-
-    def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
-        """Send a prepared market request and return the full reply."""
-        return self._client.send(prepared)
-
-    contracts = _SyncMethod(bm.contracts)
-    server_time = _SyncMethod(bm.server_time)
-    status = _SyncMethod(bm.status)
-    ticker = _SyncMethod(bm.ticker)
-    tickers = _SyncMethod(bm.tickers)
-    depth = _SyncMethod(bm.depth)
-    trades = _SyncMethod(bm.trades)
-    candles = _SyncMethod(bm.candles)
-    funding_rate = _SyncMethod(bm.funding_rate)
-
-
-class AsyncV5Methods:
-    """The v5 trading family on an async client: ``await client.v5.place_order(...)``."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        """Send through ``client``."""
-        self._client = client
-
-    async def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
-        """Send a prepared v5 request and return the full reply."""
-        return await self._client.send(prepared)
-
-    balance = _AsyncMethod(b5.balance)
-    place_order = _AsyncMethod(b5.place_order)
-    cancel_order = _AsyncMethod(b5.cancel_order)
-    cancel_all_orders = _AsyncMethod(b5.cancel_all_orders)
-    order = _AsyncMethod(b5.order)
-    open_orders = _AsyncMethod(b5.open_orders)
-    fills = _AsyncMethod(b5.fills)
-    positions = _AsyncMethod(b5.positions)
-    close_position = _AsyncMethod(b5.close_position)
-    set_lever = _AsyncMethod(b5.set_lever)
-    get_lever = _AsyncMethod(b5.get_lever)
-    get_position_mode = _AsyncMethod(b5.get_position_mode)
+    place_order = _Method(b.place_order)
+    close_order = _Method(b.close_order)
+    close_all_position = _Method(b.close_all_position)
+    tpsl_order = _Method(b.tpsl_order)
+    add_margin = _Method(b.add_margin)
+    account_transfer = _Method(b.account_transfer)
+    updated_contract_lever = _Method(b.updated_contract_lever)
+    query_contract_lever = _Method(b.query_contract_lever)
+    query_contract = _Method(b.query_contract)
+    position_list = _Method(b.position_list)
+    current_positions = _Method(b.current_positions)
+    position_positions = _Method(b.position_positions)
+    open_orders = _Method(b.open_orders)
+    tpsl_open_orders = _Method(b.tpsl_open_orders)
+    order_total_detail = _Method(b.order_total_detail)
+    profit_history_details = _Method(b.profit_history_details)
+    total_profit_history = _Method(b.total_profit_history)
+    query_followers = _Method(b.query_followers)
+    remove_follower = _Method(b.remove_follower)
 
 
-class _Base:
+class V5Methods(_Family[K]):
+    """The v5 USDT-M trading family (``/v5/*``): ``client.v5.place_order(...)``."""
+
+    balance = _Method(b5.balance)
+    place_order = _Method(b5.place_order)
+    cancel_order = _Method(b5.cancel_order)
+    cancel_all_orders = _Method(b5.cancel_all_orders)
+    order = _Method(b5.order)
+    open_orders = _Method(b5.open_orders)
+    order_history = _Method(b5.order_history)
+    fills = _Method(b5.fills)
+    positions = _Method(b5.positions)
+    close_position = _Method(b5.close_position)
+    set_lever = _Method(b5.set_lever)
+    get_lever = _Method(b5.get_lever)
+    set_position_mode = _Method(b5.set_position_mode)
+    get_position_mode = _Method(b5.get_position_mode)
+    place_algo_order = _Method(b5.place_algo_order)
+    cancel_algo_orders = _Method(b5.cancel_algo_orders)
+    algo_order = _Method(b5.algo_order)
+    algo_open_orders = _Method(b5.algo_open_orders)
+    algo_order_history = _Method(b5.algo_order_history)
+
+
+class V6Methods(_Family[K]):
+    """The v6 copy-trading family (``/api/v6/copyTrading/trader/*``): ``client.v6.followers()``."""
+
+    instruments = _Method(b6.instruments)
+    statistics = _Method(b6.statistics)
+    profit_sharing_history = _Method(b6.profit_sharing_history)
+    profit_sharing_summary = _Method(b6.profit_sharing_summary)
+    unrealized_profit_sharing_summary = _Method(b6.unrealized_profit_sharing_summary)
+    followers = _Method(b6.followers)
+    remove_followers = _Method(b6.remove_followers)
+    transfer = _Method(b6.transfer)
+    follower_settings = _Method(b6.follower_settings)
+    config = _Method(b6.config)
+    create_apikey = _Method(b6.create_apikey)
+
+
+class MarketMethods(_Family[K]):
+    """Public market data: ``client.market.ticker(...)``."""
+
+    contracts = _Method(bm.contracts)
+    server_time = _Method(bm.server_time)
+    status = _Method(bm.status)
+    ticker = _Method(bm.ticker)
+    tickers = _Method(bm.tickers)
+    depth = _Method(bm.depth)
+    trades = _Method(bm.trades)
+    candles = _Method(bm.candles)
+    funding_rate = _Method(bm.funding_rate)
+
+
+def _timeout(timeout: httpx.Timeout | int) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+class _Base(V1Methods[K], Generic[K, TransportT, SleepT]):
     """Configuration shared by both clients (no I/O here)."""
 
     def __init__(
         self,
-        base_url: str,
-        auth: Credentials | None,
+        base_url: str = DEFAULT_BASE_URL,
+        auth: Credentials | None = None,
         *,
-        sign_host: str | None,
-        clock: Callable[[], datetime] | None,
-        rate_limiter: TokenBucket | None,
-        retry_rate_limited_gets: int,
+        sign_host: str | None = None,
+        timeout: httpx.Timeout | int = 10,
+        transport: TransportT | None = None,
+        clock: Callable[[], datetime] | None = None,
+        rate_limiter: TokenBucket | None = None,
+        retry_rate_limited_gets: int = 0,
+        sleep: SleepT | None = None,
     ) -> None:
+        """Create the client; no connection is opened yet."""
         if auth is None:
             raise TypeError("auth is required: HmacAuth(...) or Ed25519Auth(...)")
         self._endpoint = _core.Endpoint.from_base_url(base_url, sign_host)
@@ -212,6 +239,24 @@ class _Base:
         self._access_key = auth.access_key
         self.last_response: ApiResponse[Any] | None = None
         """The last successful reply (``tid``, ``rate_limit``); ``None`` before any."""
+        self._connect(transport, _timeout(timeout), sleep)
+        self.v5: V5Methods[K] = V5Methods(self)
+        """The v5 USDT-M trading family (``/v5/*``)."""
+        self.v6: V6Methods[K] = V6Methods(self)
+        """The v6 copy-trading family (``/api/v6/copyTrading/trader/*``)."""
+        self.market: MarketMethods[K] = MarketMethods(self)
+        """Public market data (tickers, book, trades, candles, funding)."""
+
+    def _connect(
+        self, transport: TransportT | None, timeout: httpx.Timeout, sleep: SleepT | None
+    ) -> None:
+        raise NotImplementedError
+
+    def _finish(self, stop: StopIteration) -> ApiResponse[T]:
+        """Keep the reply a finished exchange returned as ``last_response``."""
+        reply: ApiResponse[T] = stop.value
+        self.last_response = reply
+        return reply
 
     @property
     def base_url(self) -> str:
@@ -223,10 +268,6 @@ class _Base:
         return f"{type(self).__name__}(base_url={self.base_url!r}, access_key={self._access_key!r})"
 
 
-def _timeout(timeout: httpx.Timeout | int) -> httpx.Timeout:
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-
-
 def _blocking_sleep(ms: int) -> None:
     time.sleep(ms / 1000)
 
@@ -235,8 +276,8 @@ async def _async_sleep(ms: int) -> None:
     await asyncio.sleep(ms / 1000)
 
 
-class Client(_Base):
-    """Blocking client for the 19 copy-trading endpoints.
+class Client(_Base[Blocking, httpx.BaseTransport, Callable[[int], None]]):
+    """Blocking client for HTX's copy-trading API: v1 methods, ``v5``, ``v6`` and ``market``.
 
     Args:
         base_url: server origin, e.g. ``"http://127.0.0.1:8080"``; any http(s) URL and port.
@@ -252,34 +293,17 @@ class Client(_Base):
         sleep: waits the given milliseconds (tests replace it).
     """
 
-    def __init__(
+    _http: httpx.Client
+    _sleep: Callable[[int], None]
+
+    def _connect(
         self,
-        base_url: str = DEFAULT_BASE_URL,
-        auth: Credentials | None = None,
-        *,
-        sign_host: str | None = None,
-        timeout: httpx.Timeout | int = 10,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], datetime] | None = None,
-        rate_limiter: TokenBucket | None = None,
-        retry_rate_limited_gets: int = 0,
-        sleep: Callable[[int], None] | None = None,
+        transport: httpx.BaseTransport | None,
+        timeout: httpx.Timeout,
+        sleep: Callable[[int], None] | None,
     ) -> None:
-        """Create the client; no connection is opened yet."""
-        super().__init__(
-            base_url,
-            auth,
-            sign_host=sign_host,
-            clock=clock,
-            rate_limiter=rate_limiter,
-            retry_rate_limited_gets=retry_rate_limited_gets,
-        )
         self._sleep = sleep or _blocking_sleep
-        self._http = httpx.Client(transport=transport, timeout=_timeout(timeout))
-        self.v5 = V5Methods(self)
-        """The v5 USDT-M trading family (``/v5/*``)."""
-        self.market = MarketMethods(self)
-        """Public market data (tickers, book, trades, candles, funding)."""
+        self._http = httpx.Client(transport=transport, timeout=timeout)
 
     def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
         """Send a prepared request and return the full reply.
@@ -299,9 +323,10 @@ class Client(_Base):
                 else:
                     result = self._transmit(action.request)
         except StopIteration as done:
-            reply: ApiResponse[T] = done.value
-            self.last_response = reply
-            return reply
+            return self._finish(done)
+
+    def _invoke(self, builder: Callable[..., PreparedRequest[T]], *args: Any, **kwargs: Any) -> T:
+        return self.send(builder(*args, **kwargs)).data
 
     def _transmit(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -326,59 +351,24 @@ class Client(_Base):
         """Close the client."""
         self.close()
 
-    place_order = _SyncMethod(b.place_order)
-    close_order = _SyncMethod(b.close_order)
-    close_all_position = _SyncMethod(b.close_all_position)
-    tpsl_order = _SyncMethod(b.tpsl_order)
-    add_margin = _SyncMethod(b.add_margin)
-    account_transfer = _SyncMethod(b.account_transfer)
-    updated_contract_lever = _SyncMethod(b.updated_contract_lever)
-    query_contract_lever = _SyncMethod(b.query_contract_lever)
-    query_contract = _SyncMethod(b.query_contract)
-    position_list = _SyncMethod(b.position_list)
-    current_positions = _SyncMethod(b.current_positions)
-    position_positions = _SyncMethod(b.position_positions)
-    open_orders = _SyncMethod(b.open_orders)
-    tpsl_open_orders = _SyncMethod(b.tpsl_open_orders)
-    order_total_detail = _SyncMethod(b.order_total_detail)
-    profit_history_details = _SyncMethod(b.profit_history_details)
-    total_profit_history = _SyncMethod(b.total_profit_history)
-    query_followers = _SyncMethod(b.query_followers)
-    remove_follower = _SyncMethod(b.remove_follower)
 
-
-class AsyncClient(_Base):
-    """Asynchronous client for the 19 copy-trading endpoints; same arguments as :class:`Client`.
+class AsyncClient(_Base[Awaiting, httpx.AsyncBaseTransport, Callable[[int], Awaitable[None]]]):
+    """Asynchronous client; same arguments as :class:`Client`, methods are awaited.
 
     ``transport`` is an ``httpx.AsyncBaseTransport`` and ``sleep`` a coroutine function.
     """
 
-    def __init__(
+    _http: httpx.AsyncClient
+    _sleep: Callable[[int], Awaitable[None]]
+
+    def _connect(
         self,
-        base_url: str = DEFAULT_BASE_URL,
-        auth: Credentials | None = None,
-        *,
-        sign_host: str | None = None,
-        timeout: httpx.Timeout | int = 10,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], datetime] | None = None,
-        rate_limiter: TokenBucket | None = None,
-        retry_rate_limited_gets: int = 0,
-        sleep: Callable[[int], Awaitable[None]] | None = None,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: httpx.Timeout,
+        sleep: Callable[[int], Awaitable[None]] | None,
     ) -> None:
-        """Create the client; no connection is opened yet."""
-        super().__init__(
-            base_url,
-            auth,
-            sign_host=sign_host,
-            clock=clock,
-            rate_limiter=rate_limiter,
-            retry_rate_limited_gets=retry_rate_limited_gets,
-        )
         self._sleep = sleep or _async_sleep
-        self._http = httpx.AsyncClient(transport=transport, timeout=_timeout(timeout))
-        self.v5 = AsyncV5Methods(self)
-        """The v5 USDT-M trading family (``/v5/*``)."""
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def send(self, prepared: PreparedRequest[T]) -> ApiResponse[T]:
         """Send a prepared request and return the full reply.
@@ -398,9 +388,12 @@ class AsyncClient(_Base):
                 else:
                     result = await self._transmit(action.request)
         except StopIteration as done:
-            reply: ApiResponse[T] = done.value
-            self.last_response = reply
-            return reply
+            return self._finish(done)
+
+    async def _invoke(
+        self, builder: Callable[..., PreparedRequest[T]], *args: Any, **kwargs: Any
+    ) -> T:
+        return (await self.send(builder(*args, **kwargs))).data
 
     async def _transmit(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -424,23 +417,3 @@ class AsyncClient(_Base):
     ) -> None:
         """Close the client."""
         await self.aclose()
-
-    place_order = _AsyncMethod(b.place_order)
-    close_order = _AsyncMethod(b.close_order)
-    close_all_position = _AsyncMethod(b.close_all_position)
-    tpsl_order = _AsyncMethod(b.tpsl_order)
-    add_margin = _AsyncMethod(b.add_margin)
-    account_transfer = _AsyncMethod(b.account_transfer)
-    updated_contract_lever = _AsyncMethod(b.updated_contract_lever)
-    query_contract_lever = _AsyncMethod(b.query_contract_lever)
-    query_contract = _AsyncMethod(b.query_contract)
-    position_list = _AsyncMethod(b.position_list)
-    current_positions = _AsyncMethod(b.current_positions)
-    position_positions = _AsyncMethod(b.position_positions)
-    open_orders = _AsyncMethod(b.open_orders)
-    tpsl_open_orders = _AsyncMethod(b.tpsl_open_orders)
-    order_total_detail = _AsyncMethod(b.order_total_detail)
-    profit_history_details = _AsyncMethod(b.profit_history_details)
-    total_profit_history = _AsyncMethod(b.total_profit_history)
-    query_followers = _AsyncMethod(b.query_followers)
-    remove_follower = _AsyncMethod(b.remove_follower)

@@ -7,6 +7,10 @@ for every HTX vocabulary field. Each parses with ``from_wire``, which tolerates 
 spec §9.2: numbers sent as strings or as JSON numbers, the ``*_amont`` spellings, ``"null"``
 volumes, ``query_contract`` as strings or objects, ``order_direction`` as ``"open"`` or
 ``1``/``2`` and ``query_id`` as a string or an integer.
+
+The v5 and v6 families' results are the structures of :mod:`copytrade.protocol.v5` and
+:mod:`copytrade.protocol.v6`, re-exported here as the namespaces ``v5`` and ``v6``
+(``models.v5.Order``, ``models.v6.Statistics``: several names repeat v1's, ``Follower`` for one).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from copytrade.protocol import v5, v6
 from copytrade.protocol.copytrading import (
     AggregatePosition,
     ClosedPosition,
@@ -75,6 +80,8 @@ __all__ = [
     "WireFormatError",
     "to_decimal",
     "to_int",
+    "v5",
+    "v6",
 ]
 
 T = TypeVar("T")

@@ -212,7 +212,8 @@ class CopyWave:
 
     ledger: DepthLedger
     settings: ImpactSettings
-    lead_price: Decimal
+    lead_price: Decimal | None
+    """``None`` for closes: no slippage guard holds an exit back (see :meth:`refusal`)."""
     at_ms: int
     _books: dict[str, Book] = field(default_factory=dict)
 
@@ -243,8 +244,13 @@ class CopyWave:
     def refusal(self, follow: Follow, book: Book, volume: Decimal, buy: bool) -> str | None:
         """Return why the slippage guard skips a copy of ``volume`` (``None``: it may go).
 
-        The limit is the stricter of the venue's and the follower's own.
+        The limit is the stricter of the venue's and the follower's own. A wave of closes
+        (no ``lead_price``) refuses nothing: a guard that kept a copy's stop-loss, total
+        stop-loss or liquidation from closing would leave the follower exposed, so HTX-style
+        slippage protection is a guard on opening copies only.
         """
+        if self.lead_price is None:
+            return None
         limits = [x for x in (self.settings.max_slippage, follow.max_slippage) if x is not None]
         limit = min(limits) if limits else None
         return slippage_refusal(book, volume, buy, self.lead_price, limit)
@@ -624,7 +630,7 @@ def close_copies(
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
             if walk:
                 assert wave is not None
-                price = _walk_close(wave, market, copy)
+                price = walk_close(wave, market, copy)
                 settle_copy(
                     account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
                 )
@@ -777,7 +783,7 @@ def _pay_share(
     )
 
 
-def _walk_close(wave: CopyWave, market: Market, copy: SubPosition) -> Decimal:
+def walk_close(wave: CopyWave, market: Market, copy: SubPosition) -> Decimal:
     """Return the price of a copy's market close on the book the wave has left; take it."""
     buy = copy.side is PositionSide.SHORT  # closing a short buys
     fills = match_close(wave.market(market).book, buy, copy.volume, market.mark)

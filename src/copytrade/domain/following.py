@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from copytrade.domain.copytrading import Follow, settle_copy
+from copytrade.domain.copytrading import CopyWave, Follow, settle_copy, walk_close
 from copytrade.domain.enums import CloseType
 from copytrade.domain.margin import div, pnl
 from copytrade.domain.model import Account, SubPosition
@@ -94,11 +94,13 @@ def close_copies_of(
     markets: Mapping[str, Market],
     close_type: CloseType,
     env: Env,
+    wave: CopyWave | None = None,
 ) -> list[SubPosition]:
     """Close ``copies`` (each with its own market order) and share their profits.
 
     The trader's lead positions stay open; each copy's profit share is added to its lead's
-    ``follow_takes`` when the lead is still in ``trader``.
+    ``follow_takes`` when the lead is still in ``trader``. With ``wave`` (market impact on)
+    each close walks the book the earlier fills left; no slippage guard holds an exit back.
 
     Returns:
         The closed copies.
@@ -111,7 +113,10 @@ def close_copies_of(
             if copy.lead_sub_position_id is not None
             else None
         )
-        price = close_price(market, [copy])
+        if wave is not None and wave.settings.enabled:
+            price = walk_close(wave, market, copy)
+        else:
+            price = close_price(market, [copy])
         closed.append(
             settle_copy(
                 follower, copy, price, market, trader, lead, profit_share_ratio, close_type, env
@@ -127,8 +132,9 @@ def apply_own_exits(
     profit_share_ratio: Decimal,
     markets: Mapping[str, Market],
     env: Env,
+    wave: CopyWave | None = None,
 ) -> list[SubPosition]:
-    """Close every copy of the follow whose own TP/SL ratio the marks reach.
+    """Close every copy of the follow whose own TP/SL ratio the marks reach (``wave``: impact).
 
     Returns:
         The copies closed, each with close type 8 (TP) or 9 (SL).
@@ -138,7 +144,7 @@ def apply_own_exits(
         kind = own_exit(follow, copy, markets[copy.contract_code])
         if kind is not None:
             closed += close_copies_of(
-                follower, [copy], trader, profit_share_ratio, markets, kind, env
+                follower, [copy], trader, profit_share_ratio, markets, kind, env, wave
             )
     return closed
 
@@ -150,6 +156,7 @@ def end_follow(
     markets: Mapping[str, Market],
     close_type: CloseType,
     env: Env,
+    wave: CopyWave | None = None,
 ) -> Removal:
     """Close every open copy the follower holds of ``trader`` (spec §8.5, §8.6 Q7).
 
@@ -164,6 +171,7 @@ def end_follow(
         markets,
         close_type,
         env,
+        wave,
     )
     return Removal(follower.uid, closed)
 
@@ -184,6 +192,7 @@ def check_follow_rules(
     realised: Decimal,
     markets: Mapping[str, Market],
     env: Env,
+    wave: CopyWave | None = None,
 ) -> FollowCheck:
     """Apply a follower's own rules after the marks moved: per-copy TP/SL, then total stop-loss.
 
@@ -195,16 +204,17 @@ def check_follow_rules(
         realised: The follower's realised copy PnL of this follow before this check.
         markets: Marks of every contract the copies hold.
         env: Fees, time, ids and the change set.
+        wave: With market impact on, the exits walk the book one after another.
 
     Returns:
         The copies closed (types 8/9, then 10), and ``stopped`` when the total stop-loss was
         reached: the caller ends the follow, so that no later lead fill is copied.
     """
-    closed = apply_own_exits(follow, follower, trader, profit_share_ratio, markets, env)
+    closed = apply_own_exits(follow, follower, trader, profit_share_ratio, markets, env, wave)
     realised += sum((c.profit for c in closed if c.profit is not None), _ZERO)
     if not total_stop_hit(follow, copies_of(follower, trader.uid), realised, markets):
         return FollowCheck(closed, stopped=False)
     removal = end_follow(
-        follower, trader, profit_share_ratio, markets, CloseType.COPY_TOTAL_STOP, env
+        follower, trader, profit_share_ratio, markets, CloseType.COPY_TOTAL_STOP, env, wave
     )
     return FollowCheck(closed + removal.closed, stopped=True)

@@ -39,7 +39,8 @@ class ImpactSettings:
 
     ``copy_order``: ``follow_time`` (who followed first copies first, then by UID) or
     ``shuffle`` (a seeded shuffle per lead position). ``copy_latency_ms``: simulation time
-    between the lead's fill and its copies.
+    between the lead's fill and its copies: the depth comes partly back, and a market's price
+    path moves its mark (the service peeks at the path, ``ServiceContext.markets_at``).
     """
 
     half_life_ms: int = 0

@@ -30,6 +30,9 @@ YEAR_MS = 365 * 24 * 3600 * 1000
 _NORMAL = NormalDist()
 _TWO_64 = 2**64
 MAX_REPLAY_ROWS = 1_000_000
+MAX_PEEK_TICKS = 100_000
+"""A peek ahead (:meth:`PathCursor.ahead`) walks at most this many ticks (a long latency on a
+fast path would otherwise cost seconds per order); past them the mark is the last one reached."""
 
 
 class PathError(ValueError):
@@ -145,19 +148,61 @@ class PathCursor:
         self.start_ms = start_ms
         self.origin = origin
         self.price_tick = price_tick
-        self.exact = origin
-        """The unrounded price of the last tick handed out."""
-        self.ticks = 0
-        """How many ticks were handed out."""
+        self._state: tuple[int, Decimal] = (0, origin)
+        # ticks handed out and the unrounded price of the last one, in one tuple: a reader on
+        # another thread (a command peeking ahead, :meth:`ahead`) never sees one without the other
+
+    @property
+    def ticks(self) -> int:
+        """Return how many ticks were handed out."""
+        return self._state[0]
+
+    @property
+    def exact(self) -> Decimal:
+        """Return the unrounded price of the last tick handed out."""
+        return self._state[1]
+
+    @exact.setter
+    def exact(self, price: Decimal) -> None:
+        self._state = (self._state[0], price)
 
     def next_at(self) -> int | None:
         """Return the simulation time of the next tick (``None``: the path has ended)."""
+        return self._next_at(self.ticks)
+
+    def _next_at(self, ticks: int) -> int | None:
         path = self.path
         if isinstance(path, StochasticPath):
-            return self.start_ms + (self.ticks + 1) * path.tick_ms
-        if isinstance(path, ReplayPath) and self.ticks < len(path.points):
-            return self.start_ms + path.points[self.ticks][0]
+            return self.start_ms + (ticks + 1) * path.tick_ms
+        if isinstance(path, ReplayPath) and ticks < len(path.points):
+            return self.start_ms + path.points[ticks][0]
         return None
+
+    def ahead(self, at_ms: int, limit: int = MAX_PEEK_TICKS) -> Decimal | None:
+        """Return the mark the path reaches by ``at_ms``, without moving the cursor.
+
+        Walks the ticks not handed out yet up to ``at_ms`` (at most ``limit``, the rest are
+        not looked at) on a snapshot of the cursor, so the answer is the price those ticks
+        will set when they are applied: deterministic, whatever thread asks. ``None`` when no
+        tick falls by ``at_ms`` (the mark stays where it is).
+        """
+        ticks, exact = self._state
+        price: Decimal | None = None
+        for _ in range(limit):
+            at = self._next_at(ticks)
+            if at is None or at > at_ms:
+                break
+            ticks, exact = self._advance(ticks, exact)
+            price = exact
+        return None if price is None else self.rounded(price)
+
+    def _advance(self, ticks: int, exact: Decimal) -> tuple[int, Decimal]:
+        path = self.path
+        if isinstance(path, StochasticPath):
+            exact = next_price(path, ticks + 1, exact, self.origin)
+        elif isinstance(path, ReplayPath):
+            exact = path.points[ticks][1]
+        return ticks + 1, exact
 
     def due(self, now_ms: int, limit: int | None = None) -> list[Tick]:
         """Return (and move past) every tick at or before ``now_ms``, at most ``limit``."""
@@ -170,12 +215,7 @@ class PathCursor:
         return out
 
     def _step(self, at_ms: int) -> Tick:
-        path = self.path
-        if isinstance(path, StochasticPath):
-            self.exact = next_price(path, self.ticks + 1, self.exact, self.origin)
-        elif isinstance(path, ReplayPath):
-            self.exact = path.points[self.ticks][1]
-        self.ticks += 1
+        self._state = self._advance(*self._state)
         return Tick(at_ms, self.rounded(self.exact))
 
     def rounded(self, price: Decimal) -> Decimal:

@@ -331,11 +331,15 @@ SPOT = Profile(
 
 
 def _parse_v6(body: Any, http_status: int) -> ParsedEnvelope:
-    """Read a v6 reply: success is the string code ``"0"`` (the gateway shape is an error)."""
-    if isinstance(body, dict) and "status" not in body and str(body.get("code")) == "0":
-        ok = http_status < 400
-        return ParsedEnvelope(ok, 0, body.get("msg"), body.get("data"), None)
-    return parse_envelope(body, http_status)
+    """Read a v6 reply: success is the code ``"0"`` and nothing else (not v5's 200).
+
+    The gateway shape (``status: "error"``) is read as every family's.
+    """
+    env = parse_envelope(body, http_status)
+    if isinstance(body, dict) and "status" not in body:
+        ok = str(body.get("code")) == "0" and http_status < 400
+        return ParsedEnvelope(ok, env.code, env.msg, env.data, None)
+    return env
 
 
 V6_ENVELOPE = Envelope(

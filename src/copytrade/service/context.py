@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from copytrade.service.market import MarketTape
 
 
+PathAhead = Callable[[str, int], Decimal | None]
+"""``(contract_code, at_ms)`` → the mark the market's price path reaches by then (``None``: no
+path, or no tick by then), without moving the path."""
+
+
 def _new_tape() -> MarketTape:
     from copytrade.service.market import MarketTape
 
@@ -60,6 +65,9 @@ class ServiceContext:
     """Market impact on copies (off by default)."""
     depth: DepthLedger = field(default_factory=lambda: DepthLedger(0))
     """Depth fills took from the market maker's book, in this process (see ``set_impact``)."""
+    path_ahead: PathAhead | None = None
+    """Peeks at the price paths (set by the server's market ticker; ``None``: no paths, so a
+    copy latency leaves the marks where they are). See :meth:`markets_at`."""
     pause: Callable[[], None] = field(default=_no_pause)
     """Called by long operations between chunks (``Env.pause``): the store may serve others."""
     _book_cache: dict[tuple[str, Decimal], Market] = field(default_factory=dict)
@@ -88,16 +96,41 @@ class ServiceContext:
         out: dict[str, Market] = {}
         for code, spec in self.contracts.items():
             mark = marks.get(code)
-            if mark is None:
-                continue
-            cached = self._book_cache.get((code, mark))
-            if cached is None:
-                if len(self._book_cache) > 256:
-                    self._book_cache.clear()
-                cached = Market.at(spec, mark)
-                self._book_cache[(code, mark)] = cached
-            out[code] = cached
+            if mark is not None:
+                out[code] = self._market(spec, mark)
         self._last_markets = (dict(marks), out)
+        return out
+
+    def _market(self, spec: ContractSpec, mark: Decimal) -> Market:
+        code = spec.contract_code
+        cached = self._book_cache.get((code, mark))
+        if cached is None:
+            if len(self._book_cache) > 256:
+                self._book_cache.clear()
+            cached = Market.at(spec, mark)
+            self._book_cache[(code, mark)] = cached
+        return cached
+
+    def markets_at(self, markets: dict[str, Market], at_ms: int) -> dict[str, Market]:
+        """Return ``markets`` as the price paths will have moved them by ``at_ms``.
+
+        The copy latency (``impact.copy_latency_ms``): a lead's copies are placed that much
+        later and meet the book quoted around the mark its market's path reaches by then. The
+        paths are peeked, not moved (the ticks are applied when due, as always), and a peek is
+        a pure function of the path's seed and state, so a replay meets the same marks. Without
+        a path (or no tick by ``at_ms``) a market stays as it is; ``markets`` itself comes
+        back when nothing moves.
+        """
+        ahead = self.path_ahead
+        if ahead is None:
+            return markets
+        out = markets
+        for code, market in markets.items():
+            mark = ahead(code, at_ms)
+            if mark is not None and mark != market.mark:
+                if out is markets:
+                    out = dict(markets)
+                out[code] = self._market(market.spec, mark)
         return out
 
     def committed(self, changes: ChangeSet) -> None:
@@ -114,8 +147,13 @@ class ServiceContext:
             self.depth = DepthLedger(settings.half_life_ms)
         self.impact = settings
 
-    def env(self) -> Env:
-        """Return a fresh operation environment (now, ids, empty change set)."""
+    def env(self, now_ms: int | None = None) -> Env:
+        """Return a fresh operation environment (now, ids, empty change set).
+
+        ``now_ms``: the command's simulation time when it is not the clock's (a funding
+        settlement runs at its own time).
+        """
         changes = ChangeSet()
         depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
-        return Env(self.fees, self.clock.now_ms(), self.ids.next_id, changes, depth, self.pause)
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        return Env(self.fees, now, self.ids.next_id, changes, depth, self.pause)

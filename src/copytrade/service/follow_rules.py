@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.copytrading import Follow, check_follow
+from copytrade.domain.copytrading import CopyWave, Follow, check_follow
 from copytrade.domain.enums import CloseType, CopyMode
 from copytrade.domain.errors import InvalidFollowSettings
 from copytrade.domain.following import check_follow_rules
@@ -51,17 +51,40 @@ class RulesOutcome:
     copies_stopped: int = 0
 
 
-def pending_realised(changes: ChangeSet, trader_uid: int) -> dict[int, Decimal]:
+def pending_realised(
+    changes: ChangeSet, trader_uid: int, followers: Mapping[int, Account] | None = None
+) -> dict[int, Decimal]:
     """Return, per follower, the profit of its copies of the trader closed in ``changes``.
 
-    These are not stored yet while the unit of work runs, so ``FollowRepository.realised``
-    does not count them.
+    With the funding its copies of the trader paid or received in ``changes`` (a copy is
+    found among the changed positions or the ``followers``' open ones). These are not stored
+    yet while the unit of work runs, so ``FollowRepository.realised`` does not count them.
     """
     out: dict[int, Decimal] = {}
     for p in changes.positions.values():
         if p.lead_uid == trader_uid and not p.is_open and p.profit is not None:
             out[p.uid] = out.get(p.uid, _ZERO) + p.profit
+    for f in changes.fills:
+        if f.offset != "funding":
+            continue
+        pos = changes.positions.get(f.sub_position_id)
+        if pos is None and followers is not None and f.uid in followers:
+            pos = followers[f.uid].positions.get(f.sub_position_id)
+        if pos is not None and pos.lead_uid == trader_uid:
+            out[f.uid] = out.get(f.uid, _ZERO) - f.fee
     return out
+
+
+def exit_wave(ctx: ServiceContext, env: Env) -> CopyWave | None:
+    """Return the wave a follower's own exits walk (``None``: market impact is off).
+
+    Exits (copy TP/SL, total stop-loss, removal) walk the book the earlier fills left, one
+    after another, at the command's time: they copy no lead, so no copy latency applies, and
+    no slippage guard holds an exit back (``CopyWave.refusal``).
+    """
+    if not ctx.impact.enabled or env.depth is None:
+        return None
+    return CopyWave(env.depth, ctx.impact, None, env.now)
 
 
 def apply_rules(
@@ -74,16 +97,19 @@ def apply_rules(
     markets: Mapping[str, Market],
     env: Env,
     outcome: RulesOutcome,
+    wave: CopyWave | None = None,
 ) -> None:
     """Apply one follow's TP/SL ratios and total stop-loss at the current marks.
 
     ``realised`` is the follow's realised copy PnL so far (stored, plus what this unit of work
     closed). A follow stopped by its total stop-loss is ended here, so no later lead fill is
-    copied.
+    copied. ``wave``: with market impact on, the exits walk the book (:func:`exit_wave`).
     """
     if not follow.watches_marks:
         return
-    check = check_follow_rules(follow, follower, trader, profit_share_ratio, realised, markets, env)
+    check = check_follow_rules(
+        follow, follower, trader, profit_share_ratio, realised, markets, env, wave
+    )
     if check.stopped:
         uow.follows.end(follow.follower_uid, env.now)
         outcome.follows_stopped += 1
@@ -120,13 +146,14 @@ def rules_of_trader(
     ratio = share_ratio(ctx, uow, trader_uid)
     stopping = [f.follower_uid for f in ruled if f.total_stop_loss is not None]
     stored = uow.follows.realised(stopping) if stopping else {}
-    pending = pending_realised(env.changes, trader_uid) if stopping else {}
+    pending = pending_realised(env.changes, trader_uid, followers) if stopping else {}
+    wave = exit_wave(ctx, env)
     for follow in ruled:
         follower = followers.get(follow.follower_uid)
         if follower is not None:
             uid = follow.follower_uid
             realised = stored.get(uid, _ZERO) + pending.get(uid, _ZERO)
-            apply_rules(uow, follow, follower, trader, ratio, realised, markets, env, outcome)
+            apply_rules(uow, follow, follower, trader, ratio, realised, markets, env, outcome, wave)
 
 
 def rules_after_move(
@@ -260,7 +287,8 @@ def change_settings(
             markets = ctx.markets(uow.markets.marks())
             ratio = share_ratio(ctx, uow, follow.trader_uid)
             stored = uow.follows.realised([follower_uid])[follower_uid]
-            apply_rules(uow, follow, follower, trader, ratio, stored, markets, env, outcome)
+            wave = exit_wave(ctx, env)
+            apply_rules(uow, follow, follower, trader, ratio, stored, markets, env, outcome, wave)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)

@@ -10,7 +10,9 @@ a clock moved back restarts it there (nothing is settled for the past).
 Each open position of traders and followers pays or receives ``v × cs × mark × rate``
 (:mod:`copytrade.domain.funding`); the payments are booked in the fills ledger (offset
 ``funding``) and may push an account past its maintenance margin, which is then liquidated
-with its copies, as a mark move would.
+with its copies, as a mark move would (with market impact on, walking the book). Funding
+counts towards a follower's total stop-loss (``FollowRepository.realised``), so the followers'
+rules are applied after each settlement too.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from decimal import Decimal
 
 from copytrade.domain.funding import Settlement, apply_settlement, premium_rate, record_settlement
 from copytrade.domain.funding import settle as settle_positions
-from copytrade.domain.model import ChangeSet, SubPosition
-from copytrade.domain.trading import Env, Market
+from copytrade.domain.model import SubPosition
+from copytrade.domain.trading import Market
 from copytrade.service.context import ServiceContext
+from copytrade.service.follow_rules import rules_after_move
 from copytrade.service.retry import retry_conflicts
 from copytrade.service.sim import liquidate
 
@@ -74,12 +77,16 @@ def settle_funding(ctx: ServiceContext, at_ms: int) -> SettlementSummary | None:
             {code: m.spec.contract_size for code, m in markets.items()},
             at_ms,
         )
-        env = Env(ctx.fees, at_ms, ctx.ids.next_id, ChangeSet())
+        # the settlement's own time; with market impact on, a liquidation it causes walks the
+        # book (and its copies after it) like one a mark move causes
+        env = ctx.env(at_ms)
         apply_settlement(settlement, accounts, env.changes)
         record_settlement(settlement, env.changes, ctx.ids.next_id)
         liquidated = 0
         for uid in sorted({p.uid for p in settlement.payments}):
             liquidated += liquidate(ctx, uow, accounts[uid], markets, env)
+        # funding counts towards a follower's total stop-loss: it may be reached now
+        rules_after_move(ctx, uow, accounts, markets, env)
         uow.admin.set_meta(SETTLED_KEY, str(at_ms))
         uow.accounts.save(env.changes)
         uow.commit()

@@ -101,6 +101,8 @@ def open_with_copies(
     Shared by v1's ``place_order`` and v5's ``/v5/trade/order`` (one copy path). With market
     impact on (``ctx.impact``), the lead meets the book earlier fills left and its copies
     walk what it left, one after another (:class:`~copytrade.domain.copytrading.CopyWave`).
+    With a copy latency the copies meet the book around the marks the price paths reach by
+    then (:meth:`ServiceContext.markets_at`).
     Returns the order, the copies made and skipped, and the fan-out's size and duration.
     """
     quoted = markets[req.contract_code]
@@ -123,19 +125,47 @@ def open_with_copies(
         lead = trader.positions[order.sub_position_id]
         follows, followers = uow.accounts.followers_of(trader.uid)
         if follows:
-            guarded = impact.max_slippage is not None or any(
-                f.max_slippage is not None for f in follows
-            )
-            wave = None
-            if (depth is not None or guarded) and order.avg_price is not None:
-                at = env.now + impact.copy_latency_ms if depth is not None else env.now
-                wave = CopyWave(depth or DepthLedger(0), impact, order.avg_price, at)
+            at = env.now + impact.copy_latency_ms
+            later = copy_markets(ctx, markets, env.now, at)
+            wave = open_wave(ctx, env, follows, order.avg_price, at)
             started = perf_counter()
             copies, skipped = copy_open(
-                lead, order.filled, follows, followers, quoted, markets, env, wave
+                lead, order.filled, follows, followers, later[req.contract_code], later, env, wave
             )
             fan_out = (len(follows), perf_counter() - started)
     return order, copies, skipped, fan_out
+
+
+def copy_markets(
+    ctx: ServiceContext, markets: dict[str, Market], now_ms: int, at_ms: int
+) -> dict[str, Market]:
+    """Return the markets a command's copies meet at ``at_ms``.
+
+    Later than ``now_ms`` (a copy latency), the price paths may have moved the marks by then
+    (``ServiceContext.markets_at``).
+    """
+    return ctx.markets_at(markets, at_ms) if at_ms > now_ms else markets
+
+
+def open_wave(
+    ctx: ServiceContext,
+    env: Env,
+    follows: list[Follow],
+    lead_price: Decimal | None,
+    at_ms: int,
+) -> CopyWave | None:
+    """Return the wave an open's copies walk (``None``: no impact and no slippage guard).
+
+    Used by lead market orders and by resting lead orders a mark move fills
+    (``sim.set_price``): their copies are market orders either way, walking the book and
+    held to the slippage guards against the lead's fill price.
+    """
+    impact = ctx.impact
+    depth = env.depth if impact.enabled else None
+    guarded = impact.max_slippage is not None or any(f.max_slippage is not None for f in follows)
+    if (depth is None and not guarded) or lead_price is None:
+        return None
+    return CopyWave(depth or DepthLedger(0), impact, lead_price, at_ms)
 
 
 def report_open(ctx: ServiceContext, env: Env, fan_out: FanOut) -> None:
@@ -155,11 +185,16 @@ def close_with_copies(
     markets: dict[str, Market],
     close_type: CloseType,
     env: Env,
+    *,
+    paths_move: bool = True,
 ) -> CloseResult:
     """Close ``positions`` of one key at market, then every follower copy of the lead ones.
 
     With market impact on, the lead's close meets the book earlier fills left and the copies
-    close one after another on what it left.
+    close one after another on what it left. With a copy latency the copies close at the
+    marks the price paths reach by then, unless ``paths_move`` is false: a close a mark move
+    triggered (TP/SL, liquidation) runs inside that move, whose clock may be a catch-up's
+    target rather than the tick's time, so its copies meet the mark that triggered it.
     """
     wave = _close_wave(ctx, positions, env) if ctx.impact.enabled and env.depth else None
     if wave is not None:
@@ -178,10 +213,12 @@ def close_with_copies(
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         leads = [p for p in closed if p.lead_uid is None]
         started = perf_counter()
+        at = env.now + ctx.impact.copy_latency_ms
+        later = copy_markets(ctx, markets, env.now, at) if paths_move else markets
         if wave is not None:
-            wave.at_ms = env.now + ctx.impact.copy_latency_ms
+            wave.at_ms = at
             wave.forget_books()
-        copies = close_copies(leads, trader, ratio, followers, markets, close_type, env, wave)
+        copies = close_copies(leads, trader, ratio, followers, later, close_type, env, wave)
         ctx.metrics.fan_out("close", len(followers), perf_counter() - started)
     return CloseResult([p.sub_position_id for p in closed], copies, follows)
 
@@ -189,8 +226,7 @@ def close_with_copies(
 def _close_wave(ctx: ServiceContext, positions: list[SubPosition], env: Env) -> CopyWave:
     """Return the impact wave a close walks (the lead's close now, its copies after)."""
     assert env.depth is not None
-    lead_price = positions[0].open_avg_price  # no guard on closes: the price is not used
-    return CopyWave(env.depth, ctx.impact, lead_price, env.now)
+    return CopyWave(env.depth, ctx.impact, None, env.now)  # no guard holds a close back
 
 
 def _close_and_commit(

@@ -250,7 +250,8 @@ class FollowRepository(Protocol):
         """Return the realised copy PnL of each follower's current follow, as committed.
 
         Per follower: the profit (net of fees) of its copies of its trader closed since the
-        current follow started; 0 for one with no such copy or following no one.
+        current follow started, plus the funding its copies of the trader received (less what
+        they paid) since then, open or closed; 0 for one with no such copy or following no one.
         """
         ...
 

@@ -15,7 +15,7 @@ from copytrade.domain.trading import Env, Market, fill_resting_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 from copytrade.service.follow_rules import check_contracts, rules_after_move
-from copytrade.service.handlers import close_with_copies
+from copytrade.service.handlers import close_with_copies, open_wave
 from copytrade.service.ports import ApiKey, UnitOfWork, User, UserReport
 from copytrade.service.retry import retry_conflicts
 
@@ -189,19 +189,29 @@ def _move_account(
 ) -> None:
     """Apply a mark move to one account: resting fills (copied), TP/SL, then liquidation."""
     before = {p.sub_position_id: p.volume for p in account.positions.values()}
+    first = len(env.changes.fills)
     grown = fill_resting_orders(account, market, env)
     summary["orders_filled"] += len(grown)
     follows, followers = uow.accounts.followers_of(account.uid) if grown else ([], {})
+    # a resting order fills as maker at its limit (no depth taken); its copies are market
+    # orders: with impact on they walk the book, and the slippage guards hold them to the
+    # lead's limit price. They are placed at once at the mark that filled the lead (inside a
+    # mark move the clock may be a catch-up's target, not the tick's time: no path peek).
+    lead_prices = {f.sub_position_id: f.price for f in env.changes.fills[first:]}
+    at = env.now + ctx.impact.copy_latency_ms
     for pos in grown:
         change = pos.volume - before.get(pos.sub_position_id, Decimal(0))
         if follows and pos.lead_uid is None:
-            copy_open(pos, change, follows, followers, market, markets, env)
+            wave = open_wave(ctx, env, follows, lead_prices.get(pos.sub_position_id), at)
+            copy_open(pos, change, follows, followers, market, markets, env, wave)
     for pos in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
         kind = (
             _trigger(pos, market.mark) if pos.contract_code == market.spec.contract_code else None
         )
         if kind is not None:
-            close_with_copies(ctx, uow, account, [pos], market, markets, kind, env)
+            close_with_copies(
+                ctx, uow, account, [pos], market, markets, kind, env, paths_move=False
+            )
             summary["tpsl_triggered"] += 1
     summary["liquidated"] += liquidate(ctx, uow, account, markets, env)
 
@@ -222,7 +232,15 @@ def liquidate(
         _cancel_orders(account, key, env)
         positions = account.open_positions(key)
         result = close_with_copies(
-            ctx, uow, account, positions, markets[key[0]], markets, CloseType.LIQUIDATION, env
+            ctx,
+            uow,
+            account,
+            positions,
+            markets[key[0]],
+            markets,
+            CloseType.LIQUIDATION,
+            env,
+            paths_move=False,
         )
         closed += len(result.closed) + result.copies_closed
     return closed

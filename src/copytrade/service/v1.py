@@ -19,6 +19,7 @@ from copytrade.domain.statistics import TraderStats, closed_lead, profit_totals,
 from copytrade.domain.tpsl import TpslOrder, set_tpsl, tpsl_orders
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
+from copytrade.service.follow_rules import exit_wave
 from copytrade.service.ports import Page, UnitOfWork
 from copytrade.service.retry import retry_conflicts
 
@@ -219,10 +220,13 @@ def remove_follower(ctx: ServiceContext, uid: int, follower_uid: int) -> int:
         ratio = user.profit_share_ratio if user else ctx.default_profit_share_ratio
         markets = ctx.markets(_marks(uow))
         env = ctx.env()
-        removal = end_follow(follower, trader, ratio, markets, CloseType.UNFOLLOW, env)
+        removal = end_follow(
+            follower, trader, ratio, markets, CloseType.UNFOLLOW, env, exit_wave(ctx, env)
+        )
         uow.follows.end(follower_uid, env.now)
         _save(uow, env.changes)
         uow.commit()
+    ctx.committed(env.changes)  # the depth the closes took joins the ledger
     return len(removal.closed)
 
 

@@ -22,6 +22,7 @@ from copytrade.domain.model import ProfitShare
 from copytrade.domain.statistics import ProfitPoint, closed_lead, daily_pnl, win_rate
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
+from copytrade.service.follow_rules import exit_wave
 from copytrade.service.ports import ApiKey, FollowerRow, Page
 from copytrade.service.queries import with_copy_equity
 from copytrade.service.retry import retry_conflicts
@@ -245,10 +246,13 @@ def remove_followers(
             for follower_uid in mine:
                 follower = accounts[follower_uid]
                 ratio = user.profit_share_ratio
-                end_follow(follower, trader, ratio, markets, CloseType.UNFOLLOW, env)
+                end_follow(
+                    follower, trader, ratio, markets, CloseType.UNFOLLOW, env, exit_wave(ctx, env)
+                )
                 uow.follows.end(follower_uid, env.now)
             uow.accounts.save(env.changes)
             uow.commit()
+            ctx.committed(env.changes)  # the depth the closes took joins the ledger
     return done
 
 

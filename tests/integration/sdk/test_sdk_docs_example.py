@@ -44,3 +44,24 @@ def test_documented_example_runs_against_the_server(
     assert "open " in out
     assert "closed " in out
     assert trader["secret_key"] not in out
+
+
+def test_documented_v5_v6_example_runs_against_the_server(
+    live_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = REPO / "docs" / "sdk.md"
+    trader = live_server.create_user("trader", balance="100000")
+    follower = live_server.create_user("follower", balance="50000")
+    live_server.follow(follower["uid"], trader["uid"], "1")
+    monkeypatch.setenv("COPYTRADE_BASE_URL", live_server.base_url)
+    monkeypatch.setenv("COPYTRADE_ACCESS_KEY", trader["access_key"])
+    monkeypatch.setenv("COPYTRADE_SECRET_KEY", trader["secret_key"])
+    code = compile(extract_example(doc, "# example: sdk-v5-v6"), str(doc), "exec")
+
+    exec(code, {"__name__": "__example__"})
+
+    out = capsys.readouterr().out
+    assert "take profit " in out
+    assert out.count("follower ") == 1
+    assert "followers now 1" in out
+    assert live_server.user(follower["uid"])["positions"] == []  # the copy closed with the lead

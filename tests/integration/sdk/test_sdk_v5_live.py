@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 
-from copytrade.client import Client, HmacAuth, InsufficientFunds, OrderNotFound
+from copytrade.client import BadRequest, Client, HmacAuth, InsufficientFunds, OrderNotFound
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.enums import MarginMode, PositionSide
 from copytrade.testing.server import LiveServer
 
 
 @pytest.fixture
-def lead(live_server: LiveServer) -> Iterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
+def lead(
+    live_server: LiveServer, restore_marks: None
+) -> Iterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
     """A trader's v5 client, the trader and one follower copying at ratio 2."""
     trader = live_server.create_user("trader", balance="100000")
     follower = live_server.create_user("follower", balance="50000")
@@ -103,3 +105,60 @@ def test_market_methods_return_the_declared_structures(
     assert candles[-1].vol >= 2
     (rate,) = client.market.funding_rate(contract_code="ETH-USDT")
     assert rate.next_funding_time - rate.funding_time == 8 * 3600 * 1000
+
+
+def test_v5_order_history_position_mode_and_take_profit_methods(
+    live_server: LiveServer, lead: tuple[Client, dict[str, Any], dict[str, Any]]
+) -> None:
+    client, _trader, follower = lead
+    assert client.v5.set_position_mode(position_mode="single_side").position_mode == "single_side"
+    assert client.v5.get_position_mode().position_mode == "single_side"
+    assert client.v5.set_position_mode(position_mode="dual_side").position_mode == "dual_side"
+    resting = client.v5.place_order(
+        contract_code="BTC-USDT", side="buy", volume=Decimal(1), type="limit", price=Decimal(1000)
+    )
+    client.v5.cancel_order(contract_code="BTC-USDT", order_id=resting.order_id)
+    client.v5.place_order(contract_code="BTC-USDT", side="buy", volume=Decimal(2))
+    cancelled = client.v5.order_history(contract_code="BTC-USDT", states=["canceled"])
+    assert [(o.order_id, o.state) for o in cancelled] == [(resting.order_id, "canceled")]
+    filled = client.v5.order_history(contract_code="BTC-USDT", states=["filled"])
+    assert [(o.side, o.volume, o.state) for o in filled] == [("buy", Decimal(2), "filled")]
+
+    with pytest.raises(BadRequest) as refused:  # only while flat (spec §6.15)
+        client.v5.set_position_mode(position_mode="single_side")
+    assert refused.value.code == 1067
+
+    (position,) = client.v5.positions(contract_code="BTC-USDT")
+    take = (position.mark_price * Decimal("1.2")).quantize(Decimal(1))
+    (ack,) = client.v5.place_algo_order(
+        contract_code="BTC-USDT", side="sell", type="tp", tp_trigger_price=take
+    )
+    (armed,) = client.v5.algo_open_orders(contract_code="BTC-USDT")
+    assert (armed.algo_id, armed.type, armed.position_side, armed.tp_trigger_price) == (
+        ack.algo_id,
+        "tp",
+        "long",
+        take,
+    )
+    live_server.set_price("BTC-USDT", take + 100)  # the take profit fires, copies close too
+    assert client.v5.positions() == ()
+    assert live_server.user(follower["uid"])["positions"] == []
+    assert client.v5.algo_open_orders() == ()
+    (fired,) = client.v5.algo_order_history(contract_code="BTC-USDT", states=["effective"])
+    assert (fired.algo_id, fired.type, fired.state) == (ack.algo_id, "tp", "effective")
+    assert client.v5.algo_order(algo_id=fired.algo_id, type="tp").state == fired.state
+
+
+def test_v5_algo_cancel_reports_each_id(
+    lead: tuple[Client, dict[str, Any], dict[str, Any]],
+) -> None:
+    client = lead[0]
+    client.v5.place_order(contract_code="ETH-USDT", side="sell", volume=Decimal(1))
+    (position,) = client.v5.positions(contract_code="ETH-USDT")
+    stop = (position.mark_price * Decimal("1.1")).quantize(Decimal(1))
+    (ack,) = client.v5.place_algo_order(
+        contract_code="ETH-USDT", side="buy", type="sl", sl_trigger_price=stop
+    )
+    done = client.v5.cancel_algo_orders(contract_code="ETH-USDT", algo_ids=[ack.algo_id, "42"])
+    assert [(c.algo_id, c.code) for c in done] == [(ack.algo_id, 200), ("42", 1017)]
+    assert client.v5.algo_open_orders(contract_code="ETH-USDT") == ()

@@ -139,3 +139,30 @@ def test_merging_refuses_what_cannot_change(changes: dict[str, object], field: s
     with pytest.raises(InvalidFollowSettings) as refused:
         merged(BASE, changes)
     assert refused.value.field == field
+
+
+def test_funding_paid_on_copies_counts_towards_the_total_stop_and_can_reach_it() -> None:
+    """Each settlement charges the long copy ~12 USDT; the second takes it past −20."""
+    from copytrade.domain.funding import FundingConfig
+    from copytrade.service.funding import settle_funding
+
+    ctx = make_ctx()
+    trader, follower = _pair(ctx, total_stop_loss=D(20))
+    handlers.place_order(ctx, trader, buy("10", mode=MarginMode.CROSS, lever=5))
+    ctx.funding = FundingConfig(mode="rate", default_rate=D("0.02"))
+    now = ctx.clock.now_ms()
+
+    first = settle_funding(ctx, now + 1)
+    assert first is not None
+    with ctx.admin() as uow:
+        realised = uow.follows.realised([follower])[follower]
+    with ctx.reads() as reads:
+        funded = [f for f in reads.user_report(follower).fills if f.offset == "funding"]
+    (payment,) = funded
+    assert payment.fee > 10  # the long copy paid
+    assert realised == -payment.fee  # no copy closed yet: funding is all that is realised
+    assert _following(ctx, follower) is not None  # about −12.5 with the open fee: not yet
+
+    settle_funding(ctx, now + 2)  # about −25: past the total stop
+    assert _following(ctx, follower) is None
+    assert _closed_types(ctx, follower) == [CloseType.COPY_TOTAL_STOP]

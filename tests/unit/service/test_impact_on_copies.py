@@ -219,3 +219,95 @@ def test_depth_a_command_takes_reaches_the_shared_book_only_when_it_commits() ->
     done.depth.take("ETH-USDT", True, [Fill(price, D(300))], done.now)
     ctx.committed(done.changes)
     assert ctx.depth.outstanding("ETH-USDT", True, price, done.now) == 300
+
+
+def _resting_lead(ctx: ServiceContext, followers: int) -> tuple[int, list[int]]:
+    """A trader with a resting buy of 1000 BTC at 59000 and ``followers`` copying 1:1."""
+    trader = sim.create_user(ctx, "trader", D(10**9)).uid
+    uids = []
+    for _ in range(followers):
+        uid = sim.create_user(ctx, "follower", D(10**9)).uid
+        sim.follow(ctx, uid, trader, D(1))
+        uids.append(uid)
+    handlers.place_order(ctx, trader, buy("1000", price="59000"))
+    return trader, uids
+
+
+def _copy_prices(ctx: ServiceContext, uids: list[int]) -> list[D]:
+    with ctx.uow() as uow:
+        accounts = uow.accounts.get_many(uids)
+    return [p.open_avg_price for uid in uids for p in accounts[uid].positions.values()]
+
+
+def test_copies_of_a_resting_fill_walk_the_book_and_the_guard_holds_them_to_the_limit() -> None:
+    # at a mark of 58994 the best ask is 58999.9 (1000 contracts a level, 5.9 apart): the
+    # lead's resting buy fills as maker at 59000, the copies buy at market one level after
+    # another: 58999.9 (better than the lead), 59005.8 (1 bp worse), then 2 and 3 bp worse
+    ctx = make_ctx()
+    ctx.set_impact(ImpactSettings(half_life_ms=60_000, max_slippage=D("0.00015")))
+    _, uids = _resting_lead(ctx, 4)
+    assert sim.set_price(ctx, "BTC-USDT", D(58994))["orders_filled"] == 1
+    assert _copy_prices(ctx, uids) == [D("58999.9"), D("59005.8")]
+    with ctx.reads() as reads:
+        skipped = [k.reason for uid in uids for k in reads.user_report(uid).skipped_copies]
+    assert skipped == [SkipReason.SLIPPAGE, SkipReason.SLIPPAGE]
+
+    plain = make_ctx()  # impact off: every copy meets the fresh book
+    _, uids = _resting_lead(plain, 4)
+    sim.set_price(plain, "BTC-USDT", D(58994))
+    assert _copy_prices(plain, uids) == [D("58999.9")] * 4
+
+
+def _closed(ctx: ServiceContext, uids: list[int]) -> list[D | None]:
+    with ctx.reads() as reads:
+        return [p.close_avg_price for uid in uids for p in reads.user_report(uid).closed_positions]
+
+
+def test_followers_own_stop_losses_walk_the_book_one_after_another() -> None:
+    def run(half_life_ms: int) -> list[D | None]:
+        ctx = make_ctx()
+        ctx.set_impact(ImpactSettings(half_life_ms=half_life_ms))
+        trader = sim.create_user(ctx, "trader", D(10**9)).uid
+        uids = []
+        for _ in range(3):
+            uid = sim.create_user(ctx, "follower", D(10**9)).uid
+            sim.follow_with(ctx, Follow(uid, trader, D(1), sl_ratio=D("0.2")))
+            uids.append(uid)
+        handlers.place_order(ctx, trader, buy("1000", mode=MarginMode.ISOLATED, lever=5))
+        ctx.clock.now += 600_000  # type: ignore[attr-defined]  # the opens' depth is back
+        assert sim.set_price(ctx, "BTC-USDT", D(57500))["copy_exits"] == 3
+        return _closed(ctx, uids)
+
+    walked, fresh = run(60_000), run(0)
+    assert len(set(fresh)) == 1  # without impact every exit meets the same bid
+    assert walked[0] == fresh[0]
+    assert walked == sorted(walked, reverse=True)  # each sale one level further down
+    assert len(set(walked)) == 3
+
+
+def test_a_liquidation_funding_causes_walks_the_book_with_its_copies() -> None:
+    from copytrade.domain.funding import FundingConfig
+    from copytrade.service.funding import settle_funding
+
+    def run(half_life_ms: int) -> list[D | None]:
+        ctx = make_ctx()
+        ctx.set_impact(ImpactSettings(half_life_ms=half_life_ms))
+        trader = sim.create_user(ctx, "trader", D(10**9)).uid
+        uids = []
+        for _ in range(3):
+            uid = sim.create_user(ctx, "follower", D(10**9)).uid
+            sim.follow(ctx, uid, trader, D(1))
+            uids.append(uid)
+        handlers.place_order(ctx, trader, buy("1000", mode=MarginMode.ISOLATED, lever=50))
+        ctx.clock.now += 600_000  # type: ignore[attr-defined]  # the opens' depth is back
+        ctx.funding = FundingConfig(mode="rate", default_rate=D("0.05"))  # > 2 % margin
+        summary = settle_funding(ctx, ctx.clock.now_ms())
+        assert summary is not None
+        assert summary.liquidated == 4  # the lead and its three copies
+        return _closed(ctx, [trader, *uids])
+
+    walked, fresh = run(60_000), run(0)
+    assert len(set(fresh)) == 1
+    assert walked[0] == fresh[0]  # the lead's sale meets the whole bid
+    assert walked == sorted(walked, reverse=True)
+    assert len(set(walked)) == 4

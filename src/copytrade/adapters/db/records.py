@@ -305,7 +305,10 @@ class SqlFollows:
         )
 
     def realised(self, follower_uids: Sequence[int]) -> dict[int, Decimal]:
-        """Return the realised copy PnL of each follower's current follow (one query a chunk).
+        """Return the realised copy PnL of each follower's current follow (two queries a chunk).
+
+        Funding the follow's copies paid or received counts too (the fills ledger's
+        ``funding`` rows), as it does for the total stop-loss.
 
         Read on the writing connection: on SQLite it writes the rows of the commit group's
         earlier calls first, so their closed copies count too.
@@ -329,7 +332,27 @@ class SqlFollows:
             for uid, profit in rows:
                 if profit is not None:
                     out[uid] += Decimal(profit)
+            self._add_funding(out, uids[start : start + _REALISED_CHUNK])
         return out
+
+    def _add_funding(self, out: dict[int, Decimal], uids: Sequence[int]) -> None:
+        """Add the funding the followers' copies of their trader paid (fee > 0) or received."""
+        f, p, fl = t.follows, t.positions, t.fills
+        rows = self._write().execute(
+            select(fl.c.uid, fl.c.fee)
+            .join(p, p.c.sub_position_id == fl.c.sub_position_id)
+            .join(f, and_(f.c.follower_uid == fl.c.uid, f.c.active.is_(True)))
+            .where(
+                and_(
+                    fl.c.uid.in_(uids),
+                    fl.c.offset == "funding",
+                    p.c.lead_uid == f.c.trader_uid,
+                    fl.c.ts >= f.c.started_at,
+                )
+            )
+        )
+        for uid, fee in rows:
+            out[uid] -= Decimal(fee)
 
     def _bump(self, trader_uids: Sequence[int]) -> None:
         """Move the traders' versions on: a copy of their follows kept anywhere expires."""
