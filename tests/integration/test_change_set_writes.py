@@ -238,3 +238,157 @@ def test_a_copy_waves_rows_are_stored_exactly(engine: Engine) -> None:
         tuple(_stored(v) for v in position_values(p)) for p in positions
     ]
     assert rows(engine, t.orders) == [tuple(_stored(v) for v in order_values(o)) for o in orders]
+
+
+def _close(p: SubPosition, n: int) -> None:
+    p.is_open = False
+    p.close_time = 1_800_000_000_000 + n
+    p.close_avg_price = Decimal("61000.5")
+    p.close_fee = Decimal("0.0366")
+    p.profit = Decimal("-1.25") if n % 2 else Decimal("2.000000000000000001")
+    p.close_type = CloseType.CLOSE_ALL
+    p.tp_trigger_price = p.sl_trigger_price = None
+
+
+@pytest.mark.parametrize("count", [1, 300])
+def test_close_only_positions_are_stored_exactly(engine: Engine, count: int) -> None:
+    """Positions a change set marks close-only (``ChangeSet.closed``) are written with just the
+    close's columns (SQLite a narrow UPDATE, PostgreSQL one statement or COPY into a stage):
+    the rows read back are the closed positions, tp and sl cleared, nothing else touched."""
+    owner = UIDS[0]
+    opened = [
+        position(
+            1_000 + i,
+            owner,
+            **({"tp_trigger_price": Decimal("70000.5")} if i % 7 == 0 else {}),
+            **({"sl_trigger_price": Decimal("50000")} if i % 3 == 0 else {}),
+        )
+        for i in range(count)
+    ]
+    changes = ChangeSet()
+    changes.touch(Account(owner, Decimal("1")))
+    for p in opened:
+        changes.save_position(p, new=True)
+    persist(engine, changes, [owner])
+
+    changes = ChangeSet()
+    changes.touch(Account(owner, Decimal("2")))
+    for n, p in enumerate(opened):
+        _close(p, n)
+        changes.save_position(p)
+        changes.closed.add(p.sub_position_id)
+    persist(engine, changes, [owner])
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in opened
+    ]
+
+
+def test_a_commit_group_closes_rows_written_earlier_in_it(tmp_path: Path) -> None:
+    """SQLite merges a commit group's rows: a close-only row after a whole row of the same
+    position (new or updated earlier in the group) becomes the whole closed row; a whole row
+    after a close-only one replaces it."""
+    made = make_engine(f"sqlite:///{tmp_path / 'group.db'}")
+    migrate(made)
+    owner = UIDS[0]
+    with made.begin() as conn:
+        conn.execute(t.accounts.insert(), [{"uid": owner, "balance": Decimal(1), "version": 0}])
+    old = [position(1, owner, tp_trigger_price=Decimal("7")), position(2, owner)]
+    first = ChangeSet()
+    for p in old:
+        first.save_position(p, new=True)
+    with made.begin() as conn:
+        write_rows(conn, ChangeRows.of(first))
+
+    def step(*saves: tuple[SubPosition, bool, bool]) -> ChangeRows:
+        changes = ChangeSet()
+        for p, new, close_only in saves:
+            changes.save_position(p, new=new)
+            if close_only:
+                changes.closed.add(p.sub_position_id)
+        return ChangeRows.of(changes)
+
+    fresh = position(3, owner, sl_trigger_price=Decimal("1"))
+    old[0].volume = Decimal("0.5")  # changed earlier in the group, then closed
+    group = step((fresh, True, False), (old[0], False, False))
+    for n, p in enumerate((fresh, *old)):
+        _close(p, n)
+    group.merge(step((fresh, False, True), (old[0], False, True), (old[1], False, True)))
+    assert set(group.closed) == {2}  # the others were whole rows already
+    assert group.new_positions == {3}
+    old[1].follow_takes = Decimal("0.25")  # a whole row after the close-only one
+    group.merge(step((old[1], False, False)))
+    assert set(group.closed) == set()
+    with made.begin() as conn:
+        write_rows(conn, group)
+    try:
+        assert rows(made, t.positions) == [
+            tuple(_stored(v) for v in position_values(p)) for p in (*old, fresh)
+        ]
+    finally:
+        made.dispose()
+
+
+def test_many_records_with_shared_columns_are_stored_exactly(engine: Engine) -> None:
+    """Hundreds of fills, skips and profit shares repeating most columns (a fan-out's): SQLite
+    writes the repeated ones as literals (quotes and backslashes included), each row is stored
+    exactly."""
+    owner = UIDS[0]
+    changes = ChangeSet()
+    changes.touch(Account(owner, Decimal("1")))
+    changes.fills.extend(
+        FillRecord(
+            9_000 + n,
+            owner,
+            None,
+            100 + n,
+            "BTC-USDT",
+            PositionSide.SHORT,
+            "close",
+            Decimal("61000.50"),
+            Decimal("2") if n % 5 else Decimal("3"),
+            Decimal("0.0366"),
+            Liquidity.TAKER,
+            1_800_000_000_000,
+        )
+        for n in range(300)
+    )
+    detail = "below 'min' \\ \"0.01\""
+    changes.skips.extend(
+        CopySkipped(
+            20_000 + n,
+            owner,
+            UIDS[1],
+            100,
+            "BTC-USDT",
+            MarginMode.CROSS,
+            PositionSide.LONG,
+            Decimal("0.5"),
+            SkipReason.BELOW_MINIMUM,
+            detail,
+            5,
+        )
+        for n in range(300)
+    )
+    changes.profit_shares.extend(
+        ProfitShare(30_000 + n, owner, UIDS[1], 100, Decimal("0.10"), "USDT", 6) for n in range(300)
+    )
+    persist(engine, changes, [owner])
+    fills = rows(engine, t.fills)
+    assert [(r[0], r[2], r[6], str(r[7]), str(r[8]), str(r[9]), r[11]) for r in fills] == [
+        (
+            9_000 + n,
+            None,
+            "close",
+            "61000.50",
+            "3" if n % 5 == 0 else "2",
+            "0.0366",
+            1_800_000_000_000,
+        )
+        for n in range(300)
+    ]
+    assert [(r[0], r[9]) for r in rows(engine, t.copy_skips)] == [
+        (20_000 + n, detail) for n in range(300)
+    ]
+    assert [(r[0], str(r[4])) for r in rows(engine, t.profit_shares)] == [
+        (30_000 + n, "0.10") for n in range(300)
+    ]

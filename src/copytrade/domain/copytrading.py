@@ -34,8 +34,8 @@ from copytrade.domain.impact import (
     deplete,
     slippage_refusal,
 )
-from copytrade.domain.instruments import FeeSchedule
-from copytrade.domain.margin import div, notional, to_money
+from copytrade.domain.instruments import ContractSpec, FeeSchedule
+from copytrade.domain.margin import div, fee, notional, pnl, to_money
 from copytrade.domain.matching import Fill, match_close, match_open, reference_price, vwap
 from copytrade.domain.model import (
     Account,
@@ -620,26 +620,174 @@ def close_copies(
     leads = {p.sub_position_id: p for p in lead_positions}
     closed = 0
     # The market maker re-quotes at once, so every copy's market order meets the same book:
-    # one price per (contract, side, volume), computed once for thousands of equal copies.
+    # one price per (contract, side, volume), computed once for thousands of equal copies, and
+    # one set of close figures per equal copy (see close_figures).
     prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
+    figures: dict[tuple[object, ...], CloseFigures] = {}
+    walk = wave is not None and wave.settings.enabled
     pause = env.pause
     for n, account in enumerate(followers.values(), 1):
         if not n % PAUSE_EVERY:
             pause()
         copies = [p for p in account.positions.values() if p.lead_sub_position_id in leads]
-        for copy in sorted(copies, key=lambda p: p.sub_position_id):
+        if len(copies) > 1:
+            copies.sort(key=lambda p: p.sub_position_id)
+        for copy in copies:
             market = markets[copy.contract_code]
-            key = (copy.contract_code, copy.side, copy.volume)
-            if wave is not None and wave.settings.enabled:
-                price = walk_close(wave, market, copy)
-            else:
-                price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
             lead = leads[copy.lead_sub_position_id]  # type: ignore[index]
-            settle_copy(
-                account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
-            )
+            if walk:
+                assert wave is not None
+                price = walk_close(wave, market, copy)
+                settle_copy(
+                    account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
+                )
+            else:
+                key = (copy.contract_code, copy.side, copy.volume)
+                price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
+                same = _figures_key(copy, price)
+                done = figures.get(same)
+                if done is None:
+                    done = figures[same] = close_figures(
+                        copy, price, market.spec, env.fees, profit_share_ratio
+                    )
+                settle_copy_as(account, copy, price, done, trader, lead, close_type, env)
             closed += 1
     return closed
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFigures:
+    """What closing one copy at market does, the same for every copy equal in what it uses.
+
+    Exactly :func:`settle_copy`'s arithmetic (:func:`~copytrade.domain.trading.close_position`
+    and the profit share), computed once per :func:`_figures_key` for a whole fan-out.
+    """
+
+    close_fee: Decimal
+    profit: Decimal
+    credit: Decimal  # added to the follower's wallet by the close
+    share: Decimal | None  # the trader's profit share (``None``: none is paid)
+
+
+def close_figures(
+    copy: SubPosition, price: Decimal, spec: ContractSpec, fees: FeeSchedule, ratio: Decimal
+) -> CloseFigures:
+    """Return what closing ``copy`` at ``price`` does (see :class:`CloseFigures`)."""
+    cs = spec.contract_size
+    close_fee = to_money(fee(copy.volume, cs, price, fees.taker))
+    gross = to_money(pnl(copy.side, copy.open_avg_price, price, copy.volume, cs))
+    if copy.margin_mode is MarginMode.ISOLATED:
+        credit = copy.position_margin + gross - close_fee
+        if credit < 0:
+            gross -= credit  # the shortfall beyond the margin is absorbed, not realised
+            credit = _ZERO
+    else:
+        credit = gross - close_fee
+    profit = gross - copy.open_fee - close_fee
+    share = to_money(profit * ratio) if profit > 0 and ratio > 0 else None
+    return CloseFigures(close_fee, profit, credit, share)
+
+
+def _figures_key(copy: SubPosition, price: Decimal) -> tuple[object, ...]:
+    """Return what :func:`close_figures` depends on.
+
+    The fee and the gross PnL are truncated at 18 decimals, so the volume and open price count
+    by value; the open fee and the margin are added to them as they are, so they count by their
+    text (beyond 18 decimals, equal values written differently give sums written differently).
+    """
+    isolated = copy.margin_mode is MarginMode.ISOLATED
+    return (
+        copy.contract_code,
+        copy.side,
+        isolated,
+        copy.volume,
+        copy.open_avg_price,
+        str(copy.open_fee),
+        str(copy.position_margin) if isolated else None,
+        price,
+    )
+
+
+def settle_copy_as(
+    follower: Account,
+    copy: SubPosition,
+    price: Decimal,
+    done: CloseFigures,
+    trader: Account,
+    lead: SubPosition | None,
+    close_type: CloseType,
+    env: Env,
+) -> None:
+    """Close ``copy`` at ``price`` as :func:`close_figures` computed it; pay the share.
+
+    The same wallets, position fields, fill and profit share as :func:`settle_copy`, with the
+    same ids in the same order.
+    """
+    changes = env.changes
+    position_id = copy.sub_position_id
+    follower.balance += done.credit
+    copy.is_open = False
+    copy.close_time = env.now
+    copy.close_avg_price = price
+    copy.close_fee = done.close_fee
+    copy.profit = done.profit
+    copy.close_type = close_type
+    copy.tp_trigger_price = None
+    copy.sl_trigger_price = None
+    follower.positions.pop(position_id, None)
+    changes.accounts[follower.uid] = follower
+    positions = changes.positions
+    if position_id in positions:
+        changes.save_position(copy)
+    else:  # ChangeSet.save_position, then the close-only mark
+        positions[position_id] = copy
+        changes.closed.add(position_id)
+    changes.fills.append(
+        FillRecord(
+            env.next_id(),
+            follower.uid,
+            None,
+            position_id,
+            copy.contract_code,
+            copy.side,
+            "close",
+            price,
+            copy.volume,
+            done.close_fee,
+            Liquidity.TAKER,
+            env.now,
+        )
+    )
+    share = done.share
+    if share is not None:
+        _pay_share(follower, copy, trader, lead, share, env)
+
+
+def _pay_share(
+    follower: Account,
+    copy: SubPosition,
+    trader: Account,
+    lead: SubPosition | None,
+    share: Decimal,
+    env: Env,
+) -> None:
+    follower.balance -= share
+    trader.balance += share
+    env.changes.touch(trader)
+    if lead is not None:
+        lead.follow_takes += share
+        env.changes.save_position(lead)
+    env.changes.profit_shares.append(
+        ProfitShare(
+            env.next_id(),
+            trader.uid,
+            follower.uid,
+            copy.lead_sub_position_id if copy.lead_sub_position_id is not None else 0,
+            share,
+            "USDT",
+            env.now,
+        )
+    )
 
 
 def walk_close(wave: CopyWave, market: Market, copy: SubPosition) -> Decimal:
@@ -681,25 +829,11 @@ def settle_copy(
     Returns:
         The closed copy.
     """
+    only_closed = copy.sub_position_id not in env.changes.positions
     done = close_position(follower, copy, price, market.spec, close_type, env)
+    if only_closed:
+        env.changes.closed.add(copy.sub_position_id)
     profit = done.profit if done.profit is not None else _ZERO
     if profit > 0 and profit_share_ratio > 0:
-        share = to_money(profit * profit_share_ratio)  # exact in both wallets
-        follower.balance -= share
-        trader.balance += share
-        env.changes.touch(trader)
-        if lead is not None:
-            lead.follow_takes += share
-            env.changes.save_position(lead)
-        env.changes.profit_shares.append(
-            ProfitShare(
-                env.next_id(),
-                trader.uid,
-                follower.uid,
-                copy.lead_sub_position_id if copy.lead_sub_position_id is not None else 0,
-                share,
-                "USDT",
-                env.now,
-            )
-        )
+        _pay_share(follower, copy, trader, lead, to_money(profit * profit_share_ratio), env)
     return done

@@ -262,6 +262,9 @@ class ChangeSet:
     order_tags: list[OrderTag] = field(default_factory=list)
     modes: dict[int, bool] = field(default_factory=dict)
     """Accounts whose position mode changed: uid -> one-way."""
+    closed: set[int] = field(default_factory=set)
+    """Positions in ``positions`` whose only change is their close (the close fields, tp and sl
+    cleared): a store may write just those columns. Any later ``save_position`` drops the id."""
 
     def touch(self, account: Account) -> None:
         """Mark an account's wallet as changed."""
@@ -270,6 +273,8 @@ class ChangeSet:
     def save_position(self, position: SubPosition, *, new: bool = False) -> None:
         """Record a position to insert (``new``) or update."""
         self.positions[position.sub_position_id] = position
+        if self.closed:
+            self.closed.discard(position.sub_position_id)
         if new:
             self.new_positions.add(position.sub_position_id)
 

@@ -198,10 +198,13 @@ def rules_after_close(
     usual case) nothing more is read.
     """
     outcome = RulesOutcome()
+    watching = [f.follower_uid for f in follows if f.watches_marks]
+    if not watching:
+        return outcome
     touched = {
         p.uid for p in env.changes.positions.values() if p.lead_uid == trader_uid and not p.is_open
     }
-    if any(f.watches_marks and f.follower_uid in touched for f in follows):
+    if not touched.isdisjoint(watching):
         rules_of_trader(ctx, uow, trader_uid, touched, markets, env, outcome)
     return outcome
 

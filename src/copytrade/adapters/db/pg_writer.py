@@ -9,7 +9,7 @@ gets its version moved on, so that other processes' kept copies of it expire
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -19,6 +19,8 @@ from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.pgwrite import OneStatement
 from copytrade.adapters.db.records import upsert
 from copytrade.adapters.db.rows import (
+    CLOSED_COLUMNS,
+    closed_values,
     fill_values,
     order_values,
     position_values,
@@ -27,7 +29,7 @@ from copytrade.adapters.db.rows import (
     tag_values,
 )
 from copytrade.adapters.db.sql import columns, driver, executemany, insert_sql, mutable, update_sql
-from copytrade.domain.model import Account, ChangeSet
+from copytrade.domain.model import Account, ChangeSet, SubPosition
 
 COPY_THRESHOLD = 200
 """From this many rows, a table's writes go through ``COPY`` (one round trip)."""
@@ -93,8 +95,14 @@ def _parts(
         ("update", "accounts", ("balance", "spot", "futures", "version"), "uid", versioned),
         ("bump", "accounts", (), "uid", blind),
     ]
+    positions: Iterable[SubPosition] = changes.positions.values()
+    if changes.closed:  # close-only rows set just what a close changes
+        closed = changes.closed
+        positions = [p for p in positions if p.sub_position_id not in closed]
+        narrow = [(False, None, None, *closed_values(changes.positions[i])) for i in closed]
+        parts.append(("update", "positions", CLOSED_COLUMNS, "sub_position_id", narrow))
     for table, rows, new in (
-        ("positions", map(position_values, changes.positions.values()), changes.new_positions),
+        ("positions", map(position_values, positions), changes.new_positions),
         ("orders", map(order_values, changes.orders.values()), changes.new_orders),
     ):
         cols, setting = columns(table), mutable(table)

@@ -126,6 +126,32 @@ def position_values(p: SubPosition) -> tuple[Any, ...]:
     )
 
 
+CLOSED_COLUMNS = (
+    "is_open",
+    "tp_trigger_price",
+    "sl_trigger_price",
+    "close_time",
+    "close_avg_price",
+    "close_fee",
+    "profit",
+    "close_type",
+)
+"""The ``positions`` columns a close sets (``ChangeSet.closed``): is_open false, tp and sl
+cleared, then the values of :func:`closed_values`."""
+
+
+def closed_values(p: SubPosition) -> tuple[Any, ...]:
+    """Return a closed position's close_time … close_type (columns 17-21), then its key."""
+    return (
+        p.close_time,
+        _text(p.close_avg_price),
+        format(p.close_fee, "f"),
+        _text(p.profit),
+        p.close_type._value_ if p.close_type is not None else None,
+        p.sub_position_id,
+    )
+
+
 def order_values(o: Order) -> tuple[Any, ...]:
     """Return an order's ``orders`` row, in column order, decimals as text (as above)."""
     return (

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from copytrade.adapters.db.rows import (
+    closed_values,
     fill_values,
     order_values,
     position_values,
@@ -41,6 +42,7 @@ class ChangeRows:
 
     __slots__ = (
         "balances",
+        "closed",
         "fills",
         "levers",
         "modes",
@@ -57,6 +59,7 @@ class ChangeRows:
         """Start empty."""
         self.balances: dict[int, tuple[str, str, str]] = {}
         self.positions: dict[int, tuple[Any, ...]] = {}
+        self.closed: dict[int, tuple[Any, ...]] = {}  # close-only rows: see closed_values
         self.new_positions: set[int] = set()
         self.orders: dict[int, tuple[Any, ...]] = {}
         self.new_orders: set[int] = set()
@@ -86,6 +89,12 @@ class ChangeRows:
             else {}
         )
         positions = changes.positions
+        closed = changes.closed
+        if closed:
+            rows.closed = _keyed({i: positions[i] for i in closed}, closed_values, pause)
+            positions = {i: p for i, p in positions.items() if i not in closed}
+        else:
+            rows.closed = {}
         rows.positions = _keyed(positions, position_values, pause) if positions else {}
         rows.new_positions = set(changes.new_positions)
         orders = changes.orders
@@ -106,6 +115,16 @@ class ChangeRows:
     def merge(self, later: ChangeRows) -> None:
         """Fold ``later`` in (its rows replace this one's)."""
         self.balances.update(later.balances)
+        closed = self.closed
+        if closed:
+            for key in later.positions.keys() & closed.keys():
+                del closed[key]
+        for key, narrow in later.closed.items():
+            row = self.positions.get(key)
+            if row is None:
+                closed[key] = narrow
+            else:  # a whole row written earlier in the group: close it in place
+                self.positions[key] = _with_close(row, narrow)
         self.positions.update(later.positions)
         self.new_positions |= later.new_positions
         self.orders.update(later.orders)
@@ -116,6 +135,81 @@ class ChangeRows:
         self.shares.extend(later.shares)
         self.tags.extend(later.tags)
         self.modes.update(later.modes)
+
+
+_MANY = 64
+"""From this many rows, the columns equal in every row are written as literals (see
+:func:`_shared_columns`): binding costs ~0.4 us a column a row (bench/prof_fanout.py), and a
+fan-out's rows mostly repeat the same price, fee, time and kind."""
+
+# A close-only row is closed_values(): the close also sets is_open false and clears tp and sl.
+_CLOSED_SET = '"is_open" = 0, "tp_trigger_price" = NULL, "sl_trigger_price" = NULL'
+_CLOSED_COLUMNS = ("close_time", "close_avg_price", "close_fee", "profit", "close_type")
+
+
+def _write_closed(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Update close-only positions: just the close's columns, the shared ones as literals."""
+    shared = _shared_columns(rows, len(_CLOSED_COLUMNS)) if len(rows) >= _MANY else {}
+    sets = [_CLOSED_SET]
+    for i, name in enumerate(_CLOSED_COLUMNS):
+        sets.append(f'"{name}" = {_sql_literal(shared[i]) if i in shared else "?"}')
+    sql = f'UPDATE positions SET {", ".join(sets)} WHERE "sub_position_id" = ?'  # noqa: S608
+    executemany(conn, sql, _without(rows, shared))
+
+
+def _shared_columns(rows: list[tuple[Any, ...]], count: int) -> dict[int, Any]:
+    """Return the first ``count`` columns holding one value (None, int or str) in every row."""
+    first = rows[0]
+    n = len(rows)
+    shared: dict[int, Any] = {}
+    for i, column in enumerate(zip(*rows, strict=True)):
+        if i >= count:
+            break
+        value = first[i]
+        kind = type(value)
+        # (a column holds one type in every row: no bool among ints, no int among texts)
+        if (value is None or kind is int or kind is str) and column.count(value) == n:
+            shared[i] = value
+    return shared
+
+
+def _without(rows: list[tuple[Any, ...]], shared: dict[int, Any]) -> list[tuple[Any, ...]]:
+    """Return the rows without their ``shared`` columns."""
+    if not shared:
+        return rows
+    kept = [i for i in range(len(rows[0])) if i not in shared]
+    if len(kept) == 1:
+        (only,) = kept
+        return [(row[only],) for row in rows]
+    pick = itemgetter(*kept)
+    return [pick(row) for row in rows]
+
+
+def _sql_literal(value: Any) -> str:
+    """Return ``value`` (None, int or str) as an SQL literal."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _insert_shared(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows, the columns equal in every row as literals."""
+    names = columns(table)
+    shared = _shared_columns(rows, len(names))
+    if not shared:
+        executemany(conn, insert_sql("?", table), rows)
+        return
+    values = ", ".join(_sql_literal(shared[i]) if i in shared else "?" for i in range(len(names)))
+    quoted = ", ".join(f'"{n}"' for n in names)
+    sql = f"INSERT INTO {table} ({quoted}) VALUES ({values})"  # noqa: S608 - our own names
+    executemany(conn, sql, _without(rows, shared))
+
+
+def _with_close(row: tuple[Any, ...], narrow: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Return a whole ``positions`` row with a later close applied."""
+    return (*row[:12], None, None, *row[14:16], False, *narrow[:5], *row[22:])
 
 
 # A new row's columns that hold the same value in every row of a fresh market fill (a copy
@@ -221,34 +315,23 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
             update_sql("?", "accounts", ("balance", "spot", "futures"), "uid"),
             [(*funds, uid) for uid, funds in rows.balances.items()],
         )
+    if rows.closed:
+        _write_closed(conn, list(rows.closed.values()))
     for table, keyed, new in (
         ("positions", rows.positions, rows.new_positions),
         ("orders", rows.orders, rows.new_orders),
     ):
-        if not keyed:
-            continue
-        setting = mutable(table)
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        for key, row in keyed.items():
-            if key in new:
-                inserts.append(row)
-            else:
-                updates.append((*[row[i] for i in setting], key))
-        if inserts:
-            _insert(conn, table, inserts)
-        if updates:
-            cols = columns(table)
-            executemany(
-                conn, update_sql("?", table, tuple(cols[i] for i in setting), cols[0]), updates
-            )
+        if keyed:
+            _write_keyed(conn, table, keyed, new)
     for table, records in (
         ("fills", rows.fills),
         ("copy_skips", rows.skips),
         ("profit_shares", rows.shares),
         ("v5_orders", rows.tags),
     ):
-        if records:
+        if len(records) >= _MANY:
+            _insert_shared(conn, table, records)
+        elif records:
             executemany(conn, insert_sql("?", table), records)
     if rows.levers:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
@@ -258,3 +341,22 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
 
 def _mode(one_way: bool) -> str:
     return "single_side" if one_way else "dual_side"
+
+
+def _write_keyed(
+    conn: Connection, table: str, keyed: dict[int, tuple[Any, ...]], new: set[int]
+) -> None:
+    """Insert the new rows, update the others (every column an update may set)."""
+    setting = mutable(table)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for key, row in keyed.items():
+        if key in new:
+            inserts.append(row)
+        else:
+            updates.append((*[row[i] for i in setting], key))
+    if inserts:
+        _insert(conn, table, inserts)
+    if updates:
+        cols = columns(table)
+        executemany(conn, update_sql("?", table, tuple(cols[i] for i in setting), cols[0]), updates)
