@@ -181,11 +181,23 @@ _STATES = frozenset({"filled", "partially_canceled", "canceled"})
 def parse_history(p: Params, now_ms: int) -> tuple[v5.HistoryQuery]:
     """``GET /v5/trade/order/history``: ``states`` (or ``state``), window 48 h by default."""
     code, mode = wire.contract_code(p), wire.margin_mode(p)
+    states, start, end, limit = _history_filters(p, now_ms, _STATES)
+    return (v5.HistoryQuery(code, mode, states, start, end, limit),)
+
+
+def _history_filters(
+    p: Params, now_ms: int, allowed: frozenset[str]
+) -> tuple[frozenset[str] | None, int, int, int]:
+    """Return the filters both histories share: states, start, end and limit.
+
+    ``states`` (or ``state``) from ``allowed``; a window of 48 h by default reaching back 90 days
+    at most; ``limit`` 1-100 (10 by default).
+    """
     raw = p.get("states") or p.get("state")
     states = None
     if raw not in (None, ""):
         states = frozenset(str(raw).split(","))
-        if not states <= _STATES:
+        if not states <= allowed:
             raise _illegal("states")
     end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
     start = (
@@ -194,7 +206,7 @@ def parse_history(p: Params, now_ms: int) -> tuple[v5.HistoryQuery]:
     limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 10
     if not 1 <= limit <= 100:
         raise _illegal("limit")
-    return (v5.HistoryQuery(code, mode, states, max(start, now_ms - 90 * DAY_MS), end, limit),)
+    return states, max(start, now_ms - 90 * DAY_MS), end, limit
 
 
 # --- renderers ---------------------------------------------------------------------------------
@@ -489,20 +501,7 @@ def parse_algo_history(p: Params, now_ms: int) -> tuple[v5.AlgoHistoryQuery]:
     """``GET /v5/algo/order/history``: filters as ``order/history``'s (spec §6.11)."""
     (code,) = parse_optional_contract(p, now_ms)
     mode = wire.margin_mode(p) if p.get("margin_mode") not in (None, "") else None
-    raw = p.get("states") or p.get("state")
-    states = None
-    if raw not in (None, ""):
-        states = frozenset(str(raw).split(","))
-        if not states <= _ALGO_STATES:
-            raise _illegal("states")
-    end = wire.int_field(p["end_time"], "end_time") if p.get("end_time") else now_ms
-    start = (
-        wire.int_field(p["start_time"], "start_time") if p.get("start_time") else end - 2 * DAY_MS
-    )
-    limit = wire.int_field(p["limit"], "limit") if p.get("limit") not in (None, "") else 10
-    if not 1 <= limit <= 100:
-        raise _illegal("limit")
-    start = max(start, now_ms - 90 * DAY_MS)
+    states, start, end, limit = _history_filters(p, now_ms, _ALGO_STATES)
     return (v5.AlgoHistoryQuery(code, mode, _algo_type(p), states, start, end, limit),)
 
 
