@@ -188,6 +188,34 @@ _Contracts = Annotated[
 ]
 
 
+# The settings fields a follow is started with and changed by (one declaration each).
+_FIXED_AMOUNT = Annotated[
+    _POSITIVE | None, Field(description="USDT per copied open (fixed_amount)")
+]
+_TP_RATIO = Annotated[
+    _POSITIVE | None,
+    Field(description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."),
+]
+_SL_RATIO = Annotated[
+    _POSITIVE | None,
+    Field(description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."),
+]
+_TOTAL_STOP_LOSS = Annotated[
+    _POSITIVE | None,
+    Field(
+        description="USDT: at this much copy loss the follow stops and its copies close "
+        "(close_type 10)."
+    ),
+]
+_MAX_SLIPPAGE = Annotated[
+    Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None,
+    Field(
+        description="Skip a market copy expected worse than the lead's price by more than this "
+        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins."
+    ),
+]
+
+
 class CopySettings(_Request):
     """A follower's copy settings (spec §8.1), shared by the calls that start follows."""
 
@@ -196,26 +224,14 @@ class CopySettings(_Request):
         description="`ratio`: each copy is floor(ratio × lead change); `fixed_amount`: each "
         "copied lead open commits `fixed_amount` USDT of margin.",
     )
-    fixed_amount: _POSITIVE | None = Field(None, description="USDT per copied open (fixed_amount)")
-    tp_ratio: _POSITIVE | None = Field(
-        None, description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."
-    )
-    sl_ratio: _POSITIVE | None = Field(
-        None, description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."
-    )
-    total_stop_loss: _POSITIVE | None = Field(
-        None,
-        description="USDT: at this much copy loss the follow stops and its copies close "
-        "(close_type 10).",
-    )
+    fixed_amount: _FIXED_AMOUNT = None
+    tp_ratio: _TP_RATIO = None
+    sl_ratio: _SL_RATIO = None
+    total_stop_loss: _TOTAL_STOP_LOSS = None
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts (others are skipped with their reason)."
     )
-    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
-        None,
-        description="Skip a market copy expected worse than the lead's price by more than this "
-        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
-    )
+    max_slippage: _MAX_SLIPPAGE = None
 
 
 class FollowRequest(CopySettings):
@@ -238,26 +254,14 @@ class FollowSettingsRequest(_Request):
     )
     ratio: Annotated[Decimal, Field(gt=0, description=_DEC_DOC), _DEC] | None = None
     mode: Literal["ratio", "fixed_amount"] | None = None
-    fixed_amount: _POSITIVE | None = Field(None, description="USDT per copied open (fixed_amount)")
-    tp_ratio: _POSITIVE | None = Field(
-        None, description="A copy closes on its own at PnL / margin ≥ tp_ratio (close_type 8)."
-    )
-    sl_ratio: _POSITIVE | None = Field(
-        None, description="A copy closes on its own at PnL / margin ≤ −sl_ratio (close_type 9)."
-    )
-    total_stop_loss: _POSITIVE | None = Field(
-        None,
-        description="USDT: at this much copy loss the follow stops and its copies close "
-        "(close_type 10).",
-    )
+    fixed_amount: _FIXED_AMOUNT = None
+    tp_ratio: _TP_RATIO = None
+    sl_ratio: _SL_RATIO = None
+    total_stop_loss: _TOTAL_STOP_LOSS = None
     contracts: _Contracts | None = Field(
         None, description="Copy only these contracts; `null`: every contract."
     )
-    max_slippage: Annotated[Decimal, Field(ge=0, le=1, description=_DEC_DOC), _DEC] | None = Field(
-        None,
-        description="Skip a market copy expected worse than the lead's price by more than this "
-        "fraction (0.01 = 1 %), reason `slippage`; the venue's limit, when stricter, wins.",
-    )
+    max_slippage: _MAX_SLIPPAGE = None
 
     def changes(self) -> dict[str, Any]:
         """Return the settings this request changes (given fields; ``None`` clears)."""
