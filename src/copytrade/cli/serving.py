@@ -62,7 +62,8 @@ SWEEP_EVERY_S = 0.25
 LINGER_S = 1.0
 """How long a refused connection's input is still read (and dropped) before it is closed."""
 
-_HEAD, _BODY, _LINGER = 1, 2, 3
+_HEAD, _BODY, _LINGER, _WAIT = 1, 2, 3, 4
+# _WAIT: a refusal waits for the replies to the requests pipelined before it
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _ProtocolBase
@@ -95,6 +96,7 @@ class _Deadlines(_ProtocolBase):
     _sweeping: set[int]  # id() of each server's connection set being swept
 
     _phase: int | None = _HEAD  # receiving the head, the body, or nothing (None)
+    _refusal: bytes | None = None  # a refusal waiting for earlier replies (_WAIT)
     _since = 0.0
     _head_bytes = 0
 
@@ -115,7 +117,7 @@ class _Deadlines(_ProtocolBase):
             if self._head_bytes > self._max_head_bytes:
                 self._refuse_head()
                 return
-        elif self._phase == _LINGER:
+        elif self._phase in (_LINGER, _WAIT):
             return  # refused: what the client still sends is dropped
         super().data_received(data)
 
@@ -124,21 +126,13 @@ class _Deadlines(_ProtocolBase):
         self._linger(plain_reply(400, msg, self.server_state.default_headers))
 
     def _refuse_head(self) -> None:
-        """Answer a head over the cap (414 while still in the URL, else 431), then close.
-
-        Nothing is written while an earlier (pipelined) request's reply is still being sent:
-        a status line in the middle of it would corrupt it; the connection is only closed.
-        """
-        cycle = self.cycle
-        if cycle is None or cycle.response_complete:
-            if self.headers:
-                status, text = 431, "Request line and headers too large"
-            else:
-                status, text = 414, "Request URL too long"
-            text += f" (limit {self._max_head_bytes} bytes)."
-            self._linger(plain_reply(status, text, self.server_state.default_headers))
+        """Answer a head over the cap (414 while still in the URL, else 431), then close."""
+        if self.headers:
+            status, text = 431, "Request line and headers too large"
         else:
-            self.transport.close()
+            status, text = 414, "Request URL too long"
+        text += f" (limit {self._max_head_bytes} bytes)."
+        self._linger(plain_reply(status, text, self.server_state.default_headers))
 
     def _linger(self, reply: bytes) -> None:
         """Send ``reply``, end the sending side, and drop the client's input for a while.
@@ -146,7 +140,18 @@ class _Deadlines(_ProtocolBase):
         Closing at once, with the client's request still arriving, makes the kernel answer
         with a reset that can discard the reply before the client reads it. The connection
         is closed when the client closes it, or :data:`LINGER_S` later.
+
+        While requests pipelined before the refused one are still being served, the refusal
+        waits for their replies (:meth:`on_response_complete`): written now, it would land in
+        the middle of a reply, and ending the sending side would make that reply's next write
+        raise (the fuzzer's "Cannot call write() after write_eof()").
         """
+        cycle = self.cycle
+        if (cycle is not None and not cycle.response_complete) or self.pipeline:
+            self._refusal = reply
+            self._phase = _WAIT  # input dropped; no deadline while the app answers
+            return
+        self._refusal = None
         self.transport.write(reply)
         if not self.transport.can_write_eof():  # pragma: no cover - TCP can
             self.transport.close()
@@ -162,11 +167,22 @@ class _Deadlines(_ProtocolBase):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._phase = None
+        if self._phase != _WAIT:
+            self._phase = None
+
+    def on_response_complete(self) -> None:
+        """Send a refusal that waited for the replies before it (see :meth:`_linger`)."""
+        refusal = self._refusal
+        if refusal is None or self.pipeline:
+            super().on_response_complete()  # starts the next pipelined request, if any
+            return
+        self.server_state.total_requests += 1
+        if not self.transport.is_closing():  # a reply saying "connection: close" closed it
+            self._linger(refusal)
 
     def check(self, now: float) -> None:
         """Close the connection if its head or body is overdue, or its lingering over."""
-        if self._phase is None or self.transport.is_closing():
+        if self._phase in (None, _WAIT) or self.transport.is_closing():
             return
         if self._phase == _HEAD:
             limit = self._header_timeout_s

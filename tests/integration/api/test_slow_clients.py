@@ -224,3 +224,21 @@ def test_raw_non_ascii_bytes_in_the_request_line_are_answered_400(
 def test_the_server_serves_on_after_refusing_heads(server: LiveServer) -> None:
     test_an_oversized_request_head_is_answered_431_and_cut_off(server)
     assert server.http.get("/_sim/ping").json() == {"pong": True}
+
+
+def test_garbage_pipelined_after_a_request_is_refused_after_that_request_is_answered(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the fuzzer's finding: the 400 ended the sending side while the request before it was
+    # still being served, whose reply then raised "Cannot call write() after write_eof()"
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    ping = b"GET /_sim/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = _answer(sock, ping + ping + b"G\xc3T / HTTP/1.1\r\nHost: x\r\n\r\n")
+    first, second, refusal = reply.split(b"HTTP/1.1 ")[1:]
+    for pong in (first, second):
+        assert pong.startswith(b"200 "), pong
+        assert pong.endswith(b'{"pong":true}'), pong
+    assert refusal.startswith(b"400 "), refusal
+    assert refusal.endswith(b"Invalid HTTP request received."), refusal
+    assert server.http.get("/_sim/ping").json() == {"pong": True}
+    assert "Traceback" not in caplog.text
