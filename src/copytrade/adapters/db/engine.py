@@ -110,11 +110,15 @@ def make_engine(
         return engine
     # READ COMMITTED: every statement sees what committed before it, so a command that waited
     # for a trader's row lock then reads that trader's positions as the previous holder left them.
+    # prepare_threshold None: psycopg prepares nothing itself. Its prepared statements made it
+    # send DEALLOCATE ALL after every ROLLBACK (a read's end), which also dropped the ones the
+    # trading path prepares under its own names (:mod:`.pgwire`).
     engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         isolation_level="READ COMMITTED",
+        connect_args={"prepare_threshold": None},
     )
     _ping_when_idle(engine, idle_ping_seconds)
     return engine

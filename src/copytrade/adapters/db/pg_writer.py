@@ -9,7 +9,7 @@ gets its version moved on, so that other processes' kept copies of it expire
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -39,12 +39,18 @@ Part = tuple[str, str, tuple[str, ...], str, list[Any]]
 
 
 def write_change_set(
-    conn: Connection, changes: ChangeSet, version_of: dict[int, int], identity: dict[int, Account]
+    conn: Connection,
+    changes: ChangeSet,
+    version_of: dict[int, int],
+    identity: dict[int, Account],
+    defer: Callable[[str, list[Any]], None] | None = None,
 ) -> None:
     """Write everything a command changed.
 
     ``version_of`` holds the versions of the accounts the unit of work locked (moved on here);
-    ``identity`` its loaded accounts.
+    ``identity`` its loaded accounts. ``defer``: when the change set is one statement and
+    nothing else, it is handed there instead of run now (the unit of work sends it with its
+    ``COMMIT``, :mod:`.pgwire`).
     """
     parts = _parts(changes, version_of, identity)
     if not _copy_any(changes):
@@ -53,6 +59,9 @@ def write_change_set(
             one.add(kind, table, cols, key, rows)
         sql = one.sql()
         if sql is not None:
+            if defer is not None and not changes.levers and not changes.modes:
+                defer(sql, one.params)
+                return
             _execute(conn, sql, one.params)
     else:
         for kind, table, cols, key, rows in parts:
