@@ -30,6 +30,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -54,6 +55,7 @@ from copytrade.service.ports import ServiceBusy, WriteConflict
 # deadlock_detected, serialization_failure, and a statement prepared by :mod:`.pgwire` that
 # was deallocated (it is prepared afresh): the transaction can simply run again
 _RERUNNABLE = frozenset({"40P01", "40001", PREPARED_GONE})
+IDLE = TransactionStatus.IDLE
 
 LOCK_HEADS = (
     f"SELECT uid, balance, version, spot, futures, {MARKS_VERSION} FROM accounts "  # noqa: S608
@@ -123,6 +125,7 @@ def release(
             conn.invalidate()  # never back into the pool
         elif not committed:
             conn.rollback()
+            _driver_rollback(conn)
         keep = not lost
     finally:
         if keeper is not None and keep:
@@ -142,6 +145,13 @@ def release(
     driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
     if getattr(driver_error, "sqlstate", None) in _RERUNNABLE:
         raise WriteConflict(str(driver_error)) from exc
+
+
+def _driver_rollback(conn: Connection) -> None:
+    """Roll back a transaction SQLAlchemy did not begin (one :mod:`.pgwire` began)."""
+    raw = conn.connection.driver_connection
+    if raw is not None and raw.pgconn.transaction_status != IDLE:
+        raw.rollback()
 
 
 class _Locks:
@@ -381,8 +391,9 @@ class SharedUnitOfWork:
 
     def __enter__(self) -> Self:
         """Begin the transaction."""
+        # no SQLAlchemy ``begin()``: the trading path begins on libpq (:meth:`lock_heads`), and
+        # SQLAlchemy begins its own bookkeeping when a statement goes through it (autobegin)
         self._conn = open_connection(self._engine, self._keeper)
-        self._conn.begin()
         self._wire = None
         self._pending = None
         self._committed = self._commit_sent = self.marks_written = False
@@ -421,7 +432,9 @@ class SharedUnitOfWork:
             wire.run([pending], begin=wire.idle, commit=True)
         elif not wire.idle:
             wire.run([], commit=True)
-        self.conn.commit()
+        conn = self.conn
+        if conn.in_transaction():  # SQLAlchemy's bookkeeping (nothing left to send)
+            conn.commit()
         self._committed = True
         versions, locks = self.versions, self.locks
         if versions is None:
@@ -437,8 +450,9 @@ class SharedUnitOfWork:
     def rollback(self) -> None:
         """Drop this unit's writes now (the transaction stays open for more)."""
         self._pending = None
-        self.conn.rollback()
-        self.conn.begin()
+        conn = self.conn
+        conn.rollback()
+        _driver_rollback(conn)
         self.locks = _Locks()
 
     # -- what the record repositories report -------------------------------------------------

@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.abc import PQGen
 from psycopg.generators import fetch_many, send
 
 BEGIN = b"BEGIN ISOLATION LEVEL READ COMMITTED"
@@ -77,6 +78,29 @@ def encode(value: Any) -> bytes | None:
     return str(value).encode()
 
 
+def encode_all(params: Sequence[Any]) -> list[bytes | None]:
+    """Return :func:`encode` of every parameter (text, ids and NULL, most of them, inline)."""
+    out: list[bytes | None] = []
+    for v in params:
+        kind = type(v)
+        if kind is str:
+            out.append(v.encode())
+        elif kind is int:
+            out.append(b"%d" % v)
+        else:
+            out.append(encode(v))
+    return out
+
+
+def _exchange(pgconn: Any, queries: int) -> PQGen[list[list[Any]]]:
+    """Flush the pipeline, then read each query's results and the sync's (one wait in all)."""
+    yield from send(pgconn)
+    out = []
+    for _ in range(queries + 1):
+        out.append((yield from fetch_many(pgconn)))
+    return out
+
+
 class Wire:
     """One psycopg connection's prepared statements, and the pipelines sent on it."""
 
@@ -102,7 +126,7 @@ class Wire:
         psycopg's exception, after the whole pipeline was read (the connection stays usable:
         the caller rolls back).
         """
-        encoded = [(sql, [encode(v) for v in params]) for sql, params in statements]
+        encoded = [(sql, encode_all(params)) for sql, params in statements]
         pgconn = self._raw.pgconn
         names = self._names
         # per libpq query in the pipeline: the statement it ran (an index), or a PREPARE's sql
@@ -144,14 +168,15 @@ class Wire:
         self, sent: list[int | str | None], count: int
     ) -> tuple[list[Any], BaseException | None]:
         """Read every result of the pipeline, up to its sync; return them and the first failure."""
-        raw = self._raw
-        pgconn = raw.pgconn
-        raw.wait(send(pgconn))
+        got = self._raw.wait(_exchange(self._raw.pgconn, len(sent)))
+        sync = got.pop()
+        if len(sync) != 1 or sync[0].status != _SYNC:
+            raise psycopg.InterfaceError("pipeline out of step: no sync where one was due")
         results: list[Any] = [None] * count
         failure: BaseException | None = None
-        for what in sent:
+        for what, query_results in zip(sent, got, strict=True):
             ok = False
-            for result in raw.wait(fetch_many(pgconn)):
+            for result in query_results:
                 status = result.status
                 if status in _OK:
                     ok = True
@@ -161,9 +186,6 @@ class Wire:
                     failure = psycopg.errors.error_from_result(result, encoding="utf-8")
             if isinstance(what, str) and not ok:
                 self._names.pop(what, None)  # never prepared: prepare it again next time
-        sync = raw.wait(fetch_many(pgconn))
-        if len(sync) != 1 or sync[0].status != _SYNC:
-            raise psycopg.InterfaceError("pipeline out of step: no sync where one was due")
         return results, failure
 
     def _abandon(self) -> None:
