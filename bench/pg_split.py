@@ -168,7 +168,15 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     p.add_argument("--compare-ref", metavar="GITREF")
+    p.add_argument(
+        "--env-new",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment of the new side's server only (e.g. COPYTRADE_DB_THREADS=2)",
+    )
     args = p.parse_args()
+    env_new = dict(item.split("=", 1) for item in args.env_new)
     with ExitStack() as stack:
         if args.compare_ref:
             old_src = stack.enter_context(harness.export_ref(args.compare_ref))
@@ -181,7 +189,8 @@ def main() -> None:
         for side in sides:
             print(f"{side.label}: {side.check()}")
             url = stack.enter_context(harness.database(side, args.postgres))
-            server = stack.enter_context(Server(side, url))
+            env = env_new if side.label == "new" else None
+            server = stack.enter_context(Server(side, url, env=env))
             loads.append(CycleLoad(server, args.keys, args.connections))
         runs: list[list[tuple[int, dict[str, tuple[float, ...]]]]] = [[] for _ in sides]
         for i in range(args.runs):

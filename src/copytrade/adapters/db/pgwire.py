@@ -80,16 +80,16 @@ def encode(value: Any) -> bytes | None:
 
 def encode_all(params: Sequence[Any]) -> list[bytes | None]:
     """Return :func:`encode` of every parameter (text, ids and NULL, most of them, inline)."""
-    out: list[bytes | None] = []
-    for v in params:
-        kind = type(v)
-        if kind is str:
-            out.append(v.encode())
-        elif kind is int:
-            out.append(b"%d" % v)
-        else:
-            out.append(encode(v))
-    return out
+    return [
+        v.encode()
+        if type(v) is str
+        else None
+        if v is None
+        else b"%d" % v
+        if type(v) is int
+        else encode(v)
+        for v in params
+    ]
 
 
 def _exchange(pgconn: Any, queries: int) -> PQGen[list[list[Any]]]:
