@@ -8,6 +8,7 @@ gets its version moved on, so that other processes' kept copies of it expire
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
@@ -114,7 +115,7 @@ def _parts(
         ("positions", map(position_values, positions), changes.new_positions),
         ("orders", map(order_values, changes.orders.values()), changes.new_orders),
     ):
-        cols, setting = columns(table), mutable(table)
+        cols, setting, names = columns(table), mutable(table), _mutable_names(table)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for row in rows:
@@ -123,7 +124,7 @@ def _parts(
             else:
                 updates.append((*[row[i] for i in setting], row[0]))
         parts.append(("insert", table, cols, "", inserts))
-        parts.append(("update", table, tuple(cols[i] for i in setting), cols[0], updates))
+        parts.append(("update", table, names, cols[0], updates))
     for table, records in (
         ("fills", map(fill_values, changes.fills)),
         ("copy_skips", map(skip_values, changes.skips)),
@@ -132,6 +133,13 @@ def _parts(
     ):
         parts.append(("insert", table, columns(table), "", list(records)))
     return parts
+
+
+@functools.cache
+def _mutable_names(table: str) -> tuple[str, ...]:
+    """Return the names of the columns an update of ``table`` sets (:func:`mutable`)."""
+    cols = columns(table)
+    return tuple(cols[i] for i in mutable(table))
 
 
 def _versioned_accounts(
