@@ -9,11 +9,12 @@ down the v5 order path, so the lead's fill is copied to its followers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import ccxt
 import pytest
-from test_ccxt_v5 import _open_volumes, _team, connect  # noqa: F401 - the fixture
+from test_ccxt_v5 import _open_volumes, _team, ccxt_config
 
 from copytrade.testing.server import LiveServer
 
@@ -21,7 +22,22 @@ ETH = "ETH/USDT:USDT"
 
 
 @pytest.fixture
-def eth_at_3000(live_server: LiveServer) -> Any:
+def connect(live_server: LiveServer) -> Iterator[Any]:
+    made: list[ccxt.htx] = []
+
+    def make(creds: dict[str, Any]) -> ccxt.htx:
+        exchange = ccxt.htx(ccxt_config(live_server, creds))
+        made.append(exchange)
+        return exchange
+
+    yield make
+    for exchange in made:
+        if exchange.session is not None:
+            exchange.session.close()
+
+
+@pytest.fixture
+def eth_at_3000(live_server: LiveServer) -> Iterator[None]:
     """ETH-USDT at 3000 (the session's server: other tests move it); back there afterwards."""
     live_server.set_price("ETH-USDT", "3000")
     yield
