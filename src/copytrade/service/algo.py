@@ -347,7 +347,7 @@ def open_conditionals(
         account = reads.account(uid)
     if account is None:
         raise UnknownUser(uid)
-    tpsl = v5._of_type(_tpsl_type(kind))
+    tpsl = v5.tpsl_kinds(_tpsl_type(kind))
     found: list[Conditional] = [p for p in v5.protections(account, contract_code) if p.kind in tpsl]
     kinds = _algo_kinds(kind)
     found += [

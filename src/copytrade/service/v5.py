@@ -753,14 +753,14 @@ def fired_protections(closed: list[SubPosition]) -> list[Protection]:
 _TYPES = {"tp": frozenset({"tp"}), "sl": frozenset({"sl"}), "tpsl": frozenset({"tp", "sl"})}
 
 
-def _of_type(kinds: str | None) -> frozenset[str]:
-    """Return the protection kinds an algo ``type`` selects (trigger/trailing: none served)."""
+def tpsl_kinds(kinds: str | None) -> frozenset[str]:
+    """Return the TP/SL kinds an algo ``type`` selects (``trigger``, ``trailing_stop``: none)."""
     return _TYPES.get(kinds or "tpsl", frozenset())
 
 
 def algo_order(ctx: ServiceContext, uid: int, algo_id: str, kind: str | None) -> list[Protection]:
     """Return one take-profit/stop-loss order, armed or fired; ``OrderNotFound`` otherwise."""
-    wanted = _of_type(kind)
+    wanted = tpsl_kinds(kind)
     with ctx.reads() as reads:
         account = reads.account(uid)
         if account is None:
@@ -797,7 +797,7 @@ def algo_history(ctx: ServiceContext, uid: int, query: AlgoHistoryQuery) -> list
         ctx.spec(query.contract_code)
     if query.states is not None and not query.states & {"effective", "triggered"}:
         return []
-    wanted = _of_type(query.kind)
+    wanted = tpsl_kinds(query.kind)
     with ctx.reads() as reads:
         if reads.user(uid) is None:
             raise UnknownUser(uid)

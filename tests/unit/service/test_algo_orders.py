@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from service_kit import D, make_ctx
@@ -39,13 +40,13 @@ def _order(
     )
 
 
-def _trigger(trigger: str, **order: object) -> algo.AlgoRequest:
-    return algo.AlgoRequest(_order(**order), "trigger", trigger_price=D(trigger))  # type: ignore[arg-type]
+def _trigger(trigger: str, **order: Any) -> algo.AlgoRequest:
+    return algo.AlgoRequest(_order(**order), "trigger", trigger_price=D(trigger))
 
 
-def _trailing(rate: str, active: str | None = None, **order: object) -> algo.AlgoRequest:
+def _trailing(rate: str, active: str | None = None, **order: Any) -> algo.AlgoRequest:
     return algo.AlgoRequest(
-        _order(**order),  # type: ignore[arg-type]
+        _order(**order),
         "trailing_stop",
         callback_rate=D(rate),
         active_price=D(active) if active is not None else None,
