@@ -5,10 +5,10 @@ UPDATE``), work in Python, write the change set (one statement, :mod:`.pgwrite`)
 Through psycopg's cursors that was four round trips (psycopg's own ``BEGIN``, the lock, the
 write, ``COMMIT``), each paying psycopg's per-statement Python (cursor, query conversion,
 adapters, prepare bookkeeping, result object) and a wake-up of the database thread.
-Measured alone on the bench machine (``bench/pg_split.py``'s micro twin, 2,000 transactions of
-that shape, median of 4): the client's CPU per transaction went from ~275 µs to ~90 µs and the
-backend's from ~315 µs to ~220 µs, the latter because two statements ride one network message
-each way.
+Measured alone on the bench machine (``bench/pg_protocol.py``: a transaction of that shape,
+median of 3 rounds of 1,500, a loaded host): the client's CPU per transaction went from ~345 µs
+to ~125 µs and the backend's from ~425 µs to ~305 µs, the latter because two statements ride one
+network message each way.
 
 Here each of those two steps is one libpq *pipeline* (``PQenterPipelineMode``): ``BEGIN`` and
 the lock query go out together, then the write and ``COMMIT``, each followed by one sync. The
