@@ -21,6 +21,8 @@ import inproc  # noqa: E402
 import prof_callgrind  # noqa: E402
 from cycle import CycleLoad  # noqa: E402
 from fanout import Bystander, wave  # noqa: E402
+from pg_cost import _on_cpu_seconds  # noqa: E402
+from pg_split import sample  # noqa: E402
 from prof_pg import StatementCounter  # noqa: E402
 
 
@@ -82,3 +84,36 @@ def test_statements_of_the_postgres_cycle_are_counted(postgres_database: str) ->
         asyncio.run(go())
     assert sum(counter.calls.values()) >= 4  # at least one statement per request
     assert "statements per request" in counter.report(4)
+
+
+@pytest.mark.postgres
+def test_a_warm_trading_command_begins_and_commits_in_its_two_pipelines(
+    postgres_database: str,
+) -> None:
+    counter = StatementCounter()
+
+    async def go() -> None:
+        server = inproc.InProcess(postgres_database)
+        await server.start()
+        try:
+            work = inproc.cycles(await server.traders(1))
+            await inproc.run_cycles(server, work, 2)  # warm: the account kept, marks read
+            counter.on = True
+            await inproc.run_cycles(server, work, 3)
+            counter.on = False
+        finally:
+            await server.stop()
+
+    with counter.install():
+        asyncio.run(go())
+    requests = 6
+    assert counter.calls["BEGIN (pipelined)"] == requests
+    assert counter.calls["COMMIT (pipelined)"] == requests
+    assert counter.round_trips >= 2 * requests
+
+
+def test_the_cpu_split_reads_the_server_threads(server: harness.Server) -> None:
+    split = sample(server, "no_such_database")
+    assert split["server: event loop"][0] + split["server: event loop"][1] > 0
+    assert "postgres: backends" not in split
+    assert _on_cpu_seconds([server.proc.pid], threads=True) > 0
