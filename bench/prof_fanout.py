@@ -82,6 +82,8 @@ TIMED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("lead order", "copytrade.domain.trading", "open_order", ("copytrade.service.handlers",)),
     ("lead close", "copytrade.domain.trading", "close_at_market", ("copytrade.service.handlers",)),
     ("group: settle", "copytrade.adapters.db.batching", "Batch.settle", ()),
+    # the group's write and commit, in the loop iteration that holds the wave's last rows
+    ("group: write + commit", "copytrade.adapters.db.batching", "InlineGroupExecutor._commit", ()),
     (
         "write rows",
         "copytrade.adapters.db.sqlite_writer",
@@ -206,12 +208,18 @@ def inner(followers: int, store: str, top: int) -> Figures:
             url = store if store != "sqlite" else f"sqlite:///{db_dir}/bench.db"
             server = inproc.InProcess(url)
             await server.start()
-            # as `copytrade serve` does (cli/serving.freeze_startup_heap) on both sides, so a
-            # full collection walking the startup heap does not land in a random stage;
+            # as `copytrade serve` does (cli/serving.freeze_startup_heap: freeze, thresholds) on
+            # both sides, so a full collection walking the startup heap does not land in a
+            # random stage and the collector runs as often as in the server;
             # PROF_FANOUT_GC=off keeps the collector as a plain process has it
             if os.environ.get("PROF_FANOUT_GC") != "off":
-                gc.collect()
-                gc.freeze()
+                try:  # the server's own (freeze, then raised thresholds)
+                    from copytrade.cli.serving import freeze_startup_heap
+                except ImportError:
+                    gc.collect()
+                    gc.freeze()
+                else:
+                    freeze_startup_heap()
             try:
                 return await waves(server, inproc, followers, top)
             finally:

@@ -53,6 +53,7 @@ from copytrade.domain.trading import (
     close_price,
     cross_figures,
     open_order,
+    pooled,
 )
 
 _ZERO = Decimal(0)
@@ -433,6 +434,7 @@ def copy_open(
     every :data:`PAUSE_EVERY` followers.
     """
     copied = skipped = 0
+    env = pooled(env)
     if wave is not None:
         follows = wave.ordered(follows, lead)
     done: dict[Decimal, CopyFill | NoOpponentPrice] = {}  # first copies, per volume
@@ -625,6 +627,7 @@ def close_copies(
     prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
     figures: dict[tuple[object, ...], CloseFigures] = {}
     walk = wave is not None and wave.settings.enabled
+    env = pooled(env)
     pause = env.pause
     for n, account in enumerate(followers.values(), 1):
         if not n % PAUSE_EVERY:

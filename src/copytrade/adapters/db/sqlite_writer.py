@@ -8,7 +8,6 @@ of a commit group are merged (the later state of a row wins) and written with on
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -138,42 +137,63 @@ class ChangeRows:
 
 
 _MANY = 64
-"""From this many rows, the columns equal in every row are written as literals (see
-:func:`_shared_columns`): binding costs ~0.4 us a column a row (bench/prof_fanout.py), and a
-fan-out's rows mostly repeat the same price, fee, time and kind."""
+"""From this many rows, the columns equal in (nearly) every row are written as literals (see
+:func:`_split_shared`): binding a value costs more than SQLite's own work on it, and a
+fan-out's rows repeat the same contract, prices, fees, time and kind in all but their ids."""
 
 # A close-only row is closed_values(): the close also sets is_open false and clears tp and sl.
-_CLOSED_SET = '"is_open" = 0, "tp_trigger_price" = NULL, "sl_trigger_price" = NULL'
+_CLOSED_SET = ('"is_open"', "0"), ('"tp_trigger_price"', "NULL"), ('"sl_trigger_price"', "NULL")
 _CLOSED_COLUMNS = ("close_time", "close_avg_price", "close_fee", "profit", "close_type")
 
 
 def _write_closed(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Update close-only positions: just the close's columns, the shared ones as literals."""
-    shared = _shared_columns(rows, len(_CLOSED_COLUMNS)) if len(rows) >= _MANY else {}
-    sets = [_CLOSED_SET]
-    for i, name in enumerate(_CLOSED_COLUMNS):
-        sets.append(f'"{name}" = {_sql_literal(shared[i]) if i in shared else "?"}')
-    sql = f'UPDATE positions SET {", ".join(sets)} WHERE "sub_position_id" = ?'  # noqa: S608
-    executemany(conn, sql, _without(rows, shared))
+    _update_many(conn, "positions", _CLOSED_COLUMNS, "sub_position_id", rows, _CLOSED_SET)
 
 
-def _shared_columns(rows: list[tuple[Any, ...]], count: int) -> dict[int, Any]:
-    """Return the first ``count`` columns holding one value (None, int or str) in every row."""
-    first = rows[0]
+_LITERAL_TYPES = (type(None), int, str, bool)
+
+
+def _split_shared(
+    rows: list[tuple[Any, ...]], count: int
+) -> tuple[dict[int, Any], list[tuple[Any, ...]]]:
+    """Find the first ``count`` columns holding one value in all rows but a few outliers.
+
+    Returns ``{column: value}`` and the outliers, rows differing in one of those columns
+    (a fan-out's few rows of the lead among thousands of copies): they are taken out of
+    ``rows`` (in place) and written with every column bound. Only values written exactly the
+    same as a literal count (None, int, bool, str); a column holds one type in every row, so
+    ``==`` is the stored equality (``True == 1`` is stored as 1 either way).
+    """
     n = len(rows)
+    probe = rows[n // 2]
+    allowed = n // 32  # outliers a column may have and still be shared
     shared: dict[int, Any] = {}
+    odd: set[int] = set()
     for i, column in enumerate(zip(*rows, strict=True)):
         if i >= count:
             break
-        value = first[i]
-        kind = type(value)
-        # (a column holds one type in every row: no bool among ints, no int among texts)
-        if (value is None or kind is int or kind is str) and column.count(value) == n:
-            shared[i] = value
-    return shared
+        value = probe[i]
+        if type(value) not in _LITERAL_TYPES or (type(value) is str and "\0" in value):
+            continue
+        missing = n - column.count(value)
+        if missing > allowed:
+            continue
+        if missing:
+            found = [j for j, x in enumerate(column) if x != value]
+            if len(odd | set(found)) > allowed:
+                continue
+            odd.update(found)
+        shared[i] = value
+    outliers: list[tuple[Any, ...]] = []
+    if odd:
+        outliers = [rows[j] for j in sorted(odd)]
+        keep = [row for j, row in enumerate(rows) if j not in odd]
+        rows[:] = keep
+    return shared, outliers
 
 
-def _without(rows: list[tuple[Any, ...]], shared: dict[int, Any]) -> list[tuple[Any, ...]]:
+def _project(rows: list[tuple[Any, ...]], shared: dict[int, Any]) -> list[tuple[Any, ...]]:
     """Return the rows without their ``shared`` columns."""
     if not shared:
         return rows
@@ -186,94 +206,71 @@ def _without(rows: list[tuple[Any, ...]], shared: dict[int, Any]) -> list[tuple[
 
 
 def _sql_literal(value: Any) -> str:
-    """Return ``value`` (None, int or str) as an SQL literal."""
+    """Return ``value`` (None, int, bool or str) as an SQL literal, stored as binding it is."""
     if value is None:
         return "NULL"
+    if value is True:
+        return "1"
+    if value is False:
+        return "0"
     if type(value) is int:
         return str(value)
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _insert_shared(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
-    """Insert many rows, the columns equal in every row as literals."""
-    names = columns(table)
-    shared = _shared_columns(rows, len(names))
-    if not shared:
+def _insert_many(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows; a large batch binds only what differs between its rows (see _split_shared)."""
+    if len(rows) < _MANY:
         executemany(conn, insert_sql("?", table), rows)
         return
-    values = ", ".join(_sql_literal(shared[i]) if i in shared else "?" for i in range(len(names)))
-    quoted = ", ".join(f'"{n}"' for n in names)
-    sql = f"INSERT INTO {table} ({quoted}) VALUES ({values})"  # noqa: S608 - our own names
-    executemany(conn, sql, _without(rows, shared))
+    names = columns(table)
+    rows = list(rows)
+    shared, outliers = _split_shared(rows, len(names))
+    if shared:
+        values = ", ".join(
+            _sql_literal(shared[i]) if i in shared else "?" for i in range(len(names))
+        )
+        quoted = ", ".join(f'"{n}"' for n in names)
+        sql = f"INSERT INTO {table} ({quoted}) VALUES ({values})"  # noqa: S608 - our own names
+        executemany(conn, sql, _project(rows, shared))
+    else:
+        executemany(conn, insert_sql("?", table), rows)
+    if outliers:
+        executemany(conn, insert_sql("?", table), outliers)
+
+
+def _update_many(
+    conn: Connection,
+    table: str,
+    cols: tuple[str, ...],
+    key: str,
+    rows: list[tuple[Any, ...]],
+    fixed: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """Update ``cols`` by ``key`` (rows ``(*values, key)``), shared values as literals.
+
+    ``fixed``: further ``(quoted column, literal)`` every row sets.
+    """
+    head = [f"{name} = {literal}" for name, literal in fixed]
+    shared: dict[int, Any] = {}
+    outliers: list[tuple[Any, ...]] = []
+    if len(rows) >= _MANY:
+        rows = list(rows)
+        shared, outliers = _split_shared(rows, len(cols))
+    sets = head + [
+        f'"{c}" = {_sql_literal(shared[i]) if i in shared else "?"}' for i, c in enumerate(cols)
+    ]
+    sql = f'UPDATE {table} SET {", ".join(sets)} WHERE "{key}" = ?'  # noqa: S608 - our own names
+    executemany(conn, sql, _project(rows, shared))
+    if outliers:
+        full = head + [f'"{c}" = ?' for c in cols]
+        sql = f'UPDATE {table} SET {", ".join(full)} WHERE "{key}" = ?'  # noqa: S608
+        executemany(conn, sql, outliers)
 
 
 def _with_close(row: tuple[Any, ...], narrow: tuple[Any, ...]) -> tuple[Any, ...]:
     """Return a whole ``positions`` row with a later close applied."""
     return (*row[:12], None, None, *row[14:16], False, *narrow[:5], *row[22:])
-
-
-# A new row's columns that hold the same value in every row of a fresh market fill (a copy
-# wave's order and sub position): they go into the statement as literals instead of being
-# bound once per row; binding costs ~0.4 us a column a row (bench/prof_fanout.py).
-_FRESH: dict[str, dict[int, Any]] = {
-    # tp, sl, is_open, close_time, close_avg_price, close_fee, profit, close_type, follow_takes
-    "positions": {
-        12: None,
-        13: None,
-        16: True,
-        17: None,
-        18: None,
-        19: "0",
-        20: None,
-        21: None,
-        22: "0",
-    },
-    # price, tp, sl
-    "orders": {6: None, 10: None, 11: None},
-}
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if value is True:
-        return "1"
-    return f"'{value}'"
-
-
-@functools.cache
-def _fresh_sql(table: str) -> tuple[str, tuple[int, ...]]:
-    """Return the ``INSERT`` of a fresh row with its constants inline, and the bound columns."""
-    fixed = _FRESH[table]
-    names = columns(table)
-    values = [_literal(fixed[i]) if i in fixed else "?" for i in range(len(names))]
-    quoted = ", ".join(f'"{n}"' for n in names)
-    sql = f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(values)})"  # noqa: S608
-    return sql, tuple(i for i in range(len(names)) if i not in fixed)
-
-
-def _insert(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows; a large batch binds only what differs between fresh rows."""
-    fixed = _FRESH.get(table)
-    if fixed is None or len(rows) < 64:
-        executemany(conn, insert_sql("?", table), rows)
-        return
-    sql, bound = _fresh_sql(table)
-    pick = itemgetter(*bound)
-    checks = tuple(fixed.items())
-    fresh: list[tuple[Any, ...]] = []
-    other: list[tuple[Any, ...]] = []
-    for row in rows:
-        for i, value in checks:
-            if row[i] is not value and row[i] != value:
-                other.append(row)
-                break
-        else:
-            fresh.append(pick(row))
-    if fresh:
-        executemany(conn, sql, fresh)
-    if other:
-        executemany(conn, insert_sql("?", table), other)
 
 
 _T = TypeVar("_T")
@@ -310,9 +307,11 @@ def _listed(
 def write_rows(conn: Connection, rows: ChangeRows) -> None:
     """Write the rows in the open transaction: one ``executemany`` per table and kind."""
     if rows.balances:
-        executemany(
+        _update_many(
             conn,
-            update_sql("?", "accounts", ("balance", "spot", "futures"), "uid"),
+            "accounts",
+            ("balance", "spot", "futures"),
+            "uid",
             [(*funds, uid) for uid, funds in rows.balances.items()],
         )
     if rows.closed:
@@ -329,10 +328,8 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
         ("profit_shares", rows.shares),
         ("v5_orders", rows.tags),
     ):
-        if len(records) >= _MANY:
-            _insert_shared(conn, table, records)
-        elif records:
-            executemany(conn, insert_sql("?", table), records)
+        if records:
+            _insert_many(conn, table, records)
     if rows.levers:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
     if rows.modes:
@@ -347,6 +344,9 @@ def _write_keyed(
     conn: Connection, table: str, keyed: dict[int, tuple[Any, ...]], new: set[int]
 ) -> None:
     """Insert the new rows, update the others (every column an update may set)."""
+    if len(new) == len(keyed) and new.issuperset(keyed):  # a wave's: all new
+        _insert_many(conn, table, list(keyed.values()))
+        return
     setting = mutable(table)
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
@@ -356,7 +356,11 @@ def _write_keyed(
         else:
             updates.append((*[row[i] for i in setting], key))
     if inserts:
-        _insert(conn, table, inserts)
+        _insert_many(conn, table, inserts)
     if updates:
         cols = columns(table)
-        executemany(conn, update_sql("?", table, tuple(cols[i] for i in setting), cols[0]), updates)
+        if len(updates) < _MANY:
+            sql = update_sql("?", table, tuple(cols[i] for i in setting), cols[0])
+            executemany(conn, sql, updates)
+        else:
+            _update_many(conn, table, tuple(cols[i] for i in setting), cols[0], updates)
