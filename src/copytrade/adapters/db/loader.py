@@ -49,6 +49,25 @@ def account_of(head: Any) -> Account:
     return Account(head[0], Decimal(head[1]), spot=Decimal(head[3]), futures=Decimal(head[4]))
 
 
+def accounts_of(heads: list[Any]) -> dict[int, Account]:
+    """Return :func:`account_of` of many rows, by uid.
+
+    Equal spot and futures texts (most accounts' ``0``) share one decimal object, so that a
+    fan-out's writer formats it once.
+    """
+    seen: dict[str, Decimal] = {}
+
+    def shared(text: str) -> Decimal:
+        value = seen.get(text)
+        if value is None:
+            value = seen[text] = Decimal(text)
+        return value
+
+    return {
+        h[0]: Account(h[0], Decimal(h[1]), spot=shared(h[3]), futures=shared(h[4])) for h in heads
+    }
+
+
 def fill_accounts(
     conn: Connection, flavour: Flavour, fresh: dict[int, Account], follower_of: int | None = None
 ) -> None:
@@ -81,7 +100,7 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
     if not uids:
         return {}
     heads = select_heads(conn, flavour.uid_scope(len(uids)), flavour.uid_params(uids))
-    found = {head[0]: account_of(head) for head in heads}
+    found = accounts_of(heads)
     fill_accounts(conn, flavour, found)
     return found
 
@@ -89,6 +108,6 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
 def load_followers(conn: Connection, flavour: Flavour, trader_uid: int) -> dict[int, Account]:
     """Load every active follower of a trader in full, without locking."""
     heads = select_heads(conn, flavour.followers_scope(), [trader_uid])
-    found = {head[0]: account_of(head) for head in heads}
+    found = accounts_of(heads)
     fill_accounts(conn, flavour, found, follower_of=trader_uid)
     return found

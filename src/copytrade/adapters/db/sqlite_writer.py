@@ -9,6 +9,7 @@ of a commit group are merged (the later state of a row wins) and written with on
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from copytrade.adapters.db.rows import (
     tag_values,
 )
 from copytrade.adapters.db.sql import columns, executemany, insert_sql, mutable, update_sql
-from copytrade.domain.model import ChangeSet
+from copytrade.domain.model import Account, ChangeSet, FillRecord, Order, SubPosition
 
 _MODE_SQL = (
     'INSERT INTO position_modes ("uid", "position_mode") VALUES (?, ?) '
@@ -79,6 +80,10 @@ class ChangeRows:
         """
         rows = cls.__new__(cls)
         accounts = changes.accounts
+        if len(accounts) >= _MANY:
+            texts = _Texts()
+            rows.balances = _balance_rows(accounts, texts)
+            return rows._of_many(changes, texts, pause)
         rows.balances = (
             {
                 uid: (format(a.balance, "f"), format(a.spot, "f"), format(a.futures, "f"))
@@ -99,17 +104,48 @@ class ChangeRows:
         orders = changes.orders
         rows.orders = _keyed(orders, order_values, pause) if orders else {}
         rows.new_orders = set(changes.new_orders)
-        levers = changes.levers
-        rows.levers = {(u, c, m._value_): lv for (u, c, m), lv in levers.items()} if levers else {}
-        rows.fills = _listed(changes.fills, fill_values, pause) if changes.fills else []
-        rows.skips = _listed(changes.skips, skip_values, pause) if changes.skips else []
-        shares = changes.profit_shares
-        rows.shares = _listed(shares, share_values, pause) if shares else []
-        tags = changes.order_tags
-        rows.tags = [tag_values(g) for g in tags] if tags else []
-        modes = changes.modes
-        rows.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
+        rows._of_rest(changes, pause)
+        fills = changes.fills
+        rows.fills = _listed(fills, fill_values, pause) if fills else []
         return rows
+
+    def _of_many(
+        self, changes: ChangeSet, texts: _Texts, pause: Callable[[], None] | None
+    ) -> ChangeRows:
+        """Render a fan-out's change set: each decimal object formatted once (see _Texts)."""
+        positions = changes.positions
+        closed = changes.closed
+        if closed:
+            picked = {i: positions[i] for i in closed}
+            self.closed = _chunked(picked, _closed_rows, texts, pause)
+            positions = {i: p for i, p in positions.items() if i not in closed}
+        else:
+            self.closed = {}
+        self.positions = _chunked(positions, _position_rows, texts, pause) if positions else {}
+        self.new_positions = set(changes.new_positions)
+        orders = changes.orders
+        self.orders = _chunked(orders, _order_rows, texts, pause) if orders else {}
+        self.new_orders = set(changes.new_orders)
+        self._of_rest(changes, pause)
+        fills = changes.fills
+        self.fills = []
+        for start in range(0, len(fills), PAUSE_ROWS):
+            if start and pause is not None:
+                pause()
+            self.fills += _fill_rows(fills[start : start + PAUSE_ROWS], texts)
+        return self
+
+    def _of_rest(self, changes: ChangeSet, pause: Callable[[], None] | None) -> None:
+        """Render the parts a fan-out has few or none of (levers, skips, shares, tags, modes)."""
+        levers = changes.levers
+        self.levers = {(u, c, m._value_): lv for (u, c, m), lv in levers.items()} if levers else {}
+        self.skips = _listed(changes.skips, skip_values, pause) if changes.skips else []
+        shares = changes.profit_shares
+        self.shares = _listed(shares, share_values, pause) if shares else []
+        tags = changes.order_tags
+        self.tags = [tag_values(g) for g in tags] if tags else []
+        modes = changes.modes
+        self.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
 
     def merge(self, later: ChangeRows) -> None:
         """Fold ``later`` in (its rows replace this one's)."""
@@ -302,6 +338,157 @@ def _listed(
             pause()
         out += [render(x) for x in items[start : start + PAUSE_ROWS]]
     return out
+
+
+class _Texts(dict[int, str]):
+    """Decimal text by object, for one render of a fan-out's change set.
+
+    A fan-out's thousands of orders, positions and fills share the decimal objects the domain
+    computed once (price, volume, fee, margin of equal copies): each is formatted once. Keyed
+    by ``id``; the decimals are kept alive here so that no id is reused while cached.
+    """
+
+    __slots__ = ("kept",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[Decimal] = []
+
+    def text(self, value: Decimal) -> str:
+        """Return ``value``'s exact text (``format(value, "f")``), formatting it once."""
+        text = self[id(value)] = format(value, "f")
+        self.kept.append(value)
+        return text
+
+
+def _chunked(
+    items: dict[int, _T],
+    render: Callable[[list[_T], _Texts], list[tuple[Any, ...]]],
+    texts: _Texts,
+    pause: Callable[[], None] | None,
+) -> dict[int, tuple[Any, ...]]:
+    """Render ``items`` ``PAUSE_ROWS`` at a time, pausing in between; keyed as given."""
+    keys = list(items)
+    values = list(items.values())
+    out: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(keys), PAUSE_ROWS):
+        if start and pause is not None:
+            pause()
+        end = start + PAUSE_ROWS
+        out.update(zip(keys[start:end], render(values[start:end], texts), strict=True))
+    return out
+
+
+# The renderers below give exactly rows.py's tuples (tests/unit/adapters/test_bulk_rows.py),
+# each decimal's text looked up by identity first: ``get(id(d)) or text(d)`` (no text is "").
+
+
+def _balance_rows(accounts: dict[int, Account], texts: _Texts) -> dict[int, tuple[str, str, str]]:
+    get, text = texts.get, texts.text
+    return {
+        uid: (
+            get(id(a.balance)) or text(a.balance),
+            get(id(a.spot)) or text(a.spot),
+            get(id(a.futures)) or text(a.futures),
+        )
+        for uid, a in accounts.items()
+    }
+
+
+def _position_rows(items: list[SubPosition], texts: _Texts) -> list[tuple[Any, ...]]:
+    get, text = texts.get, texts.text
+    return [
+        (
+            p.sub_position_id,
+            p.uid,
+            p.contract_code,
+            p.margin_mode._value_,
+            p.side._value_,
+            p.lever,
+            get(id(p.volume)) or text(p.volume),
+            get(id(p.open_avg_price)) or text(p.open_avg_price),
+            get(id(p.open_fee)) or text(p.open_fee),
+            get(id(p.position_margin)) or text(p.position_margin),
+            p.open_order_id,
+            p.open_time,
+            None if (tp := p.tp_trigger_price) is None else get(id(tp)) or text(tp),
+            None if (sl := p.sl_trigger_price) is None else get(id(sl)) or text(sl),
+            p.lead_uid,
+            p.lead_sub_position_id,
+            p.is_open,
+            p.close_time,
+            None if (cp := p.close_avg_price) is None else get(id(cp)) or text(cp),
+            get(id(p.close_fee)) or text(p.close_fee),
+            None if (pr := p.profit) is None else get(id(pr)) or text(pr),
+            None if (ct := p.close_type) is None else ct._value_,
+            get(id(p.follow_takes)) or text(p.follow_takes),
+        )
+        for p in items
+    ]
+
+
+def _closed_rows(items: list[SubPosition], texts: _Texts) -> list[tuple[Any, ...]]:
+    get, text = texts.get, texts.text
+    return [
+        (
+            p.close_time,
+            None if (cp := p.close_avg_price) is None else get(id(cp)) or text(cp),
+            get(id(p.close_fee)) or text(p.close_fee),
+            None if (pr := p.profit) is None else get(id(pr)) or text(pr),
+            None if (ct := p.close_type) is None else ct._value_,
+            p.sub_position_id,
+        )
+        for p in items
+    ]
+
+
+def _order_rows(items: list[Order], texts: _Texts) -> list[tuple[Any, ...]]:
+    get, text = texts.get, texts.text
+    return [
+        (
+            o.order_id,
+            o.uid,
+            o.contract_code,
+            o.margin_mode._value_,
+            o.side._value_,
+            o.price_type._value_,
+            None if (pc := o.price) is None else get(id(pc)) or text(pc),
+            get(id(o.volume)) or text(o.volume),
+            o.lever,
+            o.created_at,
+            None if (tp := o.tp_trigger_price) is None else get(id(tp)) or text(tp),
+            None if (sl := o.sl_trigger_price) is None else get(id(sl)) or text(sl),
+            get(id(o.filled)) or text(o.filled),
+            get(id(o.filled_notional)) or text(o.filled_notional),
+            get(id(o.fee)) or text(o.fee),
+            o.status._value_,
+            o.sub_position_id,
+            o.lead_uid,
+            o.lead_sub_position_id,
+        )
+        for o in items
+    ]
+
+
+def _fill_rows(items: list[FillRecord], texts: _Texts) -> list[tuple[Any, ...]]:
+    get, text = texts.get, texts.text
+    return [
+        (
+            f.trade_id,
+            f.uid,
+            f.order_id,
+            f.sub_position_id,
+            f.contract_code,
+            f.side._value_,
+            f.offset,
+            get(id(f.price)) or text(f.price),
+            get(id(f.volume)) or text(f.volume),
+            get(id(f.fee)) or text(f.fee),
+            f.liquidity._value_,
+            f.ts,
+        )
+        for f in items
+    ]
 
 
 def write_rows(conn: Connection, rows: ChangeRows) -> None:
