@@ -38,8 +38,13 @@ async def main(followers: int, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = inproc.InProcess(f"sqlite:///{tmp}/stall.db")
         await server.start()
-        gc.collect()
-        gc.freeze()
+        try:  # as `copytrade serve` does (freeze, then the raised thresholds)
+            from copytrade.cli.serving import freeze_startup_heap
+        except ImportError:
+            gc.collect()
+            gc.freeze()
+        else:
+            freeze_startup_heap()
         try:
             lead = (await server.traders(1))[0]
             await server.admin(

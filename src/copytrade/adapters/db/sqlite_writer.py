@@ -387,7 +387,7 @@ def _balance_rows(accounts: dict[int, Account], texts: _Texts) -> dict[int, tupl
     get, text = texts.get, texts.text
     return {
         uid: (
-            get(id(a.balance)) or text(a.balance),
+            format(a.balance, "f"),  # each wallet's own
             get(id(a.spot)) or text(a.spot),
             get(id(a.futures)) or text(a.futures),
         )
