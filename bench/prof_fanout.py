@@ -84,6 +84,8 @@ TIMED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("group: settle", "copytrade.adapters.db.batching", "Batch.settle", ()),
     # the group's write and commit, in the loop iteration that holds the wave's last rows
     ("group: write + commit", "copytrade.adapters.db.batching", "InlineGroupExecutor._commit", ()),
+    ("  shared columns", "copytrade.adapters.db.sqlite_writer", "_split_shared", ()),
+    ("  project rows", "copytrade.adapters.db.sqlite_writer", "_project", ()),
     (
         "write rows",
         "copytrade.adapters.db.sqlite_writer",

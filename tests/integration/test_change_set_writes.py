@@ -392,3 +392,43 @@ def test_many_records_with_shared_columns_are_stored_exactly(engine: Engine) -> 
     assert [(r[0], str(r[4])) for r in rows(engine, t.profit_shares)] == [
         (30_000 + n, "0.10") for n in range(300)
     ]
+
+
+def test_a_waves_few_odd_rows_are_stored_exactly(engine: Engine) -> None:
+    """Hundreds of rows equal in most columns but a few rows (a wave's lead row among its
+    copies, a follower with other funds): SQLite writes the columns shared by all but those as
+    literals and the odd rows whole; every row is stored exactly."""
+    owner = UIDS[0]
+    with engine.begin() as conn:
+        conn.execute(
+            t.accounts.insert(),
+            [{"uid": 20_000 + n, "balance": Decimal(5), "version": 0} for n in range(300)],
+        )
+    changes = ChangeSet()
+    for n in range(300):
+        funds = {"spot": Decimal("7.5"), "futures": Decimal(0)} if n in (3, 150) else {}
+        changes.touch(Account(20_000 + n, Decimal(f"{n}.5"), **funds))
+    odd = {
+        0: {"lead_uid": None, "volume": Decimal("3")},  # the lead's own
+        150: {"tp_trigger_price": Decimal("70000.5")},
+        151: {"volume": Decimal("1.50")},  # equal value, other text
+        299: {"lead_uid": 42, "open_fee": Decimal("0.1")},
+    }
+    fresh = [
+        position(5_000 + n, owner if n == 0 else 20_000 + n, **odd.get(n, {})) for n in range(300)
+    ]
+    for p in fresh:
+        changes.save_position(p, new=True)
+    persist(engine, changes, [owner, *(20_000 + n for n in range(300))])
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in fresh
+    ]
+    stored = {r[0]: (r[1], r[3], r[4]) for r in rows(engine, t.accounts) if r[0] < 30_000}
+    assert stored == {
+        20_000 + n: (
+            Decimal(f"{n}.5"),
+            Decimal("7.5") if n in (3, 150) else Decimal(0),
+            Decimal(0),
+        )
+        for n in range(300)
+    }

@@ -12,7 +12,7 @@ from copytrade.adapters.db.rows import (
     order_values,
     position_values,
 )
-from copytrade.adapters.db.sqlite_writer import _MANY, ChangeRows
+from copytrade.adapters.db.sqlite_writer import _MANY, ChangeRows, _split_shared
 from copytrade.domain.enums import (
     CloseType,
     Liquidity,
@@ -92,3 +92,19 @@ def test_a_fan_outs_rows_are_rows_py_rows() -> None:
         for i, p in _changes(_MANY - 1).positions.items()
         if i not in small.closed
     }
+
+
+def test_a_column_shared_but_by_a_few_rows_is_shared_and_those_rows_are_set_apart() -> None:
+    rows = [(n, "BTC", "1", None, 5) for n in range(320)]
+    rows[0] = (0, "BTC", "3", 7, 5)  # the lead's row: differs in two columns
+    rows[200] = (200, "BTC", "1", 8, 5)
+    rows[201] = (201, "ETH", "1", None, 5)
+    whole = list(rows)
+    shared, outliers = _split_shared(rows, 5)
+    assert shared == {1: "BTC", 2: "1", 3: None, 4: 5}
+    assert outliers == [whole[0], whole[200], whole[201]]
+    assert rows == [r for n, r in enumerate(whole) if n not in (0, 200, 201)]
+    # too many odd rows: the column is bound (its rows stay)
+    rows = [(n, n % 3) for n in range(320)]
+    assert _split_shared(rows, 2) == ({}, [])
+    assert len(rows) == 320

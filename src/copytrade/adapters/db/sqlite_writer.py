@@ -216,9 +216,13 @@ def _split_shared(
         if missing > allowed:
             continue
         if missing:
-            found = [j for j, x in enumerate(column) if x != value]
-            if len(odd | set(found)) > allowed:
-                continue
+            # mostly the same few rows (the lead's) differ in each such column: look at those
+            # first, and scan the whole column only when they do not account for all
+            found = [j for j in odd if column[j] != value]
+            if len(found) != missing:
+                found = [j for j, x in enumerate(column) if x != value]
+                if len(odd.union(found)) > allowed:
+                    continue
             odd.update(found)
         shared[i] = value
     outliers: list[tuple[Any, ...]] = []
