@@ -432,3 +432,52 @@ def test_a_waves_few_odd_rows_are_stored_exactly(engine: Engine) -> None:
         )
         for n in range(300)
     }
+
+
+def test_rows_around_a_prepared_wave_are_written_in_order(tmp_path: Path) -> None:
+    """A fan-out's large parts are prepared as statements at render; in a commit group the
+    rows staged before it are written before it and the rows staged after it after it, so the
+    later state of each row wins (an account's balance, a copy updated, then closed)."""
+    made = make_engine(f"sqlite:///{tmp_path / 'chain.db'}")
+    migrate(made)
+    uids = [30_000 + n for n in range(100)]
+    with made.begin() as conn:
+        conn.execute(
+            t.accounts.insert(), [{"uid": u, "balance": Decimal(1), "version": 0} for u in uids]
+        )
+    before = ChangeSet()
+    before.touch(Account(uids[0], Decimal("111")))
+    before.touch(Account(uids[1], Decimal("222")))
+    wave = ChangeSet()
+    copies = [position(40_000 + n, u) for n, u in enumerate(uids)]
+    for u in uids[1:]:
+        wave.touch(Account(u, Decimal("5.5")))
+    for p in copies:
+        wave.save_position(p, new=True)
+    after = ChangeSet()
+    after.touch(Account(uids[2], Decimal("7.25")))
+    grown = copies[3]
+    grown.volume = Decimal("4")
+    after.save_position(grown)
+    shut = copies[4]
+    _close(shut, 1)
+    after.save_position(shut)
+    after.closed.add(shut.sub_position_id)
+    group = ChangeRows.of(before)
+    prepared = ChangeRows.of(wave)
+    assert prepared.bulk
+    assert not prepared.positions
+    group.merge(prepared)
+    group.merge(ChangeRows.of(after))
+    with made.begin() as conn:
+        write_rows(conn, group)
+    try:
+        balances = {r[0]: r[1] for r in rows(made, t.accounts)}
+        assert balances[uids[0]] == Decimal("111")  # before the wave, untouched by it
+        assert balances[uids[1]] == Decimal("5.5")  # the wave's, after the earlier row
+        assert balances[uids[2]] == Decimal("7.25")  # the later row's
+        assert rows(made, t.positions) == [
+            tuple(_stored(v) for v in position_values(p)) for p in copies
+        ]
+    finally:
+        made.dispose()

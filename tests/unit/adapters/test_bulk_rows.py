@@ -1,6 +1,7 @@
 """A fan-out's change set (many accounts) is rendered by the embedded writer's bulk renderers,
 which format each decimal object once: the rows are exactly rows.py's, field for field, with
-shared and distinct decimals, None and set optional fields, closed and whole positions."""
+shared and distinct decimals, None and set optional fields, closed and whole positions; its
+large parts are prepared as statements at render."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from copytrade.adapters.db.rows import (
     order_values,
     position_values,
 )
-from copytrade.adapters.db.sqlite_writer import _MANY, ChangeRows, _split_shared
+from copytrade.adapters.db.sqlite_writer import (
+    _MANY,
+    ChangeRows,
+    _balance_rows,
+    _closed_rows,
+    _fill_rows,
+    _order_rows,
+    _position_rows,
+    _split_shared,
+    _Texts,
+)
 from copytrade.domain.enums import (
     CloseType,
     Liquidity,
@@ -69,29 +80,37 @@ def _changes(count: int) -> ChangeSet:
 
 def test_a_fan_outs_rows_are_rows_py_rows() -> None:
     changes = _changes(3 * _MANY)
-    paused: list[int] = []
-    rows = ChangeRows.of(changes, pause=lambda: paused.append(1))
     closed = changes.closed
     assert closed
-    assert rows.balances == {
+    positions = changes.positions
+    texts = _Texts()
+    assert _balance_rows(changes.accounts, texts) == {
         uid: (format(a.balance, "f"), format(a.spot, "f"), format(a.futures, "f"))
         for uid, a in changes.accounts.items()
     }
-    assert rows.closed == {i: closed_values(changes.positions[i]) for i in closed}
+    assert _closed_rows([positions[i] for i in closed], texts) == [
+        closed_values(positions[i]) for i in closed
+    ]
+    assert _position_rows(list(positions.values()), texts) == [
+        position_values(p) for p in positions.values()
+    ]
+    orders = list(changes.orders.values())
+    assert _order_rows(orders, texts) == [order_values(o) for o in orders]
+    assert _fill_rows(changes.fills, texts) == [fill_values(f) for f in changes.fills]
+    # rendered in full: the parts too mixed to prepare stay keyed (updates among new rows)
+    rows = ChangeRows.of(changes, pause=lambda: None)
     assert rows.positions == {
-        i: position_values(p) for i, p in changes.positions.items() if i not in closed
+        i: position_values(p) for i, p in positions.items() if i not in closed
     }
     assert rows.new_positions == changes.new_positions
     assert rows.orders == {i: order_values(o) for i, o in changes.orders.items()}
-    assert rows.new_orders == changes.new_orders
-    assert rows.fills == [fill_values(f) for f in changes.fills]
-    # the same as rendering a small change set (rows.py's functions) row by row
-    small = ChangeRows.of(_changes(_MANY - 1))
-    assert small.positions == {
-        i: position_values(p)
-        for i, p in _changes(_MANY - 1).positions.items()
-        if i not in small.closed
-    }
+    assert rows.closed == {i: closed_values(positions[i]) for i in closed}  # too few
+    assert not rows.fills  # prepared
+    assert not rows.balances
+    assert [sql.split()[:3] for sql, _ in rows.bulk] == [
+        ["UPDATE", "accounts", "SET"],
+        ["INSERT", "INTO", "fills"],
+    ]
 
 
 def test_a_column_shared_but_by_a_few_rows_is_shared_and_those_rows_are_set_apart() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -42,6 +43,8 @@ class ChangeRows:
 
     __slots__ = (
         "balances",
+        "bulk",
+        "chain",
         "closed",
         "fills",
         "levers",
@@ -69,6 +72,10 @@ class ChangeRows:
         self.shares: list[tuple[Any, ...]] = []
         self.tags: list[tuple[Any, ...]] = []
         self.modes: dict[int, str] = {}
+        # a fan-out's parts, prepared at render: written before the rows above
+        self.bulk: Statements = []
+        # rows merged in after prepared ones: written after these, in order
+        self.chain: list[ChangeRows] = []
 
     @classmethod
     def of(cls, changes: ChangeSet, pause: Callable[[], None] | None = None) -> ChangeRows:
@@ -79,6 +86,7 @@ class ChangeRows:
         chunks with ``pause()`` between them (the store may serve others there).
         """
         rows = cls.__new__(cls)
+        rows.bulk, rows.chain = [], []
         accounts = changes.accounts
         if len(accounts) >= _MANY:
             texts = _Texts()
@@ -133,7 +141,52 @@ class ChangeRows:
             if start and pause is not None:
                 pause()
             self.fills += _fill_rows(fills[start : start + PAUSE_ROWS], texts)
+        self._prepare(pause)
         return self
+
+    def _prepare(self, pause: Callable[[], None] | None) -> None:
+        """Turn the large parts into their statements now (see :attr:`bulk`).
+
+        Finding the shared columns and projecting thousands of rows then happens in the
+        call, between pauses, not in the group's commit, which holds the loop: only the
+        statements' execution is left there. A part leaves its keyed rows (and ``new`` marks)
+        empty, so that rows merged in later are written after it.
+        """
+        bulk = self.bulk
+        parts: list[Callable[[], Statements]] = []
+        if len(self.balances) >= _MANY:
+            funds = [(*row, uid) for uid, row in self.balances.items()]
+            self.balances = {}
+            parts.append(
+                partial(_updates, "accounts", ("balance", "spot", "futures"), "uid", funds)
+            )
+        if len(self.closed) >= _MANY:
+            closed = list(self.closed.values())
+            self.closed = {}
+            parts.append(
+                partial(
+                    _updates, "positions", _CLOSED_COLUMNS, "sub_position_id", closed, _CLOSED_SET
+                )
+            )
+        if _all_new(self.positions, self.new_positions):
+            parts.append(partial(_inserts, "positions", list(self.positions.values())))
+            self.positions, self.new_positions = {}, set()
+        if _all_new(self.orders, self.new_orders):
+            parts.append(partial(_inserts, "orders", list(self.orders.values())))
+            self.orders, self.new_orders = {}, set()
+        if len(self.fills) >= _MANY:
+            parts.append(partial(_inserts, "fills", self.fills))
+            self.fills = []
+        if len(self.skips) >= _MANY:
+            parts.append(partial(_inserts, "copy_skips", self.skips))
+            self.skips = []
+        if len(self.shares) >= _MANY:
+            parts.append(partial(_inserts, "profit_shares", self.shares))
+            self.shares = []
+        for n, part in enumerate(parts):
+            if n and pause is not None:
+                pause()
+            bulk += part()
 
     def _of_rest(self, changes: ChangeSet, pause: Callable[[], None] | None) -> None:
         """Render the parts a fan-out has few or none of (levers, skips, shares, tags, modes)."""
@@ -148,7 +201,17 @@ class ChangeRows:
         self.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
 
     def merge(self, later: ChangeRows) -> None:
-        """Fold ``later`` in (its rows replace this one's)."""
+        """Fold ``later`` in (its rows replace this one's).
+
+        Prepared statements (:attr:`bulk`) cannot be merged with: rows after them are written
+        after them (:attr:`chain`).
+        """
+        if self.chain:
+            self.chain[-1].merge(later)
+            return
+        if later.bulk or later.chain:
+            self.chain.append(later)
+            return
         self.balances.update(later.balances)
         closed = self.closed
         if closed:
@@ -258,25 +321,37 @@ def _sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+Statements = list[tuple[str, list[tuple[Any, ...]]]]
+"""Statements with their rows, ready for ``executemany`` in order."""
+
+
+def _all_new(keyed: dict[int, tuple[Any, ...]], new: set[int]) -> bool:
+    """Return whether ``keyed`` holds many rows, every one new (a wave's)."""
+    return len(keyed) >= _MANY and len(new) == len(keyed) and new.issuperset(keyed)
+
+
 def _insert_many(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     """Insert rows; a large batch binds only what differs between its rows (see _split_shared)."""
+    for sql, params in _inserts(table, rows):
+        executemany(conn, sql, params)
+
+
+def _inserts(table: str, rows: list[tuple[Any, ...]]) -> Statements:
+    """Return the statements of :func:`_insert_many`."""
     if len(rows) < _MANY:
-        executemany(conn, insert_sql("?", table), rows)
-        return
+        return [(insert_sql("?", table), rows)]
     names = columns(table)
     rows = list(rows)
     shared, outliers = _split_shared(rows, len(names))
-    if shared:
-        values = ", ".join(
-            _sql_literal(shared[i]) if i in shared else "?" for i in range(len(names))
-        )
-        quoted = ", ".join(f'"{n}"' for n in names)
-        sql = f"INSERT INTO {table} ({quoted}) VALUES ({values})"  # noqa: S608 - our own names
-        executemany(conn, sql, _project(rows, shared))
-    else:
-        executemany(conn, insert_sql("?", table), rows)
+    if not shared:
+        return [(insert_sql("?", table), rows + outliers)]
+    values = ", ".join(_sql_literal(shared[i]) if i in shared else "?" for i in range(len(names)))
+    quoted = ", ".join(f'"{n}"' for n in names)
+    sql = f"INSERT INTO {table} ({quoted}) VALUES ({values})"  # noqa: S608 - our own names
+    done = [(sql, _project(rows, shared))]
     if outliers:
-        executemany(conn, insert_sql("?", table), outliers)
+        done.append((insert_sql("?", table), outliers))
+    return done
 
 
 def _update_many(
@@ -291,6 +366,18 @@ def _update_many(
 
     ``fixed``: further ``(quoted column, literal)`` every row sets.
     """
+    for sql, params in _updates(table, cols, key, rows, fixed):
+        executemany(conn, sql, params)
+
+
+def _updates(
+    table: str,
+    cols: tuple[str, ...],
+    key: str,
+    rows: list[tuple[Any, ...]],
+    fixed: tuple[tuple[str, str], ...] = (),
+) -> Statements:
+    """Return the statements of :func:`_update_many`."""
     head = [f"{name} = {literal}" for name, literal in fixed]
     shared: dict[int, Any] = {}
     outliers: list[tuple[Any, ...]] = []
@@ -301,11 +388,12 @@ def _update_many(
         f'"{c}" = {_sql_literal(shared[i]) if i in shared else "?"}' for i, c in enumerate(cols)
     ]
     sql = f'UPDATE {table} SET {", ".join(sets)} WHERE "{key}" = ?'  # noqa: S608 - our own names
-    executemany(conn, sql, _project(rows, shared))
+    done = [(sql, _project(rows, shared))]
     if outliers:
         full = head + [f'"{c}" = ?' for c in cols]
         sql = f'UPDATE {table} SET {", ".join(full)} WHERE "{key}" = ?'  # noqa: S608
-        executemany(conn, sql, outliers)
+        done.append((sql, outliers))
+    return done
 
 
 def _with_close(row: tuple[Any, ...], narrow: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -496,7 +584,18 @@ def _fill_rows(items: list[FillRecord], texts: _Texts) -> list[tuple[Any, ...]]:
 
 
 def write_rows(conn: Connection, rows: ChangeRows) -> None:
-    """Write the rows in the open transaction: one ``executemany`` per table and kind."""
+    """Write the rows in the open transaction: one ``executemany`` per table and kind.
+
+    The prepared statements first, then the keyed rows, then what came after them.
+    """
+    for sql, params in rows.bulk:
+        executemany(conn, sql, params)
+    _write_parts(conn, rows)
+    for later in rows.chain:
+        write_rows(conn, later)
+
+
+def _write_parts(conn: Connection, rows: ChangeRows) -> None:
     if rows.balances:
         _update_many(
             conn,
