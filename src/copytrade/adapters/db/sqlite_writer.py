@@ -124,18 +124,36 @@ class ChangeRows:
         positions = changes.positions
         closed = changes.closed
         if closed:
-            picked = {i: positions[i] for i in closed}
-            self.closed = _chunked(picked, _closed_rows, texts, pause)
+            picked = [positions[i] for i in closed]
+            if len(picked) >= _MANY:
+                picked = self._closed_alike(picked)
+            self.closed = _chunked(
+                {p.sub_position_id: p for p in picked}, _closed_rows, texts, pause
+            )
             positions = {i: p for i, p in positions.items() if i not in closed}
         else:
             self.closed = {}
+        new = changes.new_positions
+        if _all_new(positions, new):  # a wave's new copies
+            positions = self._positions_alike(positions)
+            new = new & positions.keys()
         self.positions = _chunked(positions, _position_rows, texts, pause) if positions else {}
-        self.new_positions = set(changes.new_positions)
+        self.new_positions = set(new)
         orders = changes.orders
+        new = changes.new_orders
+        if _all_new(orders, new):
+            if pause is not None:
+                pause()
+            orders = self._orders_alike(orders)
+            new = new & orders.keys()
         self.orders = _chunked(orders, _order_rows, texts, pause) if orders else {}
-        self.new_orders = set(changes.new_orders)
+        self.new_orders = set(new)
         self._of_rest(changes, pause)
         fills = changes.fills
+        if len(fills) >= _MANY:
+            if pause is not None:
+                pause()
+            fills = self._fills_alike(fills)
         self.fills = []
         for start in range(0, len(fills), PAUSE_ROWS):
             if start and pause is not None:
@@ -143,6 +161,131 @@ class ChangeRows:
             self.fills += _fill_rows(fills[start : start + PAUSE_ROWS], texts)
         self._prepare(pause)
         return self
+
+    # A wave's closes and fills repeat the same objects (time, price, fee, profit, kind) in
+    # all but their ids: told by identity, each is written as a statement with those values
+    # as literals, and just its ids, without rendering a whole row first. Return the others.
+
+    def _closed_alike(self, items: list[SubPosition]) -> list[SubPosition]:
+        probe = items[len(items) // 2]
+        time, price, fee = probe.close_time, probe.close_avg_price, probe.close_fee
+        profit, kind = probe.profit, probe.close_type
+        keys: list[tuple[Any, ...]] = []
+        others: list[SubPosition] = []
+        for p in items:
+            if (
+                p.close_avg_price is price
+                and p.close_fee is fee
+                and p.profit is profit
+                and p.close_type is kind
+                and p.close_time == time
+            ):
+                keys.append((p.sub_position_id,))
+            else:
+                others.append(p)
+        if len(keys) < _MANY:
+            return items
+        values = closed_values(probe)
+        sets = [f"{name} = {literal}" for name, literal in _CLOSED_SET]
+        sets += [
+            f'"{c}" = {_sql_literal(v)}' for c, v in zip(_CLOSED_COLUMNS, values, strict=False)
+        ]
+        sql = f'UPDATE positions SET {", ".join(sets)} WHERE "sub_position_id" = ?'  # noqa: S608
+        self.bulk.append((sql, keys))
+        return others
+
+    def _positions_alike(self, items: dict[int, SubPosition]) -> dict[int, SubPosition]:
+        values = list(items.values())
+        q = values[len(values) // 2]
+        rows: list[tuple[Any, ...]] = []
+        others: dict[int, SubPosition] = {}
+        for key, p in items.items():
+            if (
+                p.volume is q.volume
+                and p.open_avg_price is q.open_avg_price
+                and p.open_fee is q.open_fee
+                and p.position_margin is q.position_margin
+                and p.follow_takes is q.follow_takes
+                and p.close_fee is q.close_fee
+                and p.tp_trigger_price is q.tp_trigger_price
+                and p.sl_trigger_price is q.sl_trigger_price
+                and p.close_avg_price is q.close_avg_price
+                and p.profit is q.profit
+                and p.margin_mode is q.margin_mode
+                and p.side is q.side
+                and p.close_type is q.close_type
+                and p.is_open is q.is_open
+                and p.lever == q.lever
+                and p.open_time == q.open_time
+                and p.close_time == q.close_time
+                and p.lead_uid == q.lead_uid
+                and p.lead_sub_position_id == q.lead_sub_position_id
+                and p.contract_code == q.contract_code
+            ):
+                rows.append((p.sub_position_id, p.uid, p.open_order_id))
+            else:
+                others[key] = p
+        if len(rows) < _MANY:
+            return items
+        self.bulk.append((_alike_sql("positions", position_values(q), (0, 1, 10)), rows))
+        return others
+
+    def _orders_alike(self, items: dict[int, Order]) -> dict[int, Order]:
+        values = list(items.values())
+        q = values[len(values) // 2]
+        rows: list[tuple[Any, ...]] = []
+        others: dict[int, Order] = {}
+        for key, o in items.items():
+            if (
+                o.volume is q.volume
+                and o.filled is q.filled
+                and o.filled_notional is q.filled_notional
+                and o.fee is q.fee
+                and o.price is q.price
+                and o.tp_trigger_price is q.tp_trigger_price
+                and o.sl_trigger_price is q.sl_trigger_price
+                and o.margin_mode is q.margin_mode
+                and o.side is q.side
+                and o.price_type is q.price_type
+                and o.status is q.status
+                and o.lever == q.lever
+                and o.created_at == q.created_at
+                and o.lead_uid == q.lead_uid
+                and o.lead_sub_position_id == q.lead_sub_position_id
+                and o.contract_code == q.contract_code
+            ):
+                rows.append((o.order_id, o.uid, o.sub_position_id))
+            else:
+                others[key] = o
+        if len(rows) < _MANY:
+            return items
+        self.bulk.append((_alike_sql("orders", order_values(q), (0, 1, 16)), rows))
+        return others
+
+    def _fills_alike(self, items: list[FillRecord]) -> list[FillRecord]:
+        probe = items[len(items) // 2]
+        code, side, offset, price = probe.contract_code, probe.side, probe.offset, probe.price
+        volume, fee, liquidity, ts = probe.volume, probe.fee, probe.liquidity, probe.ts
+        rows: list[tuple[Any, ...]] = []
+        others: list[FillRecord] = []
+        for f in items:
+            if (
+                f.price is price
+                and f.volume is volume
+                and f.fee is fee
+                and f.side is side
+                and f.liquidity is liquidity
+                and f.ts == ts
+                and f.contract_code == code
+                and f.offset == offset
+            ):
+                rows.append((f.trade_id, f.uid, f.order_id, f.sub_position_id))
+            else:
+                others.append(f)
+        if len(rows) < _MANY:
+            return items
+        self.bulk.append((_alike_sql("fills", fill_values(probe), (0, 1, 2, 3)), rows))
+        return others
 
     def _prepare(self, pause: Callable[[], None] | None) -> None:
         """Turn the large parts into their statements now (see :attr:`bulk`).
@@ -235,6 +378,14 @@ class ChangeRows:
         self.modes.update(later.modes)
 
 
+def _alike_sql(table: str, row: tuple[Any, ...], bound: tuple[int, ...]) -> str:
+    """Return the ``INSERT`` binding the columns ``bound``, the others ``row``'s literals."""
+    names = columns(table)
+    values = ["?" if i in bound else _sql_literal(v) for i, v in enumerate(row)]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(values)})"  # noqa: S608
+
+
 _MANY = 64
 """From this many rows, the columns equal in (nearly) every row are written as literals (see
 :func:`_split_shared`): binding a value costs more than SQLite's own work on it, and a
@@ -325,7 +476,7 @@ Statements = list[tuple[str, list[tuple[Any, ...]]]]
 """Statements with their rows, ready for ``executemany`` in order."""
 
 
-def _all_new(keyed: dict[int, tuple[Any, ...]], new: set[int]) -> bool:
+def _all_new(keyed: dict[int, Any], new: set[int]) -> bool:
     """Return whether ``keyed`` holds many rows, every one new (a wave's)."""
     return len(keyed) >= _MANY and len(new) == len(keyed) and new.issuperset(keyed)
 
