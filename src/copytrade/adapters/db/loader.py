@@ -7,6 +7,7 @@ vouch for (:mod:`copytrade.adapters.db.versions`).
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -52,20 +53,22 @@ def account_of(head: Any) -> Account:
 def accounts_of(heads: list[Any]) -> dict[int, Account]:
     """Return :func:`account_of` of many rows, by uid.
 
-    Equal spot and futures texts (most accounts' ``0``) share one decimal object, so that a
-    fan-out's writer formats it once.
+    Equal spot and futures texts (most accounts' ``0``) give one shared decimal object (see
+    :func:`_shared_decimal`), so that a fan-out's writer tells them alike by identity.
     """
-    seen: dict[str, Decimal] = {}
-
-    def shared(text: str) -> Decimal:
-        value = seen.get(text)
-        if value is None:
-            value = seen[text] = Decimal(text)
-        return value
-
+    shared = _shared_decimal
     return {
         h[0]: Account(h[0], Decimal(h[1]), spot=shared(h[3]), futures=shared(h[4])) for h in heads
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_decimal(text: str) -> Decimal:
+    """Return the decimal of ``text``, the same object for the same text.
+
+    Decimals are immutable: sharing one is invisible but to ``is``.
+    """
+    return Decimal(text)
 
 
 def fill_accounts(

@@ -90,7 +90,7 @@ class ChangeRows:
         accounts = changes.accounts
         if len(accounts) >= _MANY:
             texts = _Texts()
-            rows.balances = _balance_rows(accounts, texts)
+            rows.balances = rows._balances_alike(accounts, texts, pause)
             return rows._of_many(changes, texts, pause)
         rows.balances = (
             {
@@ -126,7 +126,7 @@ class ChangeRows:
         if closed:
             picked = [positions[i] for i in closed]
             if len(picked) >= _MANY:
-                picked = self._closed_alike(picked)
+                picked = self._closed_alike(picked, pause)
             self.closed = _chunked(
                 {p.sub_position_id: p for p in picked}, _closed_rows, texts, pause
             )
@@ -135,7 +135,7 @@ class ChangeRows:
             self.closed = {}
         new = changes.new_positions
         if _all_new(positions, new):  # a wave's new copies
-            positions = self._positions_alike(positions)
+            positions = self._positions_alike(positions, pause)
             new = new & positions.keys()
         self.positions = _chunked(positions, _position_rows, texts, pause) if positions else {}
         self.new_positions = set(new)
@@ -144,7 +144,7 @@ class ChangeRows:
         if _all_new(orders, new):
             if pause is not None:
                 pause()
-            orders = self._orders_alike(orders)
+            orders = self._orders_alike(orders, pause)
             new = new & orders.keys()
         self.orders = _chunked(orders, _order_rows, texts, pause) if orders else {}
         self.new_orders = set(new)
@@ -153,7 +153,7 @@ class ChangeRows:
         if len(fills) >= _MANY:
             if pause is not None:
                 pause()
-            fills = self._fills_alike(fills)
+            fills = self._fills_alike(fills, pause)
         self.fills = []
         for start in range(0, len(fills), PAUSE_ROWS):
             if start and pause is not None:
@@ -166,13 +166,40 @@ class ChangeRows:
     # all but their ids: told by identity, each is written as a statement with those values
     # as literals, and just its ids, without rendering a whole row first. Return the others.
 
-    def _closed_alike(self, items: list[SubPosition]) -> list[SubPosition]:
+    def _balances_alike(
+        self, accounts: dict[int, Account], texts: _Texts, pause: Callable[[], None] | None
+    ) -> dict[int, tuple[str, str, str]]:
+        probe = list(accounts.values())[len(accounts) // 2]
+        spot, futures = probe.spot, probe.futures
+        rows: list[tuple[Any, ...]] = []
+        others: dict[int, Account] = {}
+        for n, (uid, a) in enumerate(accounts.items(), 1):
+            if pause is not None and not n % PAUSE_ROWS:
+                pause()
+            if a.spot is spot and a.futures is futures:
+                rows.append((format(a.balance, "f"), uid))
+            else:
+                others[uid] = a
+        if len(rows) < _MANY:
+            return _balance_rows(accounts, texts, pause)
+        shared = f'"spot" = {_sql_literal(format(spot, "f"))}, "futures" = ' + _sql_literal(
+            format(futures, "f")
+        )
+        sql = f'UPDATE accounts SET "balance" = ?, {shared} WHERE "uid" = ?'  # noqa: S608
+        self.bulk.append((sql, rows))
+        return _balance_rows(others, texts, pause)
+
+    def _closed_alike(
+        self, items: list[SubPosition], pause: Callable[[], None] | None
+    ) -> list[SubPosition]:
         probe = items[len(items) // 2]
         time, price, fee = probe.close_time, probe.close_avg_price, probe.close_fee
         profit, kind = probe.profit, probe.close_type
         keys: list[tuple[Any, ...]] = []
         others: list[SubPosition] = []
-        for p in items:
+        for n, p in enumerate(items, 1):
+            if pause is not None and not n % PAUSE_ROWS:
+                pause()
             if (
                 p.close_avg_price is price
                 and p.close_fee is fee
@@ -194,12 +221,16 @@ class ChangeRows:
         self.bulk.append((sql, keys))
         return others
 
-    def _positions_alike(self, items: dict[int, SubPosition]) -> dict[int, SubPosition]:
+    def _positions_alike(
+        self, items: dict[int, SubPosition], pause: Callable[[], None] | None
+    ) -> dict[int, SubPosition]:
         values = list(items.values())
         q = values[len(values) // 2]
         rows: list[tuple[Any, ...]] = []
         others: dict[int, SubPosition] = {}
-        for key, p in items.items():
+        for n, (key, p) in enumerate(items.items(), 1):
+            if pause is not None and not n % PAUSE_ROWS:
+                pause()
             if (
                 p.volume is q.volume
                 and p.open_avg_price is q.open_avg_price
@@ -230,12 +261,16 @@ class ChangeRows:
         self.bulk.append((_alike_sql("positions", position_values(q), (0, 1, 10)), rows))
         return others
 
-    def _orders_alike(self, items: dict[int, Order]) -> dict[int, Order]:
+    def _orders_alike(
+        self, items: dict[int, Order], pause: Callable[[], None] | None
+    ) -> dict[int, Order]:
         values = list(items.values())
         q = values[len(values) // 2]
         rows: list[tuple[Any, ...]] = []
         others: dict[int, Order] = {}
-        for key, o in items.items():
+        for n, (key, o) in enumerate(items.items(), 1):
+            if pause is not None and not n % PAUSE_ROWS:
+                pause()
             if (
                 o.volume is q.volume
                 and o.filled is q.filled
@@ -262,13 +297,17 @@ class ChangeRows:
         self.bulk.append((_alike_sql("orders", order_values(q), (0, 1, 16)), rows))
         return others
 
-    def _fills_alike(self, items: list[FillRecord]) -> list[FillRecord]:
+    def _fills_alike(
+        self, items: list[FillRecord], pause: Callable[[], None] | None
+    ) -> list[FillRecord]:
         probe = items[len(items) // 2]
         code, side, offset, price = probe.contract_code, probe.side, probe.offset, probe.price
         volume, fee, liquidity, ts = probe.volume, probe.fee, probe.liquidity, probe.ts
         rows: list[tuple[Any, ...]] = []
         others: list[FillRecord] = []
-        for f in items:
+        for n, f in enumerate(items, 1):
+            if pause is not None and not n % PAUSE_ROWS:
+                pause()
             if (
                 f.price is price
                 and f.volume is volume
@@ -626,16 +665,20 @@ def _chunked(
 # each decimal's text looked up by identity first: ``get(id(d)) or text(d)`` (no text is "").
 
 
-def _balance_rows(accounts: dict[int, Account], texts: _Texts) -> dict[int, tuple[str, str, str]]:
+def _balance_rows(
+    accounts: dict[int, Account], texts: _Texts, pause: Callable[[], None] | None = None
+) -> dict[int, tuple[str, str, str]]:
     get, text = texts.get, texts.text
-    return {
-        uid: (
+    out: dict[int, tuple[str, str, str]] = {}
+    for n, (uid, a) in enumerate(accounts.items(), 1):
+        if pause is not None and not n % PAUSE_ROWS:
+            pause()
+        out[uid] = (
             format(a.balance, "f"),  # each wallet's own
             get(id(a.spot)) or text(a.spot),
             get(id(a.futures)) or text(a.futures),
         )
-        for uid, a in accounts.items()
-    }
+    return out
 
 
 def _position_rows(items: list[SubPosition], texts: _Texts) -> list[tuple[Any, ...]]:
