@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from copytrade.adapters.db.rows import (
+    algo_values,
     closed_values,
     fill_values,
     order_values,
@@ -32,6 +33,12 @@ _MODE_SQL = (
     'INSERT INTO position_modes ("uid", "position_mode") VALUES (?, ?) '
     'ON CONFLICT ("uid") DO UPDATE SET "position_mode" = excluded."position_mode"'
 )
+_ALGO_SQL = (
+    'INSERT INTO algo_orders ("algo_id", "uid", "contract_code", "state", "created_time", '
+    '"updated_time", "body") VALUES (?, ?, ?, ?, ?, ?, ?) '
+    'ON CONFLICT ("algo_id") DO UPDATE SET "state" = excluded."state", '
+    '"updated_time" = excluded."updated_time", "body" = excluded."body"'
+)
 _LEVER_SQL = (
     'INSERT INTO levers ("uid", "contract_code", "margin_mode", "lever") VALUES (?, ?, ?, ?) '
     'ON CONFLICT ("uid", "contract_code", "margin_mode") DO UPDATE SET "lever" = excluded."lever"'
@@ -42,6 +49,7 @@ class ChangeRows:
     """The rows of one or more change sets, keyed so that a later row replaces an earlier one."""
 
     __slots__ = (
+        "algos",
         "balances",
         "bulk",
         "chain",
@@ -72,6 +80,7 @@ class ChangeRows:
         self.shares: list[tuple[Any, ...]] = []
         self.tags: list[tuple[Any, ...]] = []
         self.modes: dict[int, str] = {}
+        self.algos: dict[int, tuple[Any, ...]] = {}
         # a fan-out's parts, prepared at render: written before the rows above
         self.bulk: Statements = []
         # rows merged in after prepared ones: written after these, in order
@@ -381,6 +390,8 @@ class ChangeRows:
         self.tags = [tag_values(g) for g in tags] if tags else []
         modes = changes.modes
         self.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
+        algos = changes.algos
+        self.algos = {i: algo_values(a) for i, a in algos.items()} if algos else {}
 
     def merge(self, later: ChangeRows) -> None:
         """Fold ``later`` in (its rows replace this one's).
@@ -415,6 +426,7 @@ class ChangeRows:
         self.shares.extend(later.shares)
         self.tags.extend(later.tags)
         self.modes.update(later.modes)
+        self.algos.update(later.algos)
 
 
 def _alike_sql(table: str, row: tuple[Any, ...], bound: tuple[int, ...]) -> str:
@@ -818,6 +830,8 @@ def _write_parts(conn: Connection, rows: ChangeRows) -> None:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
     if rows.modes:
         executemany(conn, _MODE_SQL, list(rows.modes.items()))
+    if rows.algos:
+        executemany(conn, _ALGO_SQL, list(rows.algos.values()))
 
 
 def _mode(one_way: bool) -> str:
