@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
+from time import perf_counter
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -171,9 +172,12 @@ class HtxApi:
         self.wall_ms = wall_ms
         self.table = serve_table(SERVED if routes is None else routes)
         self.paths = frozenset(self.table)
+        # told of every answered request: (scope, reply body or b"", seconds); see observe.py
+        self.observer: Callable[[Any, bytes, float], None] | None = None
 
     async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
+        started = perf_counter()
         host = ""
         for name, value in scope["headers"]:
             if name == b"host":
@@ -187,8 +191,10 @@ class HtxApi:
                 host,
                 partial(read_body, receive),
             )
-        except ClientGone:
-            return  # nobody to answer, and a partial body is never run as a command
+        except ClientGone:  # nobody to answer, and a partial body is never run as a command
+            if self.observer is not None:
+                self.observer(scope, b"", perf_counter() - started)
+            return
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, decision = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), None
@@ -201,6 +207,8 @@ class HtxApi:
             raw_headers += decision.raw_headers()
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": payload})
+        if self.observer is not None:
+            self.observer(scope, payload, perf_counter() - started)
 
     async def process(
         self,
