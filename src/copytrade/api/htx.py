@@ -282,7 +282,11 @@ class HtxApi:
             raise Refused((200, body, None)) from None
         if self.replays is not None:  # verified: now refuse a second use of the signature
             await self._check_replay(profile, values, tid)
-        decision = await self._count(profile, principal.uid, tid)
+        budget = profile.limiter or "v1"
+        if self._hit_async.get(budget) is None:  # in process: no coroutine to await
+            decision = self._count_here(profile, budget, principal.uid, tid)
+        else:
+            decision = await self._count(profile, principal.uid, tid)
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             raise Refused((200, profile.permission_failure(tid, self.wall_ms()), decision))
         refusal = profile.follower_refusal
@@ -304,6 +308,17 @@ class HtxApi:
             code = ErrorCode.SIGNATURE_REPLAYED
             body = profile.auth_failure(code, message(code), tid, self.wall_ms())
             raise Refused((200, body, None))
+
+    def _count_here(self, profile: Profile, budget: str, uid: int, tid: str) -> RateDecision:
+        """Count a request with an in-process limiter (what :meth:`_count` does, synchronously)."""
+        try:
+            decision = self.limiters.get(budget, self.limiter).hit(uid, self.wall_ms())
+        except ServiceBusy:
+            log.warning("rate limiter unavailable (tid %s)", tid)
+            raise self._refuse(profile, ErrorCode.SYSTEM_BUSY, tid) from None
+        if not decision.allowed:
+            raise self._refuse(profile, ErrorCode.RATE_LIMITED, tid, decision)
+        return decision
 
     async def _count(self, profile: Profile, uid: int, tid: str) -> RateDecision:
         budget = profile.limiter or "v1"
