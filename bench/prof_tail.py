@@ -43,8 +43,13 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(cycles: int, concurrency: int, slow_commit_ms: float) -> None:
-    """Serve the cycles, then print the tail and what overlapped it."""
+async def measure(
+    cycles: int, concurrency: int, slow_commit_ms: float, freeze: bool = True
+) -> float:
+    """Serve the cycles, print the tail and what overlapped it; return p99/p50.
+
+    ``freeze``: freeze the startup heap as ``copytrade serve`` does (not in a test process).
+    """
     sys.path.insert(0, str(HERE))
     import inproc
 
@@ -56,7 +61,8 @@ async def measure(cycles: int, concurrency: int, slow_commit_ms: float) -> None:
         try:
             work = inproc.cycles(await server.traders(concurrency))
             await inproc.run_cycles(server, work, len(work))
-            freeze_startup_heap()
+            if freeze:
+                freeze_startup_heap()
             gcs: list[tuple[int, float, float]] = []
             gc_started = [0.0]
 
@@ -146,6 +152,7 @@ async def measure(cycles: int, concurrency: int, slow_commit_ms: float) -> None:
     )
     top = sorted(gaps, reverse=True)[:5]
     print("  longest loop iterations (ms): " + ", ".join(f"{g * 1000:.2f}" for g in top))
+    return p99 / p50
 
 
 def main() -> None:
