@@ -20,6 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.copytrading import Follow, follow_settings, follow_with_settings
 from copytrade.domain.enums import MarginMode, OrderStatus, PositionSide, Wallet
 from copytrade.domain.model import (
@@ -35,6 +36,7 @@ from copytrade.domain.model import (
 from copytrade.service import ports
 from copytrade.service.overview import OverviewReader
 from copytrade.service.ports import (
+    AlgoQuery,
     ApiKey,
     FollowerRow,
     OrderQuery,
@@ -43,6 +45,7 @@ from copytrade.service.ports import (
     Trade,
     User,
     UserReport,
+    algo_selected,
 )
 
 UID_START = 10_000_000
@@ -94,6 +97,8 @@ class MemoryState:
     tags: dict[int, OrderTag] = field(default_factory=dict)
     one_way: set[int] = field(default_factory=set)
     mark_moves: list[tuple[str, int, Decimal]] = field(default_factory=list)
+    algos: dict[int, AlgoOrder] = field(default_factory=dict)
+    """Every trigger and trailing order, resting or finished, by id."""
 
     def copy(self) -> MemoryState:
         """Return a copy that can change without touching this state."""
@@ -118,6 +123,7 @@ class MemoryState:
             dict(self.tags),
             set(self.one_way),
             list(self.mark_moves),
+            dict(self.algos),
         )
 
     def account(self, uid: int) -> Account | None:
@@ -134,6 +140,11 @@ class MemoryState:
             self.spot.get(uid, Decimal(0)),
             self.futures.get(uid, Decimal(0)),
             one_way=uid in self.one_way,
+            algos={
+                i: dataclasses.replace(a)
+                for i, a in self.algos.items()
+                if a.uid == uid and a.is_active
+            },
         )
 
     def key(self, access_key: str) -> ApiKey | None:
@@ -181,6 +192,8 @@ class MemoryState:
         self.shares.extend(changes.profit_shares)
         for tag in changes.order_tags:
             self.tags[tag.order_id] = tag
+        for aid, algo in changes.algos.items():
+            self.algos[aid] = dataclasses.replace(algo)
         for uid, one_way in changes.modes.items():
             if one_way:
                 self.one_way.add(uid)
@@ -338,6 +351,9 @@ class MemoryAccounts:
             uid
             for uid, orders in state.open_orders.items()
             if any(o.contract_code == contract_code for o in orders.values())
+        }
+        uids |= {
+            a.uid for a in state.algos.values() if a.contract_code == contract_code and a.is_active
         }
         return sorted(uids)
 
@@ -727,6 +743,16 @@ class MemoryReadModel:
             found.append(TaggedOrder(dataclasses.replace(order), tag))
             if len(found) >= q.limit:
                 break
+        return found
+
+    def algo_orders(self, uid: int, query: AlgoQuery) -> list[AlgoOrder]:
+        """Return a UID's trigger and trailing orders, newest first."""
+        found = [
+            dataclasses.replace(a)
+            for a in self._state.algos.values()
+            if a.uid == uid and algo_selected(a, query)
+        ]
+        found.sort(key=lambda a: a.algo_id, reverse=True)
         return found
 
     def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:

@@ -479,6 +479,9 @@ class SetPriceReply(_Reply):
     follows_stopped: int = Field(
         0, description="Follows ended by their total stop-loss (copies closed, close_type 10)."
     )
+    algo_triggered: int = Field(
+        0, description="v5 trigger and trailing orders the move fired whose order was placed."
+    )
 
 
 class PathReply(_Reply):

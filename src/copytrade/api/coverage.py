@@ -15,9 +15,12 @@ SECTIONS = (
     (
         "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
         (profiles.V5,),
-        " `/v5/algo/*` serves take-profit and stop-loss orders (the history lists the ones that"
-        " fired); not yet: trigger and trailing orders. `POST /v5/position/mode` switches to"
-        " one-way mode, where orders net, reduce and flip the position and the copies follow.",
+        " `/v5/algo/*` serves take-profit and stop-loss orders on positions (the history lists"
+        " the ones that fired) and trigger and trailing orders (resting, fired and cancelled"
+        " ones, kept across restarts): a fired order goes down the `/v5/trade/order` path, so a"
+        " lead's is copied (`tests/interop/test_ccxt_v5_algo.py` drives them through ccxt)."
+        " `POST /v5/position/mode` switches to one-way mode, where orders net, reduce and flip"
+        " the position and the copies follow.",
         "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover every endpoint of this table.",
     ),
     (

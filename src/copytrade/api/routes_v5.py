@@ -8,6 +8,7 @@ from typing import Any
 from copytrade.api import wire
 from copytrade.api.routes import Params, Route, no_parameters, route
 from copytrade.api.wire import WireError
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.enums import (
     Liquidity,
     MarginMode,
@@ -18,7 +19,7 @@ from copytrade.domain.margin import maintenance_margin
 from copytrade.domain.model import Order
 from copytrade.protocol import v5 as p5
 from copytrade.protocol.error_codes import ErrorCode
-from copytrade.service import v5
+from copytrade.service import algo, v5
 from copytrade.service.context import ServiceContext
 from copytrade.service.journal import Entry
 
@@ -441,20 +442,33 @@ def render_mode(ctx: ServiceContext, arguments: tuple[Any, ...], mode: str) -> A
     return p5.POSITION_MODE.render(p5.PositionMode(mode))
 
 
-def parse_algo_order(
-    p: Params, now_ms: int
-) -> tuple[str, MarginMode, PositionSide, Decimal | None, Decimal | None]:
-    """``POST /v5/algo/order`` of type ``tp``, ``sl`` or ``tpsl`` on the position ``side`` closes.
+def parse_algo_order(p: Params, now_ms: int) -> tuple[algo.AlgoRequest | algo.TpslRequest]:
+    """``POST /v5/algo/order`` (spec §6.9): TP/SL on a position, a trigger or a trailing order.
 
-    Trigger (``trigger_price``) and trailing orders are not served yet: ``1067 type``.
+    ``type`` ``tp``/``sl``/``tpsl`` arms a position's take profit and/or stop loss on the
+    position ``side`` closes. A ``trigger_price`` with ``type`` ``limit``/``market`` (ccxt) or
+    ``trigger`` (the SDKs, the order type then in ``order_price_type``) is a trigger order;
+    ``type`` ``trailing_stop`` with ``callback_rate`` (and ``active_price``) a trailing order.
     """
     code, mode = wire.contract_code(p), wire.margin_mode(p)
     raw_side, kind = p.get("side"), p.get("type")
     direction = _SIDES.get(raw_side) if isinstance(raw_side, str) else None
     if direction is None:
         raise _illegal("side")
-    if kind not in ("tp", "sl", "tpsl") or p.get("trigger_price") not in (None, ""):
-        raise _illegal("type")
+    if kind in ("tp", "sl", "tpsl"):
+        if p.get("trigger_price") not in (None, ""):
+            raise _illegal("type")
+        return (_tpsl_request(p, code, mode, direction, kind),)
+    if kind == "trailing_stop":
+        return (_trailing_request(p, code, mode, direction),)
+    if kind in ("trigger", "limit", "market"):
+        return (_trigger_request(p, code, mode, direction, kind),)
+    raise _illegal("type")
+
+
+def _tpsl_request(
+    p: Params, code: str, mode: MarginMode, direction: OrderDirection, kind: str
+) -> algo.TpslRequest:
     side = _optional_side(p) or direction.opens.opposite  # a sell protects the long
     take = wire.optional_decimal(p, "tp_trigger_price") if kind in ("tp", "tpsl") else None
     stop = wire.optional_decimal(p, "sl_trigger_price") if kind in ("sl", "tpsl") else None
@@ -462,7 +476,81 @@ def parse_algo_order(
         raise _illegal("tp_trigger_price")
     if kind in ("sl", "tpsl") and stop is None:
         raise _illegal("sl_trigger_price")
-    return code, mode, side, take, stop
+    return algo.TpslRequest(code, mode, side, take, stop)
+
+
+def _algo_client_id(p: Params) -> str | None:
+    raw = p.get("algo_client_order_id")
+    if raw in (None, ""):
+        return None
+    text = wire.id_field(raw, "algo_client_order_id")
+    if not text.isdigit() or not 1 <= int(text) < 2**63:
+        raise _illegal("algo_client_order_id")
+    return text
+
+
+def _algo_base(
+    p: Params, code: str, mode: MarginMode, direction: OrderDirection, kind: str
+) -> v5.V5Order:
+    """Return the order a trigger or trailing order places once it fires."""
+    price = wire.optional_decimal(p, "price") if kind == "limit" else None
+    if kind == "limit" and (price is None or price <= 0):
+        raise _illegal("price")
+    return v5.V5Order(
+        contract_code=code,
+        margin_mode=mode,
+        direction=direction,
+        position_side=_optional_side(p),
+        reduce_only=_flag(p, "reduce_only"),
+        kind=kind,
+        tif="gtc",
+        volume=_volume(p),
+        price=price,
+        tp_trigger_price=None,
+        sl_trigger_price=None,
+        client_order_id=_algo_client_id(p),
+        both=p.get("position_side") == "both",
+    )
+
+
+def _trigger_request(
+    p: Params, code: str, mode: MarginMode, direction: OrderDirection, kind: str
+) -> algo.AlgoRequest:
+    if p.get("trigger_price") in (None, ""):
+        raise _illegal("trigger_price")
+    trigger = wire.decimal_field(p["trigger_price"], "trigger_price")
+    if kind == "trigger":  # the SDKs: the order type in order_price_type (or from the price)
+        raw = p.get("order_price_type")
+        if raw in (None, ""):
+            raw = "limit" if p.get("price") not in (None, "") else "market"
+        if raw not in ("limit", "market"):
+            raise _illegal("order_price_type")
+        kind = str(raw)
+    trigger_type = p.get("trigger_type")
+    if trigger_type not in (None, "", "ge", "le"):
+        raise _illegal("trigger_type")
+    return algo.AlgoRequest(
+        _algo_base(p, code, mode, direction, kind),
+        "trigger",
+        trigger_price=trigger,
+        trigger_type=str(trigger_type) if trigger_type else None,
+    )
+
+
+def _trailing_request(
+    p: Params, code: str, mode: MarginMode, direction: OrderDirection
+) -> algo.AlgoRequest:
+    if p.get("callback_rate") in (None, ""):
+        raise _illegal("callback_rate")
+    rate = wire.decimal_field(p["callback_rate"], "callback_rate")
+    if p.get("order_price_type") not in (None, "", "formula_price", "market"):
+        raise _illegal("order_price_type")
+    return algo.AlgoRequest(
+        _algo_base(p, code, mode, direction, "market"),
+        "trailing_stop",
+        callback_rate=rate,
+        active_price=wire.optional_decimal(p, "active_price"),
+    )
 
 
 def parse_algo_cancel(p: Params, now_ms: int) -> tuple[str, tuple[str, ...]]:
@@ -487,11 +575,16 @@ def _algo_type(p: Params) -> str | None:
     return str(kind)
 
 
-def parse_algo_query(p: Params, now_ms: int) -> tuple[str, str | None]:
-    """``GET /v5/algo/order``: ``algo_id`` (client ids are not kept: unknown) and ``type``."""
+def parse_algo_opens(p: Params, now_ms: int) -> tuple[str | None, str | None]:
+    """``GET /v5/algo/order/opens``: optional ``contract_code`` and ``type``."""
+    return parse_optional_contract(p, now_ms)[0], _algo_type(p)
+
+
+def parse_algo_query(p: Params, now_ms: int) -> tuple[str | None, str | None, str | None]:
+    """``GET /v5/algo/order``: ``algo_id`` (or ``algo_client_order_id``) and ``type``."""
     if p.get("algo_id") in (None, "") and p.get("algo_client_order_id") not in (None, ""):
-        raise WireError(ErrorCode.ORDER_NOT_EXIST, "algo_client_order_id")
-    return wire.id_field(wire.required(p, "algo_id"), "algo_id"), _algo_type(p)
+        return None, _algo_client_id(p), _algo_type(p)
+    return wire.id_field(wire.required(p, "algo_id"), "algo_id"), None, _algo_type(p)
 
 
 _ALGO_STATES = frozenset({"active", "effective", "triggered", "canceled"})
@@ -506,10 +599,17 @@ def parse_algo_history(p: Params, now_ms: int) -> tuple[v5.AlgoHistoryQuery]:
 
 
 def render_algo_acks(
-    ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
+    ctx: ServiceContext, arguments: tuple[Any, ...], placed: list[algo.Conditional]
 ) -> Any:
-    """``algo/order``: one item per take profit / stop loss armed."""
-    return p5.ALGO_ACKS.render(tuple(p5.AlgoAck(a.algo_id, None) for a in armed))
+    """``algo/order``: one item per order placed (a take profit and a stop loss: two)."""
+    return p5.ALGO_ACKS.render(
+        tuple(
+            p5.AlgoAck(str(x.algo_id), x.client_order_id)
+            if isinstance(x, AlgoOrder)
+            else p5.AlgoAck(x.algo_id, None)
+            for x in placed
+        )
+    )
 
 
 def render_algo_cancels(
@@ -526,46 +626,112 @@ def render_algo_cancels(
     )
 
 
+_NO_TRIGGER: dict[str, Any] = {
+    "trigger_price": None,
+    "trigger_type": None,
+    "price": None,
+    "order_price_type": None,
+    "active_price": None,
+    "callback_rate": None,
+    "formula_price": None,
+    "extreme_price": None,
+    "reduce_only": None,
+    "relation_order_id": None,
+    "cancel_reason": None,
+}
+
+
+def _protection_item(a: v5.Protection) -> p5.AlgoOrder:
+    tp = a.kind == "tp"
+    return p5.AlgoOrder(
+        id=a.algo_id,
+        algo_id=a.algo_id,
+        algo_client_order_id=None,
+        contract_code=a.contract_code,
+        side="sell" if a.position_side is PositionSide.LONG else "buy",
+        position_side=a.position_side.value,
+        margin_mode=a.margin_mode.value,
+        type=a.kind,
+        state=a.state,
+        volume=a.volume,
+        **_tpsl(
+            a.trigger if tp else None,
+            None if tp else a.trigger,
+            tp_armed=tp,
+            sl_armed=not tp,
+            order_price=_ZERO,  # a market order once triggered
+        ),
+        **_NO_TRIGGER,
+        order_source="api",
+        created_time=a.created,
+        updated_time=a.updated if a.updated is not None else a.created,
+    )
+
+
+def _formula_price(a: AlgoOrder) -> Decimal | None:
+    """Return the mark a resting trailing order fires at now (``None``: not active yet)."""
+    if a.kind != "trailing_stop" or a.extreme is None or a.callback_rate is None:
+        return None
+    buy = a.direction is OrderDirection.BUY
+    return a.extreme * (1 + a.callback_rate if buy else 1 - a.callback_rate)
+
+
+def _algo_item(a: AlgoOrder) -> p5.AlgoOrder:
+    oid = str(a.algo_id)
+    buy = a.direction is OrderDirection.BUY
+    side = a.position_side
+    if a.both:
+        shown = "both"
+    elif side is not None:
+        shown = side.value
+    else:  # as /v5/trade/order infers it (one-way accounts show "both" once filled)
+        opens = a.direction.opens
+        shown = (opens.opposite if a.reduce_only else opens).value
+    trailing = a.kind == "trailing_stop"
+    return p5.AlgoOrder(
+        id=oid,
+        algo_id=oid,
+        algo_client_order_id=a.client_order_id,
+        contract_code=a.contract_code,
+        side="buy" if buy else "sell",
+        position_side=shown,
+        margin_mode=a.margin_mode.value,
+        type=a.kind,
+        state=a.state,
+        volume=a.volume,
+        **_tpsl(None, None, tp_armed=False, sl_armed=False),
+        trigger_price=a.trigger_price,
+        trigger_type=a.trigger_type,
+        price=a.order_price,
+        order_price_type="formula_price" if trailing else a.order_type,
+        active_price=a.active_price,
+        callback_rate=a.callback_rate,
+        formula_price=_formula_price(a) if a.is_active else None,
+        extreme_price=a.extreme,
+        reduce_only=a.reduce_only,
+        relation_order_id=str(a.order_id) if a.order_id is not None else None,
+        cancel_reason=a.reason,
+        order_source="api",
+        created_time=a.created,
+        updated_time=a.updated,
+    )
+
+
 def render_algo_orders(
-    ctx: ServiceContext, arguments: tuple[Any, ...], armed: list[v5.Protection]
+    ctx: ServiceContext, arguments: tuple[Any, ...], found: list[algo.Conditional]
 ) -> Any:
-    """``algo/order/opens``."""
-    items = []
-    for a in armed:
-        tp = a.kind == "tp"
-        items.append(
-            p5.AlgoOrder(
-                id=a.algo_id,
-                algo_id=a.algo_id,
-                algo_client_order_id=None,
-                contract_code=a.contract_code,
-                side="sell" if a.position_side is PositionSide.LONG else "buy",
-                position_side=a.position_side.value,
-                margin_mode=a.margin_mode.value,
-                type=a.kind,
-                state=a.state,
-                volume=a.volume,
-                **_tpsl(
-                    a.trigger if tp else None,
-                    None if tp else a.trigger,
-                    tp_armed=tp,
-                    sl_armed=not tp,
-                    order_price=_ZERO,  # a market order once triggered
-                ),
-                order_source="api",
-                created_time=a.created,
-                updated_time=a.updated if a.updated is not None else a.created,
-            )
-        )
-    return p5.ALGO_ORDERS.render(tuple(items))
+    """``algo/order``, ``algo/order/opens`` and ``algo/order/history``."""
+    return p5.ALGO_ORDERS.render(
+        tuple(_algo_item(x) if isinstance(x, AlgoOrder) else _protection_item(x) for x in found)
+    )
 
 
 V5_ROUTES: dict[str, Route] = {
-    "algo_order": route(parse_algo_order, v5.set_protection, render_algo_acks),
-    "algo_cancel": route(parse_algo_cancel, v5.cancel_protections, render_algo_cancels),
-    "algo_opens": route(parse_optional_contract, v5.open_protections, render_algo_orders),
-    "algo_query": route(parse_algo_query, v5.algo_order, render_algo_orders),
-    "algo_history": route(parse_algo_history, v5.algo_history, render_algo_orders),
+    "algo_order": route(parse_algo_order, algo.place_conditional, render_algo_acks),
+    "algo_cancel": route(parse_algo_cancel, algo.cancel_conditionals, render_algo_cancels),
+    "algo_opens": route(parse_algo_opens, algo.open_conditionals, render_algo_orders),
+    "algo_query": route(parse_algo_query, algo.conditional, render_algo_orders),
+    "algo_history": route(parse_algo_history, algo.conditional_history, render_algo_orders),
     "balance": route(no_parameters, v5.balance, render_balance),
     "place_order": route(parse_place_order, v5.place_order, render_ack),
     "cancel_order": route(parse_cancel, v5.cancel_orders, render_cancelled),

@@ -246,7 +246,7 @@ class MarketTicker:
         return due
 
     async def _apply(self, contract_code: str, tick: Tick) -> None:
-        moved = await self.run(sim.set_price, self.ctx, contract_code, tick.price)
+        moved = await self.run(sim.set_price, self.ctx, contract_code, tick.price, tick.at_ms)
         for listener in self.listeners:
             listener(contract_code, Decimal(moved["mark_price"]), tick.at_ms)
 

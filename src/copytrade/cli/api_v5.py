@@ -14,6 +14,8 @@ from copytrade.cli.api import DECIMAL, _contract, _json_option, _run
 from copytrade.client import MarginMode, PositionSide
 from copytrade.client.builders_v5 import AlgoType, OrderType
 
+_ALGO_KIND = click.Choice(["tp", "sl", "tpsl", "trigger", "trailing_stop"])
+
 F = TypeVar("F", bound=Callable[..., Any])
 _MARGIN = click.Choice([m.value for m in MarginMode])
 _SIDE = click.Choice([s.value for s in PositionSide])
@@ -209,24 +211,84 @@ def tpsl(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) 
     )
 
 
+@v5.command("trigger")
+@_contract()
+@click.option("--side", type=click.Choice(["buy", "sell"]), required=True)
+@click.option("--volume", type=DECIMAL, required=True, help="Contracts.")
+@click.option("--trigger-price", type=DECIMAL, required=True, help="The mark that fires it.")
+@click.option("--price", type=DECIMAL, help="Place a limit order at this price (default: market).")
+@click.option(
+    "--trigger-type",
+    type=click.Choice(["ge", "le"]),
+    help="Fire at mark >= (ge) or <= (le) the trigger (default: from the mark's side).",
+)
+@_margin
+@click.option("--position-side", type=_SIDE, help="long or short (inferred from --side).")
+@click.option("--reduce-only", is_flag=True, help="Only reduce the position.")
+@click.option("--client-id", "algo_client_order_id", type=int, help="Your id for it.")
+@_json_option
+def trigger(
+    as_json: bool, margin_mode: str, position_side: str | None, price: Any, **kw: Any
+) -> None:
+    """Rest a trigger order; a lead's fired order is copied. POST /v5/algo/order."""
+    side = PositionSide(position_side) if position_side else None
+    _run(
+        lambda c: c.v5.place_trigger_order(
+            type="limit" if price is not None else "market",
+            price=price,
+            margin_mode=MarginMode(margin_mode),
+            position_side=side,
+            **kw,
+        ),
+        as_json,
+    )
+
+
+@v5.command("trailing")
+@_contract()
+@click.option("--side", type=click.Choice(["buy", "sell"]), required=True)
+@click.option("--volume", type=DECIMAL, required=True, help="Contracts.")
+@click.option(
+    "--callback-rate", type=DECIMAL, required=True, help="Retrace that fires it (0.001-0.05)."
+)
+@click.option("--active-price", type=DECIMAL, help="The mark that activates it (default: now).")
+@_margin
+@click.option("--position-side", type=_SIDE, help="long or short (inferred from --side).")
+@click.option("--reduce-only", is_flag=True, help="Only reduce the position.")
+@click.option("--client-id", "algo_client_order_id", type=int, help="Your id for it.")
+@_json_option
+def trailing(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) -> None:
+    """Rest a trailing order (market once the mark retraces). POST /v5/algo/order."""
+    side = PositionSide(position_side) if position_side else None
+    _run(
+        lambda c: c.v5.place_trailing_order(
+            margin_mode=MarginMode(margin_mode), position_side=side, **kw
+        ),
+        as_json,
+    )
+
+
 @v5.command("tpsl-orders")
 @_contract(required=False)
+@click.option("--type", "kind", type=_ALGO_KIND, help="Only this kind (default: every kind).")
 @_json_option
-def tpsl_orders(contract_code: str | None, as_json: bool) -> None:
-    """List untriggered take-profit / stop-loss orders. GET /v5/algo/order/opens."""
-    _run(lambda c: c.v5.algo_open_orders(contract_code=contract_code), as_json)
+def tpsl_orders(contract_code: str | None, kind: Any, as_json: bool) -> None:
+    """List untriggered conditional orders (TP/SL, trigger, trailing). GET /v5/algo/order/opens."""
+    _run(lambda c: c.v5.algo_open_orders(contract_code=contract_code, type=kind), as_json)
 
 
 @v5.command("tpsl-order")
 @click.argument("algo_id")
+@click.option("--type", "kind", type=_ALGO_KIND, help="Its kind (default: any).")
 @_json_option
-def tpsl_order(algo_id: str, as_json: bool) -> None:
-    """Show one take-profit / stop-loss order, armed or fired. GET /v5/algo/order."""
-    _run(lambda c: c.v5.algo_order(algo_id=algo_id), as_json)
+def tpsl_order(algo_id: str, kind: Any, as_json: bool) -> None:
+    """Show one conditional order, resting, fired or cancelled. GET /v5/algo/order."""
+    _run(lambda c: c.v5.algo_order(algo_id=algo_id, type=kind), as_json)
 
 
 @v5.command("tpsl-history")
 @_contract(required=False)
+@click.option("--type", "kind", type=_ALGO_KIND, help="Only this kind (default: every kind).")
 @click.option(
     "--state",
     "states",
@@ -238,9 +300,9 @@ def tpsl_order(algo_id: str, as_json: bool) -> None:
 @click.option("--end-time", type=int, help="Epoch ms upper bound (default: now).")
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many (default 10).")
 @_json_option
-def tpsl_history(as_json: bool, **kw: Any) -> None:
-    """List finished take-profit / stop-loss orders. GET /v5/algo/order/history."""
-    _run(lambda c: c.v5.algo_order_history(**kw), as_json)
+def tpsl_history(as_json: bool, kind: Any, **kw: Any) -> None:
+    """List fired and cancelled conditional orders. GET /v5/algo/order/history."""
+    _run(lambda c: c.v5.algo_order_history(type=kind, **kw), as_json)
 
 
 @v5.command("tpsl-cancel")
@@ -248,5 +310,12 @@ def tpsl_history(as_json: bool, **kw: Any) -> None:
 @click.argument("algo_ids", nargs=-1, required=True)
 @_json_option
 def tpsl_cancel(contract_code: str, algo_ids: tuple[str, ...], as_json: bool) -> None:
-    """Cancel take-profit / stop-loss orders by algo id. POST /v5/algo/cancel_orders."""
+    """Cancel conditional orders by algo id. POST /v5/algo/cancel_orders."""
     _run(lambda c: c.v5.cancel_algo_orders(contract_code=contract_code, algo_ids=algo_ids), as_json)
+
+
+# the same four under names that fit every kind of conditional order
+v5.add_command(tpsl_orders, "algo-orders")
+v5.add_command(tpsl_order, "algo-order")
+v5.add_command(tpsl_history, "algo-history")
+v5.add_command(tpsl_cancel, "algo-cancel")

@@ -39,6 +39,8 @@ __all__ = [
     "order_history",
     "place_algo_order",
     "place_order",
+    "place_trailing_order",
+    "place_trigger_order",
     "positions",
     "set_lever",
     "set_position_mode",
@@ -53,6 +55,8 @@ PositionModeName = Literal["single_side", "dual_side"]
 AlgoType = Literal["tp", "sl", "tpsl"]
 AlgoKind = Literal["tp", "sl", "tpsl", "trigger", "trailing_stop"]
 AlgoState = Literal["active", "effective", "triggered", "canceled"]
+TriggerOrderType = Literal["market", "limit"]
+TriggerType = Literal["ge", "le"]
 
 
 def _post(name: str, body: JsonBody, parse: Any) -> PreparedRequest[Any]:
@@ -282,6 +286,135 @@ def place_algo_order(
     return _post("algo_order", body, p5.ALGO_ACKS.parse)
 
 
+def _conditional_body(
+    contract_code: str,
+    side: Side,
+    type: str,
+    volume: Decimal,
+    margin_mode: MarginMode,
+    position_side: PositionSide | None,
+    reduce_only: bool,
+    algo_client_order_id: int | None,
+) -> dict[str, JsonScalar]:
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value,
+        "side": side,
+        "type": type,
+        "volume": _decimal_text(volume, "volume"),
+    }
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    if reduce_only:
+        body["reduce_only"] = 1
+    if algo_client_order_id is not None:
+        if not 1 <= algo_client_order_id < 2**63:
+            raise ValueError("algo_client_order_id must be in [1, 2**63)")
+        body["algo_client_order_id"] = algo_client_order_id
+    return body
+
+
+def place_trigger_order(
+    *,
+    contract_code: str,
+    side: Side,
+    volume: Decimal,
+    trigger_price: Decimal,
+    type: TriggerOrderType = "market",
+    price: Decimal | None = None,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    position_side: PositionSide | None = None,
+    reduce_only: bool = False,
+    trigger_type: TriggerType | None = None,
+    algo_client_order_id: int | None = None,
+) -> PreparedRequest[tuple[p5.AlgoAck, ...]]:
+    """Rest a trigger order: ``POST /v5/algo/order`` with ``trigger_price`` (as ccxt sends it).
+
+    When the mark reaches ``trigger_price`` (from the side it stands on now, or as
+    ``trigger_type`` says) the order is placed: at market, or a limit order at ``price``. A
+    lead's fired order is copied to its followers like any other.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        side: ``buy`` or ``sell``.
+        volume: contracts.
+        trigger_price: the mark that fires it.
+        type: ``market`` or ``limit`` (the order placed when it fires).
+        price: the limit price (``limit`` only).
+        margin_mode: cross or isolated.
+        position_side: ``long``/``short`` (hedge mode; default: inferred as for orders).
+        reduce_only: only reduce the position (refused with 1048 when there is none).
+        trigger_type: ``ge`` or ``le`` (default: from the side of the mark it stands on).
+        algo_client_order_id: your id for it (integer).
+
+    Returns:
+        The order's ``algo_id``.
+    """
+    if (type == "limit") != (price is not None):
+        raise ValueError("a limit trigger order takes a price; a market one none")
+    body = _conditional_body(
+        contract_code,
+        side,
+        type,
+        volume,
+        margin_mode,
+        position_side,
+        reduce_only,
+        algo_client_order_id,
+    )
+    _put_decimals(body, trigger_price=trigger_price, price=price)
+    if trigger_type is not None:
+        body["trigger_type"] = trigger_type
+    return _post("algo_order", body, p5.ALGO_ACKS.parse)
+
+
+def place_trailing_order(
+    *,
+    contract_code: str,
+    side: Side,
+    volume: Decimal,
+    callback_rate: Decimal,
+    active_price: Decimal | None = None,
+    margin_mode: MarginMode = MarginMode.CROSS,
+    position_side: PositionSide | None = None,
+    reduce_only: bool = False,
+    algo_client_order_id: int | None = None,
+) -> PreparedRequest[tuple[p5.AlgoAck, ...]]:
+    """Rest a trailing order: ``POST /v5/algo/order`` of type ``trailing_stop``.
+
+    Once active (at once, or when the mark reaches ``active_price``) it tracks the highest mark
+    (a sell) or the lowest (a buy) and places a market order when the mark retraces from it by
+    ``callback_rate``.
+
+    Args:
+        contract_code: e.g. ``"BTC-USDT"``.
+        side: ``buy`` or ``sell``.
+        volume: contracts.
+        callback_rate: the retrace that fires it, 0.001-0.05 (``0.01`` is 1 %).
+        active_price: the mark that activates it (default: active at once).
+        margin_mode: cross or isolated.
+        position_side: ``long``/``short`` (hedge mode; default: inferred as for orders).
+        reduce_only: only reduce the position (refused with 1048 when there is none).
+        algo_client_order_id: your id for it (integer).
+
+    Returns:
+        The order's ``algo_id``.
+    """
+    body = _conditional_body(
+        contract_code,
+        side,
+        "trailing_stop",
+        volume,
+        margin_mode,
+        position_side,
+        reduce_only,
+        algo_client_order_id,
+    )
+    body["order_price_type"] = "formula_price"
+    _put_decimals(body, callback_rate=callback_rate, active_price=active_price)
+    return _post("algo_order", body, p5.ALGO_ACKS.parse)
+
+
 def cancel_algo_orders(
     *, contract_code: str, algo_ids: Sequence[str]
 ) -> PreparedRequest[tuple[p5.AlgoCancel, ...]]:
@@ -295,17 +428,26 @@ def cancel_algo_orders(
     return _post("algo_cancel", body, p5.ALGO_CANCELS.parse)
 
 
-def algo_order(*, algo_id: str, type: AlgoKind | None = None) -> PreparedRequest[p5.AlgoOrder]:
-    """Read one conditional order, armed or fired: ``GET /v5/algo/order``.
+def algo_order(
+    *,
+    algo_id: str | None = None,
+    type: AlgoKind | None = None,
+    algo_client_order_id: int | None = None,
+) -> PreparedRequest[p5.AlgoOrder]:
+    """Read one conditional order, resting, fired or cancelled: ``GET /v5/algo/order``.
 
     HTX answers an array (ccxt reads its first item); this returns that one order. Unknown ids
     raise :class:`~copytrade.client.errors.OrderNotFound` (1017).
 
     Args:
-        algo_id: the id :func:`place_algo_order` returned.
+        algo_id: the id :func:`place_algo_order` (or the trigger/trailing builders) returned.
         type: ``tp``, ``sl``, ``tpsl``, ``trigger`` or ``trailing_stop`` (as ccxt sends).
+        algo_client_order_id: instead of ``algo_id``: a trigger/trailing order's own id.
     """
-    return _get("algo_query", {"algo_id": algo_id, "type": type}, single(p5.ALGO_ORDERS))
+    if (algo_id is None) == (algo_client_order_id is None):
+        raise ValueError("give algo_id or algo_client_order_id")
+    params = {"algo_id": algo_id, "algo_client_order_id": algo_client_order_id, "type": type}
+    return _get("algo_query", params, single(p5.ALGO_ORDERS))
 
 
 def algo_order_history(
@@ -342,7 +484,11 @@ def algo_order_history(
 
 
 def algo_open_orders(
-    *, contract_code: str | None = None
+    *, contract_code: str | None = None, type: AlgoKind | None = None
 ) -> PreparedRequest[tuple[p5.AlgoOrder, ...]]:
-    """List untriggered conditional orders: ``GET /v5/algo/order/opens``."""
-    return _get("algo_opens", {"contract_code": contract_code}, p5.ALGO_ORDERS.parse)
+    """List untriggered conditional orders: ``GET /v5/algo/order/opens``.
+
+    Without ``type``: armed TP/SL first, then resting trigger and trailing orders.
+    """
+    params = {"contract_code": contract_code, "type": type}
+    return _get("algo_opens", params, p5.ALGO_ORDERS.parse)

@@ -169,6 +169,8 @@ class V5Methods(_Family[K]):
     set_position_mode = _Method(b5.set_position_mode)
     get_position_mode = _Method(b5.get_position_mode)
     place_algo_order = _Method(b5.place_algo_order)
+    place_trigger_order = _Method(b5.place_trigger_order)
+    place_trailing_order = _Method(b5.place_trailing_order)
     cancel_algo_orders = _Method(b5.cancel_algo_orders)
     algo_order = _Method(b5.algo_order)
     algo_open_orders = _Method(b5.algo_open_orders)

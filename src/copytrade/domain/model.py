@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.enums import (
     CloseType,
     Liquidity,
@@ -150,6 +151,8 @@ class Account:
     spot: Decimal = _ZERO
     futures: Decimal = _ZERO
     one_way: bool = False
+    algos: dict[int, AlgoOrder] = field(default_factory=dict)
+    """The resting trigger and trailing orders (:mod:`copytrade.domain.algo`)."""
 
     def open_positions(self, key: PositionKey) -> list[SubPosition]:
         """Return the open sub positions of exactly ``key``, oldest first."""
@@ -262,6 +265,8 @@ class ChangeSet:
     order_tags: list[OrderTag] = field(default_factory=list)
     modes: dict[int, bool] = field(default_factory=dict)
     """Accounts whose position mode changed: uid -> one-way."""
+    algos: dict[int, AlgoOrder] = field(default_factory=dict)
+    """Trigger and trailing orders to write (new or changed: one row per order, upserted)."""
     closed: set[int] = field(default_factory=set)
     """Positions in ``positions`` whose only change is their close (the close fields, tp and sl
     cleared): a store may write just those columns. Any later ``save_position`` drops the id."""
@@ -283,6 +288,10 @@ class ChangeSet:
         self.orders[order.order_id] = order
         if new:
             self.new_orders.add(order.order_id)
+
+    def save_algo(self, algo: AlgoOrder) -> None:
+        """Record a trigger or trailing order to insert or update."""
+        self.algos[algo.algo_id] = algo
 
     def set_lever(self, uid: int, key: LeverKey, lever: int) -> None:
         """Record a leverage setting."""

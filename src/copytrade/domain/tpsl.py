@@ -108,7 +108,13 @@ def set_tpsl(
 
 
 def fired(position: SubPosition, mark: Decimal) -> CloseType | None:
-    """Return the close type of the trigger ``mark`` fires on ``position`` (SL wins a tie)."""
+    """Return the close type of the trigger ``mark`` fires on ``position``, if any.
+
+    The one evaluation of TP/SL: every mark move (:func:`copytrade.service.sim.set_price`:
+    admin price sets, price-path ticks, clock jumps) and :func:`fire_triggers` use it. When a
+    mark fires both (a TP set at or past the SL, which a jump can reach at once), the stop loss
+    wins: the spec (§7.8) is silent, and the conservative reading books the loss side.
+    """
     long = position.side is PositionSide.LONG
     tp, sl = position.tp_trigger_price, position.sl_trigger_price
     if sl is not None and (mark <= sl if long else mark >= sl):

@@ -222,7 +222,13 @@ class AlgoCancel(Struct):
 
 @structure
 class AlgoOrder(Struct):
-    """One take-profit or stop-loss order of a position (``algo/order/opens``)."""
+    """One conditional order: a position's take profit or stop loss, a trigger or a trailing order.
+
+    ``algo/order``, ``algo/order/opens`` and ``algo/order/history``. The fields of the other
+    kinds are ``null``. ``relation_order_id``, ``formula_price`` (the mark a trailing order now
+    fires at), ``extreme_price`` (the extreme it tracks) and ``cancel_reason`` are the
+    emulator's: HTX's v5 pages show no fired order's details [INF].
+    """
 
     label = "algo order"
     id: str = wire(ID)
@@ -243,6 +249,17 @@ class AlgoOrder(Struct):
     sl_order_price: Decimal | None = wire(DEC)
     sl_type: str | None = wire(STR)
     sl_trigger_price_type: str | None = wire(STR)
+    trigger_price: Decimal | None = wire(DEC)
+    trigger_type: str | None = wire(STR)
+    price: Decimal | None = wire(DEC)
+    order_price_type: str | None = wire(STR)
+    active_price: Decimal | None = wire(DEC)
+    callback_rate: Decimal | None = wire(DEC)
+    formula_price: Decimal | None = wire(DEC)
+    extreme_price: Decimal | None = wire(DEC)
+    reduce_only: bool | None = wire(BOOL)
+    relation_order_id: str | None = wire(ID)
+    cancel_reason: str | None = wire(STR)
     order_source: str = wire(STR)
     created_time: int = wire(INT_STR)
     updated_time: int = wire(INT_STR)
@@ -296,30 +313,36 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         P,
         "/v5/algo/order",
         T,
-        "Take-profit / stop-loss on a position (ccxt create_order with stopLossPrice, ...)",
+        "TP/SL on a position, trigger or trailing order (ccxt create_order with triggerPrice, ...)",
     ),
     Endpoint(
         "algo_cancel",
         P,
         "/v5/algo/cancel_orders",
         T,
-        "Cancel take-profit / stop-loss orders (ccxt cancel_order with stopLossTakeProfit)",
+        "Cancel conditional orders (ccxt cancel_order with trigger, trailing, stopLossTakeProfit)",
         array_body=True,
     ),
-    _ep("algo_opens", G, "/v5/algo/order/opens", R, "Open take-profit / stop-loss orders"),
+    _ep(
+        "algo_opens",
+        G,
+        "/v5/algo/order/opens",
+        R,
+        "Armed TP/SL, resting trigger and trailing orders",
+    ),
     _ep(
         "algo_query",
         G,
         "/v5/algo/order",
         R,
-        "One take-profit / stop-loss order, armed or fired (ccxt fetch_order with algo flags)",
+        "One conditional order, resting, fired or cancelled (ccxt fetch_order with algo flags)",
     ),
     _ep(
         "algo_history",
         G,
         "/v5/algo/order/history",
         R,
-        "Fired take-profit / stop-loss orders (ccxt fetch_closed_orders with algo flags)",
+        "Fired and cancelled conditional orders (ccxt fetch_closed/canceled_orders, algo flags)",
     ),
 )
 """The v5 endpoints of spec §10.1 served (trigger and trailing orders, transfers: not yet)."""

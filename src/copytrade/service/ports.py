@@ -8,6 +8,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import MarginMode, Wallet
 from copytrade.domain.model import (
@@ -135,6 +136,34 @@ class OrderQuery:
     start: int = 0
     end: int = 2**62
     limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoQuery:
+    """Which of a UID's trigger and trailing orders to read, newest first.
+
+    Attributes:
+        algo_id: Only this one; ``client_order_id``: only the one with this client id.
+        finished_only: Only fired or cancelled ones (``/v5/algo/order/history``), whose last
+            change (``updated``) lies in ``[start, end]``.
+    """
+
+    algo_id: int | None = None
+    client_order_id: str | None = None
+    finished_only: bool = False
+    start: int = 0
+    end: int = 2**62
+
+
+def algo_selected(algo: AlgoOrder, q: AlgoQuery) -> bool:
+    """Return whether an order passes ``q`` (the memory store's filter; SQL does the same)."""
+    if q.algo_id is not None and algo.algo_id != q.algo_id:
+        return False
+    if q.client_order_id is not None and algo.client_order_id != q.client_order_id:
+        return False
+    if q.finished_only:
+        return not algo.is_active and q.start <= algo.updated <= q.end
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +435,10 @@ class ReadModel(Protocol):
 
     def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
         """Return a UID's orders placed through v5 that ``query`` selects, newest first."""
+        ...
+
+    def algo_orders(self, uid: int, query: AlgoQuery) -> list[AlgoOrder]:
+        """Return a UID's trigger and trailing orders that ``query`` selects, newest first."""
         ...
 
     def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:

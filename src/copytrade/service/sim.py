@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.copytrading import Follow, check_follow, copy_open
-from copytrade.domain.enums import CloseType, MarginMode, PositionSide, Wallet
-from copytrade.domain.model import Account, PositionKey, SubPosition
+from copytrade.domain.enums import CloseType, MarginMode, Wallet
+from copytrade.domain.model import Account, PositionKey
 from copytrade.domain.risk import liquidation_scopes
+from copytrade.domain.tpsl import fired
 from copytrade.domain.trading import Env, Market, fill_resting_orders
+from copytrade.service import algo
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, InvalidMark, UnknownUser
 from copytrade.service.follow_rules import check_contracts, rules_after_move
@@ -168,16 +170,6 @@ def bulk_followers(
     return [u.uid for u in users]
 
 
-def _trigger(pos: SubPosition, mark: Decimal) -> CloseType | None:
-    long = pos.side is PositionSide.LONG
-    tp, sl = pos.tp_trigger_price, pos.sl_trigger_price
-    if tp is not None and (mark >= tp if long else mark <= tp):
-        return CloseType.TAKE_PROFIT
-    if sl is not None and (mark <= sl if long else mark >= sl):
-        return CloseType.STOP_LOSS
-    return None
-
-
 def _move_account(
     ctx: ServiceContext,
     uow: UnitOfWork,
@@ -186,8 +178,12 @@ def _move_account(
     markets: dict[str, Market],
     env: Env,
     summary: dict[str, int],
-) -> None:
-    """Apply a mark move to one account: resting fills (copied), TP/SL, then liquidation."""
+) -> list[int]:
+    """Apply a mark move to one account: resting fills (copied), TP/SL, then liquidation.
+
+    Returns the trigger and trailing orders the move fires (:func:`copytrade.service.algo.
+    due`): the caller fires them once this move is committed.
+    """
     before = {p.sub_position_id: p.volume for p in account.positions.values()}
     first = len(env.changes.fills)
     grown = fill_resting_orders(account, market, env)
@@ -205,15 +201,14 @@ def _move_account(
             wave = open_wave(ctx, env, follows, lead_prices.get(pos.sub_position_id), at)
             copy_open(pos, change, follows, followers, market, markets, env, wave)
     for pos in sorted(account.positions.values(), key=lambda p: p.sub_position_id):
-        kind = (
-            _trigger(pos, market.mark) if pos.contract_code == market.spec.contract_code else None
-        )
+        kind = fired(pos, market.mark) if pos.contract_code == market.spec.contract_code else None
         if kind is not None:
             close_with_copies(
                 ctx, uow, account, [pos], market, markets, kind, env, paths_move=False
             )
             summary["tpsl_triggered"] += 1
     summary["liquidated"] += liquidate(ctx, uow, account, markets, env)
+    return algo.due(account, market, env)
 
 
 def liquidate(
@@ -259,13 +254,26 @@ def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
             env.changes.save_order(order)
 
 
-@retry_conflicts
-def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[str, Any]:
+def set_price(
+    ctx: ServiceContext, contract_code: str, price: Decimal, at_ms: int | None = None
+) -> dict[str, Any]:
     """Move a mark price: the book re-centres, resting orders and TP/SL triggers fire.
 
     Then the followers' own rules (copy TP/SL ratios, total stop-loss) are applied to the
-    followers the move touched (:mod:`copytrade.service.follow_rules`).
+    followers the move touched (:mod:`copytrade.service.follow_rules`). The trigger and
+    trailing orders the move fires are fired after it, each in its own transaction, oldest
+    first (:func:`copytrade.service.algo.fire`). ``at_ms``: the time of a price-path tick
+    (a clock jump applies each tick it passed at that tick's time); ``None``: now.
     """
+    moved, due = _set_price(ctx, contract_code, price, at_ms)
+    moved["algo_triggered"] = sum(algo.fire(ctx, uid, algo_id, at_ms) for uid, algo_id in due)
+    return moved
+
+
+@retry_conflicts
+def _set_price(
+    ctx: ServiceContext, contract_code: str, price: Decimal, at_ms: int | None
+) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     spec = ctx.spec(contract_code)
     if price <= 0:
         raise InvalidMark("must be positive")
@@ -279,21 +287,26 @@ def set_price(ctx: ServiceContext, contract_code: str, price: Decimal) -> dict[s
         "copy_exits": 0,
         "follows_stopped": 0,
     }
+    due: list[tuple[int, int]] = []
     with ctx.admin() as uow:
         now = ctx.clock.now_ms()
         uow.markets.set_mark(contract_code, price, now)
         markets = ctx.markets(uow.markets.marks())
-        env = ctx.env()
+        env = ctx.env(at_ms)
         exposed = uow.accounts.get_many(uow.accounts.exposed_to(contract_code))
         for uid in sorted(exposed):
-            _move_account(ctx, uow, exposed[uid], markets[contract_code], markets, env, summary)
+            fired_here = _move_account(
+                ctx, uow, exposed[uid], markets[contract_code], markets, env, summary
+            )
+            due += [(uid, algo_id) for algo_id in fired_here]
         rules = rules_after_move(ctx, uow, exposed, markets, env)
         summary["copy_exits"] = rules.copy_exits
         summary["follows_stopped"] = rules.follows_stopped
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
-    return {"contract_code": contract_code, "mark_price": str(price), **summary}
+    due.sort(key=lambda item: item[1])  # oldest order first, across accounts
+    return {"contract_code": contract_code, "mark_price": str(price), **summary}, due
 
 
 def seed_markets(ctx: ServiceContext, marks: dict[str, Decimal]) -> None:

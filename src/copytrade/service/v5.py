@@ -208,31 +208,44 @@ def _open_request(trader: Account, req: V5Order, volume: Decimal) -> OpenRequest
 @retry_conflicts
 def place_order(ctx: ServiceContext, uid: int, req: V5Order) -> Placed:
     """Place a v5 order: open (copied), reduce (the copies shrink with it) or flip (one-way)."""
-    spec = ctx.spec(req.contract_code)
+    ctx.spec(req.contract_code)
     with ctx.uow() as uow:
         trader = _account(uow, uid)
-        plan = _plan(trader, req)
-        if plan.reduce and req.kind != "market":
-            raise IllegalParameter("type", req.kind)  # reducing orders execute at market [INF]
-        markets = ctx.markets(uow.markets.marks())
-        market = markets[spec.contract_code]
         env = ctx.env()
-        closed = None
-        if plan.reduce:
-            closed = _reduce(ctx, uow, trader, req, plan, market, markets, env)
-        fan_out: FanOut = None
-        if plan.open:
-            placed, fan_out = _open(ctx, uow, trader, req, plan, closed, markets, env)
-        else:
-            assert closed is not None
-            env.changes.save_order(closed, new=True)
-            placed = Placed(closed.order_id, req.client_order_id, closed.filled, 0, 0)
-        env.changes.order_tags.append(_tag(trader, req, placed.order_id, plan))
+        placed, fan_out = place_in(ctx, uow, trader, req, env)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
     report_open(ctx, env, fan_out)
     return placed
+
+
+def place_in(
+    ctx: ServiceContext, uow: UnitOfWork, trader: Account, req: V5Order, env: Env
+) -> tuple[Placed, FanOut]:
+    """Place a v5 order inside an open unit of work (the caller saves and commits).
+
+    The one order path of ``/v5/trade/order`` and of fired trigger and trailing orders
+    (:mod:`copytrade.service.algo`). Every refusal is raised before anything changes, except
+    a one-way flip whose open part is refused after its close part: the caller rolls back.
+    """
+    plan = _plan(trader, req)
+    if plan.reduce and req.kind != "market":
+        raise IllegalParameter("type", req.kind)  # reducing orders execute at market [INF]
+    markets = ctx.markets(uow.markets.marks())
+    market = markets[req.contract_code]
+    closed = None
+    if plan.reduce:
+        closed = _reduce(ctx, uow, trader, req, plan, market, markets, env)
+    fan_out: FanOut = None
+    if plan.open:
+        placed, fan_out = _open(ctx, uow, trader, req, plan, closed, markets, env)
+    else:
+        assert closed is not None
+        env.changes.save_order(closed, new=True)
+        placed = Placed(closed.order_id, req.client_order_id, closed.filled, 0, 0)
+    env.changes.order_tags.append(_tag(trader, req, placed.order_id, plan))
+    return placed, fan_out
 
 
 def _open(
@@ -740,14 +753,14 @@ def fired_protections(closed: list[SubPosition]) -> list[Protection]:
 _TYPES = {"tp": frozenset({"tp"}), "sl": frozenset({"sl"}), "tpsl": frozenset({"tp", "sl"})}
 
 
-def _of_type(kinds: str | None) -> frozenset[str]:
-    """Return the protection kinds an algo ``type`` selects (trigger/trailing: none served)."""
+def tpsl_kinds(kinds: str | None) -> frozenset[str]:
+    """Return the TP/SL kinds an algo ``type`` selects (``trigger``, ``trailing_stop``: none)."""
     return _TYPES.get(kinds or "tpsl", frozenset())
 
 
 def algo_order(ctx: ServiceContext, uid: int, algo_id: str, kind: str | None) -> list[Protection]:
     """Return one take-profit/stop-loss order, armed or fired; ``OrderNotFound`` otherwise."""
-    wanted = _of_type(kind)
+    wanted = tpsl_kinds(kind)
     with ctx.reads() as reads:
         account = reads.account(uid)
         if account is None:
@@ -784,7 +797,7 @@ def algo_history(ctx: ServiceContext, uid: int, query: AlgoHistoryQuery) -> list
         ctx.spec(query.contract_code)
     if query.states is not None and not query.states & {"effective", "triggered"}:
         return []
-    wanted = _of_type(query.kind)
+    wanted = tpsl_kinds(query.kind)
     with ctx.reads() as reads:
         if reads.user(uid) is None:
             raise UnknownUser(uid)
@@ -887,24 +900,32 @@ def cancel_protections(
     ctx.spec(contract_code)
     with ctx.uow() as uow:
         account = _account(uow, uid)
-        current = {p.algo_id: p for p in protections(account, contract_code)}
         env = ctx.env()
-        done: list[tuple[str, bool]] = []
-        for algo_id in algo_ids:
-            found = current.get(algo_id)
-            done.append((algo_id, found is not None))
-            if found is None:
-                continue
-            key = (found.contract_code, found.margin_mode, found.position_side)
-            for pos in account.open_positions(key):
-                if pos.lead_uid is None:
-                    if found.kind == "tp":
-                        pos.tp_trigger_price = None
-                    else:
-                        pos.sl_trigger_price = None
-                    env.changes.save_position(pos)
+        done = disarm(account, contract_code, algo_ids, env)
         uow.accounts.save(env.changes)
         uow.commit()
+    return done
+
+
+def disarm(
+    account: Account, contract_code: str, algo_ids: tuple[str, ...], env: Env
+) -> list[tuple[str, bool]]:
+    """Disarm the account's take-profit/stop-loss orders among ``algo_ids`` (in ``env``)."""
+    current = {p.algo_id: p for p in protections(account, contract_code)}
+    done: list[tuple[str, bool]] = []
+    for algo_id in algo_ids:
+        found = current.get(algo_id)
+        done.append((algo_id, found is not None))
+        if found is None:
+            continue
+        key = (found.contract_code, found.margin_mode, found.position_side)
+        for pos in account.open_positions(key):
+            if pos.lead_uid is None:
+                if found.kind == "tp":
+                    pos.tp_trigger_price = None
+                else:
+                    pos.sl_trigger_price = None
+                env.changes.save_position(pos)
     return done
 
 

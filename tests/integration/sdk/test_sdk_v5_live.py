@@ -162,3 +162,43 @@ def test_v5_algo_cancel_reports_each_id(
     done = client.v5.cancel_algo_orders(contract_code="ETH-USDT", algo_ids=[ack.algo_id, "42"])
     assert [(c.algo_id, c.code) for c in done] == [(ack.algo_id, 200), ("42", 1017)]
     assert client.v5.algo_open_orders(contract_code="ETH-USDT") == ()
+
+
+def test_v5_trigger_and_trailing_orders_through_the_typed_builders(
+    live_server: LiveServer, lead: tuple[Client, dict[str, Any], dict[str, Any]]
+) -> None:
+    client, _trader, follower = lead
+    live_server.set_price("DOT-USDT", "10")
+    (trigger,) = client.v5.place_trigger_order(
+        contract_code="DOT-USDT",
+        side="buy",
+        volume=Decimal(5),
+        trigger_price=Decimal(11),
+        algo_client_order_id=4242,
+    )
+    assert trigger.algo_client_order_id == "4242"
+    (opened,) = client.v5.algo_open_orders(contract_code="DOT-USDT", type="trigger")
+    assert (opened.algo_id, opened.state, opened.trigger_type) == (trigger.algo_id, "active", "ge")
+    assert client.v5.algo_order(algo_client_order_id=4242).trigger_price == 11
+
+    live_server.set_price("DOT-USDT", "11")  # the trigger opens a long, copied at ratio 2
+
+    assert [p["volume"] for p in live_server.user(follower["uid"])["positions"]] == ["10"]
+    fired = client.v5.algo_order(algo_id=trigger.algo_id, type="trigger")
+    assert (fired.state, fired.relation_order_id is not None) == ("effective", True)
+    (trailing,) = client.v5.place_trailing_order(
+        contract_code="DOT-USDT",
+        side="sell",
+        volume=Decimal(5),
+        callback_rate=Decimal("0.05"),
+        active_price=Decimal(12),
+        reduce_only=True,
+    )
+    live_server.set_price("DOT-USDT", "12.5")  # active, highest 12.5: fires at 11.875
+    assert client.v5.algo_order(algo_id=trailing.algo_id).formula_price == Decimal("11.875")
+    live_server.set_price("DOT-USDT", "11.8")  # closes the long, the copy with it
+
+    assert client.v5.positions(contract_code="DOT-USDT") == ()
+    assert live_server.user(follower["uid"])["positions"] == []
+    history = client.v5.algo_order_history(contract_code="DOT-USDT", states=["effective"])
+    assert [h.algo_id for h in history] == [trailing.algo_id, trigger.algo_id]

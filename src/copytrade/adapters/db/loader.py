@@ -1,4 +1,4 @@
-"""Loading accounts (wallet, open positions, resting orders, levers): shared by both stores.
+"""Loading accounts (wallet, positions, resting orders and algo orders, levers): both stores.
 
 The embedded store loads an account once and keeps it; the shared store locks the account rows
 first (:func:`select_heads` with ``lock``) and loads in full only those its kept copies cannot
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from copytrade.adapters.db.rows import order_from_row, position_from_row
+from copytrade.adapters.db.rows import algo_from_row, order_from_row, position_from_row
 from copytrade.adapters.db.sql import Flavour, query, whole_rows
 from copytrade.domain.enums import MarginMode
 from copytrade.domain.model import Account
@@ -74,6 +74,8 @@ def fill_accounts(
         fresh[uid].levers[(code, MarginMode(mode))] = lever
     for uid, position_mode in whole_rows(conn, "position_modes", scope, params):
         fresh[uid].one_way = position_mode == "single_side"
+    for row in whole_rows(conn, "algo_orders", f"{scope} AND state = 'active'", params):
+        fresh[row[1]].algos[row[0]] = algo_from_row(row)
 
 
 def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[int, Account]:

@@ -31,9 +31,11 @@ from copytrade.adapters.db.records import active_follow_of, key_of, marks_of, us
 from copytrade.adapters.db.sql import POSTGRES
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, SubPosition
 from copytrade.service.ports import (
+    AlgoQuery,
     ApiKey,
     FollowerRow,
     OrderQuery,
@@ -119,6 +121,10 @@ class SharedReadModel:
     def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
         """Return a UID's v5 orders, newest first."""
         return readmodel.v5_orders(self.conn, uid, query)
+
+    def algo_orders(self, uid: int, query: AlgoQuery) -> list[AlgoOrder]:
+        """Return a UID's trigger and trailing orders, newest first."""
+        return readmodel.algo_orders(self.conn, uid, query)
 
     def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
         """Return a contract's newest trades."""

@@ -20,6 +20,7 @@ from copytrade.adapters.db.pgwrite import OneStatement
 from copytrade.adapters.db.records import upsert
 from copytrade.adapters.db.rows import (
     CLOSED_COLUMNS,
+    algo_values,
     closed_values,
     fill_values,
     order_values,
@@ -30,6 +31,13 @@ from copytrade.adapters.db.rows import (
 )
 from copytrade.adapters.db.sql import columns, driver, executemany, insert_sql, mutable, update_sql
 from copytrade.domain.model import Account, ChangeSet, SubPosition
+
+_ALGO_SQL = (
+    'INSERT INTO algo_orders ("algo_id", "uid", "contract_code", "state", "created_time", '
+    '"updated_time", "body") VALUES (%s, %s, %s, %s, %s, %s, %s) '
+    'ON CONFLICT ("algo_id") DO UPDATE SET "state" = excluded."state", '
+    '"updated_time" = excluded."updated_time", "body" = excluded."body"'
+)
 
 COPY_THRESHOLD = 200
 """From this many rows, a table's writes go through ``COPY`` (one round trip)."""
@@ -73,6 +81,8 @@ def write_change_set(
             {"uid": uid, "contract_code": code, "margin_mode": mode.value, "lever": lever},
             ["uid", "contract_code", "margin_mode"],
         )
+    if changes.algos:
+        executemany(conn, _ALGO_SQL, [algo_values(a) for a in changes.algos.values()])
     for uid, one_way in changes.modes.items():
         upsert(
             conn,
@@ -139,6 +149,7 @@ def _versioned_accounts(
     uids.update(o.uid for o in changes.orders.values())
     uids.update(uid for uid, _code, _mode in changes.levers)
     uids.update(changes.modes)
+    uids.update(a.uid for a in changes.algos.values())  # kept copies hold the resting ones
     rows: list[tuple[Any, ...]] = []
     blind: list[int] = []
     for uid in sorted(uids):  # one order for every writer's row locks

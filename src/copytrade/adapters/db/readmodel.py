@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, desc, select
 
 from copytrade.adapters.db import schema as t
-from copytrade.adapters.db.rows import order_from_row, position_from_row
+from copytrade.adapters.db.rows import algo_from_row, order_from_row, position_from_row
 from copytrade.adapters.db.sql import query
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.enums import Liquidity, MarginMode, PositionSide, SkipReason
 from copytrade.domain.model import CopySkipped, FillRecord, OrderTag, ProfitShare, SubPosition
 from copytrade.service.ports import (
+    AlgoQuery,
     FollowerRow,
     OrderQuery,
     Page,
@@ -211,6 +213,21 @@ def v5_orders(conn: Connection, uid: int, q: OrderQuery) -> list[TaggedOrder]:
         d, side, reduce_only, kind, tif, client = r[width:]
         tag = OrderTag(order.order_id, uid, d, side, bool(reduce_only), kind, tif, client)
         found.append(TaggedOrder(order, tag))
+    return found
+
+
+def algo_orders(conn: Connection, uid: int, q: AlgoQuery) -> list[AlgoOrder]:
+    """Return a UID's trigger and trailing orders that ``q`` selects, newest first."""
+    a = t.algo_orders
+    conds = [a.c.uid == uid]
+    if q.algo_id is not None:
+        conds.append(a.c.algo_id == q.algo_id)
+    if q.finished_only:
+        conds += [a.c.state != "active", a.c.updated_time >= q.start, a.c.updated_time <= q.end]
+    rows = conn.execute(select(a).where(and_(*conds)).order_by(desc(a.c.algo_id)))
+    found = [algo_from_row(r) for r in rows]
+    if q.client_order_id is not None:  # kept in the body: few orders per UID
+        found = [x for x in found if x.client_order_id == q.client_order_id]
     return found
 
 

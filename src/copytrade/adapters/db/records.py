@@ -148,14 +148,18 @@ def marks_of(conn: Connection) -> dict[str, Decimal]:
 
 
 def exposed_to(conn: Connection, contract_code: str) -> list[int]:
-    """Return the UIDs holding positions or resting orders in a contract."""
+    """Return the UIDs holding positions, resting orders or algo orders in a contract."""
     p, o = t.positions, t.orders
     held = select(p.c.uid).where(and_(p.c.contract_code == contract_code, p.c.is_open.is_(True)))
     # a literal status, so that the planner may scan the open-orders index
     resting = select(o.c.uid).where(
         and_(o.c.contract_code == contract_code, text("orders.status = 'open'"))
     )
-    return sorted({r[0] for r in conn.execute(held.union(resting))})
+    a = t.algo_orders
+    waiting = select(a.c.uid).where(
+        and_(a.c.contract_code == contract_code, text("algo_orders.state = 'active'"))
+    )
+    return sorted({r[0] for r in conn.execute(held.union(resting, waiting))})
 
 
 class SqlUsers:

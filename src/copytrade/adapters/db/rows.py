@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.enums import (
     CloseType,
     MarginMode,
+    OrderDirection,
     OrderPriceType,
     OrderStatus,
     PositionSide,
@@ -236,4 +239,69 @@ def tag_values(g: OrderTag) -> tuple[Any, ...]:
         g.kind,
         g.tif,
         g.client_order_id,
+    )
+
+
+def algo_values(a: AlgoOrder) -> tuple[Any, ...]:
+    """Return a trigger or trailing order's ``algo_orders`` row, in column order."""
+    body = {
+        "kind": a.kind,
+        "margin_mode": a.margin_mode.value,
+        "direction": a.direction.name.lower(),
+        "position_side": a.position_side.value if a.position_side is not None else None,
+        "both": a.both,
+        "reduce_only": a.reduce_only,
+        "volume": format(a.volume, "f"),
+        "order_type": a.order_type,
+        "order_price": _text(a.order_price),
+        "trigger_price": _text(a.trigger_price),
+        "rises": a.rises,
+        "callback_rate": _text(a.callback_rate),
+        "active_price": _text(a.active_price),
+        "activated": a.activated,
+        "extreme": _text(a.extreme),
+        "client_order_id": a.client_order_id,
+        "order_id": a.order_id,
+        "reason": a.reason,
+    }
+    return (
+        a.algo_id,
+        a.uid,
+        a.contract_code,
+        a.state,
+        a.created,
+        a.updated,
+        json.dumps(body, separators=(",", ":")),
+    )
+
+
+def algo_from_row(r: Sequence[Any]) -> AlgoOrder:
+    """Build a trigger or trailing order from an ``algo_orders`` row in column order."""
+    b = json.loads(r[6])
+    side = b["position_side"]
+    return AlgoOrder(
+        algo_id=r[0],
+        uid=r[1],
+        kind=b["kind"],
+        contract_code=r[2],
+        margin_mode=MarginMode(b["margin_mode"]),
+        direction=OrderDirection[b["direction"].upper()],
+        position_side=PositionSide(side) if side is not None else None,
+        both=b["both"],
+        reduce_only=b["reduce_only"],
+        volume=Decimal(b["volume"]),
+        order_type=b["order_type"],
+        order_price=_decimal(b["order_price"]),
+        trigger_price=_decimal(b["trigger_price"]),
+        rises=b["rises"],
+        callback_rate=_decimal(b["callback_rate"]),
+        active_price=_decimal(b["active_price"]),
+        activated=b["activated"],
+        extreme=_decimal(b["extreme"]),
+        state=r[3],
+        created=r[4],
+        updated=r[5],
+        client_order_id=b["client_order_id"],
+        order_id=b["order_id"],
+        reason=b["reason"],
     )

@@ -239,6 +239,22 @@ mark_moves = Table(
     Index("ix_mark_moves_contract", "contract_code", "move_id"),
 )
 
+# v5 trigger and trailing orders (migration 0010): the columns the stores select on, the rest
+# of the order as a JSON object (decimals as text), written whole on every change
+algo_orders = Table(
+    "algo_orders",
+    metadata,
+    Column("algo_id", ROWID, primary_key=True, autoincrement=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("contract_code", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_algo_orders_uid", "uid", "state"),
+    Index("ix_algo_orders_contract_state", "contract_code", "state"),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -269,5 +285,6 @@ ALL_DATA_TABLES = (
     v5_orders,
     position_modes,
     mark_moves,
+    algo_orders,
     meta,
 )

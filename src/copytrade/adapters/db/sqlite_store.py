@@ -30,9 +30,11 @@ from copytrade.adapters.db.sql import SQLITE
 from copytrade.adapters.db.sqlite_cache import AccountCache
 from copytrade.adapters.db.sqlite_uow import EmbeddedUnitOfWork
 from copytrade.adapters.secrets import SecretBox
+from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, SubPosition
 from copytrade.service.ports import (
+    AlgoQuery,
     ApiKey,
     FollowerRow,
     OrderQuery,
@@ -164,6 +166,10 @@ class EmbeddedReadModel:
     def v5_orders(self, uid: int, query: OrderQuery) -> list[TaggedOrder]:
         """Return a UID's v5 orders, newest first."""
         return readmodel.v5_orders(self._fresh(), uid, query)
+
+    def algo_orders(self, uid: int, query: AlgoQuery) -> list[AlgoOrder]:
+        """Return a UID's trigger and trailing orders, newest first."""
+        return readmodel.algo_orders(self._fresh(), uid, query)
 
     def recent_trades(self, contract_code: str, limit: int) -> list[Trade]:
         """Return a contract's newest trades."""

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from copytrade.adapters.db.rows import (
+    algo_values,
     closed_values,
     fill_values,
     order_values,
@@ -31,6 +32,12 @@ _MODE_SQL = (
     'INSERT INTO position_modes ("uid", "position_mode") VALUES (?, ?) '
     'ON CONFLICT ("uid") DO UPDATE SET "position_mode" = excluded."position_mode"'
 )
+_ALGO_SQL = (
+    'INSERT INTO algo_orders ("algo_id", "uid", "contract_code", "state", "created_time", '
+    '"updated_time", "body") VALUES (?, ?, ?, ?, ?, ?, ?) '
+    'ON CONFLICT ("algo_id") DO UPDATE SET "state" = excluded."state", '
+    '"updated_time" = excluded."updated_time", "body" = excluded."body"'
+)
 _LEVER_SQL = (
     'INSERT INTO levers ("uid", "contract_code", "margin_mode", "lever") VALUES (?, ?, ?, ?) '
     'ON CONFLICT ("uid", "contract_code", "margin_mode") DO UPDATE SET "lever" = excluded."lever"'
@@ -41,6 +48,7 @@ class ChangeRows:
     """The rows of one or more change sets, keyed so that a later row replaces an earlier one."""
 
     __slots__ = (
+        "algos",
         "balances",
         "closed",
         "fills",
@@ -69,6 +77,7 @@ class ChangeRows:
         self.shares: list[tuple[Any, ...]] = []
         self.tags: list[tuple[Any, ...]] = []
         self.modes: dict[int, str] = {}
+        self.algos: dict[int, tuple[Any, ...]] = {}
 
     @classmethod
     def of(cls, changes: ChangeSet, pause: Callable[[], None] | None = None) -> ChangeRows:
@@ -110,6 +119,8 @@ class ChangeRows:
         rows.tags = [tag_values(g) for g in tags] if tags else []
         modes = changes.modes
         rows.modes = {uid: _mode(one) for uid, one in modes.items()} if modes else {}
+        algos = changes.algos
+        rows.algos = {i: algo_values(a) for i, a in algos.items()} if algos else {}
         return rows
 
     def merge(self, later: ChangeRows) -> None:
@@ -135,6 +146,7 @@ class ChangeRows:
         self.shares.extend(later.shares)
         self.tags.extend(later.tags)
         self.modes.update(later.modes)
+        self.algos.update(later.algos)
 
 
 _MANY = 64
@@ -337,6 +349,8 @@ def write_rows(conn: Connection, rows: ChangeRows) -> None:
         executemany(conn, _LEVER_SQL, [(*key, lever) for key, lever in rows.levers.items()])
     if rows.modes:
         executemany(conn, _MODE_SQL, list(rows.modes.items()))
+    if rows.algos:
+        executemany(conn, _ALGO_SQL, list(rows.algos.values()))
 
 
 def _mode(one_way: bool) -> str:
