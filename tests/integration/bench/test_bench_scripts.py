@@ -19,6 +19,7 @@ sys.path.insert(0, str(BENCH))
 import harness  # noqa: E402
 import inproc  # noqa: E402
 import prof_callgrind  # noqa: E402
+import prof_tail  # noqa: E402
 from cycle import CycleLoad  # noqa: E402
 from fanout import Bystander, wave  # noqa: E402
 from pg_cost import _on_cpu_seconds  # noqa: E402
@@ -63,6 +64,14 @@ def test_signed_cycles_report_a_ratio_and_server_cpu_per_request(server: harness
 
 def test_the_in_process_driver_serves_signed_cycles(tmp_path: Path) -> None:
     prof_callgrind.inner(3, 2, "cycle", str(tmp_path))  # raises on any refused request
+
+
+def test_the_tail_profiler_reports_the_latency_spread(capsys: pytest.CaptureFixture[str]) -> None:
+    spread = asyncio.run(prof_tail.measure(8, 4, 5.0, freeze=False))
+    assert spread >= 1
+    out = capsys.readouterr().out
+    assert "p99/p50" in out
+    assert "commits:" in out
 
 
 @pytest.mark.postgres
