@@ -25,6 +25,7 @@ lock query returns the same version, the kept copy is used and the account is no
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -185,7 +186,7 @@ class PgAccounts:
     """Accounts, locked in uid order; kept copies used when their version matches."""
 
     def __init__(self, unit: SharedUnitOfWork) -> None:
-        """Belong to ``unit``."""
+        """Belong to ``unit`` (a weak proxy of it: see :class:`SharedUnitOfWork`)."""
         self._unit = unit
 
     def get(self, uid: int) -> Account | None:
@@ -265,7 +266,7 @@ class PgMarkets:
     """Mark prices; the ones this process committed last are used while their version holds."""
 
     def __init__(self, unit: SharedUnitOfWork) -> None:
-        """Belong to ``unit``."""
+        """Belong to ``unit`` (a weak proxy of it)."""
         self._unit = unit
 
     def marks(self) -> dict[str, Decimal]:
@@ -293,7 +294,15 @@ class PgMarkets:
 
 
 class SharedUnitOfWork:
-    """One PostgreSQL transaction on one connection; rolls back unless committed."""
+    """One PostgreSQL transaction on one connection; rolls back unless committed.
+
+    Its ``accounts`` and ``markets`` reach it through a weak proxy, and the repositories made on
+    first use (which hold its bound methods) are dropped at the end of the ``with`` block: a
+    unit is then freed by reference counting alone. With strong references both ways, every
+    command left six objects in a cycle for the garbage collector, whose young-generation
+    passes hold the event loop for milliseconds (the latency tail; as in
+    :class:`~copytrade.adapters.db.sqlite_uow.EmbeddedUnitOfWork`).
+    """
 
     def __init__(
         self,
@@ -318,8 +327,9 @@ class SharedUnitOfWork:
         self.marks_written = False
         self.locks = _Locks()
         self._secrets = secrets
-        self.accounts = PgAccounts(self)
-        self.markets = PgMarkets(self)
+        me = weakref.proxy(self)
+        self.accounts = PgAccounts(me)
+        self.markets = PgMarkets(me)
         # made on first use: a trading command needs none of them
         self._users: SqlUsers | None = None
         self._follows: SqlFollows | None = None
@@ -408,6 +418,8 @@ class SharedUnitOfWork:
     ) -> None:
         """Roll back unless committed, and release the connection."""
         self._pending = None  # never sent: rolled back with the rest
+        # the repositories hold this unit's bound methods: made again on next use
+        self._users = self._follows = self._admin = None
         conn, self._conn = self.conn, None
         self._wire = None
         release(
