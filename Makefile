@@ -41,8 +41,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
+# Two pytest workers (pytest-xdist), one per core; a file's tests stay on one worker so its
+# module fixtures (a PostgreSQL database, a served process) are made once. Every worker has its
+# own session servers and databases; Redis keys are per test prefix. `make test PYTEST_WORKERS=0`
+# runs in one process.
+PYTEST_WORKERS ?= 2
 test: lint typecheck browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/table.py
