@@ -23,6 +23,7 @@ import asyncio
 import gc
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-async def main(followers: int, top: int) -> None:
+async def main(followers: int, top: int, sample_ms: float = 0) -> None:
     """Serve one wave pair with the ticker running; print the waves, commits and gaps."""
     sys.path.insert(0, str(HERE))
     import inproc
@@ -38,8 +39,13 @@ async def main(followers: int, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = inproc.InProcess(f"sqlite:///{tmp}/stall.db")
         await server.start()
-        gc.collect()
-        gc.freeze()
+        try:  # as `copytrade serve` does (freeze, then the raised thresholds)
+            from copytrade.cli.serving import freeze_startup_heap
+        except ImportError:
+            gc.collect()
+            gc.freeze()
+        else:
+            freeze_startup_heap()
         try:
             lead = (await server.traders(1))[0]
             await server.admin(
@@ -75,6 +81,11 @@ async def main(followers: int, top: int) -> None:
                     last = now
 
             task = asyncio.ensure_future(ticker())
+            samples: list[tuple[float, str]] = []
+            sampler = None
+            if sample_ms:
+                sampler = _Sampler(samples, started, sample_ms / 1000)
+                sampler.start()
             for wave, request in (
                 ("open", inproc.signed(lead, inproc.PLACE, inproc.ORDER)),
                 ("close", inproc.signed(lead, inproc.CLOSE_ALL, inproc.CLOSE)),
@@ -84,16 +95,54 @@ async def main(followers: int, top: int) -> None:
                 print(f"{wave}: {(time.perf_counter() - t0) * 1000:.0f} ms wall, {body[:40]!r}")
             running = False
             await task
+            if sampler is not None:
+                sampler.stop = True
+                sampler.join()
         finally:
             await server.stop()
     print(f"longest loop iterations during the waves (ms, at s), of {len(gaps)}:")
     for gap, at in sorted(gaps, reverse=True)[:top]:
         print(f"  {gap * 1000:8.1f} ms at {at:.3f} s")
+        if sample_ms:  # where the loop's thread was meanwhile (innermost copytrade frames)
+            counts: dict[str, int] = {}
+            for when, where in samples:
+                if at - gap <= when <= at:
+                    counts[where] = counts.get(where, 0) + 1
+            for where, n in sorted(counts.items(), key=lambda kv: -kv[1])[:6]:
+                print(f"      {n:4d} x {where}")
+
+
+class _Sampler(threading.Thread):
+    """Samples the loop thread's stack every ``every`` seconds (its innermost copytrade frames)."""
+
+    def __init__(self, out: list[tuple[float, str]], started: float, every: float) -> None:
+        super().__init__(daemon=True)
+        self.out, self.started, self.every = out, started, every
+        self.target = threading.get_ident()
+        self.stop = False
+
+    def run(self) -> None:
+        while not self.stop:
+            time.sleep(self.every)
+            frame = sys._current_frames().get(self.target)
+            names: list[str] = []
+            while frame is not None and len(names) < 3:
+                code = frame.f_code
+                if "copytrade" in code.co_filename:
+                    names.append(f"{Path(code.co_filename).stem}.{code.co_name}")
+                frame = frame.f_back
+            self.out.append((time.perf_counter() - self.started, " < ".join(names) or "-"))
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--followers", type=int, default=10_000)
     p.add_argument("--top", type=int, default=10)
+    p.add_argument(
+        "--sample-ms",
+        type=float,
+        default=0,
+        help="also sample the loop thread's stack this often; print where each long gap was",
+    )
     args = p.parse_args()
-    asyncio.run(main(args.followers, args.top))
+    asyncio.run(main(args.followers, args.top, args.sample_ms))

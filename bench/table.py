@@ -232,7 +232,8 @@ def measure(
             for side in _alternate(sides, pair):
                 runs[side.label].append(loads[side.label].run(args.seconds, pair % 2 == 0))
         for side in sides:
-            _record_cycle(figures[side.label], db, runs[side.label])
+            if runs[side.label]:  # --pairs 0: waves only
+                _record_cycle(figures[side.label], db, runs[side.label])
         log(f"{db}: bystander idle")
         bystanders = {
             s.label: Bystander(servers[s.label], args.bystander_connections, args.bystander_ms)
@@ -324,7 +325,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--followers", default="1000,10000,100000", help="SQLite wave sizes")
     p.add_argument("--pg-followers", default="1000,10000", help="PostgreSQL wave sizes")
     p.add_argument("--repeat", type=int, default=3, help="waves per size (medians)")
-    p.add_argument("--pairs", type=int, default=3, help="signed/raw pairs per side")
+    p.add_argument("--pairs", type=int, default=3, help="signed/raw pairs per side (0: waves only)")
     p.add_argument("--seconds", type=float, default=4.0, help="seconds per throughput run")
     p.add_argument("--keys", type=int, default=1000)
     p.add_argument("--connections", type=int, default=32)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.engine import make_engine, migrate
 from copytrade.adapters.db.pg_uow import SharedUnitOfWork
-from copytrade.adapters.db.rows import order_values, position_values
+from copytrade.adapters.db.rows import fill_values, order_values, position_values
 from copytrade.adapters.db.sqlite_writer import ChangeRows, write_rows
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.enums import (
@@ -392,3 +392,209 @@ def test_many_records_with_shared_columns_are_stored_exactly(engine: Engine) -> 
     assert [(r[0], str(r[4])) for r in rows(engine, t.profit_shares)] == [
         (30_000 + n, "0.10") for n in range(300)
     ]
+
+
+def test_a_waves_few_odd_rows_are_stored_exactly(engine: Engine) -> None:
+    """Hundreds of rows equal in most columns but a few rows (a wave's lead row among its
+    copies, a follower with other funds): SQLite writes the columns shared by all but those as
+    literals and the odd rows whole; every row is stored exactly."""
+    owner = UIDS[0]
+    with engine.begin() as conn:
+        conn.execute(
+            t.accounts.insert(),
+            [{"uid": 20_000 + n, "balance": Decimal(5), "version": 0} for n in range(300)],
+        )
+    changes = ChangeSet()
+    for n in range(300):
+        funds = {"spot": Decimal("7.5"), "futures": Decimal(0)} if n in (3, 150) else {}
+        changes.touch(Account(20_000 + n, Decimal(f"{n}.5"), **funds))
+    odd = {
+        0: {"lead_uid": None, "volume": Decimal("3")},  # the lead's own
+        150: {"tp_trigger_price": Decimal("70000.5")},
+        151: {"volume": Decimal("1.50")},  # equal value, other text
+        299: {"lead_uid": 42, "open_fee": Decimal("0.1")},
+    }
+    fresh = [
+        position(5_000 + n, owner if n == 0 else 20_000 + n, **odd.get(n, {})) for n in range(300)
+    ]
+    for p in fresh:
+        changes.save_position(p, new=True)
+    persist(engine, changes, [owner, *(20_000 + n for n in range(300))])
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in fresh
+    ]
+    stored = {r[0]: (r[1], r[3], r[4]) for r in rows(engine, t.accounts) if r[0] < 30_000}
+    assert stored == {
+        20_000 + n: (
+            Decimal(f"{n}.5"),
+            Decimal("7.5") if n in (3, 150) else Decimal(0),
+            Decimal(0),
+        )
+        for n in range(300)
+    }
+
+
+def test_rows_around_a_prepared_wave_are_written_in_order(tmp_path: Path) -> None:
+    """A fan-out's large parts are prepared as statements at render; in a commit group the
+    rows staged before it are written before it and the rows staged after it after it, so the
+    later state of each row wins (an account's balance, a copy updated, then closed)."""
+    made = make_engine(f"sqlite:///{tmp_path / 'chain.db'}")
+    migrate(made)
+    uids = [30_000 + n for n in range(100)]
+    with made.begin() as conn:
+        conn.execute(
+            t.accounts.insert(), [{"uid": u, "balance": Decimal(1), "version": 0} for u in uids]
+        )
+    before = ChangeSet()
+    before.touch(Account(uids[0], Decimal("111")))
+    before.touch(Account(uids[1], Decimal("222")))
+    wave = ChangeSet()
+    copies = [position(40_000 + n, u) for n, u in enumerate(uids)]
+    for u in uids[1:]:
+        wave.touch(Account(u, Decimal("5.5")))
+    for p in copies:
+        wave.save_position(p, new=True)
+    after = ChangeSet()
+    after.touch(Account(uids[2], Decimal("7.25")))
+    grown = copies[3]
+    grown.volume = Decimal("4")
+    after.save_position(grown)
+    shut = copies[4]
+    _close(shut, 1)
+    after.save_position(shut)
+    after.closed.add(shut.sub_position_id)
+    group = ChangeRows.of(before)
+    prepared = ChangeRows.of(wave)
+    assert prepared.bulk
+    assert not prepared.positions
+    group.merge(prepared)
+    group.merge(ChangeRows.of(after))
+    with made.begin() as conn:
+        write_rows(conn, group)
+    try:
+        balances = {r[0]: r[1] for r in rows(made, t.accounts)}
+        assert balances[uids[0]] == Decimal("111")  # before the wave, untouched by it
+        assert balances[uids[1]] == Decimal("5.5")  # the wave's, after the earlier row
+        assert balances[uids[2]] == Decimal("7.25")  # the later row's
+        assert rows(made, t.positions) == [
+            tuple(_stored(v) for v in position_values(p)) for p in copies
+        ]
+    finally:
+        made.dispose()
+
+
+def test_a_close_waves_alike_rows_are_stored_exactly(engine: Engine) -> None:
+    """A close wave's change set: hundreds of copies closed with the same decimal objects
+    (price, fee, profit) and their fills alike but for ids, a few closed or filled otherwise.
+    SQLite writes the alike ones with the shared values as literals and just their ids; every
+    row is stored exactly."""
+    uids = [50_000 + n for n in range(200)]
+    with engine.begin() as conn:
+        conn.execute(
+            t.accounts.insert(), [{"uid": u, "balance": Decimal(1), "version": 0} for u in uids]
+        )
+    opened = [position(60_000 + n, u) for n, u in enumerate(uids)]
+    first = ChangeSet()
+    for p in opened:
+        first.save_position(p, new=True)
+    first.touch(Account(uids[0], Decimal(1)))
+    persist(engine, first, uids[:1])
+
+    price, fee, profit = Decimal("61000.50"), Decimal("0.0366"), Decimal("-1.25")
+    wave = ChangeSet()
+    for n, (u, p) in enumerate(zip(uids, opened, strict=True)):
+        wave.touch(Account(u, Decimal(f"{n}.75")))
+        p.is_open, p.close_time, p.close_type = False, 1_800_000_000_000, CloseType.CLOSE_ALL
+        p.close_avg_price, p.close_fee, p.profit = price, fee, profit
+        p.tp_trigger_price = p.sl_trigger_price = None
+        if n in (7, 150):  # equal values, other objects or texts
+            p.close_fee, p.profit = Decimal("0.0366"), Decimal("-1.250")
+        wave.positions[p.sub_position_id] = p
+        wave.closed.add(p.sub_position_id)
+        wave.fills.append(
+            FillRecord(
+                70_000 + n,
+                u,
+                None if n % 3 else 90_000 + n,
+                p.sub_position_id,
+                "BTC-USDT",
+                PositionSide.LONG,
+                "close",
+                price if n != 9 else Decimal("61000.5"),
+                opened[0].volume,
+                fee,
+                Liquidity.TAKER,
+                1_800_000_000_000 + (n == 11),
+            )
+        )
+    # (the SQLite writer's alike path: ids alone for all but the odd rows)
+    prepared = {
+        sql.split()[1 if sql.startswith("UPDATE") else 2]: len(params[0])
+        for sql, params in ChangeRows.of(wave).bulk
+    }
+    assert prepared["positions"] == 1
+    assert prepared["fills"] == 4
+    persist(engine, wave, uids)
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in opened
+    ]
+    assert rows(engine, t.fills) == [tuple(_stored(v) for v in fill_values(f)) for f in wave.fills]
+    assert {r[0]: r[1] for r in rows(engine, t.accounts) if r[0] in uids} == {
+        u: Decimal(f"{n}.75") for n, u in enumerate(uids)
+    }
+
+
+def test_an_open_waves_alike_rows_are_stored_exactly(engine: Engine) -> None:
+    """An open wave's change set: hundreds of new copies and their orders and fills made of the
+    same decimal objects (as the copy fan-out books them), the lead's own rows and a few copies
+    made otherwise among them. SQLite writes the alike rows with the shared values as literals
+    and just their ids; every row is stored exactly."""
+    uids = [80_000 + n for n in range(150)]
+    with engine.begin() as conn:
+        conn.execute(
+            t.accounts.insert(), [{"uid": u, "balance": Decimal(1), "version": 0} for u in uids]
+        )
+    volume, price, fee, margin = Decimal("2"), Decimal("60000.5"), Decimal("0.06"), Decimal("120")
+    zero, notional = Decimal(0), Decimal("1200.01")
+    changes = ChangeSet()
+    positions, orders, fills = [], [], []
+    for n, u in enumerate(uids):
+        lead = n == 0
+        changes.touch(Account(u, Decimal(f"{n}.125")))
+        p = SubPosition(
+            100_000 + n, u, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG, 5,
+            Decimal("3") if lead else volume, price, fee, margin, 200_000 + n, 1_700_000_000_000,
+            lead_uid=None if lead else uids[0], lead_sub_position_id=None if lead else 100_000,
+            follow_takes=zero, close_fee=zero,
+        )  # fmt: skip
+        if n == 70:
+            p.position_margin = Decimal("120.0")  # equal, written otherwise
+        o = Order(
+            200_000 + n, u, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG,
+            OrderPriceType.MARKET, None, p.volume, 5, 1_700_000_000_000, filled=p.volume,
+            filled_notional=notional, fee=fee, status=OrderStatus.FILLED,
+            sub_position_id=p.sub_position_id, lead_uid=p.lead_uid,
+            lead_sub_position_id=p.lead_sub_position_id,
+        )  # fmt: skip
+        if n == 90:
+            o.tp_trigger_price = Decimal("70000")
+        f = FillRecord(
+            300_000 + n, u, o.order_id, p.sub_position_id, "BTC-USDT", PositionSide.LONG,
+            "open", price, p.volume, fee, Liquidity.TAKER, 1_700_000_000_000,
+        )  # fmt: skip
+        changes.save_position(p, new=True)
+        changes.save_order(o, new=True)
+        changes.fills.append(f)
+        positions.append(p)
+        orders.append(o)
+        fills.append(f)
+    # (the SQLite writer's alike path: ids alone for all but the odd rows)
+    bulk = ChangeRows.of(changes).bulk
+    alike = [(sql.split()[2], len(params)) for sql, params in bulk if sql.startswith("INSERT")]
+    assert alike[:3] == [("positions", 148), ("orders", 148), ("fills", 149)]
+    persist(engine, changes, uids)
+    assert rows(engine, t.positions) == [
+        tuple(_stored(v) for v in position_values(p)) for p in positions
+    ]
+    assert rows(engine, t.orders) == [tuple(_stored(v) for v in order_values(o)) for o in orders]
+    assert rows(engine, t.fills) == [tuple(_stored(v) for v in fill_values(f)) for f in fills]

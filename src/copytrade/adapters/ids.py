@@ -46,3 +46,30 @@ class SnowflakeIds:
                     ) | (self._worker << SEQ_BITS)
             self._last = candidate
             return candidate
+
+    def next_ids(self, count: int) -> int:
+        """Return the first of ``count`` (1-4,096) fresh consecutive ids, under one lock.
+
+        The same ids as ``count`` calls of :meth:`next_id` in a row when they stay within one
+        millisecond's sequence; a block that would cross the end of a sequence starts at the
+        next millisecond's first id instead (ids stay unique and increasing).
+        """
+        if not 1 <= count <= 1 << SEQ_BITS:
+            raise ValueError(f"count must be in 1..{1 << SEQ_BITS}")
+        with self._lock:
+            stamp = (time.time_ns() // 1_000_000 - EPOCH_MS) << (WORKER_BITS + SEQ_BITS)
+            first = stamp | (self._worker << SEQ_BITS)
+            if first <= self._last:
+                first = self._last + 1
+                if (first >> SEQ_BITS) & MAX_WORKER != self._worker:
+                    first = self._next_millisecond(first)
+            if ((first + count - 1) >> SEQ_BITS) & MAX_WORKER != self._worker:
+                first = self._next_millisecond(first)  # the block would leave this sequence
+            self._last = first + count - 1
+            return first
+
+    def _next_millisecond(self, candidate: int) -> int:
+        """Return the first id of the millisecond after the one ``candidate`` borrowed from."""
+        return ((candidate >> (WORKER_BITS + SEQ_BITS)) + 1) << (WORKER_BITS + SEQ_BITS) | (
+            self._worker << SEQ_BITS
+        )

@@ -7,7 +7,7 @@ account) or a :class:`CopySkipped` record with its reason; nothing is silently d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_FLOOR, Decimal
 
 from copytrade.domain.book import Book
@@ -44,6 +44,7 @@ from copytrade.domain.model import (
     Order,
     ProfitShare,
     SubPosition,
+    quick_init,
 )
 from copytrade.domain.trading import (
     Env,
@@ -53,12 +54,14 @@ from copytrade.domain.trading import (
     close_price,
     cross_figures,
     open_order,
+    pooled,
 )
 
 _ZERO = Decimal(0)
 MIN_COPY_VOLUME = Decimal(1)
 
 
+@quick_init  # a fan-out loads thousands at once
 @dataclass(frozen=True, slots=True)
 class Follow:
     """A follower copying one trader, with the follower's settings (spec §8.1).
@@ -89,6 +92,10 @@ class Follow:
     contracts: frozenset[str] | None = None
     max_slippage: Decimal | None = None
 
+    def of_follower(self, follower_uid: int) -> Follow:
+        """Return this follow (same trader and settings) for another follower."""
+        return Follow(follower_uid, *[getattr(self, name) for name in _FOLLOW_REST])
+
     def copies(self, contract_code: str) -> bool:
         """Return whether this follower copies ``contract_code``."""
         return self.contracts is None or contract_code in self.contracts
@@ -99,6 +106,9 @@ class Follow:
         return not (
             self.tp_ratio is None and self.sl_ratio is None and self.total_stop_loss is None
         )
+
+
+_FOLLOW_REST = tuple(f.name for f in fields(Follow))[1:]
 
 
 def check_follow(follow: Follow) -> Follow:
@@ -433,9 +443,14 @@ def copy_open(
     every :data:`PAUSE_EVERY` followers.
     """
     copied = skipped = 0
+    env = pooled(env)
     if wave is not None:
         follows = wave.ordered(follows, lead)
     done: dict[Decimal, CopyFill | NoOpponentPrice] = {}  # first copies, per volume
+    # ratio follows' volumes, per ratio object (a trader's follows share them): id -> (ratio,
+    # volume), the ratio kept so that its id is not reused meanwhile
+    by_ratio: dict[int, tuple[Decimal, Decimal]] = {}
+    code = lead.contract_code
     pause = env.pause
     for n, follow in enumerate(follows, 1):
         if not n % PAUSE_EVERY:
@@ -443,11 +458,16 @@ def copy_open(
         account = followers.get(follow.follower_uid)
         here = wave.market(market) if wave is not None else market
         existing = _copy_of(account, lead.sub_position_id) if account is not None else None
-        volume = (
-            wanted_volume(follow, lead, lead_change, existing, here)
-            if follow.copies(lead.contract_code)
-            else _ZERO
-        )
+        if not follow.copies(code):
+            volume = _ZERO
+        elif follow.mode is CopyMode.RATIO:  # wanted_volume's first case, once per ratio
+            ratio = follow.ratio
+            known = by_ratio.get(id(ratio))
+            if known is None:
+                known = by_ratio[id(ratio)] = (ratio, copy_volume(ratio, lead_change))
+            volume = known[1]
+        else:
+            volume = wanted_volume(follow, lead, lead_change, existing, here)
         reason, detail = _refusal(follow, account, lead, lead_change, volume, here)
         if reason is None:
             assert account is not None
@@ -625,6 +645,10 @@ def close_copies(
     prices: dict[tuple[str, PositionSide, Decimal], Decimal] = {}
     figures: dict[tuple[object, ...], CloseFigures] = {}
     walk = wave is not None and wave.settings.enabled
+    # the last copy's inputs of price and done (by identity), and those two
+    last: tuple[object, ...] = ()
+    price, done = _ZERO, None
+    env = pooled(env)
     pause = env.pause
     for n, account in enumerate(followers.values(), 1):
         if not n % PAUSE_EVERY:
@@ -642,13 +666,34 @@ def close_copies(
                     account, copy, price, market, trader, lead, profit_share_ratio, close_type, env
                 )
             else:
-                key = (copy.contract_code, copy.side, copy.volume)
-                price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
-                same = _figures_key(copy, price)
-                done = figures.get(same)
-                if done is None:
-                    done = figures[same] = close_figures(
-                        copy, price, market.spec, env.fees, profit_share_ratio
+                # the copies of one wave share the decimal objects their open computed: the
+                # same objects as the copy before give the same price and figures
+                if (
+                    done is None
+                    or copy.volume is not last[0]
+                    or copy.open_avg_price is not last[1]
+                    or copy.open_fee is not last[2]
+                    or copy.position_margin is not last[3]
+                    or copy.contract_code is not last[4]
+                    or copy.side is not last[5]
+                    or copy.margin_mode is not last[6]
+                ):
+                    key = (copy.contract_code, copy.side, copy.volume)
+                    price = prices.get(key) or prices.setdefault(key, close_price(market, [copy]))
+                    same = _figures_key(copy, price)
+                    done = figures.get(same)
+                    if done is None:
+                        done = figures[same] = close_figures(
+                            copy, price, market.spec, env.fees, profit_share_ratio
+                        )
+                    last = (
+                        copy.volume,
+                        copy.open_avg_price,
+                        copy.open_fee,
+                        copy.position_margin,
+                        copy.contract_code,
+                        copy.side,
+                        copy.margin_mode,
                     )
                 settle_copy_as(account, copy, price, done, trader, lead, close_type, env)
             closed += 1

@@ -7,9 +7,9 @@ record every change in a :class:`ChangeSet`, which the unit of work persists in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from copytrade.domain.algo import AlgoOrder
 from copytrade.domain.enums import (
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from copytrade.domain.impact import TakenDepth
 
 _ZERO = Decimal(0)
+_F = TypeVar("_F")
 
 PositionKey = tuple[str, MarginMode, PositionSide]
 LeverKey = tuple[str, MarginMode]
@@ -171,6 +172,34 @@ class Account:
         )
 
 
+def quick_init(cls: type[_F]) -> type[_F]:
+    """Give a frozen slotted dataclass an ``__init__`` that sets its slots directly.
+
+    The generated one calls ``object.__setattr__`` per field, which made a fan-out's 10,000
+    fill records a visible part of the wave (~3x the cost of an unfrozen one, measured with
+    ``bench/prof_fanout.py``). Same signature and defaults (no default factories), same
+    instances; still frozen.
+    """
+    found = fields(cls)  # type: ignore[arg-type]
+    assert all(f.default_factory is MISSING for f in found)
+    names = [f.name for f in found]
+    space: dict[str, object] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    params = []
+    for f in found:
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            space[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
+    exec(f"def __init__(self, {', '.join(params)}):\n{body}", space)  # noqa: S102 - our names
+    init: Any = space["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FillRecord:
     """One entry of an account's fills: an open or close fill with its fee, or a funding payment.
@@ -195,6 +224,7 @@ class FillRecord:
     ts: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CopySkipped:
     """A follower copy that was not made, with its reason (never silently dropped)."""
@@ -212,6 +242,7 @@ class CopySkipped:
     ts: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ProfitShare:
     """A follower's profit share paid to its trader for one closed copy."""

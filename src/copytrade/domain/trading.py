@@ -85,6 +85,54 @@ class Env:
     """With market impact on: this command's fork of the depth ledger (its takes land in
     ``changes.book_takes``)."""
     pause: Callable[[], None] = _no_pause
+    next_ids: Callable[[int], int] | None = None
+    """The first of n fresh consecutive ids (see :func:`pooled`); ``None``: ``next_id`` only."""
+
+
+ID_BLOCK = 64
+"""Ids a fan-out takes from the generator at once (see :func:`pooled`)."""
+
+
+class _IdPool:
+    """Hands out a block of consecutive ids one by one, without the generator's lock."""
+
+    __slots__ = ("_end", "_next", "_take")
+
+    def __init__(self, take: Callable[[int], int]) -> None:
+        self._take = take
+        self._next = self._end = 0
+
+    def __call__(self) -> int:
+        n = self._next
+        if n < self._end:
+            self._next = n + 1
+            return n
+        n = self._take(ID_BLOCK)
+        self._next, self._end = n + 1, n + ID_BLOCK
+        return n
+
+    def drop(self) -> None:
+        """Forget the ids left (the next one comes from a new block)."""
+        self._next = self._end = 0
+
+
+def pooled(env: Env) -> Env:
+    """Return ``env`` for a fan-out: its ids come in blocks of :data:`ID_BLOCK` (one lock each).
+
+    The same ids in the same order as one ``next_id`` call each, except that the ids left in
+    a block are dropped at each ``pause``, so that no id taken before another command ran is
+    used after it. ``env`` itself when its generator has no blocks.
+    """
+    if env.next_ids is None:
+        return env
+    pool = _IdPool(env.next_ids)
+    pause = env.pause
+
+    def paused() -> None:
+        pool.drop()
+        pause()
+
+    return Env(env.fees, env.now, pool, env.changes, env.depth, paused, env.next_ids)
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,4 +156,5 @@ class ServiceContext:
         changes = ChangeSet()
         depth = self.depth.fork(changes.book_takes) if self.impact.enabled else None
         now = self.clock.now_ms() if now_ms is None else now_ms
-        return Env(self.fees, now, self.ids.next_id, changes, depth, self.pause)
+        ids = self.ids
+        return Env(self.fees, now, ids.next_id, changes, depth, self.pause, ids.next_ids)

@@ -38,6 +38,10 @@ class IdGenerator(Protocol):
         """Return a fresh id."""
         ...
 
+    def next_ids(self, count: int) -> int:
+        """Return the first of ``count`` fresh consecutive ids (a fan-out takes them in blocks)."""
+        ...
+
 
 DEFAULT_MAX_FOLLOWERS = 100
 """A lead trader's follower cap until it sets another (v6 ``follower-settings``)."""

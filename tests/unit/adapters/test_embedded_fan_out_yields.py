@@ -9,6 +9,7 @@ Real SQLite file, the store's own executor, no mocks.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -198,3 +199,27 @@ def test_a_group_breaking_while_a_wave_is_suspended_reruns_the_wave(services: Se
     kept = store(services).cache.accounts
     with store(services).engine.connect() as conn:
         assert load_accounts(conn, SQLITE, sorted(kept)) == kept
+    assert gc.isenabled()  # off while the wave was suspended, on again after its rerun
+
+
+def test_the_collector_is_off_while_a_wave_is_suspended_and_back_after(
+    services: Services,
+) -> None:
+    """A wave's hundreds of thousands of live objects are not walked by young collections
+    while it pauses; the collector is back on once no call is suspended and the group the wave
+    ended in has committed."""
+    lead, _ = trader_with_followers(services, FOLLOWERS)
+    run = store(services).executor.run
+    ctx = services.ctx
+    assert gc.isenabled()
+
+    async def main() -> tuple[bool, Any]:
+        wave = asyncio.ensure_future(run(handlers.place_order, ctx, lead, BUY))
+        await until(lambda: store(services).executor.claims)  # the wave has paused
+        during = gc.isenabled()
+        return during, await wave
+
+    during, result = asyncio.run(main())
+    assert result.copies == FOLLOWERS
+    assert not during
+    assert gc.isenabled()

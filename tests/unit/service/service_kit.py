@@ -36,6 +36,12 @@ class CountingIds:
     def next_id(self) -> int:
         return self._next()
 
+    def next_ids(self, count: int) -> int:
+        first = self._next()
+        for _ in range(count - 1):
+            self._next()
+        return first
+
 
 def make_ctx(store: MemoryStore | None = None) -> ServiceContext:
     """Return a context over ``store`` (a fresh one by default), markets seeded."""

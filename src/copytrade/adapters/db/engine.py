@@ -96,6 +96,7 @@ def make_engine(
             cur.execute(f"PRAGMA synchronous={sync}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA cache_size=-32768")
             if background_checkpoint:
                 cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
             cur.close()

@@ -7,6 +7,7 @@ vouch for (:mod:`copytrade.adapters.db.versions`).
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +50,27 @@ def account_of(head: Any) -> Account:
     return Account(head[0], Decimal(head[1]), spot=Decimal(head[3]), futures=Decimal(head[4]))
 
 
+def accounts_of(heads: list[Any]) -> dict[int, Account]:
+    """Return :func:`account_of` of many rows, by uid.
+
+    Equal spot and futures texts (most accounts' ``0``) give one shared decimal object (see
+    :func:`_shared_decimal`), so that a fan-out's writer tells them alike by identity.
+    """
+    shared = _shared_decimal
+    return {
+        h[0]: Account(h[0], Decimal(h[1]), spot=shared(h[3]), futures=shared(h[4])) for h in heads
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_decimal(text: str) -> Decimal:
+    """Return the decimal of ``text``, the same object for the same text.
+
+    Decimals are immutable: sharing one is invisible but to ``is``.
+    """
+    return Decimal(text)
+
+
 def fill_accounts(
     conn: Connection, flavour: Flavour, fresh: dict[int, Account], follower_of: int | None = None
 ) -> None:
@@ -83,7 +105,7 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
     if not uids:
         return {}
     heads = select_heads(conn, flavour.uid_scope(len(uids)), flavour.uid_params(uids))
-    found = {head[0]: account_of(head) for head in heads}
+    found = accounts_of(heads)
     fill_accounts(conn, flavour, found)
     return found
 
@@ -91,6 +113,6 @@ def load_accounts(conn: Connection, flavour: Flavour, uids: list[int]) -> dict[i
 def load_followers(conn: Connection, flavour: Flavour, trader_uid: int) -> dict[int, Account]:
     """Load every active follower of a trader in full, without locking."""
     heads = select_heads(conn, flavour.followers_scope(), [trader_uid])
-    found = {head[0]: account_of(head) for head in heads}
+    found = accounts_of(heads)
     fill_accounts(conn, flavour, found, follower_of=trader_uid)
     return found

@@ -138,7 +138,18 @@ def follows_of(conn: Connection, flavour: Flavour, trader_uid: int) -> list[Foll
         f"WHERE trader_uid = {flavour.mark} AND active ORDER BY follow_id",
         [trader_uid],
     )
-    return [follow_of(uid, trader_uid, ratio, settings) for uid, ratio, settings in rows]
+    # a trader's followers mostly share their settings: each (ratio, settings) text is parsed
+    # once, and the follows made of it share its decimals (a fan-out formats them once)
+    made: dict[tuple[str, str | None], Follow] = {}
+    follows: list[Follow] = []
+    for uid, ratio, settings in rows:
+        like = made.get((ratio, settings))
+        if like is None:
+            like = made[(ratio, settings)] = follow_of(uid, trader_uid, ratio, settings)
+            follows.append(like)
+        else:
+            follows.append(like.of_follower(uid))
+    return follows
 
 
 def marks_of(conn: Connection) -> dict[str, Decimal]:
