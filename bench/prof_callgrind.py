@@ -57,10 +57,14 @@ def _instrument(on: bool) -> None:
         )
 
 
-def inner(count: int, keys: int, mode: str, db_dir: str, concurrency: int = 1) -> None:
+def inner(
+    count: int, keys: int, mode: str, db_dir: str, concurrency: int = 1, gc_mode: str = "default"
+) -> None:
     """Serve ``count`` cycles (or 2×``count`` pings) after start-up and a warm-up; exit.
 
     Under callgrind only the served requests are counted (``callgrind_control -i on/off``).
+    ``gc_mode`` ``serve`` freezes the startup heap and sets the collector's thresholds as
+    ``copytrade serve`` does before serving; ``default`` leaves CPython's (700, 10, 10).
     """
     sys.path.insert(0, str(HERE))
     import inproc
@@ -73,6 +77,10 @@ def inner(count: int, keys: int, mode: str, db_dir: str, concurrency: int = 1) -
             await inproc.run_cycles(server, work, len(work))  # warm-up: every key once
             if concurrency > 1:  # and the concurrent path once (groups of several calls)
                 await inproc.run_concurrent(server, work, concurrency, concurrency)
+            if gc_mode == "serve":
+                from copytrade.cli.serving import freeze_startup_heap
+
+                freeze_startup_heap()
             _instrument(True)
             if mode == "ping":
                 for _ in range(2 * count):
@@ -103,6 +111,7 @@ def measure(
     mode: str,
     out: Path,
     concurrency: int = 1,
+    gc_mode: str = "serve",
 ) -> float:
     """Return Ir per request of ``mode`` for the code in ``src`` (None: installed)."""
     env = {**os.environ, UNDER_CALLGRIND: "1"}
@@ -130,6 +139,8 @@ def measure(
                     db_dir,
                     "--concurrency",
                     str(concurrency),
+                    "--gc",
+                    gc_mode,
                 ],
                 env=env,
                 check=True,
@@ -153,6 +164,13 @@ def main() -> None:
         default=1,
         help="clients at once (32: commit groups as under cycle.py's load; keys raised to match)",
     )
+    p.add_argument(
+        "--gc",
+        choices=("serve", "default"),
+        default="serve",
+        help="serve: startup heap frozen, thresholds as `copytrade serve` sets them (default); "
+        "default: CPython's own collector settings",
+    )
     p.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     p.add_argument("--out", default=tempfile.gettempdir() + "/copytrade-callgrind")
     p.add_argument("--inner", type=int, help=argparse.SUPPRESS)
@@ -160,7 +178,7 @@ def main() -> None:
     p.add_argument("--db-dir", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.inner is not None:
-        inner(args.inner, args.keys, args.mode, args.db_dir, args.concurrency)
+        inner(args.inner, args.keys, args.mode, args.db_dir, args.concurrency, args.gc)
         return
     n1, n2 = (int(x) for x in args.cycles.split(","))
     args.keys = max(args.keys, args.concurrency)
@@ -177,7 +195,9 @@ def main() -> None:
         out = Path(args.out) / label
         out.mkdir(parents=True, exist_ok=True)
         for mode in modes:
-            results[label, mode] = measure(src, (n1, n2), args.keys, mode, out, args.concurrency)
+            results[label, mode] = measure(
+                src, (n1, n2), args.keys, mode, out, args.concurrency, args.gc
+            )
             print(
                 f"{label:>9} {mode:>5}: {results[label, mode]:>10,.0f} Ir/request"
                 f"   (profile: {out}/callgrind.{mode}.{n2}.out)",

@@ -53,6 +53,11 @@ class StatementCounter:
         self.on = False
         self.calls: Counter[str] = Counter()
         self.rows: Counter[str] = Counter()
+        self.round_trips = 0
+
+    def _count(self, key: str, rows: int = 1) -> None:
+        self.calls[key] += 1
+        self.rows[key] += rows
 
     def _key(self, cursor: Any, query: Any) -> str:
         if isinstance(query, bytes):
@@ -67,37 +72,81 @@ class StatementCounter:
     def install(self) -> Iterator[StatementCounter]:
         """Patch ``psycopg.Cursor.execute``/``executemany`` for the block."""
         import psycopg
+        from psycopg._connection_base import BaseConnection
 
         execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+        command = BaseConnection._exec_command
         counter = self
 
         def counted_execute(cur: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
             if counter.on:
-                key = counter._key(cur, query)
-                counter.calls[key] += 1
-                counter.rows[key] += 1
+                counter._count(counter._key(cur, query))
+                counter.round_trips += 1
             return execute(cur, query, *args, **kwargs)
 
         def counted_executemany(cur: Any, query: Any, params: Any, *a: Any, **kw: Any) -> Any:
             if counter.on:
                 params = list(params)
-                key = counter._key(cur, query)
-                counter.calls[key] += 1
-                counter.rows[key] += len(params)
+                counter._count(counter._key(cur, query), len(params))
+                counter.round_trips += 1
             return executemany(cur, query, params, *a, **kw)
+
+        def counted_command(conn: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+            # psycopg's own BEGIN / COMMIT / ROLLBACK (each a round trip of its own)
+            if counter.on:
+                counter._count(f"({counter._key(conn, sql)}, psycopg's own)")
+                counter.round_trips += 1
+            return command(conn, sql, *args, **kwargs)
 
         psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
         psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
+        BaseConnection._exec_command = counted_command  # type: ignore[method-assign]
+        restore_wire = self._install_wire()
         try:
             yield self
         finally:
             psycopg.Cursor.execute = execute  # type: ignore[method-assign]
             psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
+            BaseConnection._exec_command = command  # type: ignore[method-assign]
+            restore_wire()
+
+    def _install_wire(self) -> Any:
+        """Count the pipelines of ``copytrade.adapters.db.pgwire`` (absent in older code)."""
+        try:
+            from copytrade.adapters.db import pgwire
+        except ImportError:
+            return lambda: None
+        run = pgwire.Wire.run
+        counter = self
+
+        def counted_run(
+            wire: Any, statements: Any, *, begin: bool = False, commit: bool = False
+        ) -> Any:
+            if counter.on:
+                counter.round_trips += 1
+                tag = " (pipelined)"
+                if begin:
+                    counter._count("BEGIN" + tag)
+                for sql, _params in statements:
+                    counter._count(_SPACES.sub(" ", sql).strip()[:110] + tag)
+                if commit:
+                    counter._count("COMMIT" + tag)
+            return run(wire, statements, begin=begin, commit=commit)
+
+        pgwire.Wire.run = counted_run  # type: ignore[method-assign]
+
+        def restore() -> None:
+            pgwire.Wire.run = run  # type: ignore[method-assign]
+
+        return restore
 
     def report(self, requests: int) -> str:
         """Return the statements, most frequent first, per request."""
         total = sum(self.calls.values())
-        lines = [f"statements per request: {total / requests:.2f} ({total} in {requests} requests)"]
+        lines = [
+            f"statements per request: {total / requests:.2f} ({total} in {requests} requests), "
+            f"BEGIN and COMMIT included; round trips per request: {self.round_trips / requests:.2f}"
+        ]
         lines.append(f"{'per req':>8} {'rows/req':>8}  statement")
         for key, n in self.calls.most_common():
             lines.append(f"{n / requests:>8.2f} {self.rows[key] / requests:>8.2f}  {key}")
@@ -123,6 +172,28 @@ def profile_report(requests: int, top: int, sort: str) -> str:
     return "\n".join(lines)
 
 
+async def split_commands(server: Any, work: list[Any], counter: StatementCounter) -> None:
+    """Print the statements of place_order and of close_all_position apart (50 of each)."""
+    kinds = [StatementCounter(), StatementCounter()]
+    saved = counter.calls, counter.rows, counter.round_trips
+    for i in range(50):
+        for kind, request in zip(kinds, work[i % len(work)], strict=True):
+            counter.calls, counter.rows, counter.round_trips = (
+                kind.calls,
+                kind.rows,
+                kind.round_trips,
+            )
+            counter.on = True
+            status, body = await server.call(request)
+            counter.on = False
+            kind.round_trips = counter.round_trips
+            if status != 200 or not body.startswith(b'{"code":200'):
+                raise RuntimeError(f"{request[1]} refused: {body[:200]!r}")
+    counter.calls, counter.rows, counter.round_trips = saved
+    for name, kind in zip(("place_order", "close_all_position"), kinds, strict=True):
+        print(f"-- {name}: " + kind.report(50), end="\n\n")
+
+
 async def session(url: str, args: argparse.Namespace, counter: StatementCounter) -> None:
     """Warm up, then profile ``args.cycles`` cycles."""
     import yappi
@@ -142,6 +213,8 @@ async def session(url: str, args: argparse.Namespace, counter: StatementCounter)
         counter.on = False
         if counter.calls:
             print(counter.report(requests), end="\n\n")
+            if args.split:
+                await split_commands(server, work, counter)
         elif not args.sqlite:
             print("no statement went through psycopg.Cursor (another driver?): none counted\n")
         print(profile_report(requests, args.top, args.sort))
@@ -158,6 +231,9 @@ def main() -> None:
     p.add_argument("--keys", type=int, default=20)
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--sort", choices=("self", "incl"), default="self")
+    p.add_argument(
+        "--split", action="store_true", help="also count place_order's and close_all's apart"
+    )
     args = p.parse_args()
     counter = StatementCounter()
     if args.sqlite:

@@ -21,7 +21,7 @@ from copytrade.api.dashboard import Dashboard
 from copytrade.api.health import HealthApi
 from copytrade.api.htx import HtxApi, json_response
 from copytrade.api.metrics import ServerMetrics
-from copytrade.api.observe import observe, observe_admin
+from copytrade.api.observe import Observer, observe_admin
 from copytrade.api.recorder import Recorder
 from copytrade.api.ticker import MarketTicker, configured_paths
 from copytrade.bootstrap import Services, funding_config, impact_settings, make_limiter
@@ -223,7 +223,8 @@ def create_app(
     metrics = ServerMetrics()
     services.ctx.metrics = metrics
     services.store.observe_commits(metrics.commit_group)
-    htx_asgi = observe(htx.asgi, metrics, auth.cached_uid, auth.host_aliases)
+    htx.observer = Observer(metrics, auth.cached_uid, auth.host_aliases)
+    htx_asgi = htx.asgi
     health = HealthApi(services, metrics)
 
     price_listeners: list[Any] = []

@@ -8,6 +8,7 @@ signed host is the request's ``Host`` header or one of the configured aliases (`
 
 from __future__ import annotations
 
+import hmac
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,10 @@ from copytrade.protocol.memo import BoundedMemo
 from copytrade.protocol.signing import (
     SignatureMethod,
     canonical_query,
+    hmac_key,
     load_ed25519_public_key,
     verify_ed25519,
-    verify_hmac,
+    verify_keyed_hmac,
 )
 from copytrade.protocol.strict import is_access_key
 from copytrade.service.ports import ApiKey
@@ -63,6 +65,7 @@ class _CachedKey:
     key: ApiKey | None
     public_key: Ed25519PublicKey | None
     expires: float
+    keyed: hmac.HMAC | None = None  # an HmacSHA256 key's secret, keyed once (hmac_key)
 
 
 _METHODS = {m.value: m for m in SignatureMethod}
@@ -129,10 +132,13 @@ class Authenticator:
         return self._cache.bytes + self._misses.bytes + self._moments.bytes + self._hosts.bytes
 
     def _remember(self, access_key: str, key: ApiKey | None, now: float) -> _CachedKey:
-        public = None
+        public = keyed = None
         if key is not None and key.public_key_hex:
             public = load_ed25519_public_key(key.public_key_hex)
-        cached = _CachedKey(key, public, now + (KEY_CACHE_SECONDS if key else MISS_CACHE_SECONDS))
+        elif key is not None and key.secret is not None:
+            keyed = hmac_key(key.secret)
+        expires = now + (KEY_CACHE_SECONDS if key else MISS_CACHE_SECONDS)
+        cached = _CachedKey(key, public, expires, keyed)
         size = sys.getsizeof(access_key) + KEY_ENTRY_BYTES
         if key is not None:
             self._misses.forget(access_key, size)
@@ -253,5 +259,4 @@ class Authenticator:
     def _verify(cached: _CachedKey, canonical: str, signature: str) -> bool:
         if cached.public_key is not None:
             return verify_ed25519(cached.public_key, canonical, signature)
-        secret = cached.key.secret if cached.key is not None else None
-        return secret is not None and verify_hmac(secret, canonical, signature)
+        return cached.keyed is not None and verify_keyed_hmac(cached.keyed, canonical, signature)

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
+from time import perf_counter
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -171,9 +172,12 @@ class HtxApi:
         self.wall_ms = wall_ms
         self.table = serve_table(SERVED if routes is None else routes)
         self.paths = frozenset(self.table)
+        # told of every answered request: (scope, reply body or b"", seconds); see observe.py
+        self.observer: Callable[[Any, bytes, float], None] | None = None
 
     async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
+        started = perf_counter()
         host = ""
         for name, value in scope["headers"]:
             if name == b"host":
@@ -187,8 +191,10 @@ class HtxApi:
                 host,
                 partial(read_body, receive),
             )
-        except ClientGone:
-            return  # nobody to answer, and a partial body is never run as a command
+        except ClientGone:  # nobody to answer, and a partial body is never run as a command
+            if self.observer is not None:
+                self.observer(scope, b"", perf_counter() - started)
+            return
         except Exception:
             log.exception("unexpected error outside a command")
             status, body, decision = 200, error_body(ErrorCode.SYSTEM_ERROR, new_tid()), None
@@ -201,6 +207,8 @@ class HtxApi:
             raw_headers += decision.raw_headers()
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": payload})
+        if self.observer is not None:
+            self.observer(scope, payload, perf_counter() - started)
 
     async def process(
         self,
@@ -274,7 +282,11 @@ class HtxApi:
             raise Refused((200, body, None)) from None
         if self.replays is not None:  # verified: now refuse a second use of the signature
             await self._check_replay(profile, values, tid)
-        decision = await self._count(profile, principal.uid, tid)
+        budget = profile.limiter or "v1"
+        if self._hit_async.get(budget) is None:  # in process: no coroutine to await
+            decision = self._count_here(profile, budget, principal.uid, tid)
+        else:
+            decision = await self._count(profile, principal.uid, tid)
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             raise Refused((200, profile.permission_failure(tid, self.wall_ms()), decision))
         refusal = profile.follower_refusal
@@ -296,6 +308,17 @@ class HtxApi:
             code = ErrorCode.SIGNATURE_REPLAYED
             body = profile.auth_failure(code, message(code), tid, self.wall_ms())
             raise Refused((200, body, None))
+
+    def _count_here(self, profile: Profile, budget: str, uid: int, tid: str) -> RateDecision:
+        """Count a request with an in-process limiter (what :meth:`_count` does, synchronously)."""
+        try:
+            decision = self.limiters.get(budget, self.limiter).hit(uid, self.wall_ms())
+        except ServiceBusy:
+            log.warning("rate limiter unavailable (tid %s)", tid)
+            raise self._refuse(profile, ErrorCode.SYSTEM_BUSY, tid) from None
+        if not decision.allowed:
+            raise self._refuse(profile, ErrorCode.RATE_LIMITED, tid, decision)
+        return decision
 
     async def _count(self, profile: Profile, uid: int, tid: str) -> RateDecision:
         budget = profile.limiter or "v1"

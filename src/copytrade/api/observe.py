@@ -61,15 +61,49 @@ def access_key_of(query: bytes) -> str | None:
     return unquote(raw.decode("latin-1"))
 
 
+class Observer:
+    """What :func:`observe` does once a request was answered: metrics, access line, auth note.
+
+    :class:`~copytrade.api.htx.HtxApi` calls it directly with the reply it sent (no wrapper
+    coroutine and no capturing ``send`` per request on the hot path).
+    """
+
+    __slots__ = ("_access", "_auth_log", "_host_aliases", "_metrics", "_uid_of")
+
+    def __init__(
+        self,
+        metrics: ServerMetrics,
+        uid_of: Callable[[str], int | None],
+        host_aliases: tuple[str, ...] = (),
+    ) -> None:
+        """Count into ``metrics``; ``uid_of`` names a key's user in the access line."""
+        self._metrics = metrics
+        self._uid_of = uid_of
+        self._host_aliases = host_aliases
+        self._access = logging.getLogger(ACCESS_LOGGER)
+        self._auth_log = logging.getLogger("copytrade.auth")
+
+    def __call__(self, scope: Any, body: bytes, seconds: float) -> None:
+        """Record one request answered with ``body`` (``b""``: none) after ``seconds``."""
+        code = reply_code(body)
+        self._metrics.request(scope["path"], code, seconds)
+        if self._access.isEnabledFor(_INFO):
+            _log_request(self._access, scope, body, code, seconds, self._uid_of)
+        if code in _AUTH_REFUSALS and self._auth_log.isEnabledFor(_DEBUG):
+            _explain_refusal(self._auth_log, scope, body, self._uid_of, self._host_aliases)
+
+
 def observe(
     app: ASGIApp,
     metrics: ServerMetrics,
     uid_of: Callable[[str], int | None],
     host_aliases: tuple[str, ...] = (),
 ) -> ASGIApp:
-    """Return ``app`` (the HTX endpoint) counting, timing and logging every request."""
-    access = logging.getLogger(ACCESS_LOGGER)
-    auth_log = logging.getLogger("copytrade.auth")
+    """Return ``app`` (an HTX endpoint) counting, timing and logging every request.
+
+    (``HtxApi`` calls an :class:`Observer` itself; this wraps any other ASGI app alike.)
+    """
+    observer = Observer(metrics, uid_of, host_aliases)
     perf_counter = time.perf_counter
 
     async def observed(scope: Any, receive: Any, send: Any) -> None:
@@ -82,14 +116,7 @@ def observe(
             await send(message)
 
         await app(scope, receive, capture)
-        seconds = perf_counter() - started
-        body = sent[0] if sent else b""
-        code = reply_code(body)
-        metrics.request(scope["path"], code, seconds)
-        if access.isEnabledFor(_INFO):
-            _log_request(access, scope, body, code, seconds, uid_of)
-        if code in _AUTH_REFUSALS and auth_log.isEnabledFor(_DEBUG):
-            _explain_refusal(auth_log, scope, body, uid_of, host_aliases)
+        observer(scope, sent[0] if sent else b"", perf_counter() - started)
 
     return observed
 

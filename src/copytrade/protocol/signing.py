@@ -106,6 +106,23 @@ def verify_hmac(secret_key: str, canonical: str, signature: str) -> bool:
     return hmac.compare_digest(sign_hmac(secret_key, canonical).encode(), signature.encode())
 
 
+def hmac_key(secret_key: str) -> hmac.HMAC:
+    """Return HMAC-SHA256 keyed with ``secret_key``, for :func:`verify_keyed_hmac`.
+
+    Keying (hashing the padded key into the inner and outer states) is done once per key
+    instead of once per request: a verification then costs about two thirds of
+    :func:`verify_hmac`'s.
+    """
+    return hmac.new(secret_key.encode(), digestmod="sha256")
+
+
+def verify_keyed_hmac(keyed: hmac.HMAC, canonical: str, signature: str) -> bool:
+    """Do :func:`verify_hmac` with a key prepared by :func:`hmac_key` (same answer)."""
+    mac = keyed.copy()
+    mac.update(canonical.encode())
+    return hmac.compare_digest(base64.b64encode(mac.digest()), signature.encode())
+
+
 def sign_ed25519(private_key: Ed25519PrivateKey, canonical: str) -> str:
     """Return base64 of the 64-byte Ed25519 signature of ``canonical``."""
     return base64.b64encode(private_key.sign(canonical.encode())).decode()

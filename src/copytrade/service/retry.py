@@ -21,6 +21,11 @@ BACKOFF_SECONDS = 0.005
 P = ParamSpec("P")
 R = TypeVar("R")
 
+WITHOUT_RERUNS = "without_reruns"
+"""Attribute of a :func:`retry_conflicts` use case holding the undecorated function: a store
+that never raises :class:`WriteConflict` (the embedded SQLite one: one writer, no row locks)
+calls that directly, one frame and one ``try`` fewer per command."""
+
 
 def retry_conflicts(fn: Callable[P, R]) -> Callable[P, R]:
     """Rerun ``fn`` up to :data:`ATTEMPTS` times while it raises :class:`WriteConflict`.
@@ -37,4 +42,5 @@ def retry_conflicts(fn: Callable[P, R]) -> Callable[P, R]:
                 time.sleep(BACKOFF_SECONDS * attempt)
         return fn(*args, **kwargs)
 
+    setattr(run, WITHOUT_RERUNS, fn)
     return run

@@ -19,8 +19,11 @@ sys.path.insert(0, str(BENCH))
 import harness  # noqa: E402
 import inproc  # noqa: E402
 import prof_callgrind  # noqa: E402
+import prof_tail  # noqa: E402
 from cycle import CycleLoad  # noqa: E402
 from fanout import Bystander, wave  # noqa: E402
+from pg_cost import _on_cpu_seconds  # noqa: E402
+from pg_split import sample  # noqa: E402
 from prof_pg import StatementCounter  # noqa: E402
 
 
@@ -63,6 +66,14 @@ def test_the_in_process_driver_serves_signed_cycles(tmp_path: Path) -> None:
     prof_callgrind.inner(3, 2, "cycle", str(tmp_path))  # raises on any refused request
 
 
+def test_the_tail_profiler_reports_the_latency_spread(capsys: pytest.CaptureFixture[str]) -> None:
+    spread = asyncio.run(prof_tail.measure(8, 4, 5.0, freeze=False))
+    assert spread >= 1
+    out = capsys.readouterr().out
+    assert "p99/p50" in out
+    assert "commits:" in out
+
+
 @pytest.mark.postgres
 def test_statements_of_the_postgres_cycle_are_counted(postgres_database: str) -> None:
     counter = StatementCounter()
@@ -82,3 +93,36 @@ def test_statements_of_the_postgres_cycle_are_counted(postgres_database: str) ->
         asyncio.run(go())
     assert sum(counter.calls.values()) >= 4  # at least one statement per request
     assert "statements per request" in counter.report(4)
+
+
+@pytest.mark.postgres
+def test_a_warm_trading_command_begins_and_commits_in_its_two_pipelines(
+    postgres_database: str,
+) -> None:
+    counter = StatementCounter()
+
+    async def go() -> None:
+        server = inproc.InProcess(postgres_database)
+        await server.start()
+        try:
+            work = inproc.cycles(await server.traders(1))
+            await inproc.run_cycles(server, work, 2)  # warm: the account kept, marks read
+            counter.on = True
+            await inproc.run_cycles(server, work, 3)
+            counter.on = False
+        finally:
+            await server.stop()
+
+    with counter.install():
+        asyncio.run(go())
+    requests = 6
+    assert counter.calls["BEGIN (pipelined)"] == requests
+    assert counter.calls["COMMIT (pipelined)"] == requests
+    assert counter.round_trips >= 2 * requests
+
+
+def test_the_cpu_split_reads_the_server_threads(server: harness.Server) -> None:
+    split = sample(server, "no_such_database")
+    assert split["server: event loop"][0] + split["server: event loop"][1] > 0
+    assert "postgres: backends" not in split
+    assert _on_cpu_seconds([server.proc.pid], threads=True) > 0

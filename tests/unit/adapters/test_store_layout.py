@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "copytrade"
 DB = SRC / "adapters" / "db"
 
 EMBEDDED = ("sqlite_cache", "sqlite_store", "sqlite_uow", "sqlite_writer", "batching", "checkpoint")
-SHARED = ("pg_store", "pg_uow", "pg_writer", "pgwrite", "versions")
+SHARED = ("dbthreads", "pg_store", "pg_uow", "pg_writer", "pgwire", "pgwrite", "versions")
 NEUTRAL = ("loader", "overview", "readmodel", "records", "rows", "schema", "sql", "types")
 
 

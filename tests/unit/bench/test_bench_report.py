@@ -9,6 +9,7 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import prof_callgrind  # noqa: E402
+import prof_groups  # noqa: E402
 import prof_pyspy  # noqa: E402
 import table  # noqa: E402
 from harness import Side  # noqa: E402
@@ -69,3 +70,20 @@ def test_pyspy_collapsed_stacks_give_self_and_inclusive_shares() -> None:
     assert lines[0].startswith("4 samples")
     assert lines[1].split() == ["75.0%", "75.0%", "handle", "(b.py:2)"]
     assert lines[2].split() == ["25.0%", "100.0%", "run", "(a.py:1)"]
+
+
+def test_groups_give_each_sample_to_its_innermost_stage() -> None:
+    collapsed = "\n".join(
+        [
+            "process 1:x;run (asyncio/runners.py:86) 6",
+            "run (asyncio/runners.py:86);asgi (copytrade/api/htx.py:175);"
+            "authenticate (copytrade/api/auth.py:200);digest (hmac.py:187) 3",
+            "run (asyncio/runners.py:86);asgi (copytrade/api/htx.py:175) 1",
+        ]
+    )
+    text = prof_groups.groups(collapsed, functions=1)
+    lines = text.splitlines()
+    assert lines[0] == "10 samples (GIL held)"
+    assert "  60.0%  HTTP server (uvicorn, loop)" in lines
+    assert "  30.0%  signature (auth, query, HMAC)" in lines  # hmac.py counts for its caller
+    assert "  10.0%  HTX dispatch (htx.py)" in lines

@@ -110,6 +110,17 @@ def test_hmac_signature_equals_the_vector(vector: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.parametrize("vector", HMAC, ids=_ids)
+def test_a_key_keyed_once_verifies_as_the_one_shot_hmac_does(vector: dict[str, Any]) -> None:
+    keyed = signing.hmac_key(vector["secret_key"])
+    canonical, expected = vector["canonical_string"], vector["expected_signature"]
+    for _ in range(2):  # the keyed state is copied, never consumed
+        assert signing.verify_keyed_hmac(keyed, canonical, expected)
+    assert not signing.verify_keyed_hmac(keyed, canonical + "x", expected)
+    assert not signing.verify_keyed_hmac(keyed, canonical, expected.swapcase())
+    assert not signing.verify_keyed_hmac(signing.hmac_key("other"), canonical, expected)
+
+
 @pytest.mark.parametrize("vector", ED25519, ids=_ids)
 def test_ed25519_signature_equals_the_vector(vector: dict[str, Any]) -> None:
     private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vector["private_key_seed_hex"]))

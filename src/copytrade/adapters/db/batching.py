@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction
 from sqlalchemy.exc import DBAPIError
 
 from copytrade.adapters.db.sqlite_writer import ChangeRows, write_rows
+from copytrade.service.retry import WITHOUT_RERUNS
 
 _DATABASE_ERRORS = (DBAPIError, sqlite3.Error)
 
@@ -217,7 +218,8 @@ class InlineGroupExecutor(Executor):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._join(loop)
-        call = Call(future, fn, args, {})
+        # no WriteConflict here (one writer, no row locks): a use case runs without its reruns
+        call = Call(future, getattr(fn, WITHOUT_RERUNS, fn), args, {})
         call.loop = loop
         self._call(call)
         return await future

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -17,6 +16,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from copytrade.adapters.db import readmodel
+from copytrade.adapters.db.dbthreads import DbThreads
 from copytrade.adapters.db.engine import (
     ConnectionKeeper,
     allocate_worker,
@@ -148,7 +148,7 @@ class SharedStore:
         self.versions = AccountVersions()  # each process keeps the accounts it committed
         self.keeper = ConnectionKeeper(engine)  # each database thread keeps its connection
         self.worker = allocate_worker(engine)  # each process draws its own snowflake worker
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="copytrade-db")
+        self.executor = DbThreads(threads)
 
     def uow(self) -> SharedUnitOfWork:
         """Return a unit of work."""
@@ -166,10 +166,10 @@ class SharedStore:
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
         """Return the coroutine function that runs a use case on a database thread."""
-        executor = self.executor
+        call = self.executor.call
 
         async def run(fn: Callable[..., Any], /, *args: Any) -> Any:
-            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            return await call(asyncio.get_running_loop(), fn, args)
 
         return run
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -41,17 +42,45 @@ from copytrade.adapters.db.loader import (
     select_heads,
 )
 from copytrade.adapters.db.pg_writer import write_change_set
+from copytrade.adapters.db.pgwire import PREPARED_GONE, Statement, Wire, wire_of
 from copytrade.adapters.db.records import SqlAdmin, SqlFollows, SqlUsers, exposed_to, follows_of
 from copytrade.adapters.db.records import SqlMarkets as _SqlMarkets
-from copytrade.adapters.db.sql import POSTGRES, query
+from copytrade.adapters.db.sql import POSTGRES, driver, query
 from copytrade.adapters.db.versions import AccountVersions
 from copytrade.adapters.secrets import SecretBox
 from copytrade.domain.copytrading import Follow
 from copytrade.domain.model import Account, ChangeSet
 from copytrade.service.ports import ServiceBusy, WriteConflict
 
-# deadlock_detected, serialization_failure: the transaction can simply run again
-_RERUNNABLE = frozenset({"40P01", "40001"})
+# deadlock_detected, serialization_failure, and a statement prepared by :mod:`.pgwire` that
+# was deallocated (it is prepared afresh): the transaction can simply run again
+_RERUNNABLE = frozenset({"40P01", "40001", PREPARED_GONE})
+IDLE = TransactionStatus.IDLE
+
+LOCK_HEADS = (
+    f"SELECT uid, balance, version, spot, futures, {MARKS_VERSION} FROM accounts "  # noqa: S608
+    "WHERE uid = ANY($1::bigint[]) ORDER BY uid FOR UPDATE"
+)
+""":func:`~copytrade.adapters.db.loader.select_heads` with ``lock``, for :mod:`.pgwire`."""
+
+
+def _heads(result: Any) -> list[tuple[Any, ...]]:
+    """Return the rows of :data:`LOCK_HEADS` (text format) as :func:`select_heads` returns them."""
+    value = result.get_value
+    rows = []
+    for i in range(result.ntuples):
+        marks = value(i, 5)
+        rows.append(
+            (
+                int(value(i, 0)),
+                value(i, 1).decode(),
+                int(value(i, 2)),
+                value(i, 3).decode(),
+                value(i, 4).decode(),
+                None if marks is None else int(marks),
+            )
+        )
+    return rows
 
 
 def open_connection(engine: Engine, keeper: ConnectionKeeper | None) -> Connection:
@@ -96,6 +125,7 @@ def release(
             conn.invalidate()  # never back into the pool
         elif not committed:
             conn.rollback()
+            _driver_rollback(conn)
         keep = not lost
     finally:
         if keeper is not None and keep:
@@ -115,6 +145,13 @@ def release(
     driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
     if getattr(driver_error, "sqlstate", None) in _RERUNNABLE:
         raise WriteConflict(str(driver_error)) from exc
+
+
+def _driver_rollback(conn: Connection) -> None:
+    """Roll back a transaction SQLAlchemy did not begin (one :mod:`.pgwire` began)."""
+    raw = conn.connection.driver_connection
+    if raw is not None and raw.pgconn.transaction_status != IDLE:
+        raw.rollback()
 
 
 class _Locks:
@@ -153,14 +190,14 @@ class PgAccounts:
 
     def get(self, uid: int) -> Account | None:
         """Load (and lock) one account."""
-        return self._load("uid = %s", [uid]).get(uid)
+        return self._load_rows(self._unit.lock_heads([uid])).get(uid)
 
     def get_many(self, uids: Sequence[int]) -> dict[int, Account]:
         """Load (and lock) several accounts."""
         ordered = sorted(set(uids))
         if not ordered:
             return {}
-        return self._load(POSTGRES.uid_scope(len(ordered)), [ordered])
+        return self._load_rows(self._unit.lock_heads(ordered))
 
     def followers_of(self, trader_uid: int) -> tuple[list[Follow], dict[int, Account]]:
         """Return a trader's active follows and its followers' accounts (locked).
@@ -186,15 +223,20 @@ class PgAccounts:
     def save(self, changes: ChangeSet) -> None:
         """Write a change set now (one statement), in the unit's transaction."""
         locks = self._unit.locks
-        write_change_set(self._unit.conn, changes, locks.version_of, locks.identity)
+        unit = self._unit
+        write_change_set(unit.conn, changes, locks.version_of, locks.identity, unit.defer)
 
     def _load(
         self, scope: str, params: list[Any], follower_of: int | None = None
     ) -> dict[int, Account]:
         """Lock the accounts of ``scope``; load those no kept copy vouches for."""
+        rows = select_heads(self._unit.conn, scope, params, lock=True)
+        return self._load_rows(rows, follower_of)
+
+    def _load_rows(self, rows: list[Any], follower_of: int | None = None) -> dict[int, Account]:
+        """Use the locked ``rows``: kept copies their version vouches for, the rest loaded."""
         unit = self._unit
         locks, versions = unit.locks, unit.versions
-        rows = select_heads(unit.conn, scope, params, lock=True)
         if rows and not unit.marks_written:  # the marks version came along
             locks.marks_version = rows[0][5]
         identity = locks.identity
@@ -269,6 +311,8 @@ class SharedUnitOfWork:
         self._keeper = keeper
         self.versions = versions
         self._conn: Connection | None = None
+        self._wire: Wire | None = None
+        self._pending: Statement | None = None  # the change set's statement, sent with COMMIT
         self._committed = False
         self._commit_sent = False
         self.marks_written = False
@@ -308,15 +352,50 @@ class SharedUnitOfWork:
 
     @property
     def conn(self) -> Connection:
-        """Return the open connection."""
+        """Return the open connection (a deferred write is sent first: statements keep order)."""
         if self._conn is None:
             raise RuntimeError("unit of work used outside its `with` block")
+        if self._pending is not None:
+            self._send_pending()
         return self._conn
+
+    def wire(self) -> Wire:
+        """Return the libpq path of this unit's connection (:mod:`.pgwire`)."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        if self._wire is None:
+            self._wire = wire_of(driver(self._conn))
+        return self._wire
+
+    def lock_heads(self, uids: list[int]) -> list[tuple[Any, ...]]:
+        """Lock ``uids``' account rows; return them as :func:`select_heads` does.
+
+        The first statement of the unit: ``BEGIN`` goes in the same round trip.
+        """
+        if self._pending is not None:
+            self._send_pending()
+        wire = self.wire()
+        return _heads(wire.run([(LOCK_HEADS, [uids])], begin=wire.idle)[0])
+
+    def defer(self, sql: str, params: list[Any]) -> None:
+        """Keep the change set's statement to send with ``COMMIT`` (one round trip for both)."""
+        if self._pending is not None:
+            self._send_pending()
+        self._pending = (sql, params)
+
+    def _send_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            wire = self.wire()
+            wire.run([pending], begin=wire.idle)
 
     def __enter__(self) -> Self:
         """Begin the transaction."""
+        # no SQLAlchemy ``begin()``: the trading path begins on libpq (:meth:`lock_heads`), and
+        # SQLAlchemy begins its own bookkeeping when a statement goes through it (autobegin)
         self._conn = open_connection(self._engine, self._keeper)
-        self._conn.begin()
+        self._wire = None
+        self._pending = None
         self._committed = self._commit_sent = self.marks_written = False
         self.locks = _Locks()
         return self
@@ -328,7 +407,9 @@ class SharedUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         """Roll back unless committed, and release the connection."""
+        self._pending = None  # never sent: rolled back with the rest
         conn, self._conn = self.conn, None
+        self._wire = None
         release(
             self._engine,
             self._keeper,
@@ -339,9 +420,21 @@ class SharedUnitOfWork:
         )
 
     def commit(self) -> None:
-        """Commit; keep the accounts this unit locked for the next command."""
+        """Commit; keep the accounts this unit locked for the next command.
+
+        The deferred change set and ``COMMIT`` go in one round trip; SQLAlchemy's commit then
+        only ends its own transaction (psycopg finds none open and sends nothing).
+        """
         self._commit_sent = True
-        self.conn.commit()
+        pending, self._pending = self._pending, None
+        wire = self.wire()
+        if pending is not None:
+            wire.run([pending], begin=wire.idle, commit=True)
+        elif not wire.idle:
+            wire.run([], commit=True)
+        conn = self.conn
+        if conn.in_transaction():  # SQLAlchemy's bookkeeping (nothing left to send)
+            conn.commit()
         self._committed = True
         versions, locks = self.versions, self.locks
         if versions is None:
@@ -356,8 +449,10 @@ class SharedUnitOfWork:
 
     def rollback(self) -> None:
         """Drop this unit's writes now (the transaction stays open for more)."""
-        self.conn.rollback()
-        self.conn.begin()
+        self._pending = None
+        conn = self.conn
+        conn.rollback()
+        _driver_rollback(conn)
         self.locks = _Locks()
 
     # -- what the record repositories report -------------------------------------------------
