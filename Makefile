@@ -41,8 +41,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
+# `make test PYTEST_WORKERS=2` runs two pytest-xdist workers (a file's tests on one worker, so
+# its module fixtures are made once; each worker has its own session servers and databases).
+# Opt-in: on a busy 2-core machine the rate-limit tests (18 a second, client-side throttle) can
+# draw a 1032 when two workers starve each other, and the wall-clock gain there was nil.
+PYTEST_WORKERS ?= 0
 test: lint typecheck browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/table.py

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,3 +89,37 @@ def start_servers(
     finally:
         for s in servers:
             s.stop()
+
+
+class SharedServer:
+    """One server process that a module's tests share while it runs.
+
+    Starting ``serve --workers 2`` costs seconds; tests that only look at a running server
+    share one. A test that stops or kills it leaves it dead, and the next :meth:`get` starts a
+    fresh one, so each test still meets a running server whatever the order.
+    """
+
+    def __init__(self, start: Callable[[], ServerProcess]) -> None:
+        """``start`` makes a new (not yet waited for) :class:`ServerProcess`."""
+        self._start = start
+        self._server: ServerProcess | None = None
+
+    def get(self, seconds: float = 60) -> ServerProcess:
+        """Return the running server, starting a new one if there is none or it has exited."""
+        if self._server is not None and self._server.proc.poll() is None:
+            return self._server
+        self.close()
+        server = self._start()
+        try:
+            server.wait(seconds)
+        except BaseException:
+            server.stop()
+            raise
+        self._server = server
+        return server
+
+    def close(self) -> None:
+        """Stop the current server, if any."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

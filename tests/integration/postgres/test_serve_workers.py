@@ -6,23 +6,29 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_processes import ServerProcess
+from server_processes import ServerProcess, SharedServer
 
 pytestmark = [pytest.mark.postgres]
 
 
-@pytest.fixture
-def served(postgres_database: str, server_key: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        postgres_database,
-        {"COPYTRADE_SERVER_KEY": server_key, "COPYTRADE_DEMO_SEED": "false"},
-        "--workers",
-        "2",
+@pytest.fixture(scope="module")
+def shared(postgres_database: str, server_key: str) -> Iterator[SharedServer]:
+    shared = SharedServer(
+        lambda: ServerProcess(
+            postgres_database,
+            {"COPYTRADE_SERVER_KEY": server_key, "COPYTRADE_DEMO_SEED": "false"},
+            "--workers",
+            "2",
+        )
     )
-    try:
-        yield server.wait(60)
-    finally:
-        server.stop()
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def served(shared: SharedServer) -> ServerProcess:
+    """A running ``serve --workers 2``: the module's, or a new one if a test stopped it."""
+    return shared.get()
 
 
 def test_two_workers_share_the_port_and_both_take_connections(served: ServerProcess) -> None:

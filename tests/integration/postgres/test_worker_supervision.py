@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_processes import ServerProcess
+from server_processes import ServerProcess, SharedServer
 
 pytestmark = [pytest.mark.postgres]
 
@@ -37,36 +37,28 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie serves nothing
 
 
-@pytest.fixture
-def served(postgres_database: str, server_key: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        postgres_database,
-        {
-            "COPYTRADE_SERVER_KEY": server_key,
-            "COPYTRADE_DEMO_SEED": "false",
-            "COPYTRADE_ADMIN_TOKEN": ADMIN_TOKEN,
-        },
-        "--workers",
-        "2",
+@pytest.fixture(scope="module")
+def shared(postgres_database: str, server_key: str) -> Iterator[SharedServer]:
+    shared = SharedServer(
+        lambda: ServerProcess(
+            postgres_database,
+            {
+                "COPYTRADE_SERVER_KEY": server_key,
+                "COPYTRADE_DEMO_SEED": "false",
+                "COPYTRADE_ADMIN_TOKEN": ADMIN_TOKEN,
+            },
+            "--workers",
+            "2",
+        )
     )
-    try:
-        yield server.wait(60)
-    finally:
-        server.stop()
+    yield shared
+    shared.close()
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_kill_9_of_the_parent_takes_every_worker_down(served: ServerProcess) -> None:
-    workers = _children(served.proc.pid)
-    assert len(workers) >= 2
-    os.kill(served.proc.pid, signal.SIGKILL)
-    served.proc.wait()
-    deadline = time.monotonic() + 8
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in workers if _alive(pid)], "orphaned workers still running"
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"http://{served.host}/_sim/ping", timeout=2)
+@pytest.fixture
+def served(shared: SharedServer) -> ServerProcess:
+    """A running ``serve --workers 2``: the module's, or a new one after the kill test."""
+    return shared.get()
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -81,3 +73,17 @@ def test_secrets_are_not_in_a_workers_environment(served: ServerProcess, server_
     # and the workers do have the token: the admin API wants it
     reply = served.http.get("/_sim/health", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
     assert reply.status_code == 200
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_kill_9_of_the_parent_takes_every_worker_down(served: ServerProcess) -> None:
+    workers = _children(served.proc.pid)
+    assert len(workers) >= 2
+    os.kill(served.proc.pid, signal.SIGKILL)
+    served.proc.wait()
+    deadline = time.monotonic() + 8
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "orphaned workers still running"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://{served.host}/_sim/ping", timeout=2)
