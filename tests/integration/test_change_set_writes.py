@@ -4,9 +4,11 @@ several, read back through a plain query."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -598,3 +600,108 @@ def test_an_open_waves_alike_rows_are_stored_exactly(engine: Engine) -> None:
     ]
     assert rows(engine, t.orders) == [tuple(_stored(v) for v in order_values(o)) for o in orders]
     assert rows(engine, t.fills) == [tuple(_stored(v) for v in fill_values(f)) for f in fills]
+
+
+# Values a row may differ by, for fields that are None in the rows below (any other field is
+# changed from its own value). A new stored field that is None here needs an entry: the test
+# says so rather than pass without checking it.
+_OTHER_WHEN_NONE: dict[str, Any] = {
+    "tp_trigger_price": Decimal("70000.5"),
+    "sl_trigger_price": Decimal("50000.5"),
+    "close_time": 1_700_000_000_500,
+    "close_avg_price": Decimal("61000.5"),
+    "profit": Decimal("1.25"),
+    "close_type": next(iter(CloseType)),
+    "price": Decimal("60100.5"),
+    "order_id": 999_999,
+    "sub_position_id": 999_998,
+    "lead_uid": 42,
+    "lead_sub_position_id": 999_997,
+}
+
+
+def _other(name: str, value: Any) -> Any:
+    """A value of ``name`` unlike ``value`` (a new object where it is a decimal)."""
+    if value is None:
+        if name not in _OTHER_WHEN_NONE:
+            pytest.fail(f"add a value for the new field {name!r} to _OTHER_WHEN_NONE")
+        return _OTHER_WHEN_NONE[name]
+    if isinstance(value, Enum):
+        return next(m for m in type(value) if m is not value)
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, Decimal):
+        return value + Decimal("0.5")
+    if isinstance(value, int):
+        return value + 500_000  # an id stays unique
+    if isinstance(value, str):
+        return {"BTC-USDT": "ETH-USDT", "open": "close"}.get(value, value + "X")
+    pytest.fail(f"no other value known for {name}={value!r}")
+
+
+@pytest.mark.parametrize("kind", ["positions", "orders", "fills"])
+def test_a_row_unlike_its_wave_in_any_stored_field_is_stored_exactly(
+    tmp_path: Path, kind: str
+) -> None:
+    """The SQLite writer writes a wave's rows alike but for their ids as one statement with the
+    shared values as literals, telling them alike field by field. For every field of the
+    record, one row of a wave differs in just that field: it must be stored as it is, never
+    with its neighbours' value (a field added to the record but not to that comparison)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'alike.db'}")
+    migrate(engine)
+    table = {"positions": t.positions, "orders": t.orders, "fills": t.fills}[kind]
+    values = {"positions": position_values, "orders": order_values, "fills": fill_values}[kind]
+    volume, price, fee, zero = Decimal("2"), Decimal("60000.5"), Decimal("0.06"), Decimal(0)
+
+    def record(n: int) -> Any:
+        uid = 1_000 + n
+        if kind == "positions":
+            return SubPosition(
+                n, uid, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG, 5, volume, price, fee,
+                price, 100_000 + n, 1_700_000_000_000, lead_uid=None, follow_takes=zero,
+                close_fee=zero,
+            )  # fmt: skip
+        if kind == "orders":
+            return Order(
+                n, uid, "BTC-USDT", MarginMode.CROSS, PositionSide.LONG, OrderPriceType.MARKET,
+                None, volume, 5, 1_700_000_000_000, filled=volume, filled_notional=price,
+                fee=fee, status=OrderStatus.FILLED, sub_position_id=None,
+            )  # fmt: skip
+        return FillRecord(
+            n, uid, None, 200_000, "BTC-USDT", PositionSide.LONG, "open", price, volume, fee,
+            Liquidity.TAKER, 1_700_000_000_000,
+        )  # fmt: skip
+
+    odd_row = 150
+    for wave, f in enumerate(dataclasses.fields(record(0))):
+        base = wave * 1_000
+        records = [record(base + n) for n in range(300)]
+        probe = records[odd_row]
+        changed = _other(f.name, getattr(probe, f.name))
+        if kind == "fills":  # frozen
+            records[odd_row] = dataclasses.replace(probe, **{f.name: changed})
+        else:
+            setattr(probe, f.name, changed)
+        changes = ChangeSet()
+        for r in records:
+            changes.touch(Account(r.uid, Decimal(1)))  # a wave: many accounts
+            if kind == "positions":
+                changes.save_position(r, new=True)
+            elif kind == "orders":
+                changes.save_order(r, new=True)
+            else:
+                changes.fills.append(r)
+        bulk = ChangeRows.of(changes).bulk
+        alike = [len(p) for sql, p in bulk if sql.startswith("INSERT") and f" {kind} " in sql]
+        assert alike, f"{kind}: the wave did not take the alike path (changing {f.name})"
+        with engine.begin() as conn:
+            write_rows(conn, ChangeRows.of(changes))
+        key = next(iter(table.primary_key.columns))
+        with engine.connect() as conn:
+            stored = conn.execute(
+                select(table).where(key.in_([values(r)[0] for r in records])).order_by(key)
+            )
+            got = {row[0]: tuple(row) for row in stored}
+        want = {values(r)[0]: tuple(_stored(v) for v in values(r)) for r in records}
+        assert got == want, f"{kind}: a row differing only in {f.name} was stored otherwise"
+    engine.dispose()
