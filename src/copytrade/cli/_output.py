@@ -72,6 +72,12 @@ def _table(rows: Sequence[Any]) -> str:
         return "\n".join(_cell(r) for r in rows)
     names = [f.name for f in dataclasses.fields(rows[0])]
     cells = [[_cell(getattr(r, n)) for n in names] for r in rows]
+    # a column empty in every row is left out (the v5 conditional orders carry ~30 fields, of
+    # which each kind fills a few); --json prints every field
+    keep = [i for i in range(len(names)) if i == 0 or any(c[i] != "-" for c in cells)]
+    if len(keep) < len(names):
+        names = [names[i] for i in keep]
+        cells = [[c[i] for i in keep] for c in cells]
     widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
     lines = ["  ".join(n.upper().ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]
     lines += [

@@ -201,3 +201,23 @@ def test_usage_errors_send_nothing(args: list[str]) -> None:
     result = invoke(server, args)
     assert result.exit_code == 2
     assert server.requests == []
+
+
+def test_a_listing_leaves_out_the_columns_empty_in_every_row_and_json_keeps_them() -> None:
+    # a take-profit order fills none of the sl_*, trigger or trailing fields: ~30 columns
+    # would wrap a newcomer's terminal
+    trigger = {**ALGO, "algo_id": "78", "id": "78", "type": "trigger", "tp_trigger_price": None,
+               "tp_order_price": None, "tp_type": None, "tp_trigger_price_type": None,
+               "trigger_price": "64000", "trigger_type": "ge"}  # fmt: skip
+    server = Server()
+    server.bodies.append({"code": 200, "message": "Success", "data": [ALGO, trigger], "ts": 1})
+    header, *rows = invoke(server, ["v5", "algo-orders"]).stdout.strip().splitlines()
+    columns = header.split()
+    assert "TP_TRIGGER_PRICE" in columns  # filled in one row
+    assert "TRIGGER_PRICE" in columns
+    assert "SL_TRIGGER_PRICE" not in columns  # empty in both
+    assert "CALLBACK_RATE" not in columns
+    assert len(rows) == 2
+    server.bodies.append({"code": 200, "message": "Success", "data": [ALGO], "ts": 1})
+    listed = json.loads(invoke(server, ["v5", "algo-orders", "--json"]).stdout)
+    assert "sl_trigger_price" in listed[0]
