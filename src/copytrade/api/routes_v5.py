@@ -8,7 +8,7 @@ from typing import Any
 from copytrade.api import wire
 from copytrade.api.routes import Params, Route, no_parameters, route
 from copytrade.api.wire import WireError
-from copytrade.domain.algo import AlgoOrder
+from copytrade.domain.algo import AlgoOrder, fire_price
 from copytrade.domain.enums import (
     Liquidity,
     MarginMode,
@@ -668,14 +668,6 @@ def _protection_item(a: v5.Protection) -> p5.AlgoOrder:
     )
 
 
-def _formula_price(a: AlgoOrder) -> Decimal | None:
-    """Return the mark a resting trailing order fires at now (``None``: not active yet)."""
-    if a.kind != "trailing_stop" or a.extreme is None or a.callback_rate is None:
-        return None
-    buy = a.direction is OrderDirection.BUY
-    return a.extreme * (1 + a.callback_rate if buy else 1 - a.callback_rate)
-
-
 def _algo_item(a: AlgoOrder) -> p5.AlgoOrder:
     oid = str(a.algo_id)
     buy = a.direction is OrderDirection.BUY
@@ -706,7 +698,7 @@ def _algo_item(a: AlgoOrder) -> p5.AlgoOrder:
         order_price_type="formula_price" if trailing else a.order_type,
         active_price=a.active_price,
         callback_rate=a.callback_rate,
-        formula_price=_formula_price(a) if a.is_active else None,
+        formula_price=fire_price(a) if a.is_active else None,
         extreme_price=a.extreme,
         reduce_only=a.reduce_only,
         relation_order_id=str(a.order_id) if a.order_id is not None else None,

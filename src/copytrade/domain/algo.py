@@ -136,9 +136,21 @@ def observe(algo: AlgoOrder, mark: Decimal) -> tuple[bool, bool]:
     if mark < algo.extreme if buy else mark > algo.extreme:
         algo.extreme = mark
         return False, True
-    rate = algo.callback_rate if algo.callback_rate is not None else CALLBACK_MIN
-    bound = algo.extreme * (1 + rate) if buy else algo.extreme * (1 - rate)
+    bound = fire_price(algo)
+    assert bound is not None
     return (mark >= bound if buy else mark <= bound), False
+
+
+def fire_price(algo: AlgoOrder) -> Decimal | None:
+    """Return the mark an active trailing order fires at (``None``: not trailing, not active).
+
+    Its extreme moved back by the callback rate; the v5 replies show it as ``formula_price``.
+    """
+    if algo.kind != TRAILING or algo.extreme is None:
+        return None
+    rate = algo.callback_rate if algo.callback_rate is not None else CALLBACK_MIN
+    buy = algo.direction is OrderDirection.BUY
+    return algo.extreme * (1 + rate) if buy else algo.extreme * (1 - rate)
 
 
 def finish(
