@@ -17,6 +17,27 @@ import pytest
 
 from copytrade.testing.server import LiveServer
 
+# The suite's own switches; every other COPYTRADE_* variable is the developer's (the README has
+# them export COPYTRADE_BASE_URL, COPYTRADE_ACCESS_KEY, ... for the CLI in the same terminal).
+SUITE_SWITCHES = (
+    "COPYTRADE_TEST_",
+    "COPYTRADE_REQUIRE_SERVICES",
+    "COPYTRADE_FAULTS_",
+    "COPYTRADE_RECORD_GOLDEN",
+    "COPYTRADE_CHROMIUM",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the suite as from a clean shell: drop the developer's ``COPYTRADE_*`` settings.
+
+    Exported credentials, a base URL or server settings reached the tests and the servers they
+    start (after the README's CLI block, a credentials test saw the demo key and failed).
+    """
+    for name in list(os.environ):
+        if name.startswith("COPYTRADE_") and not name.startswith(SUITE_SWITCHES):
+            del os.environ[name]
+
 
 def service_url(variable: str, what: str) -> str:
     """Return a service URL from the environment, or skip (fail under CI) without it."""
