@@ -81,6 +81,12 @@ def test_a_clock_jump_settles_each_settlement_it_passes_at_the_mark_of_its_time(
     # HTX counts funding in a trader's total PnL (spec §7.11)
     detail = server.signed(trader, "GET", "/copytrading/trader/order_total_detail").json()
     assert Decimal(detail["data"]["total_pl"]) == -(Decimal("0.31") + Decimal("0.32"))
+    # and v6's totalPnl, the same figure of the current API generation
+    stats = server.signed(
+        trader, "GET", "/api/v6/copyTrading/trader/statistics", params={"instType": "PERP"}
+    ).json()
+    (row,) = stats["data"]
+    assert Decimal(row["totalPnl"]) == -(Decimal("0.31") + Decimal("0.32"))
     state = server.admin_get("/_sim/funding")
     assert state["last_settled_ms"] == T0 + 16 * HOUR
     assert state["next_settlement_ms"] == T0 + 24 * HOUR
