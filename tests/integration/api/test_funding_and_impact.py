@@ -147,6 +147,13 @@ def test_with_impact_on_copies_walk_the_book_and_the_guard_skips_past_its_limit(
     assert (panel["lead_uid"], panel["copies"]) == (trader["uid"], 2)
     assert panel["worst_bps"] == lead["worst_bps"]
     assert panel["distribution"] == lead["distribution"]
+    # two copies, 1 and 2 bp worse than the lead (nearest rank: the 1st, the 2nd, the 2nd)
+    assert {k: Decimal(v) for k, v in lead["percentiles"].items()} == {
+        "p50": Decimal(lead["best_bps"]),
+        "p90": Decimal(lead["worst_bps"]),
+        "p99": Decimal(lead["worst_bps"]),
+    }
+    assert panel["percentiles"] == lead["percentiles"]
     assert "data-section='slippage'" in server.http.get("/_sim/ui").text
 
     server.admin("/_sim/impact", {"half_life_ms": 0})  # off: the book is whole again at once
