@@ -12,12 +12,13 @@ server seeded its own; when that was the demo, the demo key signs as it did and 
 trader and its followers are among the users the digest covers.
 
 :func:`state_digest` is SHA-256 over a canonical JSON of every recorded user's balance,
-positions, orders, fills, skipped copies and profit shares, the marks and the simulation
-clock; ids are replaced by their rank (ids grow with time, so the same creation order gives the
-same ranks). Two runs of the same commands at the same simulation times give the same digest.
-Record with the clock frozen (moved only through ``/_sim/clock``) for a byte-identical replay:
-with a running clock a command's time is taken on arrival and may differ by milliseconds from
-when it ran.
+leverage settings, positions, orders, fills, skipped copies and profit shares, the markets
+(marks, price paths), the funding and impact settings and the simulation clock; ids are
+replaced by their rank (ids grow with time, so the same creation order gives the same ranks).
+Two runs of the same commands at the same simulation times give the same digest. Record with
+the clock frozen (moved only through ``/_sim/clock``) for a byte-identical replay: with a
+running clock a command's time is taken on arrival and may differ by milliseconds from when it
+ran.
 """
 
 from __future__ import annotations
@@ -151,10 +152,31 @@ def demo_uids(server: LiveServer) -> list[int]:
 
 
 def state_views(server: LiveServer, uids: list[int]) -> dict[str, Any]:
-    """Return the state a digest covers: each user's admin view, the marks and the clock."""
+    """Return the state a digest covers: each user's admin view, the markets and the clock.
+
+    A user's view gains the leverage set per contract and margin mode. A market is its mark
+    and its price path; funding and market impact are their settings
+    (set and not yet used, they are still state: the next clock move or order meets them).
+    """
     users = {str(uid): server.admin_get(f"/_sim/users/{uid}") for uid in sorted(set(uids))}
-    marks = {code: q["mark_price"] for code, q in server.admin_get("/_sim/markets").items()}
-    return {"users": users, "marks": marks, "now_ms": server.admin_get("/_sim/clock")["now_ms"]}
+    with server.services.ctx.reads() as reads:
+        # the leverage set per (contract, margin mode): what query_contract_lever answers;
+        # the admin view does not show it
+        for uid, view in users.items():
+            account = reads.account(int(uid))
+            levers = account.levers if account is not None else {}
+            view["levers"] = sorted(
+                [code, str(mode), lever] for (code, mode), lever in levers.items()
+            )
+    quotes = server.admin_get("/_sim/markets")
+    return {
+        "users": users,
+        "marks": {code: q["mark_price"] for code, q in quotes.items()},
+        "paths": {code: server.admin_get(f"/_sim/markets/{code}/path") for code in quotes},
+        "funding": server.admin_get("/_sim/funding"),
+        "impact": server.admin_get("/_sim/impact"),
+        "now_ms": server.admin_get("/_sim/clock")["now_ms"],
+    }
 
 
 def state_digest(server: LiveServer, uids: list[int]) -> str:
