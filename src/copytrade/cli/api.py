@@ -254,7 +254,9 @@ def _run(
     call: Callable[[Client], Any],
     as_json: bool,
     show: Callable[[Any, Client], Any] | None = None,
+    done: str | None = None,
 ) -> None:
+    """Run ``call`` and print its result; ``done`` says in words what a ``true`` reply did."""
     ctx = click.get_current_context()
     client = ctx.find_object(Client)
     if client is None:
@@ -276,6 +278,9 @@ def _run(
         raise click.UsageError(str(exc)) from exc
     if show is not None:
         result = show(result, client)
+    elif done is not None and isinstance(result, bool) and not as_json:
+        tid = client.last_response.tid if client.last_response else None
+        result = (done if result else f"not done: {done}") + (f" (tid {tid})" if tid else "")
     click.echo(render(result, as_json=as_json))
 
 
@@ -377,7 +382,11 @@ def close_order(sub_position_id: str, as_json: bool) -> None:
 
     POST /copytrading/trader/close_order.
     """
-    _run(lambda c: c.close_order(sub_position_id=sub_position_id), as_json)
+    _run(
+        lambda c: c.close_order(sub_position_id=sub_position_id),
+        as_json,
+        done=f"closed: sub position {sub_position_id} at market",
+    )
 
 
 @api.command("close-all")
@@ -398,6 +407,7 @@ def close_all(contract_code: str, margin_mode: str, position_side: str, as_json:
             position_side=PositionSide(position_side),
         ),
         as_json,
+        done=f"closed: every {position_side} {contract_code} {margin_mode} sub position at market",
     )
 
 
@@ -411,7 +421,12 @@ def tpsl(sub_position_id: str, as_json: bool, **kw: Any) -> None:
 
     POST /copytrading/trader/tpsl_order.
     """
-    _run(lambda c: c.tpsl_order(sub_position_id=sub_position_id, **kw), as_json)
+    said = [f"{k.split('_')[0]} {v:f}" for k, v in kw.items() if v is not None]
+    _run(
+        lambda c: c.tpsl_order(sub_position_id=sub_position_id, **kw),
+        as_json,
+        done=f"set on sub position {sub_position_id}: {', '.join(said) or 'nothing'}",
+    )
 
 
 @api.command("add-margin")
@@ -451,6 +466,7 @@ def transfer(amount: Decimal, kind: str, currency: str, as_json: bool) -> None:
     _run(
         lambda c: c.account_transfer(amount=amount, type=_TRANSFERS[kind], currency=currency),
         as_json,
+        done=f"transferred {amount:f} {currency}, {kind.replace('-', ' ')}",
     )
 
 
@@ -469,6 +485,7 @@ def set_leverage(contract_code: str, margin_mode: str, lever: int, as_json: bool
             contract_code=contract_code, lever=lever, margin_mode=MarginMode(margin_mode)
         ),
         as_json,
+        done=f"leverage set: {contract_code} {margin_mode} lever {lever}",
     )
 
 
@@ -480,7 +497,11 @@ def remove_follower(follower_uid: str, as_json: bool) -> None:
 
     POST /copytrading/trader/remove_follower.
     """
-    _run(lambda c: c.remove_follower(follower_uid=follower_uid), as_json)
+    _run(
+        lambda c: c.remove_follower(follower_uid=follower_uid),
+        as_json,
+        done=f"removed: follower {follower_uid} (its copies closed at market)",
+    )
 
 
 # --- commands: queries ---------------------------------------------------------------------
