@@ -485,7 +485,6 @@ def set_leverage(contract_code: str, margin_mode: str, lever: int, as_json: bool
             contract_code=contract_code, lever=lever, margin_mode=MarginMode(margin_mode)
         ),
         as_json,
-        done=f"leverage set: {contract_code} {margin_mode} lever {lever}",
     )
 
 
