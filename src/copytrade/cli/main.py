@@ -179,6 +179,8 @@ def serve(
         workers,
         "s" if workers > 1 else "",
     )
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("dashboard %s/_sim/ui, admin API docs %s/_sim/docs, metrics %s/metrics", *[base] * 3)
     if settings.is_loopback and settings.demo_seed:
         log.info("demo trader: AccessKeyId=demo-access-key secret=demo-secret-key")
     if workers > 1:
