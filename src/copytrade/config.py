@@ -270,16 +270,20 @@ class Settings(BaseSettings):
     @classmethod
     def _db_url_is_a_url(cls, value: str) -> str:
         if "://" not in value:
-            raise ValueError(
-                f"{value!r} is a path, not a database URL: write sqlite:///{value} "
-                "(or postgresql://user@host/db)"
-            )
+            raise ValueError(f"{value!r} is a path, not a database URL: {db_url_hint(value)}")
         return value
 
     @property
     def is_loopback(self) -> bool:
         """Return whether the server binds to loopback only (see :func:`is_loopback`)."""
         return is_loopback(self.host)
+
+
+def db_url_hint(path: str) -> str:
+    """Say which URL to write for a ``--db`` given as a path (``memory``: the in-memory store)."""
+    if path.lower() in ("memory", ":memory:"):
+        return "write memory:// for the in-memory store (or sqlite:///file.db)"
+    return f"write sqlite:///{path} (or postgresql://user@host/db)"
 
 
 def is_loopback(host: str) -> bool:

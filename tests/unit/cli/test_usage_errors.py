@@ -54,6 +54,35 @@ def test_a_usage_mistake_is_one_line_naming_the_help_exit_2(
     assert line.endswith(" --help')")
 
 
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (
+            ("sim", "price", "BTC-USDT", "1", "--url", "http://x"),
+            "e.g. copytrade sim --url … price …",
+        ),
+        (("sim", "users", "show", "7", "--url", "http://x"), "copytrade sim --url … users show …"),
+        (
+            ("api", "contracts", "--base-url", "http://x"),
+            "copytrade api --base-url … contracts …",
+        ),
+    ],
+)
+def test_a_group_option_after_the_subcommand_says_where_it_goes(
+    args: tuple[str, ...], hint: str
+) -> None:
+    line = one_line(run(*args))
+    assert f"No such option '{args[-2]}'" in line
+    assert f"is an option of 'copytrade {args[0]}': put it before the subcommand" in line
+    assert hint in line
+
+
+def test_the_in_memory_store_given_as_a_path_is_pointed_to_its_url() -> None:
+    for command in ("serve", "migrate"):
+        line = one_line(run(command, "--db", "memory"))
+        assert "write memory:// for the in-memory store" in line
+
+
 def test_a_group_without_its_subcommand_still_shows_its_help() -> None:
     result = run("sim")
     assert result.exit_code == 2
