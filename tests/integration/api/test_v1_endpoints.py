@@ -220,6 +220,51 @@ def test_tpsl_order_errors(
     refused(get(live_server, trader, "tpsl_open_orders", contract_code="NOPE-USDT"), 1014)
 
 
+def test_tpsl_order_on_a_short_reverses_the_rules_and_the_listed_sides(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """A short's TP lies below the latest price and its SL above (1405/1407 otherwise); the
+    listing shows "long", HTX's closing-order side, with tp→le and sl→ge (spec §6.4, §6.14)."""
+    trader, _ = team
+    market_open(live_server, trader, direction=2)
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 tp_trigger_price="61500"), 1405)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 sl_trigger_price="59500"), 1407)  # fmt: skip
+    assert ok(get(live_server, trader, "tpsl_open_orders")) == []  # refusals set nothing
+    ok(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+            tp_trigger_price="58000", sl_trigger_price="63000"))  # fmt: skip
+
+    rows = ok(get(live_server, trader, "tpsl_open_orders", contract_code="BTC-USDT"))
+    listed = [
+        (r["position_side"], r["tpsl_order_type"], r["trigger_type"], r["price"]) for r in rows
+    ]
+    assert listed == [("long", "tp", "le", "58000"), ("long", "sl", "ge", "63000")]
+
+
+def test_natural_mode_lists_the_protected_positions_own_side() -> None:
+    """``tpsl_position_side_mode = "natural"`` undoes HTX's inversion (spec §6.14, Q8)."""
+    with LiveServer("memory://", demo_seed=False, tpsl_position_side_mode="natural") as server:
+        server.set_price("BTC-USDT", "60500")
+        trader = server.create_user("trader", balance="100000")
+        market_open(server, trader)
+        market_open(server, trader, direction=2)
+        by_side = {p["position_side"]: p["sub_position_id"] for p in positions(server, trader)}
+        ok(post(server, trader, "tpsl_order", sub_position_id=by_side["long"],
+                tp_trigger_price="63000"))  # fmt: skip
+        ok(post(server, trader, "tpsl_order", sub_position_id=by_side["short"],
+                tp_trigger_price="58000"))  # fmt: skip
+
+        rows = ok(get(server, trader, "tpsl_open_orders"))
+
+    assert sorted((r["position_side"], r["trigger_type"], r["price"]) for r in rows) == [
+        ("long", "ge", "63000"),
+        ("short", "le", "58000"),
+    ]
+
+
 @pytest.mark.parametrize(("mark", "close_type"), [("63000", 3), ("57000", 4)])
 def test_a_fired_trigger_closes_the_lead_and_its_copy_with_close_type_3_or_4(
     live_server: LiveServer,
@@ -321,6 +366,38 @@ def test_add_margin_errors(
     refused(post(live_server, trader, "add_margin", contract_code="BTC-USDT", type=1,
                  position_side="long"), 1066)  # fmt: skip
     ok(add())
+
+
+def test_add_margin_is_spread_over_the_sub_positions_by_volume(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Sub margins move in proportion to volume and still add up to the aggregate (§6.5)."""
+    trader, _ = team
+    market_open(live_server, trader, amount="10")
+    market_open(live_server, trader, amount="30")
+
+    def margins() -> dict[str, Decimal]:
+        return {p["sub_position_id"]: Decimal(p["position_margin"])
+                for p in positions(live_server, trader)}  # fmt: skip
+
+    before = margins()
+    volumes = {p["sub_position_id"]: p["volume"] for p in positions(live_server, trader)}
+    balance = Decimal(live_server.user(trader["uid"])["balance"])
+
+    ok(post(live_server, trader, "add_margin", contract_code="BTC-USDT", amount="40", type=1,
+            position_side="long"))  # fmt: skip
+
+    after = margins()
+    assert {k: after[k] - before[k] for k in after} == {
+        k: Decimal(volumes[k])
+        for k in after  # 40 over volumes 10 and 30: +10 and +30
+    }
+    assert Decimal(isolated_row(live_server, trader)["position_margin"]) == sum(after.values())
+    assert Decimal(live_server.user(trader["uid"])["balance"]) == balance - 40
+    ok(post(live_server, trader, "add_margin", contract_code="BTC-USDT", amount="20", type=2,
+            position_side="long"))  # fmt: skip
+    reduced = margins()
+    assert {k: after[k] - reduced[k] for k in after} == {k: Decimal(volumes[k]) / 2 for k in after}
 
 
 # ----- updated_contract_lever / query_contract_lever (§6.7, §6.8) ---------------------------
@@ -450,9 +527,15 @@ def test_remove_follower_closes_its_copies_and_stops_copying(
     market_open(live_server, trader, "DOT-USDT", "5", "cross", 2)
     listed = ok(get(live_server, trader, "query_followers"))["follower"]
     assert [f["follower_uid"] for f in listed] == [follower_id(follower["uid"])]
+    counts = ("total_follower_num", "current_follower_num")
+    stats = ok(get(live_server, trader, "order_total_detail"))
+    assert tuple(stats[k] for k in counts) == ("1", "1")
 
     assert ok(post(live_server, trader, "remove_follower",
                    follower_uid=follower_id(follower["uid"]))) is True  # fmt: skip
+
+    stats = ok(get(live_server, trader, "order_total_detail"))
+    assert tuple(stats[k] for k in counts) == ("1", "0")  # total unchanged, current −1 (§8.5)
 
     view = live_server.user(follower["uid"])
     assert view["positions"] == []
