@@ -9,6 +9,7 @@ numbers where it gives them (reproduced with real orders on a server whose maker
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -619,3 +620,46 @@ def test_follower_settings_are_validated_and_kept(live_server: LiveServer) -> No
     assert (invalid.status_code, invalid.json()["field"]) == (400, "tp_ratio")
     assert kept.status_code == 200, kept.text
     assert live_server.user(follower["uid"])["following"]["tp_ratio"] == "0.2"
+
+
+def test_profit_history_details_pages_and_filters_on_profit_time(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Three profit shares, paged both ways by ``query_id`` and filtered on ``profit_time``
+    (spec §6.16 with the paging rules of §6.11)."""
+    trader, follower = team
+    for _ in range(3):  # three winning round trips: one profit share each
+        market_open(live_server, trader, amount="10")
+        live_server.set_price("BTC-USDT", "62000")
+        sub_id = positions(live_server, trader)[0]["sub_position_id"]
+        ok(post(live_server, trader, "close_order", sub_position_id=sub_id))
+        live_server.set_price("BTC-USDT", "60500")
+        time.sleep(0.005)  # distinct profit times
+
+    newest_first = ok(get(live_server, trader, "profit_history_details"))
+    items = newest_first["profit_items"]
+    times = [i["profit_time"] for i in items]
+    assert len(items) == 3
+    assert times == sorted(times, reverse=True)
+    assert {i["user_id"] for i in items} == {str(follower["uid"])}
+
+    first = ok(get(live_server, trader, "profit_history_details", direct="prev", limit="2"))
+    assert first["profit_items"] == items[:2]
+    rest = ok(get(live_server, trader, "profit_history_details", direct="prev",
+                  from_id=str(first["query_id"])))  # fmt: skip
+    assert rest["profit_items"] == items[2:]
+    oldest = ok(get(live_server, trader, "profit_history_details", direct="next", limit="2"))
+    assert oldest["profit_items"] == [items[2], items[1]]
+    after = ok(get(live_server, trader, "profit_history_details", direct="next",
+                   from_id=str(oldest["query_id"])))  # fmt: skip
+    assert after["profit_items"] == [items[0]]
+
+    middle = str(times[1])
+    window = ok(get(live_server, trader, "profit_history_details", start_time=middle,
+                    end_time=middle))  # fmt: skip
+    assert window["profit_items"] == [items[1]]
+    since = ok(get(live_server, trader, "profit_history_details", start_time=middle))
+    assert since["profit_items"] == items[:2]
+    refused(get(live_server, trader, "profit_history_details", start_time=str(times[0]),
+                end_time=str(times[2])), 1067)  # fmt: skip
+    refused(get(live_server, trader, "profit_history_details", limit="101"), 1067)
