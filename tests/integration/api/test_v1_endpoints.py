@@ -9,6 +9,7 @@ numbers where it gives them (reproduced with real orders on a server whose maker
 from __future__ import annotations
 
 import base64
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -596,6 +597,18 @@ def test_statistics_and_profit_shares_after_a_profitable_copy(
     )
     assert stats["last_24_hours_profit"][-1]["amount"] == closed["profit"]
     assert stats["last_90_days_profit"][-1]["amount"] == closed["profit"]
+    hours, days = stats["last_24_hours_profit"], stats["last_90_days_profit"]
+    assert (len(hours), len(days)) == (24, 90)
+    hour_ts = [int(p["ts"]) for p in hours]  # epoch-ms strings, an hour apart
+    assert all(isinstance(p["ts"], str) for p in hours + days)
+    assert [b - a for a, b in itertools.pairwise(hour_ts)] == [3_600_000] * 23
+    assert all((int(p["ts"]) + 8 * 3_600_000) % 86_400_000 == 0 for p in days)  # UTC+8 midnights
+    initial_margin = (
+        Decimal(closed["open_avg_price"]) * Decimal(closed["volume"]) * Decimal("0.001")
+        / Decimal(closed["lever"])
+    )  # fmt: skip
+    rate = Decimal(hours[-1]["rate"])
+    assert abs(rate - Decimal(closed["profit"]) / initial_margin) < Decimal("1e-17")
     (item,) = items["profit_items"]
     assert (item["user_id"], item["profit_currency"]) == (str(follower["uid"]), "USDT")
     assert item["profit_amount"] == closed["follow_takes"]
