@@ -429,6 +429,50 @@ def test_leverage_defaults_to_5_and_re_levering_moves_isolated_margin(
     assert Decimal(server.user(trader["uid"])["balance"]) == Decimal(940)
 
 
+def test_re_levering_cross_moves_no_money_and_lowering_isolated_takes_the_im_difference(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Cross: the sub positions take the new leverage, their initial margin is recomputed, the
+    wallet does not move. Isolated with ΔIM > 0: the margin grows by ΔIM from the wallet (§6.7).
+    The follower's copies keep their leverage (§8.3)."""
+    trader, follower = team
+    market_open(live_server, trader, amount="10", mode="cross", lever=10)
+    market_open(live_server, trader, amount="10", mode="isolated", lever=10)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        listed = ok(get(live_server, trader, "position_list"))["positions"]
+        return {r["margin_mode"]: r for r in listed}
+
+    def wallet() -> Decimal:
+        return Decimal(live_server.user(trader["uid"])["balance"])
+
+    before, cash = rows(), wallet()
+    ok(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT", lever=20,
+            margin_mode="cross"))  # fmt: skip
+    after = rows()
+    assert wallet() == cash
+    assert Decimal(after["cross"]["position_margin"]) * 2 == Decimal(
+        before["cross"]["position_margin"]
+    )
+    assert after["isolated"] == before["isolated"]  # the other margin mode is untouched
+
+    ok(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT", lever=5,
+            margin_mode="isolated"))  # fmt: skip
+    (isolated,) = [p for p in positions(live_server, trader) if p["margin_mode"] == "isolated"]
+    notional = Decimal(isolated["open_avg_price"]) * 10 * Decimal("0.001")
+    delta = notional / 5 - notional / 10
+    assert wallet() == cash - delta
+    assert Decimal(rows()["isolated"]["position_margin"]) == (
+        Decimal(before["isolated"]["position_margin"]) + delta
+    )
+    assert {p["margin_mode"]: p["lever"] for p in positions(live_server, trader)} == {
+        "cross": "20",
+        "isolated": "5",
+    }
+    copies = live_server.user(follower["uid"])["positions"]
+    assert sorted(p["lever"] for p in copies) == ["10", "10"]
+
+
 def test_later_copies_use_the_new_leverage(
     live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
