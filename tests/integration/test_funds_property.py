@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import fresh_postgres_database, service_url
 from copytrade.bootstrap import Services, bootstrap
 from copytrade.config import Settings
 from copytrade.domain.enums import (
@@ -420,9 +420,11 @@ def test_money_is_conserved_through_the_use_cases_on_sqlite(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(session=sessions)
-def test_money_is_conserved_through_the_use_cases_on_postgres(session: list[Op]) -> None:
+def test_money_is_conserved_through_the_use_cases_on_postgres(
+    session: list[Op], postgres_databases: Callable[[], AbstractContextManager[str]]
+) -> None:
     """Each example on a fresh database: a balance PostgreSQL's writer forgot breaks it."""
-    with fresh_postgres_database(service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")) as url:
+    with postgres_databases() as url:
         check_session(url, session)
 
 
