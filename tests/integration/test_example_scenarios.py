@@ -73,6 +73,12 @@ def test_the_copy_wave_scaled_down_ten_times_shows_the_same_slippage_distributio
         "10-50": 600,
         "> 50": 0,
     }
+    # a copy a level, 20 copies a basis point: the median copy is 20 bp worse than the lead
+    assert slip["percentiles"] == {
+        "p50": Decimal(20),
+        "p90": Decimal(36),
+        "p99": Decimal(40),
+    }
 
 
 def test_the_cascade_liquidates_the_high_leverage_traders_and_their_copies_only() -> None:

@@ -222,3 +222,45 @@ def test_copies_after_a_latency_meet_the_mark_a_path_moved_and_replay_identicall
     assert all(a != b for a, b in zip(lead_prices, copy_prices, strict=True))
     assert replay(record).digest == original
     assert replay(record, store="memory").digest == original
+
+
+def test_a_session_of_the_demo_trader_replays_with_the_demo_key_and_its_users(
+    tmp_path: Path,
+) -> None:
+    """The README's quick start records too: the demo key signs, the demo users are covered.
+
+    The recording server seeds the demo at the header's start time and the replay seeds it
+    there again, so the replay's digest is the live server's, on both stores.
+    """
+    record = tmp_path / "demo.jsonl"
+    demo = {"access_key": "demo-access-key", "secret_key": "demo-secret-key"}
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=True, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        order = {
+            "contract_code": "ETH-USDT",
+            "amount": "4",
+            "margin_mode": "cross",
+            "order_direction": 1,
+            "lever": 10,
+            "order_price_type": 17,
+        }
+        assert s.signed(demo, "POST", PLACE, body=order).json()["code"] == 200
+        s.set_price("ETH-USDT", "3100")
+        s.admin("/_sim/clock", {"advance_ms": 60_000})
+        body = {"contract_code": "ETH-USDT", "margin_mode": "cross", "position_side": "long"}
+        assert s.signed(demo, "POST", CLOSE_ALL, body=body).json()["code"] == 200
+        from copytrade.scenario.replay import demo_uids
+
+        uids = demo_uids(s)
+        original = state_digest(s, uids)
+        shares = s.user(uids[0])["profit_shares_received"]
+    head, _ = read_record(record)
+    assert head["settings"]["demo_seed"] is True
+    assert len(uids) == 4  # the demo trader and its three followers
+    assert len(shares) == 3  # every follower's copy closed in profit and paid its share
+
+    on_sqlite = replay(record)
+    assert on_sqlite.differing == []
+    assert sorted(on_sqlite.uids) == sorted(uids)
+    assert on_sqlite.digest == original
+    assert replay(record, store="memory").digest == original

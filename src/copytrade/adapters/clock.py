@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 
 class SystemClock:
@@ -50,6 +52,22 @@ class SimClock:
             else:
                 self._frozen = now_ms
             return self.now_ms()
+
+    @contextlib.contextmanager
+    def held(self, at_ms: int) -> Iterator[None]:
+        """Hold the clock at ``at_ms`` meanwhile; afterwards it goes on exactly as before.
+
+        A recording server seeds its demo users under it, at the time its record's header
+        names, so that a replay can seed them at the same time.
+        """
+        with self._lock:
+            frozen, offset = self._frozen, self._offset
+            self._frozen = at_ms
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._frozen, self._offset = frozen, offset
 
     def reset(self) -> None:
         """Return to system time."""

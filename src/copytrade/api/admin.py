@@ -470,6 +470,7 @@ class AdminApi:
                     worst_bps=_fmt_or_none(stats.worst_bps),
                     best_bps=_fmt_or_none(stats.best_bps),
                     distribution=stats.distribution,
+                    percentiles={k: fmt(v) for k, v in stats.percentiles.items()},
                 )
             )
         return m.SlippageReply(trader_uid=uid, positions=rows)

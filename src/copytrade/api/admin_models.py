@@ -515,6 +515,10 @@ class LeadSlippage(_Reply):
     distribution: dict[str, int] = Field(
         description="Copies per slippage bucket in basis points (positive: worse than the lead)."
     )
+    percentiles: dict[str, DecimalText] = Field(
+        description="`p50`, `p90`, `p99` of the copies' slippage in basis points (nearest rank; "
+        "`{}` without copies)."
+    )
 
 
 class SlippageReply(_Reply):

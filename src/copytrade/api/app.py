@@ -150,7 +150,10 @@ def _lifespan(
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if seed_on_start:
+        if seed_on_start and recorder is not None:
+            with services.clock.held(recorder.start_ms):  # at the time the record's header names
+                await services.run(services.seed)
+        elif seed_on_start:
             await services.run(services.seed)
         ticker.start()
         try:

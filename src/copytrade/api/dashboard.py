@@ -206,6 +206,7 @@ def _state_json(view: Overview, history: dict[str, list[Point]]) -> dict[str, An
                 "worst_bps": _plain(s.stats.worst_bps),
                 "best_bps": _plain(s.stats.best_bps),
                 "distribution": s.stats.distribution,
+                "percentiles": {k: fmt(v) for k, v in s.stats.percentiles.items()},
             }
             for s in view.slippage
         ],

@@ -142,6 +142,7 @@ def _slippage_row(s: LeadSlippage) -> str:
         f"<td>{escape(lead.contract_code)}</td>{_side(lead.side)}"
         f"<td class='num'>{fmt(lead.open_avg_price)}</td><td class='num'>{s.stats.copies}</td>"
         f"<td class='num'>{s.stats.mean_bps}</td><td class='num'>{s.stats.worst_bps}</td>"
+        f"<td class='num'>{' '.join(f'{k} {v}' for k, v in s.stats.percentiles.items())}</td>"
         f"<td class='wrap'>{_distribution(s.stats.distribution)}</td></tr>"
     )
 
@@ -231,7 +232,17 @@ def render_live(view: Overview, history: dict[str, list[Point]]) -> str:
         )
         + _table(
             "Copy slippage (open copies vs their lead, bps; positive: worse)",
-            ["lead", "contract", "side", "lead price", "copies", "mean", "worst", "distribution"],
+            [
+                "lead",
+                "contract",
+                "side",
+                "lead price",
+                "copies",
+                "mean",
+                "worst",
+                "percentiles",
+                "distribution",
+            ],
             slippage,
             key="slippage",
         )

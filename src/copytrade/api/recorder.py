@@ -36,8 +36,12 @@ _SKIPPED = (
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
 
-def header(settings: Settings) -> dict[str, Any]:
-    """Return the header line: what a replay's server must be configured with."""
+def header(settings: Settings, start_ms: int) -> dict[str, Any]:
+    """Return the header line: what a replay's server must be configured with.
+
+    ``demo_seed`` is whether the demo users were seeded (the setting, on loopback only);
+    ``start_ms`` is the simulation time the server seeded its store at.
+    """
     kept = settings.model_dump(
         mode="json",
         include={
@@ -58,7 +62,8 @@ def header(settings: Settings) -> dict[str, Any]:
             "max_copy_slippage",
         },
     )
-    return {"copytrade_record": FORMAT, "settings": kept}
+    kept["demo_seed"] = settings.demo_seed and settings.is_loopback
+    return {"copytrade_record": FORMAT, "settings": kept, "start_ms": start_ms}
 
 
 def recorded(path: str, htx_paths: frozenset[str]) -> bool:
@@ -80,11 +85,13 @@ class Recorder:
         self.htx_paths = htx_paths
         self._lock = threading.Lock()
         self._seq = 0
+        self.start_ms = clock.now_ms()
+        """The seeding's simulation time (the server seeds its store with the clock held here)."""
         target = Path(file)
         fresh = not target.exists() or target.stat().st_size == 0
         self._fh = target.open("a", encoding="utf-8")
         if fresh:
-            self._write(header(settings))
+            self._write(header(settings, self.start_ms))
 
     def _write(self, line: dict[str, Any]) -> None:
         with self._lock:

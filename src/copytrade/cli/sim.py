@@ -455,6 +455,7 @@ def slippage(trader_uid: int, as_json: bool) -> None:
         {
             **p,
             "distribution": " ".join(f"[{k}]:{v}" for k, v in p["distribution"].items() if v),
+            "percentiles": " ".join(f"{k}:{v}" for k, v in p["percentiles"].items()),
         }
         for p in report["positions"]
     ]
@@ -467,6 +468,7 @@ def slippage(trader_uid: int, as_json: bool) -> None:
         "mean_bps",
         "worst_bps",
         "best_bps",
+        "percentiles",
         "distribution",
     ]
     _emit(report, as_json, lambda _: table(rows, columns) if rows else "no open lead positions")

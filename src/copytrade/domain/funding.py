@@ -212,6 +212,15 @@ def record_settlement(
         )
 
 
+def funding_received(fills: Iterable[FillRecord]) -> Decimal:
+    """Return the funding ``fills`` received, net (negative: paid), from their ``funding`` rows.
+
+    HTX counts funding in a trader's total PnL (spec §7.11): v1's ``total_pl`` and v6's
+    ``totalPnl`` add this to the realised profit of the closed lead positions.
+    """
+    return -sum((f.fee for f in fills if f.offset == "funding"), _ZERO)
+
+
 def _impact_price(book: Book, volume: Decimal, buy: bool, fallback: Decimal) -> Decimal:
     """Return the average price of ``volume`` on one side; the last level's when it runs out."""
     levels = book.side_for(buy)

@@ -288,15 +288,24 @@ SLIPPAGE_BUCKETS_BPS = (Decimal(0), Decimal(1), Decimal(5), Decimal(10), Decimal
 """Upper edges (bps) of the slippage distribution's buckets; the last bucket is open."""
 
 
+SLIPPAGE_PERCENTILES = (50, 90, 99)
+"""The percentiles of the copies' slippage a report shows beside its buckets."""
+
+
 @dataclass(frozen=True, slots=True)
 class SlippageStats:
-    """Copies' prices against their lead's, in basis points (positive: worse than the lead)."""
+    """Copies' prices against their lead's, in basis points (positive: worse than the lead).
+
+    ``percentiles``: ``p50``, ``p90``, ``p99`` (:func:`bps_percentiles`; empty without copies):
+    where a wave's copies fall inside a wide bucket.
+    """
 
     copies: int
     mean_bps: Decimal | None
     worst_bps: Decimal | None
     best_bps: Decimal | None
     distribution: dict[str, int]
+    percentiles: dict[str, Decimal]
 
 
 def slippage_bps(lead_price: Decimal, price: Decimal, buy: bool) -> Decimal:
@@ -317,11 +326,24 @@ def bps_distribution(bps: Sequence[Decimal]) -> dict[str, int]:
     return distribution
 
 
+def bps_percentiles(bps: Sequence[Decimal]) -> dict[str, Decimal]:
+    """Return the :data:`SLIPPAGE_PERCENTILES` of ``bps`` by nearest rank (``{}``: none).
+
+    ``pN`` is the smallest value with at least N % of the values at or below it, so it is
+    always one of the copies' own figures.
+    """
+    ordered = sorted(bps)
+    n = len(ordered)
+    if not n:
+        return {}
+    return {f"p{q}": ordered[max(-(-q * n // 100), 1) - 1] for q in SLIPPAGE_PERCENTILES}
+
+
 def slippage_stats(lead_price: Decimal, buy: bool, prices: Sequence[Decimal]) -> SlippageStats:
     """Return mean, worst, best and the distribution of copies filled at ``prices``."""
     bps = [slippage_bps(lead_price, p, buy) for p in prices]
     distribution = bps_distribution(bps)
     if not bps:
-        return SlippageStats(0, None, None, None, distribution)
+        return SlippageStats(0, None, None, None, distribution, {})
     mean = (sum(bps, _ZERO) / len(bps)).quantize(Decimal("0.01"))
-    return SlippageStats(len(bps), mean, max(bps), min(bps), distribution)
+    return SlippageStats(len(bps), mean, max(bps), min(bps), distribution, bps_percentiles(bps))

@@ -7,7 +7,9 @@ frozen at the request's time. HMAC keys are new, so requests are signed again wi
 stands in for the recorded one; ids the server hands out (orders, positions) are new too, so
 every id a recorded reply showed is mapped to the id the replayed reply shows, and a later
 request naming it is rewritten. Ed25519-signed requests cannot be signed again (there is no
-private key) and are refused.
+private key) and are refused. The store is seeded at the record's start time, as the recording
+server seeded its own; when that was the demo, the demo key signs as it did and the demo
+trader and its followers are among the users the digest covers.
 
 :func:`state_digest` is SHA-256 over a canonical JSON of every recorded user's balance,
 positions, orders, fills, skipped copies and profit shares, and the marks; ids are replaced by
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copytrade.service.sim import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from copytrade.testing.server import LiveServer
 
 ID_KEYS = frozenset(
@@ -37,6 +40,8 @@ ID_KEYS = frozenset(
         "open_order_id",
         "skip_id",
         "query_id",
+        "item_id",  # a profit share's
+        "algo_id",
     }
 )
 
@@ -129,6 +134,18 @@ def _ids(value: Any, found: set[int]) -> None:
             _ids(item, found)
 
 
+def demo_uids(server: LiveServer) -> list[int]:
+    """Return the demo trader's UID and its followers' (a server that seeded the demo)."""
+    ctx = server.services.ctx
+    with ctx.reads() as reads:
+        key = reads.key(DEMO_ACCESS_KEY)
+    if key is None:
+        return []
+    with ctx.uow() as uow:
+        follows, _ = uow.accounts.followers_of(key.uid)
+    return [key.uid, *sorted(f.follower_uid for f in follows)]
+
+
 def state_views(server: LiveServer, uids: list[int]) -> dict[str, Any]:
     """Return the state a digest covers: each user's admin view and the marks."""
     users = {str(uid): server.admin_get(f"/_sim/users/{uid}") for uid in sorted(set(uids))}
@@ -158,6 +175,18 @@ def replay(record: str | Path, workdir: Path | None = None, *, store: str = "sql
         with LiveServer(url, **head["settings"]) as server:
             keys: dict[str, dict[str, Any]] = {}
             ids: dict[str, str] = {}
+            start = head.get("start_ms")
+            if start is not None:
+                # seed again as the recording server did: at its start time (the demo users
+                # and the configured paths start there), not at this server's start
+                server.http.post("/_sim/clock", json={"now_ms": start}).raise_for_status()
+                server.http.post("/_sim/reset").raise_for_status()
+            if head["settings"].get("demo_seed"):
+                keys[DEMO_ACCESS_KEY] = {
+                    "access_key": DEMO_ACCESS_KEY,
+                    "secret_key": DEMO_SECRET_KEY,
+                }
+                result.uids += demo_uids(server)
             for r in requests:
                 server.http.post("/_sim/clock", json={"now_ms": r["t"]}).raise_for_status()
                 body_text: str = r["body"]

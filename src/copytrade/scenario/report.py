@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.enums import CloseType, MarginMode, PositionSide
-from copytrade.domain.impact import bps_distribution, slippage_bps
+from copytrade.domain.impact import bps_distribution, bps_percentiles, slippage_bps
 from copytrade.domain.model import Account, SubPosition
 from copytrade.scenario.model import Expect, Scenario
 from copytrade.service.context import ServiceContext
@@ -142,6 +142,8 @@ class Report:
         if s["copies"]:
             out.append(
                 f"copy slippage (bps vs lead): mean {s['mean']}, worst {s['worst']}, "
+                + ", ".join(f"{k} {v}" for k, v in s["percentiles"].items())
+                + "; copies per bucket: "
                 + ", ".join(f"{k}: {v}" for k, v in s["distribution"].items())
             )
         f = self.funding
@@ -234,6 +236,7 @@ def build_report(
             "mean": (sum(slips, _ZERO) / len(slips)).quantize(Decimal("0.01")) if slips else None,
             "worst": max(slips, default=None),
             "distribution": bps_distribution(slips),
+            "percentiles": bps_percentiles(slips),
         },
         errors,
         dict(

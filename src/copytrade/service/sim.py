@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from copytrade.domain.algo import CANCELED
+from copytrade.domain.algo import finish as finish_algo
 from copytrade.domain.copytrading import Follow, check_follow, copy_open
 from copytrade.domain.enums import CloseType, MarginMode, Wallet
 from copytrade.domain.model import Account, PositionKey
@@ -242,7 +244,15 @@ def liquidate(
 
 
 def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
-    """Cancel the resting orders a liquidation scope holds (spec §7.10)."""
+    """Cancel the resting orders a liquidation scope holds (spec §7.10), conditional ones too.
+
+    A cross scope holds every cross order of the account; an isolated one the orders of its
+    contract and side. A v5 trigger or trailing order of the scope (one sent without a side,
+    in one-way mode, counts for its contract's scope) is cancelled with the reason
+    ``liquidation``: left resting, a stop meant for the liquidated position would fire later
+    on nothing, or open a position the owner meant to close [INF: HTX cancels a liquidated
+    position's open orders].
+    """
     code, mode, side = key
     for order in list(account.orders.values()):
         same_scope = order.margin_mode is mode and (
@@ -252,6 +262,16 @@ def _cancel_orders(account: Account, key: PositionKey, env: Env) -> None:
             order.apply("cancel")
             del account.orders[order.order_id]
             env.changes.save_order(order)
+    for algo_id in sorted(account.algos):
+        conditional = account.algos[algo_id]
+        same_scope = conditional.margin_mode is mode and (
+            mode is MarginMode.CROSS
+            or (conditional.contract_code == code and conditional.position_side in (side, None))
+        )
+        if same_scope:
+            del account.algos[algo_id]
+            finish_algo(conditional, CANCELED, env.now, reason="liquidation")
+            env.changes.save_algo(conditional)
 
 
 def set_price(

@@ -13,6 +13,7 @@ from copytrade.domain.adjustments import adjust_margin, change_lever, current_le
 from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide, Wallet
 from copytrade.domain.errors import UnknownFollower
 from copytrade.domain.following import end_follow
+from copytrade.domain.funding import funding_received
 from copytrade.domain.funds import Transfer, apply_transfer, check_move, check_transfer
 from copytrade.domain.model import Account, ChangeSet, Order, ProfitShare, SubPosition
 from copytrade.domain.statistics import TraderStats, closed_lead, profit_totals, trader_stats
@@ -236,7 +237,7 @@ def order_total_detail(ctx: ServiceContext, uid: int) -> TraderStats:
     positions, _shares = _closed_and_shares(ctx, uid)
     with ctx.reads() as reads:
         fills = reads.user_report(uid).fills
-    funding = -sum((f.fee for f in fills if f.offset == "funding"), Decimal(0))
+    funding = funding_received(fills)
     ever, current = _follower_counts(ctx, uid)
     closed = [
         closed_lead(p, ctx.spec(p.contract_code).contract_size)

@@ -17,6 +17,7 @@ from typing import Any
 from copytrade.domain.enums import CloseType
 from copytrade.domain.errors import IllegalParameter
 from copytrade.domain.following import end_follow
+from copytrade.domain.funding import funding_received
 from copytrade.domain.margin import pnl
 from copytrade.domain.model import ProfitShare
 from copytrade.domain.statistics import ProfitPoint, closed_lead, daily_pnl, win_rate
@@ -273,8 +274,10 @@ class LeadStats:
 def statistics(ctx: ServiceContext, uid: int) -> LeadStats:
     """Return the lead's statistics from its closed lead positions (spec §8.2).
 
-    ``followerTotalPnl`` sums the realised copy PnL of the current followers (a removed
-    follower's is no longer counted) [INF]; follower counts are v1's ``order_total_detail``'s.
+    ``totalPnl`` is net of the funding the lead's positions paid or received, as v1's
+    ``total_pl`` (spec §7.11); the daily points count closed positions only. ``followerTotalPnl``
+    sums the realised copy PnL of the current followers (a removed follower's is no longer
+    counted) [INF]; follower counts are v1's ``order_total_detail``'s.
     """
     with ctx.reads() as reads:
         if reads.user(uid) is None:
@@ -291,7 +294,7 @@ def statistics(ctx: ServiceContext, uid: int) -> LeadStats:
     return LeadStats(
         total_followers=ever,
         current_followers=len(current),
-        total_pnl=sum((c.profit for c in closed), _ZERO),
+        total_pnl=sum((c.profit for c in closed), funding_received(report.fills)),
         follower_total_pnl=sum((r.profit_amount for r in current), _ZERO),
         win_rate=win_rate(closed),
         wins=wins,

@@ -81,6 +81,12 @@ def test_a_clock_jump_settles_each_settlement_it_passes_at_the_mark_of_its_time(
     # HTX counts funding in a trader's total PnL (spec §7.11)
     detail = server.signed(trader, "GET", "/copytrading/trader/order_total_detail").json()
     assert Decimal(detail["data"]["total_pl"]) == -(Decimal("0.31") + Decimal("0.32"))
+    # and v6's totalPnl, the same figure of the current API generation
+    stats = server.signed(
+        trader, "GET", "/api/v6/copyTrading/trader/statistics", params={"instType": "PERP"}
+    ).json()
+    (row,) = stats["data"]
+    assert Decimal(row["totalPnl"]) == -(Decimal("0.31") + Decimal("0.32"))
     state = server.admin_get("/_sim/funding")
     assert state["last_settled_ms"] == T0 + 16 * HOUR
     assert state["next_settlement_ms"] == T0 + 24 * HOUR
@@ -141,6 +147,13 @@ def test_with_impact_on_copies_walk_the_book_and_the_guard_skips_past_its_limit(
     assert (panel["lead_uid"], panel["copies"]) == (trader["uid"], 2)
     assert panel["worst_bps"] == lead["worst_bps"]
     assert panel["distribution"] == lead["distribution"]
+    # two copies, 1 and 2 bp worse than the lead (nearest rank: the 1st, the 2nd, the 2nd)
+    assert {k: Decimal(v) for k, v in lead["percentiles"].items()} == {
+        "p50": Decimal(lead["best_bps"]),
+        "p90": Decimal(lead["worst_bps"]),
+        "p99": Decimal(lead["worst_bps"]),
+    }
+    assert panel["percentiles"] == lead["percentiles"]
     assert "data-section='slippage'" in server.http.get("/_sim/ui").text
 
     server.admin("/_sim/impact", {"half_life_ms": 0})  # off: the book is whole again at once

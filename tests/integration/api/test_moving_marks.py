@@ -95,6 +95,49 @@ def test_a_take_profit_fires_on_a_tick_inside_a_clock_jump_not_only_at_its_end(
     assert server.admin_get("/_sim/markets/ETH-USDT/path")["next_tick_ms"] is None
 
 
+def test_a_liquidation_and_a_resting_fill_happen_on_a_dip_inside_a_jump_that_ends_higher(
+    server: LiveServer,
+) -> None:
+    """The path dips for one tick and recovers: only a tick-by-tick jump meets the dip.
+
+    At the jump's end the mark is back at 3000, where neither the 50x long is past its
+    maintenance margin nor the 2900 bid is crossed: both must have happened on the way.
+    """
+    degen = server.create_user("trader", balance="100000")
+    bidder = server.create_user("trader", balance="100000")
+    copier = server.create_user("follower", balance="100000")
+    server.follow(copier["uid"], degen["uid"], "1")
+    long_50x = {
+        "contract_code": "ETH-USDT",
+        "amount": "100",
+        "margin_mode": "isolated",
+        "order_direction": 1,
+        "lever": 50,
+        "order_price_type": 17,
+    }
+    assert server.signed(degen, "POST", PLACE, body=long_50x).json()["code"] == 200
+    bid = {**long_50x, "lever": 10, "order_price_type": 1, "price": "2900"}
+    assert server.signed(bidder, "POST", PLACE, body=bid).json()["code"] == 200
+    assert server.user(bidder["uid"])["positions"] == []  # it rests below the book
+    csv = "t,price\n0,3000\n60000,3010\n120000,2850\n180000,3000\n240000,3000\n"
+    server.admin("/_sim/markets/ETH-USDT/path", {"kind": "replay", "csv": csv})
+
+    _advance(server, 240_000)
+
+    assert _mark(server, "ETH-USDT") == 3000
+    for creds in (degen, copier):
+        view = server.user(creds["uid"])
+        assert view["positions"] == []
+        (closed,) = view["closed_positions"]
+        assert closed["close_type"] == 5  # liquidation
+        assert closed["close_time"] == T0 + 120_000  # at the dip, not at the jump's end
+    (filled,) = server.user(bidder["uid"])["positions"]
+    assert Decimal(filled["volume"]) == 100
+    assert Decimal(filled["open_avg_price"]) == 2900  # as maker at its limit, on the dip
+    (fill,) = [f for f in server.user(bidder["uid"])["fills"] if f["offset"] == "open"]
+    assert fill["ts"] == T0 + 120_000
+
+
 def test_with_the_clock_running_the_mark_moves_by_itself(server: LiveServer) -> None:
     server.admin("/_sim/clock", {"now_ms": None})  # resume running
     body = {"kind": "walk", "seed": 3, "volatility": "50", "tick_ms": 20}

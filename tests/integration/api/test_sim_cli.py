@@ -187,6 +187,7 @@ def test_slippage_shows_each_open_lead_position_and_its_copies(server: LiveServe
     code, out = _sim(server, "slippage", str(trader["uid"]))
     assert code == 0, out
     assert "[<= 0]:4" in out
+    assert "p50:0 p90:0 p99:0" in out
 
 
 def test_users_create_funds_the_spot_and_futures_balances(server: LiveServer) -> None:

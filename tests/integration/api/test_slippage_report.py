@@ -45,6 +45,7 @@ def test_the_report_lists_each_open_lead_position_with_its_copies(
     assert lead["worst_bps"] == lead["best_bps"] == "0"
     assert lead["distribution"]["<= 0"] == len(followers)
     assert sum(lead["distribution"].values()) == len(followers)
+    assert lead["percentiles"] == {"p50": "0", "p90": "0", "p99": "0"}
 
 
 def test_a_trader_without_positions_has_an_empty_report_and_an_unknown_uid_is_404(

@@ -179,3 +179,47 @@ def test_cancel_takes_an_array_or_an_object_and_answers_each_id(server: LiveServ
     states = {"states": "canceled", "type": "trigger"}
     history = _data(server.signed(trader, "GET", "/v5/algo/order/history", params=states))
     assert [h["algo_id"] for h in history] == ids[::-1]  # newest first
+
+
+def test_a_liquidation_cancels_the_conditional_orders_of_its_scope_only(
+    server: LiveServer,
+) -> None:
+    """Spec §7.10: a liquidated scope's unfilled orders go, v5 trigger orders among them.
+
+    The isolated long's stop and its add-on trigger are cancelled with reason
+    ``liquidation``; a trigger in BTC and a cross one in ETH are another scope and stay.
+    """
+    trader, _ = _team(server)
+    long_50x = {
+        "contract_code": "ETH-USDT",
+        "amount": "100",
+        "margin_mode": "isolated",
+        "order_direction": 1,
+        "lever": 50,
+        "order_price_type": 17,
+    }
+    placed = server.signed(trader, "POST", "/copytrading/trader/place_order", body=long_50x)
+    assert placed.json()["code"] == 200
+    isolated = {"margin_mode": "isolated", "position_side": "long"}
+    stop = _algo("sell", "100", trigger_price="2700", reduce_only=1, **isolated)
+    add_on = _algo("buy", "10", trigger_price="3200", **isolated)
+    btc = _algo("buy", "1", trigger_price="70000", contract_code="BTC-USDT", **isolated)
+    cross = _algo("buy", "1", trigger_price="3300", position_side="long")
+    ids = [
+        _data(server.signed(trader, "POST", ALGO, body=body))[0]["algo_id"]
+        for body in (stop, add_on, btc, cross)
+    ]
+
+    server.set_price("ETH-USDT", "2850")  # past the 50x long's maintenance margin
+
+    (closed,) = server.user(trader["uid"])["closed_positions"]
+    assert closed["close_type"] == 5
+    assert sorted(o["algo_id"] for o in _opens(server, trader)) == sorted(ids[2:])
+    history = _data(
+        server.signed(trader, "GET", "/v5/algo/order/history", params={"type": "trigger"})
+    )
+    assert sorted((h["algo_id"], h["state"], h["cancel_reason"]) for h in history) == sorted(
+        [(ids[0], "canceled", "liquidation"), (ids[1], "canceled", "liquidation")]
+    )
+    server.set_price("ETH-USDT", "3250")  # the add-on's trigger: cancelled, it opens nothing
+    assert server.user(trader["uid"])["positions"] == []

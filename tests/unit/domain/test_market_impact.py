@@ -201,6 +201,26 @@ def test_slippage_stats_bucket_copies_by_basis_points_worse_than_the_lead() -> N
         "10-50": 1,
         "> 50": 0,
     }
+    # nearest rank over -100, 0, 0.5, 3, 20: the 3rd, the 5th and the 5th value
+    assert stats.percentiles == {"p50": Decimal("0.5"), "p90": Decimal(20), "p99": Decimal(20)}
     short = slippage_stats(lead, False, [Decimal(99)])  # a short that sold lower did worse
     assert short.worst_bps == Decimal(100)
-    assert slippage_stats(lead, True, []).mean_bps is None
+    assert short.percentiles == dict.fromkeys(("p50", "p90", "p99"), Decimal(100))
+    empty = slippage_stats(lead, True, [])
+    assert (empty.mean_bps, empty.percentiles) == (None, {})
+
+
+@given(bps=st.lists(st.integers(-500, 500), min_size=1, max_size=300))
+def test_a_slippage_percentile_is_a_copys_own_figure_with_its_share_at_or_below_it(
+    bps: list[int],
+) -> None:
+    stats = slippage_stats(Decimal(10_000), True, [Decimal(10_000 + b) for b in bps])
+    assert list(stats.percentiles) == ["p50", "p90", "p99"]
+    for name, value in stats.percentiles.items():
+        share = int(name[1:])
+        assert value in {Decimal(b) for b in bps}
+        at_or_below = sum(1 for b in bps if b <= value)
+        below = sum(1 for b in bps if b < value)
+        assert at_or_below * 100 >= share * len(bps)  # at least N % at or below it
+        assert below * 100 < share * len(bps)  # and it is the smallest such figure
+    assert stats.percentiles["p50"] <= stats.percentiles["p90"] <= stats.percentiles["p99"]
