@@ -179,6 +179,14 @@ def postgres_database() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def postgres_databases() -> Callable[[], AbstractContextManager[str]]:
+    """A factory of fresh, migrated PostgreSQL databases (:func:`fresh_postgres_database`), for
+    tests that need one per example (a hypothesis property); skipped without PostgreSQL."""
+    base_url = service_url("COPYTRADE_TEST_POSTGRES_URL", "PostgreSQL")
+    return lambda: fresh_postgres_database(base_url)
+
+
 @pytest.fixture
 def postgres_server_url() -> str:
     """The PostgreSQL server's URL (``COPYTRADE_TEST_POSTGRES_URL``), for tests that make their
