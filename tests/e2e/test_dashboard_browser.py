@@ -74,6 +74,14 @@ def _order(server: LiveServer, trader: dict[str, Any], amount: str) -> None:
 def test_the_dashboard_shows_copies_and_skips_as_they_happen(browser: Any, tmp_path: Path) -> None:
     with LiveServer(db_path=tmp_path / "ui.db", demo_seed=False) as server:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        troubles: list[str] = []  # what a newcomer's browser console would show
+        page.on("console", lambda m: troubles.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: troubles.append(str(e)))
+        page.on("requestfailed", lambda r: troubles.append(f"failed: {r.url}"))
+        page.on(
+            "response",
+            lambda r: troubles.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
         page.goto(f"{server.base_url}/_sim/ui")
         assert page.title() == "copytrade sandbox"
         assert "none yet" in page.inner_text("[data-section=copies]")
@@ -106,10 +114,24 @@ def test_the_dashboard_shows_copies_and_skips_as_they_happen(browser: Any, tmp_p
             timeout=15_000,
         )
         assert page.locator("[data-contract='BTC-USDT'] svg.chart").count() == 1
+        btc = page.inner_text("[data-contract='BTC-USDT']")
+        assert "mark 60700" in btc  # the book around the mark
+        assert page.locator("[data-contract='BTC-USDT'] table.book tr.ask").count() >= 1
+        assert page.locator("[data-contract='BTC-USDT'] table.book tr.bid").count() >= 1
+        labels = page.locator("[data-contract='BTC-USDT'] svg.chart text.lbl").all_text_contents()
+        assert labels[0] == "60700"  # high and low: the move, from where the page first saw it
+        assert labels[1] != "60700"
+        positions = page.inner_text("[data-section=positions]")
+        assert "lead" in positions
+        assert "+" in positions  # the longs' unrealised PnL after the mark moved up
+        fills = page.inner_text("[data-section=fills]")
+        assert str(trader["uid"]) in fills
+        assert "open" in fills
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+        assert troubles == []
         page.close()
 
 

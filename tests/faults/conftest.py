@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from conftest import service_url
 from faults import sizes
 from faults.crash import CrashFigures, run_crash
 from faults.fuzz import FuzzFigures, run_fuzz
 from faults.stores import postgres_store, sqlite_store
+from suite_services import service_url
 
 FIGURES: list[Any] = []
 

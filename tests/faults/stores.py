@@ -34,7 +34,7 @@ def postgres_store(base_url: str, name: str = "postgres") -> Iterator[Store]:
     With ``COPYTRADE_TEST_REDIS_URL`` set the workers share their rate limit through Redis (a
     prefix of this run's own).
     """
-    from conftest import fresh_postgres_database
+    from suite_services import fresh_postgres_database
 
     redis_url = os.environ.get("COPYTRADE_TEST_REDIS_URL") or None
     env = {"COPYTRADE_SERVER_KEY": secrets.token_hex(32)}

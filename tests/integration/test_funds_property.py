@@ -1,5 +1,5 @@
-"""Random sessions through the use cases, on the in-memory store and a SQLite file: money is
-conserved across every UID's three balances, and no copy outlives its lead.
+"""Random sessions through the use cases, on the in-memory store, a SQLite file and PostgreSQL:
+money is conserved across every UID's three balances, and no copy outlives its lead.
 
 The domain's own property (``tests/unit/domain/test_v1_properties.py``) drives the trading core
 directly; this one drives what the API drives (the service layer over a store: lead opens and
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -410,6 +411,21 @@ def test_money_is_conserved_through_the_use_cases_on_sqlite(
     session: list[Op], sqlite_dir: Path
 ) -> None:
     check_session(f"sqlite:///{sqlite_dir / f'{secrets.token_hex(6)}.db'}", session)
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(session=sessions)
+def test_money_is_conserved_through_the_use_cases_on_postgres(
+    session: list[Op], postgres_databases: Callable[[], AbstractContextManager[str]]
+) -> None:
+    """Each example on a fresh database: a balance PostgreSQL's writer forgot breaks it."""
+    with postgres_databases() as url:
+        check_session(url, session)
 
 
 def test_an_isolated_liquidation_past_its_margin_is_absorbed_by_the_venue() -> None:

@@ -11,9 +11,10 @@ not copied:
   kept, and sends a GET's business parameters unsigned after them. POST bodies are JSON.
 * ``HuobiCopytradingAPI(host, access_key, secret_key)`` (``rest_copytrading``) takes a base
   URL, signs its hostname **without the port**, every parameter sorted by name and encoded
-  with ``urlencode`` (``quote_plus``), and returns ``(result, None)`` only when the reply's
-  ``status`` is ``"ok"``: a copy-trading reply (``code``/``success``) comes back as
-  ``(None, reply)``.
+  with ``urlencode`` (``quote_plus``), and sends the request with ``aiohttp`` as that SDK does
+  (its query encoding, a JSON body for POSTs); it returns ``(result, None)`` only when the
+  reply's ``status`` is ``"ok"``: a copy-trading reply (``code``/``success``) comes back as
+  ``(None, reply)``, and a reply whose HTTP status is not 2xx as ``(None, its text)``.
 
 :func:`install` puts both under ``alpha.platforms.huobi_usdt_swap.restapi`` in ``sys.modules``
 so that the documented recipes import them exactly as users of the real SDK do.
@@ -30,13 +31,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
-import httpx
+import aiohttp
 import pytest
 import requests
 
 from copytrade.protocol.endpoints import ENDPOINTS, HttpMethod
 
 PACKAGE = "alpha.platforms.huobi_usdt_swap.restapi"
+USER_AGENT = "AlphaQuant"  # the SDK's "AlphaQuant" + its version
 
 
 def _timestamp() -> str:
@@ -131,12 +133,20 @@ class HuobiCopytradingAPI:
                 }
             )
             params["Signature"] = self.generate_signature(method, params, uri)
-        async with httpx.AsyncClient(timeout=30) as http:
+        url = self._host + uri
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             if method == "GET":
-                reply = await http.get(self._host + uri, params=params)
+                headers = {"Content-type": "application/x-www-form-urlencoded"}
+                request = http.get(url, params=params, headers=headers | {"User-Agent": USER_AGENT})
             else:
-                reply = await http.post(self._host + uri, params=params, json=body)
-        result = reply.json()
+                headers = {"Accept": "application/json", "Content-type": "application/json"}
+                request = http.post(
+                    url, params=params, json=body, headers=headers | {"User-Agent": USER_AGENT}
+                )
+            async with request as reply:
+                if reply.status not in range(200, 207):
+                    return None, await reply.text()
+                result = await reply.json(content_type=None)
         if result.get("status") != "ok":
             return None, result
         return result, None

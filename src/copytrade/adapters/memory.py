@@ -683,6 +683,11 @@ class MemoryReadModel:
         found = _page(rows, lambda p: p.sub_position_id, lambda p: p.open_time, page)
         return [dataclasses.replace(p) for p in found]
 
+    def followers_ever(self, trader_uid: int) -> int:
+        """Return how many distinct followers have ever followed the trader."""
+        follows = self._state.follows.values()
+        return len({r.follower_uid for r in follows if r.trader_uid == trader_uid})
+
     def followers_page(self, trader_uid: int, page: Page) -> list[FollowerRow]:
         """Return a page of current followers with funds and realised copy PnL."""
         state = self._state

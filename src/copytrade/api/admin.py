@@ -156,6 +156,8 @@ class AdminApi:
         self.ticker = ticker or MarketTicker(ctx, run, clock_control, {})
         self._openapi: dict[str, Any] | None = None
         self.price_listeners: list[Callable[[str, Decimal, int], None]] = []
+        """Told ``(contract, mark, now_ms)`` of every move: an admin move also tells the mark it
+        started from first, so a chart begun by the move has both ends."""
         self.shared_settings: SharedMarketSettings | None = None
         """Where funding and impact changes go to reach every process (``None``: here only)."""
         self.reset_listeners: list[Callable[[], None]] = []
@@ -422,11 +424,17 @@ class AdminApi:
         re-centres; resting orders, take-profit/stop-loss triggers and liquidations fire.
         """
         self.ctx.spec(contract_code)
+        before = None
+        if self.price_listeners:  # the dashboard's chart: where the move started from
+            before = (await self._run(queries.marks, self.ctx)).get(contract_code)
         moved = await self._run(sim.set_price, self.ctx, contract_code, body.price)
         mark = Decimal(moved["mark_price"])
         self.ticker.rebase(contract_code, mark)
+        now_ms = self.clock.now_ms()
         for listener in self.price_listeners:
-            listener(contract_code, mark, self.clock.now_ms())
+            if before is not None and before != mark:
+                listener(contract_code, before, now_ms)
+            listener(contract_code, mark, now_ms)
         return moved
 
     async def slippage(self, _: None, uid: int) -> m.SlippageReply:

@@ -313,6 +313,7 @@ def render_page(live: str, poll_ms: int) -> str:
     """Return the whole dashboard page around a rendered ``live`` fragment."""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<link rel='icon' href='data:,'>"  # no /favicon.ico request (a 404 in console and log)
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>copytrade sandbox</title><style>{_CSS}</style></head><body>"
         "<header><h1>copytrade sandbox</h1><span id='status'>live</span>"
@@ -326,6 +327,7 @@ def render_login(error: str | None = None) -> str:
     note = f"<p class='down'>{escape(error)}</p>" if error else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<link rel='icon' href='data:,'>"  # no /favicon.ico request (a 404 in console and log)
         f"<title>copytrade sandbox</title><style>{_CSS}</style></head><body>"
         "<header><h1>copytrade sandbox</h1></header><main><section class='card'>"
         "<h2>Admin token required</h2><p>This server has an admin token "

@@ -254,7 +254,13 @@ def _run(
     call: Callable[[Client], Any],
     as_json: bool,
     show: Callable[[Any, Client], Any] | None = None,
+    done: str | Callable[[Any], str] | None = None,
 ) -> None:
+    """Run ``call`` and print its result, or (without ``--json``) what it did, in words.
+
+    ``done`` is the sentence for a ``true`` reply, or a function that writes it from the reply
+    (an order id, per-item results); HTX's ``tid`` is added when the reply has one.
+    """
     ctx = click.get_current_context()
     client = ctx.find_object(Client)
     if client is None:
@@ -276,6 +282,19 @@ def _run(
         raise click.UsageError(str(exc)) from exc
     if show is not None:
         result = show(result, client)
+    elif done is not None and not as_json:
+        if callable(done):
+            said: str | None = done(result)
+        elif isinstance(result, bool):
+            said = done if result else f"not done: {done}"
+        else:
+            said = None
+        if said is not None:
+            tid = client.last_response.tid if client.last_response else None
+            # one line: the tid after it; one line per item: the tid on a line of its own
+            result = said + (
+                "" if not tid else f"\n(tid {tid})" if "\n" in said else f" (tid {tid})"
+            )
     click.echo(render(result, as_json=as_json))
 
 
@@ -377,7 +396,11 @@ def close_order(sub_position_id: str, as_json: bool) -> None:
 
     POST /copytrading/trader/close_order.
     """
-    _run(lambda c: c.close_order(sub_position_id=sub_position_id), as_json)
+    _run(
+        lambda c: c.close_order(sub_position_id=sub_position_id),
+        as_json,
+        done=f"closed: sub position {sub_position_id} at market",
+    )
 
 
 @api.command("close-all")
@@ -398,6 +421,7 @@ def close_all(contract_code: str, margin_mode: str, position_side: str, as_json:
             position_side=PositionSide(position_side),
         ),
         as_json,
+        done=f"closed: every {position_side} {contract_code} {margin_mode} sub position at market",
     )
 
 
@@ -411,7 +435,12 @@ def tpsl(sub_position_id: str, as_json: bool, **kw: Any) -> None:
 
     POST /copytrading/trader/tpsl_order.
     """
-    _run(lambda c: c.tpsl_order(sub_position_id=sub_position_id, **kw), as_json)
+    said = [f"{k.split('_')[0]} {v:f}" for k, v in kw.items() if v is not None]
+    _run(
+        lambda c: c.tpsl_order(sub_position_id=sub_position_id, **kw),
+        as_json,
+        done=f"set on sub position {sub_position_id}: {', '.join(said) or 'nothing'}",
+    )
 
 
 @api.command("add-margin")
@@ -451,6 +480,7 @@ def transfer(amount: Decimal, kind: str, currency: str, as_json: bool) -> None:
     _run(
         lambda c: c.account_transfer(amount=amount, type=_TRANSFERS[kind], currency=currency),
         as_json,
+        done=f"transferred {amount:f} {currency}, {kind.replace('-', ' ')}",
     )
 
 
@@ -480,7 +510,11 @@ def remove_follower(follower_uid: str, as_json: bool) -> None:
 
     POST /copytrading/trader/remove_follower.
     """
-    _run(lambda c: c.remove_follower(follower_uid=follower_uid), as_json)
+    _run(
+        lambda c: c.remove_follower(follower_uid=follower_uid),
+        as_json,
+        done=f"removed: follower {follower_uid} (its copies closed at market)",
+    )
 
 
 # --- commands: queries ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from copytrade.cli.demo import demo
 from copytrade.cli.replay import replay
 from copytrade.cli.scenario import scenario
 from copytrade.cli.sim import sim
-from copytrade.config import DEFAULT_DB_URL
+from copytrade.config import DEFAULT_DB_URL, db_url_hint
 
 
 class ServerError(click.ClickException):
@@ -63,7 +63,26 @@ def _one_line(exc: click.UsageError) -> click.UsageError:
     if isinstance(exc, NoArgsIsHelpError):
         return exc
     where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    owner = _owner_of(exc)
+    if owner is not None and isinstance(exc, click.NoSuchOption) and exc.ctx is not None:
+        where = (
+            f" ({exc.option_name} is an option of '{owner.command_path}': put it before "
+            f"the subcommand, e.g. {owner.command_path} {exc.option_name} … "
+            f"{exc.ctx.command_path.removeprefix(owner.command_path).strip()} …)"
+        )
     return click.UsageError(exc.format_message() + where)
+
+
+def _owner_of(exc: click.UsageError) -> click.Context | None:
+    """Return the group that takes an option given after its subcommand (``sim … --url``)."""
+    if not isinstance(exc, click.NoSuchOption) or exc.ctx is None:
+        return None
+    parent = exc.ctx.parent
+    while parent is not None:
+        if any(exc.option_name in p.opts for p in parent.command.params):
+            return parent
+        parent = parent.parent
+    return None
 
 
 class _Copytrade(click.Group):
@@ -213,6 +232,8 @@ def serve(
         workers,
         "s" if workers > 1 else "",
     )
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("dashboard %s/_sim/ui, admin API docs %s/_sim/docs, metrics %s/metrics", *[base] * 3)
     if settings.is_loopback and settings.demo_seed:
         log.info("demo trader: AccessKeyId=demo-access-key secret=demo-secret-key")
     if workers > 1:
@@ -296,9 +317,7 @@ def _check_db_url(db_url: str) -> None:
     from sqlalchemy.exc import ArgumentError
 
     if "://" not in db_url:
-        raise ServerError(
-            f"--db {db_url!r} is a path, not a database URL: write sqlite:///{db_url}"
-        )
+        raise ServerError(f"--db {db_url!r} is a path, not a database URL: {db_url_hint(db_url)}")
     try:
         make_url(db_url)
     except (ArgumentError, ValueError):

@@ -196,6 +196,19 @@ def users_show(uid: int, as_json: bool) -> None:
     _emit(_call(lambda a: a.user(uid)), as_json, _user_text)
 
 
+@users.command("funds")
+@click.argument("uid", type=click.IntRange(1, 2**63 - 1))
+@click.option("--balance", help="Copy-trading USDT balance.")
+@click.option("--spot", help="Spot USDT balance.")
+@click.option("--futures", help="USDT-M futures balance.")
+@_json_option
+def users_funds(uid: int, as_json: bool, **balances: str | None) -> None:
+    """Set any of a user's three USDT balances (those left out keep their value)."""
+    if all(v is None for v in balances.values()):
+        raise click.UsageError("give at least one of --balance, --spot, --futures")
+    _emit(_call(lambda a: a.set_funds(uid, **balances)), as_json, _record)
+
+
 _SETTING_COLUMNS = (
     "trader_uid",
     "ratio",
@@ -508,5 +521,75 @@ def reset(yes: bool, as_json: bool) -> None:
 @sim.command("health")
 @_json_option
 def health(as_json: bool) -> None:
-    """Check that the server answers."""
+    """Show liveness: version, store, schema revision, Redis."""
     _emit(_call(lambda a: a.health()), as_json, _record)
+
+
+@sim.command("ready")
+@_json_option
+def ready(as_json: bool) -> None:
+    """Show readiness (exit 1 when not ready: ``problems`` says why)."""
+    state = _call(lambda a: a.ready())
+    _emit(state, as_json, lambda d: _record({k: _plain(v) for k, v in d.items()}))
+    if not state.get("ready"):
+        raise click.exceptions.Exit(1)
+
+
+def _plain(value: Any) -> Any:
+    """A list or mapping as one short cell."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return value
+
+
+def _rates(values: tuple[str, ...]) -> dict[str, str] | None:
+    if not values:
+        return None
+    rates = {}
+    for value in values:
+        code, sep, rate = value.partition("=")
+        if not sep or not code or not rate:
+            raise click.BadParameter(
+                f"{value!r}: write CONTRACT=RATE, e.g. ETH-USDT=0.0003", param_hint="'--rate'"
+            )
+        rates[code] = rate
+    return rates
+
+
+@sim.command("funding")
+@click.option("--mode", type=click.Choice(["off", "rate", "premium"]))
+@click.option("--interval-hours", type=click.IntRange(1, 24 * 7))
+@click.option("--default-rate", help="The rate of a market without its own.")
+@click.option("--rate", "rates", multiple=True, help="A market's rate: CONTRACT=RATE (repeat).")
+@click.option("--impact-volume", help="Contracts whose fill sets the impact price (premium).")
+@_json_option
+def funding(as_json: bool, rates: tuple[str, ...], **changes: Any) -> None:
+    """Show funding settings, each market's rate and the last settlements, or change them."""
+    body = {k: v for k, v in changes.items() if v is not None}
+    if (parsed := _rates(rates)) is not None:
+        body["rates"] = parsed
+    state = _call(lambda a: a.funding(**body))
+    settled = state.get("settlements") or []
+    human = {k: _plain(v) for k, v in state.items() if k != "settlements"}
+    human["settlements"] = len(settled)
+    _emit(state, as_json, lambda _: _record(human))
+
+
+@sim.command("impact")
+@click.option("--half-life-ms", type=click.IntRange(0), help="Depth recovery; 0 turns it off.")
+@click.option("--copy-order", type=click.Choice(["follow_time", "shuffle"]))
+@click.option("--seed", type=click.IntRange(0), help="The shuffle's seed.")
+@click.option("--copy-latency-ms", type=click.IntRange(0), help="Copies this long after the lead.")
+@click.option("--max-slippage", help="Skip a copy worse than the lead by more (0.005 = 0.5 %).")
+@click.option("--no-max-slippage", is_flag=True, help="No venue slippage guard.")
+@_json_option
+def impact(as_json: bool, no_max_slippage: bool, **changes: Any) -> None:
+    """Show or change market impact on copies (depth taken, copy order, latency, guard)."""
+    body = {k: v for k, v in changes.items() if v is not None}
+    if no_max_slippage:
+        if "max_slippage" in body:
+            raise click.UsageError("give --max-slippage or --no-max-slippage, not both")
+        body["max_slippage"] = None
+    _emit(_call(lambda a: a.impact(**body)), as_json, _record)

@@ -129,7 +129,10 @@ class AdminClient:
         """Close."""
         self.close()
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, also: int = 0
+    ) -> Any:
+        """Make one call; return its JSON (a 4xx/5xx raises, but ``also``, a status to return)."""
         try:
             reply = self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
@@ -141,7 +144,7 @@ class AdminClient:
             data = reply.json()
         except ValueError:
             data = None
-        if reply.status_code >= 400:
+        if reply.status_code >= 400 and reply.status_code != also:
             if isinstance(data, dict) and "error" in data:
                 raise AdminApiError(reply.status_code, str(data["error"]), data.get("field"))
             raise AdminApiError(reply.status_code, reply.text[:200] or reply.reason_phrase)
@@ -150,8 +153,12 @@ class AdminClient:
         return data
 
     def health(self) -> dict[str, Any]:
-        """Return ``{"status", "worker"}``."""
+        """Return liveness: ``status``, ``version``, ``worker``, ``store``, schema, ``redis``."""
         return dict(self._call("GET", "/_sim/health"))
+
+    def ready(self) -> dict[str, Any]:
+        """Return readiness: ``ready`` and ``problems`` (a 503 is returned, not raised)."""
+        return dict(self._call("GET", "/_sim/ready", also=503))
 
     def create_user(
         self,

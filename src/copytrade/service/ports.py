@@ -433,6 +433,13 @@ class ReadModel(Protocol):
         """Return a page of a trader's current followers."""
         ...
 
+    def followers_ever(self, trader_uid: int) -> int:
+        """Return how many distinct followers have ever followed the trader.
+
+        Current and ended follows both count (``order_total_detail.total_follower_num``).
+        """
+        ...
+
     def user_report(self, uid: int) -> UserReport:
         """Return fills, skipped copies, closed positions and profit shares of a UID."""
         ...

@@ -97,6 +97,12 @@ def api_key(ctx: ServiceContext, access_key: str) -> ApiKey | None:
         return reads.key(access_key)
 
 
+def marks(ctx: ServiceContext) -> dict[str, Decimal]:
+    """Return every contract's mark price (no book)."""
+    with ctx.reads() as reads:
+        return reads.marks()
+
+
 def markets(ctx: ServiceContext) -> dict[str, Market]:
     """Return every contract's market (mark price and quoted book)."""
     with ctx.reads() as reads:

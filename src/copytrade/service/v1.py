@@ -59,9 +59,10 @@ def _closed_and_shares(
     return list(report.closed_positions), list(report.profit_shares_received)
 
 
-def _current_followers(ctx: ServiceContext, uid: int) -> int:
+def _follower_counts(ctx: ServiceContext, uid: int) -> tuple[int, int]:
+    """Return (followers ever, followers now) of a trader."""
     with ctx.reads() as reads:
-        return len(reads.followers_page(uid, _ALL))
+        return reads.followers_ever(uid), len(reads.followers_page(uid, _ALL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,18 +234,17 @@ def remove_follower(ctx: ServiceContext, uid: int, follower_uid: int) -> int:
 
 def order_total_detail(ctx: ServiceContext, uid: int) -> TraderStats:
     """Return the trader's statistics (spec §6.15); ``total_pl`` is net of funding (§7.11)."""
-    positions, shares = _closed_and_shares(ctx, uid)
+    positions, _shares = _closed_and_shares(ctx, uid)
     with ctx.reads() as reads:
         fills = reads.user_report(uid).fills
     funding = funding_received(fills)
-    current = _current_followers(ctx, uid)
+    ever, current = _follower_counts(ctx, uid)
     closed = [
         closed_lead(p, ctx.spec(p.contract_code).contract_size)
         for p in positions
         if p.lead_uid is None and p.close_time is not None
     ]
-    ever = len({s.follower_uid for s in shares})
-    return trader_stats(closed, max(ever, current), current, ctx.clock.now_ms(), funding)
+    return trader_stats(closed, ever, current, ctx.clock.now_ms(), funding)
 
 
 def profit_history_details(ctx: ServiceContext, uid: int, page: Page) -> list[ProfitShare]:

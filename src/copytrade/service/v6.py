@@ -284,15 +284,15 @@ def statistics(ctx: ServiceContext, uid: int) -> LeadStats:
             raise UnknownUser(uid)
         report = reads.user_report(uid)
         current = reads.followers_page(uid, _ALL)
+        ever = reads.followers_ever(uid)
     closed = [
         closed_lead(p, ctx.spec(p.contract_code).contract_size)
         for p in report.closed_positions
         if p.lead_uid is None and p.close_time is not None
     ]
     wins = sum(1 for c in closed if c.profit > 0)
-    ever = len({s.follower_uid for s in report.profit_shares_received})
     return LeadStats(
-        total_followers=max(ever, len(current)),
+        total_followers=ever,
         current_followers=len(current),
         total_pnl=sum((c.profit for c in closed), funding_received(report.fills)),
         follower_total_pnl=sum((r.profit_amount for r in current), _ZERO),

@@ -112,11 +112,18 @@ def test_a_position_in_a_contract_taken_off_the_copy_list_can_still_be_closed(
         follower = first.create_user("follower", balance="10000")
         first.follow(follower["uid"], trader["uid"], "1")
         assert open_xrp(first, trader)["code"] == 200
-        assert len(first.user(follower["uid"])["positions"]) == 1
+        assert open_xrp(first, trader)["code"] == 200
+        assert len(first.user(follower["uid"])["positions"]) == 2
     with serve(store_url, xrp_copy_enabled=False) as second:
         listed = second.signed(trader, "GET", P + "query_contract", params={}).json()["data"]
         assert listed == ["BTC-USDT"]
         assert open_xrp(second, trader)["code"] == 1505  # no new opens
+        first_id = second.user(trader["uid"])["positions"][0]["sub_position_id"]
+        one = second.signed(
+            trader, "POST", P + "close_order", body={"sub_position_id": first_id}
+        ).json()
+        assert one["code"] == 200, one  # close_order too
+        assert len(second.user(follower["uid"])["positions"]) == 1
 
         closed = second.signed(
             trader,

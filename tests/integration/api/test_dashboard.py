@@ -79,3 +79,20 @@ def test_with_a_token_the_dashboard_needs_it_and_its_cookie_opens_only_the_dashb
             assert browser.get("/_sim/ui/state.json").status_code == 200
             # the dashboard cookie is no admin credential
             assert browser.post("/_sim/users", json={}).status_code == 401
+
+
+def test_a_chart_shows_where_a_move_started_when_nobody_had_looked_yet(tmp_path: Path) -> None:
+    with LiveServer(db_path=tmp_path / "c.db", demo_seed=False) as server:
+        start = server.admin_get("/_sim/markets")["BTC-USDT"]["mark_price"]
+        server.set_price("BTC-USDT", "60900")  # before any dashboard read
+        history = server.admin_get("/_sim/ui/state.json")["markets"]["BTC-USDT"]["history"]
+        assert [price for _, price in history] == [start, "60900"]
+        server.admin("/_sim/reset", {})
+        server.set_price("BTC-USDT", "61000")
+        history = server.admin_get("/_sim/ui/state.json")["markets"]["BTC-USDT"]["history"]
+        assert [price for _, price in history] == [start, "61000"]
+
+
+def test_the_pages_tell_the_browser_not_to_ask_for_a_favicon(live_server: LiveServer) -> None:
+    page = live_server.http.get("/_sim/ui").text
+    assert "<link rel='icon' href='data:,'>" in page

@@ -21,6 +21,7 @@ import pytest
 from copytrade.testing.server import LiveServer
 
 P = "/copytrading/trader/"
+D = Decimal
 CS = Decimal("0.001")  # BTC-USDT contract size
 
 
@@ -114,6 +115,19 @@ def test_fixed_amount_copies_each_lead_open_with_that_much_margin(server: LiveSe
         assert volume == (Decimal(100) * 5 / (sizes[code] * price)).to_integral_value("ROUND_FLOOR")
     # the lead size does not matter: 10 and 40 contracts, each copy about 100 USDT of margin
     assert Decimal(copies["BTC-USDT"]["volume"]) == 8
+
+
+def test_a_fixed_amount_too_small_for_one_contract_is_skipped_with_the_reason(
+    server: LiveServer,
+) -> None:
+    trader, follower = pair(server, mode="fixed_amount", fixed_amount="5")  # 1 BTC contract ~12
+    lead_open(server, trader, "10")
+
+    view = server.user(follower["uid"])
+    assert view["positions"] == []
+    (skip,) = view["skipped_copies"]
+    assert (skip["contract_code"], skip["reason"]) == ("BTC-USDT", "below_minimum")
+    assert D(view["balance"]) == D(10000)  # nothing spent
 
 
 def test_only_the_chosen_contracts_are_copied_the_others_skipped_with_the_reason(

@@ -270,3 +270,45 @@ def test_bulk_followers_with_settings_from_the_command_line(server: LiveServer) 
         shown = _json(server, "follower-settings", str(uid))
         assert isinstance(shown, dict)
         assert (shown["tp_ratio"], shown["contracts"]) == ("0.5", ["DOT-USDT"])
+
+
+def test_funds_funding_impact_and_ready_from_the_command_line(server: LiveServer) -> None:
+    uid = server.create_user("follower", balance="100")["uid"]
+    assert _json(server, "users", "funds", str(uid), "--spot", "7") == {
+        "uid": uid,
+        "balance": "100",
+        "spot": "7",
+        "futures": "0",
+    }
+    code, out = _sim(server, "users", "funds", str(uid))
+    assert code == 2
+    assert "give at least one of --balance, --spot, --futures" in out
+    funding = _json(server, "funding", "--mode", "rate", "--rate", "ETH-USDT=0.0003")
+    assert funding["mode"] == "rate"
+    assert funding["rates"]["ETH-USDT"] == "0.0003"
+    code, out = _sim(server, "funding")
+    assert code == 0
+    assert "ETH-USDT=0.0003" in out
+    code, out = _sim(server, "funding", "--rate", "ETH-USDT")
+    assert code == 2
+    assert "write CONTRACT=RATE" in out
+    code, out = _sim(server, "funding", "--mode", "off")
+    assert code == 0, out
+    impact = _json(server, "impact", "--half-life-ms", "500", "--max-slippage", "0.01")
+    assert (impact["half_life_ms"], impact["max_slippage"]) == (500, "0.01")
+    impact = _json(server, "impact", "--half-life-ms", "0", "--no-max-slippage")
+    assert (impact["enabled"], impact["max_slippage"]) == (False, None)
+    ready = _json(server, "ready")
+    assert ready["ready"] is True
+    code, out = _sim(server, "ready")
+    assert code == 0
+    assert "ready" in out
+
+
+def test_ready_exits_1_and_says_why_when_the_server_is_not_ready(tmp_path: Path) -> None:
+    with LiveServer(
+        db_path=tmp_path / "r.db", demo_seed=False, redis_url="redis://127.0.0.1:9/0"
+    ) as live:
+        code, out = _sim(live, "ready")
+    assert code == 1
+    assert "redis unreachable" in out

@@ -320,3 +320,27 @@ def test_follower_trade_amount_is_the_copy_accounts_equity(server: LiveServer) -
     (row,) = answer["data"]["follower"]
     assert D(row["follower_trade_amount"]) == expected
     assert expected < 1100  # neither spot nor futures counted
+
+
+def test_follower_trade_amount_counts_an_isolated_copys_margin_and_unrealised_pnl(
+    server: LiveServer,
+) -> None:
+    server.set_price("BTC-USDT", "60500")
+    lead = server.create_user("trader", balance="100000")
+    follower = server.create_user("follower", balance="1000", spot="5000", futures="7000")
+    server.follow(follower["uid"], lead["uid"], "1")
+    body = {"contract_code": "BTC-USDT", "amount": "10", "margin_mode": "isolated",
+            "order_price_type": 17, "order_direction": 2, "lever": 5}  # fmt: skip
+    assert server.signed(lead, "POST", V1 + "place_order", body=body).json()["code"] == 200
+    server.set_price("BTC-USDT", "60000")
+    view = server.user(follower["uid"])
+    (copy,) = view["positions"]
+    margin = D(copy["position_margin"])
+    unrealised = (D(copy["open_avg_price"]) - 60000) * D(copy["volume"]) * D("0.001")  # short
+    assert margin > 0
+    assert unrealised > 0
+
+    answer = server.signed(lead, "GET", V1 + "query_followers").json()
+
+    (row,) = answer["data"]["follower"]
+    assert D(row["follower_trade_amount"]) == D(view["balance"]) + margin + unrealised

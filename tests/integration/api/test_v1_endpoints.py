@@ -9,6 +9,8 @@ numbers where it gives them (reproduced with real orders on a server whose maker
 from __future__ import annotations
 
 import base64
+import itertools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -220,6 +222,51 @@ def test_tpsl_order_errors(
     refused(get(live_server, trader, "tpsl_open_orders", contract_code="NOPE-USDT"), 1014)
 
 
+def test_tpsl_order_on_a_short_reverses_the_rules_and_the_listed_sides(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """A short's TP lies below the latest price and its SL above (1405/1407 otherwise); the
+    listing shows "long", HTX's closing-order side, with tp→le and sl→ge (spec §6.4, §6.14)."""
+    trader, _ = team
+    market_open(live_server, trader, direction=2)
+    sub_id = positions(live_server, trader)[0]["sub_position_id"]
+
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 tp_trigger_price="61500"), 1405)  # fmt: skip
+    refused(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+                 sl_trigger_price="59500"), 1407)  # fmt: skip
+    assert ok(get(live_server, trader, "tpsl_open_orders")) == []  # refusals set nothing
+    ok(post(live_server, trader, "tpsl_order", sub_position_id=sub_id,
+            tp_trigger_price="58000", sl_trigger_price="63000"))  # fmt: skip
+
+    rows = ok(get(live_server, trader, "tpsl_open_orders", contract_code="BTC-USDT"))
+    listed = [
+        (r["position_side"], r["tpsl_order_type"], r["trigger_type"], r["price"]) for r in rows
+    ]
+    assert listed == [("long", "tp", "le", "58000"), ("long", "sl", "ge", "63000")]
+
+
+def test_natural_mode_lists_the_protected_positions_own_side() -> None:
+    """``tpsl_position_side_mode = "natural"`` undoes HTX's inversion (spec §6.14, Q8)."""
+    with LiveServer("memory://", demo_seed=False, tpsl_position_side_mode="natural") as server:
+        server.set_price("BTC-USDT", "60500")
+        trader = server.create_user("trader", balance="100000")
+        market_open(server, trader)
+        market_open(server, trader, direction=2)
+        by_side = {p["position_side"]: p["sub_position_id"] for p in positions(server, trader)}
+        ok(post(server, trader, "tpsl_order", sub_position_id=by_side["long"],
+                tp_trigger_price="63000"))  # fmt: skip
+        ok(post(server, trader, "tpsl_order", sub_position_id=by_side["short"],
+                tp_trigger_price="58000"))  # fmt: skip
+
+        rows = ok(get(server, trader, "tpsl_open_orders"))
+
+    assert sorted((r["position_side"], r["trigger_type"], r["price"]) for r in rows) == [
+        ("long", "ge", "63000"),
+        ("short", "le", "58000"),
+    ]
+
+
 @pytest.mark.parametrize(("mark", "close_type"), [("63000", 3), ("57000", 4)])
 def test_a_fired_trigger_closes_the_lead_and_its_copy_with_close_type_3_or_4(
     live_server: LiveServer,
@@ -323,6 +370,38 @@ def test_add_margin_errors(
     ok(add())
 
 
+def test_add_margin_is_spread_over_the_sub_positions_by_volume(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Sub margins move in proportion to volume and still add up to the aggregate (§6.5)."""
+    trader, _ = team
+    market_open(live_server, trader, amount="10")
+    market_open(live_server, trader, amount="30")
+
+    def margins() -> dict[str, Decimal]:
+        return {p["sub_position_id"]: Decimal(p["position_margin"])
+                for p in positions(live_server, trader)}  # fmt: skip
+
+    before = margins()
+    volumes = {p["sub_position_id"]: p["volume"] for p in positions(live_server, trader)}
+    balance = Decimal(live_server.user(trader["uid"])["balance"])
+
+    ok(post(live_server, trader, "add_margin", contract_code="BTC-USDT", amount="40", type=1,
+            position_side="long"))  # fmt: skip
+
+    after = margins()
+    assert {k: after[k] - before[k] for k in after} == {
+        k: Decimal(volumes[k])
+        for k in after  # 40 over volumes 10 and 30: +10 and +30
+    }
+    assert Decimal(isolated_row(live_server, trader)["position_margin"]) == sum(after.values())
+    assert Decimal(live_server.user(trader["uid"])["balance"]) == balance - 40
+    ok(post(live_server, trader, "add_margin", contract_code="BTC-USDT", amount="20", type=2,
+            position_side="long"))  # fmt: skip
+    reduced = margins()
+    assert {k: after[k] - reduced[k] for k in after} == {k: Decimal(volumes[k]) / 2 for k in after}
+
+
 # ----- updated_contract_lever / query_contract_lever (§6.7, §6.8) ---------------------------
 
 
@@ -348,6 +427,50 @@ def test_leverage_defaults_to_5_and_re_levering_moves_isolated_margin(
     assert isolated_row(server, trader)["position_margin"] == "59.64"  # 119.64 − (120 − 60)
     assert positions(server, trader)[0]["lever"] == "10"
     assert Decimal(server.user(trader["uid"])["balance"]) == Decimal(940)
+
+
+def test_re_levering_cross_moves_no_money_and_lowering_isolated_takes_the_im_difference(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Cross: the sub positions take the new leverage, their initial margin is recomputed, the
+    wallet does not move. Isolated with ΔIM > 0: the margin grows by ΔIM from the wallet (§6.7).
+    The follower's copies keep their leverage (§8.3)."""
+    trader, follower = team
+    market_open(live_server, trader, amount="10", mode="cross", lever=10)
+    market_open(live_server, trader, amount="10", mode="isolated", lever=10)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        listed = ok(get(live_server, trader, "position_list"))["positions"]
+        return {r["margin_mode"]: r for r in listed}
+
+    def wallet() -> Decimal:
+        return Decimal(live_server.user(trader["uid"])["balance"])
+
+    before, cash = rows(), wallet()
+    ok(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT", lever=20,
+            margin_mode="cross"))  # fmt: skip
+    after = rows()
+    assert wallet() == cash
+    assert Decimal(after["cross"]["position_margin"]) * 2 == Decimal(
+        before["cross"]["position_margin"]
+    )
+    assert after["isolated"] == before["isolated"]  # the other margin mode is untouched
+
+    ok(post(live_server, trader, "updated_contract_lever", contract_code="BTC-USDT", lever=5,
+            margin_mode="isolated"))  # fmt: skip
+    (isolated,) = [p for p in positions(live_server, trader) if p["margin_mode"] == "isolated"]
+    notional = Decimal(isolated["open_avg_price"]) * 10 * Decimal("0.001")
+    delta = notional / 5 - notional / 10
+    assert wallet() == cash - delta
+    assert Decimal(rows()["isolated"]["position_margin"]) == (
+        Decimal(before["isolated"]["position_margin"]) + delta
+    )
+    assert {p["margin_mode"]: p["lever"] for p in positions(live_server, trader)} == {
+        "cross": "20",
+        "isolated": "5",
+    }
+    copies = live_server.user(follower["uid"])["positions"]
+    assert sorted(p["lever"] for p in copies) == ["10", "10"]
 
 
 def test_later_copies_use_the_new_leverage(
@@ -450,9 +573,15 @@ def test_remove_follower_closes_its_copies_and_stops_copying(
     market_open(live_server, trader, "DOT-USDT", "5", "cross", 2)
     listed = ok(get(live_server, trader, "query_followers"))["follower"]
     assert [f["follower_uid"] for f in listed] == [follower_id(follower["uid"])]
+    counts = ("total_follower_num", "current_follower_num")
+    stats = ok(get(live_server, trader, "order_total_detail"))
+    assert tuple(stats[k] for k in counts) == ("1", "1")
 
     assert ok(post(live_server, trader, "remove_follower",
                    follower_uid=follower_id(follower["uid"]))) is True  # fmt: skip
+
+    stats = ok(get(live_server, trader, "order_total_detail"))
+    assert tuple(stats[k] for k in counts) == ("1", "0")  # total unchanged, current −1 (§8.5)
 
     view = live_server.user(follower["uid"])
     assert view["positions"] == []
@@ -512,6 +641,18 @@ def test_statistics_and_profit_shares_after_a_profitable_copy(
     )
     assert stats["last_24_hours_profit"][-1]["amount"] == closed["profit"]
     assert stats["last_90_days_profit"][-1]["amount"] == closed["profit"]
+    hours, days = stats["last_24_hours_profit"], stats["last_90_days_profit"]
+    assert (len(hours), len(days)) == (24, 90)
+    hour_ts = [int(p["ts"]) for p in hours]  # epoch-ms strings, an hour apart
+    assert all(isinstance(p["ts"], str) for p in hours + days)
+    assert [b - a for a, b in itertools.pairwise(hour_ts)] == [3_600_000] * 23
+    assert all((int(p["ts"]) + 8 * 3_600_000) % 86_400_000 == 0 for p in days)  # UTC+8 midnights
+    initial_margin = (
+        Decimal(closed["open_avg_price"]) * Decimal(closed["volume"]) * Decimal("0.001")
+        / Decimal(closed["lever"])
+    )  # fmt: skip
+    rate = Decimal(hours[-1]["rate"])
+    assert abs(rate - Decimal(closed["profit"]) / initial_margin) < Decimal("1e-17")
     (item,) = items["profit_items"]
     assert (item["user_id"], item["profit_currency"]) == (str(follower["uid"]), "USDT")
     assert item["profit_amount"] == closed["follow_takes"]
@@ -536,3 +677,46 @@ def test_follower_settings_are_validated_and_kept(live_server: LiveServer) -> No
     assert (invalid.status_code, invalid.json()["field"]) == (400, "tp_ratio")
     assert kept.status_code == 200, kept.text
     assert live_server.user(follower["uid"])["following"]["tp_ratio"] == "0.2"
+
+
+def test_profit_history_details_pages_and_filters_on_profit_time(
+    live_server: LiveServer, team: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Three profit shares, paged both ways by ``query_id`` and filtered on ``profit_time``
+    (spec §6.16 with the paging rules of §6.11)."""
+    trader, follower = team
+    for _ in range(3):  # three winning round trips: one profit share each
+        market_open(live_server, trader, amount="10")
+        live_server.set_price("BTC-USDT", "62000")
+        sub_id = positions(live_server, trader)[0]["sub_position_id"]
+        ok(post(live_server, trader, "close_order", sub_position_id=sub_id))
+        live_server.set_price("BTC-USDT", "60500")
+        time.sleep(0.005)  # distinct profit times
+
+    newest_first = ok(get(live_server, trader, "profit_history_details"))
+    items = newest_first["profit_items"]
+    times = [i["profit_time"] for i in items]
+    assert len(items) == 3
+    assert times == sorted(times, reverse=True)
+    assert {i["user_id"] for i in items} == {str(follower["uid"])}
+
+    first = ok(get(live_server, trader, "profit_history_details", direct="prev", limit="2"))
+    assert first["profit_items"] == items[:2]
+    rest = ok(get(live_server, trader, "profit_history_details", direct="prev",
+                  from_id=str(first["query_id"])))  # fmt: skip
+    assert rest["profit_items"] == items[2:]
+    oldest = ok(get(live_server, trader, "profit_history_details", direct="next", limit="2"))
+    assert oldest["profit_items"] == [items[2], items[1]]
+    after = ok(get(live_server, trader, "profit_history_details", direct="next",
+                   from_id=str(oldest["query_id"])))  # fmt: skip
+    assert after["profit_items"] == [items[0]]
+
+    middle = str(times[1])
+    window = ok(get(live_server, trader, "profit_history_details", start_time=middle,
+                    end_time=middle))  # fmt: skip
+    assert window["profit_items"] == [items[1]]
+    since = ok(get(live_server, trader, "profit_history_details", start_time=middle))
+    assert since["profit_items"] == items[:2]
+    refused(get(live_server, trader, "profit_history_details", start_time=str(times[0]),
+                end_time=str(times[2])), 1067)  # fmt: skip
+    refused(get(live_server, trader, "profit_history_details", limit="101"), 1067)

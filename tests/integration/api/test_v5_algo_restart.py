@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import fresh_postgres_database, service_url
 from copytrade.testing.server import LiveServer
+from suite_services import fresh_postgres_database, service_url
 
 ALGO = "/v5/algo/order"
 

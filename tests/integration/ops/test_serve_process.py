@@ -128,6 +128,8 @@ def test_the_banner_names_the_absolute_sqlite_path_and_whether_it_is_new(
     assert f"SQLite file {expected}, new: created now" in banner
     first.wait_for("Application startup complete")
     assert "demo trader" in "\n".join(first.lines)  # after the banner, never before
+    where = first.wait_for("dashboard ")  # where a newcomer looks next
+    assert f"dashboard {first.url}/_sim/ui, admin API docs {first.url}/_sim/docs" in where
     first.stop()
     again = Serve(cwd=tmp_path)
     started.append(again)

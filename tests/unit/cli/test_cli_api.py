@@ -71,13 +71,15 @@ def invoke(server: Server, args: list[str], env: dict[str, str] | None = None) -
     return runner.invoke(api, args, obj=httpx.MockTransport(server), env=base | (env or {}))
 
 
-def test_close_all_sends_the_triple_and_prints_ok(server: Server) -> None:
+def test_close_all_sends_the_triple_and_says_what_it_closed(server: Server) -> None:
     server.answer(True)
 
     result = invoke(server, ["close-all", "-c", "BTC-USDT", "-m", "cross", "-s", "long"])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "ok"
+    assert result.stdout.strip().startswith(
+        "closed: every long BTC-USDT cross sub position at market"
+    )
     assert server.last.url.path == "/copytrading/trader/close_all_position"
     assert json.loads(server.last.content) == {
         "contract_code": "BTC-USDT",

@@ -78,3 +78,23 @@ def test_api_help_lists_the_environment_variables() -> None:
     for name in ("COPYTRADE_BASE_URL", "COPYTRADE_ACCESS_KEY", "COPYTRADE_SECRET_KEY",
                  "COPYTRADE_ED25519_KEY_FILE", "COPYTRADE_PROFILE"):  # fmt: skip
         assert name in text
+
+
+def test_every_write_command_says_what_it_did_not_just_ok() -> None:
+    said = {
+        ("close-order", "123"): "closed: sub position 123 at market",
+        ("close-all", "-c", "BTC-USDT", "-m", "cross", "--position-side", "long"): (
+            "closed: every long BTC-USDT cross sub position at market"
+        ),
+        ("tpsl", "123", "--sl-trigger-price", "59000"): "set on sub position 123: sl 59000",
+        ("transfer", "--amount", "7.5", "--type", "copy-to-spot"): (
+            "transferred 7.5 USDT, copy to spot"
+        ),
+        ("remove-follower", "42"): "removed: follower 42 (its copies closed at market)",
+    }
+    for args, words in said.items():
+        result = invoke(list(args), LOCAL)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == f"{words} (tid {TID})", args
+        as_json = invoke([*args, "--json"], LOCAL)
+        assert json.loads(as_json.stdout) is True  # scripts keep HTX's data

@@ -114,6 +114,10 @@ class SharedReadModel:
         """Return a page of current followers."""
         return readmodel.followers_page(self.conn, trader_uid, page)
 
+    def followers_ever(self, trader_uid: int) -> int:
+        """Return how many distinct followers have ever followed the trader."""
+        return readmodel.followers_ever(self.conn, trader_uid)
+
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self.conn, uid)

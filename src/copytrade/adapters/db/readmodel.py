@@ -9,7 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, desc, select
+from sqlalchemy import Connection, and_, desc, distinct, func, select
 
 from copytrade.adapters.db import schema as t
 from copytrade.adapters.db.rows import algo_from_row, order_from_row, position_from_row
@@ -94,6 +94,13 @@ def followers_page(conn: Connection, trader_uid: int, page: Page) -> list[Follow
         )
         for r in rows
     ]
+
+
+def followers_ever(conn: Connection, trader_uid: int) -> int:
+    """Return how many distinct followers have ever followed the trader (ended follows too)."""
+    f = t.follows
+    counted = select(func.count(distinct(f.c.follower_uid))).where(f.c.trader_uid == trader_uid)
+    return int(conn.execute(counted).scalar_one())
 
 
 def _fill(r: Any) -> FillRecord:

@@ -159,6 +159,10 @@ class EmbeddedReadModel:
         """Return a page of followers."""
         return readmodel.followers_page(self._fresh(), trader_uid, page)
 
+    def followers_ever(self, trader_uid: int) -> int:
+        """Return how many distinct followers have ever followed the trader."""
+        return readmodel.followers_ever(self._fresh(), trader_uid)
+
     def user_report(self, uid: int) -> UserReport:
         """Return a user's history."""
         return readmodel.user_report(self._fresh(), uid)
