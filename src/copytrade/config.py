@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 import os
 import tomllib
+import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -252,7 +253,11 @@ class Settings(BaseSettings):
     contracts: list[ContractSettings] = Field(default_factory=list)
     record_file: str | None = Field(
         default=None,
-        description="append every accepted request with its simulation time (copytrade replay)",
+        description="record every accepted request with its simulation time (copytrade replay)",
+    )
+    record_append: bool = Field(
+        default=False,
+        description="continue the record already in record_file (on the store it left)",
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["plain", "json"] = Field(
@@ -361,15 +366,46 @@ def _describe(exc: ValidationError) -> str:
     """Return pydantic's errors as one line: ``port: Input should be … (got 'abc')``."""
     parts = []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "value"
+        loc = error["loc"]
+        where = _location(loc) or "value"
         text = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            near = difflib.get_close_matches(str(error["loc"][-1]), list(Settings.model_fields))
-            text = "unknown setting" + (f" (did you mean {near[0]}?)" if near else "")
+            near = difflib.get_close_matches(str(loc[-1]), _fields_at(loc), n=1)
+            hint = f" (did you mean {_location((*loc[:-1], near[0]))}?)" if near else ""
+            text = "unknown setting" + hint
         elif error["type"] not in ("missing", "value_error"):
             text += f" (got {error['input']!r})"
         parts.append(f"{where}: {text}")
     return "; ".join(parts)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Name a place in the settings as the TOML file reads: ``contracts[0].price_tick``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The setting names valid beside ``loc``'s last part (for a "did you mean")."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        nested = _models_in(field.annotation) if field is not None else []
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (``list[X]``, ``X | None``, ``X``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:

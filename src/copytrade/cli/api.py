@@ -254,9 +254,13 @@ def _run(
     call: Callable[[Client], Any],
     as_json: bool,
     show: Callable[[Any, Client], Any] | None = None,
-    done: str | None = None,
+    done: str | Callable[[Any], str] | None = None,
 ) -> None:
-    """Run ``call`` and print its result; ``done`` says in words what a ``true`` reply did."""
+    """Run ``call`` and print its result, or (without ``--json``) what it did, in words.
+
+    ``done`` is the sentence for a ``true`` reply, or a function that writes it from the reply
+    (an order id, per-item results); HTX's ``tid`` is added when the reply has one.
+    """
     ctx = click.get_current_context()
     client = ctx.find_object(Client)
     if client is None:
@@ -278,9 +282,19 @@ def _run(
         raise click.UsageError(str(exc)) from exc
     if show is not None:
         result = show(result, client)
-    elif done is not None and isinstance(result, bool) and not as_json:
-        tid = client.last_response.tid if client.last_response else None
-        result = (done if result else f"not done: {done}") + (f" (tid {tid})" if tid else "")
+    elif done is not None and not as_json:
+        if callable(done):
+            said: str | None = done(result)
+        elif isinstance(result, bool):
+            said = done if result else f"not done: {done}"
+        else:
+            said = None
+        if said is not None:
+            tid = client.last_response.tid if client.last_response else None
+            # one line: the tid after it; one line per item: the tid on a line of its own
+            result = said + (
+                "" if not tid else f"\n(tid {tid})" if "\n" in said else f" (tid {tid})"
+            )
     click.echo(render(result, as_json=as_json))
 
 

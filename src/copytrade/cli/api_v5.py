@@ -13,7 +13,12 @@ import click
 from copytrade.cli.api import DECIMAL, _contract, _json_option, _run
 from copytrade.client import MarginMode, PositionSide
 from copytrade.client.builders_v5 import AlgoType, OrderType
+from copytrade.protocol import v5 as p5
 
+_MODES = {
+    "single_side": "one-way: one position per contract",
+    "dual_side": "hedge: a long and a short per contract",
+}
 _ALGO_KIND = click.Choice(["tp", "sl", "tpsl", "trigger", "trailing_stop"])
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +30,29 @@ def _margin(func: F) -> F:
     return click.option("--margin-mode", "-m", type=_MARGIN, default="cross", show_default=True)(
         func
     )
+
+
+# --- what a write command did, in words (``--json`` prints HTX's data instead) ---------------
+
+
+def _order_id(ack: p5.OrderAck) -> str:
+    given = ack.client_order_id not in (None, ack.order_id)
+    return f"order {ack.order_id}" + (f" (client id {ack.client_order_id})" if given else "")
+
+
+def _algo_ids(acks: tuple[p5.AlgoAck, ...]) -> str:
+    return ", ".join(f"algo {a.algo_id}" for a in acks) or "no algo id in the reply"
+
+
+def _per_item(verb: str, items: list[tuple[str, bool, str]], none: str) -> str:
+    """One line per item: ``verb: what``, or ``not verb: what (why)``."""
+    lines = [f"{verb}: {what}" if ok else f"not {verb}: {what} ({why})" for what, ok, why in items]
+    return "\n".join(lines) or f"{verb}: nothing, {none}"
+
+
+def _closing_side(side: str, position_side: str | None) -> str:
+    """The position a closing order (sell protects a long, buy a short) acts on."""
+    return position_side or ("long" if side == "sell" else "short")
 
 
 @click.group("v5")
@@ -58,12 +86,24 @@ def order(
     as_json: bool, kind: OrderType, margin_mode: str, position_side: str | None, **kw: Any
 ) -> None:
     """Place an order (a lead's fills are copied). POST /v5/trade/order."""
+    words = [kw["side"], f"{kw['volume']:f}", kw["contract_code"], margin_mode]
+    words.append(kind.replace("_", " ") + (f" {kw['price']:f}" if kw["price"] is not None else ""))
+    if kw["time_in_force"] != "gtc":
+        words.append(kw["time_in_force"])
+    if position_side:
+        words.append(f"position {position_side}")
+    if kw["reduce_only"]:
+        words.append("reduce only")
+    for name in ("tp", "sl"):
+        if kw[f"{name}_trigger_price"] is not None:
+            words.append(f"{name} {kw[f'{name}_trigger_price']:f}")
     side = PositionSide(position_side) if position_side else None
     _run(
         lambda c: c.v5.place_order(
             type=kind, margin_mode=MarginMode(margin_mode), position_side=side, **kw
         ),
         as_json,
+        done=lambda ack: f"placed: {' '.join(words)}, {_order_id(ack)}",
     )
 
 
@@ -73,7 +113,11 @@ def order(
 @_json_option
 def cancel(contract_code: str, order_id: str, as_json: bool) -> None:
     """Cancel one open order. POST /v5/trade/cancel_order."""
-    _run(lambda c: c.v5.cancel_order(contract_code=contract_code, order_id=order_id), as_json)
+    _run(
+        lambda c: c.v5.cancel_order(contract_code=contract_code, order_id=order_id),
+        as_json,
+        done=lambda ack: f"cancelled: {_order_id(ack)} on {contract_code}",
+    )
 
 
 @v5.command("cancel-all")
@@ -81,7 +125,18 @@ def cancel(contract_code: str, order_id: str, as_json: bool) -> None:
 @_json_option
 def cancel_all(contract_code: str, as_json: bool) -> None:
     """Cancel every open order of a contract. POST /v5/trade/cancel_all_orders."""
-    _run(lambda c: c.v5.cancel_all_orders(contract_code=contract_code), as_json)
+    _run(
+        lambda c: c.v5.cancel_all_orders(contract_code=contract_code),
+        as_json,
+        done=lambda items: _per_item(
+            "cancelled",
+            [
+                (f"order {i.order_id} on {contract_code}", i.code == 200, f"{i.code} {i.message}")
+                for i in items
+            ],
+            f"no open order on {contract_code}",
+        ),
+    )
 
 
 @v5.command("orders")
@@ -108,11 +163,15 @@ def positions(contract_code: str | None, as_json: bool) -> None:
 def close(contract_code: str, margin_mode: str, position_side: str | None, as_json: bool) -> None:
     """Close positions at market, followers' copies included. POST /v5/trade/position."""
     side = PositionSide(position_side) if position_side else None
+    which = f"the {position_side}" if position_side else "every"
     _run(
         lambda c: c.v5.close_position(
             contract_code=contract_code, margin_mode=MarginMode(margin_mode), position_side=side
         ),
         as_json,
+        done=lambda ack: (
+            f"closed: {which} {contract_code} {margin_mode} position at market, {_order_id(ack)}"
+        ),
     )
 
 
@@ -136,6 +195,9 @@ def set_leverage(contract_code: str, margin_mode: str, lever: int, as_json: bool
             contract_code=contract_code, lever_rate=lever, margin_mode=MarginMode(margin_mode)
         ),
         as_json,
+        done=lambda set_: (
+            f"leverage set: {set_.contract_code} {set_.margin_mode} lever {set_.lever_rate}"
+        ),
     )
 
 
@@ -179,7 +241,13 @@ def position_mode(mode: Any, as_json: bool) -> None:
     if mode is None:
         _run(lambda c: c.v5.get_position_mode(), as_json)
     else:
-        _run(lambda c: c.v5.set_position_mode(position_mode=mode), as_json)
+        _run(
+            lambda c: c.v5.set_position_mode(position_mode=mode),
+            as_json,
+            done=lambda now: (
+                f"position mode set: {now.position_mode} ({_MODES[now.position_mode]})"
+            ),
+        )
 
 
 @v5.command("tpsl")
@@ -202,12 +270,18 @@ def tpsl(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) 
     if take is None and stop is None:
         raise click.UsageError("give --tp-trigger-price, --sl-trigger-price or both")
     kind: AlgoType = "sl" if take is None else "tp" if stop is None else "tpsl"
+    legs = ", ".join(
+        f"{name} {price:f}" for name, price in (("tp", take), ("sl", stop)) if price is not None
+    )
+    target = f"{_closing_side(kw['side'], position_side)} {kw['contract_code']} {margin_mode}"
+    size = f" ({kw['volume']:f} contracts)" if kw["volume"] is not None else ""
     side = PositionSide(position_side) if position_side else None
     _run(
         lambda c: c.v5.place_algo_order(
             type=kind, margin_mode=MarginMode(margin_mode), position_side=side, **kw
         ),
         as_json,
+        done=lambda acks: f"armed: {legs} on the {target} position{size}, {_algo_ids(acks)}",
     )
 
 
@@ -231,6 +305,11 @@ def trigger(
     as_json: bool, margin_mode: str, position_side: str | None, price: Any, **kw: Any
 ) -> None:
     """Rest a trigger order; a lead's fired order is copied. POST /v5/algo/order."""
+    at = "market" if price is None else f"limit {price:f}"
+    when = {"ge": ">= ", "le": "<= ", None: "reaches "}[kw["trigger_type"]]
+    words = f"{kw['side']} {kw['volume']:f} {kw['contract_code']} {margin_mode} at {at}"
+    words += f" when the mark {when}{kw['trigger_price']:f}"
+    words += " (reduce only)" if kw["reduce_only"] else ""
     side = PositionSide(position_side) if position_side else None
     _run(
         lambda c: c.v5.place_trigger_order(
@@ -241,6 +320,7 @@ def trigger(
             **kw,
         ),
         as_json,
+        done=lambda acks: f"resting: trigger {words}, {_algo_ids(acks)}",
     )
 
 
@@ -259,12 +339,18 @@ def trigger(
 @_json_option
 def trailing(as_json: bool, margin_mode: str, position_side: str | None, **kw: Any) -> None:
     """Rest a trailing order (market once the mark retraces). POST /v5/algo/order."""
+    words = f"{kw['side']} {kw['volume']:f} {kw['contract_code']} {margin_mode} at market"
+    words += f" once the mark retraces {kw['callback_rate']:f}"
+    if kw["active_price"] is not None:
+        words += f" (active from {kw['active_price']:f})"
+    words += " (reduce only)" if kw["reduce_only"] else ""
     side = PositionSide(position_side) if position_side else None
     _run(
         lambda c: c.v5.place_trailing_order(
             margin_mode=MarginMode(margin_mode), position_side=side, **kw
         ),
         as_json,
+        done=lambda acks: f"resting: trailing {words}, {_algo_ids(acks)}",
     )
 
 
@@ -311,7 +397,18 @@ def tpsl_history(as_json: bool, kind: Any, **kw: Any) -> None:
 @_json_option
 def tpsl_cancel(contract_code: str, algo_ids: tuple[str, ...], as_json: bool) -> None:
     """Cancel conditional orders by algo id. POST /v5/algo/cancel_orders."""
-    _run(lambda c: c.v5.cancel_algo_orders(contract_code=contract_code, algo_ids=algo_ids), as_json)
+    _run(
+        lambda c: c.v5.cancel_algo_orders(contract_code=contract_code, algo_ids=algo_ids),
+        as_json,
+        done=lambda items: _per_item(
+            "cancelled",
+            [
+                (f"algo {i.algo_id} on {contract_code}", i.code == 200, f"{i.code} {i.message}")
+                for i in items
+            ],
+            "the reply lists no conditional order",
+        ),
+    )
 
 
 # the same four under names that fit every kind of conditional order

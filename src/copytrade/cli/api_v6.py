@@ -15,6 +15,7 @@ import click
 from copytrade.cli.api import DECIMAL, _json_option, _run
 from copytrade.client import TransferAccount
 from copytrade.client.builders_v6 import MAX_REMOVALS
+from copytrade.protocol import v6 as p6
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ACCOUNTS = {a.name.lower().replace("_", "-"): a for a in TransferAccount}
@@ -32,6 +33,14 @@ def _window(func: F) -> F:
     ):
         func = decorator(func)
     return func
+
+
+def _removal(item: p6.Removal) -> str:
+    """One follower of a removal, in words: sCode "0" is removed, else HTX's why."""
+    if item.s_code == "0":
+        return f"removed: follower {item.follower_uid} (its copies closed at market)"
+    why = f"{item.s_code} {item.s_msg or 'no message'}"
+    return f"not removed: follower {item.follower_uid} ({why})"
 
 
 @click.group("v6")
@@ -95,7 +104,13 @@ def remove_followers(follower_uids: tuple[str, ...], as_json: bool) -> None:
     """
     if len(follower_uids) > MAX_REMOVALS:
         raise click.UsageError(f"at most {MAX_REMOVALS} followers per call")
-    _run(lambda c: c.v6.remove_followers(follower_uids=follower_uids), as_json)
+    _run(
+        lambda c: c.v6.remove_followers(follower_uids=follower_uids),
+        as_json,
+        done=lambda items: (
+            "\n".join(_removal(r) for r in items) or "removed: nobody (the reply lists no one)"
+        ),
+    )
 
 
 @v6.command("transfer")
@@ -110,6 +125,7 @@ def transfer(amount: Decimal, source: str, target: str, as_json: bool) -> None:
             amount=amount, from_account=_ACCOUNTS[source], to_account=_ACCOUNTS[target]
         ),
         as_json,
+        done=f"transferred {amount:f} USDT from {source} to {target}",
     )
 
 

@@ -35,6 +35,8 @@ from copytrade.protocol.signing import Signer, encode_query, format_timestamp
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.hbdm.com"
+HTX_HOSTS = frozenset({"api.hbdm.com", "api.hbdm.vn", "api.btcgateway.pro"})
+"""HTX's own API hosts (``api.hbdm.vn`` and ``api.btcgateway.pro`` serve the same API)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DEFAULT_WAIT_MS = 1000
@@ -133,7 +135,8 @@ def transport_failure(exc: httpx.HTTPError, request: httpx.Request) -> Transport
     """Return the :class:`TransportError` for a failed exchange.
 
     Return the :class:`TransportError` for a failed exchange: the URL (never its signed
-    query) and, when nothing answered, a hint to check that the server runs.
+    query) and, when nothing answered, a hint: for live HTX, the network or a copytrade
+    server's URL instead; for any other URL, that the server runs there.
     """
     url = request.url
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
@@ -142,7 +145,13 @@ def transport_failure(exc: httpx.HTTPError, request: httpx.Request) -> Transport
     if detail:
         text += f" ({detail})"
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        text += f": is a server running at {origin}? Check the base URL and that it runs"
+        if url.scheme == "https" and url.host in HTX_HOSTS:
+            text += (
+                f": cannot reach HTX at {origin}; check the network, or set the base URL "
+                "(COPYTRADE_BASE_URL) to a copytrade server, e.g. http://127.0.0.1:8080"
+            )
+        else:
+            text += f": is a server running at {origin}? Check the base URL and that it runs"
     return TransportError(text)
 
 

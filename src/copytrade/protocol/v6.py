@@ -117,7 +117,7 @@ class MintedKey(Struct):
     """``apikey``: a new lead-trading key; the secret is shown only here."""
 
     label = "apikey"
-    label_: str = wire(STR, name="label")
+    key_label: str = wire(STR, name="label")  # `label` is the structure's own name
     access_key: str = wire(STR, name="accessKey")
     secret_key: str = wire(STR, name="secretKey")
     ts: int = wire(INT_STR)

@@ -62,5 +62,5 @@ def test_a_configured_replay_that_cannot_be_read_is_a_one_line_settings_error(
         )
         with pytest.raises(SettingsError, match=problem) as caught:
             load_settings(str(config))
-        assert "contracts.0.path" in str(caught.value)
+        assert "contracts[0].path: " in str(caught.value)
         assert "\n" not in str(caught.value)

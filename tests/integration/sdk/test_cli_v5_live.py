@@ -28,12 +28,17 @@ def test_v5_commands_trade_and_their_fills_are_copied(live_server: LiveServer) -
         assert result.exit_code == 0, result.output
         return result.output
 
-    run("order", "-c", "BTC-USDT", "--side", "buy", "--volume", "5", "--tp-trigger-price", "99000")
+    placed = run(
+        "order", "-c", "BTC-USDT", "--side", "buy", "--volume", "5", "--tp-trigger-price", "99000"
+    )
+    assert placed.startswith("placed: buy 5 BTC-USDT cross market tp 99000, order "), placed
     (position,) = json.loads(run("positions", "--json"))
     assert (position["position_side"], position["volume"]) == ("long", "5")
     assert [p["volume"] for p in live_server.user(follower["uid"])["positions"]] == ["5"]
     assert "USDT" in run("balance")
-    run("close", "-c", "BTC-USDT")
+    assert run("close", "-c", "BTC-USDT").startswith(
+        "closed: every BTC-USDT cross position at market, order "
+    )
     assert json.loads(run("positions", "--json")) == []
     assert live_server.user(follower["uid"])["positions"] == []
     refused = runner.invoke(api, ["v5", "close", "-c", "BTC-USDT"], env=env)
@@ -80,11 +85,12 @@ def test_v5_tpsl_and_v6_commands_against_the_server(live_server: LiveServer) -> 
     assert json.loads(run("v6", "stats", "--json"))["cur_follower_num"] == 1
     capped = json.loads(run("v6", "settings", "--enable", "--max-followers", "200", "--json"))
     assert (capped["enable"], capped["max_followers"]) == (True, 200)
-    (removed,) = json.loads(run("v6", "remove-followers", row["follower_uid"], "--json"))
-    assert removed["s_code"] == "0"
+    assert run("v6", "remove-followers", row["follower_uid"]) == (
+        f"removed: follower {row['follower_uid']} (its copies closed at market)\n"
+    )
     assert json.loads(run("v6", "followers", "--json")) == []
     live_server.set_funds(trader["uid"], futures="10")
     assert run("v6", "transfer", "--amount", "10", "--from", "futures", "--to", "copy-trading") == (
-        "ok\n"
+        "transferred 10 USDT from futures to copy-trading\n"
     )
     assert live_server.user(trader["uid"])["futures"] == "0"

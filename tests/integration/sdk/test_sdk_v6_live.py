@@ -75,6 +75,7 @@ def test_v6_minted_key_trades_the_same_account(live_server: LiveServer, team: Te
     client = team[0]
     minted = client.v6.create_apikey()
     assert minted.secret_key
+    assert minted.key_label == "copytrading"  # HTX's "label", not a trailing-underscore name
     assert minted.access_key != team[1]["access_key"]
     second = {"access_key": minted.access_key, "secret_key": minted.secret_key}
     with _client(live_server, second) as other:

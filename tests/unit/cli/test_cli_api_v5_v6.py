@@ -221,3 +221,110 @@ def test_a_listing_leaves_out_the_columns_empty_in_every_row_and_json_keeps_them
     server.bodies.append({"code": 200, "message": "Success", "data": [ALGO], "ts": 1})
     listed = json.loads(invoke(server, ["v5", "algo-orders", "--json"]).stdout)
     assert "sl_trigger_price" in listed[0]
+
+
+ORDER_ACK = {"order_id": "123", "client_order_id": "123"}
+# args, reply data, what a person reads (no --json)
+WRITES: list[tuple[list[str], Any, str]] = [
+    (["v5", "order", "-c", "BTC-USDT", "--side", "buy", "--volume", "2",
+      "--tp-trigger-price", "99000"], ORDER_ACK,
+     "placed: buy 2 BTC-USDT cross market tp 99000, order 123"),
+    (["v5", "order", "-c", "ETH-USDT", "--side", "sell", "--volume", "1", "-m", "isolated",
+      "--type", "limit", "--price", "3500.5", "--time-in-force", "ioc", "--reduce-only"],
+     {"order_id": "124", "client_order_id": "my-1"},
+     "placed: sell 1 ETH-USDT isolated limit 3500.5 ioc reduce only, "
+     "order 124 (client id my-1)"),
+    (["v5", "cancel", "-c", "BTC-USDT", "123"], ORDER_ACK,
+     "cancelled: order 123 on BTC-USDT"),
+    (["v5", "cancel-all", "-c", "BTC-USDT"],
+     [{"code": 200, "message": "Success", "order_id": "1", "client_order_id": "1"},
+      {"code": 1071, "message": "Repeated withdraw.", "order_id": "2", "client_order_id": "2"}],
+     "cancelled: order 1 on BTC-USDT\n"
+     "not cancelled: order 2 on BTC-USDT (1071 Repeated withdraw.)"),
+    (["v5", "cancel-all", "-c", "BTC-USDT"], [],
+     "cancelled: nothing, no open order on BTC-USDT"),
+    (["v5", "close", "-c", "BTC-USDT"], ORDER_ACK,
+     "closed: every BTC-USDT cross position at market, order 123"),
+    (["v5", "close", "-c", "BTC-USDT", "--position-side", "short"], ORDER_ACK,
+     "closed: the short BTC-USDT cross position at market, order 123"),
+    (["v5", "set-leverage", "-c", "BTC-USDT", "--lever", "7"],
+     {"contract_code": "BTC-USDT", "margin_mode": "cross", "lever_rate": 7},
+     "leverage set: BTC-USDT cross lever 7"),
+    (["v5", "position-mode", "--set", "dual_side"], {"position_mode": "dual_side"},
+     "position mode set: dual_side (hedge: a long and a short per contract)"),
+    (["v5", "tpsl", "-c", "BTC-USDT", "--side", "sell", "--tp-trigger-price", "70000",
+      "--sl-trigger-price", "0.5"], ACK,
+     "armed: tp 70000, sl 0.5 on the long BTC-USDT cross position, algo 77"),
+    (["v5", "tpsl", "-c", "BTC-USDT", "--side", "buy", "--sl-trigger-price", "70000",
+      "--volume", "3"], ACK,
+     "armed: sl 70000 on the short BTC-USDT cross position (3 contracts), algo 77"),
+    (["v5", "trigger", "-c", "BTC-USDT", "--side", "buy", "--volume", "2", "--trigger-price",
+      "64000", "--price", "65000"], ACK,
+     "resting: trigger buy 2 BTC-USDT cross at limit 65000 when the mark reaches 64000, algo 77"),
+    (["v5", "trigger", "-c", "BTC-USDT", "--side", "sell", "--volume", "1", "--trigger-price",
+      "55000", "--trigger-type", "le", "--reduce-only"], ACK,
+     "resting: trigger sell 1 BTC-USDT cross at market when the mark <= 55000 (reduce only), "
+     "algo 77"),
+    (["v5", "trailing", "-c", "ETH-USDT", "--side", "sell", "--volume", "3",
+      "--callback-rate", "0.02", "--active-price", "3500"], ACK,
+     "resting: trailing sell 3 ETH-USDT cross at market once the mark retraces 0.02 "
+     "(active from 3500), algo 77"),
+    (["v5", "tpsl-cancel", "-c", "BTC-USDT", "77", "78"],
+     [{"algo_id": "77", "algo_client_order_id": None, "code": 200, "message": "Success"},
+      {"algo_id": "78", "algo_client_order_id": None, "code": 1017, "message": "no"}],
+     "cancelled: algo 77 on BTC-USDT\nnot cancelled: algo 78 on BTC-USDT (1017 no)"),
+    (["v6", "remove-followers", "MjAwMDAwMDI", "MjAwMDAwMDM"],
+     [{"followerUid": "MjAwMDAwMDI", "sCode": "0", "sMsg": ""},
+      {"followerUid": "MjAwMDAwMDM", "sCode": "1067", "sMsg": "not a follower"}],
+     "removed: follower MjAwMDAwMDI (its copies closed at market)\n"
+     "not removed: follower MjAwMDAwMDM (1067 not a follower)"),
+    (["v6", "transfer", "--amount", "100.50", "--from", "futures", "--to", "copy-trading"], [],
+     "transferred 100.50 USDT from futures to copy-trading"),
+]  # fmt: skip
+
+
+def _reply(args: list[str], data: Any) -> dict[str, Any]:
+    if args[0] == "v6":
+        return {"code": "0", "msg": "", "data": data}
+    return {"code": 200, "message": "Success", "data": data, "ts": 1}
+
+
+@pytest.mark.parametrize(("args", "data", "said"), WRITES, ids=[" ".join(w[0]) for w in WRITES])
+def test_a_write_command_says_what_it_did_and_json_keeps_htx_data(
+    args: list[str], data: Any, said: str
+) -> None:
+    server = Server()
+    server.bodies += [_reply(args, data), _reply(args, data)]
+
+    result = invoke(server, args)
+    as_json = invoke(server, [*args, "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == said
+    assert as_json.exit_code == 0, as_json.output
+    shown = json.loads(as_json.stdout)
+    if args[:2] == ["v6", "transfer"]:
+        assert shown is True  # HTX's data: [] means done
+    elif args[0] == "v6":
+        assert shown == [{"follower_uid": r["followerUid"], "s_code": r["sCode"],
+                          "s_msg": r["sMsg"]} for r in data]  # fmt: skip
+    else:
+        assert shown == data  # v5 fields keep their wire names
+
+
+def test_a_tid_follows_one_line_and_gets_its_own_line_after_several() -> None:
+    server = Server()
+    items = [{"code": 200, "message": "Success", "order_id": str(n), "client_order_id": str(n)}
+             for n in (1, 2)]  # fmt: skip
+    server.bodies += [
+        {"code": 200, "message": "Success", "data": ORDER_ACK, "ts": 1, "tid": "t-1"},
+        {"code": 200, "message": "Success", "data": items, "ts": 1, "tid": "t-2"},
+    ]
+
+    one = invoke(server, ["v5", "cancel", "-c", "BTC-USDT", "123"]).stdout.strip()
+    several = invoke(server, ["v5", "cancel-all", "-c", "BTC-USDT"]).stdout.strip()
+
+    assert one == "cancelled: order 123 on BTC-USDT (tid t-1)"
+    assert several.splitlines() == [
+        "cancelled: order 1 on BTC-USDT", "cancelled: order 2 on BTC-USDT", "(tid t-2)"
+    ]  # fmt: skip

@@ -83,9 +83,10 @@ def test_a_value_of_the_wrong_type_names_the_key(tmp_path: Path) -> None:
 def test_a_partial_contract_names_the_missing_field(tmp_path: Path) -> None:
     text = '[[contracts]]\ncontract_code = "BTC-USDT"\ncontract_size = "0.001"\n'
     result = serve("--config", write(tmp_path, text))
-    line = assert_one_line_error(result, "contracts.0.price_tick", "Field required")
-    assert "lever_max" in line
-    assert "mark_price" in line
+    line = assert_one_line_error(result, "contracts[0].price_tick: Field required")
+    assert "contracts[0].lever_max: Field required" in line
+    assert "contracts[0].mark_price: Field required" in line
+    assert "contracts.0" not in line  # one notation, the TOML-like one an unknown key uses too
 
 
 def test_an_unknown_key_is_refused_with_the_nearest_name(tmp_path: Path) -> None:
@@ -97,6 +98,35 @@ def test_an_unknown_contract_key_is_refused_with_the_nearest_name(tmp_path: Path
     text = '[[contracts]]\ncontract_code = "BTC-USDT"\nprice_tik = "0.1"\n'
     result = serve("--config", write(tmp_path, text))
     assert_one_line_error(result, "contracts[0].price_tik", "did you mean contracts[0].price_tick?")
+
+
+def test_a_bad_value_in_the_second_contract_names_it_as_the_file_does(tmp_path: Path) -> None:
+    good = 'contract_size = "0.001"\nprice_tick = "0.1"\nlever_max = 10\nmark_price = "60000"\n'
+    text = f'[[contracts]]\ncontract_code = "BTC-USDT"\n{good}'
+    bad = good.replace("= 10", '= "ten"')
+    text += f'[[contracts]]\ncontract_code = "ETH-USDT"\n{bad}'
+    result = serve("--config", write(tmp_path, text))
+    assert_one_line_error(result, "contracts[1].lever_max: Input should be a valid integer")
+
+
+def test_an_unknown_key_of_a_contract_path_names_the_nearest_path_setting(tmp_path: Path) -> None:
+    text = (
+        '[[contracts]]\ncontract_code = "BTC-USDT"\ncontract_size = "0.001"\n'
+        'price_tick = "0.1"\nlever_max = 10\nmark_price = "60000"\n'
+        '[contracts.path]\nkind = "gbm"\nvolatilty = "0.5"\n'
+    )
+    result = serve("--config", write(tmp_path, text))
+    assert_one_line_error(
+        result,
+        "contracts[0].path.volatilty: unknown setting",
+        "did you mean contracts[0].path.volatility?",
+    )
+
+
+def test_an_environment_contract_is_named_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPYTRADE_CONTRACTS", '[{"contract_code": "X", "price_tik": "1"}]')
+    line = assert_one_line_error(serve(), "environment: contracts[0].contract_size: Field required")
+    assert "contracts[0].price_tik: unknown setting (did you mean contracts[0].price_tick?)" in line
 
 
 def test_an_unknown_env_setting_is_ignored_but_a_bad_one_is_one_line(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -110,6 +111,47 @@ def test_the_api_cli_without_a_server_says_so_in_one_line(closed_port: int) -> N
     result = run("api", "positions", env={**CREDS, "COPYTRADE_BASE_URL": url})
     line = one_line(result, 1)  # the call failed (exit 1); 2 is kept for usage mistakes
     assert f"is a server running at {url}?" in line
+    assert "HTX" not in line  # a local URL is not live HTX
+    assert "sk-not-shown" not in result.output
+
+
+class ToClosedPort(httpx.HTTPTransport):
+    """Sends every request to a loopback port nothing listens on, over a real socket.
+
+    The request keeps its URL (live HTX), so the refusal is reported as it would be for HTX,
+    and the test never touches the internet.
+    """
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+        self.asked: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(str(request.url.copy_with(query=None)))
+        local = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return super().handle_request(httpx.Request(request.method, local, headers=request.headers))
+
+
+def test_the_api_cli_that_cannot_reach_live_htx_says_so_not_is_a_server_running(
+    closed_port: int,
+) -> None:
+    transport = ToClosedPort(closed_port)
+    result = CliRunner().invoke(
+        main, ["api", "positions"], obj=transport, env={**CREDS, "COPYTRADE_BASE_URL": None}
+    )
+
+    assert result.exit_code == 1, result.output
+    assert transport.asked == ["https://api.hbdm.com/copytrading/trader/position_list"]
+    assert "Traceback" not in result.output
+    notice, line = result.stderr.splitlines()
+    assert notice.startswith("target: live HTX at https://api.hbdm.com")
+    assert line.startswith("Error: request failed: ConnectError on GET https://api.hbdm.com/")
+    assert line.endswith(
+        ": cannot reach HTX at https://api.hbdm.com; check the network, or set the base URL "
+        "(COPYTRADE_BASE_URL) to a copytrade server, e.g. http://127.0.0.1:8080"
+    )
+    assert "is a server running" not in line
     assert "sk-not-shown" not in result.output
 
 

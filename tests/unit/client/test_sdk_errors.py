@@ -194,6 +194,29 @@ def test_connection_refused_is_a_transport_error(
         make_client().position_list()
 
 
+@pytest.mark.parametrize(
+    ("base_url", "htx"),
+    [
+        ("https://api.hbdm.com", True),
+        ("https://api.hbdm.vn", True),
+        ("https://api.btcgateway.pro", True),
+        ("http://127.0.0.1:8080", False),
+        ("https://copytrade.example", False),
+    ],
+)
+def test_an_unreachable_host_gets_the_hint_that_fits_it(
+    base_url: str, htx: bool, make_client: Callable[..., Client], recorder: Recorder
+) -> None:
+    recorder.fail(httpx.ConnectError("[Errno 111] Connection refused"))
+
+    with pytest.raises(TransportError) as info:
+        make_client(base_url).position_list()
+
+    text = str(info.value)
+    assert (f"cannot reach HTX at {base_url}; check the network" in text) is htx
+    assert (f"is a server running at {base_url}?" in text) is not htx
+
+
 def _rate_limited(reset_ms: int) -> tuple[dict[str, object], dict[str, str]]:
     body = {"code": 1032, "msg": "Maximum number of access attempts exceeded.", "data": None,
             "tid": TID, "success": False}  # fmt: skip
