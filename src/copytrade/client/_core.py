@@ -205,20 +205,46 @@ def exchange(prepared: PreparedRequest[T], settings: Settings) -> Flow[T]:
     """
     retries_left = 0 if prepared.is_post else max(0, settings.retry_rate_limited_gets)
     while True:
-        if settings.limiter is not None:
-            wait = settings.limiter.reserve()
-            if wait > 0:
-                yield Sleep(wait)
-        timestamp = format_timestamp(settings.clock())
-        request = build_http_request(prepared, settings.endpoint, settings.signer, timestamp)
-        response = yield Send(request)
-        assert response is not None
-        if settings.limiter is not None:
-            settings.limiter.observe(RateLimit.from_headers(response.headers))
+        response = yield from _send_paced(prepared, settings)
         try:
             return decode_reply(prepared, response)
         except RateLimitExceeded as exc:
+            if settings.limiter is not None:
+                settings.limiter.record_refusal()
             if retries_left <= 0:
                 raise
             retries_left -= 1
             yield Sleep(retry_wait_ms(exc.rate_limit, epoch_ms(settings.clock())))
+
+
+def _signed(prepared: PreparedRequest[Any], settings: Settings) -> httpx.Request:
+    timestamp = format_timestamp(settings.clock())
+    return build_http_request(prepared, settings.endpoint, settings.signer, timestamp)
+
+
+def _send_paced(
+    prepared: PreparedRequest[Any], settings: Settings
+) -> Generator[Action, httpx.Response | None, httpx.Response]:
+    """Wait for the limiter's go, sign and send; tell the limiter how the request went."""
+    limiter = settings.limiter
+    if limiter is None:
+        response = yield Send(_signed(prepared, settings))
+        assert response is not None
+        return response
+    ticket, wait = limiter.acquire()
+    while True:
+        if wait > 0:
+            yield Sleep(wait)
+        wait = limiter.admit(ticket)
+        if wait == 0:
+            break
+    response = None
+    try:
+        response = yield Send(_signed(prepared, settings))
+        assert response is not None
+    finally:
+        # no reply (transport failure, cancelled task): the limiter charges the current window
+        limiter.release(
+            ticket, None if response is None else RateLimit.from_headers(response.headers)
+        )
+    return response

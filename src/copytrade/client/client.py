@@ -326,6 +326,8 @@ class Client(_Base[Blocking, httpx.BaseTransport, Callable[[int], None]]):
                     result = self._transmit(action.request)
         except StopIteration as done:
             return self._finish(done)
+        finally:
+            flow.close()  # a failed or cancelled send gives its limiter place back now
 
     def _invoke(self, builder: Callable[..., PreparedRequest[T]], *args: Any, **kwargs: Any) -> T:
         return self.send(builder(*args, **kwargs)).data
@@ -391,6 +393,8 @@ class AsyncClient(_Base[Awaiting, httpx.AsyncBaseTransport, Callable[[int], Awai
                     result = await self._transmit(action.request)
         except StopIteration as done:
             return self._finish(done)
+        finally:
+            flow.close()  # a failed or cancelled send gives its limiter place back now
 
     async def _invoke(
         self, builder: Callable[..., PreparedRequest[T]], *args: Any, **kwargs: Any

@@ -7,8 +7,18 @@ token bucket does not fit such a window: 18 saved tokens spent at the end of one
 18 more refilled during the next put up to 36 requests into one window. :class:`TokenBucket`
 therefore schedules every request into a window as the server counts them (at most ``rate``
 per window, and never more than the server's ``remaining``), and keeps the bucket only to
-space requests within a window. Share one :class:`TokenBucket` between clients that use keys
-of the same UID. Integer arithmetic only; both clocks are injected, so tests move fake clocks
+space requests within a window.
+
+A request is counted when it *reaches* the server, which can be a window later than it left
+(a starved event loop, a queue in the server). So a request is in flight from the moment it
+is admitted until its reply names the window that counted it (``ratelimit-reset``), and
+until then it holds a place in the window it left in *and every later one*: a request is
+only admitted into a window when the requests counted there, plus every request still in
+flight, leave room for it. Replies normally come back within milliseconds, so this costs
+nothing in throughput; when they are late, the next window's requests wait for them (polling
+every few milliseconds) instead of drawing a 1032. A request that gets no reply holds the
+window in which it failed. Share one :class:`TokenBucket` between clients that use keys of
+the same UID. Integer arithmetic only; both clocks are injected, so tests move fake clocks
 instead of sleeping.
 """
 
@@ -20,23 +30,37 @@ from collections.abc import Callable
 
 from copytrade.client.models import RateLimit
 
-__all__ = ["TokenBucket"]
+__all__ = ["Ticket", "TokenBucket"]
 
 _NS_PER_MS = 1_000_000
 # sent this long after a window opens, so a request never reaches the server before it
 _MARGIN_MS = 5
+# how often a request blocked by requests still in flight looks again
+_POLL_MS = 5
 
 
 def _wall_ms() -> int:
     return time.time_ns() // _NS_PER_MS
 
 
+class Ticket:
+    """One request's place: the window (its end, epoch ms) it is due in, then sent in."""
+
+    __slots__ = ("window",)
+
+    def __init__(self, window: int) -> None:
+        """Hold a place due in the window ending at ``window``."""
+        self.window = window
+
+
 class TokenBucket:
     """At most ``rate`` requests per server window, spaced by a token bucket.
 
-    :meth:`reserve` takes a place at once and says how long to wait before using it, so
-    callers waiting concurrently are spaced out rather than released together. The clients
-    call :meth:`observe` with each reply's ``ratelimit-*`` headers.
+    A client calls :meth:`acquire` for a :class:`Ticket` and the milliseconds to wait, then
+    :meth:`admit` after each wait until it answers 0 (send now), and :meth:`release` with
+    the reply's ``ratelimit-*`` headers (``None`` when no reply came). Callers waiting
+    concurrently are spaced out rather than released together. :meth:`reserve` and
+    :meth:`observe` are the one-shot forms for callers that do not track their requests.
     """
 
     def __init__(
@@ -68,34 +92,140 @@ class TokenBucket:
         self._level = self._capacity * self._period_ns
         self._last = clock_ns()
         self._lock = threading.Lock()
-        # the window of the latest reservation: its end (epoch ms) and the places left in it
         self._limit = rate
         self._interval = per_ms
-        self._window_end: int | None = None
-        self._left = 0
+        # per window (its end, epoch ms): places due but not sent, our requests known to be
+        # counted there, and requests the server counted there that are not ours (other
+        # clients of the UID: the most its replies imply)
+        self._due: dict[int, int] = {}
+        self._counted: dict[int, int] = {}
+        self._others: dict[int, int] = {}
+        # the windows the requests still in flight left in
+        self._in_flight: dict[Ticket, int] = {}
+        self.refusals = 0
+        """How many 1032 replies the clients using this bucket received (none, normally)."""
+
+    def acquire(self) -> tuple[Ticket, int]:
+        """Take a place; return it and the milliseconds to wait before :meth:`admit`."""
+        with self._lock:
+            token_wait = self._take_token()
+            now = self._wall_ms()
+            ticket = Ticket(self._place(now))
+            return ticket, max(token_wait, self._until_open(ticket.window, now))
+
+    def admit(self, ticket: Ticket) -> int:
+        """Return 0 and put ``ticket`` in flight when it may be sent now, else the ms to wait."""
+        with self._lock:
+            now = self._wall_ms()
+            current = self._end_of(now)
+            if ticket.window < current:  # overslept its window: due in the first with room
+                ticket.window = self._place(now, leaving=ticket.window)
+            if ticket.window > current:
+                return self._until_open(ticket.window, now)
+            base = self._base(current)
+            if base >= self._limit:  # the window is full after all: the next one
+                ticket.window = self._place(now, leaving=current, after=current)
+                return self._until_open(ticket.window, now)
+            if base + self._flying(current) >= self._limit:
+                # requests still in flight may yet be counted here: wait for their replies
+                return min(_POLL_MS, current - now + _MARGIN_MS)
+            self._due[current] = self._due.get(current, 0) - 1
+            self._in_flight[ticket] = current
+            return 0
+
+    def release(self, ticket: Ticket, rate_limit: RateLimit | None) -> None:
+        """Take ``ticket`` out of flight, given its reply's headers (``None``: no reply).
+
+        The request is counted in the window the reply's ``ratelimit-reset`` names; without
+        one, in the current window (it may have been counted in any window up to now).
+        Tickets :meth:`admit` did not put in flight are ignored.
+        """
+        with self._lock:
+            if self._in_flight.pop(ticket, None) is None:
+                return
+            reset = None if rate_limit is None else rate_limit.reset
+            window = reset if reset is not None else self._end_of(self._wall_ms())
+            self._counted[window] = self._counted.get(window, 0) + 1
+            self._learn(rate_limit)
+            self._prune(self._wall_ms())
+
+    def record_refusal(self) -> None:
+        """Count a 1032 reply in :attr:`refusals` (the clients call this for each one)."""
+        with self._lock:
+            self.refusals += 1
 
     def reserve(self) -> int:
-        """Take one place; return the milliseconds to wait before sending (0 when none)."""
+        """Take a place counted in its window at once; return the ms to wait before sending."""
         with self._lock:
-            return max(self._take_token(), self._take_window(self._wall_ms()))
+            token_wait = self._take_token()
+            now = self._wall_ms()
+            window = self._place(now)
+            self._due[window] -= 1
+            self._counted[window] = self._counted.get(window, 0) + 1
+            return max(token_wait, self._until_open(window, now))
 
     def observe(self, rate_limit: RateLimit | None) -> None:
         """Learn the server's window from a reply's ``ratelimit-*`` headers."""
-        if rate_limit is None or rate_limit.reset is None or rate_limit.remaining is None:
-            return
         with self._lock:
-            if rate_limit.interval:
-                self._interval = rate_limit.interval
-            if rate_limit.limit:
-                self._limit = min(self._rate, rate_limit.limit)
-            end = self._window_end
-            if end is None or rate_limit.reset > end:
-                # the server is in a later window than our latest reservation: take its word
-                self._window_end = rate_limit.reset
-                self._left = min(self._limit, rate_limit.remaining)
-            elif rate_limit.reset == end:
-                # others (or requests not counted yet) may have used places: keep the fewer
-                self._left = min(self._left, rate_limit.remaining)
+            self._learn(rate_limit)
+
+    def _learn(self, rate_limit: RateLimit | None) -> None:
+        """Record what a reply says (its request already in ``_counted``)."""
+        if rate_limit is None or rate_limit.reset is None:
+            return
+        if rate_limit.interval:
+            self._interval = rate_limit.interval
+        if rate_limit.limit:
+            self._limit = min(self._rate, rate_limit.limit)
+        if rate_limit.remaining is not None:
+            window = rate_limit.reset
+            used = self._limit - min(self._limit, rate_limit.remaining)
+            # what the server counted beyond our requests known counted there and those in
+            # flight (it may have counted them already) is someone else's
+            others = used - self._counted.get(window, 0) - self._flying(window)
+            self._others[window] = max(self._others.get(window, 0), others)
+
+    def _end_of(self, now: int) -> int:
+        return (now // self._interval + 1) * self._interval
+
+    def _until_open(self, window: int, now: int) -> int:
+        opens = window - self._interval
+        return opens - now + _MARGIN_MS if opens > now else 0
+
+    def _base(self, window: int) -> int:
+        """Requests known to be counted in ``window``: ours and others'."""
+        return self._counted.get(window, 0) + self._others.get(window, 0)
+
+    def _flying(self, window: int) -> int:
+        """Requests in flight that may still be counted in ``window``."""
+        return sum(1 for left in self._in_flight.values() if left <= window)
+
+    def _place(self, now: int, leaving: int | None = None, after: int | None = None) -> int:
+        """Make a place due in the first window from ``now`` (or ``after``) with room.
+
+        Return the window's end; ``leaving`` is the window the place moves from, if any.
+        """
+        self._prune(now)
+        window = self._end_of(now)
+        # in the current window the requests in flight hold places; a later window is
+        # planned as if they will have their replies by then (admit checks again)
+        taken = self._base(window) + self._due.get(window, 0) + self._flying(window)
+        if after is not None:
+            window, taken = after, self._limit
+        while taken >= self._limit:
+            window += self._interval
+            taken = self._base(window) + self._due.get(window, 0)
+        self._due[window] = self._due.get(window, 0) + 1
+        if leaving is not None and leaving in self._due:
+            self._due[leaving] -= 1
+        return window
+
+    def _prune(self, now: int) -> None:
+        """Forget the windows that are over (a request in flight keeps its own record)."""
+        current = self._end_of(now)
+        for table in (self._due, self._counted, self._others):
+            for window in [w for w in table if w < current]:
+                del table[window]
 
     def _take_token(self) -> int:
         now = self._clock_ns()
@@ -107,16 +237,3 @@ class TokenBucket:
             return 0
         wait_ns = -(self._level // self._rate)  # ceil(-level / rate)
         return -(-wait_ns // _NS_PER_MS)
-
-    def _take_window(self, now: int) -> int:
-        end = self._window_end
-        if end is None or now >= end:  # every reserved window is over: the current one
-            end = (now // self._interval + 1) * self._interval
-            self._left = self._limit
-        if self._left <= 0:  # full: the next window
-            end += self._interval
-            self._left = self._limit
-        self._left -= 1
-        self._window_end = end
-        opens = end - self._interval
-        return opens - now + _MARGIN_MS if opens > now else 0

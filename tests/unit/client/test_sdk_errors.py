@@ -351,7 +351,12 @@ def test_client_waits_for_the_limiter_before_sending(
     # the fake server's replies say the window ends at FIXED_NOW + 1 s
     wall = _wall(clock, offset_ms=int(FIXED_NOW.timestamp() * 1000))
     bucket = TokenBucket(2, clock_ns=clock, wall_ms=wall)
-    client = make_client(rate_limiter=bucket, sleep=sleeps.append)
+
+    def sleep(ms: int) -> None:  # a sleep lets the time pass
+        sleeps.append(ms)
+        clock.ns += ms * 1_000_000
+
+    client = make_client(rate_limiter=bucket, sleep=sleep)
     for _ in range(3):
         recorder.reply(envelope(["BTC-USDT"]))
 
