@@ -253,7 +253,11 @@ class Settings(BaseSettings):
     contracts: list[ContractSettings] = Field(default_factory=list)
     record_file: str | None = Field(
         default=None,
-        description="append every accepted request with its simulation time (copytrade replay)",
+        description="record every accepted request with its simulation time (copytrade replay)",
+    )
+    record_append: bool = Field(
+        default=False,
+        description="continue the record already in record_file (on the store it left)",
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["plain", "json"] = Field(

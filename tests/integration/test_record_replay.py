@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,9 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from copytrade.api.recorder import RecordFileError
 from copytrade.cli.main import main
 from copytrade.scenario.replay import read_record, replay, state_digest
-from copytrade.testing.server import LiveServer
+from copytrade.testing.server import LiveServer, free_port
 
 PLACE = "/copytrading/trader/place_order"
 CLOSE_ALL = "/copytrading/trader/close_all_position"
@@ -263,4 +267,94 @@ def test_a_session_of_the_demo_trader_replays_with_the_demo_key_and_its_users(
     assert on_sqlite.differing == []
     assert sorted(on_sqlite.uids) == sorted(uids)
     assert on_sqlite.digest == original
+    assert replay(record, store="memory").digest == original
+
+
+EXE = str(Path(sys.executable).with_name("copytrade"))
+
+
+def _serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")}
+    return subprocess.run(
+        [EXE, "serve", "--port", str(free_port()), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_refuses_a_record_file_that_holds_a_record_in_one_line(tmp_path: Path) -> None:
+    """Two sessions numbered from 1 each would interleave on replay: the start-up refuses."""
+    record = tmp_path / "r.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+    before = record.read_text()
+
+    refused = _serve("--db", "sqlite:///live.db", "--record", "r.jsonl", cwd=tmp_path)
+    assert refused.returncode == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert "holds a record already" in lines[0]
+    assert "--record-append" in lines[0]
+    assert record.read_text() == before  # untouched
+
+    memory = _serve("--db", "memory://", "--record", "r.jsonl", "--record-append", cwd=tmp_path)
+    assert memory.returncode == 2
+    assert "memory://" in memory.stderr.strip().splitlines()[-1]
+    # the record was made without the demo users, this server would seed them: one header
+    demo = _serve(
+        "--db", "sqlite:///live.db", "--record", "r.jsonl", "--record-append", cwd=tmp_path
+    )
+    assert demo.returncode == 2
+    assert "other settings" in demo.stderr
+    (tmp_path / "other.jsonl").write_text('{"not": "a record"}\n')
+    other = _serve(
+        "--db", "sqlite:///live.db", "--record", "other.jsonl", "--record-append", cwd=tmp_path
+    )
+    assert other.returncode == 2
+    assert "not a copytrade record" in other.stderr
+    alone = _serve("--record-append", cwd=tmp_path)
+    assert alone.returncode == 2
+    assert "--record-append needs --record FILE" in alone.stderr
+    assert record.read_text() == before
+
+
+def test_a_record_continued_on_the_same_store_replays_both_sessions(tmp_path: Path) -> None:
+    """``--record-append``: the second session is numbered on and replays after the first."""
+    record = tmp_path / "r.jsonl"
+    db = tmp_path / "live.db"
+    with LiveServer(db_path=db, demo_seed=False, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        trader = s.create_user("trader", balance="100000")
+        uids = [trader["uid"]]
+        uids += s.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": 2, "balance": "3000", "ratio": "0.5"},
+        )["uids"]
+        order = {
+            "contract_code": "ETH-USDT",
+            "amount": "4",
+            "margin_mode": "cross",
+            "order_direction": 1,
+            "lever": 10,
+            "order_price_type": 17,
+        }
+        assert s.signed(trader, "POST", PLACE, body=order).json()["code"] == 200
+    first_session = len(read_record(record)[1])
+    with pytest.raises(RecordFileError):  # as the CLI refuses it: no silent renumbering
+        LiveServer(db_path=db, demo_seed=False, record_file=str(record)).start()
+    with LiveServer(db_path=db, demo_seed=False, record_file=str(record), record_append=True) as s:
+        s.admin("/_sim/clock", {"now_ms": T0 + 3_600_000})
+        s.set_price("ETH-USDT", "3150")
+        body = {"contract_code": "ETH-USDT", "margin_mode": "cross", "position_side": "long"}
+        assert s.signed(trader, "POST", CLOSE_ALL, body=body).json()["code"] == 200
+        original = state_digest(s, uids)
+    lines = [json.loads(x) for x in record.read_text().splitlines()]
+    assert sum("copytrade_record" in line for line in lines) == 1  # one header
+    seqs = [line["seq"] for line in lines[1:]]
+    assert seqs == list(range(1, len(seqs) + 1))  # numbered on: 1 … n, no restart
+    assert len(seqs) > first_session
+    assert replay(record).digest == original
     assert replay(record, store="memory").digest == original

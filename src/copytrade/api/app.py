@@ -267,7 +267,12 @@ def create_app(
     recorder = None
     if settings.record_file:
         recorder = Recorder(
-            lambda *_: _never(), settings.record_file, settings, services.clock, htx_paths
+            lambda *_: _never(),
+            settings.record_file,
+            settings,
+            services.clock,
+            htx_paths,
+            append=settings.record_append,
         )
 
     app = Starlette(

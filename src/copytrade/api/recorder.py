@@ -73,13 +73,59 @@ def recorded(path: str, htx_paths: frozenset[str]) -> bool:
     return path.startswith("/_sim/") and path != "/_sim/" and not path.startswith(_SKIPPED)
 
 
+class RecordFileError(ValueError):
+    """``--record FILE`` cannot be written: it holds a record already, or one it cannot continue."""
+
+
+def continued_seq(file: str, settings: Settings, append: bool) -> int | None:
+    """Return the last ``seq`` of the record in ``file`` to continue, or None for a new record.
+
+    A file that does not exist or is empty starts a new record. A record already there is only
+    continued when ``append`` says so (two sessions numbered from 1 each would interleave on
+    replay) and its header's settings are this server's (a replay has one header); the store
+    must be the one the record left (a replay rebuilds the first session, then the next).
+    """
+    target = Path(file)
+    if not target.exists() or target.stat().st_size == 0:
+        return None
+    if not append:
+        raise RecordFileError(
+            f"--record {file}: the file holds a record already; --record-append continues it "
+            "(on the store it left), or name a new file"
+        )
+    lines = target.read_text(encoding="utf-8").splitlines()
+    try:
+        head = json.loads(lines[0])
+        last = json.loads(next(x for x in reversed(lines) if x.strip()))
+    except ValueError:
+        head = last = None
+    if not isinstance(head, dict) or head.get("copytrade_record") != FORMAT:
+        raise RecordFileError(f"--record-append {file}: not a copytrade record")
+    if head.get("settings") != header(settings, 0)["settings"]:
+        raise RecordFileError(
+            f"--record-append {file}: the record was made with other settings "
+            "(contracts, fees, funding, impact or demo seed); name a new file"
+        )
+    return int(last.get("seq", 0)) if isinstance(last, dict) else 0
+
+
 class Recorder:
     """Wraps the ASGI app: appends each accepted request to the record file."""
 
     def __init__(
-        self, app: ASGI, file: str, settings: Settings, clock: Clock, htx_paths: frozenset[str]
+        self,
+        app: ASGI,
+        file: str,
+        settings: Settings,
+        clock: Clock,
+        htx_paths: frozenset[str],
+        *,
+        append: bool = False,
     ) -> None:
-        """Open ``file`` for appending and write the header (when the file is new)."""
+        """Open ``file`` and write the header, or continue the record in it (``append``).
+
+        Raises :class:`RecordFileError` when ``file`` holds a record and ``append`` is false.
+        """
         self.app = app
         self.clock = clock
         self.htx_paths = htx_paths
@@ -87,10 +133,11 @@ class Recorder:
         self._seq = 0
         self.start_ms = clock.now_ms()
         """The seeding's simulation time (the server seeds its store with the clock held here)."""
+        last = continued_seq(file, settings, append)
+        self._seq = last or 0
         target = Path(file)
-        fresh = not target.exists() or target.stat().st_size == 0
         self._fh = target.open("a", encoding="utf-8")
-        if fresh:
+        if last is None:
             self._write(header(settings, self.start_ms))
 
     def _write(self, line: dict[str, Any]) -> None:

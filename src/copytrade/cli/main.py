@@ -31,6 +31,30 @@ class ServerError(click.ClickException):
     exit_code = 2
 
 
+def _check_record(settings: Any) -> None:
+    """Refuse a record file that holds a record, unless it is continued (on a kept store)."""
+    from copytrade.api.recorder import RecordFileError, continued_seq
+
+    if settings.record_append and not settings.record_file:
+        raise ServerError("--record-append needs --record FILE")
+    if not settings.record_file:
+        return
+    held = Path(settings.record_file)
+    if (
+        settings.record_append
+        and held.exists()
+        and held.stat().st_size > 0
+        and _store_kind(settings.db_url) == "memory"
+    ):
+        raise ServerError(
+            "--record-append on memory://: the state the record left is gone with its server"
+        )
+    try:
+        continued_seq(settings.record_file, settings, settings.record_append)
+    except RecordFileError as exc:
+        raise ServerError(str(exc)) from None
+
+
 def _one_line(exc: click.UsageError) -> click.UsageError:
     """Return ``exc`` as one line naming the help to read (click prints a usage block).
 
@@ -137,7 +161,14 @@ def main() -> None:
     "record_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Append every accepted request with its simulation time (see `copytrade replay`).",
+    help="Record every accepted request with its simulation time (see `copytrade replay`); "
+    "a FILE holding a record already is refused unless --record-append.",
+)
+@click.option(
+    "--record-append",
+    is_flag=True,
+    default=False,
+    help="Continue the record in FILE (numbered on from its last request), on the store it left.",
 )
 def serve(
     host: str | None,
@@ -150,6 +181,7 @@ def serve(
     log_format: str | None,
     access_log: bool | None,
     record_file: str | None,
+    record_append: bool,
 ) -> None:
     """Run the server (SQLite file, demo markets and, on loopback, the demo trader)."""
     from copytrade.api.logs import configure_logging
@@ -166,9 +198,11 @@ def serve(
             log_format=log_format,
             access_log=access_log,
             record_file=record_file,
+            record_append=record_append or None,
         )
     except SettingsError as exc:
         raise ServerError(str(exc)) from None
+    _check_record(settings)
     _check_db_url(settings.db_url)
     _require_extras(settings)
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)

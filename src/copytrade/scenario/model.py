@@ -129,7 +129,7 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _server(self) -> Scenario:
         # the run picks the store, the scenario its contracts ([[contracts]]) and users
-        taken = {"db_url", "contracts", "demo_seed", "host", "port", "record_file"}
+        taken = {"db_url", "contracts", "demo_seed", "host", "port", "record_file", "record_append"}
         wrong = sorted((set(self.server) - set(Settings.model_fields)) | (set(self.server) & taken))
         if wrong:
             raise ValueError(f"server: not a setting a scenario may give: {wrong}")

@@ -12,11 +12,13 @@ server seeded its own; when that was the demo, the demo key signs as it did and 
 trader and its followers are among the users the digest covers.
 
 :func:`state_digest` is SHA-256 over a canonical JSON of every recorded user's balance,
-positions, orders, fills, skipped copies and profit shares, and the marks; ids are replaced by
-their rank (ids grow with time, so the same creation order gives the same ranks). Two runs of
-the same commands at the same simulation times give the same digest. Record with the clock
-frozen (moved only through ``/_sim/clock``) for a byte-identical replay: with a running clock
-a command's time is taken on arrival and may differ by milliseconds from when it ran.
+leverage settings, positions, orders, fills, skipped copies and profit shares, the markets
+(marks, price paths), the funding and impact settings and the simulation clock; ids are
+replaced by their rank (ids grow with time, so the same creation order gives the same ranks).
+Two runs of the same commands at the same simulation times give the same digest. Record with
+the clock frozen (moved only through ``/_sim/clock``) for a byte-identical replay: with a
+running clock a command's time is taken on arrival and may differ by milliseconds from when it
+ran.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from copytrade.service.sim import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
-from copytrade.testing.server import LiveServer
+from copytrade.testing.server import InProcessServer, LiveServer
 
 ID_KEYS = frozenset(
     {
@@ -44,6 +46,9 @@ ID_KEYS = frozenset(
         "algo_id",
     }
 )
+
+UNLIMITED = 1_000_000_000
+"""The replay's rate limits: requests a second per UID no replay reaches."""
 
 
 class ReplayError(ValueError):
@@ -147,10 +152,31 @@ def demo_uids(server: LiveServer) -> list[int]:
 
 
 def state_views(server: LiveServer, uids: list[int]) -> dict[str, Any]:
-    """Return the state a digest covers: each user's admin view and the marks."""
+    """Return the state a digest covers: each user's admin view, the markets and the clock.
+
+    A user's view gains the leverage set per contract and margin mode. A market is its mark
+    and its price path; funding and market impact are their settings
+    (set and not yet used, they are still state: the next clock move or order meets them).
+    """
     users = {str(uid): server.admin_get(f"/_sim/users/{uid}") for uid in sorted(set(uids))}
-    marks = {code: q["mark_price"] for code, q in server.admin_get("/_sim/markets").items()}
-    return {"users": users, "marks": marks}
+    with server.services.ctx.reads() as reads:
+        # the leverage set per (contract, margin mode): what query_contract_lever answers;
+        # the admin view does not show it
+        for uid, view in users.items():
+            account = reads.account(int(uid))
+            levers = account.levers if account is not None else {}
+            view["levers"] = sorted(
+                [code, str(mode), lever] for (code, mode), lever in levers.items()
+            )
+    quotes = server.admin_get("/_sim/markets")
+    return {
+        "users": users,
+        "marks": {code: q["mark_price"] for code, q in quotes.items()},
+        "paths": {code: server.admin_get(f"/_sim/markets/{code}/path") for code in quotes},
+        "funding": server.admin_get("/_sim/funding"),
+        "impact": server.admin_get("/_sim/impact"),
+        "now_ms": server.admin_get("/_sim/clock")["now_ms"],
+    }
 
 
 def state_digest(server: LiveServer, uids: list[int]) -> str:
@@ -163,8 +189,18 @@ def state_digest(server: LiveServer, uids: list[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def replay(record: str | Path, workdir: Path | None = None, *, store: str = "sqlite") -> Replayed:
-    """Replay ``record`` on a fresh store (``sqlite`` file or ``memory``); return the digest."""
+def replay(
+    record: str | Path,
+    workdir: Path | None = None,
+    *,
+    store: str = "sqlite",
+    in_process: bool = False,
+) -> Replayed:
+    """Replay ``record`` on a fresh store (``sqlite`` file or ``memory``); return the digest.
+
+    ``in_process``: call the app without a socket (:class:`InProcessServer`), for loops of
+    many replays; the requests and the digest are the same.
+    """
     head, requests = read_record(record)
     result = Replayed()
     with tempfile.TemporaryDirectory(prefix="copytrade-replay-") as tmp:
@@ -172,7 +208,15 @@ def replay(record: str | Path, workdir: Path | None = None, *, store: str = "sql
         if db.exists():
             db.unlink()
         url = "memory://" if store == "memory" else f"sqlite:///{db}"
-        with LiveServer(url, **head["settings"]) as server:
+        kind = InProcessServer if in_process else LiveServer
+        # every recorded request was accepted once: sent again faster than it came, it must
+        # not meet a rate limit it never met (the v6 family allows 5 a second per UID)
+        unlimited: dict[str, Any] = {
+            "rate_limit_per_second": UNLIMITED,
+            "rate_limit_v5_per_second": UNLIMITED,
+            "rate_limit_v6_per_second": UNLIMITED,
+        }
+        with kind(url, **head["settings"], **unlimited) as server:
             keys: dict[str, dict[str, Any]] = {}
             ids: dict[str, str] = {}
             start = head.get("start_ms")

@@ -186,3 +186,88 @@ class LiveServer:
             return self.http.get(url)
         content = body if isinstance(body, str | bytes) else json_module.dumps(body or {})
         return self.http.post(url, content=content, headers={"content-type": "application/json"})
+
+
+class _PortalTransport(httpx.BaseTransport):
+    """A sync httpx transport that awaits an ASGI app on an event loop in another thread."""
+
+    def __init__(self, app: Any, portal: Any) -> None:
+        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` to the app; return its whole reply."""
+
+        async def call() -> httpx.Response:
+            reply = await self._asgi.handle_async_request(request)
+            content = await reply.aread()
+            return httpx.Response(reply.status_code, headers=reply.headers, content=content)
+
+        response: httpx.Response = self._portal.call(call)
+        return response
+
+
+class InProcessServer(LiveServer):
+    """The same app and helpers as :class:`LiveServer`, called in process (no socket).
+
+    Requests go through httpx's ASGI transport straight to the app, on an event loop in a
+    thread of their own; the app's lifespan runs there as under uvicorn (the store is seeded,
+    the ticker starts). Requests name ``127.0.0.1:<port>`` as their host, so signatures are
+    the ones a :class:`LiveServer` checks. For loops that start many short-lived servers
+    (property tests); the wire itself is :class:`LiveServer`'s business.
+    """
+
+    def start(self) -> InProcessServer:
+        """Build the app and run its start-up."""
+        from anyio.from_thread import start_blocking_portal
+
+        from copytrade.api.app import create_app
+        from copytrade.bootstrap import bootstrap
+        from copytrade.config import Settings
+
+        settings = Settings(host="127.0.0.1", port=self.port, db_url=self.db_url, **self._settings)
+        self.services = bootstrap(settings)
+        app = create_app(self.services, wall_clock=self._wall_clock)
+        self._portal_cm = start_blocking_portal()
+        portal = self._portal_cm.__enter__()
+        self._lifespan, self._stop_lifespan = portal.start_task(_lifespan, app)
+        self._portal = portal
+        self.http.close()
+        self.http = httpx.Client(
+            base_url=self.base_url, transport=_PortalTransport(app, portal), timeout=60
+        )
+        return self
+
+    def stop(self) -> None:
+        """Run the app's shut-down and release the event loop and the store."""
+        if self.services is None:
+            return
+        self._portal.call(self._stop_lifespan.set)
+        self._lifespan.result()
+        self._portal_cm.__exit__(None, None, None)
+        self.services.close()
+        self.services = None
+
+    def __enter__(self) -> InProcessServer:
+        """Start."""
+        return self.start()
+
+
+async def _lifespan(app: Any, *, task_status: Any) -> None:
+    """Run ``app``'s lifespan: start-up, report started, then shut-down once told to stop."""
+    import anyio
+
+    send, receive = anyio.create_memory_object_stream[dict[str, Any]](2)
+    replies, replied = anyio.create_memory_object_stream[dict[str, Any]](2)
+    stop = anyio.Event()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    async with send, receive, replies, replied, anyio.create_task_group() as group:
+        group.start_soon(app, scope, receive.receive, replies.send)
+        await send.send({"type": "lifespan.startup"})
+        message = await replied.receive()
+        if message["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"copytrade app did not start: {message.get('message')}")
+        task_status.started(stop)
+        await stop.wait()
+        await send.send({"type": "lifespan.shutdown"})
+        await replied.receive()
