@@ -20,6 +20,8 @@ Usage::
     .venv/bin/python bench/prof_callgrind.py --ab OLD_SRC NEW_SRC   # both, same sitting
     .venv/bin/python bench/prof_callgrind.py --concurrency 32 --cycles 64,320 --ab OLD NEW
         # 32 clients at once: commit groups of several calls, as under the HTTP load
+    .venv/bin/python bench/prof_callgrind.py --concurrency 32 --cycles 64,320 --ab OLD NEW \
+        --repeat 3   # old and new alternate 3 times; the medians are compared
 
 Time: ~1-2 min per side and mode (python under callgrind runs ~50× slower).
 
@@ -37,6 +39,7 @@ import argparse
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,6 +175,12 @@ def main() -> None:
         "default: CPython's own collector settings",
     )
     p.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per side (old and new alternate); medians are compared",
+    )
     p.add_argument("--out", default=tempfile.gettempdir() + "/copytrade-callgrind")
     p.add_argument("--inner", type=int, help=argparse.SUPPRESS)
     p.add_argument("--mode", default="cycle", help=argparse.SUPPRESS)
@@ -186,27 +195,38 @@ def main() -> None:
     if args.ab:
         sides = [("old", Path(args.ab[0]).resolve()), ("new", Path(args.ab[1]).resolve())]
     modes = ["cycle", "ping"] if args.ping else ["cycle"]
-    results: dict[tuple[str, str], float] = {}
     sys.path.insert(0, str(HERE))
     import harness
 
     for label, src in sides:
         print(f"{label:>9}: copytrade from {harness.Side(label, src).check()}", flush=True)
-        out = Path(args.out) / label
-        out.mkdir(parents=True, exist_ok=True)
-        for mode in modes:
-            results[label, mode] = measure(
-                src, (n1, n2), args.keys, mode, out, args.concurrency, args.gc
-            )
+    runs: dict[tuple[str, str], list[float]] = {}
+    for r in range(args.repeat):
+        # old and new alternate, each going first in every other round
+        for label, src in sides if r % 2 == 0 else sides[::-1]:
+            out = Path(args.out) / label
+            out.mkdir(parents=True, exist_ok=True)
+            for mode in modes:
+                ir = measure(src, (n1, n2), args.keys, mode, out, args.concurrency, args.gc)
+                runs.setdefault((label, mode), []).append(ir)
+                print(
+                    f"{label:>9} {mode:>5}: {ir:>10,.0f} Ir/request"
+                    f"   (profile: {out}/callgrind.{mode}.{n2}.out)",
+                    flush=True,
+                )
+    results = {key: statistics.median(irs) for key, irs in runs.items()}
+    if args.repeat > 1:
+        for (label, mode), irs in runs.items():
             print(
-                f"{label:>9} {mode:>5}: {results[label, mode]:>10,.0f} Ir/request"
-                f"   (profile: {out}/callgrind.{mode}.{n2}.out)",
-                flush=True,
+                f"{label:>9} {mode:>5}: median {results[label, mode]:>10,.0f} Ir/request"
+                f" (min {min(irs):,.0f}, max {max(irs):,.0f}, {len(irs)} runs)"
             )
     if args.ab:
         for mode in modes:
             ratio = results["new", mode] / results["old", mode]
-            print(f"new/old {mode}: {ratio:.3f}")
+            pairs = [n / o for o, n in zip(runs["old", mode], runs["new", mode], strict=True)]
+            each = ", ".join(f"{x:.3f}" for x in pairs)
+            print(f"new/old {mode}: {ratio:.3f} (medians; round by round: {each})")
 
 
 if __name__ == "__main__":

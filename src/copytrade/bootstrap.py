@@ -72,7 +72,11 @@ class Store(Protocol):
         ...
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
-        """Return the coroutine function that runs a blocking use case for the event loop."""
+        """Return the function that runs a blocking use case for the event loop.
+
+        Called on the loop, it returns an awaitable of the use case's result (a coroutine, or
+        the call's future itself where the store can start it at once).
+        """
         ...
 
     def describe(self) -> str:

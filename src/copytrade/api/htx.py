@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from time import perf_counter
 from typing import Any, NamedTuple, Protocol
 
 import orjson
 from starlette.responses import Response
 
-from copytrade.api.auth import Authenticator, AuthError
+from copytrade.api.auth import Authenticator, AuthError, Principal
 from copytrade.api.errors import domain_error_reply
 from copytrade.api.routes import Route
 from copytrade.api.served import SERVED
@@ -75,26 +74,27 @@ Reply = tuple[int, dict[str, Any], RateDecision | None]
 
 
 class Refused(Exception):
-    """A stage of :meth:`HtxApi.process` refused the request; ``reply`` is the answer."""
+    """A stage of :meth:`HtxApi.asgi` refused the request; ``reply`` is the answer."""
 
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply[0])
         self.reply = reply
 
 
-async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
-    """Return a request's body from its ASGI messages, refusing one over ``MAX_BODY_BYTES``.
+async def read_rest(
+    receive: Callable[[], Awaitable[dict[str, Any]]], message: dict[str, Any], body: bytes
+) -> bytes:
+    """Return the rest of a body its first ASGI message (``message``, ``body``) did not end.
+
+    Refuses a body over ``MAX_BODY_BYTES``.
+
+    (The usual body, one message of a few hundred bytes, is taken by :meth:`HtxApi.asgi`
+    itself.)
 
     Raises:
         ClientGone: the client disconnected (or timed out) before the body was complete.
         WireError: the body is larger than any HTX request (1030).
     """
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        raise ClientGone
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False) and len(body) <= MAX_BODY_BYTES:
-        return body  # the usual case: the whole body in one message
     chunks = [body]
     size = len(body)
     while True:
@@ -175,22 +175,79 @@ class HtxApi:
         # told of every answered request: (scope, reply body or b"", seconds); see observe.py
         self.observer: Callable[[Any, bytes, float], None] | None = None
 
-    async def asgi(self, scope: Any, receive: Any, send: Any) -> None:
-        """Serve one request as a raw ASGI app (no router or middleware on the hot path)."""
+    async def asgi(self, scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - one frame
+        """Serve one request as a raw ASGI app (no router or middleware on the hot path).
+
+        Three stages: find what serves the path, admit the caller (signature, replay, rate
+        limit, permission, role), then read and parse the request, run the use case and
+        render. A stage that refuses raises :class:`Refused` carrying the reply. The decision,
+        once the request was counted, gives the ``ratelimit-*`` headers.
+
+        The stages run in this one coroutine, through plain functions: only the rare branches
+        (a key to load, a replay check, a shared limiter, a body in several messages) await a
+        coroutine of their own. Each coroutine layer on the way to the use case cost a frame
+        made, resumed and torn down per request.
+        """
         started = perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
         host = ""
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value.decode("latin-1")
                 break
         try:
-            status, body, decision = await self.process(
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b""),
-                host,
-                partial(read_body, receive),
-            )
+            tid = new_tid()
+            try:
+                profile, endpoint, family_routes = self._served(path, method, tid)
+                try:
+                    params = parse_query(scope.get("query_string", b"").decode("latin-1"))
+                except (QueryDecodeError, UnicodeDecodeError):
+                    raise self._refuse(profile, ErrorCode.INPUT_ERROR, tid) from None
+                uid, decision = 0, None
+                if endpoint.permission is not Permission.PUBLIC:  # admit the caller
+                    values = dict(params)
+                    access_key = values.get("AccessKeyId")
+                    if access_key and self.auth.must_load(access_key):  # off the event loop
+                        await self.auth.prefetch(access_key, self._load_key)
+                    principal = self._authenticate(profile, method, host, path, params, values, tid)
+                    if self.replays is not None:  # verified: now refuse a second use
+                        await self._check_replay(profile, values, tid)
+                    budget = profile.limiter or "v1"
+                    if self._hit_async.get(budget) is None:  # in process: nothing to await
+                        decision = self._count_here(profile, budget, principal.uid, tid)
+                    else:
+                        decision = await self._count(profile, principal.uid, tid)
+                    self._permit(profile, endpoint, principal, decision, tid)
+                    uid = principal.uid
+            except Refused as refused:
+                status, body, decision = refused.reply
+            else:  # read and parse the request, run its use case, render the reply
+                try:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientGone
+                    raw_body: bytes = message.get("body", b"")
+                    if message.get("more_body", False) or len(raw_body) > MAX_BODY_BYTES:
+                        raw_body = await read_rest(receive, message, raw_body)
+                    call_params = self._params(endpoint, params, raw_body)
+                except WireError as exc:
+                    status, body = self._wire_error(profile, exc, tid)
+                else:
+                    route = family_routes.get(endpoint.name)
+                    if route is None:
+                        status, body = profile.failure(
+                            ErrorCode.SYSTEM_ERROR, tid, self.wall_ms(), msg=NOT_IMPLEMENTED
+                        )
+                    else:  # parsed and rendered here; only the use case runs in the runner
+                        try:
+                            arguments = route.parse(call_params, self.ctx.clock.now_ms())
+                            result = await self.run(route.run, self.ctx, uid, *arguments)
+                            data = route.render(self.ctx, arguments, result)
+                        except Exception as exc:
+                            status, body = self._failed(profile, exc, tid)
+                        else:
+                            status, body = 200, profile.envelope.success(data, tid, self.wall_ms())
         except ClientGone:  # nobody to answer, and a partial body is never run as a command
             if self.observer is not None:
                 self.observer(scope, b"", perf_counter() - started)
@@ -210,39 +267,6 @@ class HtxApi:
         if self.observer is not None:
             self.observer(scope, payload, perf_counter() - started)
 
-    async def process(
-        self,
-        method: str,
-        path: str,
-        raw_query: bytes,
-        host: str,
-        read_body: Callable[[], Awaitable[bytes]],
-    ) -> Reply:
-        """Run one HTX request; return (HTTP status, envelope, rate decision).
-
-        Three stages: find what serves the path, admit the caller (signature, replay, rate
-        limit, permission, role), then parse, run the use case and render. A stage that refuses
-        raises :class:`Refused` carrying the reply. The decision, once the request was counted,
-        gives the ``ratelimit-*`` headers.
-        """
-        tid = new_tid()
-        try:
-            profile, endpoint, family_routes = self._served(path, method, tid)
-            try:
-                params = parse_query(raw_query.decode("latin-1"))
-            except (QueryDecodeError, UnicodeDecodeError):
-                raise self._refuse(profile, ErrorCode.INPUT_ERROR, tid) from None
-            uid, decision = 0, None
-            if endpoint.permission is not Permission.PUBLIC:
-                uid, decision = await self._admit(
-                    profile, endpoint, method, host, path, params, tid
-                )
-        except Refused as refused:
-            return refused.reply
-        return await self._execute(
-            profile, endpoint, family_routes, params, read_body, uid, decision, tid
-        )
-
     def _served(self, path: str, method: str, tid: str) -> Served:
         methods = self.table.get(path)
         if methods is None:
@@ -258,42 +282,40 @@ class HtxApi:
     ) -> Refused:
         return Refused((*profile.failure(code, tid, self.wall_ms()), decision))
 
-    async def _admit(
+    def _authenticate(
         self,
         profile: Profile,
-        endpoint: Endpoint,
         method: str,
         host: str,
         path: str,
         params: list[tuple[str, str]],
+        values: dict[str, str],
         tid: str,
-    ) -> tuple[int, RateDecision]:
-        """Authenticate and count a signed request; return its uid and rate decision."""
-        values = dict(params)
-        access_key = values.get("AccessKeyId")
-        if access_key and self.auth.must_load(access_key):  # load it off the event loop
-            await self.auth.prefetch(access_key, self._load_key)
+    ) -> Principal:
+        """Return the principal of a signed request (its key already in the cache)."""
         try:
-            principal = self.auth.authenticate(
+            return self.auth.authenticate(
                 method, host, path, params, values, lenient=profile.lenient_signing
             )
         except AuthError as exc:
             body = profile.auth_failure(exc.code, exc.msg, tid, self.wall_ms())
             raise Refused((200, body, None)) from None
-        if self.replays is not None:  # verified: now refuse a second use of the signature
-            await self._check_replay(profile, values, tid)
-        budget = profile.limiter or "v1"
-        if self._hit_async.get(budget) is None:  # in process: no coroutine to await
-            decision = self._count_here(profile, budget, principal.uid, tid)
-        else:
-            decision = await self._count(profile, principal.uid, tid)
+
+    def _permit(
+        self,
+        profile: Profile,
+        endpoint: Endpoint,
+        principal: Principal,
+        decision: RateDecision,
+        tid: str,
+    ) -> None:
+        """Refuse a counted request its key may not make (trade permission, follower role)."""
         if endpoint.permission is Permission.TRADE and not principal.can_trade:
             raise Refused((200, profile.permission_failure(tid, self.wall_ms()), decision))
         refusal = profile.follower_refusal
         if refusal is not None and not principal.is_trader and endpoint.method is HttpMethod.POST:
             # a follower is not a lead trader (spec §8.1): it cannot act on this family
             raise self._refuse(profile, refusal, tid, decision)
-        return principal.uid, decision
 
     async def _check_replay(self, profile: Profile, values: dict[str, str], tid: str) -> None:
         assert self.replays is not None
@@ -335,47 +357,21 @@ class HtxApi:
             raise self._refuse(profile, ErrorCode.RATE_LIMITED, tid, decision)
         return decision
 
-    async def _execute(
-        self,
-        profile: Profile,
-        endpoint: Endpoint,
-        family_routes: Mapping[str, Route],
-        params: list[tuple[str, str]],
-        read_body: Callable[[], Awaitable[bytes]],
-        uid: int,
-        decision: RateDecision | None,
-        tid: str,
-    ) -> Reply:
-        """Read and parse the request, run its use case, render the reply."""
-        try:
-            raw_body = await read_body()
-            call_params = self._params(endpoint, params, raw_body)
-        except WireError as exc:
-            return (*self._wire_error(profile, exc, tid), decision)
-        route = family_routes.get(endpoint.name)
-        if route is None:
-            status, reply = profile.failure(
-                ErrorCode.SYSTEM_ERROR, tid, self.wall_ms(), msg=NOT_IMPLEMENTED
-            )
-            return status, reply, decision
-        # parse and render here on the event loop; only the use case runs in the database
-        # runner (awaited here, not in a helper coroutine: one frame fewer per request)
-        try:
-            arguments = route.parse(call_params, self.ctx.clock.now_ms())
-            result = await self.run(route.run, self.ctx, uid, *arguments)
-            data = route.render(self.ctx, arguments, result)
-        except WireError as exc:
-            return (*self._wire_error(profile, exc, tid), decision)
-        except DomainError as exc:
+    def _failed(self, profile: Profile, exc: Exception, tid: str) -> tuple[int, dict[str, Any]]:
+        """Answer a request whose parsing, use case or rendering raised ``exc``.
+
+        Called in the ``except`` block (a system error logs its traceback).
+        """
+        if isinstance(exc, WireError):
+            return self._wire_error(profile, exc, tid)
+        if isinstance(exc, DomainError):
             code, msg = domain_error_reply(exc)
-            return (*profile.failure(code, tid, self.wall_ms(), msg=msg), decision)
-        except ServiceBusy:
+            return profile.failure(code, tid, self.wall_ms(), msg=msg)
+        if isinstance(exc, ServiceBusy):
             log.warning("database busy after retries (tid %s)", tid)
-            return (*profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms()), decision)
-        except Exception:
-            log.exception("unexpected error (tid %s)", tid)
-            return (*profile.failure(ErrorCode.SYSTEM_ERROR, tid, self.wall_ms()), decision)
-        return 200, profile.envelope.success(data, tid, self.wall_ms()), decision
+            return profile.failure(ErrorCode.SYSTEM_BUSY, tid, self.wall_ms())
+        log.exception("unexpected error (tid %s)", tid)
+        return profile.failure(ErrorCode.SYSTEM_ERROR, tid, self.wall_ms())
 
     async def _load_key(self, access_key: str) -> ApiKey | None:
         return await self.run(queries.api_key, self.ctx, access_key)  # type: ignore[no-any-return]

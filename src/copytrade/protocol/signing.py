@@ -159,19 +159,52 @@ def format_timestamp(moment: datetime) -> str:
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
+# "%2B" -> "+": every escape of an ASCII character (first hex digit 0-7), in any letter case
+_ASCII_ESCAPES = {
+    f"{hi}{lo}": chr(int(f"{hi}{lo}", 16)) for hi in "01234567" for lo in "0123456789abcdefABCDEF"
+}
+
+
+def _unquote_ascii(text: str) -> str | None:
+    """Decode ``text`` whose escapes are all of ASCII characters; ``None`` if one is not.
+
+    What :func:`_unquote_strict` returns for such a text, without its bytes round trip
+    (``unquote_to_bytes`` is pure Python): a base64 signature's ``%2B``, ``%2F`` and ``%3D``,
+    a timestamp's ``%3A``. Unescaped characters are kept as they are (UTF-8 encoding and
+    decoding them again gives them back).
+    """
+    parts = text.split("%")
+    out = [parts[0]]
+    escapes = _ASCII_ESCAPES
+    for part in parts[1:]:
+        char = escapes.get(part[:2])
+        if char is None:  # a byte of a multi-byte character, or a malformed escape
+            return None
+        out.append(char)
+        out.append(part[2:])
+    return "".join(out)
+
+
 def _unquote_strict(text: str, remember: bool = True) -> str:
-    """Percent-decode one query component per RFC 3986 ('+' stays '+'); reject bad escapes."""
+    """Percent-decode one query component per RFC 3986 ('+' stays '+'); reject bad escapes.
+
+    ``remember``: keep the answer for the next request (a signature never recurs: neither
+    looked up nor kept).
+    """
     if "%" not in text:
         return text
-    decoded = _decoded.get(text)
-    if decoded is not None:
-        return decoded
-    if _BAD_ESCAPE.search(text):
-        raise QueryDecodeError(text)
-    try:
-        decoded = unquote_to_bytes(text).decode()
-    except UnicodeDecodeError as exc:
-        raise QueryDecodeError(text) from exc
+    if remember:
+        decoded = _decoded.get(text)
+        if decoded is not None:
+            return decoded
+    decoded = _unquote_ascii(text)
+    if decoded is None:
+        if _BAD_ESCAPE.search(text):
+            raise QueryDecodeError(text)
+        try:
+            decoded = unquote_to_bytes(text).decode()
+        except UnicodeDecodeError as exc:
+            raise QueryDecodeError(text) from exc
     if remember and len(text) <= _SHORT:
         _decoded.remember(text, decoded)
     return decoded

@@ -215,6 +215,14 @@ class InlineGroupExecutor(Executor):
 
     async def run(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run ``fn(*args)`` in the current group; return its result once the group commits."""
+        return await self.start(fn, *args)
+
+    def start(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
+        """Do what :meth:`run` does at once, on the running loop; return the call's future.
+
+        The store's runner (``await start(...)`` in the request path): a plain function, so a
+        request pays no coroutine of its own for it. The call runs when ``start`` is called.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._join(loop)
@@ -222,7 +230,7 @@ class InlineGroupExecutor(Executor):
         call = Call(future, getattr(fn, WITHOUT_RERUNS, fn), args, {})
         call.loop = loop
         self._call(call)
-        return await future
+        return future
 
     def pause(self) -> None:
         """Let the loop serve others: suspend the running call until a later loop iteration.

@@ -235,8 +235,11 @@ class EmbeddedStore:
         self.executor.pause()
 
     def runner(self) -> Callable[..., Awaitable[Any]]:
-        """Return the group executor's ``run`` (calls join the current commit group)."""
-        return self.executor.run
+        """Return the group executor's ``start`` (calls join the current commit group).
+
+        Its future is awaited as ``run`` would be, without a coroutine per call.
+        """
+        return self.executor.start
 
     def describe(self) -> str:
         """Return the database URL."""
