@@ -116,7 +116,8 @@ def test_a_batch_places_each_item_alone_and_the_lead_opens_are_copied(server: Li
         (1067, None),
         (200, answer[4]["order_id"]),
     ]
-    assert answer[1]["order_id"] is None and "side" in answer[1]["message"]
+    assert answer[1]["order_id"] is None
+    assert "side" in answer[1]["message"]
     expected = {("ETH-USDT", "long"): D(2), ("BTC-USDT", "short"): D(3)}
     assert _volumes(server, trader["uid"]) == expected
     assert _volumes(server, follower["uid"]) == expected  # ratio 1: copied per item
@@ -205,7 +206,8 @@ def test_position_all_closes_every_position_and_the_copies(server: LiveServer) -
     iso = _order("buy", "1", margin_mode="isolated")
     _data(_post(server, trader, "/v5/trade/order", iso))
     acks = _data(_post(server, trader, "/v5/trade/position_all", {}))
-    assert len(acks) == 3 and all(a["order_id"] == a["client_order_id"] for a in acks)
+    assert len(acks) == 3
+    assert all(a["order_id"] == a["client_order_id"] for a in acks)
     assert server.user(trader["uid"])["positions"] == []
     assert server.user(follower["uid"])["positions"] == []
     assert _data(_post(server, trader, "/v5/trade/position_all", {})) == []  # nothing held
@@ -310,7 +312,8 @@ def test_bills_sum_to_the_balance_change_and_filter_by_type(server: LiveServer) 
     assert total == D(server.user(follower["uid"])["balance"]) - D("100000")
     income = _get(server, trader, "/v5/account/bills", type="profit_share_income")
     (paid,) = _get(server, follower, "/v5/account/bills", type="profit_share_expense")
-    assert [D(b["amount"]) for b in income] == [-D(paid["amount"])] and D(paid["amount"]) < 0
+    assert [D(b["amount"]) for b in income] == [-D(paid["amount"])]
+    assert D(paid["amount"]) < 0
     first, *rest = bills
     assert [b["id"] for b in _get(server, follower, "/v5/account/bills", **{"from": first["id"]})
             ] == [b["id"] for b in rest[:10]]  # fmt: skip
