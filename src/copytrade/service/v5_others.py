@@ -290,10 +290,15 @@ def cancel_after(ctx: ServiceContext, uid: int, on: bool, time_out: int) -> tupl
     return now, trigger
 
 
+def armed_cancel_after(ctx: ServiceContext) -> dict[int, int]:
+    """Return every armed deadline: UID -> trigger time (ms)."""
+    with ctx.admin() as uow:
+        return _deadlines(uow.admin.meta(CANCEL_AFTER_KEY))
+
+
 def next_cancel_after(ctx: ServiceContext) -> int | None:
     """Return the earliest armed deadline (``None``: none armed)."""
-    with ctx.admin() as uow:
-        deadlines = _deadlines(uow.admin.meta(CANCEL_AFTER_KEY))
+    deadlines = armed_cancel_after(ctx)
     return min(deadlines.values()) if deadlines else None
 
 
