@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide
-from copytrade.domain.errors import OrderNotFound
+from copytrade.domain.errors import IllegalParameter, OrderNotFound
 from copytrade.domain.model import Order, SubPosition
 from copytrade.service import v1, v5
 from copytrade.service.context import ServiceContext
@@ -170,7 +170,8 @@ def position_margin(
 ) -> None:
     """Add margin to, or reduce it from, an isolated position: v1 ``add_margin``'s use case.
 
-    Without a side (one-way mode, ``both``) the side held decides.
+    Without a side (absent, or ``both`` in one-way mode) the isolated side held decides; with
+    both sides held the side is required (1067).
     """
     if side is None:
         with ctx.reads() as reads:
@@ -182,7 +183,9 @@ def position_margin(
             for p in account.positions.values()
             if p.contract_code == contract_code and p.margin_mode is MarginMode.ISOLATED
         }
-        side = held.pop() if len(held) == 1 else PositionSide.LONG
+        if len(held) > 1:
+            raise IllegalParameter("position_side", "")
+        side = held.pop() if held else PositionSide.LONG  # none held: add_margin says 1048
     v1.add_margin(ctx, uid, contract_code, side, amount, kind)
 
 

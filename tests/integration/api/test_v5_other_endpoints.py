@@ -272,6 +272,24 @@ def test_margin_add_and_reduce_move_the_isolated_margin(server: LiveServer) -> N
     assert margin() == before + D("3.5")
 
 
+def test_margin_without_a_side_takes_the_isolated_side_held_and_refuses_when_both_are(
+    server: LiveServer,
+) -> None:
+    trader = server.create_user("trader", balance="100000")
+    _data(_post(server, trader, "/v5/trade/order", _order("sell", "4", margin_mode="isolated")))
+    body = {"contract_code": "ETH-USDT", "type": "add", "amount": "2"}
+    (before,) = _get(server, trader, "/v5/trade/position/opens")
+    _data(_post(server, trader, "/v5/position/margin", body))
+    (short,) = _get(server, trader, "/v5/trade/position/opens")
+    assert D(short["margin"]) == D(before["margin"]) + 2
+    _data(_post(server, trader, "/v5/trade/order", _order("buy", "4", margin_mode="isolated")))
+    _refused(_post(server, trader, "/v5/position/margin", body), 1067)
+    after = {
+        p["position_side"]: p["margin"] for p in _get(server, trader, "/v5/trade/position/opens")
+    }
+    assert after["short"] == short["margin"]
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [
