@@ -365,6 +365,8 @@ class HtxApi:
 
         An item the parser refused already (an exception among the items) is not run.
         """
+        if route.before is not None:
+            await self.run(route.before, self.ctx, uid, *arguments)
         items, *rest = arguments
         results: list[Any] = []
         for item in items:

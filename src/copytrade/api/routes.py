@@ -52,6 +52,10 @@ class Route(NamedTuple):
     once per item, each in a runner call of its own, so a refused item fails alone (a store's
     group commit undoes a failed call whole); an item the parser refused is an exception
     among the items and is not run; ``render`` gets one result or error per item."""
+    before: Callable[..., Any] | None = None
+    """A batch's check of the whole request, ``before(ctx, uid, *arguments)`` in the runner
+    ahead of the items: its refusal refuses the request (nothing done), e.g. an unknown
+    contract that every item names."""
 
 
 def route(
@@ -67,9 +71,10 @@ def route_each(
     parse: Callable[[Params, int], tuple[Any, ...]],
     run: Callable[..., Any],
     render: Callable[[ServiceContext, Any, list[Any]], Any],
+    before: Callable[..., Any] | None = None,
 ) -> Route:
     """Return a batch :class:`Route` whose use case runs once per item (``per_item``)."""
-    return Route(parse, run, render, per_item=True)
+    return Route(parse, run, render, per_item=True, before=before)
 
 
 def accepted(ctx: ServiceContext, arguments: tuple[object, ...], result: object) -> bool:

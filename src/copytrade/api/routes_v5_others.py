@@ -290,7 +290,10 @@ def render_cancel_after(
 OTHER_ROUTES: dict[str, Route] = {
     "batch_orders": route_each(parse_batch_orders, v5_others.batch_order, render_batch),
     "cancel_batch_orders": route_each(
-        parse_cancel_batch, v5_others.cancel_batch_item, render_cancel_batch
+        parse_cancel_batch,
+        v5_others.cancel_batch_item,
+        render_cancel_batch,
+        before=v5_others.check_cancel_batch,
     ),
     "position_all": route(no_parameters, v5_others.position_all, render_position_all),
     "position_history": route(

@@ -51,6 +51,13 @@ def batch_order(ctx: ServiceContext, uid: int, item: v5.V5Order) -> v5.Placed:
     return v5.place_order(ctx, uid, item)
 
 
+def check_cancel_batch(
+    ctx: ServiceContext, uid: int, refs: tuple[tuple[str, str], ...], contract_code: str
+) -> None:
+    """Refuse a whole ``cancel_batch_orders`` naming an unknown contract (1013)."""
+    ctx.spec(contract_code)
+
+
 def cancel_batch_item(
     ctx: ServiceContext, uid: int, ref: tuple[str, str], contract_code: str
 ) -> str:

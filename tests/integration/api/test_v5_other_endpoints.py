@@ -149,15 +149,6 @@ def test_the_python_sdk_alias_batchorder_places_a_batch(server: LiveServer) -> N
 # --- cancel_batch_orders -----------------------------------------------------------------------
 
 
-def test_cancel_batch_of_an_unknown_contract_answers_1013_per_item(server: LiveServer) -> None:
-    trader = server.create_user("trader", balance="100000")
-    resting = _resting(server, trader, 1)
-    body = {"contract_code": "NOPE-USDT", "order_id": resting[0]}
-    (item,) = _data(_post(server, trader, "/v5/trade/cancel_batch_orders", body))
-    assert (item["order_id"], item["code"]) == (resting[0], 1013)
-    assert _open_orders(server, trader) == resting
-
-
 def test_cancel_batch_answers_each_id_and_cancels_the_known_ones(server: LiveServer) -> None:
     trader = server.create_user("trader", balance="100000")
     first, second, third = _resting(server, trader, 3)
@@ -180,6 +171,7 @@ def test_cancel_batch_answers_each_id_and_cancels_the_known_ones(server: LiveSer
     ("body", "code"),
     [
         ({"order_id": "1"}, 1066),
+        ({"contract_code": "NOPE-USDT", "order_id": "1"}, 1013),
         ({"contract_code": "ETH-USDT"}, 1067),
         ({"contract_code": "ETH-USDT", "order_id": ",".join(["1"] * 11)}, 1067),
         ({"contract_code": "ETH-USDT", "order_id": [{"x": 1}]}, 1067),
