@@ -48,6 +48,7 @@ from copytrade.domain.trading import (
 )
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
+from copytrade.service.follow_rules import rules_after_close
 from copytrade.service.handlers import FanOut, close_with_copies, open_with_copies, report_open
 from copytrade.service.journal import Entry, entry_for
 from copytrade.service.ports import OrderQuery, TaggedOrder, UnitOfWork
@@ -315,10 +316,12 @@ def _reduce(
     Returns the reducing order as a filled order of its own (the core books only closes).
     """
     key = (req.contract_code, req.margin_mode, plan.side)
-    _follows, followers = uow.accounts.followers_of(trader.uid)
+    follows, followers = uow.accounts.followers_of(trader.uid)
     pieces = reduce_pieces(trader, key, plan.reduce, followers, env)
     mark = len(env.changes.fills)
     close_with_copies(ctx, uow, trader, pieces, market, markets, CloseType.CLOSE_ORDER, env)
+    # as v1 close_order: the reduction may take a follower past its total stop-loss (§8.1)
+    rules_after_close(ctx, uow, trader.uid, follows, markets, env)
     closes = [f for f in env.changes.fills[mark:] if f.uid == trader.uid and f.offset == "close"]
     return Order(
         order_id=env.next_id(),
@@ -357,7 +360,7 @@ def close_position(
         trader = _account(uow, uid)
         markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
-        closed = 0
+        follows = None
         for s in sides:
             positions = [
                 p
@@ -365,7 +368,7 @@ def close_position(
                 if p.lead_uid is None
             ]
             if positions:
-                close_with_copies(
+                follows = close_with_copies(
                     ctx,
                     uow,
                     trader,
@@ -374,10 +377,11 @@ def close_position(
                     markets,
                     CloseType.CLOSE_ALL,
                     env,
-                )
-                closed += 1
-        if not closed:
+                ).follows
+        if follows is None:
             raise PositionNotFound(f"{contract_code} {margin_mode.value}")
+        # as v1 close_all_position: the close may take a follower past its total stop-loss
+        rules_after_close(ctx, uow, trader.uid, follows, markets, env)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)

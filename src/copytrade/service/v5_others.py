@@ -23,6 +23,7 @@ from copytrade.domain.model import Order, SubPosition
 from copytrade.service import v1, v5
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
+from copytrade.service.follow_rules import rules_after_close
 from copytrade.service.handlers import close_with_copies
 from copytrade.service.retry import retry_conflicts
 
@@ -96,10 +97,11 @@ def position_all(ctx: ServiceContext, uid: int) -> list[int]:
             key=lambda k: (k[0], k[1].value, k[2].value),
         )
         ids: list[int] = []
+        follows = None
         for key in keys:
             positions = [p for p in trader.open_positions(key) if p.lead_uid is None]
             if positions:
-                close_with_copies(
+                follows = close_with_copies(
                     ctx,
                     uow,
                     trader,
@@ -108,8 +110,12 @@ def position_all(ctx: ServiceContext, uid: int) -> list[int]:
                     markets,
                     CloseType.CLOSE_ALL,
                     env,
-                )
+                ).follows
                 ids.append(env.next_id())
+        if follows is not None:
+            # as v1 close_all_position: a loss realised with the lead (its close fee
+            # included) may reach a follower's total stop-loss (spec §8.1)
+            rules_after_close(ctx, uow, trader.uid, follows, markets, env)
         if ids:
             uow.accounts.save(env.changes)
             uow.commit()

@@ -6,13 +6,15 @@ A follower's own rules on mark moves (``sim.set_price``), settings changed later
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from service_kit import D, buy, make_ctx, page
 
 from copytrade.domain.copytrading import Follow
-from copytrade.domain.enums import CloseType, CopyMode, MarginMode, PositionSide
+from copytrade.domain.enums import CloseType, CopyMode, MarginMode, OrderDirection, PositionSide
 from copytrade.domain.errors import InvalidFollowSettings
-from copytrade.service import handlers, sim
+from copytrade.service import handlers, sim, v5, v5_others
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import InvalidFollow, NotFollowing, UnknownUser
 from copytrade.service.follow_rules import change_settings, merged
@@ -166,3 +168,55 @@ def test_funding_paid_on_copies_counts_towards_the_total_stop_and_can_reach_it()
     settle_funding(ctx, now + 2)  # about −25: past the total stop
     assert _following(ctx, follower) is None
     assert _closed_types(ctx, follower) == [CloseType.COPY_TOTAL_STOP]
+
+
+def _v5_sell_reduce(ctx: ServiceContext, trader: int) -> None:
+    order = v5.V5Order(
+        contract_code="BTC-USDT",
+        margin_mode=MarginMode.ISOLATED,
+        direction=OrderDirection.SELL,
+        position_side=PositionSide.LONG,
+        reduce_only=True,
+        kind="market",
+        tif="gtc",
+        volume=D(10),
+        price=None,
+        tp_trigger_price=None,
+        sl_trigger_price=None,
+        client_order_id=None,
+    )
+    v5.place_order(ctx, trader, order)
+
+
+@pytest.mark.parametrize(
+    "close",
+    [
+        lambda ctx, t: handlers.close_all_position(
+            ctx, t, "BTC-USDT", MarginMode.ISOLATED, PositionSide.LONG
+        ),
+        lambda ctx, t: v5_others.position_all(ctx, t),
+        lambda ctx, t: v5.close_position(
+            ctx, t, "BTC-USDT", MarginMode.ISOLATED, PositionSide.LONG
+        ),
+        _v5_sell_reduce,
+    ],
+    ids=["v1_close_all_position", "v5_position_all", "v5_position", "v5_reduce_only_order"],
+)
+def test_a_lead_close_whose_fee_takes_a_copy_past_the_total_stop_ends_the_follow(
+    close: Callable[[ServiceContext, int], object],
+) -> None:
+    # at 58560 the mark move leaves the copy just inside −20; the close fee takes the realised
+    # loss past it (−20.23): every way a lead closes applies the total stop after the close
+    ctx = make_ctx()
+    trader, follower = _pair(ctx, total_stop_loss=D(20))
+    handlers.place_order(ctx, trader, buy("10", mode=MarginMode.ISOLATED, lever=5))
+    sim.set_price(ctx, "BTC-USDT", D(58560))
+    assert _following(ctx, follower) is not None
+
+    close(ctx, trader)
+
+    with ctx.reads() as reads:
+        (closed,) = reads.user_report(follower).closed_positions
+    assert closed.profit is not None
+    assert -21 < closed.profit < -20
+    assert _following(ctx, follower) is None
