@@ -74,6 +74,8 @@ def _ids(p: Params, name: str) -> tuple[str, ...]:
     raw = p.get(name)
     if raw in (None, ""):
         return ()
+    if isinstance(raw, bool) or not isinstance(raw, (int, str, list)):
+        raise _illegal(name)  # true, 1.5, an object: no id is written so (not a 1017 per item)
     values = raw if isinstance(raw, list) else str(raw).split(",")
     if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
         raise _illegal(name)

@@ -175,6 +175,9 @@ def test_cancel_batch_answers_each_id_and_cancels_the_known_ones(server: LiveSer
         ({"contract_code": "ETH-USDT"}, 1067),
         ({"contract_code": "ETH-USDT", "order_id": ",".join(["1"] * 11)}, 1067),
         ({"contract_code": "ETH-USDT", "order_id": [{"x": 1}]}, 1067),
+        ({"contract_code": "ETH-USDT", "order_id": True}, 1067),  # a JSON type no id has
+        ({"contract_code": "ETH-USDT", "order_id": 1.5}, 1067),
+        ({"contract_code": "ETH-USDT", "order_id": "1", "client_order_id": {"x": 1}}, 1067),
     ],
 )
 def test_a_refused_cancel_batch_cancels_nothing(
