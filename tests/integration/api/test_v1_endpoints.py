@@ -325,6 +325,35 @@ def test_add_margin_reproduces_the_running_example(htx_fees: LiveServer) -> None
     assert Decimal(server.user(trader["uid"])["balance"]) == Decimal("1000") - 120 - 50
 
 
+def test_v5_position_margin_reproduces_the_running_example(htx_fees: LiveServer) -> None:
+    # spec htx-v5-v6.md §9.3: add_margin's replacement moves the same numbers (§6.5, §7.6)
+    server = htx_fees
+    server.set_price("BTC-USDT", "60500")
+    trader = server.create_user("trader", balance="1000")
+    maker_long(server, trader, "BTC-USDT", "60000", "10", fill_mark="59994", back_mark="60500")
+    body = {"contract_code": "BTC-USDT", "amount": "50", "type": "add", "position_side": "long"}
+
+    reply = server.signed(trader, "POST", "/v5/position/margin", body=body).json()
+
+    assert (reply["code"], reply["data"]) == (200, {}), reply
+    assert isolated_row(server, trader) == {
+        "position_margin": "169.64",
+        "margin_rate": "0.069285387081997251",
+        "liquidation_price": "44246",
+    }
+    (row,) = server.signed(trader, "GET", "/v5/trade/position/opens").json()["data"]
+    assert (Decimal(row["margin"]), Decimal(row["liquidation_price"])) == (
+        Decimal("169.64"),
+        Decimal("44246"),
+    )
+    assert Decimal(server.user(trader["uid"])["balance"]) == Decimal("1000") - 120 - 50
+    reduce = {**body, "type": "reduce", "amount": "49.64"}  # the most it may take (§6.5)
+    assert server.signed(trader, "POST", "/v5/position/margin", body=reduce).json()["code"] == 200
+    assert isolated_row(server, trader)["position_margin"] == "120"
+    again = {**body, "type": "reduce", "amount": "0.01"}
+    assert server.signed(trader, "POST", "/v5/position/margin", body=again).json()["code"] == 1047
+
+
 def test_add_margin_reproduces_the_dot_example(htx_fees: LiveServer) -> None:
     server = htx_fees
     server.set_price("DOT-USDT", "10")
