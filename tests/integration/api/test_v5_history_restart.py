@@ -12,6 +12,7 @@ import httpx
 from copytrade.testing.server import LiveServer
 
 V6 = "/api/v6/copyTrading/trader/"
+T0 = 1_800_000_000_000
 
 
 def _data(reply: httpx.Response) -> Any:
@@ -94,3 +95,27 @@ def test_v5_orders_mode_settings_and_the_tape_survive_a_restart(tmp_path: Path) 
     with LiveServer(db_path=db_path, demo_seed=False) as second:
         after = _snapshot(second, trader)
     assert after == before
+
+
+def test_an_armed_cancel_after_survives_a_restart(tmp_path: Path) -> None:
+    # the deadline is a meta row: a server restarted on the file fires it, once, on time
+    db = tmp_path / "cancel-after.db"
+    order = {**_order("buy", "1"), "type": "limit", "price": "1000"}  # rests far under the mark
+
+    def opens(server: LiveServer) -> list[str]:
+        return [o["order_id"] for o in _data(server.signed(trader, "GET", "/v5/trade/order/opens"))]
+
+    with LiveServer(db_path=db, demo_seed=False) as first:
+        first.admin("/_sim/clock", {"now_ms": T0})
+        trader = first.create_user("trader", balance="100000")
+        resting = _data(first.signed(trader, "POST", "/v5/trade/order", body=order))["order_id"]
+        arm = {"on_off": 1, "time_out": 6000}
+        _data(first.signed(trader, "POST", "/v5/trade/cancel-after", body=arm))
+    with LiveServer(db_path=db, demo_seed=False) as second:
+        second.admin("/_sim/clock", {"now_ms": T0 + 5999})
+        assert opens(second) == [resting]
+        second.admin("/_sim/clock", {"advance_ms": 1})
+        assert opens(second) == []
+        again = _data(second.signed(trader, "POST", "/v5/trade/order", body=order))["order_id"]
+        second.admin("/_sim/clock", {"advance_ms": 60_000})
+        assert opens(second) == [again]  # fired once: disarmed
