@@ -13,6 +13,7 @@ simulation clock, in time order with the price ticks (:func:`fire_cancel_after`)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -144,18 +145,31 @@ class PageQuery:
     kind: str | None = None
 
 
-def _page(rows: list[Any], query: PageQuery, key: Any) -> list[Any]:
-    """Return one page of ``rows`` (each with an id by ``key``), newest first either way."""
+def _page(rows: list[Any], query: PageQuery, key: Callable[[Any], tuple[int, int]]) -> list[Any]:
+    """Return one page of ``rows``, newest first either way.
+
+    ``key`` is a row's ``(time, id)``: rows are ordered by the time they happened (a closed
+    position's close, not its open, whose id it keeps), so a poller asking for what is newer
+    than the newest row it saw (``direct=next``) misses none. ``from_id`` names a row of
+    ``rows``; an id not among them pages by id alone.
+    """
     rows.sort(key=key, reverse=True)
+    if query.from_id is None:
+        return rows[: query.limit] if not query.forward else rows[-query.limit :]
+    from_id = query.from_id
+    anchor = next((key(r) for r in rows if key(r)[1] == from_id), None)
+
+    def newer(r: Any) -> bool:
+        return key(r) > anchor if anchor is not None else key(r)[1] > from_id
+
     if query.forward:
-        after = [r for r in rows if query.from_id is None or key(r) > query.from_id]
+        after = [r for r in rows if newer(r)]
         return after[-query.limit :]  # the ``limit`` just newer than ``from_id``, newest first
-    before = [r for r in rows if query.from_id is None or key(r) < query.from_id]
-    return before[: query.limit]
+    return [r for r in rows if not newer(r) and key(r)[1] != from_id][: query.limit]
 
 
 def position_history(ctx: ServiceContext, uid: int, query: PageQuery) -> list[SubPosition]:
-    """Return the account's closed positions by close time and filters, newest first."""
+    """Return the account's closed positions by close time and filters, newest closed first."""
     if query.contract_code is not None:
         ctx.spec(query.contract_code)
     with ctx.reads() as reads:
@@ -170,7 +184,7 @@ def position_history(ctx: ServiceContext, uid: int, query: PageQuery) -> list[Su
         and p.close_time is not None
         and query.start <= p.close_time <= query.end
     ]
-    return list(_page(rows, query, lambda p: p.sub_position_id))
+    return list(_page(rows, query, lambda p: (p.close_time, p.sub_position_id)))
 
 
 def position_margin(
@@ -271,7 +285,7 @@ def bills(ctx: ServiceContext, uid: int, query: PageQuery) -> list[BillRow]:
         and query.kind in (None, r.kind)
         and query.start <= r.ts <= query.end
     ]
-    return list(_page(chosen, query, lambda r: r.bill_id))
+    return list(_page(chosen, query, lambda r: (r.ts, r.bill_id)))
 
 
 # --- cancel-after -------------------------------------------------------------------------------

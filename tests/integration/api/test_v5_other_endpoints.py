@@ -409,3 +409,33 @@ def test_a_read_key_cannot_reach_the_trade_endpoints(server: LiveServer) -> None
     for path in ("/v5/trade/batch_orders", "/v5/trade/position_all", "/v5/trade/cancel-after"):
         body = server.signed(reader, "POST", path, body={}).json()
         assert body["err_code"] == 1205, (path, body)
+
+
+def test_bills_and_closed_positions_page_by_time_so_a_poller_misses_none(
+    server: LiveServer,
+) -> None:
+    # a position opened first and closed last is the newest closed position and its realised
+    # profit the newest bill: a bot polling with direct=next from the newest id it saw gets it
+    trader = server.create_user("trader", balance="100000")
+    _data(_post(server, trader, "/v5/trade/order", _order("buy", "1")))  # ETH, opened first
+    _data(_post(server, trader, "/v5/trade/order", _order("buy", "1", contract_code="BTC-USDT")))
+    server.admin("/_sim/clock", {"advance_ms": 1000})
+    close = {"contract_code": "BTC-USDT", "margin_mode": "cross", "position_side": "long"}
+    _data(_post(server, trader, "/v5/trade/position", close))
+    (seen_position,) = _get(server, trader, "/v5/trade/position/history", limit=1)
+    (seen_bill,) = _get(server, trader, "/v5/account/bills", limit=1)
+    assert (seen_position["contract_code"], seen_bill["contract_code"]) == ("BTC-USDT",) * 2
+
+    server.admin("/_sim/clock", {"advance_ms": 1000})
+    _data(_post(server, trader, "/v5/trade/position", {**close, "contract_code": "ETH-USDT"}))
+
+    new = _get(server, trader, "/v5/trade/position/history", direct="next",
+               **{"from": seen_position["id"]})  # fmt: skip
+    assert [p["contract_code"] for p in new] == ["ETH-USDT"]
+    new_bills = _get(server, trader, "/v5/account/bills", direct="next",
+                     **{"from": seen_bill["id"]})  # fmt: skip
+    assert sorted(b["type"] for b in new_bills) == ["realized_pnl", "trade_fee"]
+    assert {b["contract_code"] for b in new_bills} == {"ETH-USDT"}
+    every = _get(server, trader, "/v5/account/bills")
+    times = [int(b["created_time"]) for b in every]
+    assert times == sorted(times, reverse=True)  # newest first
