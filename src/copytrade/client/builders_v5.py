@@ -502,16 +502,20 @@ def algo_open_orders(
 
 
 def batch_orders(
-    *, orders: Sequence[Mapping[str, JsonScalar]]
+    *, orders: Sequence[Mapping[str, JsonScalar | Decimal]]
 ) -> PreparedRequest[tuple[p5.BatchItem, ...]]:
     """Place up to 10 orders: ``POST /v5/trade/batch_orders`` (a JSON array).
 
-    Each order is a ``/v5/trade/order`` body (see :func:`place_order`); each reply item has
-    its own ``code``: a refused order does not stop the others.
+    Each order is a ``/v5/trade/order`` body (see :func:`place_order`), its ``Decimal``
+    values sent as decimal strings; each reply item has its own ``code``: a refused order
+    does not stop the others.
     """
     if isinstance(orders, (str, bytes)) or not 1 <= len(orders) <= 10:
         raise ValueError("orders must hold 1 to 10 order bodies")
-    body = tuple(dict(o) for o in orders)
+    body = tuple(
+        {k: _decimal_text(v, k) if isinstance(v, Decimal) else v for k, v in o.items()}
+        for o in orders
+    )
     return _post("batch_orders", body, p5.BATCH_ITEMS.parse)
 
 

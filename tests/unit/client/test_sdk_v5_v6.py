@@ -252,6 +252,12 @@ V5_CASES = [
          "POST", "/v5/trade/batch_orders", [BATCH_ITEM], (p5.BatchItem.from_wire(BATCH_ITEM),),
          body=[{"contract_code": "BTC-USDT", "side": "buy", "type": "market", "volume": "1",
                 "margin_mode": "cross"}]),
+    Case("v5", "batch_orders", "batch_orders",  # Decimal values go as decimal strings
+         {"orders": [{"contract_code": "BTC-USDT", "side": "buy", "type": "limit",
+                      "volume": D(2), "price": D("65000.50"), "reduce_only": 0}]},
+         "POST", "/v5/trade/batch_orders", [BATCH_ITEM], (p5.BatchItem.from_wire(BATCH_ITEM),),
+         body=[{"contract_code": "BTC-USDT", "side": "buy", "type": "limit", "volume": "2",
+                "price": "65000.5", "reduce_only": 0}]),
     Case("v5", "cancel_batch_orders", "cancel_batch_orders",
          {"contract_code": "BTC-USDT", "order_ids": ["7", "8"]},
          "POST", "/v5/trade/cancel_batch_orders", [BATCH_ITEM],
