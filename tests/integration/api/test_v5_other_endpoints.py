@@ -316,6 +316,11 @@ def test_bills_sum_to_the_balance_change_and_filter_by_type(server: LiveServer) 
     trader, follower = _team(server)
     _data(_post(server, trader, "/v5/trade/order", _order("buy", "10")))
     server.admin("/_sim/markets/ETH-USDT/price", {"price": "3300"})
+    # positions open: the bills are the change of the equity less the unrealised profit
+    open_bills = _get(server, follower, "/v5/account/bills", limit=100)
+    balance = _get(server, follower, "/v5/account/balance")
+    realised = D(balance["equity"]) - D(balance["profit_unreal"]) - D("100000")
+    assert sum((D(b["amount"]) for b in open_bills), D(0)) == realised
     _data(_post(server, trader, "/v5/trade/position_all", {}))
 
     bills = _get(server, follower, "/v5/account/bills", limit=100)
