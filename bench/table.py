@@ -82,6 +82,7 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
     out = [
         Row("sq.ratio", "signed cycle ÷ raw ASGI, SQLite", "×", ".3f", Target(">=", 0.22)),
         Row("sq.tail", "p99/p50 under the throughput load, SQLite", "", ".2f", Target("<=", 2)),
+        Row("sq.tail_pairs", "the same, median of the pairs' own, SQLite", "", ".2f"),
         Row("sq.rate", "signed req/s, SQLite (absolute: noisy)", "req/s", ".0f"),
         Row("sq.cpu", "server CPU per request, SQLite", "µs", ".0f"),
         Row("sq.idle.p50", "bystander idle p50, SQLite", "ms", ".1f"),
@@ -140,6 +141,7 @@ def rows(sqlite_counts: list[int], pg_counts: list[int], postgres: bool) -> list
     out += [
         Row("pg.ratio", "signed cycle ÷ raw ASGI, PostgreSQL", "×", ".3f"),
         Row("pg.tail", "p99/p50 under the throughput load, PostgreSQL", "", ".2f"),
+        Row("pg.tail_pairs", "the same, median of the pairs' own, PostgreSQL", "", ".2f"),
         Row("pg.cpu", "server CPU per request, PostgreSQL", "µs", ".0f", Target("<=", 400)),
         Row("pg.db", "PostgreSQL backends' CPU per request", "µs", ".0f"),
         Row("pg.idle.p50", "bystander idle p50, PostgreSQL", "ms", ".1f"),
@@ -179,6 +181,7 @@ def _record_cycle(figures: dict[str, float], db: str, runs: list[Run]) -> None:
         {
             f"{db}.ratio": s.ratio,
             f"{db}.tail": s.tail,
+            f"{db}.tail_pairs": s.pair_tail,
             f"{db}.rate": s.rate,
             f"{db}.cpu": s.server_us,
             f"{db}.db": s.db_us,
