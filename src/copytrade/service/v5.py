@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from copytrade.domain.copytrading import Follow
 from copytrade.domain.enums import (
     CloseType,
     Liquidity,
@@ -341,6 +342,53 @@ def _reduce(
     )
 
 
+def close_as_order(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    trader: Account,
+    key: tuple[str, MarginMode, PositionSide],
+    markets: dict[str, Market],
+    env: Env,
+) -> tuple[Order, list[Follow]] | None:
+    """Close the lead positions of ``key`` at market with their copies, as one filled order.
+
+    The order is booked (and tagged) like a reduce-only market order, so the id
+    ``/v5/trade/position`` and ``position_all`` answer is an order ``GET /v5/trade/order``
+    and the history show. Returns it with the trader's follows; ``None``: nothing held.
+    """
+    positions = [p for p in trader.open_positions(key) if p.lead_uid is None]
+    if not positions:
+        return None
+    mark = len(env.changes.fills)
+    result = close_with_copies(
+        ctx, uow, trader, positions, markets[key[0]], markets, CloseType.CLOSE_ALL, env
+    )
+    closes = [f for f in env.changes.fills[mark:] if f.uid == trader.uid and f.offset == "close"]
+    order = Order(
+        order_id=env.next_id(),
+        uid=trader.uid,
+        contract_code=key[0],
+        margin_mode=key[1],
+        side=key[2],
+        price_type=OrderPriceType.MARKET,
+        price=None,
+        volume=sum((p.volume for p in positions), _ZERO),
+        lever=trader.levers.get((key[0], key[1]), DEFAULT_LEVER),
+        created_at=env.now,
+        filled=sum((f.volume for f in closes), _ZERO),
+        filled_notional=sum((f.volume * f.price for f in closes), _ZERO),
+        fee=sum((f.fee for f in closes), _ZERO),
+        status=OrderStatus.FILLED,
+    )
+    env.changes.save_order(order, new=True)
+    direction = "sell" if key[2] is PositionSide.LONG else "buy"
+    side = "both" if trader.one_way else key[2].value
+    env.changes.order_tags.append(
+        OrderTag(order.order_id, trader.uid, direction, side, True, "market", "gtc", None)
+    )
+    return order, list(result.follows)
+
+
 @retry_conflicts
 def close_position(
     ctx: ServiceContext,
@@ -351,8 +399,8 @@ def close_position(
 ) -> int:
     """Close every position of (contract, margin mode[, side]) and the copies, atomically.
 
-    Without a side (ccxt sends none) every side holding a position closes. Returns the id of
-    the closing order.
+    Without a side (ccxt sends none) every side holding a position closes, one order each.
+    Returns the id of the (last) closing order.
     """
     ctx.spec(contract_code)
     sides = (side,) if side is not None else (PositionSide.LONG, PositionSide.SHORT)
@@ -360,32 +408,18 @@ def close_position(
         trader = _account(uow, uid)
         markets = ctx.markets(uow.markets.marks())
         env = ctx.env()
-        follows = None
-        for s in sides:
-            positions = [
-                p
-                for p in trader.open_positions((contract_code, margin_mode, s))
-                if p.lead_uid is None
-            ]
-            if positions:
-                follows = close_with_copies(
-                    ctx,
-                    uow,
-                    trader,
-                    positions,
-                    markets[contract_code],
-                    markets,
-                    CloseType.CLOSE_ALL,
-                    env,
-                ).follows
-        if follows is None:
+        closed = [close_as_order(ctx, uow, trader, (contract_code, margin_mode, s), markets, env)
+                  for s in sides]  # fmt: skip
+        done = [c for c in closed if c is not None]
+        if not done:
             raise PositionNotFound(f"{contract_code} {margin_mode.value}")
+        order, follows = done[-1]
         # as v1 close_all_position: the close may take a follower past its total stop-loss
         rules_after_close(ctx, uow, trader.uid, follows, markets, env)
         uow.accounts.save(env.changes)
         uow.commit()
     ctx.committed(env.changes)
-    return env.next_id()
+    return order.order_id
 
 
 @retry_conflicts

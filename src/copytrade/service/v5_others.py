@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from copytrade.domain.enums import CloseType, MarginAdjust, MarginMode, PositionSide
+from copytrade.domain.enums import MarginAdjust, MarginMode, PositionSide
 from copytrade.domain.errors import IllegalParameter, OrderNotFound
 from copytrade.domain.model import Order, SubPosition
 from copytrade.service import v1, v5
 from copytrade.service.context import ServiceContext
 from copytrade.service.errors import UnknownUser
 from copytrade.service.follow_rules import rules_after_close
-from copytrade.service.handlers import close_with_copies
 from copytrade.service.retry import retry_conflicts
 
 _ZERO = Decimal(0)
@@ -100,19 +99,10 @@ def position_all(ctx: ServiceContext, uid: int) -> list[int]:
         ids: list[int] = []
         follows = None
         for key in keys:
-            positions = [p for p in trader.open_positions(key) if p.lead_uid is None]
-            if positions:
-                follows = close_with_copies(
-                    ctx,
-                    uow,
-                    trader,
-                    positions,
-                    markets[key[0]],
-                    markets,
-                    CloseType.CLOSE_ALL,
-                    env,
-                ).follows
-                ids.append(env.next_id())
+            closed = v5.close_as_order(ctx, uow, trader, key, markets, env)
+            if closed is not None:
+                ids.append(closed[0].order_id)
+                follows = closed[1]
         if follows is not None:
             # as v1 close_all_position: a loss realised with the lead (its close fee
             # included) may reach a follower's total stop-loss (spec §8.1)

@@ -444,3 +444,25 @@ def test_bills_and_closed_positions_page_by_time_so_a_poller_misses_none(
     every = _get(server, trader, "/v5/account/bills")
     times = [int(b["created_time"]) for b in every]
     assert times == sorted(times, reverse=True)  # newest first
+
+
+def test_the_closing_order_ids_answered_are_orders_a_bot_can_look_up(server: LiveServer) -> None:
+    trader = server.create_user("trader", balance="100000")
+    _data(_post(server, trader, "/v5/trade/order", _order("buy", "2")))
+    _data(_post(server, trader, "/v5/trade/order", _order("sell", "3", contract_code="BTC-USDT")))
+    close = {"contract_code": "ETH-USDT", "margin_mode": "cross", "position_side": "long"}
+    closed = [_data(_post(server, trader, "/v5/trade/position", close))]
+    closed += _data(_post(server, trader, "/v5/trade/position_all", {}))
+
+    orders = [
+        _get(server, trader, "/v5/trade/order", contract_code=code, order_id=ack["order_id"])
+        for code, ack in zip(("ETH-USDT", "BTC-USDT"), closed, strict=True)
+    ]
+    assert [(o["contract_code"], o["side"], o["position_side"], o["state"], o["volume"],
+             o["trade_volume"], o["reduce_only"]) for o in orders] == [
+        ("ETH-USDT", "sell", "long", "filled", "2", "2", True),
+        ("BTC-USDT", "buy", "short", "filled", "3", "3", True),
+    ]  # fmt: skip
+    history = _get(server, trader, "/v5/trade/order/history", contract_code="BTC-USDT",
+                   margin_mode="cross")  # fmt: skip
+    assert closed[1]["order_id"] in [o["order_id"] for o in history]
