@@ -358,3 +358,109 @@ def test_a_record_continued_on_the_same_store_replays_both_sessions(tmp_path: Pa
     assert len(seqs) > first_session
     assert replay(record).digest == original
     assert replay(record, store="memory").digest == original
+
+
+def test_a_replay_sends_faster_than_the_record_was_made_and_meets_no_rate_limit(
+    tmp_path: Path,
+) -> None:
+    """Eleven v6 reads spread under the 5-a-second limit replay back to back, all accepted.
+
+    The limit's window follows the wall clock (spec §5.4): a replay that kept the recorded
+    server's limits would answer 1032 to the sixth request of a second. The recording sends
+    at most five a second, so at least three windows; the replay sends all eleven at once.
+    """
+    import time
+
+    stats = "/api/v6/copyTrading/trader/statistics"
+    record = tmp_path / "reads.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        trader = s.create_user("trader", balance="1000")
+        sent = 0
+        while sent < 11:
+            # each batch starts a fresh window: five in it, or split over it and the next
+            time.sleep(1 - time.time() % 1 + 0.005)
+            for _ in range(min(5, 11 - sent)):
+                reply = s.signed(trader, "GET", stats, params={"instType": "PERP"})
+                assert reply.json()["code"] == "0", reply.text[:200]
+                sent += 1
+        # the limit holds on this server: six at once meet it
+        codes = [
+            s.signed(trader, "GET", stats, params={"instType": "PERP"}).json()["code"]
+            for _ in range(6)
+        ]
+        assert "1032" in codes
+        uids = [trader["uid"]]
+        original = state_digest(s, uids)
+    _, requests = read_record(record)
+    accepted = [r for r in requests if r["path"] == stats]
+    assert len(accepted) >= 11  # refused requests are not recorded: at most 5 of the 6 were
+
+    replayed = replay(record, in_process=True)
+    assert replayed.differing == []  # no 1032
+    assert replayed.requests == len(requests)
+    assert replayed.digest == original
+
+
+V6 = "/api/v6/copyTrading/trader/"
+
+
+def _ok(reply: Any) -> Any:
+    body = reply.json()
+    assert body["code"] in (200, "0"), body
+    return body["data"]
+
+
+def test_a_lead_s_v5_and_v6_session_is_recorded_and_replays_with_its_minted_key(
+    tmp_path: Path,
+) -> None:
+    """v6 answers success with the code "0": its writes are recorded and replayed too.
+
+    The lead turns lead trading on, moves money out of the copy-trading account, mints a
+    v6 key (§8.11), trades over v5 with that key (the copies follow), then removes a
+    follower over v6. The replay signs with the key it minted in place of the recorded
+    one; dropping the transfer or the removal changes the digest.
+    """
+    record = tmp_path / "v6.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        trader = s.create_user("trader", balance="20000")
+        followers = s.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": 2, "balance": "3000", "ratio": "1"},
+        )["uids"]
+        settings = {"instType": "PERP", "enable": True, "profitSharingRatio": "0.1"}
+        _ok(s.signed(trader, "POST", V6 + "follower-settings", body=settings))
+        move = {"instType": "PERP", "amt": "5000", "from": "4", "to": "2", "ccy": "USDT"}
+        _ok(s.signed(trader, "POST", V6 + "transfer", body=move))
+        (minted,) = _ok(s.signed(trader, "POST", V6 + "apikey", body={"instType": "PERP"}))
+        key = {"access_key": minted["accessKey"], "secret_key": minted["secretKey"]}
+        order = {
+            "contract_code": "ETH-USDT",
+            "margin_mode": "cross",
+            "side": "buy",
+            "volume": "3",
+            "type": "market",
+            "lever_rate": 10,
+        }
+        _ok(s.signed(key, "POST", "/v5/trade/order", body=order))
+        s.set_price("ETH-USDT", "3100")
+        removal = {"instType": "PERP", "followerUids": [str(followers[0])]}
+        (removed,) = _ok(s.signed(trader, "POST", V6 + "follower", body=removal))
+        assert removed["sCode"] == "0", removed
+        uids = [trader["uid"], *followers]
+        original = state_digest(s, uids)
+    _, requests = read_record(record)
+    paths = [r["path"] for r in requests]
+    for v6 in ("follower-settings", "transfer", "apikey", "follower"):
+        assert V6 + v6 in paths, f"{v6} was not recorded"
+    assert any(r["key"] == minted["accessKey"] for r in requests)
+
+    replayed = replay(record)
+    assert replayed.differing == []
+    assert replayed.digest == original
+    lines = record.read_text().splitlines()  # the header, then request i on line i + 1
+    for v6 in ("transfer", "follower"):
+        i = paths.index(V6 + v6)
+        dropped = tmp_path / f"without-{v6}.jsonl"
+        dropped.write_text("\n".join(lines[: i + 1] + lines[i + 2 :]) + "\n")
+        assert replay(dropped).digest != original, f"dropping the {v6} changed nothing"

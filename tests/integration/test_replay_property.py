@@ -1,10 +1,11 @@
 """Property: a record replays to one digest, and dropping any command that changed state shows.
 
 Sessions are generated (users, follows, market and limit orders with TP/SL, closes of one or
-all positions, TP/SL on a position, transfers, leverage, price moves, clock moves over a GBM
-path, reads), recorded by a server called in process on the in-memory store, and replayed the
-same way. Which recorded command is dropped is generated too. Dropping a command leaves the
-digest unchanged exactly when the command changed nothing the replay does not do anyway:
+all positions, TP/SL on a position, transfers over v1 and v6, a follower's removal over v6,
+leverage, price moves, clock moves over a GBM path, reads), recorded by a server called in
+process on the in-memory store, and replayed the same way. Which recorded command is dropped
+is generated too. Dropping a command leaves the digest unchanged exactly when the command
+changed nothing the replay does not do anyway:
 
 - a read, unless a later request names an id (a sub position's) that only this read showed;
 - a clock move that another request follows: the replay sets the clock to each request's
@@ -49,6 +50,7 @@ from copytrade.testing.server import InProcessServer
 
 T0 = 1_800_000_000_000
 P = "/copytrading/trader/"
+V6 = "/api/v6/copyTrading/trader/"
 MOVED = ("BTC-USDT", "DOT-USDT")  # moved by hand; ETH-USDT follows a GBM path
 CODES = (*MOVED, "ETH-USDT")
 FIRED = (
@@ -79,6 +81,12 @@ step = st.one_of(
     st.tuples(st.just("close_one"), trader, code),
     st.tuples(st.just("tpsl"), trader, code, st.integers(1, 9)),
     st.tuples(st.just("transfer"), trader, st.sampled_from([2, 4]), st.integers(1, 500)),
+    # over v6 (its success code is "0"): money between the futures and copy-trading accounts,
+    # and the removal of one of trader 0's two bulk followers
+    st.tuples(
+        st.just("v6_transfer"), trader, st.sampled_from([(2, 4), (4, 2)]), st.integers(1, 500)
+    ),
+    st.tuples(st.just("v6_remove"), st.integers(0, 1)),
     st.tuples(st.just("lever"), trader, code, mode, st.sampled_from([3, 10, 25])),
     # a factor of 1: a move to the mark the market has (a no-op the property names)
     st.tuples(st.just("price"), st.sampled_from(MOVED), st.sampled_from([1, 0.9, 0.97, 1.03, 1.1])),
@@ -116,6 +124,7 @@ def _lever(server: InProcessServer, uid: int, contract: str, margin: str) -> int
 def _run(folder: Path, steps: list[tuple[Any, ...]], seed: int) -> Session:
     record = folder / "session.jsonl"
     no_ops: list[tuple[str, bool]] = []  # per price move and leverage change, in order
+    removed: set[int] = set()
     with InProcessServer("memory://", demo_seed=False, record_file=str(record)) as s:
         s.admin("/_sim/clock", {"now_ms": T0})
         traders = [s.create_user("trader", balance="50000") for _ in range(2)]
@@ -191,6 +200,23 @@ def _run(folder: Path, steps: list[tuple[Any, ...]], seed: int) -> Session:
                 who, direction, amount = args
                 body = {"amount": str(amount), "type": direction, "currency": "USDT"}
                 s.signed(traders[who], "POST", P + "account_transfer", body=body)
+            elif kind == "v6_transfer":
+                who, (source, target), amount = args
+                body = {
+                    "instType": "PERP",
+                    "amt": str(amount),
+                    "from": str(source),
+                    "to": str(target),
+                    "ccy": "USDT",
+                }
+                s.signed(traders[who], "POST", V6 + "transfer", body=body)
+            elif kind == "v6_remove":
+                follower = uids[2 + args[0]]
+                if follower in removed:
+                    continue  # a second removal answers per item and changes nothing
+                removed.add(follower)
+                body = {"instType": "PERP", "followerUids": [str(follower)]}
+                s.signed(traders[0], "POST", V6 + "follower", body=body)
             elif kind == "lever":
                 who, contract, margin, lever = args
                 body = {"contract_code": contract, "margin_mode": margin, "lever": lever}

@@ -1,12 +1,12 @@
 """``serve --record FILE``: every accepted request, with its simulation time, as JSON lines.
 
 The first line is a header with the settings a replay needs (contracts, fees, demo seed); each
-following line is one request the server accepted (HTTP 2xx, and HTX's ``code`` 200 where the
-reply has one): arrival order ``seq``, simulation time ``t``, method, path, the query without
-its signature parameters, the body, the access key that signed it, and the reply (a replay
-maps the ids and keys it finds there). Reads are recorded too, since a bot learns ids from
-them. Refused requests change nothing and are left out. :mod:`copytrade.replay` rebuilds the
-state from such a file.
+following line is one request the server accepted (HTTP 2xx, and a success code where the
+reply has one, in its family's terms: 200 for v1/v5, ``"0"`` for v6): arrival order ``seq``,
+simulation time ``t``, method, path, the query without its signature parameters, the body, the
+access key that signed it, and the reply (a replay maps the ids and keys it finds there). Reads
+are recorded too, since a bot learns ids from them. Refused requests change nothing and are
+left out. :mod:`copytrade.replay` rebuilds the state from such a file.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from copytrade.config import Settings
+from copytrade.protocol.profiles import reply_accepted
 from copytrade.service.ports import Clock
 
 FORMAT = 1
@@ -180,9 +181,13 @@ class Recorder:
             answer = json.loads(b"".join(reply) or b"null")
         except ValueError:
             return
-        if isinstance(answer, dict) and answer.get("code", 200) != 200:
-            return
-        if isinstance(answer, dict) and answer.get("status") == "error":
+        if scope["path"] in self.htx_paths:
+            # each family says success its own way: v6's is the code "0", v1/v5's is 200
+            if not reply_accepted(scope["path"], answer, status[0]):
+                return
+        elif isinstance(answer, dict) and (
+            answer.get("code", 200) != 200 or answer.get("status") == "error"
+        ):
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
         key = next((v for k, v in query if k == "AccessKeyId"), None)

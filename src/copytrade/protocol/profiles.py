@@ -367,3 +367,19 @@ V6 = Profile(
 
 PROFILES: tuple[Profile, ...] = (COPYTRADING, V5, V6, MARKET, V5_MARKET, SPOT)
 """Every family the server serves; a path belongs to exactly one of them."""
+
+_PARSE_BY_PATH: dict[str, Callable[[Any, int], ParsedEnvelope]] = {
+    path: profile.envelope.parse
+    for profile in PROFILES
+    for path in (*(e.path for e in profile.endpoints), *profile.aliases)
+}
+
+
+def reply_accepted(path: str, body: Any, http_status: int) -> bool:
+    """Return whether ``body`` (decoded), answered on ``path``, says the request succeeded.
+
+    Read with the path's family envelope: v6 succeeds with the code ``"0"`` only, v1/v5 with
+    200, and every family fails in the gateway shape. A path no family serves is read as the
+    common envelope (:func:`parse_envelope`).
+    """
+    return _PARSE_BY_PATH.get(path, parse_envelope)(body, http_status).ok

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copytrade.protocol.profiles import reply_accepted
 from copytrade.service.sim import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from copytrade.testing.server import InProcessServer, LiveServer
 
@@ -46,6 +47,9 @@ ID_KEYS = frozenset(
         "algo_id",
     }
 )
+
+V6_APIKEY = "/api/v6/copyTrading/trader/apikey"
+"""v6 mints lead-trading keys here (spec ``htx-v5-v6.md`` §8.11); a record may sign with them."""
 
 UNLIMITED = 1_000_000_000
 """The replay's rate limits: requests a second per UID no replay reaches."""
@@ -189,6 +193,37 @@ def state_digest(server: LiveServer, uids: list[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _learn_keys(request: dict[str, Any], answer: Any, keys: dict[str, dict[str, Any]]) -> bool:
+    """Map a key the record made (a user's, or one a lead minted over v6) to the replay's.
+
+    Return False for a user whose key is Ed25519: the record cannot sign for it again.
+    """
+    recorded = request["reply"]
+    if request["method"] != "POST":
+        return True
+    if request["path"] == "/_sim/users":
+        if recorded.get("secret_key") is None:
+            return False
+        keys[recorded["access_key"]] = {
+            "access_key": answer["access_key"],
+            "secret_key": answer["secret_key"],
+        }
+    elif request["path"] == V6_APIKEY:
+        for made, now in zip(recorded["data"], answer["data"], strict=True):
+            keys[made["accessKey"]] = {
+                "access_key": now["accessKey"],
+                "secret_key": now["secretKey"],
+            }
+    return True
+
+
+def _refused(path: str, status: int, answer: Any) -> bool:
+    """Return whether the replayed request was refused (each family says success its own way)."""
+    if path.startswith("/_sim/"):
+        return status >= 300 or (isinstance(answer, dict) and answer.get("code", 200) != 200)
+    return not reply_accepted(path, answer, status)
+
+
 def replay(
     record: str | Path,
     workdir: Path | None = None,
@@ -266,19 +301,12 @@ def replay(
                     )
                 answer: Any = reply.json() if reply.content else None
                 result.requests += 1
-                if reply.status_code >= 300 or (
-                    isinstance(answer, dict) and answer.get("code", 200) != 200
-                ):
+                if _refused(r["path"], reply.status_code, answer):
                     result.differing.append(f"request {r['seq']} {r['path']}: {reply.text[:200]}")
                     continue
                 recorded = r["reply"]
-                if r["path"] == "/_sim/users" and r["method"] == "POST":
-                    if recorded.get("secret_key") is None:
-                        continue  # an Ed25519 key: its requests cannot be signed again
-                    keys[recorded["access_key"]] = {
-                        "access_key": answer["access_key"],
-                        "secret_key": answer["secret_key"],
-                    }
+                if not _learn_keys(r, answer, keys):
+                    continue  # an Ed25519 key: its requests cannot be signed again
                 result.uids += _created_uids(r["path"], r["method"], answer)
                 _walk_ids(recorded, answer, ids)
             result.digest = state_digest(server, result.uids)
