@@ -17,15 +17,33 @@ Usage::
 
     .venv/bin/python bench/cycle.py [--seconds 4] [--pairs 3] [--keys 1000]
     .venv/bin/python bench/cycle.py --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/cycle.py --ab OLD_SRC NEW_SRC --pairs 8
+    .venv/bin/python bench/cycle.py --side a680472=/tmp/a/src --side head=src --pairs 8
 
-Time: about ``pairs × 2 × seconds`` plus a warm-up and key creation (~15 s for 1000 keys).
+``--ab``/``--side`` (several code sides, each ``LABEL=SRC``): every side's server is up at
+once and each round runs one pair per side, the order rotating round by round, so all sides saw
+the same machine. Each pair's own p99/p50 is printed, then per side the median and range of the
+pairs' tails (the spread is the noise to judge a difference against), the tail of all pairs'
+latencies pooled, and medians of ratio, req/s and CPU µs per request.
+
+``--cpu-tail`` adds ``cpu tail``: p99/p50 of each signed request's *server CPU time in flight*
+(``/proc/<pid>/schedstat`` of the server process, read by the load generator before sending and
+after the reply; see ``loadgen.py``). On this shared host the wall tail is mostly the server
+being descheduled for other helpers' work (an A/A spread of 2-9 was seen); the CPU tail counts
+only what the server's code did while the request waited, so a change of the code's tail shows
+there first.
+
+Time: about ``pairs × 2 × seconds`` (× sides) plus a warm-up and key creation (~15 s for 1000
+keys, per side).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cpu
 import harness
@@ -55,20 +73,44 @@ class Run:
     server_us: float
     db_us: float
     errors: dict[int, int] = field(default_factory=dict)
+    cpu_latencies: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         """Return signed req/s ÷ raw-ASGI req/s."""
         return self.rate / self.raw_rate
 
+    @property
+    def tail(self) -> float:
+        """Return this pair's own p99 ÷ p50 of the signed latencies."""
+        return percentile(self.latencies, 0.99) / percentile(self.latencies, 0.5)
+
+    @property
+    def cpu_tail(self) -> float:
+        """Return p99 ÷ p50 of the server loop's CPU time in flight (nan without ``cpu_tail``)."""
+        if not self.cpu_latencies:
+            return float("nan")
+        return percentile(self.cpu_latencies, 0.99) / percentile(self.cpu_latencies, 0.5)
+
 
 class CycleLoad:
     """The signed-cycle load and its raw-ASGI twin, against one server."""
 
-    def __init__(self, server: Server, keys: int = 1000, connections: int = 32) -> None:
-        """Create ``keys`` traders and warm the server up (every key seen once)."""
+    def __init__(
+        self, server: Server, keys: int = 1000, connections: int = 32, cpu_tail: bool = False
+    ) -> None:
+        """Create ``keys`` traders and warm the server up (every key seen once).
+
+        ``cpu_tail``: record each signed request's server CPU time in flight (one process only).
+        """
         self.server = server
         self.connections = connections
+        self.cpu_pid: int | None = None
+        if cpu_tail:
+            pids = server.pids()
+            if len(pids) != 1:
+                raise RuntimeError(f"cpu tail needs one server process, not {pids}")
+            self.cpu_pid = pids[0]
         self.keys: list[Creds] = [server.trader() for _ in range(keys)]
         self.db_name = server.db_name if server.is_postgres else None
         loadgen.warm("127.0.0.1", server.port, self.scripts())
@@ -81,10 +123,12 @@ class CycleLoad:
         ]
         return [cycles[c :: self.connections] for c in range(self.connections)]
 
-    def _measured(self, scripts: Scripts, seconds: float) -> tuple[loadgen.Result, float, float]:
+    def _measured(
+        self, scripts: Scripts, seconds: float, cpu_pid: int | None = None
+    ) -> tuple[loadgen.Result, float, float]:
         db_pids = cpu.cmdline_has(f" {self.db_name} ") if self.db_name else []
         server0, db0 = self.server.cpu_seconds(), cpu.cpu_seconds(db_pids)
-        result = loadgen.run("127.0.0.1", self.server.port, scripts, seconds)
+        result = loadgen.run("127.0.0.1", self.server.port, scripts, seconds, cpu_pid=cpu_pid)
         server_s = self.server.cpu_seconds() - server0
         db_s = cpu.cpu_seconds(db_pids) - db0
         n = max(result.requests, 1)
@@ -97,9 +141,20 @@ class CycleLoad:
         ping = [[[scripts[0][0][0].replace(PLACE.encode(), PING.encode(), 1)]]] * self.connections
         out: dict[str, tuple[loadgen.Result, float, float]] = {}
         for name in ("raw", "htx") if raw_first else ("htx", "raw"):
-            out[name] = self._measured(ping if name == "raw" else scripts, seconds)
+            if name == "raw":
+                out[name] = self._measured(ping, seconds)
+            else:
+                out[name] = self._measured(scripts, seconds, self.cpu_pid)
         htx, server_us, db_us = out["htx"]
-        return Run(out["raw"][0].rate, htx.rate, htx.latencies, server_us, db_us, htx.errors)
+        return Run(
+            out["raw"][0].rate,
+            htx.rate,
+            htx.latencies,
+            server_us,
+            db_us,
+            htx.errors,
+            htx.cpu_latencies,
+        )
 
 
 @dataclass(frozen=True)
@@ -138,8 +193,78 @@ class CycleSummary:
         )
 
 
+def _sides(args: argparse.Namespace) -> list[Side]:
+    if args.ab:
+        return [Side("old", Path(args.ab[0]).resolve()), Side("new", Path(args.ab[1]).resolve())]
+    sides = []
+    for spec in args.side:
+        label, _, src = spec.partition("=")
+        sides.append(Side(label, Path(src).resolve()))
+    return sides
+
+
+def _pair_line(label: str, r: Run, postgres: bool) -> str:
+    return (
+        f"{label:>10} {r.raw_rate:>10.0f} {r.rate:>13.0f} {r.ratio:>6.3f} "
+        f"{percentile(r.latencies, 0.5) * 1000:>7.2f} {percentile(r.latencies, 0.99) * 1000:>7.2f} "
+        f"{r.tail:>7.2f} {r.server_us:>14.0f}"
+        + (f" {r.cpu_tail:>8.2f}" if r.cpu_latencies else "")
+        + (f"  db {r.db_us:.0f} µs/req" if postgres else "")
+    )
+
+
+def interleaved(sides: list[Side], args: argparse.Namespace) -> None:
+    """Run every side's server at once, one pair per side a round, the order rotating."""
+    for side in sides:
+        print(f"{side.label}: {side.check()}", flush=True)
+    with ExitStack() as stack:
+        loads: dict[str, CycleLoad] = {}
+        postgres = False
+        for side in sides:
+            url = stack.enter_context(harness.database(side, args.postgres))
+            server = stack.enter_context(Server(side, url, workers=args.workers))
+            postgres = server.is_postgres
+            loads[side.label] = CycleLoad(server, args.keys, args.connections, args.cpu_tail)
+        print(
+            f"{'round':>5} {'side':>10} {'raw req/s':>10} {'signed req/s':>13} {'ratio':>6} "
+            f"{'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} {'server µs/req':>14}"
+            + (f" {'cpu tail':>8}" if args.cpu_tail else ""),
+            flush=True,
+        )
+        runs: dict[str, list[Run]] = {s.label: [] for s in sides}
+        for rnd in range(args.pairs):
+            k = rnd % len(sides)
+            for side in sides[k:] + sides[:k]:
+                r = loads[side.label].run(args.seconds, raw_first=rnd % 2 == 0)
+                runs[side.label].append(r)
+                print(f"{rnd + 1:>5} " + _pair_line(side.label, r, postgres), flush=True)
+    print()
+    print(
+        f"{'side':>10} {'tail median':>11} {'tail range':>12} {'pooled':>7} {'ratio':>6} "
+        f"{'req/s':>6} {'µs/req':>7} {'µs/req range':>13}"
+        + (f" {'cpu tail median':>15} {'cpu tail range':>14}" if args.cpu_tail else "")
+    )
+    for side in sides:
+        rs = runs[side.label]
+        tails = [r.tail for r in rs]
+        us = [r.server_us for r in rs]
+        s = CycleSummary.of(rs)
+        print(
+            f"{side.label:>10} {statistics.median(tails):>11.2f} "
+            f"{min(tails):>5.2f}-{max(tails):<6.2f} {s.tail:>7.2f} {s.ratio:>6.3f} "
+            f"{s.rate:>6.0f} {s.server_us:>7.0f} {min(us):>6.0f}-{max(us):<6.0f}"
+            + (
+                f" {statistics.median(r.cpu_tail for r in rs):>15.2f} "
+                f"{min(r.cpu_tail for r in rs):>6.2f}-{max(r.cpu_tail for r in rs):<7.2f}"
+                if args.cpu_tail
+                else ""
+            )
+            + (f"  errors {s.errors}" if s.errors else "")
+        )
+
+
 def main() -> None:
-    """Run the pairs on one side and print them."""
+    """Run the pairs on one side and print them, or interleave several sides."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--pairs", type=int, default=3)
@@ -147,7 +272,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server (default: SQLite)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--ab", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
+    parser.add_argument(
+        "--side", action="append", default=[], metavar="LABEL=SRC", help="a code side (repeat)"
+    )
+    parser.add_argument(
+        "--cpu-tail",
+        action="store_true",
+        help="also p99/p50 of the server's CPU time in flight (free of the host's preemption)",
+    )
     args = parser.parse_args()
+    if args.ab or args.side:
+        interleaved(_sides(args), args)
+        return
     side = Side("installed")
     with (
         harness.database(side, args.postgres) as url,

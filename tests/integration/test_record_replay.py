@@ -464,3 +464,48 @@ def test_a_lead_s_v5_and_v6_session_is_recorded_and_replays_with_its_minted_key(
         dropped = tmp_path / f"without-{v6}.jsonl"
         dropped.write_text("\n".join(lines[: i + 1] + lines[i + 2 :]) + "\n")
         assert replay(dropped).digest != original, f"dropping the {v6} changed nothing"
+
+
+def test_the_other_v5_writes_replay_and_a_cancel_after_fires_at_its_deadline_again(
+    tmp_path: Path,
+) -> None:
+    """Spec §7's writes are recorded and replayed (batch ids mapped item by item, a list of
+    ids to cancel rewritten); the cancel-after deadline fires inside the replayed clock move
+    as it did live. Dropping the cancel-after request changes the digest."""
+    record = tmp_path / "v5-others.jsonl"
+    with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        s.admin("/_sim/clock", {"now_ms": T0})
+        trader = s.create_user("trader", balance="20000")
+        followers = s.admin(
+            "/_sim/followers/bulk",
+            {"trader_uid": trader["uid"], "count": 2, "balance": "3000", "ratio": "1"},
+        )["uids"]
+        body = {"contract_code": "ETH-USDT", "margin_mode": "isolated", "side": "buy"}
+        items = [
+            {**body, "type": "market", "volume": "2"},
+            {**body, "type": "limit", "volume": "1", "price": "1000"},
+            {**body, "type": "limit", "volume": "1", "price": "1100"},
+            {**body, "type": "limit", "volume": "1", "price": "1200"},
+        ]
+        placed = _ok(s.signed(trader, "POST", "/v5/trade/batch_orders", body=items))
+        cancel = {"contract_code": "ETH-USDT", "order_id": [placed[1]["order_id"]]}
+        _ok(s.signed(trader, "POST", "/v5/trade/cancel_batch_orders", body=cancel))
+        margin = {"contract_code": "ETH-USDT", "position_side": "long", "type": "add"}
+        _ok(s.signed(trader, "POST", "/v5/position/margin", body={**margin, "amount": "7"}))
+        armed = {"on_off": 1, "time_out": 5000}
+        _ok(s.signed(trader, "POST", "/v5/trade/cancel-after", body=armed))
+        s.admin("/_sim/clock", {"advance_ms": 6000})  # fires: the two limits left go
+        s.set_price("ETH-USDT", "3100")
+        _ok(s.signed(trader, "POST", "/v5/trade/position_all", body={}))
+        uids = [trader["uid"], *followers]
+        original = state_digest(s, uids)
+        assert s.user(trader["uid"])["open_orders"] == []
+    paths = [r["path"] for r in read_record(record)[1]]
+    replayed = replay(record)
+    assert replayed.differing == []
+    assert replayed.digest == original
+    lines = record.read_text().splitlines()  # the header, then request i on line i + 1
+    i = paths.index("/v5/trade/cancel-after")
+    dropped = tmp_path / "without-cancel-after.jsonl"
+    dropped.write_text("\n".join(lines[: i + 1] + lines[i + 2 :]) + "\n")
+    assert replay(dropped).digest != original

@@ -13,15 +13,20 @@ from copytrade.protocol.endpoints import ENDPOINTS
 
 SECTIONS = (
     (
-        "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15)",
+        "HTX v5 USDT-M trading (`/v5/*`, spec htx-v5-v6.md §6.8-§6.15, §7)",
         (profiles.V5,),
         " `/v5/algo/*` serves take-profit and stop-loss orders on positions (the history lists"
         " the ones that fired) and trigger and trailing orders (resting, fired and cancelled"
         " ones, kept across restarts): a fired order goes down the `/v5/trade/order` path, so a"
         " lead's is copied (`tests/interop/test_ccxt_v5_algo.py` drives them through ccxt)."
         " `POST /v5/position/mode` switches to one-way mode, where orders net, reduce and flip"
-        " the position and the copies follow.",
-        "The SDK (`client.v5`) and CLI (`copytrade api v5`) cover every endpoint of this table.",
+        " the position and the copies follow. Spec §7's other endpoints"
+        " (`tests/integration/api/test_v5_other_endpoints.py`): batches answer a code per item"
+        " (at most 10 items), `position_all` closes every position and the copies,"
+        " `cancel-after` cancels the open orders when the simulation clock passes its deadline;"
+        " the asset-mode and risk-limit family is out of scope (404).",
+        "The SDK (`client.v5`) covers every endpoint of this table; the CLI (`copytrade api v5`)"
+        " every one but `batch_orders` (a JSON array) and `cancel-after`'s GET spelling.",
     ),
     (
         "HTX v6 copy trading (`/api/v6/copyTrading/trader/*`, spec htx-v5-v6.md §8)",

@@ -242,7 +242,10 @@ class HtxApi:
                     else:  # parsed and rendered here; only the use case runs in the runner
                         try:
                             arguments = route.parse(call_params, self.ctx.clock.now_ms())
-                            result = await self.run(route.run, self.ctx, uid, *arguments)
+                            if route.per_item:
+                                result = await self._each(route, uid, arguments)
+                            else:
+                                result = await self.run(route.run, self.ctx, uid, *arguments)
                             data = route.render(self.ctx, arguments, result)
                         except Exception as exc:
                             status, body = self._failed(profile, exc, tid)
@@ -356,6 +359,25 @@ class HtxApi:
         if not decision.allowed:
             raise self._refuse(profile, ErrorCode.RATE_LIMITED, tid, decision)
         return decision
+
+    async def _each(self, route: Route, uid: int, arguments: tuple[Any, ...]) -> list[Any]:
+        """Run a batch route's use case once per item; a refused item's error is its result.
+
+        An item the parser refused already (an exception among the items) is not run.
+        """
+        if route.before is not None:
+            await self.run(route.before, self.ctx, uid, *arguments)
+        items, *rest = arguments
+        results: list[Any] = []
+        for item in items:
+            if isinstance(item, Exception):
+                results.append(item)
+                continue
+            try:
+                results.append(await self.run(route.run, self.ctx, uid, item, *rest))
+            except DomainError as exc:
+                results.append(exc)
+        return results
 
     def _failed(self, profile: Profile, exc: Exception, tid: str) -> tuple[int, dict[str, Any]]:
         """Answer a request whose parsing, use case or rendering raised ``exc``.

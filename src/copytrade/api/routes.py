@@ -47,6 +47,15 @@ class Route(NamedTuple):
     parse: Callable[[Params, int], tuple[Any, ...]]
     run: Callable[..., Any]
     render: Callable[[ServiceContext, Any, Any], Any]
+    per_item: bool = False
+    """A batch: ``parse`` returns ``(items, *rest)`` and ``run(ctx, uid, item, *rest)`` runs
+    once per item, each in a runner call of its own, so a refused item fails alone (a store's
+    group commit undoes a failed call whole); an item the parser refused is an exception
+    among the items and is not run; ``render`` gets one result or error per item."""
+    before: Callable[..., Any] | None = None
+    """A batch's check of the whole request, ``before(ctx, uid, *arguments)`` in the runner
+    ahead of the items: its refusal refuses the request (nothing done), e.g. an unknown
+    contract that every item names."""
 
 
 def route(
@@ -56,6 +65,16 @@ def route(
 ) -> Route:
     """Return a :class:`Route`, checking that the three steps fit together (for mypy)."""
     return Route(parse, run, render)
+
+
+def route_each(
+    parse: Callable[[Params, int], tuple[Any, ...]],
+    run: Callable[..., Any],
+    render: Callable[[ServiceContext, Any, list[Any]], Any],
+    before: Callable[..., Any] | None = None,
+) -> Route:
+    """Return a batch :class:`Route` whose use case runs once per item (``per_item``)."""
+    return Route(parse, run, render, per_item=True, before=before)
 
 
 def accepted(ctx: ServiceContext, arguments: tuple[object, ...], result: object) -> bool:

@@ -40,7 +40,7 @@ from copytrade.domain.paths import (
     Tick,
     make_path,
 )
-from copytrade.service import sim
+from copytrade.service import sim, v5_others
 from copytrade.service.context import ServiceContext
 from copytrade.service.funding import FundingSchedule
 from copytrade.service.ports import Clock
@@ -224,9 +224,20 @@ class MarketTicker:
                 await self._apply(code, ticks[-1])
                 applied += 1
             settle_at = await self._settlement_due(now)  # changes only once settled
+            cancel_at = await self._cancel_after_due(now)
             while True:
                 due = [(c.next_at(), code) for code, c in self.cursors.items()]
                 ready = sorted((at, code) for at, code in due if at is not None and at <= now)
+                # a cancel-after deadline: the orders go before a tick of the same time could
+                # fill them, and before a settlement that is not earlier
+                if (
+                    cancel_at is not None
+                    and (not ready or cancel_at <= ready[0][0])
+                    and (settle_at is None or cancel_at <= settle_at)
+                ):
+                    await self.run(v5_others.fire_cancel_after, self.ctx, cancel_at)
+                    cancel_at = await self._cancel_after_due(now)
+                    continue
                 if settle_at is not None and (not ready or settle_at < ready[0][0]):
                     assert self.funding is not None
                     await self.run(self.funding.settle, settle_at)
@@ -238,6 +249,11 @@ class MarketTicker:
                 (tick,) = self.cursors[code].due(now, limit=1)
                 await self._apply(code, tick)
                 applied += 1
+
+    async def _cancel_after_due(self, now: int) -> int | None:
+        """Return the earliest cancel-after deadline reached by ``now`` (``None``: none)."""
+        at: int | None = await self.run(v5_others.next_cancel_after, self.ctx)
+        return at if at is not None and at <= now else None
 
     async def _settlement_due(self, now: int) -> int | None:
         if self.funding is None or self.ctx.funding.mode == "off":

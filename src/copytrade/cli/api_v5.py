@@ -411,6 +411,101 @@ def tpsl_cancel(contract_code: str, algo_ids: tuple[str, ...], as_json: bool) ->
     )
 
 
+@v5.command("cancel-batch")
+@_contract()
+@click.argument("order_ids", nargs=-1, required=True)
+@_json_option
+def cancel_batch(contract_code: str, order_ids: tuple[str, ...], as_json: bool) -> None:
+    """Cancel up to 10 orders by id. POST /v5/trade/cancel_batch_orders."""
+    _run(
+        lambda c: c.v5.cancel_batch_orders(contract_code=contract_code, order_ids=order_ids),
+        as_json,
+        done=lambda items: _per_item(
+            "cancelled",
+            [(f"order {i.order_id}", i.code == 200, f"{i.code} {i.message}") for i in items],
+            "the reply lists no order",
+        ),
+    )
+
+
+@v5.command("close-all")
+@_json_option
+def close_all(as_json: bool) -> None:
+    """Close every position at market (and the copies). POST /v5/trade/position_all."""
+    _run(
+        lambda c: c.v5.close_all_positions(),
+        as_json,
+        done=lambda acks: (
+            "\n".join(f"closed: {_order_id(a)}" for a in acks)
+            or "closed: nothing, no position held"
+        ),
+    )
+
+
+@v5.command("position-history")
+@_contract(required=False)
+@click.option("--from", "from_id", help="Page from this position id.")
+@click.option("--limit", type=int)
+@_json_option
+def position_history(
+    contract_code: str | None, from_id: str | None, limit: int | None, as_json: bool
+) -> None:
+    """List closed positions, newest first. GET /v5/trade/position/history."""
+    _run(
+        lambda c: c.v5.position_history(contract_code=contract_code, from_id=from_id, limit=limit),
+        as_json,
+    )
+
+
+@v5.command("margin")
+@_contract()
+@click.option("--amount", type=DECIMAL, required=True)
+@click.option("--reduce", is_flag=True, help="Reduce the margin (default: add).")
+@click.option("--position-side", type=_SIDE)
+@_json_option
+def margin(
+    contract_code: str, amount: Any, reduce: bool, position_side: str | None, as_json: bool
+) -> None:
+    """Add or reduce an isolated position's margin. POST /v5/position/margin."""
+    _run(
+        lambda c: c.v5.position_margin(
+            contract_code=contract_code,
+            amount=amount,
+            type="reduce" if reduce else "add",
+            position_side=PositionSide(position_side) if position_side else None,
+        ),
+        as_json,
+        done=lambda _: f"{'reduced' if reduce else 'added'} {amount} USDT on {contract_code}",
+    )
+
+
+@v5.command("bills")
+@_contract(required=False)
+@click.option("--type", "kind", help="trade_fee, funding_fee, realized_pnl, profit_share_*.")
+@click.option("--limit", type=int)
+@_json_option
+def bills(contract_code: str | None, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """List the account's bills, newest first. GET /v5/account/bills."""
+    _run(lambda c: c.v5.bills(contract_code=contract_code, type=kind, limit=limit), as_json)
+
+
+@v5.command("cancel-after")
+@click.option("--time-out", type=int, default=60_000, show_default=True, help="ms, >= 5000.")
+@click.option("--off", is_flag=True, help="Disarm the switch.")
+@_json_option
+def cancel_after(time_out: int, off: bool, as_json: bool) -> None:
+    """Dead-man switch: cancel open orders unless renewed. POST /v5/trade/cancel-after."""
+    _run(
+        lambda c: c.v5.cancel_after(on=not off, time_out=time_out),
+        as_json,
+        done=lambda r: (
+            "cancel-after: off"
+            if r.trigger_time == 0
+            else f"cancel-after: open orders cancelled at {r.trigger_time} unless renewed"
+        ),
+    )
+
+
 # the same four under names that fit every kind of conditional order
 v5.add_command(tpsl_orders, "algo-orders")
 v5.add_command(tpsl_order, "algo-order")

@@ -27,9 +27,14 @@ __all__ = [
     "algo_order",
     "algo_order_history",
     "balance",
+    "batch_orders",
+    "bills",
+    "cancel_after",
     "cancel_algo_orders",
     "cancel_all_orders",
+    "cancel_batch_orders",
     "cancel_order",
+    "close_all_positions",
     "close_position",
     "fills",
     "get_lever",
@@ -41,6 +46,8 @@ __all__ = [
     "place_order",
     "place_trailing_order",
     "place_trigger_order",
+    "position_history",
+    "position_margin",
     "positions",
     "set_lever",
     "set_position_mode",
@@ -492,3 +499,127 @@ def algo_open_orders(
     """
     params = {"contract_code": contract_code, "type": type}
     return _get("algo_opens", params, p5.ALGO_ORDERS.parse)
+
+
+def batch_orders(
+    *, orders: Sequence[Mapping[str, JsonScalar]]
+) -> PreparedRequest[tuple[p5.BatchItem, ...]]:
+    """Place up to 10 orders: ``POST /v5/trade/batch_orders`` (a JSON array).
+
+    Each order is a ``/v5/trade/order`` body (see :func:`place_order`); each reply item has
+    its own ``code``: a refused order does not stop the others.
+    """
+    if isinstance(orders, (str, bytes)) or not 1 <= len(orders) <= 10:
+        raise ValueError("orders must hold 1 to 10 order bodies")
+    body = tuple(dict(o) for o in orders)
+    return _post("batch_orders", body, p5.BATCH_ITEMS.parse)
+
+
+def cancel_batch_orders(
+    *, contract_code: str, order_ids: Sequence[str] = (), client_order_ids: Sequence[str] = ()
+) -> PreparedRequest[tuple[p5.BatchItem, ...]]:
+    """Cancel up to 10 orders: ``POST /v5/trade/cancel_batch_orders``; a code per item."""
+    if not 1 <= len(order_ids) + len(client_order_ids) <= 10:
+        raise ValueError("give 1 to 10 order ids and client order ids in all")
+    body: dict[str, JsonScalar] = {"contract_code": contract_code}
+    if order_ids:
+        body["order_id"] = ",".join(str(i) for i in order_ids)
+    if client_order_ids:
+        body["client_order_id"] = ",".join(str(i) for i in client_order_ids)
+    return _post("cancel_batch_orders", body, p5.BATCH_ITEMS.parse)
+
+
+def close_all_positions() -> PreparedRequest[tuple[p5.OrderAck, ...]]:
+    """Close every position at market, the followers' copies with them.
+
+    ``POST /v5/trade/position_all``: one closing order per position (none when flat).
+    """
+    return _post("position_all", {}, p5.ORDER_ACKS.parse)
+
+
+def _paging(
+    contract_code: str | None,
+    margin_mode: MarginMode | None,
+    start_time: int | None,
+    end_time: int | None,
+    from_id: str | None,
+    limit: int | None,
+    direct: Literal["prev", "next"] | None,
+) -> dict[str, str | int | None]:
+    return {
+        "contract_code": contract_code,
+        "margin_mode": MarginMode(margin_mode).value if margin_mode is not None else None,
+        "start_time": start_time,
+        "end_time": end_time,
+        "from": from_id,
+        "limit": limit,
+        "direct": direct,
+    }
+
+
+def position_history(
+    *,
+    contract_code: str | None = None,
+    margin_mode: MarginMode | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    from_id: str | None = None,
+    limit: int | None = None,
+    direct: Literal["prev", "next"] | None = None,
+) -> PreparedRequest[tuple[p5.ClosedPosition, ...]]:
+    """List closed positions, newest first: ``GET /v5/trade/position/history``.
+
+    ``from_id`` with ``direct`` ``prev`` (default) pages to older ones, ``next`` to newer.
+    """
+    params = _paging(contract_code, margin_mode, start_time, end_time, from_id, limit, direct)
+    return _get("position_history", params, p5.CLOSED_POSITIONS.parse)
+
+
+def position_margin(
+    *,
+    contract_code: str,
+    amount: Decimal,
+    type: Literal["add", "reduce"] = "add",
+    position_side: PositionSide | None = None,
+) -> PreparedRequest[p5.MarginChange]:
+    """Add margin to, or reduce it from, an isolated position: ``POST /v5/position/margin``."""
+    body: dict[str, JsonScalar] = {
+        "contract_code": contract_code,
+        "type": type,
+        "amount": _decimal_text(amount, "amount"),
+        "currency": "USDT",
+    }
+    if position_side is not None:
+        body["position_side"] = PositionSide(position_side).value
+    return _post("position_margin", body, p5.MARGIN_CHANGE.parse)
+
+
+def bills(
+    *,
+    contract_code: str | None = None,
+    margin_mode: MarginMode | None = None,
+    type: str | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    from_id: str | None = None,
+    limit: int | None = None,
+    direct: Literal["prev", "next"] | None = None,
+) -> PreparedRequest[tuple[p5.Bill, ...]]:
+    """List the account's bills, newest first: ``GET /v5/account/bills``.
+
+    ``type``: ``trade_fee``, ``funding_fee``, ``realized_pnl``, ``profit_share_income`` or
+    ``profit_share_expense`` (a copytrade server's names).
+    """
+    params = _paging(contract_code, margin_mode, start_time, end_time, from_id, limit, direct)
+    params["type"] = type
+    return _get("bills", params, p5.BILLS.parse)
+
+
+def cancel_after(*, on: bool = True, time_out: int = 60_000) -> PreparedRequest[p5.CancelAfter]:
+    """Arm (or renew, or with ``on=False`` disarm) the dead-man switch.
+
+    ``POST /v5/trade/cancel-after``: unless renewed within ``time_out`` ms (≥ 5000), every
+    open order is cancelled.
+    """
+    body: dict[str, JsonScalar] = {"on_off": 1 if on else 0, "time_out": int(time_out)}
+    return _post("cancel_after", body, p5.CANCEL_AFTER.parse)

@@ -175,6 +175,13 @@ class V5Methods(_Family[K]):
     algo_order = _Method(b5.algo_order)
     algo_open_orders = _Method(b5.algo_open_orders)
     algo_order_history = _Method(b5.algo_order_history)
+    batch_orders = _Method(b5.batch_orders)
+    cancel_batch_orders = _Method(b5.cancel_batch_orders)
+    close_all_positions = _Method(b5.close_all_positions)
+    position_history = _Method(b5.position_history)
+    position_margin = _Method(b5.position_margin)
+    bills = _Method(b5.bills)
+    cancel_after = _Method(b5.cancel_after)
 
 
 class V6Methods(_Family[K]):

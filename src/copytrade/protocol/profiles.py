@@ -269,6 +269,9 @@ V5 = Profile(
         "/api/v5/trade/order": "/v5/trade/order",
         "/v5/trade/allOrders": "/v5/trade/cancel_all_orders",
         "/v5/algo/cancel-orders": "/v5/algo/cancel_orders",
+        "/v5/trade/batchorder": "/v5/trade/batch_orders",
+        "/v5/trade/batchOrders": "/v5/trade/cancel_batch_orders",
+        "/v5/trade/positionAll": "/v5/trade/position_all",
     },
 )
 """HTX's v5 USDT-M trading family, ``/v5/*`` (spec ``htx-v5-v6.md`` §6)."""

@@ -87,6 +87,82 @@ class CancelItem(Struct):
 
 
 @structure
+class BatchItem(Struct):
+    """One ``batch_orders`` or ``cancel_batch_orders`` item, with its own code and message.
+
+    A refused item has no ``order_id`` (``null``) unless the request named one.
+    """
+
+    label = "batch item"
+    order_id: str | None = wire(ID)
+    client_order_id: str | None = wire(ID)
+    code: int = wire(INT)
+    message: str = wire(STR)
+
+
+@structure
+class ClosedPosition(Struct):
+    """One ``position/history`` item: a closed position.
+
+    Spec §7 [INF]: a position's fields plus its close price, fees and profit; ``profit`` is
+    net of both fees.
+    """
+
+    label = "position/history"
+    id: str = wire(ID)
+    contract_code: str = wire(STR)
+    contract_type: str = wire(STR)
+    position_side: str = wire(STR)
+    direction: str = wire(STR)
+    margin_mode: str = wire(STR)
+    lever_rate: int = wire(INT)
+    volume: Decimal = wire(DEC)
+    open_avg_price: Decimal = wire(DEC18)
+    close_avg_price: Decimal | None = wire(DEC18)
+    open_fee: Decimal = wire(DEC18)
+    close_fee: Decimal = wire(DEC18)
+    profit: Decimal = wire(DEC18)
+    profit_rate: Decimal = wire(DEC18)
+    close_type: int | None = wire(INT)
+    margin_currency: str = wire(STR)
+    created_time: int = wire(INT_STR)
+    updated_time: int = wire(INT_STR)
+
+
+@structure
+class Bill(Struct):
+    """One ``account/bills`` item: a change of the account's USDT (spec §7 [3P] fields).
+
+    ``amount`` is signed: positive credits the account, negative debits it.
+    """
+
+    label = "account/bills"
+    id: str = wire(ID)
+    contract_code: str | None = wire(STR)
+    margin_mode: str | None = wire(STR)
+    type: str = wire(STR)
+    currency: str = wire(STR)
+    amount: Decimal = wire(DEC18)
+    created_time: int = wire(INT_STR)
+
+
+@structure
+class MarginChange(Struct):
+    """``position/margin``: ``{}`` as HTX answers [3P] (the change shows in the position)."""
+
+    label = "position/margin"
+
+
+@structure
+class CancelAfter(Struct):
+    """``cancel-after``: the clock now and when the open orders will be cancelled (0: off)."""
+
+    label = "cancel-after"
+    current_time: int = wire(INT)
+    trigger_time: int = wire(INT)
+
+
+@structure
 class Order(Struct):
     """One order as ``order``, ``order/opens`` and ``order/history`` show it (spec §6.11).
 
@@ -344,8 +420,54 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         R,
         "Fired and cancelled conditional orders (ccxt fetch_closed/canceled_orders, algo flags)",
     ),
+    Endpoint(
+        "batch_orders",
+        P,
+        _T + "batch_orders",
+        T,
+        "Place up to 10 orders; each item answers its own code",
+        array_body=True,
+    ),
+    _ep(
+        "cancel_batch_orders",
+        P,
+        _T + "cancel_batch_orders",
+        T,
+        "Cancel up to 10 orders by id or client id; each item answers its own code",
+    ),
+    _ep(
+        "position_all",
+        P,
+        _T + "position_all",
+        T,
+        "Close every position at market (the followers' copies with them)",
+    ),
+    _ep("position_history", G, _T + "position/history", R, "Closed positions, paged"),
+    _ep(
+        "position_margin",
+        P,
+        "/v5/position/margin",
+        T,
+        "Add or reduce an isolated position's margin",
+    ),
+    _ep("bills", G, "/v5/account/bills", R, "Account bills: fees, funding, PnL, profit shares"),
+    _ep(
+        "cancel_after",
+        P,
+        _T + "cancel-after",
+        T,
+        "Dead-man switch: cancel the open orders unless renewed within time_out ms",
+    ),
+    _ep(
+        "cancel_after_get",
+        G,
+        _T + "cancel-after",
+        T,
+        "cancel-after as HTX's Java SDK sends it (GET, Trade permission)",
+    ),
 )
-"""The v5 endpoints of spec §10.1 served (trigger and trailing orders, transfers: not yet)."""
+"""The v5 endpoints served: spec §10.1 and the other v5 endpoints of §7 (not the asset-mode
+and risk-limit family, which §7 leaves out of scope)."""
 
 ORDER_ACK = One(OrderAck)
 BALANCE = One(Balance)
@@ -357,6 +479,13 @@ POSITIONS = Many(Position)
 LEVER = One(Lever)
 LEVERS = Many(Lever)
 POSITION_MODE = One(PositionMode)
+
+BATCH_ITEMS = Many(BatchItem)
+ORDER_ACKS = Many(OrderAck)
+CLOSED_POSITIONS = Many(ClosedPosition)
+BILLS = Many(Bill)
+MARGIN_CHANGE = One(MarginChange)
+CANCEL_AFTER = One(CancelAfter)
 
 ALGO_ACKS = Many(AlgoAck)
 ALGO_CANCELS = Many(AlgoCancel)
@@ -382,5 +511,13 @@ REPLIES: dict[str, Reply[Any]] = {
     "get_lever": LEVERS,
     "set_position_mode": POSITION_MODE,
     "get_position_mode": POSITION_MODE,
+    "batch_orders": BATCH_ITEMS,
+    "cancel_batch_orders": BATCH_ITEMS,
+    "position_all": ORDER_ACKS,
+    "position_history": CLOSED_POSITIONS,
+    "position_margin": MARGIN_CHANGE,
+    "bills": BILLS,
+    "cancel_after": CANCEL_AFTER,
+    "cancel_after_get": CANCEL_AFTER,
 }
 """The shape of ``data`` of every v5 endpoint, by endpoint name."""

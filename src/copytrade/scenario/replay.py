@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from copytrade.protocol.profiles import reply_accepted
+from copytrade.service import v5_others
 from copytrade.service.sim import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from copytrade.testing.server import InProcessServer, LiveServer
 
@@ -90,15 +91,28 @@ def _walk_ids(old: Any, new: Any, mapping: dict[str, str]) -> None:
             _walk_ids(a, b, mapping)
 
 
+def _rewrite_ids(item: Any, mapping: dict[str, str]) -> Any:
+    """Rewrite the value of an id key: one id, a list of ids or comma-separated ids.
+
+    v5 ``cancel_batch_orders`` takes a list or a string (HTX's v1 habit).
+    """
+    if isinstance(item, list):
+        return [_rewrite_ids(v, mapping) for v in item]
+    if isinstance(item, (str, int)) and not isinstance(item, bool):
+        if str(item) in mapping:
+            new = mapping[str(item)]
+            return int(new) if isinstance(item, int) else new
+        if isinstance(item, str) and "," in item:
+            return ",".join(mapping.get(part, part) for part in item.split(","))
+        return item
+    return _rewrite(item, mapping)
+
+
 def _rewrite(value: Any, mapping: dict[str, str]) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if key in ID_KEYS and str(item) in mapping:
-                new = mapping[str(item)]
-                out[key] = int(new) if isinstance(item, int) else new
-            else:
-                out[key] = _rewrite(item, mapping)
+            out[key] = _rewrite_ids(item, mapping) if key in ID_KEYS else _rewrite(item, mapping)
         return out
     if isinstance(value, list):
         return [_rewrite(v, mapping) for v in value]
@@ -158,7 +172,8 @@ def demo_uids(server: LiveServer) -> list[int]:
 def state_views(server: LiveServer, uids: list[int]) -> dict[str, Any]:
     """Return the state a digest covers: each user's admin view, the markets and the clock.
 
-    A user's view gains the leverage set per contract and margin mode. A market is its mark
+    A user's view gains the leverage set per contract and margin mode, and its armed
+    cancel-after deadline (only when one is armed). A market is its mark
     and its price path; funding and market impact are their settings
     (set and not yet used, they are still state: the next clock move or order meets them).
     """
@@ -172,6 +187,10 @@ def state_views(server: LiveServer, uids: list[int]) -> dict[str, Any]:
             view["levers"] = sorted(
                 [code, str(mode), lever] for (code, mode), lever in levers.items()
             )
+    # an armed cancel-after deadline is state too: the next clock move meets it
+    for armed_uid, at in v5_others.armed_cancel_after(server.services.ctx).items():
+        if str(armed_uid) in users:
+            users[str(armed_uid)]["cancel_after"] = at
     quotes = server.admin_get("/_sim/markets")
     return {
         "users": users,

@@ -67,10 +67,13 @@ def test_the_in_process_driver_serves_signed_cycles(tmp_path: Path) -> None:
 
 
 def test_the_tail_profiler_reports_the_latency_spread(capsys: pytest.CaptureFixture[str]) -> None:
-    spread = asyncio.run(prof_tail.measure(8, 4, 5.0, freeze=False))
-    assert spread >= 1
+    figures = asyncio.run(prof_tail.measure(8, 4, 5.0, freeze=False))
+    assert figures["tail"] >= 1
+    assert figures["cpu_tail"] >= 1
+    assert figures["cpu_us"] > 0
     out = capsys.readouterr().out
     assert "p99/p50" in out
+    assert "cpu p99/p50" in out
     assert "commits:" in out
 
 
