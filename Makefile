@@ -46,8 +46,12 @@ browser:
 # Opt-in: on a busy 2-core machine the rate-limit tests (18 a second, client-side throttle) can
 # draw a 1032 when two workers starve each other, and the wall-clock gain there was nil.
 PYTEST_WORKERS ?= 0
+# Bytecode is written even where the environment says PYTHONDONTWRITEBYTECODE (as this
+# machine does): the suite starts dozens of `copytrade` processes (serve, CLI, plugin runs)
+# and each compiled the package again (~0.35 s a start; collection ~12 s). The caches go to
+# __pycache__/, which git ignores.
 test: lint typecheck browser
-	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/table.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from copytrade.cli.main import main
 from copytrade.scenario.model import load_scenario
+from copytrade.scenario.report import Report
 from copytrade.scenario.runner import run_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
@@ -23,20 +25,26 @@ def test_every_example_is_run_here() -> None:
 SMALL = ["liquidation-cascade", "gap-through-stop", "funding-day"]
 
 
+@functools.cache
+def on_sqlite(name: str) -> Report:
+    """The report of example ``name`` run on SQLite, run once for the module's tests that read it
+    (a run is deterministic: the same file gives the same report)."""
+    return run_scenario(load_scenario(EXAMPLES / f"{name}.toml"))
+
+
 @pytest.mark.parametrize("name", SMALL)
 def test_an_example_scenario_meets_its_declared_expectations(name: str) -> None:
     scenario = load_scenario(EXAMPLES / f"{name}.toml")
     assert scenario.expect.model_fields_set  # every example declares what it should show
-    report = run_scenario(scenario)
+    report = on_sqlite(name)
     assert report.failures == [], report.render()
     assert report.errors == []
 
 
 def test_the_funding_day_reports_the_same_on_the_memory_store_as_on_sqlite() -> None:
     scenario = load_scenario(EXAMPLES / "funding-day.toml")
-    on_sqlite = run_scenario(scenario).as_json()
     on_memory = run_scenario(scenario, store="memory").as_json()
-    assert on_memory == on_sqlite
+    assert on_memory == on_sqlite("funding-day").as_json()
     funding = on_memory["funding"]
     assert funding["settlements"] == 3
     # 31 longs pay at each of three settlements, 21 shorts receive at the first two
@@ -82,7 +90,7 @@ def test_the_copy_wave_scaled_down_ten_times_shows_the_same_slippage_distributio
 
 
 def test_the_cascade_liquidates_the_high_leverage_traders_and_their_copies_only() -> None:
-    report = run_scenario(load_scenario(EXAMPLES / "liquidation-cascade.toml"))
+    report = on_sqlite("liquidation-cascade")
     liquidated = {line.name: line.liquidations for line in report.lines}
     assert liquidated == {
         "degen": 1,

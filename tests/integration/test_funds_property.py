@@ -310,14 +310,20 @@ class World:
         self.marks[lead.contract_code] = trigger
         self.run(sim.set_price, self.ctx, lead.contract_code, trigger)
 
-    def money(self) -> tuple[Decimal, dict[int, Decimal]]:
+    def views(self) -> dict[int, tuple[Account, UserReport]]:
+        """Every UID's account and report, read back from the store once."""
+        return {uid: self.view(uid) for uid in self.uids}
+
+    def money(
+        self, views: dict[int, tuple[Account, UserReport]]
+    ) -> tuple[Decimal, dict[int, Decimal]]:
         """Σ (spot + futures + W + isolated margins) + Σ fees − users' realised gross PnL (the price
-        moves, plus the shortfalls the venue absorbed: :func:`absorbed_shortfall`), read
-        back from the store; and each UID's own total."""
+        moves, plus the shortfalls the venue absorbed: :func:`absorbed_shortfall`), from
+        ``views`` (:meth:`views`); and each UID's own total."""
         totals: dict[int, Decimal] = {}
         fees = gross = D(0)
         for uid in self.uids:
-            account, report = self.view(uid)
+            account, report = views[uid]
             totals[uid] = uid_total(account)
             fees += sum((f.fee for f in report.fills), D(0))
             for p in report.closed_positions:
@@ -327,13 +333,13 @@ class World:
                     gross += moved + absorbed_shortfall(p, moved)
         return sum(totals.values(), D(0)) + fees - gross, totals
 
-    def orphans(self) -> list[int]:
+    def orphans(self, views: dict[int, tuple[Account, UserReport]]) -> list[int]:
         """The followers' open copies whose lead sub position is not open."""
-        leads = set(self.view(self.trader)[0].positions)
+        leads = set(views[self.trader][0].positions)
         return [
             p.sub_position_id
             for uid in self.uids[1:]
-            for p in self.view(uid)[0].positions.values()
+            for p in views[uid][0].positions.values()
             if p.lead_uid == self.trader and p.lead_sub_position_id not in leads
         ]
 
@@ -367,23 +373,29 @@ def uid_total(account: Account) -> Decimal:
 
 
 def check_session(url: str, session: list[Op]) -> None:
+    """Run ``session`` on a fresh world over ``url``, checking the books after every step.
+
+    The store is read once before the session and once after each step (:meth:`World.views`);
+    each step's "before" is the previous step's "after" (no command runs in between).
+    """
     world = World(url)
     try:
-        start, _ = world.money()
+        start, totals = world.money(world.views())
         for op in session:
-            _before, totals = world.money()
             world.step(op)
-            now, after = world.money()
+            views = world.views()
+            now, after = world.money(views)
             assert now == start, op
             if isinstance(op, TransferV1 | Move | Margin | Lever | Tpsl):
                 assert after == totals, op  # a UID's own total never moves with these
-            assert world.orphans() == [], op
+            totals = after
+            assert world.orphans(views) == [], op
             for uid in set(world.uids[1:]) - world.following():
                 assert not [
-                    p for p in world.view(uid)[0].positions.values() if p.lead_uid == world.trader
+                    p for p in views[uid][0].positions.values() if p.lead_uid == world.trader
                 ], op
             for uid in world.uids:
-                account = world.view(uid)[0]
+                account = views[uid][0]
                 assert account.spot >= 0
                 assert account.futures >= 0
     finally:

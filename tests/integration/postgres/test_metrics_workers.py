@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from server_processes import ServerProcess
+from server_processes import ServerProcess, SharedServer
 
 pytestmark = [pytest.mark.postgres]
 
@@ -16,17 +15,10 @@ PATH = "/copytrading/trader/position_list"
 
 
 @pytest.fixture
-def served(postgres_database: str, server_key: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        postgres_database,
-        {"COPYTRADE_SERVER_KEY": server_key, "COPYTRADE_DEMO_SEED": "false"},
-        "--workers",
-        "2",
-    )
-    try:
-        yield server.wait(60)
-    finally:
-        server.stop()
+def served(workers_server: SharedServer) -> ServerProcess:
+    """The session's running ``serve --workers 2``; other tests' requests are counted too, so
+    this one counts the difference its own requests make."""
+    return workers_server.get()
 
 
 def _requests_counted(text: str) -> float:
@@ -37,6 +29,8 @@ def _requests_counted(text: str) -> float:
 
 
 def test_every_worker_reports_the_requests_of_all_workers(served: ServerProcess) -> None:
+    with httpx.Client(base_url=f"http://{served.host}", timeout=10) as client:
+        before = _requests_counted(client.get("/metrics").text)
     answered_by = set()
     for _ in range(24):  # each on a new connection: the kernel spreads them over the workers
         with httpx.Client(base_url=f"http://{served.host}", timeout=10) as client:
@@ -46,7 +40,7 @@ def test_every_worker_reports_the_requests_of_all_workers(served: ServerProcess)
     scraped_by = set()
     for _ in range(12):
         with httpx.Client(base_url=f"http://{served.host}", timeout=10) as client:
-            assert _requests_counted(client.get("/metrics").text) == 24
+            assert _requests_counted(client.get("/metrics").text) == before + 24
             scraped_by.add(client.get("/_sim/health").json()["worker"])
     assert len(scraped_by) == 2
 

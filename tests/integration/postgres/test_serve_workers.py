@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from server_processes import ServerProcess, SharedServer
@@ -11,24 +9,10 @@ from server_processes import ServerProcess, SharedServer
 pytestmark = [pytest.mark.postgres]
 
 
-@pytest.fixture(scope="module")
-def shared(postgres_database: str, server_key: str) -> Iterator[SharedServer]:
-    shared = SharedServer(
-        lambda: ServerProcess(
-            postgres_database,
-            {"COPYTRADE_SERVER_KEY": server_key, "COPYTRADE_DEMO_SEED": "false"},
-            "--workers",
-            "2",
-        )
-    )
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def served(shared: SharedServer) -> ServerProcess:
-    """A running ``serve --workers 2``: the module's, or a new one if a test stopped it."""
-    return shared.get()
+def served(workers_server: SharedServer) -> ServerProcess:
+    """A running ``serve --workers 2``: the session's, or a new one if a test stopped it."""
+    return workers_server.get()
 
 
 def test_two_workers_share_the_port_and_both_take_connections(served: ServerProcess) -> None:

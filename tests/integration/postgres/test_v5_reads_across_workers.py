@@ -4,13 +4,12 @@ database, so every worker answers the same whichever one took the orders."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from server_processes import ServerProcess
+from server_processes import ServerProcess, SharedServer
 
 from copytrade.protocol.signing import Signer, encode_query, format_timestamp
 
@@ -18,17 +17,9 @@ pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
-def served(postgres_database: str, server_key: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        postgres_database,
-        {"COPYTRADE_SERVER_KEY": server_key, "COPYTRADE_DEMO_SEED": "false"},
-        "--workers",
-        "2",
-    )
-    try:
-        yield server.wait(60)
-    finally:
-        server.stop()
+def served(workers_server: SharedServer) -> ServerProcess:
+    """The session's running ``serve --workers 2`` (this module alone trades in it)."""
+    return workers_server.get()
 
 
 def _call(host: str, creds: dict[str, Any], method: str, path: str, **params: Any) -> Any:

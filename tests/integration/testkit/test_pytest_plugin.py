@@ -83,6 +83,9 @@ def test_the_old_fixture_still_gives_a_server_of_its_own(copytrade_server, copyt
 def test_the_plugin_resets_its_session_server_before_each_test(
     pytester: pytest.Pytester,
 ) -> None:
+    # a fresh interpreter, as a user's run: the plugin loads from its entry point alone (the
+    # other inner runs are in process, each a new pytest session, which spares an interpreter
+    # start-up and the imports a run)
     pytester.makepyfile(test_inner=INNER_TESTS)
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
@@ -94,7 +97,7 @@ def test_copytrade_url_runs_the_same_tests_against_an_external_server(
     pytester.makepyfile(test_inner=INNER_TESTS)
     with LiveServer(db_path=tmp_path / "external.db", demo_seed=False) as external:
         before = external.create_user("trader")
-        result = pytester.runpytest_subprocess(
+        result = pytester.runpytest_inprocess(
             "-s", "-p", "no:cacheprovider", f"--copytrade-url={external.base_url}"
         )
         result.assert_outcomes(passed=3)
@@ -114,11 +117,11 @@ def test_create(copytrade):
     )
     token = "plug-" + "ab" * 16
     with LiveServer(db_path=tmp_path / "t.db", demo_seed=False, admin_token=token) as external:
-        refused = pytester.runpytest_subprocess(
+        refused = pytester.runpytest_inprocess(
             "-p", "no:cacheprovider", f"--copytrade-url={external.base_url}"
         )
         refused.assert_outcomes(errors=1)
-        ok = pytester.runpytest_subprocess(
+        ok = pytester.runpytest_inprocess(
             "-p",
             "no:cacheprovider",
             f"--copytrade-url={external.base_url}",
