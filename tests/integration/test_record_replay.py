@@ -374,6 +374,9 @@ def test_a_replay_sends_faster_than_the_record_was_made_and_meets_no_rate_limit(
     stats = "/api/v6/copyTrading/trader/statistics"
     record = tmp_path / "reads.jsonl"
     with LiveServer(db_path=tmp_path / "live.db", demo_seed=False, record_file=str(record)) as s:
+        # the simulation clock frozen (the rate limit's windows follow the wall clock): the
+        # digest covers the clock, which a running one moves past the last request's time
+        s.admin("/_sim/clock", {"now_ms": T0})
         trader = s.create_user("trader", balance="1000")
         sent = 0
         while sent < 11:
