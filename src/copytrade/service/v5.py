@@ -618,7 +618,7 @@ class FillView:
     margin_mode: MarginMode
 
 
-def _fill_record(row: Any) -> FillRecord:
+def fill_record(row: Any) -> FillRecord:
     """Return a report row (a stored row's mapping, or already a record) as a record."""
     if isinstance(row, FillRecord):
         return row
@@ -638,7 +638,8 @@ def _fill_record(row: Any) -> FillRecord:
     )
 
 
-def _report_part(report: Any, name: str) -> list[Any]:
+def report_part(report: Any, name: str) -> list[Any]:
+    """Return one part of a user report (a stored mapping or the report object) as a list."""
     part = report[name] if isinstance(report, dict) else getattr(report, name)
     return list(part)
 
@@ -655,11 +656,11 @@ def fills(
     modes: dict[int, MarginMode] = {
         p.sub_position_id: p.margin_mode for p in account.positions.values()
     }
-    for closed in _report_part(report, "closed_positions"):
+    for closed in report_part(report, "closed_positions"):
         modes[closed.sub_position_id] = closed.margin_mode
     found = [
         FillView(f, modes.get(f.sub_position_id, MarginMode.CROSS))
-        for f in map(_fill_record, _report_part(report, "fills"))
+        for f in map(fill_record, report_part(report, "fills"))
         if contract_code in (None, f.contract_code)
         and start <= f.ts <= end
         and f.offset != "funding"  # match results are trades; funding is no trade

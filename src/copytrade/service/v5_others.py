@@ -168,7 +168,7 @@ def position_history(ctx: ServiceContext, uid: int, query: PageQuery) -> list[Su
         report = reads.user_report(uid)
     rows = [
         p
-        for p in v5._report_part(report, "closed_positions")
+        for p in v5.report_part(report, "closed_positions")
         if query.contract_code in (None, p.contract_code)
         and query.margin_mode in (None, p.margin_mode)
         and p.close_time is not None
@@ -239,14 +239,14 @@ def bills(ctx: ServiceContext, uid: int, query: PageQuery) -> list[BillRow]:
             raise UnknownUser(uid)
         report = reads.user_report(uid)
     modes = {p.sub_position_id: p.margin_mode for p in account.positions.values()}
-    for closed in v5._report_part(report, "closed_positions"):
+    for closed in v5.report_part(report, "closed_positions"):
         modes[closed.sub_position_id] = closed.margin_mode
     rows: list[BillRow] = []
-    for fill in map(v5._fill_record, v5._report_part(report, "fills")):
+    for fill in map(v5.fill_record, v5.report_part(report, "fills")):
         kind = "funding_fee" if fill.offset == "funding" else "trade_fee"
         mode = modes.get(fill.sub_position_id, MarginMode.CROSS)
         rows.append(BillRow(fill.trade_id, fill.contract_code, mode, kind, -fill.fee, fill.ts))
-    for pos in v5._report_part(report, "closed_positions"):
+    for pos in v5.report_part(report, "closed_positions"):
         if pos.profit is not None and pos.close_time is not None:
             gross = pos.profit + pos.open_fee + pos.close_fee
             rows.append(
@@ -259,11 +259,11 @@ def bills(ctx: ServiceContext, uid: int, query: PageQuery) -> list[BillRow]:
                     pos.close_time,
                 )
             )
-    for share in v5._report_part(report, "profit_shares_received"):
+    for share in v5.report_part(report, "profit_shares_received"):
         rows.append(
             BillRow(share.item_id, None, None, "profit_share_income", share.amount, share.ts)
         )
-    for share in v5._report_part(report, "profit_shares_paid"):
+    for share in v5.report_part(report, "profit_shares_paid"):
         rows.append(
             BillRow(share.item_id, None, None, "profit_share_expense", -share.amount, share.ts)
         )
